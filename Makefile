@@ -1,0 +1,59 @@
+# basalt — thin wrappers around CMake presets, ctest and the test runners.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+HTTP ?= 127.0.0.1:8090
+DIR ?= basalt_data
+FUZZ_SECONDS ?= 30
+
+.PHONY: all deps build run test unit api asan fuzz fuzz-build bench format format-check tidy clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
+	@cmake --build build -j$(JOBS)
+
+run: build
+	./build/basalt serve --http $(HTTP) --dir $(DIR)
+
+# Every suite: format, unit (release), API against the release binary, the same under
+# ASan+UBSan, and each fuzz target for FUZZ_SECONDS.
+test: deps
+	@scripts/run-tests
+
+unit: build
+	cd build && ctest -L unit --output-on-failure
+
+api: build
+	node --test --test-concurrency=1 tests/api/
+
+asan: deps
+	@[ -f build-debug/build.ninja ] || cmake --preset debug >/dev/null
+	@cmake --build build-debug -j$(JOBS)
+	cd build-debug && ctest -L unit --output-on-failure
+	BASALT_BIN=$(CURDIR)/build-debug/basalt node --test --test-concurrency=1 tests/api/
+
+fuzz-build: deps
+	@[ -f build-fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+fuzz: fuzz-build
+	@scripts/run-fuzz $(FUZZ_SECONDS)
+
+bench: build
+	bench/health.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+
+tidy: build
+	scripts/run-tidy
+
+clean:
+	rm -rf build build-debug build-fuzz build-relassert

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#include "api/blocking.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/api_error.hpp"
+
+namespace basalt::api {
+
+struct BlockingPool::Impl {
+    Impl(unsigned threads, std::size_t max) : pool(threads), max_queued(max) {}
+    net::thread_pool pool;
+    std::size_t max_queued;
+    std::atomic<std::size_t> queued{0};
+};
+
+BlockingPool::BlockingPool(unsigned threads, std::size_t max_queued)
+    : impl_(std::make_unique<Impl>(threads, max_queued)) {}
+
+BlockingPool::~BlockingPool() {
+    Stop();
+}
+
+void BlockingPool::Stop() {
+    impl_->pool.join();
+}
+
+net::awaitable<void> BlockingPool::Run(std::function<void()> fn) {
+    Impl* impl = impl_.get();
+    if (impl->queued.fetch_add(1) >= impl->max_queued) {
+        impl->queued.fetch_sub(1);
+        throw ApiError(503, "The server is busy. Please try again.");
+    }
+    auto executor = co_await net::this_coro::executor;
+    std::exception_ptr failure;
+    co_await net::async_initiate<decltype(net::use_awaitable), void()>(
+        [impl, executor, &fn, &failure](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            net::post(impl->pool, [impl, executor, &fn, &failure, shared] {
+                try {
+                    fn();
+                } catch (...) {
+                    failure = std::current_exception();  // rethrown on the I/O thread, into the router
+                }
+                impl->queued.fetch_sub(1);
+                net::post(executor, [shared] { (*shared)(); });
+            });
+        },
+        net::use_awaitable
+    );
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+}
+
+net::awaitable<Result<void>> AwaitWrite(db::Database& db, db::WriteFn fn) {
+    auto executor = co_await net::this_coro::executor;
+    Result<void> outcome;
+    co_await net::async_initiate<decltype(net::use_awaitable), void()>(
+        [&db, &fn, &outcome, executor](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            db.SubmitWrite(std::move(fn), [&outcome, executor, shared](Result<void> r) {
+                outcome = std::move(r);
+                net::post(executor, [shared] { (*shared)(); });
+            });
+        },
+        net::use_awaitable
+    );
+    co_return outcome;
+}
+
+}  // namespace basalt::api

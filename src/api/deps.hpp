@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "api/blocking.hpp"
+#include "auth/superusers.hpp"
+#include "core/clock.hpp"
+#include "db/database.hpp"
+
+namespace basalt::api {
+
+/// What the Web API handlers work with; built and owned by app::Application.
+struct Deps {
+    db::Database& db;
+    auth::SuperuserStore& superusers;
+    auth::TokenService& tokens;
+    BlockingPool& blocking;
+    const Clock& clock;
+};
+
+}  // namespace basalt::api

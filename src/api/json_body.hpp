@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "http/request.hpp"
+
+namespace basalt::api {
+
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+/// Decodes the request body as a JSON object (an empty body is an empty object). Accepts
+/// application/json and application/x-www-form-urlencoded. Throws ApiError 400 "An error occurred
+/// while loading the submitted data." on malformed input, non-objects, nesting deeper than
+/// kMaxJsonDepth, or another content type.
+boost::json::object DecodeJsonObject(const http::Request& req);
+
+/// Parses `text` as a JSON object with the same limits; false when it is not one.
+bool ParseJsonObject(std::string_view text, boost::json::object& out);
+
+/// A string member, or empty when missing; throws ApiError 400 naming the field when it has another type.
+std::string StringField(const boost::json::object& body, std::string_view name);
+
+}  // namespace basalt::api

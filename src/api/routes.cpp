@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+#include "api/routes.hpp"
+
+#include "api/handlers.hpp"
+#include "http/middlewares.hpp"
+
+namespace basalt::api {
+
+const auth::Principal* RequestAuth(const http::Request& req) {
+    const auto* p = std::any_cast<std::shared_ptr<const auth::Principal>>(&req.auth);
+    return p != nullptr ? p->get() : nullptr;
+}
+
+void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<std::string>& cors_origins) {
+    using http::Method;
+    // Order matters: the request id first (every later step logs with it), the access log next so
+    // that it sees the final response of everything after it.
+    router.Use(std::make_shared<http::RequestIdMiddleware>());
+    router.Use(std::make_shared<http::AccessLogMiddleware>());
+    router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
+    router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
+    router.Use(std::make_shared<AuthMiddleware>(deps));
+
+    router.Add(Method::kGet, "/api/health", HealthHandler(deps));
+    router.Add(Method::kPost, "/api/collections/{collection}/auth-with-password", AuthWithPasswordHandler(deps));
+    router.Add(Method::kPost, "/api/collections/{collection}/auth-refresh", AuthRefreshHandler(deps));
+}
+
+}  // namespace basalt::api

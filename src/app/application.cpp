@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "app/application.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "api/blocking.hpp"
+#include "api/routes.hpp"
+#include "app/system_migrations.hpp"
+#include "auth/superusers.hpp"
+#include "db/sqlite/sqlite_database.hpp"
+#include "http/router.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::app {
+
+struct DataDir::Impl {
+    std::filesystem::path path;
+    SystemClock clock;
+    std::unique_ptr<db::Database> db;
+    std::unique_ptr<auth::SuperuserStore> superusers;
+
+    ~Impl() {
+        superusers.reset();
+        if (db) {
+            db->Close();
+        }
+    }
+};
+
+DataDir::DataDir(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DataDir::~DataDir() = default;
+const std::filesystem::path& DataDir::Path() const {
+    return impl_->path;
+}
+auth::SuperuserStore& DataDir::Superusers() {
+    return *impl_->superusers;
+}
+
+Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) {
+    auto impl = std::make_unique<Impl>();
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+        return MakeError(
+            ErrorCode::kUnavailable, "cannot create data directory " + config.data_dir + ": " + ec.message()
+        );
+    }
+    impl->path = std::filesystem::absolute(config.data_dir, ec);
+    if (ec) {
+        impl->path = config.data_dir;
+    }
+    if (::access(impl->path.c_str(), W_OK) != 0) {
+        return MakeError(ErrorCode::kUnavailable, "data directory " + impl->path.string() + " is not writable");
+    }
+    db::SqliteOptions opts;
+    opts.path = (impl->path / "data.db").string();
+    opts.busy_timeout = config.db.busy_timeout;
+    opts.max_readers = config.db.max_readers;
+    auto db = db::OpenSqlite(opts);
+    if (!db) {
+        return db.error();
+    }
+    impl->db = std::move(*db);
+    auto applied = db::ApplyMigrations(*impl->db, SystemMigrations());
+    if (!applied) {
+        return applied.error();
+    }
+    if (*applied > 0) {
+        obs::Info("applied system migrations", {{"count", *applied}});
+    }
+    impl->superusers = std::make_unique<auth::SuperuserStore>(*impl->db, impl->clock);
+    return std::unique_ptr<DataDir>(new DataDir(std::move(impl)));
+}
+
+struct Application::Impl {
+    config::AppConfig config;
+    int lock_fd = -1;
+    std::unique_ptr<DataDir> data;
+    std::unique_ptr<auth::TokenService> tokens;
+    std::unique_ptr<api::BlockingPool> blocking;
+    std::shared_ptr<http::Router> router;
+    std::unique_ptr<http::Server> server;
+
+    ~Impl() {
+        server.reset();
+        if (blocking) {
+            blocking->Stop();
+        }
+        data.reset();
+        if (lock_fd >= 0) {
+            ::close(lock_fd);
+        }
+    }
+};
+
+Application::Application(config::AppConfig config) : impl_(std::make_unique<Impl>()) {
+    impl_->config = std::move(config);
+}
+Application::~Application() = default;
+
+Result<void> Application::Start() {
+    Impl& s = *impl_;
+    auto data = DataDir::Open(s.config);
+    if (!data) {
+        return data.error();
+    }
+    s.data = std::move(*data);
+    // One server per data directory: a second `serve` would fight over the same files.
+    const auto lock_path = s.data->Path() / ".lock";
+    s.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s.lock_fd < 0 || ::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        return MakeError(ErrorCode::kUnavailable, "another basalt server is already using " + s.data->Path().string());
+    }
+    DataDir::Impl& d = *s.data->impl_;
+    s.tokens = std::make_unique<auth::TokenService>(*d.superusers, d.clock, std::chrono::seconds(86400));
+    s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
+    s.router = std::make_shared<http::Router>();
+    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock};
+    api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
+    s.server = std::make_unique<http::Server>(s.config.http, s.router);
+    return s.server->Listen();
+}
+
+std::uint16_t Application::Port() const {
+    return impl_->server->Port();
+}
+
+void Application::Run() {
+    impl_->server->StopOnSignals();
+    impl_->server->Run();
+    obs::Info("server stopped");
+}
+
+void Application::Stop() {
+    impl_->server->Stop();
+}
+auth::SuperuserStore& Application::Superusers() {
+    return impl_->data->Superusers();
+}
+const std::filesystem::path& Application::DataPath() const {
+    return impl_->data->Path();
+}
+
+}  // namespace basalt::app

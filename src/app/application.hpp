@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "config/config.hpp"
+#include "core/result.hpp"
+
+namespace basalt::auth {
+class SuperuserStore;
+}
+
+namespace basalt::app {
+
+/// The data directory opened for use: the database with every system migration applied.
+/// Used by `serve` and by the CLI's offline commands (`superuser upsert`, ...).
+class DataDir {
+public:
+    /// Creates the directory if needed, opens data.db and applies the system migrations. Fails with a
+    /// message that says what went wrong (unwritable directory, failed migration, ...).
+    static Result<std::unique_ptr<DataDir>> Open(const config::AppConfig& config);
+    ~DataDir();
+    DataDir(const DataDir&) = delete;
+    DataDir& operator=(const DataDir&) = delete;
+
+    const std::filesystem::path& Path() const;
+    auth::SuperuserStore& Superusers();
+
+private:
+    friend class Application;
+    struct Impl;
+    explicit DataDir(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The composition root: builds every part from the config and runs the server.
+class Application {
+public:
+    explicit Application(config::AppConfig config);
+    ~Application();
+    Application(const Application&) = delete;
+    Application& operator=(const Application&) = delete;
+
+    /// Opens the data dir and binds the listeners (fail fast). After it, Port() is known.
+    Result<void> Start();
+    std::uint16_t Port() const;
+    /// Serves until SIGINT/SIGTERM, then drains and returns.
+    void Run();
+    /// Asks Run() to return (graceful).
+    void Stop();
+
+    auth::SuperuserStore& Superusers();
+    const std::filesystem::path& DataPath() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace basalt::app

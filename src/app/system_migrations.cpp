@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+#include "app/system_migrations.hpp"
+
+#include <chrono>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "auth/superusers.hpp"
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/random.hpp"
+
+namespace basalt::app {
+
+namespace {
+
+namespace json = boost::json;
+
+json::object Field(std::string_view type, std::string_view name, json::object extra) {
+    json::object f{
+        {"id", FieldIdFor(type, name)},
+        {"name", name},
+        {"type", type},
+        {"system", true},
+        {"hidden", false},
+        {"presentable", false},
+    };
+    for (auto& [k, v] : extra) {
+        f[k] = v;
+    }
+    return f;
+}
+
+// The `_superusers` auth collection as PocketBase defines it (fields, indexes, options).
+json::object SuperusersCollection(const std::string& now) {
+    json::array fields{
+        Field(
+            "text",
+            "id",
+            {{"primaryKey", true},
+             {"required", true},
+             {"min", 15},
+             {"max", 15},
+             {"pattern", "^[a-z0-9]+$"},
+             {"autogeneratePattern", "[a-z0-9]{15}"}}
+        ),
+        Field("password", "password", {{"hidden", true}, {"required", true}, {"min", 8}, {"max", 0}, {"cost", 0}}),
+        Field(
+            "text",
+            "tokenKey",
+            {{"hidden", true}, {"required", true}, {"min", 30}, {"max", 60}, {"autogeneratePattern", "[a-zA-Z0-9]{50}"}}
+        ),
+        Field("email", "email", {{"required", true}, {"exceptDomains", nullptr}, {"onlyDomains", nullptr}}),
+        Field("bool", "emailVisibility", {}),
+        Field("bool", "verified", {}),
+        Field("autodate", "created", {{"onCreate", true}, {"onUpdate", false}}),
+        Field("autodate", "updated", {{"onCreate", true}, {"onUpdate", true}}),
+    };
+    json::object options{
+        {"authToken", {{"duration", 86400}, {"secret", SecureRandomString(50, kAlphanumeric)}}},
+        {"passwordAuth", {{"enabled", true}, {"identityFields", json::array{"email"}}}},
+        {"oauth2", {{"enabled", false}}},
+        {"mfa", {{"enabled", false}, {"duration", 1800}, {"rule", ""}}},
+        {"otp", {{"enabled", false}, {"duration", 180}, {"length", 8}}},
+        {"authRule", ""},
+        {"manageRule", nullptr},
+    };
+    return {{"fields", std::move(fields)}, {"options", std::move(options)}, {"created", now}};
+}
+
+Result<void> Exec(db::Executor& ex, std::string_view sql, std::initializer_list<db::Value> params = {}) {
+    auto r = ex.Exec(sql, params);
+    if (!r) {
+        return r.error();
+    }
+    return Ok();
+}
+
+Result<void> InitCollectionsAndSuperusers(db::Executor& ex) {
+    const std::string now = FormatDateTime(std::chrono::system_clock::now());
+    const auto su = SuperusersCollection(now);
+    const std::string superusers_id(auth::kSuperusersId);
+    const char* steps[] = {
+        "CREATE TABLE _collections ("
+        "id TEXT PRIMARY KEY NOT NULL, system INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL DEFAULT 'base', "
+        "name TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '[]', indexes TEXT NOT NULL DEFAULT '[]', "
+        "listRule TEXT DEFAULT NULL, viewRule TEXT DEFAULT NULL, createRule TEXT DEFAULT NULL, "
+        "updateRule TEXT DEFAULT NULL, deleteRule TEXT DEFAULT NULL, options TEXT NOT NULL DEFAULT '{}', "
+        "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')",
+        "CREATE UNIQUE INDEX idx__collections_name ON _collections (name COLLATE NOCASE)",
+        "CREATE TABLE _superusers ("
+        "id TEXT PRIMARY KEY NOT NULL, email TEXT NOT NULL DEFAULT '', emailVisibility INTEGER NOT NULL DEFAULT 0, "
+        "verified INTEGER NOT NULL DEFAULT 0, password TEXT NOT NULL DEFAULT '', tokenKey TEXT NOT NULL DEFAULT '', "
+        "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')",
+        "CREATE UNIQUE INDEX idx_email_pbc_3142635823 ON _superusers (email COLLATE NOCASE) WHERE email != ''",
+        "CREATE UNIQUE INDEX idx_tokenKey_pbc_3142635823 ON _superusers (tokenKey)",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    const json::array indexes{
+        "CREATE UNIQUE INDEX `idx_email_pbc_3142635823` ON `_superusers` (`email` COLLATE NOCASE) WHERE `email` != ''",
+        "CREATE UNIQUE INDEX `idx_tokenKey_pbc_3142635823` ON `_superusers` (`tokenKey`)",
+    };
+    return Exec(
+        ex,
+        "INSERT INTO _collections (id, system, type, name, fields, indexes, options, created, updated) "
+        "VALUES (?, 1, 'auth', ?, ?, ?, ?, ?, ?)",
+        {superusers_id,
+         std::string(auth::kSuperusersName),
+         json::serialize(su.at("fields")),
+         json::serialize(indexes),
+         json::serialize(su.at("options")),
+         now,
+         now}
+    );
+}
+
+}  // namespace
+
+const std::vector<db::Migration>& SystemMigrations() {
+    static const std::vector<db::Migration> migrations{
+        {1, "init_collections_and_superusers", InitCollectionsAndSuperusers},
+    };
+    return migrations;
+}
+
+}  // namespace basalt::app

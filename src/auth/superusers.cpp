@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+#include "auth/superusers.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "auth/jwt.hpp"
+#include "auth/password.hpp"
+#include "core/ids.hpp"
+#include "core/random.hpp"
+
+namespace basalt::auth {
+
+namespace {
+
+constexpr std::string_view kColumns = "id, email, emailVisibility, verified, password, tokenKey, created, updated";
+
+AuthRecord FromRow(const std::vector<db::Value>& row) {
+    AuthRecord r;
+    r.id = db::AsString(row[0]);
+    r.collection_id = std::string(kSuperusersId);
+    r.collection_name = std::string(kSuperusersName);
+    r.email = db::AsString(row[1]);
+    r.email_visibility = db::AsInt(row[2]) != 0;
+    r.verified = db::AsInt(row[3]) != 0;
+    r.password_hash = db::AsString(row[4]);
+    r.token_key = db::AsString(row[5]);
+    r.created = db::AsString(row[6]);
+    r.updated = db::AsString(row[7]);
+    return r;
+}
+
+Error FieldError(std::string field, std::string message) {
+    return MakeError(ErrorCode::kInvalidArgument, std::move(message), std::move(field));
+}
+
+}  // namespace
+
+bool IsValidEmail(std::string_view email) {
+    if (email.empty() || email.size() > 255) {
+        return false;
+    }
+    const auto at = email.find('@');
+    if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+        return false;
+    }
+    const std::string_view domain = email.substr(at + 1);
+    const auto dot = domain.find('.');
+    if (domain.empty() || dot == std::string_view::npos || dot == 0 || domain.back() == '.') {
+        return false;
+    }
+    for (char c : email) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';') {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<std::optional<AuthRecord>> SuperuserStore::FindOne(std::string_view where, std::string_view value) const {
+    std::string sql = "SELECT ";
+    sql += kColumns;
+    sql += " FROM _superusers WHERE ";
+    sql += where;
+    sql += " LIMIT 1";
+    auto rs = db_.Read(sql, {std::string(value)});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return std::optional<AuthRecord>();
+    }
+    return std::optional<AuthRecord>(FromRow(rs->rows[0]));
+}
+
+Result<std::optional<AuthRecord>> SuperuserStore::FindByEmail(std::string_view email) const {
+    return FindOne("email = ? COLLATE NOCASE", email);
+}
+
+Result<std::optional<AuthRecord>> SuperuserStore::FindById(std::string_view id) const {
+    return FindOne("id = ?", id);
+}
+
+Result<std::int64_t> SuperuserStore::Count() const {
+    auto rs = db_.Read("SELECT COUNT(*) FROM _superusers");
+    if (!rs) {
+        return rs.error();
+    }
+    return db::AsInt(rs->rows.at(0).at(0));
+}
+
+Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_view password) {
+    if (!IsValidEmail(email)) {
+        return FieldError("email", "Must be a valid email address.");
+    }
+    if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {
+        return FieldError(
+            "password",
+            "Must be between " + std::to_string(kMinPasswordLength) + " and " + std::to_string(kMaxPasswordLength) +
+                " characters."
+        );
+    }
+    auto hash = HashPassword(password);
+    if (!hash) {
+        return hash.error();
+    }
+    AuthRecord rec;
+    const std::string now = FormatDateTime(clock_.Now());
+    const std::string token_key = SecureRandomString(50, kAlphanumeric);
+    const std::string new_id = NewRecordId();
+    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto existing = ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
+        if (!existing) {
+            return existing.error();
+        }
+        if (existing->rows.empty()) {
+            auto ins = ex.Exec(
+                "INSERT INTO _superusers (id, email, emailVisibility, verified, password, tokenKey, created, updated) "
+                "VALUES (?, ?, 0, 1, ?, ?, ?, ?)",
+                {new_id, std::string(email), *hash, token_key, now, now}
+            );
+            if (!ins) {
+                return ins.error();
+            }
+        } else {
+            auto upd = ex.Exec(
+                "UPDATE _superusers SET password = ?, tokenKey = ?, updated = ? WHERE id = ?",
+                {*hash, token_key, now, db::AsString(existing->rows[0][0])}
+            );
+            if (!upd) {
+                return upd.error();
+            }
+        }
+        auto row = ex.Query(
+            "SELECT id, email, emailVisibility, verified, password, tokenKey, created, updated FROM _superusers "
+            "WHERE email = ? COLLATE NOCASE",
+            {std::string(email)}
+        );
+        if (!row) {
+            return row.error();
+        }
+        rec = FromRow(row->rows.at(0));
+        return Ok();
+    });
+    if (!written) {
+        return written.error();
+    }
+    return rec;
+}
+
+Result<void> SuperuserStore::Delete(std::string_view email) {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec("DELETE FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
+        if (!n) {
+            return n.error();
+        }
+        if (*n == 0) {
+            return MakeError(ErrorCode::kNotFound, "no superuser with that email");
+        }
+        return Ok();
+    });
+}
+
+Result<std::string> SuperuserStore::TokenSecret() const {
+    {
+        std::lock_guard lock(secret_mu_);
+        if (!secret_.empty()) {
+            return secret_;
+        }
+    }
+    auto rs = db_.Read("SELECT options FROM _collections WHERE id = ?", {std::string(kSuperusersId)});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return MakeError(ErrorCode::kInternal, "the _superusers collection is missing");
+    }
+    boost::system::error_code ec;
+    auto v = boost::json::parse(db::AsString(rs->rows[0][0]), ec);
+    const boost::json::value* secret = nullptr;
+    if (!ec && v.is_object()) {
+        if (const auto* at = v.as_object().if_contains("authToken"); at != nullptr && at->is_object()) {
+            secret = at->as_object().if_contains("secret");
+        }
+    }
+    if (secret == nullptr || !secret->is_string() || secret->as_string().empty()) {
+        return MakeError(ErrorCode::kInternal, "the _superusers collection has no token secret");
+    }
+    std::lock_guard lock(secret_mu_);
+    secret_ = std::string(secret->as_string());
+    return secret_;
+}
+
+Result<std::string> TokenService::IssueAuthToken(const AuthRecord& record) const {
+    auto secret = store_.TokenSecret();
+    if (!secret) {
+        return secret.error();
+    }
+    TokenClaims claims;
+    claims.type = "auth";
+    claims.id = record.id;
+    claims.collection_id = record.collection_id;
+    claims.exp = UnixSeconds(clock_.Now()) + duration_.count();
+    claims.refreshable = true;
+    return SignToken(claims, record.token_key + *secret);
+}
+
+Result<Principal> TokenService::Authenticate(std::string_view token) const {
+    auto parsed = ParseToken(token);
+    if (!parsed) {
+        return parsed.error();
+    }
+    const TokenClaims& c = parsed->claims;
+    if (c.type != "auth" || c.collection_id != kSuperusersId) {
+        return MakeError(ErrorCode::kUnauthorized, "not an auth token of a known collection");
+    }
+    if (c.exp <= UnixSeconds(clock_.Now())) {
+        return MakeError(ErrorCode::kUnauthorized, "token expired");
+    }
+    auto record = store_.FindById(c.id);
+    if (!record) {
+        return record.error();
+    }
+    auto secret = store_.TokenSecret();
+    if (!secret) {
+        return secret.error();
+    }
+    if (!record->has_value()) {
+        return MakeError(ErrorCode::kUnauthorized, "unknown auth record");
+    }
+    if (!VerifyTokenSignature(*parsed, (*record)->token_key + *secret)) {
+        return MakeError(ErrorCode::kUnauthorized, "invalid token signature");
+    }
+    Principal p;
+    p.record = std::move(**record);
+    p.superuser = true;
+    p.refreshable = c.refreshable;
+    return p;
+}
+
+}  // namespace basalt::auth

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "db/database.hpp"
+
+namespace basalt::auth {
+
+inline constexpr std::string_view kSuperusersId = "pbc_3142635823";
+inline constexpr std::string_view kSuperusersName = "_superusers";
+inline constexpr std::size_t kMinPasswordLength = 8;
+inline constexpr std::size_t kMaxPasswordLength = 255;
+
+/// A record of an auth collection (only `_superusers` exists so far).
+struct AuthRecord {
+    std::string id;
+    std::string collection_id;
+    std::string collection_name;
+    std::string email;
+    bool email_visibility = false;
+    bool verified = false;
+    std::string password_hash;  // never leaves the server
+    std::string token_key;      // never leaves the server
+    std::string created;
+    std::string updated;
+};
+
+/// Who made a request: set by the auth middleware from a valid token.
+struct Principal {
+    AuthRecord record;
+    bool superuser = false;
+    bool refreshable = false;
+};
+
+/// True when `email` looks like an address (one '@', a dotted domain, no spaces, at most 255 bytes).
+bool IsValidEmail(std::string_view email);
+
+/// The `_superusers` collection's records. Reads are short indexed queries; Upsert hashes a password
+/// (~100 ms) and blocks on the writer: call it off the I/O threads. Thread-safe.
+class SuperuserStore {
+public:
+    SuperuserStore(db::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+    /// Case-insensitive email lookup.
+    Result<std::optional<AuthRecord>> FindByEmail(std::string_view email) const;
+    Result<std::optional<AuthRecord>> FindById(std::string_view id) const;
+    Result<std::int64_t> Count() const;
+
+    /// Creates the superuser or sets its password. A new password always gets a new tokenKey, so every
+    /// earlier token of that superuser stops working. Fails with kInvalidArgument (field "email" or
+    /// "password") on bad input.
+    Result<AuthRecord> Upsert(std::string_view email, std::string_view password);
+
+    /// Deletes by email; kNotFound when there is none.
+    Result<void> Delete(std::string_view email);
+
+    /// The collection's auth-token secret (stored with the collection; read once, then cached).
+    Result<std::string> TokenSecret() const;
+
+private:
+    Result<std::optional<AuthRecord>> FindOne(std::string_view where, std::string_view value) const;
+
+    db::Database& db_;
+    const Clock& clock_;
+    mutable std::mutex secret_mu_;
+    mutable std::string secret_;
+};
+
+/// Issues and checks auth tokens: HS256 JWTs signed with record.tokenKey + the collection secret.
+class TokenService {
+public:
+    TokenService(SuperuserStore& store, const Clock& clock, std::chrono::seconds duration)
+        : store_(store),
+          clock_(clock),
+          duration_(duration) {}
+
+    /// A refreshable auth token for `record`. Fails only if the secret cannot be read.
+    Result<std::string> IssueAuthToken(const AuthRecord& record) const;
+
+    /// The principal a token stands for. Fails with kUnauthorized when it is malformed, not HS256,
+    /// expired, not an auth token, of an unknown record, or signed with another key (which is what a
+    /// rotated tokenKey makes of every older token).
+    Result<Principal> Authenticate(std::string_view token) const;
+
+private:
+    SuperuserStore& store_;
+    const Clock& clock_;
+    std::chrono::seconds duration_;
+};
+
+}  // namespace basalt::auth

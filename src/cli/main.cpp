@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "app/application.hpp"
+#include "auth/superusers.hpp"
+#include "config/config.hpp"
+#include "obs/log.hpp"
+
+namespace {
+
+using basalt::config::AppConfig;
+
+constexpr const char* kVersion = "0.1.0";
+
+int Fail(const std::string& message) {
+    basalt::obs::Flush();
+    std::fprintf(stderr, "Error: %s\n", message.c_str());
+    return 1;
+}
+
+int Serve(AppConfig config, const std::string& listen) {
+    if (auto r = basalt::config::ParseListenAddress(listen, config.http); !r) {
+        return Fail(r.error().message);
+    }
+    if (auto r = basalt::config::Validate(config); !r) {
+        return Fail(r.error().message);
+    }
+    if (config.dev) {
+        basalt::obs::SetMinLevel(basalt::obs::Level::kDebug);
+    }
+    basalt::app::Application app(config);
+    if (auto r = app.Start(); !r) {
+        return Fail(r.error().message);
+    }
+    const std::string host =
+        config.http.host.find(':') != std::string::npos ? "[" + config.http.host + "]" : config.http.host;
+    const std::string base = "http://" + host + ":" + std::to_string(app.Port());
+    // One write, so that whoever reads the banner sees all of it at once.
+    std::string banner = std::string("basalt ") + kVersion + "\n";
+    auto count = app.Superusers().Count();
+    if (count && *count == 0) {
+        banner +=
+            "\nNo superuser exists yet. Create the first one with:\n  basalt superuser upsert EMAIL PASSWORD --dir " +
+            app.DataPath().string() + "\n\n";
+    }
+    banner += "Server started at " + base + "\n├─ REST API:  " + base +
+              "/api/\n└─ Data:      " + app.DataPath().string() + "\n";
+    std::fputs(banner.c_str(), stderr);
+    std::fflush(stderr);
+    basalt::obs::Info("server started", {{"address", base}, {"data_dir", app.DataPath().string()}});
+    app.Run();
+    basalt::obs::Flush();
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App cli{"basalt: the backend in one binary (a PocketBase-compatible Web API on SQLite)", "basalt"};
+    cli.set_version_flag("-v,--version", std::string("basalt ") + kVersion);
+    cli.require_subcommand(1);
+    cli.fallthrough();
+
+    AppConfig config;
+    cli.add_option("--dir", config.data_dir, "Where basalt keeps its data")
+        ->envname("BASALT_DIR")
+        ->capture_default_str();
+
+    auto* serve = cli.add_subcommand("serve", "Start the web server");
+    std::string listen = "127.0.0.1:8090";
+    serve->add_option("--http", listen, "Address to listen on, HOST:PORT (port 0 picks a free one)")
+        ->envname("BASALT_HTTP")
+        ->capture_default_str();
+    serve->add_option("--threads", config.http.threads, "I/O threads (0 = one per core)")
+        ->envname("BASALT_THREADS")
+        ->capture_default_str();
+    serve->add_flag("--dev", config.dev, "Development mode: debug logs")->envname("BASALT_DEV");
+    serve->add_option("--origins", config.http.cors_origins, "Allowed CORS origins, comma separated ('*' = any)")
+        ->envname("BASALT_ORIGINS")
+        ->delimiter(',')
+        ->capture_default_str();
+    serve->add_option("--max-connections", config.http.max_connections, "Open connections at most")
+        ->envname("BASALT_MAX_CONNECTIONS")
+        ->capture_default_str();
+    serve->add_option("--max-body", config.http.max_body_bytes, "Request body bytes at most")
+        ->envname("BASALT_MAX_BODY")
+        ->capture_default_str();
+    serve->add_option("--max-header", config.http.max_header_bytes, "Request line + header bytes at most")
+        ->envname("BASALT_MAX_HEADER")
+        ->capture_default_str();
+    auto ms_option =
+        [serve](
+            const std::string& flag, const std::string& env, std::chrono::milliseconds& target, const std::string& help
+        ) {
+            serve
+                ->add_option_function<long long>(
+                    flag, [&target](long long v) { target = std::chrono::milliseconds(v); }, help
+                )
+                ->envname(env)
+                ->default_str(std::to_string(target.count()));
+        };
+    ms_option("--header-timeout-ms", "BASALT_HEADER_TIMEOUT_MS", config.http.header_timeout, "Time to receive headers");
+    ms_option("--body-timeout-ms", "BASALT_BODY_TIMEOUT_MS", config.http.body_timeout, "Time to receive a body");
+    ms_option("--idle-timeout-ms", "BASALT_IDLE_TIMEOUT_MS", config.http.idle_timeout, "Keep-alive idle time");
+    ms_option("--write-timeout-ms", "BASALT_WRITE_TIMEOUT_MS", config.http.write_timeout, "Time to write a response");
+    ms_option(
+        "--shutdown-grace-ms",
+        "BASALT_SHUTDOWN_GRACE_MS",
+        config.http.shutdown_grace,
+        "Time in-flight requests get on shutdown"
+    );
+
+    auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
+    superuser->require_subcommand(1);
+    auto* upsert = superuser->add_subcommand("upsert", "Create a superuser or set its password");
+    std::string email;
+    std::string password;
+    upsert->add_option("email", email, "Email")->required();
+    upsert->add_option("password", password, "Password (at least 8 characters)")->required();
+    auto* remove = superuser->add_subcommand("delete", "Delete a superuser");
+    remove->add_option("email", email, "Email")->required();
+
+    CLI11_PARSE(cli, argc, argv);
+
+    if (serve->parsed()) {
+        return Serve(config, listen);
+    }
+
+    // Offline commands: they work whether or not a server runs on the same directory.
+    basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    auto dir = basalt::app::DataDir::Open(config);
+    if (!dir) {
+        return Fail(dir.error().message);
+    }
+    auto& store = (*dir)->Superusers();
+    if (upsert->parsed()) {
+        auto r = store.Upsert(email, password);
+        if (!r) {
+            return Fail(r.error().message);
+        }
+        std::printf("Successfully saved superuser \"%s\".\n", r->email.c_str());
+    } else if (remove->parsed()) {
+        auto r = store.Delete(email);
+        if (!r) {
+            return Fail(
+                r.error().code == basalt::ErrorCode::kNotFound ? "superuser " + email + " not found" : r.error().message
+            );
+        }
+        std::printf("Successfully deleted superuser \"%s\".\n", email.c_str());
+    }
+    basalt::obs::Flush();
+    return 0;
+}

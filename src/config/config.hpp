@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace basalt::config {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// The HTTP server: where it listens and every limit a client could otherwise push on.
+struct HttpConfig {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8090;                           // 0 picks a free port (printed at start)
+    unsigned threads = 0;                                // I/O threads; 0 = one per core
+    std::size_t max_connections = 4096;                  // beyond it new connections are accepted and closed
+    std::size_t max_header_bytes = 16 * 1024;            // request line + headers -> 431
+    std::uint64_t max_body_bytes = 32ULL * 1024 * 1024;  // -> 413
+    milliseconds header_timeout{10000};                  // from the first byte of a request to its last header byte
+    milliseconds body_timeout{60000};                    // to receive the body once headers are in
+    milliseconds idle_timeout{60000};                    // keep-alive connection with no request in flight
+    milliseconds write_timeout{60000};                   // to write one response
+    milliseconds shutdown_grace{10000};                  // in-flight requests get this long on SIGTERM
+    std::vector<std::string> cors_origins{"*"};
+};
+
+/// Storage in the data directory.
+struct DbConfig {
+    milliseconds busy_timeout{5000};
+    std::size_t max_readers = 16;
+};
+
+/// Authentication.
+struct AuthConfig {
+    unsigned hash_threads = 2;         // blocking pool for password hashing
+    std::size_t max_hash_queue = 256;  // requests waiting for a hash beyond this get 503
+};
+
+/// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
+struct AppConfig {
+    std::string data_dir = "basalt_data";
+    bool dev = false;  // verbose logs (debug level)
+    HttpConfig http;
+    DbConfig db;
+    AuthConfig auth;
+};
+
+/// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.
+/// Fails with kInvalidArgument naming what is wrong.
+Result<void> ParseListenAddress(std::string_view text, HttpConfig& http);
+
+/// Checks every value for sanity before anything starts (fail fast).
+Result<void> Validate(const AppConfig& config);
+
+}  // namespace basalt::config

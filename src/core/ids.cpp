@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#include "core/ids.hpp"
+
+#include <array>
+
+#include "core/random.hpp"
+
+namespace basalt {
+
+namespace {
+
+constexpr std::array<std::uint32_t, 256> MakeCrcTable() {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) {
+            c = (c & 1U) != 0 ? 0xEDB88320U ^ (c >> 1U) : c >> 1U;
+        }
+        table[i] = c;
+    }
+    return table;
+}
+
+constexpr auto kCrcTable = MakeCrcTable();
+
+}  // namespace
+
+std::string NewRecordId() {
+    return SecureRandomString(kRecordIdLength, kAlphanumericLower);
+}
+
+bool IsValidRecordId(std::string_view id) {
+    if (id.size() != kRecordIdLength) {
+        return false;
+    }
+    for (char c : id) {
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::uint32_t Crc32(std::string_view data) {
+    std::uint32_t c = 0xFFFFFFFFU;
+    for (char ch : data) {
+        c = kCrcTable[(c ^ static_cast<unsigned char>(ch)) & 0xFFU] ^ (c >> 8U);
+    }
+    return c ^ 0xFFFFFFFFU;
+}
+
+std::string CollectionIdFor(std::string_view type, std::string_view name) {
+    std::string key(type);
+    key.append(name);
+    return "pbc_" + std::to_string(Crc32(key));
+}
+
+std::string FieldIdFor(std::string_view type, std::string_view name) {
+    return std::string(type) + std::to_string(Crc32(name));
+}
+
+}  // namespace basalt

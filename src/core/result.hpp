@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace basalt {
+
+/// What kind of failure an `Error` is; the api layer maps each to an HTTP status.
+enum class ErrorCode {
+    kInvalidArgument,  // bad input from a client (400)
+    kUnauthorized,     // missing or invalid credentials (401)
+    kForbidden,        // authenticated but not allowed (403)
+    kNotFound,         // (404)
+    kConflict,         // unique constraint and the like (400 in PocketBase's API)
+    kTooLarge,         // (413)
+    kUnavailable,      // database busy/locked past its timeout, shutting down (503)
+    kInternal,         // a bug or an environment failure (500)
+};
+
+/// An expected failure. `message` is safe to show to a client; `field` optionally names the bad input.
+struct Error {
+    ErrorCode code = ErrorCode::kInternal;
+    std::string message;
+    std::string field;
+};
+
+inline Error MakeError(ErrorCode code, std::string message, std::string field = {}) {
+    return Error{code, std::move(message), std::move(field)};
+}
+
+/// A value or an `Error`; member names follow std::expected so the switch to C++23 is mechanical.
+template <typename T>
+class [[nodiscard]] Result {
+public:
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
+    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+    bool has_value() const { return v_.index() == 0; }
+    explicit operator bool() const { return has_value(); }
+
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    T& operator*() & { return value(); }
+    const T& operator*() const& { return value(); }
+    T* operator->() { return &value(); }
+    const T* operator->() const { return &value(); }
+
+    const Error& error() const { return std::get<1>(v_); }
+    Error& error() { return std::get<1>(v_); }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+
+    bool has_value() const { return ok_; }
+    explicit operator bool() const { return ok_; }
+    const Error& error() const { return error_; }
+    Error& error() { return error_; }
+
+private:
+    Error error_;
+    bool ok_ = true;
+};
+
+/// Result<void>'s success value, for `return Ok();`.
+inline Result<void> Ok() {
+    return {};
+}
+
+}  // namespace basalt

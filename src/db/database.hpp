@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace basalt::db {
+
+/// The SQL dialect of a backend; the query compiler and DDL writers branch on it.
+enum class Dialect { kSqlite, kPostgres };
+
+/// A bound parameter or a column value. Booleans travel as integers (0/1).
+using Value = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
+
+/// A materialised query result: column names and rows of values.
+struct ResultSet {
+    std::vector<std::string> columns;
+    std::vector<std::vector<Value>> rows;
+
+    bool empty() const { return rows.empty(); }
+    /// Index of a column by name, or -1.
+    int ColumnIndex(std::string_view name) const;
+};
+
+/// Convenience accessors; a NULL or a value of another type yields the fallback.
+std::string AsString(const Value& v, std::string fallback = {});
+std::int64_t AsInt(const Value& v, std::int64_t fallback = 0);
+bool IsNull(const Value& v);
+
+/// Runs statements on one connection. Placeholders are `?` in order; backends translate them.
+/// Not thread-safe: an Executor belongs to the call it was passed to.
+class Executor {
+public:
+    virtual ~Executor() = default;
+    /// Runs a statement that returns rows. Fails with kInternal on SQL errors, kUnavailable when busy.
+    virtual Result<ResultSet> Query(std::string_view sql, std::span<const Value> params) = 0;
+    /// Runs a statement and returns the number of rows it changed. Unique or foreign-key violations
+    /// fail with kConflict; busy/locked past the timeout with kUnavailable.
+    virtual Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) = 0;
+
+    Result<ResultSet> Query(std::string_view sql, std::initializer_list<Value> params = {}) {
+        return Query(sql, std::span<const Value>(params.begin(), params.size()));
+    }
+    Result<std::int64_t> Exec(std::string_view sql, std::initializer_list<Value> params = {}) {
+        return Exec(sql, std::span<const Value>(params.begin(), params.size()));
+    }
+};
+
+/// A unit of write work: runs inside its own savepoint of a (possibly shared) transaction. When it
+/// returns an error, everything it did is rolled back and the error is its result; its neighbours in
+/// the same group are unaffected.
+using WriteFn = std::function<Result<void>(Executor&)>;
+/// Called once with the outcome of a write, after the transaction holding it committed durably
+/// (or failed). Runs on the writer thread: keep it short (post elsewhere).
+using WriteDone = std::function<void(Result<void>)>;
+/// A read-only unit of work on one connection, for several statements that must see one snapshot.
+using ReadFn = std::function<Result<void>(Executor&)>;
+
+/// The storage engine seen by services. Reads run on reader connections on the calling thread;
+/// every write goes through one writer that commits concurrent writes in groups (one transaction and
+/// one fsync per group, a savepoint per write). An acknowledged write is durable.
+/// Thread-safe.
+class Database {
+public:
+    virtual ~Database() = default;
+
+    virtual Dialect GetDialect() const = 0;
+
+    /// One read statement on a reader connection (short, indexed reads may run on I/O threads).
+    virtual Result<ResultSet> Read(std::string_view sql, std::span<const Value> params) = 0;
+    Result<ResultSet> Read(std::string_view sql, std::initializer_list<Value> params = {}) {
+        return Read(sql, std::span<const Value>(params.begin(), params.size()));
+    }
+    /// Several reads in one read transaction (one snapshot).
+    virtual Result<void> ReadTx(const ReadFn& fn) = 0;
+
+    /// Queues `fn` for the writer; `done` gets the outcome once it is durable. Never blocks on I/O.
+    /// After Close() `done` is called at once with kUnavailable.
+    virtual void SubmitWrite(WriteFn fn, WriteDone done) = 0;
+
+    /// Blocking form of SubmitWrite, for startup, the CLI and tests. Never call it on an I/O thread.
+    Result<void> Write(WriteFn fn);
+
+    /// Finishes queued writes, stops the writer, closes connections. Idempotent.
+    virtual void Close() = 0;
+};
+
+}  // namespace basalt::db

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+#include "db/sqlite/sqlite_database.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <sqlite3.h>
+
+namespace basalt::db {
+
+namespace {
+
+constexpr std::size_t kStatementCacheSize = 256;
+
+Error SqliteError(sqlite3* handle, int rc, std::string_view context) {
+    const int primary = rc & 0xFF;
+    std::string msg(context);
+    msg += ": ";
+    msg += handle != nullptr ? sqlite3_errmsg(handle) : sqlite3_errstr(rc);
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        return MakeError(ErrorCode::kUnavailable, std::move(msg));
+    }
+    if (primary == SQLITE_CONSTRAINT) {
+        return MakeError(ErrorCode::kConflict, std::move(msg));
+    }
+    if (primary == SQLITE_FULL) {
+        return MakeError(ErrorCode::kUnavailable, std::move(msg));
+    }
+    return MakeError(ErrorCode::kInternal, std::move(msg));
+}
+
+// One SQLite connection with a cache of prepared statements. Used by one thread at a time.
+class Connection final : public Executor {
+public:
+    static Result<std::unique_ptr<Connection>> Open(const SqliteOptions& o, bool reader) {
+        sqlite3* handle = nullptr;
+        const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+        const int rc = sqlite3_open_v2(o.path.c_str(), &handle, flags, nullptr);
+        auto conn = std::unique_ptr<Connection>(new Connection(handle));
+        if (rc != SQLITE_OK) {
+            return MakeError(ErrorCode::kUnavailable, "cannot open database " + o.path + ": " + sqlite3_errstr(rc));
+        }
+        sqlite3_extended_result_codes(handle, 1);
+        sqlite3_busy_timeout(handle, static_cast<int>(o.busy_timeout.count()));
+        std::string setup =
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
+        if (reader) {
+            setup += " PRAGMA query_only=1;";
+        }
+        char* err = nullptr;
+        if (sqlite3_exec(handle, setup.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string msg = err != nullptr ? err : "unknown error";
+            sqlite3_free(err);
+            return MakeError(ErrorCode::kUnavailable, "cannot set up database " + o.path + ": " + msg);
+        }
+        return conn;
+    }
+
+    ~Connection() override {
+        for (auto& [sql, stmt] : cache_) {
+            sqlite3_finalize(stmt);
+        }
+        sqlite3_close_v2(handle_);
+    }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    Result<ResultSet> Query(std::string_view sql, std::span<const Value> params) override {
+        auto stmt = Prepare(sql, params);
+        if (!stmt) {
+            return stmt.error();
+        }
+        sqlite3_stmt* s = *stmt;
+        ResultSet rs;
+        const int ncol = sqlite3_column_count(s);
+        rs.columns.reserve(static_cast<std::size_t>(ncol));
+        for (int i = 0; i < ncol; ++i) {
+            rs.columns.emplace_back(sqlite3_column_name(s, i));
+        }
+        for (;;) {
+            const int rc = sqlite3_step(s);
+            if (rc == SQLITE_DONE) {
+                break;
+            }
+            if (rc != SQLITE_ROW) {
+                auto e = SqliteError(handle_, rc, "query");
+                sqlite3_reset(s);
+                return e;
+            }
+            std::vector<Value> row;
+            row.reserve(static_cast<std::size_t>(ncol));
+            for (int i = 0; i < ncol; ++i) {
+                row.push_back(ColumnValue(s, i));
+            }
+            rs.rows.push_back(std::move(row));
+        }
+        sqlite3_reset(s);
+        return rs;
+    }
+
+    Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override {
+        auto stmt = Prepare(sql, params);
+        if (!stmt) {
+            return stmt.error();
+        }
+        sqlite3_stmt* s = *stmt;
+        int rc = SQLITE_ROW;
+        while (rc == SQLITE_ROW) {
+            rc = sqlite3_step(s);
+        }
+        if (rc != SQLITE_DONE) {
+            auto e = SqliteError(handle_, rc, "exec");
+            sqlite3_reset(s);
+            return e;
+        }
+        sqlite3_reset(s);
+        return static_cast<std::int64_t>(sqlite3_changes64(handle_));
+    }
+
+    // Runs a statement without parameters or caching (transaction control).
+    Result<void> Raw(const char* sql) {
+        const int rc = sqlite3_exec(handle_, sql, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) {
+            return SqliteError(handle_, rc, sql);
+        }
+        return Ok();
+    }
+
+    bool InTransaction() const { return sqlite3_get_autocommit(handle_) == 0; }
+
+private:
+    explicit Connection(sqlite3* handle) : handle_(handle) {}
+
+    Result<sqlite3_stmt*> Prepare(std::string_view sql, std::span<const Value> params) {
+        sqlite3_stmt* s = nullptr;
+        auto it = cache_.find(std::string(sql));
+        if (it != cache_.end()) {
+            s = it->second;
+        } else {
+            const char* tail = nullptr;
+            const int rc = sqlite3_prepare_v3(
+                handle_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, &tail
+            );
+            if (rc != SQLITE_OK) {
+                return SqliteError(handle_, rc, "prepare");
+            }
+            if (s == nullptr) {
+                return MakeError(ErrorCode::kInternal, "prepare: empty statement");
+            }
+            if (cache_.size() >= kStatementCacheSize) {
+                for (auto& [k, v] : cache_) {
+                    sqlite3_finalize(v);
+                }
+                cache_.clear();
+            }
+            cache_.emplace(std::string(sql), s);
+        }
+        sqlite3_clear_bindings(s);
+        if (static_cast<std::size_t>(sqlite3_bind_parameter_count(s)) != params.size()) {
+            return MakeError(ErrorCode::kInternal, "bind: parameter count mismatch");
+        }
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const int idx = static_cast<int>(i + 1);
+            int rc = SQLITE_OK;
+            const Value& v = params[i];
+            if (std::holds_alternative<std::nullptr_t>(v)) {
+                rc = sqlite3_bind_null(s, idx);
+            } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+                rc = sqlite3_bind_int64(s, idx, *n);
+            } else if (const auto* d = std::get_if<double>(&v)) {
+                rc = sqlite3_bind_double(s, idx, *d);
+            } else {
+                const auto& str = std::get<std::string>(v);
+                rc = sqlite3_bind_text64(s, idx, str.data(), str.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+            }
+            if (rc != SQLITE_OK) {
+                return SqliteError(handle_, rc, "bind");
+            }
+        }
+        return s;
+    }
+
+    static Value ColumnValue(sqlite3_stmt* s, int i) {
+        switch (sqlite3_column_type(s, i)) {
+            case SQLITE_INTEGER:
+                return static_cast<std::int64_t>(sqlite3_column_int64(s, i));
+            case SQLITE_FLOAT:
+                return sqlite3_column_double(s, i);
+            case SQLITE_TEXT:
+            case SQLITE_BLOB: {
+                const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+                const int n = sqlite3_column_bytes(s, i);
+                return std::string(p != nullptr ? p : "", static_cast<std::size_t>(n));
+            }
+            default:
+                return nullptr;
+        }
+    }
+
+    sqlite3* handle_;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+class SqliteDatabase final : public Database {
+public:
+    SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
+        : options_(std::move(options)),
+          writer_(std::move(writer)),
+          thread_([this] { RunWriter(); }) {}
+
+    ~SqliteDatabase() override { SqliteDatabase::Close(); }
+    SqliteDatabase(const SqliteDatabase&) = delete;
+    SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+    Dialect GetDialect() const override { return Dialect::kSqlite; }
+
+    Result<ResultSet> Read(std::string_view sql, std::span<const Value> params) override {
+        auto conn = AcquireReader();
+        if (!conn) {
+            return conn.error();
+        }
+        auto r = (*conn)->Query(sql, params);
+        ReleaseReader(std::move(*conn));
+        return r;
+    }
+
+    Result<void> ReadTx(const ReadFn& fn) override {
+        auto conn = AcquireReader();
+        if (!conn) {
+            return conn.error();
+        }
+        Connection& c = **conn;
+        auto r = c.Raw("BEGIN");
+        if (r) {
+            r = fn(c);
+            (void)c.Raw("COMMIT");
+        }
+        ReleaseReader(std::move(*conn));
+        return r;
+    }
+
+    void SubmitWrite(WriteFn fn, WriteDone done) override {
+        {
+            std::lock_guard lock(mu_);
+            if (!closing_) {
+                queue_.push_back({std::move(fn), std::move(done)});
+                cv_.notify_one();
+                return;
+            }
+        }
+        done(MakeError(ErrorCode::kUnavailable, "database is closed"));
+    }
+
+    void Close() override {
+        {
+            std::lock_guard lock(mu_);
+            if (closing_) {
+                return;
+            }
+            closing_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+        std::lock_guard lock(readers_mu_);
+        readers_.clear();
+        writer_.reset();
+    }
+
+private:
+    struct Pending {
+        WriteFn fn;
+        WriteDone done;
+    };
+
+    Result<std::unique_ptr<Connection>> AcquireReader() {
+        {
+            std::lock_guard lock(readers_mu_);
+            if (!readers_.empty()) {
+                auto c = std::move(readers_.back());
+                readers_.pop_back();
+                return c;
+            }
+        }
+        return Connection::Open(options_, /*reader=*/true);
+    }
+
+    void ReleaseReader(std::unique_ptr<Connection> conn) {
+        if (conn->InTransaction()) {
+            (void)conn->Raw("ROLLBACK");
+        }
+        std::lock_guard lock(readers_mu_);
+        if (readers_.size() < options_.max_readers) {
+            readers_.push_back(std::move(conn));
+        }
+    }
+
+    void RunWriter() {
+        std::vector<Pending> batch;
+        std::vector<Result<void>> results;
+        for (;;) {
+            {
+                std::unique_lock lock(mu_);
+                cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+                if (queue_.empty()) {
+                    return;  // closing and drained
+                }
+                const std::size_t n = std::min(queue_.size(), options_.max_group);
+                for (std::size_t i = 0; i < n; ++i) {
+                    batch.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
+                }
+            }
+            CommitGroup(batch, results);
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                if (batch[i].done) {
+                    batch[i].done(std::move(results[i]));
+                }
+            }
+            batch.clear();
+            results.clear();
+        }
+    }
+
+    // One transaction for the whole group; each write in its own savepoint.
+    void CommitGroup(std::vector<Pending>& batch, std::vector<Result<void>>& results) {
+        Connection& c = *writer_;
+        auto begin = c.Raw("BEGIN IMMEDIATE");
+        if (!begin) {
+            results.assign(batch.size(), begin.error());
+            return;
+        }
+        for (auto& p : batch) {
+            ++writes_;
+            if (options_.fail_nth_write_for_test != 0 && writes_ == options_.fail_nth_write_for_test) {
+                results.emplace_back(MakeError(ErrorCode::kInternal, "injected write failure"));
+                continue;
+            }
+            auto sp = c.Raw("SAVEPOINT w");
+            if (!sp) {
+                results.push_back(sp.error());
+                continue;
+            }
+            Result<void> r = RunOne(p.fn, c);
+            if (r) {
+                r = c.Raw("RELEASE w");
+            }
+            if (!r) {
+                (void)c.Raw("ROLLBACK TO w");
+                (void)c.Raw("RELEASE w");
+            }
+            results.push_back(std::move(r));
+        }
+        auto commit = c.Raw("COMMIT");
+        if (!commit) {
+            (void)c.Raw("ROLLBACK");
+            for (auto& r : results) {
+                if (r) {
+                    r = commit.error();
+                }
+            }
+        }
+    }
+
+    static Result<void> RunOne(const WriteFn& fn, Connection& c) {
+        // The writer thread serves every request: an exception escaping one write function must fail
+        // that write, not the process or its neighbours. This is the one broad catch outside the router.
+        try {
+            return fn(c);
+        } catch (const std::exception& e) {
+            return MakeError(ErrorCode::kInternal, std::string("write threw: ") + e.what());
+        }
+    }
+
+    SqliteOptions options_;
+    std::unique_ptr<Connection> writer_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<Pending> queue_;
+    bool closing_ = false;
+    std::size_t writes_ = 0;  // writer thread only
+    std::mutex readers_mu_;
+    std::vector<std::unique_ptr<Connection>> readers_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
+    auto writer = Connection::Open(options, /*reader=*/false);
+    if (!writer) {
+        return writer.error();
+    }
+    return std::unique_ptr<Database>(std::make_unique<SqliteDatabase>(options, std::move(*writer)));
+}
+
+}  // namespace basalt::db

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "db/database.hpp"
+
+namespace basalt::db {
+
+struct SqliteOptions {
+    std::string path;                              // the database file (created if missing)
+    std::chrono::milliseconds busy_timeout{5000};  // how long a statement waits for a lock
+    std::size_t max_readers = 16;                  // reader connections kept open
+    std::size_t max_group = 512;                   // writes committed together at most
+    /// Makes the Nth write (1-based) of this database fail with kInternal, for fault-injection tests.
+    std::size_t fail_nth_write_for_test = 0;
+};
+
+/// Opens (creating if needed) an SQLite database in WAL mode with synchronous=FULL: a write is
+/// acknowledged only after the WAL is fsynced. Fails with kUnavailable when the file cannot be opened.
+Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
+
+}  // namespace basalt::db

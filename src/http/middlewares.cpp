@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+#include "http/middlewares.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/json_text.hpp"
+#include "core/random.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::http {
+
+namespace {
+
+bool IsValidRequestId(std::string_view id) {
+    if (id.empty() || id.size() > 128) {
+        return false;
+    }
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.';
+    });
+}
+
+std::string NewRequestId() {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::uint64_t a = FastRandom64();
+    std::uint64_t b = FastRandom64();
+    std::string id(32, '0');
+    for (int i = 0; i < 16; ++i) {
+        id[static_cast<std::size_t>(i)] = kHex[(a >> (i * 4)) & 0xFU];
+        id[static_cast<std::size_t>(16 + i)] = kHex[(b >> (i * 4)) & 0xFU];
+    }
+    return id;
+}
+
+}  // namespace
+
+std::optional<Response> RequestIdMiddleware::Before(Request& req) {
+    std::string_view incoming = req.Header("X-Request-Id");
+    req.request_id = IsValidRequestId(incoming) ? std::string(incoming) : NewRequestId();
+    return std::nullopt;
+}
+
+void RequestIdMiddleware::After(const Request& req, Response& res) {
+    res.SetHeader("X-Request-Id", req.request_id);
+}
+
+void AccessLogMiddleware::After(const Request& req, Response& res) {
+    if (!obs::Enabled(obs::Level::kInfo)) {
+        return;
+    }
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - req.started).count();
+    std::string line;
+    line.reserve(256 + req.path.size());
+    obs::AppendLinePrefix(line, obs::Level::kInfo, "request");
+    line += R"(,"method":)";
+    AppendJsonString(line, req.method_name);
+    line += R"(,"path":)";
+    AppendJsonString(line, req.path);
+    line += R"(,"status":)";
+    line += std::to_string(res.status);
+    line += R"(,"bytes":)";
+    line += std::to_string(res.body.size());
+    line += R"(,"duration_ms":)";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.3f", static_cast<double>(us) / 1000.0);
+    line += buf;
+    line += R"(,"request_id":)";
+    AppendJsonString(line, req.request_id);
+    line += R"(,"remote_ip":)";
+    AppendJsonString(line, req.remote_ip);
+    line.push_back('}');
+    obs::WriteRawLine(line);
+}
+
+CorsMiddleware::CorsMiddleware(std::vector<std::string> origins) : origins_(std::move(origins)) {
+    any_ = origins_.empty() || std::find(origins_.begin(), origins_.end(), "*") != origins_.end();
+}
+
+bool CorsMiddleware::Allowed(std::string_view origin) const {
+    return any_ || std::find(origins_.begin(), origins_.end(), origin) != origins_.end();
+}
+
+std::optional<Response> CorsMiddleware::Before(Request& req) {
+    if (req.method != Method::kOptions) {
+        return std::nullopt;
+    }
+    const std::string_view origin = req.Header("Origin");
+    const std::string_view wanted = req.Header("Access-Control-Request-Method");
+    if (origin.empty() || wanted.empty()) {
+        return std::nullopt;
+    }
+    Response res = Response::NoContent();
+    if (!Allowed(origin)) {
+        return res;  // no CORS headers: the browser refuses the actual request
+    }
+    res.SetHeader("Access-Control-Allow-Methods", "GET, HEAD, PUT, PATCH, POST, DELETE");
+    const std::string_view wanted_headers = req.Header("Access-Control-Request-Headers");
+    if (!wanted_headers.empty()) {
+        res.SetHeader("Access-Control-Allow-Headers", std::string(wanted_headers));
+    }
+    res.SetHeader("Access-Control-Max-Age", "86400");
+    res.SetHeader("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
+    return res;
+}
+
+void CorsMiddleware::After(const Request& req, Response& res) {
+    const std::string_view origin = req.Header("Origin");
+    if (origin.empty() || !Allowed(origin)) {
+        return;
+    }
+    if (any_) {
+        res.SetHeader("Access-Control-Allow-Origin", "*");
+    } else {
+        res.SetHeader("Access-Control-Allow-Origin", std::string(origin));
+        if (res.Header("Vary").empty()) {
+            res.SetHeader("Vary", "Origin");
+        }
+    }
+}
+
+void SecurityHeadersMiddleware::After(const Request& /*req*/, Response& res) {
+    res.headers.emplace_back("X-Xss-Protection", "1; mode=block");
+    res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    res.headers.emplace_back("X-Frame-Options", "SAMEORIGIN");
+}
+
+}  // namespace basalt::http

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "http/router.hpp"
+
+namespace basalt::http {
+
+/// Keeps a well-formed incoming X-Request-Id (at most 128 of [A-Za-z0-9._-]) or makes a new one;
+/// echoes it on the response.
+class RequestIdMiddleware final : public Middleware {
+public:
+    std::optional<Response> Before(Request& req) override;
+    void After(const Request& req, Response& res) override;
+};
+
+/// One JSON line per request on the log: time, method, path, status, bytes, duration, request id, ip.
+class AccessLogMiddleware final : public Middleware {
+public:
+    void After(const Request& req, Response& res) override;
+};
+
+/// CORS. `origins` holds the allowed origins; "*" allows any (PocketBase's default).
+/// Preflight requests (OPTIONS + Origin + Access-Control-Request-Method) are answered with 204.
+class CorsMiddleware final : public Middleware {
+public:
+    explicit CorsMiddleware(std::vector<std::string> origins);
+    std::optional<Response> Before(Request& req) override;
+    void After(const Request& req, Response& res) override;
+
+private:
+    bool Allowed(std::string_view origin) const;
+    std::vector<std::string> origins_;
+    bool any_ = false;
+};
+
+/// The security headers PocketBase sends on every response.
+class SecurityHeadersMiddleware final : public Middleware {
+public:
+    void After(const Request& req, Response& res) override;
+};
+
+}  // namespace basalt::http

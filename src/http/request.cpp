@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "http/request.hpp"
+
+namespace basalt::http {
+
+namespace {
+
+int HexValue(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+char LowerAscii(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+}  // namespace
+
+std::string_view MethodName(Method m) {
+    switch (m) {
+        case Method::kGet:
+            return "GET";
+        case Method::kHead:
+            return "HEAD";
+        case Method::kPost:
+            return "POST";
+        case Method::kPut:
+            return "PUT";
+        case Method::kPatch:
+            return "PATCH";
+        case Method::kDelete:
+            return "DELETE";
+        case Method::kOptions:
+            return "OPTIONS";
+        case Method::kOther:
+            break;
+    }
+    return "OTHER";
+}
+
+Method ParseMethod(std::string_view name) {
+    if (name == "GET") {
+        return Method::kGet;
+    }
+    if (name == "POST") {
+        return Method::kPost;
+    }
+    if (name == "HEAD") {
+        return Method::kHead;
+    }
+    if (name == "PATCH") {
+        return Method::kPatch;
+    }
+    if (name == "DELETE") {
+        return Method::kDelete;
+    }
+    if (name == "PUT") {
+        return Method::kPut;
+    }
+    if (name == "OPTIONS") {
+        return Method::kOptions;
+    }
+    return Method::kOther;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (LowerAscii(a[i]) != LowerAscii(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view Request::Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+        if (EqualsIgnoreCase(k, name)) {
+            return v;
+        }
+    }
+    return {};
+}
+
+bool Request::HasHeader(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+        if (EqualsIgnoreCase(k, name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view Request::Param(std::string_view name) const {
+    for (const auto& [k, v] : params) {
+        if (k == name) {
+            return v;
+        }
+    }
+    return {};
+}
+
+std::optional<std::string> Request::QueryParam(std::string_view name) const {
+    std::string_view q = query;
+    while (!q.empty()) {
+        const auto amp = q.find('&');
+        std::string_view pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        const auto eq = pair.find('=');
+        std::string_view key = pair.substr(0, eq);
+        if (PercentDecode(key, true) == name) {
+            return eq == std::string_view::npos ? std::string{} : PercentDecode(pair.substr(eq + 1), true);
+        }
+    }
+    return std::nullopt;
+}
+
+std::string PercentDecode(std::string_view in, bool plus_as_space) {
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const char c = in[i];
+        if (c == '%' && i + 2 < in.size()) {
+            const int hi = HexValue(in[i + 1]);
+            const int lo = HexValue(in[i + 2]);
+            if (hi >= 0 && lo >= 0) {
+                out.push_back(static_cast<char>(hi * 16 + lo));
+                i += 2;
+                continue;
+            }
+        }
+        out.push_back(plus_as_space && c == '+' ? ' ' : c);
+    }
+    return out;
+}
+
+}  // namespace basalt::http

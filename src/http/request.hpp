@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <any>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace basalt::http {
+
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
+
+std::string_view MethodName(Method m);
+Method ParseMethod(std::string_view name);
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+/// Case-insensitive ASCII comparison, for header names.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+/// One HTTP request as handlers see it: no Beast types, so handlers and services never pull in
+/// Asio/Beast headers. Owned by the connection while the handler runs.
+struct Request {
+    Method method = Method::kGet;
+    std::string method_name;  // as sent (for the access log and 405s)
+    std::string target;       // raw request-target
+    std::string path;         // target without the query, still percent-encoded
+    std::string query;        // after '?', without it
+    HeaderList headers;
+    std::string body;
+    std::string remote_ip;
+    std::chrono::steady_clock::time_point started;
+    std::string request_id;
+
+    /// Path parameters filled in by the router, percent-decoded: {"collection", "_superusers"}.
+    std::vector<std::pair<std::string, std::string>> params;
+
+    /// Set by the auth middleware of the api layer (an auth::Principal); empty for guests.
+    std::any auth;
+
+    /// The first header named `name` (case-insensitive), or an empty view.
+    std::string_view Header(std::string_view name) const;
+    bool HasHeader(std::string_view name) const;
+    /// A path parameter by name, or an empty view.
+    std::string_view Param(std::string_view name) const;
+    /// The first query parameter named `name`, percent-decoded ('+' is a space), or nullopt.
+    std::optional<std::string> QueryParam(std::string_view name) const;
+};
+
+/// Decodes %XX escapes (and '+' as space when `plus_as_space`). Invalid escapes are kept as they are.
+std::string PercentDecode(std::string_view in, bool plus_as_space = false);
+
+}  // namespace basalt::http

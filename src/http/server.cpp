@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+#include "http/server.hpp"
+
+#include <atomic>
+#include <ctime>
+#include <list>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <sys/socket.h>
+
+#include "http/router.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kSweepEvery = std::chrono::milliseconds(250);
+constexpr auto kErrorWriteTimeout = std::chrono::seconds(2);
+
+using Parser = bhttp::request_parser<bhttp::string_body>;
+
+// What a connection is doing, for the sweeper and for shutdown.
+enum class Phase { kIdle, kReading, kHandling, kWriting };
+
+struct Connection {
+    tcp::socket socket;
+    Clock::time_point deadline;
+    Phase phase = Phase::kIdle;
+    bool timed_out = false;
+    std::list<Connection*>::iterator self;
+};
+
+Method ToMethod(bhttp::verb v) {
+    switch (v) {
+        case bhttp::verb::get:
+            return Method::kGet;
+        case bhttp::verb::head:
+            return Method::kHead;
+        case bhttp::verb::post:
+            return Method::kPost;
+        case bhttp::verb::put:
+            return Method::kPut;
+        case bhttp::verb::patch:
+            return Method::kPatch;
+        case bhttp::verb::delete_:
+            return Method::kDelete;
+        case bhttp::verb::options:
+            return Method::kOptions;
+        default:
+            return Method::kOther;
+    }
+}
+
+// Converts Beast's parsed message into basalt's Request (moving the body). Returns false when the
+// request-target is not in origin form ("/path?query").
+bool BuildRequest(bhttp::request<bhttp::string_body>& msg, Request& req) {
+    req.method = ToMethod(msg.method());
+    req.method_name = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    if (req.target.empty() || req.target.front() != '/') {
+        return false;
+    }
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) {
+        req.query = req.target.substr(q + 1);
+    }
+    req.headers.reserve(8);
+    for (const auto& field : msg) {
+        req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    return true;
+}
+
+// An error the connection answers itself (before the router): malformed or over-limit requests.
+Response ProtocolError(int status, std::string message) {
+    Response r = Response::FromApiError(ApiError(status, std::move(message)));
+    r.close = true;
+    return r;
+}
+
+Response ResponseForParseError(const boost::system::error_code& ec) {
+    if (ec == bhttp::error::header_limit) {
+        return ProtocolError(431, "Request header fields too large.");
+    }
+    if (ec == bhttp::error::body_limit) {
+        return ProtocolError(413, "Request entity too large.");
+    }
+    return ProtocolError(400, "Malformed HTTP request.");
+}
+
+void ApplyLimits(Parser& parser, const config::HttpConfig& cfg) {
+    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
+    parser.body_limit(cfg.max_body_bytes);
+}
+
+// Converts basalt's Response into Beast's message. HEAD keeps Content-Length and drops the body.
+bhttp::response<bhttp::string_body> ToBeast(
+    Response& res, unsigned version, bool head, bool keep_alive, std::string_view date
+) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
+    for (auto& [k, v] : res.headers) {
+        out.insert(k, v);
+    }
+    if (!date.empty()) {
+        out.set(bhttp::field::date, date);
+    }
+    const std::size_t size = res.body.size();
+    const bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+    if (!no_body) {
+        out.content_length(size);
+        if (!head) {
+            out.body() = std::move(res.body);
+        }
+    }
+    out.keep_alive(keep_alive);
+    return out;
+}
+
+// Completion handler for co_spawn: logs an exception that escaped a coroutine.
+auto LogEscape(const char* what) {
+    return [what](const std::exception_ptr& e) {
+        if (!e) {
+            return;
+        }
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            obs::Error("coroutine ended by an exception", {{"where", what}, {"error", ex.what()}});
+        }
+    };
+}
+
+}  // namespace
+
+class Server::Impl {
+public:
+    struct Worker {
+        net::io_context ioc{1};
+        std::optional<tcp::acceptor> acceptor;
+        std::list<Connection*> connections;
+        net::steady_timer sweeper{ioc};
+        std::string date;
+        std::time_t date_second = 0;
+    };
+
+    Impl(const config::HttpConfig& cfg, std::shared_ptr<const Router> router) : cfg_(cfg), router_(std::move(router)) {
+        unsigned n = cfg_.threads != 0 ? cfg_.threads : std::max(1U, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < n; ++i) {
+            workers_.push_back(std::make_unique<Worker>());
+        }
+    }
+
+    Result<void> Listen() {
+        boost::system::error_code ec;
+        const auto address = net::ip::make_address(cfg_.host, ec);
+        if (ec) {
+            return MakeError(ErrorCode::kInvalidArgument, "invalid listen host '" + cfg_.host + "'");
+        }
+        tcp::endpoint endpoint(address, cfg_.port);
+        // SO_REUSEPORT would let a second server share the port silently: refuse a taken port first.
+        if (cfg_.port != 0) {
+            tcp::acceptor probe(workers_[0]->ioc);
+            probe.open(endpoint.protocol(), ec);
+            if (!ec) {
+                probe.bind(endpoint, ec);
+            }
+            if (ec) {
+                return MakeError(
+                    ErrorCode::kUnavailable,
+                    "cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port) + ": " + ec.message()
+                );
+            }
+        }
+        for (auto& w : workers_) {
+            auto& acc = w->acceptor.emplace(w->ioc);
+            acc.open(endpoint.protocol(), ec);
+            if (!ec) {
+                acc.set_option(net::socket_base::reuse_address(true), ec);
+            }
+            if (!ec) {
+                const int one = 1;
+                if (::setsockopt(acc.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+                    ec = boost::system::error_code(errno, boost::system::system_category());
+                }
+            }
+            if (!ec) {
+                acc.bind(endpoint, ec);
+            }
+            if (!ec) {
+                acc.listen(net::socket_base::max_listen_connections, ec);
+            }
+            if (ec) {
+                return MakeError(
+                    ErrorCode::kUnavailable,
+                    "cannot listen on " + cfg_.host + ":" + std::to_string(endpoint.port()) + ": " + ec.message()
+                );
+            }
+            endpoint = acc.local_endpoint();  // port 0: the others join the port the first one got
+        }
+        port_ = endpoint.port();
+        return Ok();
+    }
+
+    std::uint16_t Port() const { return port_; }
+
+    void Run() {
+        for (auto& w : workers_) {
+            net::co_spawn(w->ioc, Accept(w.get()), LogEscape("accept loop"));
+            net::co_spawn(w->ioc, Sweep(w.get()), LogEscape("sweeper"));
+        }
+        std::vector<std::thread> threads;
+        for (std::size_t i = 1; i < workers_.size(); ++i) {
+            threads.emplace_back([w = workers_[i].get()] { w->ioc.run(); });
+        }
+        workers_[0]->ioc.run();
+        for (auto& t : threads) {
+            t.join();
+        }
+        if (signals_) {
+            signals_.reset();
+        }
+    }
+
+    void Stop() {
+        if (stopping_.exchange(true)) {
+            return;
+        }
+        stop_started_ = Clock::now();
+        for (auto& w : workers_) {
+            net::post(w->ioc, [this, w = w.get()] {
+                boost::system::error_code ignored;
+                if (w->acceptor) {
+                    w->acceptor->close(ignored);
+                }
+                for (Connection* c : w->connections) {
+                    if (c->phase == Phase::kIdle) {
+                        c->socket.cancel(ignored);
+                    }
+                }
+                w->sweeper.cancel();  // sweep now, then keep sweeping until the connections are gone
+            });
+        }
+        if (signals_) {
+            net::post(workers_[0]->ioc, [this] {
+                boost::system::error_code ignored;
+                signals_->cancel(ignored);
+            });
+        }
+    }
+
+    void StopOnSignals() {
+        signals_.emplace(workers_[0]->ioc, SIGINT, SIGTERM);
+        signals_->async_wait([this](const boost::system::error_code& ec, int signo) {
+            if (!ec) {
+                obs::Info("shutting down", {{"signal", signo}});
+                Stop();
+            }
+        });
+    }
+
+    const config::HttpConfig& Cfg() const { return cfg_; }
+
+private:
+    net::awaitable<void> Accept(Worker* w) {
+        for (;;) {
+            boost::system::error_code ec;
+            tcp::socket socket = co_await w->acceptor->async_accept(net::redirect_error(net::use_awaitable, ec));
+            if (stopping_) {
+                co_return;
+            }
+            if (ec) {
+                if (ec == net::error::operation_aborted) {
+                    co_return;
+                }
+                // Out of file descriptors and the like: back off instead of spinning.
+                obs::Warn("accept failed", {{"error", ec.message()}});
+                net::steady_timer t(w->ioc, std::chrono::milliseconds(50));
+                co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+                continue;
+            }
+            if (open_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+                boost::system::error_code ignored;
+                socket.close(ignored);  // accept-and-close: the client sees a reset, the server is fine
+                continue;
+            }
+            open_.fetch_add(1, std::memory_order_relaxed);
+            net::co_spawn(w->ioc, Serve(w, std::move(socket)), LogEscape("connection"));
+        }
+    }
+
+    // Closes (or first cancels, to let the connection answer 408) connections past their deadline.
+    net::awaitable<void> Sweep(Worker* w) {
+        for (;;) {
+            w->sweeper.expires_after(kSweepEvery);
+            boost::system::error_code ec;
+            co_await w->sweeper.async_wait(net::redirect_error(net::use_awaitable, ec));
+            const auto now = Clock::now();
+            const bool force = stopping_ && now - stop_started_ >= cfg_.shutdown_grace;
+            for (Connection* c : w->connections) {
+                boost::system::error_code ignored;
+                if (force || (c->timed_out && now >= c->deadline)) {
+                    c->socket.close(ignored);
+                } else if (now >= c->deadline && c->phase != Phase::kHandling) {
+                    c->timed_out = true;
+                    c->deadline = now + kErrorWriteTimeout;
+                    c->socket.cancel(ignored);
+                } else if (stopping_ && c->phase == Phase::kIdle) {
+                    c->socket.cancel(ignored);
+                }
+            }
+            if (stopping_ && w->connections.empty()) {
+                co_return;
+            }
+        }
+    }
+
+    std::string_view Date(Worker* w) {
+        const std::time_t now = std::time(nullptr);
+        if (now != w->date_second) {
+            std::tm tm{};
+            gmtime_r(&now, &tm);
+            char buf[64];
+            const std::size_t n = std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+            w->date.assign(buf, n);
+            w->date_second = now;
+        }
+        return w->date;
+    }
+
+    net::awaitable<void> Serve(Worker* w, tcp::socket socket) {
+        Connection conn{std::move(socket), Clock::now() + cfg_.idle_timeout, Phase::kIdle, false, {}};
+        w->connections.push_front(&conn);
+        conn.self = w->connections.begin();
+        struct Unregister {
+            Impl* impl;
+            Worker* w;
+            Connection* c;
+            ~Unregister() {
+                w->connections.erase(c->self);
+                impl->open_.fetch_sub(1, std::memory_order_relaxed);
+            }
+        } unregister{this, w, &conn};
+
+        boost::system::error_code ec;
+        conn.socket.set_option(tcp::no_delay(true), ec);
+        std::string remote_ip;
+        {
+            auto ep = conn.socket.remote_endpoint(ec);
+            if (!ec) {
+                remote_ip = ep.address().to_string();
+            }
+        }
+
+        beast::flat_buffer buffer;
+        for (;;) {
+            // Idle: wait for the first byte of the next request under the idle timeout.
+            if (buffer.size() == 0) {
+                if (stopping_) {
+                    break;
+                }
+                conn.phase = Phase::kIdle;
+                conn.deadline = Clock::now() + cfg_.idle_timeout;
+                const std::size_t n = co_await conn.socket.async_read_some(
+                    buffer.prepare(4096), net::redirect_error(net::use_awaitable, ec)
+                );
+                if (ec) {
+                    break;  // closed by the peer, idle timeout, or shutdown
+                }
+                buffer.commit(n);
+            }
+
+            // Reading: the whole header must arrive within header_timeout, however it trickles in.
+            conn.phase = Phase::kReading;
+            conn.timed_out = false;
+            conn.deadline = Clock::now() + cfg_.header_timeout;
+            Parser parser;
+            ApplyLimits(parser, cfg_);
+            co_await bhttp::async_read_header(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            if (!ec && !parser.is_done()) {
+                conn.deadline = Clock::now() + cfg_.body_timeout;
+                co_await bhttp::async_read(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            }
+            if (ec) {
+                if (conn.timed_out) {
+                    co_await WriteError(w, conn, ProtocolError(408, "Request timeout."), remote_ip);
+                } else if (ec != bhttp::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset && ec != net::error::operation_aborted && ec != net::error::bad_descriptor) {
+                    co_await WriteError(w, conn, ResponseForParseError(ec), remote_ip);
+                }
+                break;
+            }
+
+            // Handling.
+            conn.phase = Phase::kHandling;
+            auto& msg = parser.get();
+            const unsigned version = msg.version();
+            const bool client_keep_alive = msg.keep_alive();
+            Request req;
+            req.started = Clock::now();
+            req.remote_ip = remote_ip;
+            Response res;
+            if (!BuildRequest(msg, req)) {
+                res = ProtocolError(400, "Malformed HTTP request.");
+            } else if (auto sync = router_->TryDispatchSync(req)) {
+                res = std::move(*sync);
+            } else {
+                res = co_await router_->Dispatch(req);
+            }
+
+            // Writing.
+            const bool keep_alive = client_keep_alive && !res.close && !stopping_;
+            auto out = ToBeast(res, version, req.method == Method::kHead, keep_alive, Date(w));
+            conn.phase = Phase::kWriting;
+            conn.deadline = Clock::now() + cfg_.write_timeout;
+            co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+            if (ec || !keep_alive) {
+                break;
+            }
+        }
+        boost::system::error_code ignored;
+        conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
+        conn.socket.close(ignored);
+    }
+
+    net::awaitable<void> WriteError(Worker* w, Connection& conn, Response res, const std::string& remote_ip) {
+        obs::Info("request rejected", {{"status", res.status}, {"remote_ip", remote_ip}});
+        conn.phase = Phase::kWriting;
+        if (!conn.timed_out) {
+            conn.deadline = Clock::now() + kErrorWriteTimeout;
+        }
+        res.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        auto out = ToBeast(res, 11, false, false, Date(w));
+        boost::system::error_code ec;
+        co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+    }
+
+    config::HttpConfig cfg_;
+    std::shared_ptr<const Router> router_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::optional<net::signal_set> signals_;
+    std::atomic<std::size_t> open_{0};
+    std::atomic<bool> stopping_{false};
+    Clock::time_point stop_started_;
+    std::uint16_t port_ = 0;
+};
+
+Server::Server(const config::HttpConfig& config, std::shared_ptr<const Router> router)
+    : impl_(std::make_unique<Impl>(config, std::move(router))) {}
+Server::~Server() = default;
+Result<void> Server::Listen() {
+    return impl_->Listen();
+}
+std::uint16_t Server::Port() const {
+    return impl_->Port();
+}
+void Server::Run() {
+    impl_->Run();
+}
+void Server::Stop() {
+    impl_->Stop();
+}
+void Server::StopOnSignals() {
+    impl_->StopOnSignals();
+}
+
+Response HandleRawRequestForTest(const Router& router, const config::HttpConfig& config, std::string_view raw) {
+    Parser parser;
+    ApplyLimits(parser, config);
+    parser.eager(true);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    while (!ec && !parser.is_done() && used < raw.size()) {
+        used += parser.put(net::buffer(raw.data() + used, raw.size() - used), ec);
+        if (ec == bhttp::error::need_more) {
+            ec = {};
+            break;
+        }
+    }
+    if (!ec && !parser.is_done()) {
+        parser.put_eof(ec);
+    }
+    if (ec) {
+        return ResponseForParseError(ec);
+    }
+    Request req;
+    req.started = Clock::now();
+    req.remote_ip = "127.0.0.1";
+    if (!BuildRequest(parser.get(), req)) {
+        return ProtocolError(400, "Malformed HTTP request.");
+    }
+    if (auto sync = router.TryDispatchSync(req)) {
+        return std::move(*sync);
+    }
+    net::io_context ioc;
+    Response out;
+    net::co_spawn(
+        ioc,
+        [](const Router& r, Request& q, Response& o) -> net::awaitable<void> {
+            o = co_await r.Dispatch(q);
+        }(router, req, out),
+        net::detached
+    );
+    ioc.run();
+    return out;
+}
+
+}  // namespace basalt::http

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+#include "obs/log.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+#include "core/clock.hpp"
+#include "core/json_text.hpp"
+
+namespace basalt::obs {
+
+namespace {
+
+constexpr std::size_t kWakeBytes = 64 * 1024;
+constexpr std::size_t kMaxBufferedBytes = 8 * 1024 * 1024;  // beyond it lines are dropped, never blocking
+constexpr auto kFlushEvery = std::chrono::milliseconds(100);
+
+class Sink {
+public:
+    Sink() : thread_([this] { Run(); }) {}
+    ~Sink() {
+        {
+            std::lock_guard lock(mu_);
+            stop_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+
+    void Append(std::string_view line) {
+        bool wake = false;
+        {
+            std::lock_guard lock(mu_);
+            if (buffer_.size() + line.size() > kMaxBufferedBytes) {
+                ++dropped_;
+                return;
+            }
+            buffer_.append(line);
+            buffer_.push_back('\n');
+            wake = buffer_.size() >= kWakeBytes;
+        }
+        if (wake) {
+            cv_.notify_one();
+        }
+    }
+
+    void Flush() {
+        std::unique_lock lock(mu_);
+        const std::uint64_t target = ++flush_requests_;
+        cv_.notify_one();
+        flushed_cv_.wait(lock, [&] { return flushed_ >= target || stop_; });
+    }
+
+    void SetFd(int fd) {
+        Flush();
+        fd_.store(fd);
+    }
+
+private:
+    void Run() {
+        std::string out;
+        std::unique_lock lock(mu_);
+        for (;;) {
+            cv_.wait_for(lock, kFlushEvery, [&] {
+                return stop_ || buffer_.size() >= kWakeBytes || flush_requests_ > flushed_;
+            });
+            out.swap(buffer_);
+            const std::uint64_t served = flush_requests_;
+            const std::uint64_t dropped = dropped_;
+            dropped_ = 0;
+            const bool stop = stop_;
+            lock.unlock();
+            if (dropped > 0) {
+                out += R"({"level":"warn","msg":"log lines dropped: output too slow","dropped":)" +
+                       std::to_string(dropped) + "}\n";
+            }
+            WriteAll(out);
+            out.clear();
+            lock.lock();
+            flushed_ = served;
+            flushed_cv_.notify_all();
+            if (stop && buffer_.empty()) {
+                return;
+            }
+        }
+    }
+
+    void WriteAll(const std::string& data) const {
+        const int fd = fd_.load();
+        std::size_t off = 0;
+        while (off < data.size()) {
+            const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                return;  // stdout closed: nothing sensible to do
+            }
+            off += static_cast<std::size_t>(n);
+        }
+    }
+
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::condition_variable flushed_cv_;
+    std::string buffer_;
+    std::uint64_t flush_requests_ = 0;
+    std::uint64_t flushed_ = 0;
+    std::uint64_t dropped_ = 0;
+    bool stop_ = false;
+    std::atomic<int> fd_{1};
+    std::thread thread_;
+};
+
+Sink& GetSink() {
+    static Sink sink;
+    return sink;
+}
+
+std::atomic<int> g_min_level{static_cast<int>(Level::kInfo)};
+
+const char* LevelName(Level level) {
+    switch (level) {
+        case Level::kDebug:
+            return "debug";
+        case Level::kInfo:
+            return "info";
+        case Level::kWarn:
+            return "warn";
+        case Level::kError:
+            return "error";
+    }
+    return "info";
+}
+
+}  // namespace
+
+void SetMinLevel(Level level) {
+    g_min_level.store(static_cast<int>(level));
+}
+bool Enabled(Level level) {
+    return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
+}
+
+void AppendLinePrefix(std::string& out, Level level, std::string_view msg) {
+    out += R"({"time":")";
+    out += FormatRfc3339(std::chrono::system_clock::now());
+    out += R"(","level":")";
+    out += LevelName(level);
+    out += R"(","msg":)";
+    AppendJsonString(out, msg);
+}
+
+void Log(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+    if (!Enabled(level)) {
+        return;
+    }
+    std::string line;
+    line.reserve(256);
+    AppendLinePrefix(line, level, msg);
+    for (const Field& f : fields) {
+        line.push_back(',');
+        AppendJsonString(line, f.key);
+        line.push_back(':');
+        if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+            AppendJsonString(line, *s);
+        } else if (const auto* i = std::get_if<std::int64_t>(&f.value)) {
+            line += std::to_string(*i);
+        } else if (const auto* d = std::get_if<double>(&f.value)) {
+            char buf[32];
+            std::snprintf(buf, sizeof(buf), "%.3f", *d);
+            line += buf;
+        } else {
+            line += std::get<bool>(f.value) ? "true" : "false";
+        }
+    }
+    line.push_back('}');
+    GetSink().Append(line);
+}
+
+void WriteRawLine(std::string_view json_line) {
+    GetSink().Append(json_line);
+}
+void Flush() {
+    GetSink().Flush();
+}
+void SetOutputFdForTest(int fd) {
+    GetSink().SetFd(fd);
+}
+
+}  // namespace basalt::obs

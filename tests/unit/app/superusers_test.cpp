@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+#include "auth/superusers.hpp"
+
+#include <gtest/gtest.h>
+
+#include "app/application.hpp"
+#include "app/system_migrations.hpp"
+#include "auth/jwt.hpp"
+#include "db/sqlite/sqlite_database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+
+namespace basalt::auth {
+namespace {
+
+class SuperusersTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        db::SqliteOptions o;
+        o.path = (dir_.Path() / "data.db").string();
+        auto db = db::OpenSqlite(o);
+        ASSERT_TRUE(db);
+        db_ = std::move(*db);
+        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
+        ASSERT_TRUE(applied) << applied.error().message;
+        store_ = std::make_unique<SuperuserStore>(*db_, clock_);
+        tokens_ = std::make_unique<TokenService>(*store_, clock_, std::chrono::seconds(3600));
+    }
+
+    testing::TempDir dir_;
+    testing::FakeClock clock_;
+    std::unique_ptr<db::Database> db_;
+    std::unique_ptr<SuperuserStore> store_;
+    std::unique_ptr<TokenService> tokens_;
+};
+
+TEST_F(SuperusersTest, UpsertCreatesThenUpdates) {
+    auto a = store_->Upsert("Admin@Example.com", "password1");
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a->collection_id, "pbc_3142635823");
+    EXPECT_EQ(a->id.size(), 15U);
+    EXPECT_EQ(a->created, "2023-11-14 22:13:20.000Z");
+    auto b = store_->Upsert("admin@example.com", "password2");  // same address, other case
+    ASSERT_TRUE(b);
+    EXPECT_EQ(a->id, b->id);
+    EXPECT_NE(a->token_key, b->token_key);
+    EXPECT_EQ(*store_->Count(), 1);
+    auto found = store_->FindByEmail("ADMIN@example.COM");
+    ASSERT_TRUE(found && found->has_value());
+    EXPECT_EQ((*found)->id, a->id);
+}
+
+TEST_F(SuperusersTest, UpsertValidatesInput) {
+    auto bad_email = store_->Upsert("not-an-email", "password1");
+    ASSERT_FALSE(bad_email);
+    EXPECT_EQ(bad_email.error().field, "email");
+    auto short_pw = store_->Upsert("a@b.co", "short");
+    ASSERT_FALSE(short_pw);
+    EXPECT_EQ(short_pw.error().field, "password");
+    EXPECT_EQ(*store_->Count(), 0);
+}
+
+TEST_F(SuperusersTest, TokensAuthenticateUntilThePasswordChanges) {
+    auto rec = store_->Upsert("a@b.co", "password1");
+    ASSERT_TRUE(rec);
+    auto token = tokens_->IssueAuthToken(*rec);
+    ASSERT_TRUE(token);
+    auto who = tokens_->Authenticate(*token);
+    ASSERT_TRUE(who) << who.error().message;
+    EXPECT_TRUE(who->superuser);
+    EXPECT_EQ(who->record.email, "a@b.co");
+
+    ASSERT_TRUE(store_->Upsert("a@b.co", "password2"));
+    auto after = tokens_->Authenticate(*token);
+    ASSERT_FALSE(after);
+    EXPECT_EQ(after.error().code, ErrorCode::kUnauthorized);
+}
+
+TEST_F(SuperusersTest, ExpiredAndForeignTokensAreRefused) {
+    auto rec = store_->Upsert("a@b.co", "password1");
+    ASSERT_TRUE(rec);
+    auto token = tokens_->IssueAuthToken(*rec);
+    ASSERT_TRUE(token);
+    clock_.Advance(std::chrono::seconds(3601));
+    EXPECT_FALSE(tokens_->Authenticate(*token));
+
+    // Right claims, signed without the server's secret.
+    TokenClaims c;
+    c.type = "auth";
+    c.id = rec->id;
+    c.collection_id = std::string(kSuperusersId);
+    c.exp = UnixSeconds(clock_.Now()) + 100;
+    EXPECT_FALSE(tokens_->Authenticate(SignToken(c, rec->token_key)));
+    // A non-auth token type with the right key is not an auth token.
+    auto secret = store_->TokenSecret();
+    ASSERT_TRUE(secret);
+    c.type = "file";
+    EXPECT_FALSE(tokens_->Authenticate(SignToken(c, rec->token_key + *secret)));
+    c.type = "auth";
+    EXPECT_TRUE(tokens_->Authenticate(SignToken(c, rec->token_key + *secret)));
+}
+
+TEST_F(SuperusersTest, DeleteRemovesAndReportsMissing) {
+    ASSERT_TRUE(store_->Upsert("a@b.co", "password1"));
+    EXPECT_TRUE(store_->Delete("A@B.CO"));
+    auto again = store_->Delete("a@b.co");
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
+}
+
+TEST(DataDir, RefusesAnUnwritableDirectory) {
+    config::AppConfig c;
+    c.data_dir = "/proc/basalt-cannot-exist";
+    auto d = app::DataDir::Open(c);
+    EXPECT_FALSE(d);
+}
+
+}  // namespace
+}  // namespace basalt::auth

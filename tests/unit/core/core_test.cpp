@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+#include <chrono>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "core/api_error.hpp"
+#include "core/base64.hpp"
+#include "core/clock.hpp"
+#include "core/ids.hpp"
+#include "core/json_text.hpp"
+#include "core/random.hpp"
+#include "core/result.hpp"
+
+namespace basalt {
+namespace {
+
+TEST(Ids, CollectionIdMatchesPocketBase) {
+    EXPECT_EQ(CollectionIdFor("auth", "_superusers"), "pbc_3142635823");
+    EXPECT_EQ(FieldIdFor("text", "id"), "text3208210256");
+}
+
+TEST(Ids, RecordIdsAreFifteenLowercaseAlphanumerics) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string id = NewRecordId();
+        EXPECT_TRUE(IsValidRecordId(id)) << id;
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 1000U);
+    EXPECT_FALSE(IsValidRecordId("ABCDEFGHIJKLMNO"));
+    EXPECT_FALSE(IsValidRecordId("abc"));
+    EXPECT_FALSE(IsValidRecordId("abcdefghijklm-o"));
+}
+
+TEST(Random, SecureStringUsesOnlyTheAlphabet) {
+    const std::string s = SecureRandomString(500, "ab");
+    EXPECT_EQ(s.size(), 500U);
+    EXPECT_EQ(s.find_first_not_of("ab"), std::string::npos);
+    EXPECT_NE(s.find('a'), std::string::npos);
+    EXPECT_NE(s.find('b'), std::string::npos);
+}
+
+TEST(Clock, FormatsPocketBaseDatetimes) {
+    const SystemTime t{std::chrono::milliseconds(1656155015163)};
+    EXPECT_EQ(FormatDateTime(t), "2022-06-25 11:03:35.163Z");
+    EXPECT_EQ(FormatRfc3339(t), "2022-06-25T11:03:35.163Z");
+    EXPECT_EQ(FormatDateTime(SystemTime{}), "1970-01-01 00:00:00.000Z");
+}
+
+TEST(Base64, RoundTripsEveryLength) {
+    std::string data;
+    for (int i = 0; i < 40; ++i) {
+        const std::string enc = Base64UrlEncode(data);
+        EXPECT_EQ(enc.find_first_of("+/="), std::string::npos);
+        auto dec = Base64UrlDecode(enc);
+        ASSERT_TRUE(dec.has_value());
+        EXPECT_EQ(*dec, data);
+        data.push_back(static_cast<char>(i * 37 + 250));
+    }
+    EXPECT_EQ(Base64UrlEncode("{\"alg\":\"HS256\"}"), "eyJhbGciOiJIUzI1NiJ9");
+}
+
+TEST(Base64, RejectsInvalidInput) {
+    EXPECT_FALSE(Base64UrlDecode("ab+c").has_value());
+    EXPECT_FALSE(Base64UrlDecode("a").has_value());
+    EXPECT_FALSE(Base64UrlDecode("ab c").has_value());
+}
+
+TEST(JsonText, EscapesControlAndReplacesInvalidUtf8) {
+    std::string out;
+    AppendJsonString(out, std::string_view("a\"b\\c\n\x01\xff\xc3\xa9", 10));
+    EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xC3\xA9\"");
+    out.clear();
+    AppendJsonString(out, "\xed\xa0\x80");  // a UTF-16 surrogate encoded in UTF-8 is invalid
+    EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(ApiError, SentenizesAndMapsStatuses) {
+    EXPECT_EQ(Sentenize("failed to load"), "Failed to load.");
+    EXPECT_EQ(Sentenize("Done!"), "Done!");
+    EXPECT_EQ(ApiError::FromError(MakeError(ErrorCode::kNotFound, "x")).Status(), 404);
+    EXPECT_EQ(ApiError::FromError(MakeError(ErrorCode::kConflict, "dup")).Status(), 400);
+    const ApiError internal = ApiError::FromError(MakeError(ErrorCode::kInternal, "disk /secret/path broke"));
+    EXPECT_EQ(internal.Status(), 500);
+    EXPECT_EQ(internal.Message().find("secret"), std::string::npos);  // no leaked detail
+}
+
+TEST(Result, HoldsValueOrError) {
+    Result<int> ok = 5;
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(*ok, 5);
+    Result<int> bad = MakeError(ErrorCode::kInvalidArgument, "nope", "field");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().field, "field");
+    Result<void> v = Ok();
+    EXPECT_TRUE(v);
+}
+
+}  // namespace
+}  // namespace basalt
