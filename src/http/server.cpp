@@ -245,12 +245,15 @@ public:
     }
 
     void Stop() {
+        if (stopping_.load()) {
+            return;
+        }
+        stop_started_.store(Clock::now());  // before the flag: sweepers read it once they see the flag
         if (stopping_.exchange(true)) {
             return;
         }
-        stop_started_ = Clock::now();
         for (auto& w : workers_) {
-            net::post(w->ioc, [this, w = w.get()] {
+            net::post(w->ioc, [w = w.get()] {
                 boost::system::error_code ignored;
                 if (w->acceptor) {
                     w->acceptor->close(ignored);
@@ -318,7 +321,7 @@ private:
             boost::system::error_code ec;
             co_await w->sweeper.async_wait(net::redirect_error(net::use_awaitable, ec));
             const auto now = Clock::now();
-            const bool force = stopping_ && now - stop_started_ >= cfg_.shutdown_grace;
+            const bool force = stopping_ && now - stop_started_.load() >= cfg_.shutdown_grace;
             for (Connection* c : w->connections) {
                 boost::system::error_code ignored;
                 if (force || (c->timed_out && now >= c->deadline)) {
@@ -462,7 +465,7 @@ private:
     std::optional<net::signal_set> signals_;
     std::atomic<std::size_t> open_{0};
     std::atomic<bool> stopping_{false};
-    Clock::time_point stop_started_;
+    std::atomic<Clock::time_point> stop_started_{};
     std::uint16_t port_ = 0;
 };
 
@@ -499,6 +502,9 @@ Response HandleRawRequestForTest(const Router& router, const config::HttpConfig&
         }
     }
     if (!ec && !parser.is_done()) {
+        if (!parser.got_some()) {
+            return ProtocolError(400, "Malformed HTTP request.");
+        }
         parser.put_eof(ec);
     }
     if (ec) {

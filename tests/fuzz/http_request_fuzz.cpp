@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+// Raw bytes -> Beast parser with the server's limits -> the real middleware chain and routes.
+// Any crash, sanitizer report or non-JSON error body is a finding.
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string_view>
+
+#include "api/routes.hpp"
+#include "app/system_migrations.hpp"
+#include "db/sqlite/sqlite_database.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+
+namespace {
+
+struct World {
+    basalt::SystemClock clock;
+    std::unique_ptr<basalt::db::Database> db;
+    std::unique_ptr<basalt::auth::SuperuserStore> store;
+    std::unique_ptr<basalt::auth::TokenService> tokens;
+    std::unique_ptr<basalt::api::BlockingPool> pool;
+    basalt::http::Router router;
+    basalt::config::HttpConfig cfg;
+
+    World() {
+        basalt::obs::SetMinLevel(basalt::obs::Level::kError);
+        char tmpl[] = "/tmp/basalt-fuzz-XXXXXX";
+        const char* dir = mkdtemp(tmpl);
+        basalt::db::SqliteOptions o;
+        o.path = std::string(dir) + "/data.db";
+        auto opened = basalt::db::OpenSqlite(o);
+        if (!opened) {
+            std::abort();
+        }
+        db = std::move(*opened);
+        (void)basalt::db::ApplyMigrations(*db, basalt::app::SystemMigrations());
+        store = std::make_unique<basalt::auth::SuperuserStore>(*db, clock);
+        tokens = std::make_unique<basalt::auth::TokenService>(*store, clock, std::chrono::seconds(60));
+        pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
+        basalt::api::RegisterRoutes(router, {*db, *store, *tokens, *pool, clock}, {"*"});
+        cfg.max_header_bytes = 4096;
+        cfg.max_body_bytes = 8192;
+    }
+};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    static World world;
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    const auto res = basalt::http::HandleRawRequestForTest(world.router, world.cfg, input);
+    if (res.status < 100 || res.status > 599) {
+        std::abort();
+    }
+    if (res.status >= 400 && (res.body.empty() || res.body.front() != '{' || res.body.back() != '}')) {
+        std::abort();  // every error must be in the JSON error shape
+    }
+    return 0;
+}
