@@ -9,7 +9,8 @@ SECS=${1:-10}
 ROUNDS=${2:-2}
 BIN=${BASALT_BIN:-build/basalt}
 out=$(mktemp -d /tmp/basalt-bench-XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid")" 2>/dev/null; rm -rf "$out"' EXIT
+chmod 755 "$out"  # nginx workers run as nobody
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid")" 2>/dev/null; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
@@ -25,7 +26,7 @@ idle_rss_kb=$(awk '/VmRSS/ {print $2}' /proc/$BPID/status)
 # --- nginx (Debian's), same machine, same client
 NPORT=$(free_port)
 mkdir -p "$out/www" "$out/nginx"
-node -e 'const o={message:"API is healthy.",code:200,data:{service:"basalt-bench",version:"0.1.0",region:"local",checks:{db:"ok",cache:"ok",queue:"ok"},uptime:123456,note:"static reference payload of about three hundred bytes for the nginx side of the benchmark run"}};process.stdout.write(JSON.stringify(o))' > "$out/www/health.json"
+node -e 'const o={message:"API is healthy.",code:200,data:{service:"basalt-bench",version:"0.1.0",region:"local",checks:{db:"ok",cache:"ok",queue:"ok"},uptime:123456,note:"static reference payload of about three hundred bytes for the nginx side of the basalt benchmark run, padded"}};process.stdout.write(JSON.stringify(o))' > "$out/www/health.json"
 cat > "$out/nginx.conf" <<CONF
 worker_processes auto;
 pid $out/nginx.pid;
