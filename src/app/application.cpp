@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/blocking.hpp"
@@ -101,8 +102,32 @@ Application::Application(config::AppConfig config) : impl_(std::make_unique<Impl
 }
 Application::~Application() = default;
 
+namespace {
+
+// Each connection is a file descriptor: lift the soft limit to the hard one (as Go does at start),
+// and say so when even that cannot hold max_connections.
+void RaiseOpenFileLimit(std::size_t max_connections) {
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return;
+    }
+    if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    }
+    const rlim_t needed = static_cast<rlim_t>(max_connections) + 64;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+        obs::Warn("open file limit is below max connections; raise it with ulimit -n",
+                  {{"limit", static_cast<std::uint64_t>(lim.rlim_cur)},
+                   {"max_connections", static_cast<std::uint64_t>(max_connections)}});
+    }
+}
+
+}  // namespace
+
 Result<void> Application::Start() {
     Impl& s = *impl_;
+    RaiseOpenFileLimit(s.config.http.max_connections);
     auto data = DataDir::Open(s.config);
     if (!data) {
         return data.error();

@@ -18,7 +18,7 @@ namespace {
 
 namespace json = boost::json;
 
-json::object Field(std::string_view type, std::string_view name, json::object extra) {
+json::object Field(std::string_view type, std::string_view name, const json::object& extra) {
     json::object f{
         {"id", FieldIdFor(type, name)},
         {"name", name},

@@ -19,7 +19,7 @@ struct HttpConfig {
     std::uint16_t port = 8090;                           // 0 picks a free port (printed at start)
     unsigned threads = 0;                                // I/O threads; 0 = one per core
     std::size_t max_connections = 4096;                  // beyond it new connections are accepted and closed
-    std::size_t max_header_bytes = 16 * 1024;            // request line + headers -> 431
+    std::size_t max_header_bytes = 16UL * 1024;          // request line + headers -> 431
     std::uint64_t max_body_bytes = 32ULL * 1024 * 1024;  // -> 413
     milliseconds header_timeout{10000};                  // from the first byte of a request to its last header byte
     milliseconds body_timeout{60000};                    // to receive the body once headers are in

@@ -27,7 +27,6 @@ struct ResultSet {
     std::vector<std::string> columns;
     std::vector<std::vector<Value>> rows;
 
-    bool empty() const { return rows.empty(); }
     /// Index of a column by name, or -1.
     int ColumnIndex(std::string_view name) const;
 };

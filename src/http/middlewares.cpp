@@ -27,9 +27,9 @@ std::string NewRequestId() {
     std::uint64_t a = FastRandom64();
     std::uint64_t b = FastRandom64();
     std::string id(32, '0');
-    for (int i = 0; i < 16; ++i) {
-        id[static_cast<std::size_t>(i)] = kHex[(a >> (i * 4)) & 0xFU];
-        id[static_cast<std::size_t>(16 + i)] = kHex[(b >> (i * 4)) & 0xFU];
+    for (std::size_t i = 0; i < 16; ++i) {
+        id[i] = kHex[(a >> (i * 4)) & 0xFU];
+        id[16 + i] = kHex[(b >> (i * 4)) & 0xFU];
     }
     return id;
 }

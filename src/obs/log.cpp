@@ -18,8 +18,8 @@ namespace basalt::obs {
 
 namespace {
 
-constexpr std::size_t kWakeBytes = 64 * 1024;
-constexpr std::size_t kMaxBufferedBytes = 8 * 1024 * 1024;  // beyond it lines are dropped, never blocking
+constexpr std::size_t kWakeBytes = 64UL * 1024;
+constexpr std::size_t kMaxBufferedBytes = 8UL * 1024 * 1024;  // beyond it lines are dropped, never blocking
 constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 
 class Sink {

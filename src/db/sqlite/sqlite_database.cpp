@@ -343,7 +343,7 @@ private:
             }
             auto sp = c.Raw("SAVEPOINT w");
             if (!sp) {
-                results.push_back(sp.error());
+                results.emplace_back(sp.error());
                 continue;
             }
             Result<void> r = RunOne(p.fn, c);
