@@ -117,9 +117,11 @@ void RaiseOpenFileLimit(std::size_t max_connections) {
     }
     const rlim_t needed = static_cast<rlim_t>(max_connections) + 64;
     if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
-        obs::Warn("open file limit is below max connections; raise it with ulimit -n",
-                  {{"limit", static_cast<std::uint64_t>(lim.rlim_cur)},
-                   {"max_connections", static_cast<std::uint64_t>(max_connections)}});
+        obs::Warn(
+            "open file limit is below max connections; raise it with ulimit -n",
+            {{"limit", static_cast<std::uint64_t>(lim.rlim_cur)},
+             {"max_connections", static_cast<std::uint64_t>(max_connections)}}
+        );
     }
 }
 
