@@ -37,21 +37,22 @@ public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
-    bool has_value() const { return v_.index() == 0; }  // NOLINT(readability-identifier-naming): std::expected names
+    // The names of std::expected, so that the switch to C++23 is mechanical.
+    // NOLINTBEGIN(readability-identifier-naming)
+    bool has_value() const { return v_.index() == 0; }
     explicit operator bool() const { return has_value(); }
 
-    T& value() & { return std::get<0>(v_); }               // NOLINT(readability-identifier-naming): std::expected names
-    const T& value() const& { return std::get<0>(v_); }    // NOLINT(readability-identifier-naming): std::expected names
-    T&& value() && { return std::get<0>(std::move(v_)); }  // NOLINT(readability-identifier-naming): std::expected names
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
     T& operator*() & { return value(); }
     const T& operator*() const& { return value(); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
 
-    const Error& error() const {
-        return std::get<1>(v_);
-    }                                           // NOLINT(readability-identifier-naming): std::expected names
-    Error& error() { return std::get<1>(v_); }  // NOLINT(readability-identifier-naming): std::expected names
+    const Error& error() const { return std::get<1>(v_); }
+    Error& error() { return std::get<1>(v_); }
+    // NOLINTEND(readability-identifier-naming)
 
 private:
     std::variant<T, Error> v_;
@@ -63,10 +64,12 @@ public:
     Result() = default;
     Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
 
-    bool has_value() const { return ok_; }  // NOLINT(readability-identifier-naming): std::expected names
+    // NOLINTBEGIN(readability-identifier-naming)
+    bool has_value() const { return ok_; }
     explicit operator bool() const { return ok_; }
-    const Error& error() const { return error_; }  // NOLINT(readability-identifier-naming): std::expected names
-    Error& error() { return error_; }              // NOLINT(readability-identifier-naming): std::expected names
+    const Error& error() const { return error_; }
+    Error& error() { return error_; }
+    // NOLINTEND(readability-identifier-naming)
 
 private:
     Error error_;

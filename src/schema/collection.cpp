@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+#include "schema/collection.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <array>
+#include <utility>
+
+namespace basalt::schema {
+
+namespace {
+
+constexpr std::array<std::pair<FieldType, std::string_view>, 14> kFieldTypes{{
+    {FieldType::kText, "text"},
+    {FieldType::kNumber, "number"},
+    {FieldType::kBool, "bool"},
+    {FieldType::kEmail, "email"},
+    {FieldType::kUrl, "url"},
+    {FieldType::kEditor, "editor"},
+    {FieldType::kDate, "date"},
+    {FieldType::kAutodate, "autodate"},
+    {FieldType::kSelect, "select"},
+    {FieldType::kJson, "json"},
+    {FieldType::kRelation, "relation"},
+    {FieldType::kFile, "file"},
+    {FieldType::kPassword, "password"},
+    {FieldType::kGeoPoint, "geoPoint"},
+}};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+        if (lower(a[i]) != lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string GetString(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+bool GetBool(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+std::optional<std::string> GetRule(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) {
+        return std::nullopt;
+    }
+    return std::string(v->as_string());
+}
+
+}  // namespace
+
+std::string_view FieldTypeName(FieldType type) {
+    for (const auto& [t, name] : kFieldTypes) {
+        if (t == type) {
+            return name;
+        }
+    }
+    return "text";
+}
+
+std::optional<FieldType> ParseFieldType(std::string_view name) {
+    for (const auto& [t, n] : kFieldTypes) {
+        if (n == name) {
+            return t;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view CollectionTypeName(CollectionType type) {
+    switch (type) {
+        case CollectionType::kBase:
+            return "base";
+        case CollectionType::kAuth:
+            return "auth";
+        case CollectionType::kView:
+            return "view";
+    }
+    return "base";
+}
+
+std::optional<CollectionType> ParseCollectionType(std::string_view name) {
+    if (name == "base") {
+        return CollectionType::kBase;
+    }
+    if (name == "auth") {
+        return CollectionType::kAuth;
+    }
+    if (name == "view") {
+        return CollectionType::kView;
+    }
+    return std::nullopt;
+}
+
+std::int64_t Field::MaxSelect() const {
+    const auto* v = options.if_contains("maxSelect");
+    if (v == nullptr) {
+        return 0;
+    }
+    if (v->is_int64()) {
+        return v->as_int64();
+    }
+    if (v->is_uint64()) {
+        return static_cast<std::int64_t>(v->as_uint64());
+    }
+    if (v->is_double()) {
+        return static_cast<std::int64_t>(v->as_double());
+    }
+    return 0;
+}
+
+bool Field::IsMultiple() const {
+    return (type == FieldType::kSelect || type == FieldType::kFile || type == FieldType::kRelation) && MaxSelect() > 1;
+}
+
+std::string Field::CollectionId() const { return GetString(options, "collectionId"); }
+std::string Field::StringOption(std::string_view key) const { return GetString(options, key); }
+bool Field::BoolOption(std::string_view key) const { return GetBool(options, key); }
+
+const Field* Collection::FindField(std::string_view field_name) const {
+    for (const auto& f : fields) {
+        if (f.name == field_name) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+const Collection* StaticCatalog::Find(std::string_view name_or_id) const {
+    for (const auto& c : collections_) {
+        if (c.id == name_or_id || EqualsIgnoreCase(c.name, name_or_id)) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+Result<Field> FieldFromJson(const boost::json::object& json) {
+    Field f;
+    f.name = GetString(json, "name");
+    if (f.name.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "field name is required", "name");
+    }
+    auto type = ParseFieldType(GetString(json, "type"));
+    if (!type) {
+        return MakeError(ErrorCode::kInvalidArgument, "unknown field type", "type");
+    }
+    f.type = *type;
+    f.id = GetString(json, "id");
+    f.system = GetBool(json, "system");
+    f.hidden = GetBool(json, "hidden");
+    f.presentable = GetBool(json, "presentable");
+    for (const auto& [k, v] : json) {
+        if (k != "id" && k != "name" && k != "type" && k != "system" && k != "hidden" && k != "presentable") {
+            f.options[k] = v;
+        }
+    }
+    return f;
+}
+
+Result<Collection> CollectionFromJson(const boost::json::object& json) {
+    Collection c;
+    c.id = GetString(json, "id");
+    c.name = GetString(json, "name");
+    if (c.name.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "collection name is required", "name");
+    }
+    auto type = ParseCollectionType(json.contains("type") ? GetString(json, "type") : "base");
+    if (!type) {
+        return MakeError(ErrorCode::kInvalidArgument, "unknown collection type", "type");
+    }
+    c.type = *type;
+    c.system = GetBool(json, "system");
+    if (const auto* fields = json.if_contains("fields"); fields != nullptr && fields->is_array()) {
+        for (const auto& fv : fields->as_array()) {
+            if (!fv.is_object()) {
+                return MakeError(ErrorCode::kInvalidArgument, "fields must be objects", "fields");
+            }
+            auto f = FieldFromJson(fv.as_object());
+            if (!f) {
+                return f.error();
+            }
+            c.fields.push_back(std::move(*f));
+        }
+    }
+    if (const auto* idx = json.if_contains("indexes"); idx != nullptr && idx->is_array()) {
+        for (const auto& iv : idx->as_array()) {
+            if (iv.is_string()) {
+                c.indexes.emplace_back(iv.as_string());
+            }
+        }
+    }
+    c.list_rule = GetRule(json, "listRule");
+    c.view_rule = GetRule(json, "viewRule");
+    c.create_rule = GetRule(json, "createRule");
+    c.update_rule = GetRule(json, "updateRule");
+    c.delete_rule = GetRule(json, "deleteRule");
+    if (const auto* o = json.if_contains("options"); o != nullptr && o->is_object()) {
+        c.options = o->as_object();
+    }
+    return c;
+}
+
+}  // namespace basalt::schema
