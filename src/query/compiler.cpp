@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "query/compiler.hpp"
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
-
 #include <charconv>
 #include <ctime>
 #include <map>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 namespace basalt::query {
 
@@ -18,7 +18,9 @@ struct Frag {
     std::vector<db::Value> params;
 };
 
-Frag Lit(std::string sql) { return {std::move(sql), {}}; }
+Frag Lit(std::string sql) {
+    return {std::move(sql), {}};
+}
 
 // Formats `pattern`, replacing {0}, {1}, ... with the fragments (a fragment may be used several
 // times; its params are repeated in text order).
@@ -39,7 +41,9 @@ Frag Fmt(std::string_view pattern, std::initializer_list<const Frag*> parts) {
     return out;
 }
 
-Frag Param(db::Value v) { return {"?", {std::move(v)}}; }
+Frag Param(db::Value v) {
+    return {"?", {std::move(v)}};
+}
 
 enum class LitKind { kNone, kEmpty, kNonEmpty };
 
@@ -136,7 +140,7 @@ std::string WrapLike(const std::string& v) {
             has_wildcard = true;
             break;
         }
-        prev = (c == '\\' && prev == '\\') ? 0 : c;
+        prev = (c == '\\' && prev == '\\') ? '\0' : c;
     }
     if (has_wildcard) {
         return v;
@@ -162,25 +166,26 @@ std::string DateString(std::time_t secs, int ms) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[96];
-    std::snprintf(buf,
-                  sizeof(buf),
-                  "%04d-%02d-%02d %02d:%02d:%02d.%03dZ",
-                  tm.tm_year + 1900,
-                  tm.tm_mon + 1,
-                  tm.tm_mday,
-                  tm.tm_hour,
-                  tm.tm_min,
-                  tm.tm_sec,
-                  ms);
+    std::snprintf(
+        buf,
+        sizeof(buf),
+        "%04d-%02d-%02d %02d:%02d:%02d.%03dZ",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        ms
+    );
     return buf;
 }
 
 // The datetime macros, computed in UTC from `now`.
 std::optional<db::Value> Macro(std::string_view name, SystemTime now) {
     const auto secs = static_cast<std::time_t>(UnixSeconds(now));
-    const int ms = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000
-    );
+    const int ms =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     auto at = [](int year, int mon, int day, int h, int m, int s) {
@@ -304,7 +309,10 @@ struct Compiler::Impl {
     std::size_t mm_counter = 0;
 
     Impl(const schema::Collection& r, const schema::Catalog& c, CompileOptions o)
-        : root(r), catalog(c), opt(std::move(o)), join_budget(opt.max_joins) {
+        : root(r),
+          catalog(c),
+          opt(o),
+          join_budget(opt.max_joins) {
         main.prefix = "__j";
         main.budget = &join_budget;
     }
@@ -372,11 +380,14 @@ struct Compiler::Impl {
             rv.expr = Lit(r + ".\"mm\"");
             rv.no_coalesce = right->no_coalesce;
             Frag cond = BuildOp(lv, base, rv);
-            Frag null_check = base == Op::kEq ? Lit("") : Lit(" OR " + lv.expr.sql + " IS NULL OR " + rv.expr.sql + " IS NULL");
+            Frag null_check =
+                base == Op::kEq ? Lit("") : Lit(" OR " + lv.expr.sql + " IS NULL OR " + rv.expr.sql + " IS NULL");
             Frag la = Lit(l);
             Frag ra = Lit(r);
-            return Fmt("({0} AND NOT EXISTS (SELECT 1 FROM ({1}) {2} LEFT JOIN ({3}) {4} ON 1=1 WHERE NOT ({5}){6}))",
-                       {&expr, &left->mm, &la, &right->mm, &ra, &cond, &null_check});
+            return Fmt(
+                "({0} AND NOT EXISTS (SELECT 1 FROM ({1}) {2} LEFT JOIN ({3}) {4} ON 1=1 WHERE NOT ({5}){6}))",
+                {&expr, &left->mm, &la, &right->mm, &ra, &cond, &null_check}
+            );
         }
         if (left->multi || right->multi) {
             const Resolved& many = left->multi ? *left : *right;
@@ -390,8 +401,10 @@ struct Compiler::Impl {
             Frag cond = left->multi ? BuildOp(mv, base, ov) : BuildOp(ov, base, mv);
             Frag null_check = base == Op::kEq ? Lit("") : Lit(" OR " + mv.expr.sql + " IS NULL");
             Frag a = Lit(alias);
-            return Fmt("({0} AND NOT EXISTS (SELECT 1 FROM ({1}) {2} WHERE NOT ({3}){4}))",
-                       {&expr, &many.mm, &a, &cond, &null_check});
+            return Fmt(
+                "({0} AND NOT EXISTS (SELECT 1 FROM ({1}) {2} WHERE NOT ({3}){4}))",
+                {&expr, &many.mm, &a, &cond, &null_check}
+            );
         }
         return expr;
     }
@@ -517,11 +530,10 @@ struct Compiler::Impl {
                 return Invalid("geoDistance() takes 4 arguments: lonA, latA, lonB, latB");
             }
             // Haversine, km; the clamp keeps float rounding out of acos' domain.
-            out.expr = Fmt(
-                "(6371 * acos(MIN(1.0, MAX(-1.0, cos(radians({1})) * cos(radians({3})) * cos(radians({2}) - "
-                "radians({0})) + sin(radians({1})) * sin(radians({3}))))))",
-                {&args[0].expr, &args[1].expr, &args[2].expr, &args[3].expr}
-            );
+            out.expr =
+                Fmt("(6371 * acos(MIN(1.0, MAX(-1.0, cos(radians({1})) * cos(radians({3})) * cos(radians({2}) - "
+                    "radians({0})) + sin(radians({1})) * sin(radians({3}))))))",
+                    {&args[0].expr, &args[1].expr, &args[2].expr, &args[3].expr});
             return out;
         }
         if (o.value == "strftime") {
@@ -574,9 +586,10 @@ struct Compiler::Impl {
         auto [path, modifier] = SplitModifier(ident);
         Root r{&root, RootAlias(), false};
         return ResolvePath(r, path, modifier, [this](const std::string& a) {
-            return Frag{"SELECT {V} AS \"mm\" FROM " + QuoteIdent(root.name) + " " + a + "{J} WHERE " + a +
-                            ".\"id\" = " + RootAlias() + ".\"id\"",
-                        {}};
+            return Frag{
+                "SELECT {V} AS \"mm\" FROM " + QuoteIdent(root.name) + " " + a + "{J} WHERE " + a +
+                    ".\"id\" = " + RootAlias() + ".\"id\"",
+                {}};
         });
     }
 
@@ -622,8 +635,9 @@ struct Compiler::Impl {
     };
 
     template <typename MmTemplate>
-    Result<Resolved> ResolvePath(const Root& start, const std::string& path, const std::string& modifier,
-                                 MmTemplate mm_template) {
+    Result<Resolved> ResolvePath(
+        const Root& start, const std::string& path, const std::string& modifier, MmTemplate mm_template
+    ) {
         auto walked = Walk(start, path, modifier, main);
         if (!walked) {
             return walked.error();
@@ -734,13 +748,14 @@ struct Compiler::Impl {
                 if (created) {
                     const std::string rcol = qa + "." + QuoteIdent(rel->name);
                     if (rel->IsMultiple()) {
-                        sink.joins.push_back(Lit("LEFT JOIN " + QuoteIdent(from->name) + " " + qa +
-                                                 " ON EXISTS (SELECT 1 FROM json_each(" + rcol +
-                                                 ") WHERE json_each.\"value\" = " + alias + ".\"id\")"));
+                        sink.joins.push_back(Lit(
+                            "LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON EXISTS (SELECT 1 FROM json_each(" +
+                            rcol + ") WHERE json_each.\"value\" = " + alias + ".\"id\")"
+                        ));
                     } else {
-                        sink.joins.push_back(
-                            Lit("LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\"")
-                        );
+                        sink.joins.push_back(Lit(
+                            "LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\""
+                        ));
                     }
                 }
                 multi = true;
@@ -753,8 +768,14 @@ struct Compiler::Impl {
         return Invalid("empty field path");
     }
 
-    Result<Walked> Leaf(const schema::Field& f, const std::string& col, const std::string& modifier, bool multi,
-                        const std::string& key, JoinSink& sink) {
+    Result<Walked> Leaf(
+        const schema::Field& f,
+        const std::string& col,
+        const std::string& modifier,
+        bool multi,
+        const std::string& key,
+        JoinSink& sink
+    ) {
         Walked w;
         w.multi = multi;
         const bool many = f.IsMultiple();
@@ -803,8 +824,14 @@ struct Compiler::Impl {
         return Invalid("unknown modifier :" + modifier);
     }
 
-    Result<Walked> JsonPath(const schema::Field& f, const std::string& col, const std::vector<std::string>& segs,
-                            std::size_t from, const std::string& modifier, bool multi) {
+    Result<Walked> JsonPath(
+        const schema::Field& f,
+        const std::string& col,
+        const std::vector<std::string>& segs,
+        std::size_t from,
+        const std::string& modifier,
+        bool multi
+    ) {
         std::string path = "$";
         for (std::size_t i = from; i < segs.size(); ++i) {
             if (IsIndex(segs[i])) {
@@ -878,16 +905,16 @@ struct Compiler::Impl {
         return RequestValue(v, modifier, area == "body" && segs.size() == 2 ? segs[1] : "");
     }
 
-    Result<Resolved> RequestValue(const boost::json::value* v, const std::string& modifier,
-                                  const std::string& body_field) {
+    Result<Resolved> RequestValue(
+        const boost::json::value* v, const std::string& modifier, const std::string& body_field
+    ) {
         if (modifier == "isset") {
             return LiteralOf(static_cast<std::int64_t>(v != nullptr ? 1 : 0), LitKind::kNonEmpty);
         }
         if (modifier == "length") {
             const std::int64_t n = v != nullptr && v->is_array() ? static_cast<std::int64_t>(v->as_array().size())
-                                   : (v != nullptr && !v->is_null() && !(v->is_string() && v->as_string().empty()))
-                                       ? 1
-                                       : 0;
+                                   : (v != nullptr && !v->is_null() && !(v->is_string() && v->as_string().empty())) ? 1
+                                                                                                                    : 0;
             return LiteralOf(n, LitKind::kNonEmpty);
         }
         if (modifier == "changed") {
@@ -940,8 +967,9 @@ struct Compiler::Impl {
         return r;
     }
 
-    Result<Resolved> ResolveAuth(const RequestInfo& req, const std::vector<std::string>& segs,
-                                 const std::string& modifier) {
+    Result<Resolved> ResolveAuth(
+        const RequestInfo& req, const std::vector<std::string>& segs, const std::string& modifier
+    ) {
         if (segs.size() < 2) {
             return Invalid("@request.auth needs a field");
         }
@@ -972,7 +1000,8 @@ struct Compiler::Impl {
         }
         const std::string qa = QuoteIdent(*a);
         if (created) {
-            main.joins.push_back(Frag{"LEFT JOIN " + QuoteIdent(c->name) + " " + qa + " ON " + qa + ".\"id\" = ?", {auth_id}});
+            main.joins.push_back(Frag{
+                "LEFT JOIN " + QuoteIdent(c->name) + " " + qa + " ON " + qa + ".\"id\" = ?", {auth_id}});
         }
         std::string path;
         for (std::size_t i = 1; i < segs.size(); ++i) {
@@ -983,8 +1012,9 @@ struct Compiler::Impl {
         opt.allow_hidden = true;
         Root r{c, qa, false};
         auto out = ResolvePath(r, path, modifier, [c, auth_id](const std::string& al) {
-            return Frag{"SELECT {V} AS \"mm\" FROM " + QuoteIdent(c->name) + " " + al + "{J} WHERE " + al + ".\"id\" = ?",
-                        {auth_id}};
+            return Frag{
+                "SELECT {V} AS \"mm\" FROM " + QuoteIdent(c->name) + " " + al + "{J} WHERE " + al + ".\"id\" = ?",
+                {auth_id}};
         });
         opt.allow_hidden = saved;
         return out;
@@ -1049,7 +1079,7 @@ struct Compiler::Impl {
 };
 
 Compiler::Compiler(const schema::Collection& root, const schema::Catalog& catalog, CompileOptions options)
-    : impl_(std::make_unique<Impl>(root, catalog, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(root, catalog, options)) {}
 Compiler::~Compiler() = default;
 
 Result<void> Compiler::AddFilter(const Expr& expr) {
@@ -1072,7 +1102,9 @@ Result<void> Compiler::AddFilter(std::string_view text, const ParseLimits& limit
     return AddFilter(*ast);
 }
 
-Result<void> Compiler::SetSort(std::string_view sort, std::size_t max_fields) { return impl_->SetSort(sort, max_fields); }
+Result<void> Compiler::SetSort(std::string_view sort, std::size_t max_fields) {
+    return impl_->SetSort(sort, max_fields);
+}
 
 CompiledFilter Compiler::Build() const {
     CompiledFilter out;

@@ -16,12 +16,20 @@ struct Token {
     std::size_t pos = 0;
 };
 
-bool IsIdentStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@' || c == '#'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsIdentPart(char c) { return IsIdentStart(c) || IsDigit(c) || c == '.' || c == ':'; }
-bool IsSignChar(char c) { return c == '=' || c == '!' || c == '<' || c == '>' || c == '~' || c == '?'; }
+bool IsIdentStart(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '@' || c == '#';
+}
+bool IsDigit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool IsIdentPart(char c) {
+    return IsIdentStart(c) || IsDigit(c) || c == '.' || c == ':';
+}
+bool IsSignChar(char c) {
+    return c == '=' || c == '!' || c == '<' || c == '>' || c == '~' || c == '?';
+}
 
-Error SyntaxError(std::string message, std::size_t pos) {
+Error SyntaxError(const std::string& message, std::size_t pos) {
     return MakeError(ErrorCode::kInvalidArgument, message + " at position " + std::to_string(pos + 1), "filter");
 }
 
@@ -154,10 +162,22 @@ struct OpName {
 };
 
 constexpr std::array<OpName, 16> kOps{{
-    {"=", Op::kEq},        {"!=", Op::kNeq},         {"~", Op::kLike},      {"!~", Op::kNotLike},
-    {"<", Op::kLt},        {"<=", Op::kLte},         {">", Op::kGt},        {">=", Op::kGte},
-    {"?=", Op::kAnyEq},    {"?!=", Op::kAnyNeq},     {"?~", Op::kAnyLike},  {"?!~", Op::kAnyNotLike},
-    {"?<", Op::kAnyLt},    {"?<=", Op::kAnyLte},     {"?>", Op::kAnyGt},    {"?>=", Op::kAnyGte},
+    {"=", Op::kEq},
+    {"!=", Op::kNeq},
+    {"~", Op::kLike},
+    {"!~", Op::kNotLike},
+    {"<", Op::kLt},
+    {"<=", Op::kLte},
+    {">", Op::kGt},
+    {">=", Op::kGte},
+    {"?=", Op::kAnyEq},
+    {"?!=", Op::kAnyNeq},
+    {"?~", Op::kAnyLike},
+    {"?!~", Op::kAnyNotLike},
+    {"?<", Op::kAnyLt},
+    {"?<=", Op::kAnyLte},
+    {"?>", Op::kAnyGt},
+    {"?>=", Op::kAnyGte},
 }};
 
 bool EqualsLower(std::string_view a, std::string_view lower) {
@@ -206,8 +226,9 @@ private:
 
     Result<Expr> ParseExpr(std::size_t depth) {
         if (depth > limits_.max_depth) {
-            return SyntaxError("filter is nested too deeply (at most " + std::to_string(limits_.max_depth) + " levels)",
-                               cur_.pos);
+            return SyntaxError(
+                "filter is nested too deeply (at most " + std::to_string(limits_.max_depth) + " levels)", cur_.pos
+            );
         }
         Expr expr;
         JoinOp join = JoinOp::kAnd;
@@ -249,8 +270,9 @@ private:
                 return r.error();
             }
             if (cur_.kind == Tok::kEnd || cur_.kind == Tok::kRParen) {
-                return SyntaxError("expected an expression after '" + std::string(join == JoinOp::kAnd ? "&&" : "||") + "'",
-                                   cur_.pos);
+                return SyntaxError(
+                    "expected an expression after '" + std::string(join == JoinOp::kAnd ? "&&" : "||") + "'", cur_.pos
+                );
             }
         }
     }
@@ -383,7 +405,9 @@ std::string_view OpText(Op op) {
     return "?";
 }
 
-bool IsAnyOf(Op op) { return static_cast<int>(op) >= static_cast<int>(Op::kAnyEq); }
+bool IsAnyOf(Op op) {
+    return static_cast<int>(op) >= static_cast<int>(Op::kAnyEq);
+}
 
 Op BaseOp(Op op) {
     return IsAnyOf(op) ? static_cast<Op>(static_cast<int>(op) - static_cast<int>(Op::kAnyEq)) : op;
@@ -391,9 +415,11 @@ Op BaseOp(Op op) {
 
 Result<Expr> Parse(std::string_view text, const ParseLimits& limits) {
     if (text.size() > limits.max_length) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         "filter is too long (at most " + std::to_string(limits.max_length) + " characters)",
-                         "filter");
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "filter is too long (at most " + std::to_string(limits.max_length) + " characters)",
+            "filter"
+        );
     }
     return Parser(text, limits).Run();
 }

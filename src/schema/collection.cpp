@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "schema/collection.hpp"
 
-#include <boost/json/value.hpp>
-
 #include <array>
 #include <utility>
+
+#include <boost/json/value.hpp>
 
 namespace basalt::schema {
 
@@ -32,7 +32,9 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
         return false;
     }
     for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; };
+        auto lower = [](char c) {
+            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        };
         if (lower(a[i]) != lower(b[i])) {
             return false;
         }
@@ -124,9 +126,15 @@ bool Field::IsMultiple() const {
     return (type == FieldType::kSelect || type == FieldType::kFile || type == FieldType::kRelation) && MaxSelect() > 1;
 }
 
-std::string Field::CollectionId() const { return GetString(options, "collectionId"); }
-std::string Field::StringOption(std::string_view key) const { return GetString(options, key); }
-bool Field::BoolOption(std::string_view key) const { return GetBool(options, key); }
+std::string Field::CollectionId() const {
+    return GetString(options, "collectionId");
+}
+std::string Field::StringOption(std::string_view key) const {
+    return GetString(options, key);
+}
+bool Field::BoolOption(std::string_view key) const {
+    return GetBool(options, key);
+}
 
 const Field* Collection::FindField(std::string_view field_name) const {
     for (const auto& f : fields) {

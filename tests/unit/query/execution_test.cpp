@@ -19,21 +19,26 @@ protected:
         ASSERT_TRUE(d);
         db_ = std::move(*d);
         const char* script[] = {
-            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT DEFAULT '', name TEXT DEFAULT '', role TEXT DEFAULT '',"
+            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT DEFAULT '', name TEXT DEFAULT '', role TEXT DEFAULT "
+            "'',"
             " verified INTEGER DEFAULT 0, password TEXT DEFAULT '', tokenKey TEXT DEFAULT '', team TEXT DEFAULT '',"
             " created TEXT DEFAULT '', updated TEXT DEFAULT '')",
             "CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT DEFAULT '', owner TEXT DEFAULT '')",
-            "CREATE TABLE posts (id TEXT PRIMARY KEY, title TEXT DEFAULT '', body TEXT DEFAULT '', views NUMERIC DEFAULT 0,"
-            " published INTEGER DEFAULT 0, author TEXT DEFAULT '', tags TEXT DEFAULT '[]', categories TEXT DEFAULT '[]',"
+            "CREATE TABLE posts (id TEXT PRIMARY KEY, title TEXT DEFAULT '', body TEXT DEFAULT '', views NUMERIC "
+            "DEFAULT 0,"
+            " published INTEGER DEFAULT 0, author TEXT DEFAULT '', tags TEXT DEFAULT '[]', categories TEXT DEFAULT "
+            "'[]',"
             " status TEXT DEFAULT '', meta TEXT DEFAULT 'null', location TEXT DEFAULT '{\"lon\":0,\"lat\":0}',"
             " secret TEXT DEFAULT '', created TEXT DEFAULT '', updated TEXT DEFAULT '')",
             "CREATE TABLE tags (id TEXT PRIMARY KEY, name TEXT DEFAULT '')",
-            "CREATE TABLE comments (id TEXT PRIMARY KEY, message TEXT DEFAULT '', post TEXT DEFAULT '', likes TEXT DEFAULT '[]')",
+            "CREATE TABLE comments (id TEXT PRIMARY KEY, message TEXT DEFAULT '', post TEXT DEFAULT '', likes TEXT "
+            "DEFAULT '[]')",
             "INSERT INTO teams VALUES ('t1', 'core', 'u1'), ('t2', 'web', 'u2')",
             "INSERT INTO users (id, email, name, role, team) VALUES ('u1', 'a@x.io', 'Ann', 'admin', 't1'),"
             " ('u2', 'b@x.io', 'Bob', 'member', 't2'), ('u3', 'c@x.io', 'Cid', 'member', '')",
             "INSERT INTO tags VALUES ('g1', 'go'), ('g2', 'cpp'), ('g3', 'rust')",
-            "INSERT INTO posts (id, title, views, published, author, tags, categories, status, meta, location, created) VALUES"
+            "INSERT INTO posts (id, title, views, published, author, tags, categories, status, meta, location, "
+            "created) VALUES"
             " ('p1', 'Hello world', 10, 1, 'u1', '[\"g1\",\"g2\"]', '[\"a\"]', 'live', '{\"rank\":3,\"name\":\"X\"}',"
             "  '{\"lon\":23.32,\"lat\":42.69}', '2024-05-01 10:00:00.000Z'),"
             " ('p2', '50% off', 0, 0, 'u2', '[\"g2\"]', '[\"a\",\"b\"]', 'draft', 'null', '{\"lon\":0,\"lat\":0}',"
@@ -54,8 +59,13 @@ protected:
     }
 
     // The ids (sorted by id unless `sort`) the filter selects from `collection`.
-    std::vector<std::string> Ids(const std::string& filter, const std::string& collection = "posts",
-                                 const std::string& sort = "", bool rule = false, const RequestInfo* req = nullptr) {
+    std::vector<std::string> Ids(
+        const std::string& filter,
+        const std::string& collection = "posts",
+        const std::string& sort = "",
+        bool rule = false,
+        const RequestInfo* req = nullptr
+    ) {
         const schema::Collection* root = catalog_.Find(collection);
         CompileOptions opt;
         opt.allow_hidden = rule;
@@ -115,12 +125,12 @@ TEST_F(QueryExecutionTest, EmptyAndNullAreTheSame) {
 
 TEST_F(QueryExecutionTest, LikeEscapesWildcardsUnlessExplicit) {
     EXPECT_EQ(Ids("title ~ 'world'"), V({"p1"}));
-    EXPECT_EQ(Ids("title ~ '50%'"), V({"p2"}));       // explicit wildcard: starts with 50
-    EXPECT_EQ(Ids("title ~ '%0_ of%'"), V({"p2"}));   // with an explicit %, _ is a wildcard too
+    EXPECT_EQ(Ids("title ~ '50%'"), V({"p2"}));      // explicit wildcard: starts with 50
+    EXPECT_EQ(Ids("title ~ '%0_ of%'"), V({"p2"}));  // with an explicit %, _ is a wildcard too
     EXPECT_EQ(Ids("title ~ '%titled'"), V({"p3"}));
-    EXPECT_EQ(Ids("title ~ 'o_f'"), V({}));           // _ is literal when auto-wrapped
+    EXPECT_EQ(Ids("title ~ 'o_f'"), V({}));  // _ is literal when auto-wrapped
     EXPECT_EQ(Ids("title !~ 'o'"), V({"p3", "p4"}));
-    EXPECT_EQ(Ids("title ~ 'HELLO'"), V({"p1"}));     // LIKE is case-insensitive for ASCII
+    EXPECT_EQ(Ids("title ~ 'HELLO'"), V({"p1"}));  // LIKE is case-insensitive for ASCII
 }
 
 TEST_F(QueryExecutionTest, SingleRelations) {
@@ -132,7 +142,7 @@ TEST_F(QueryExecutionTest, SingleRelations) {
 
 TEST_F(QueryExecutionTest, MultiRelationsMatchAllOrAny) {
     EXPECT_EQ(Ids("tags.name ?= 'go'"), V({"p1", "p4"}));
-    EXPECT_EQ(Ids("tags.name = 'cpp'"), V({"p2"}));          // every tag is cpp
+    EXPECT_EQ(Ids("tags.name = 'cpp'"), V({"p2"}));  // every tag is cpp
     // No tag is cpp. As in PocketBase, a plain operator other than = also requires every related
     // record to exist, so p3 (no tags) does not match.
     EXPECT_EQ(Ids("tags.name != 'cpp'"), V({"p4"}));
@@ -174,8 +184,10 @@ TEST_F(QueryExecutionTest, RulesWithRequestData) {
     EXPECT_EQ(Ids("@request.auth.team.name = 'core' && status = 'live'", "posts", "", true, &ann), V({"p1", "p4"}));
     RequestInfo guest;
     EXPECT_EQ(Ids("@request.auth.id != ''", "posts", "", true, &guest), V({}));
-    EXPECT_EQ(Ids("@collection.teams.owner ?= author && @collection.teams.name ?= 'core'", "posts", "", true, &guest),
-              V({"p1"}));
+    EXPECT_EQ(
+        Ids("@collection.teams.owner ?= author && @collection.teams.name ?= 'core'", "posts", "", true, &guest),
+        V({"p1"})
+    );
     RequestInfo body;
     body.body = boost::json::object{{"tags", boost::json::array{"g1", "g2"}}, {"title", "Hello world"}};
     EXPECT_EQ(Ids("@request.body.tags:each ?= tags", "posts", "", true, &body), V({"p1", "p2", "p4"}));

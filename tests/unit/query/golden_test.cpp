@@ -2,14 +2,13 @@
 // Runs tests/golden/query/*.case: filter (and sort) text -> expected joins, SQL and parameters, or
 // an expected error. Adding a case needs no C++. With BASALT_GOLDEN_UPDATE=1 the files are
 // rewritten with what the compiler produces now (review the diff before committing).
-#include <gtest/gtest.h>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
 
 #include "query/compiler.hpp"
 #include "unit/query/test_catalog.hpp"
@@ -219,8 +218,9 @@ TEST(GoldenQuery, AllCasesMatch) {
             }
             ASSERT_TRUE(c.has_expectation) << where << ": no expectation (run with BASALT_GOLDEN_UPDATE=1)";
             if (!c.error.empty()) {
-                EXPECT_NE(a.error.find(c.error), std::string::npos) << where << "\n  expected error: " << c.error
-                                                                    << "\n  actual: " << (a.error.empty() ? a.where : a.error);
+                EXPECT_NE(a.error.find(c.error), std::string::npos)
+                    << where << "\n  expected error: " << c.error
+                    << "\n  actual: " << (a.error.empty() ? a.where : a.error);
                 continue;
             }
             EXPECT_EQ(a.error, "") << where;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include <gtest/gtest.h>
-
 #include "query/parser.hpp"
+
+#include <gtest/gtest.h>
 
 namespace basalt::query {
 namespace {
