@@ -3,8 +3,10 @@
 
 #include "api/blocking.hpp"
 #include "auth/superusers.hpp"
+#include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
+#include "records/service.hpp"
 
 namespace basalt::api {
 
@@ -15,6 +17,8 @@ struct Deps {
     auth::TokenService& tokens;
     BlockingPool& blocking;
     const Clock& clock;
+    collections::CollectionStore& collections;
+    records::RecordService& records;
 };
 
 }  // namespace basalt::api

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "api/routes.hpp"
 
+#include "api/data_handlers.hpp"
 #include "api/handlers.hpp"
 #include "http/middlewares.hpp"
 
@@ -24,6 +25,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     router.Add(Method::kGet, "/api/health", HealthHandler(deps));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-password", AuthWithPasswordHandler(deps));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-refresh", AuthRefreshHandler(deps));
+    RegisterDataRoutes(router, deps);
 }
 
 }  // namespace basalt::api

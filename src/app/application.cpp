@@ -10,10 +10,12 @@
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
 #include "auth/superusers.hpp"
+#include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
+#include "records/service.hpp"
 
 namespace basalt::app {
 
@@ -81,6 +83,8 @@ struct Application::Impl {
     int lock_fd = -1;
     std::unique_ptr<DataDir> data;
     std::unique_ptr<auth::TokenService> tokens;
+    std::unique_ptr<collections::CollectionStore> collections;
+    std::unique_ptr<records::RecordService> records;
     std::unique_ptr<api::BlockingPool> blocking;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
@@ -143,9 +147,14 @@ Result<void> Application::Start() {
     }
     DataDir::Impl& d = *s.data->impl_;
     s.tokens = std::make_unique<auth::TokenService>(*d.superusers, d.clock, std::chrono::seconds(86400));
+    s.collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
+    if (auto r = s.collections->Load(); !r) {
+        return r.error();
+    }
+    s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.router = std::make_shared<http::Router>();
-    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock};
+    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock, *s.collections, *s.records};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

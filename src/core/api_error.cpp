@@ -6,20 +6,24 @@
 namespace basalt {
 
 ApiError ApiError::FromError(const Error& error) {
-    std::vector<FieldError> data;
-    if (!error.field.empty()) {
+    std::vector<FieldError> data = error.fields;
+    if (!error.field.empty() && data.empty()) {
         data.push_back({error.field, "validation_invalid_value", Sentenize(error.message)});
     }
     switch (error.code) {
         case ErrorCode::kInvalidArgument:
         case ErrorCode::kConflict:
-            return BadRequest(Sentenize(error.message), std::move(data));
+            return BadRequest(
+                error.message.empty() ? "Something went wrong while processing your request."
+                                      : Sentenize(error.message),
+                std::move(data)
+            );
         case ErrorCode::kUnauthorized:
             return Unauthorized(Sentenize(error.message));
         case ErrorCode::kForbidden:
             return Forbidden(Sentenize(error.message));
         case ErrorCode::kNotFound:
-            return NotFound();
+            return error.message.empty() ? NotFound() : NotFound(Sentenize(error.message));
         case ErrorCode::kTooLarge:
             return {413, "Request entity too large."};
         case ErrorCode::kUnavailable:

@@ -10,13 +10,6 @@
 
 namespace basalt {
 
-/// One per-field entry of an error's `data` object: {"<field>": {"code": ..., "message": ...}}.
-struct FieldError {
-    std::string field;
-    std::string code;     // e.g. "validation_required"
-    std::string message;  // e.g. "Cannot be blank."
-};
-
 /// The error a client receives, in PocketBase's shape {"status","message","data"}.
 /// Handlers may throw it; the router's single catch turns it into the response.
 class ApiError : public std::exception {

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace basalt {
 
@@ -19,15 +20,30 @@ enum class ErrorCode {
     kInternal,         // a bug or an environment failure (500)
 };
 
-/// An expected failure. `message` is safe to show to a client; `field` optionally names the bad input.
+/// One per-field entry of an error's `data` object: {"<field>": {"code": ..., "message": ...}}.
+/// A dotted field ("fields.1.name") nests, as PocketBase's errors do.
+struct FieldError {
+    std::string field;
+    std::string code;     // e.g. "validation_required"
+    std::string message;  // e.g. "Cannot be blank."
+};
+
+/// An expected failure. `message` is safe to show to a client; `field` optionally names the bad input;
+/// `fields` carries per-field validation errors.
 struct Error {
     ErrorCode code = ErrorCode::kInternal;
     std::string message;
     std::string field;
+    std::vector<FieldError> fields;
 };
 
 inline Error MakeError(ErrorCode code, std::string message, std::string field = {}) {
-    return Error{code, std::move(message), std::move(field)};
+    return Error{code, std::move(message), std::move(field), {}};
+}
+
+/// A validation failure with per-field errors (400 with `data` in the API).
+inline Error ValidationError(std::string message, std::vector<FieldError> fields) {
+    return Error{ErrorCode::kInvalidArgument, std::move(message), {}, std::move(fields)};
 }
 
 /// A value or an `Error`; member names follow std::expected so the switch to C++23 is mechanical.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "http/response.hpp"
 
+#include <map>
+
 #include "core/json_text.hpp"
 
 namespace basalt::http {
@@ -38,22 +40,59 @@ Response Response::NoContent() {
     return r;
 }
 
-std::string ErrorBody(const ApiError& error) {
-    std::string out = R"({"data":{)";
+namespace {
+
+// Field errors keyed by dotted paths ("fields.1.name") nest as objects, as PocketBase's do.
+struct ErrorNode {
+    const FieldError* leaf = nullptr;
+    std::map<std::string, ErrorNode> children;
+};
+
+void AppendNode(std::string& out, const ErrorNode& node) {
+    out.push_back('{');
     bool first = true;
-    for (const auto& f : error.Data()) {
+    for (const auto& [key, child] : node.children) {
         if (!first) {
             out.push_back(',');
         }
         first = false;
-        AppendJsonString(out, f.field);
-        out += R"(:{"code":)";
-        AppendJsonString(out, f.code);
-        out += R"(,"message":)";
-        AppendJsonString(out, f.message);
-        out.push_back('}');
+        AppendJsonString(out, key);
+        out.push_back(':');
+        if (child.leaf != nullptr && child.children.empty()) {
+            out += R"({"code":)";
+            AppendJsonString(out, child.leaf->code);
+            out += R"(,"message":)";
+            AppendJsonString(out, child.leaf->message);
+            out.push_back('}');
+        } else {
+            AppendNode(out, child);
+        }
     }
-    out += R"(},"message":)";
+    out.push_back('}');
+}
+
+}  // namespace
+
+std::string ErrorBody(const ApiError& error) {
+    ErrorNode root;
+    for (const auto& f : error.Data()) {
+        ErrorNode* node = &root;
+        std::string_view path = f.field;
+        for (;;) {
+            const auto dot = path.find('.');
+            node = &node->children[std::string(path.substr(0, dot))];
+            if (dot == std::string_view::npos) {
+                break;
+            }
+            path.remove_prefix(dot + 1);
+        }
+        if (node->leaf == nullptr) {
+            node->leaf = &f;  // the first error of a field is the one reported, as PocketBase does
+        }
+    }
+    std::string out = R"({"data":)";
+    AppendNode(out, root);
+    out += R"(,"message":)";
     AppendJsonString(out, error.Message());
     out += R"(,"status":)";
     out += std::to_string(error.Status());

@@ -571,13 +571,13 @@ struct Compiler::Impl {
             }
             if (ident.rfind("@request.", 0) == 0) {
                 if (!opt.allow_request) {
-                    return Invalid("@request fields are only allowed in API rules");
+                    return MakeError(ErrorCode::kForbidden, "Only superusers can filter by '@request.'", "filter");
                 }
                 return ResolveRequest(ident.substr(9));
             }
             if (ident.rfind("@collection.", 0) == 0) {
                 if (!opt.allow_request) {
-                    return Invalid("@collection fields are only allowed in API rules");
+                    return MakeError(ErrorCode::kForbidden, "Only superusers can filter by '@collection.'", "filter");
                 }
                 return ResolveCollectionRef(ident.substr(12));
             }
@@ -1100,6 +1100,20 @@ Result<void> Compiler::AddFilter(std::string_view text, const ParseLimits& limit
         return ast.error();
     }
     return AddFilter(*ast);
+}
+
+Result<void> Compiler::AddRule(std::string_view text) {
+    const bool hidden = impl_->opt.allow_hidden;
+    const bool request = impl_->opt.allow_request;
+    impl_->opt.allow_hidden = true;
+    impl_->opt.allow_request = true;
+    ParseLimits limits;
+    limits.max_length = 1U << 16U;  // rules come from superusers, not from the request
+    limits.max_expressions = 1000;
+    auto r = AddFilter(text, limits);
+    impl_->opt.allow_hidden = hidden;
+    impl_->opt.allow_request = request;
+    return r;
 }
 
 Result<void> Compiler::SetSort(std::string_view sort, std::size_t max_fields) {

@@ -56,7 +56,8 @@ struct CompiledFilter {
 
 /// Compiles filters and sorts for one root collection. Every value the client wrote becomes a
 /// bound parameter and every name is checked against the schema: user text never reaches SQL.
-/// Fails with kInvalidArgument (field "filter" or "sort") naming what is wrong. Not thread-safe;
+/// Fails with kInvalidArgument (field "filter" or "sort") naming what is wrong, or kForbidden when a
+/// client filter uses @request/@collection without being allowed to. Not thread-safe;
 /// cheap to construct per request.
 class Compiler {
 public:
@@ -69,6 +70,10 @@ public:
     Result<void> AddFilter(const Expr& expr);
     /// Parses and adds filter text (empty text adds nothing).
     Result<void> AddFilter(std::string_view text, const ParseLimits& limits = {});
+
+    /// Adds an API rule: like AddFilter, but hidden fields, @request.* and @collection.* are always
+    /// allowed (rules are written by superusers; filters by anyone).
+    Result<void> AddRule(std::string_view text);
 
     /// Compiles PocketBase's sort syntax ("-created,title", "@random", "@rowid") into the ORDER BY
     /// list (without the keyword). At most `max_fields` fields.

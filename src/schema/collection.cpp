@@ -217,7 +217,67 @@ Result<Collection> CollectionFromJson(const boost::json::object& json) {
     if (const auto* o = json.if_contains("options"); o != nullptr && o->is_object()) {
         c.options = o->as_object();
     }
+    c.created = GetString(json, "created");
+    c.updated = GetString(json, "updated");
     return c;
+}
+
+boost::json::object FieldToJson(const Field& f) {
+    boost::json::object o;
+    o["id"] = f.id;
+    o["name"] = f.name;
+    o["type"] = FieldTypeName(f.type);
+    o["system"] = f.system;
+    o["hidden"] = f.hidden;
+    o["presentable"] = f.presentable;
+    for (const auto& [k, v] : f.options) {
+        o[k] = v;
+    }
+    return o;
+}
+
+boost::json::object CollectionToJson(const Collection& c) {
+    boost::json::object o;
+    o["id"] = c.id;
+    o["name"] = c.name;
+    o["type"] = CollectionTypeName(c.type);
+    o["system"] = c.system;
+    boost::json::array fields;
+    for (const auto& f : c.fields) {
+        fields.emplace_back(FieldToJson(f));
+    }
+    o["fields"] = std::move(fields);
+    boost::json::array indexes;
+    for (const auto& i : c.indexes) {
+        indexes.emplace_back(i);
+    }
+    o["indexes"] = std::move(indexes);
+    auto rule = [](const std::optional<std::string>& r) -> boost::json::value {
+        return r ? boost::json::value(*r) : boost::json::value(nullptr);
+    };
+    o["listRule"] = rule(c.list_rule);
+    o["viewRule"] = rule(c.view_rule);
+    o["createRule"] = rule(c.create_rule);
+    o["updateRule"] = rule(c.update_rule);
+    o["deleteRule"] = rule(c.delete_rule);
+    for (const auto& [k, v] : c.options) {
+        if (k == "authToken" || k == "passwordResetToken" || k == "emailChangeToken" || k == "verificationToken" ||
+            k == "fileToken") {
+            // Token secrets are write-only: only the duration goes out.
+            boost::json::object t;
+            if (v.is_object()) {
+                if (const auto* d = v.as_object().if_contains("duration")) {
+                    t["duration"] = *d;
+                }
+            }
+            o[k] = std::move(t);
+        } else {
+            o[k] = v;
+        }
+    }
+    o["created"] = c.created;
+    o["updated"] = c.updated;
+    return o;
 }
 
 }  // namespace basalt::schema

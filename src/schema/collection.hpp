@@ -73,6 +73,8 @@ struct Collection {
     std::optional<std::string> update_rule;
     std::optional<std::string> delete_rule;
     boost::json::object options;  // auth options, view query, ...
+    std::string created;
+    std::string updated;
 
     /// The field named `name` (case-sensitive, as PocketBase), or nullptr.
     const Field* FindField(std::string_view name) const;
@@ -102,5 +104,10 @@ private:
 Result<Field> FieldFromJson(const boost::json::object& json);
 /// Parses a collection from PocketBase's JSON (fields, rules, indexes, options).
 Result<Collection> CollectionFromJson(const boost::json::object& json);
+
+/// PocketBase's JSON for a field: common attributes and the type's options, flat.
+boost::json::object FieldToJson(const Field& field);
+/// PocketBase's JSON for a collection; auth/view options are flattened into the top level.
+boost::json::object CollectionToJson(const Collection& collection);
 
 }  // namespace basalt::schema

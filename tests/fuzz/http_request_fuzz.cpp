@@ -20,6 +20,8 @@ struct World {
     std::unique_ptr<basalt::db::Database> db;
     std::unique_ptr<basalt::auth::SuperuserStore> store;
     std::unique_ptr<basalt::auth::TokenService> tokens;
+    std::unique_ptr<basalt::collections::CollectionStore> collections;
+    std::unique_ptr<basalt::records::RecordService> records;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -38,8 +40,11 @@ struct World {
         (void)basalt::db::ApplyMigrations(*db, basalt::app::SystemMigrations());
         store = std::make_unique<basalt::auth::SuperuserStore>(*db, clock);
         tokens = std::make_unique<basalt::auth::TokenService>(*store, clock, std::chrono::seconds(60));
+        collections = std::make_unique<basalt::collections::CollectionStore>(*db, clock);
+        (void)collections->Load();
+        records = std::make_unique<basalt::records::RecordService>(*db, *collections, clock);
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
-        basalt::api::RegisterRoutes(router, {*db, *store, *tokens, *pool, clock}, {"*"});
+        basalt::api::RegisterRoutes(router, {*db, *store, *tokens, *pool, clock, *collections, *records}, {"*"});
         cfg.max_header_bytes = 4096;
         cfg.max_body_bytes = 8192;
     }

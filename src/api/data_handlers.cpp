@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+#include "api/data_handlers.hpp"
+
+#include <charconv>
+
+#include <boost/json/serialize.hpp>
+
+#include "api/json_body.hpp"
+#include "api/routes.hpp"
+#include "core/json_text.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::api {
+
+namespace {
+
+namespace json = boost::json;
+using http::Method;
+using http::Request;
+using http::Response;
+
+Response JsonResponse(const json::value& v) {
+    return Response::Json(200, json::serialize(v));
+}
+
+void RequireSuperuser(const Request& req) {
+    const auth::Principal* p = RequestAuth(req);
+    if (p == nullptr) {
+        throw ApiError::Unauthorized("The request requires valid record authorization token.");
+    }
+    if (!p->superuser) {
+        throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
+    }
+}
+
+[[noreturn]] void Fail(const Request& req, const Error& e) {
+    if (e.code == ErrorCode::kInternal || e.code == ErrorCode::kUnavailable) {
+        obs::Error("request failed", {{"request_id", req.request_id}, {"error", e.message}});
+    }
+    throw ApiError::FromError(e);
+}
+
+// Header names as @request.headers sees them: lower case, '-' -> '_'.
+json::object HeadersObject(const Request& req) {
+    json::object o;
+    for (const auto& [k, v] : req.headers) {
+        std::string name = k;
+        for (char& c : name) {
+            c = c == '-' ? '_' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (name != "authorization") {  // the token never reaches rules
+            o[name] = v;
+        }
+    }
+    return o;
+}
+
+json::object QueryObject(const Request& req) {
+    json::object o;
+    std::string_view q = req.query;
+    while (!q.empty()) {
+        const auto amp = q.find('&');
+        const auto pair = q.substr(0, amp);
+        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+        const auto eq = pair.find('=');
+        const std::string key = http::PercentDecode(pair.substr(0, eq), true);
+        if (!key.empty() && !o.contains(key)) {
+            o[key] = eq == std::string_view::npos ? "" : http::PercentDecode(pair.substr(eq + 1), true);
+        }
+    }
+    return o;
+}
+
+records::Access AccessOf(const Request& req, json::object body = {}) {
+    records::Access a;
+    const auth::Principal* p = RequestAuth(req);
+    a.superuser = p != nullptr && p->superuser;
+    a.request.method = req.method_name;
+    a.request.headers = HeadersObject(req);
+    a.request.query = QueryObject(req);
+    a.request.body = std::move(body);
+    if (p != nullptr) {
+        json::object rec{
+            {"id", p->record.id},
+            {"collectionId", p->record.collection_id},
+            {"collectionName", p->record.collection_name},
+            {"email", p->record.email},
+            {"emailVisibility", p->record.email_visibility},
+            {"verified", p->record.verified},
+            {"created", p->record.created},
+            {"updated", p->record.updated}};
+        a.request.auth = std::move(rec);
+    }
+    return a;
+}
+
+std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallback) {
+    auto v = req.QueryParam(name);
+    if (!v || v->empty()) {
+        return fallback;
+    }
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || p != v->data() + v->size()) {
+        throw ApiError::BadRequest(
+            "Invalid " + std::string(name) + " parameter.", {{name, "validation_invalid_value", "Must be an integer."}}
+        );
+    }
+    return n;
+}
+
+bool BoolParam(const Request& req, const char* name) {
+    auto v = req.QueryParam(name);
+    return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
+}
+
+json::value ListJson(const records::ListResult& r) {
+    return json::object{
+        {"page", r.page},
+        {"perPage", r.per_page},
+        {"totalItems", r.total_items},
+        {"totalPages", r.total_pages},
+        {"items", r.items}};
+}
+
+class DataApi {
+public:
+    explicit DataApi(const Deps& deps) : d_(deps) {}
+
+    // ---- collections ------------------------------------------------------------------------
+
+    Response ListCollections(Request& req) const {
+        RequireSuperuser(req);
+        const auto snap = d_.collections.Current();
+        const auto& all = snap->All();
+        std::int64_t page = std::max<std::int64_t>(1, IntParam(req, "page", 1));
+        std::int64_t per_page = IntParam(req, "perPage", 30);
+        per_page = per_page < 1 ? 30 : std::min<std::int64_t>(per_page, records::kMaxPerPage);
+        json::array items;
+        const auto total = static_cast<std::int64_t>(all.size());
+        for (std::int64_t i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
+            items.emplace_back(schema::CollectionToJson(all[static_cast<std::size_t>(i)]));
+        }
+        const bool skip = BoolParam(req, "skipTotal");
+        return JsonResponse(json::object{
+            {"page", page},
+            {"perPage", per_page},
+            {"totalItems", skip ? -1 : total},
+            {"totalPages", skip ? -1 : (total + per_page - 1) / per_page},
+            {"items", std::move(items)}});
+    }
+
+    Response ViewCollection(Request& req) const {
+        RequireSuperuser(req);
+        const auto snap = d_.collections.Current();
+        const schema::Collection* c = snap->Find(req.Param("collection"));
+        if (c == nullptr) {
+            throw ApiError::NotFound();
+        }
+        return JsonResponse(schema::CollectionToJson(*c));
+    }
+
+    net::awaitable<Response> CreateCollection(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        collections::ChangeResult result;
+        co_await d_.blocking.Run([&] { result = d_.collections.Create(body); });
+        if (!result.collection) {
+            if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
+                Fail(req, MakeError(result.code, result.message));
+            }
+            throw ApiError::BadRequest(
+                result.message.empty() ? "Failed to create collection." : result.message, std::move(result.errors)
+            );
+        }
+        co_return JsonResponse(schema::CollectionToJson(*result.collection));
+    }
+
+    net::awaitable<Response> DeleteCollection(Request& req) const {
+        RequireSuperuser(req);
+        const std::string name(req.Param("collection"));
+        Result<void> r;
+        co_await d_.blocking.Run([&] { r = d_.collections.Delete(name); });
+        if (!r) {
+            if (r.error().code == ErrorCode::kNotFound) {
+                throw ApiError::NotFound();
+            }
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> TruncateCollection(Request& req) const {
+        RequireSuperuser(req);
+        const std::string name(req.Param("collection"));
+        Result<void> r;
+        co_await d_.blocking.Run([&] { r = d_.collections.Truncate(name); });
+        if (!r) {
+            if (r.error().code == ErrorCode::kNotFound) {
+                throw ApiError::NotFound();
+            }
+            if (r.error().code == ErrorCode::kConflict) {
+                throw ApiError::BadRequest(
+                    "Failed to truncate collection: some records are part of a required relation."
+                );
+            }
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    // ---- records ------------------------------------------------------------------------------
+
+    net::awaitable<Response> ListRecords(Request& req) const {
+        records::ListParams p;
+        p.page = IntParam(req, "page", 1);
+        p.per_page = IntParam(req, "perPage", 30);
+        p.sort = req.QueryParam("sort").value_or("");
+        p.filter = req.QueryParam("filter").value_or("");
+        p.skip_total = BoolParam(req, "skipTotal");
+        const std::string collection(req.Param("collection"));
+        const records::Access access = AccessOf(req);
+        Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
+        // A filter may scan: off the I/O thread.
+        co_await d_.blocking.Run([&] { r = d_.records.List(collection, p, access); });
+        if (!r) {
+            ListFailure(req, r.error());
+        }
+        co_return JsonResponse(ListJson(*r));
+    }
+
+    Response ViewRecord(Request& req) const {
+        auto r = d_.records.View(req.Param("collection"), req.Param("id"), AccessOf(req));
+        if (!r) {
+            Fail(req, r.error());
+        }
+        return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> CreateRecord(Request& req) const {
+        json::object body = DecodeJsonObject(req);
+        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessOf(req, body));
+        if (!prepared) {
+            Fail(req, prepared.error());
+        }
+        co_return co_await Commit(req, std::move(*prepared));
+    }
+
+    net::awaitable<Response> UpdateRecord(Request& req) const {
+        json::object body = DecodeJsonObject(req);
+        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessOf(req, body));
+        if (!prepared) {
+            Fail(req, prepared.error());
+        }
+        co_return co_await Commit(req, std::move(*prepared));
+    }
+
+    net::awaitable<Response> DeleteRecord(Request& req) const {
+        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessOf(req));
+        if (!prepared) {
+            Fail(req, prepared.error());
+        }
+        auto r = co_await AwaitWrite(d_.db, std::move(prepared->fn));
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+private:
+    net::awaitable<Response> Commit(Request& req, records::PreparedWrite w) const {
+        auto record = w.record;
+        auto r = co_await AwaitWrite(d_.db, std::move(w.fn));
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*record);
+    }
+
+    [[noreturn]] static void ListFailure(const Request& req, const Error& e) {
+        if (e.field == "filter" || e.field == "sort") {
+            if (e.code == ErrorCode::kForbidden) {
+                throw ApiError::Forbidden(e.message);
+            }
+            throw ApiError::BadRequest(
+                "Something went wrong while processing your request. Invalid " + e.field + " parameter.",
+                {{e.field, "validation_invalid_" + e.field, Sentenize(e.message)}}
+            );
+        }
+        Fail(req, e);
+    }
+
+    Deps d_;
+};
+
+}  // namespace
+
+void RegisterDataRoutes(http::Router& router, const Deps& deps) {
+    auto api = std::make_shared<const DataApi>(deps);
+    auto sync = [api](Response (DataApi::*fn)(Request&) const) {
+        return http::SyncHandler([api, fn](Request& r) { return ((*api).*fn)(r); });
+    };
+    auto async = [api](net::awaitable<Response> (DataApi::*fn)(Request&) const) {
+        return http::AsyncHandler([api, fn](Request& r) { return ((*api).*fn)(r); });
+    };
+    router.Add(Method::kGet, "/api/collections", sync(&DataApi::ListCollections));
+    router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
+    router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
+    router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));
+    router.Add(Method::kDelete, "/api/collections/{collection}/truncate", async(&DataApi::TruncateCollection));
+    router.Add(Method::kGet, "/api/collections/{collection}/records", async(&DataApi::ListRecords));
+    router.Add(Method::kPost, "/api/collections/{collection}/records", async(&DataApi::CreateRecord));
+    router.Add(Method::kGet, "/api/collections/{collection}/records/{id}", sync(&DataApi::ViewRecord));
+    router.Add(Method::kPatch, "/api/collections/{collection}/records/{id}", async(&DataApi::UpdateRecord));
+    router.Add(Method::kDelete, "/api/collections/{collection}/records/{id}", async(&DataApi::DeleteRecord));
+}
+
+}  // namespace basalt::api

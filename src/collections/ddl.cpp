@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#include "collections/ddl.hpp"
+
+#include <cctype>
+
+#include "query/compiler.hpp"
+
+namespace basalt::collections {
+
+namespace {
+
+using schema::FieldType;
+
+bool IsWord(std::string_view s) {
+    if (s.empty() || s.size() > 255) {
+        return false;
+    }
+    for (char c : s) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string Upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+// Splits SQL-ish text into tokens: words, quoted identifiers (unquoted), and single punctuation.
+std::vector<std::string> Tokens(std::string_view s, bool& ok) {
+    std::vector<std::string> out;
+    ok = true;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const char c = s[i];
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            ++i;
+        } else if (c == '`' || c == '"' || c == '[') {
+            const char close = c == '[' ? ']' : c;
+            const auto end = s.find(close, i + 1);
+            if (end == std::string_view::npos) {
+                ok = false;
+                return out;
+            }
+            out.emplace_back(s.substr(i + 1, end - i - 1));
+            i = end + 1;
+        } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') {
+            const std::size_t start = i;
+            while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) {
+                ++i;
+            }
+            out.emplace_back(s.substr(start, i - start));
+        } else {
+            out.emplace_back(1, c);
+            ++i;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string ColumnSql(const schema::Field& f, const schema::Catalog& catalog) {
+    const std::string name = query::QuoteIdent(f.name);
+    if (f.name == "id") {
+        return name + " TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL";
+    }
+    if (f.IsMultiple()) {
+        return name + " JSON DEFAULT '[]' NOT NULL";
+    }
+    switch (f.type) {
+        case FieldType::kNumber:
+            return name + " NUMERIC DEFAULT 0 NOT NULL";
+        case FieldType::kBool:
+            return name + " BOOLEAN DEFAULT FALSE NOT NULL";
+        case FieldType::kJson:
+            return name + " JSON DEFAULT NULL";
+        case FieldType::kGeoPoint:
+            return name + R"( JSON DEFAULT '{"lon":0,"lat":0}' NOT NULL)";
+        case FieldType::kRelation: {
+            const schema::Collection* target = catalog.Find(f.CollectionId());
+            if (target == nullptr) {
+                return name + " TEXT DEFAULT NULL";
+            }
+            const char* action = f.BoolOption("cascadeDelete") ? "CASCADE"
+                                 : f.BoolOption("required")    ? "RESTRICT"
+                                                               : "SET NULL";
+            return name + " TEXT DEFAULT NULL REFERENCES " + query::QuoteIdent(target->name) + " (\"id\") ON DELETE " +
+                   action;
+        }
+        default:
+            return name + " TEXT DEFAULT '' NOT NULL";
+    }
+}
+
+std::string CreateTableSql(const schema::Collection& c, const schema::Catalog& catalog) {
+    std::string sql = "CREATE TABLE " + query::QuoteIdent(c.name) + " (";
+    for (std::size_t i = 0; i < c.fields.size(); ++i) {
+        if (i > 0) {
+            sql += ", ";
+        }
+        sql += ColumnSql(c.fields[i], catalog);
+    }
+    sql += ")";
+    return sql;
+}
+
+Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& collection) {
+    auto bad = [](const std::string& why) {
+        return MakeError(ErrorCode::kInvalidArgument, why, "indexes");
+    };
+    if (sql.size() > 2000) {
+        return bad("the index definition is too long");
+    }
+    bool ok = true;
+    const auto t = Tokens(sql, ok);
+    if (!ok) {
+        return bad("unbalanced quotes in the index definition");
+    }
+    std::size_t i = 0;
+    auto word = [&](std::string_view w) {
+        if (i < t.size() && Upper(t[i]) == w) {
+            ++i;
+            return true;
+        }
+        return false;
+    };
+    IndexDef def;
+    if (!word("CREATE")) {
+        return bad("an index must start with CREATE [UNIQUE] INDEX");
+    }
+    def.unique = word("UNIQUE");
+    if (!word("INDEX")) {
+        return bad("an index must start with CREATE [UNIQUE] INDEX");
+    }
+    if (word("IF")) {
+        if (!word("NOT") || !word("EXISTS")) {
+            return bad("invalid IF NOT EXISTS");
+        }
+    }
+    if (i >= t.size() || !IsWord(t[i])) {
+        return bad("the index needs a name of letters, digits and _");
+    }
+    def.name = t[i++];
+    if (!word("ON")) {
+        return bad("expected ON <table>");
+    }
+    if (i >= t.size() || t[i] != collection.name) {
+        return bad("an index may only be defined on its own collection's table");
+    }
+    ++i;
+    if (i >= t.size() || t[i] != "(") {
+        return bad("expected the list of columns");
+    }
+    ++i;
+    for (;;) {
+        if (i >= t.size() || !IsWord(t[i]) || collection.FindField(t[i]) == nullptr) {
+            return bad("an index column must be a field of the collection");
+        }
+        std::string col = "`" + t[i++] + "`";
+        if (word("COLLATE")) {
+            if (i >= t.size()) {
+                return bad("expected a collation");
+            }
+            const std::string coll = Upper(t[i++]);
+            if (coll != "NOCASE" && coll != "BINARY" && coll != "RTRIM") {
+                return bad("unknown collation " + coll);
+            }
+            col += " COLLATE " + coll;
+        }
+        if (word("ASC")) {
+            col += " ASC";
+        } else if (word("DESC")) {
+            col += " DESC";
+        }
+        def.columns.push_back(std::move(col));
+        if (i < t.size() && t[i] == ",") {
+            ++i;
+            continue;
+        }
+        if (i < t.size() && t[i] == ")") {
+            ++i;
+            break;
+        }
+        return bad("expected ',' or ')' in the list of columns");
+    }
+    if (i != t.size() && !(i + 1 == t.size() && t[i] == ";")) {
+        return bad("only plain column indexes are supported (no WHERE clause or expressions)");
+    }
+    return def;
+}
+
+std::string IndexText(const IndexDef& index, std::string_view table) {
+    std::string s = std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX `" + index.name + "` ON `" +
+                    std::string(table) + "` (";
+    for (std::size_t i = 0; i < index.columns.size(); ++i) {
+        s += (i > 0 ? ", " : "") + index.columns[i];
+    }
+    return s + ")";
+}
+
+std::string IndexSql(const IndexDef& index, std::string_view table) {
+    std::string s = IndexText(index, table);
+    for (char& c : s) {
+        if (c == '`') {
+            c = '"';
+        }
+    }
+    return s;
+}
+
+}  // namespace basalt::collections

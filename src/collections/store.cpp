@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: MIT
+#include "collections/store.hpp"
+
+#include <cctype>
+#include <set>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "collections/ddl.hpp"
+#include "core/ids.hpp"
+#include "query/compiler.hpp"
+
+namespace basalt::collections {
+
+namespace {
+
+namespace json = boost::json;
+using schema::FieldType;
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool IsWord(std::string_view s) {
+    if (s.empty()) {
+        return false;
+    }
+    for (char c : s) {
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+Result<void> ExecAll(db::Executor& ex, const std::vector<std::string>& statements) {
+    for (const auto& sql : statements) {
+        auto r = ex.Exec(sql);
+        if (!r) {
+            return r.error();
+        }
+    }
+    return Ok();
+}
+
+std::optional<std::string> RuleFromJson(const json::object& body, std::string_view key, bool& bad) {
+    const auto* v = body.if_contains(key);
+    if (v == nullptr || v->is_null()) {
+        return std::nullopt;
+    }
+    if (!v->is_string()) {
+        bad = true;
+        return std::nullopt;
+    }
+    return std::string(v->as_string());
+}
+
+// PocketBase's id field for a new collection.
+schema::Field DefaultIdField() {
+    schema::Field f;
+    f.name = "id";
+    f.type = FieldType::kText;
+    f.id = FieldIdFor("text", "id");
+    f.system = true;
+    f.options = {
+        {"primaryKey", true},
+        {"required", true},
+        {"min", 15},
+        {"max", 15},
+        {"pattern", "^[a-z0-9]+$"},
+        {"autogeneratePattern", "[a-z0-9]{15}"}};
+    return f;
+}
+
+// Fills the type's default options so the JSON always has them, as PocketBase's does.
+void FillDefaults(schema::Field& f) {
+    auto def = [&f](std::string_view k, json::value v) {
+        if (!f.options.contains(k)) {
+            f.options[k] = std::move(v);
+        }
+    };
+    def("required", false);
+    switch (f.type) {
+        case FieldType::kText:
+            def("min", 0);
+            def("max", 0);
+            def("pattern", "");
+            def("autogeneratePattern", "");
+            def("primaryKey", false);
+            break;
+        case FieldType::kNumber:
+            def("min", nullptr);
+            def("max", nullptr);
+            def("onlyInt", false);
+            break;
+        case FieldType::kEmail:
+        case FieldType::kUrl:
+            def("exceptDomains", nullptr);
+            def("onlyDomains", nullptr);
+            break;
+        case FieldType::kEditor:
+            def("maxSize", 0);
+            def("convertURLs", false);
+            break;
+        case FieldType::kDate:
+            def("min", "");
+            def("max", "");
+            break;
+        case FieldType::kAutodate:
+            f.options.erase("required");
+            def("onCreate", true);
+            def("onUpdate", false);
+            break;
+        case FieldType::kSelect:
+            def("values", json::array{});
+            def("maxSelect", 1);
+            break;
+        case FieldType::kRelation:
+            def("cascadeDelete", false);
+            def("minSelect", 0);
+            def("maxSelect", 1);
+            break;
+        case FieldType::kJson:
+            def("maxSize", 0);
+            break;
+        default:
+            break;
+    }
+}
+
+const std::set<std::string, std::less<>> kReservedFieldNames{"expand", "collectionId", "collectionName"};
+
+// Validates `f` (at index i) in the context of the collection being built.
+void ValidateField(
+    schema::Field& f,
+    std::size_t i,
+    const schema::Collection& self,
+    const schema::Catalog& catalog,
+    std::vector<FieldError>& errors
+) {
+    const std::string at = "fields." + std::to_string(i) + ".";
+    if (!IsWord(f.name) || f.name.size() > 255) {
+        errors.push_back({at + "name", "validation_invalid_name", "Must contain only letters, digits and _."});
+        return;
+    }
+    if (kReservedFieldNames.contains(f.name)) {
+        errors.push_back({at + "name", "validation_field_name_reserved", "The name is reserved."});
+    }
+    if (f.type == FieldType::kFile || f.type == FieldType::kPassword) {
+        errors.push_back({at + "type", "validation_field_type_unsupported", "This field type is not supported yet."});
+        return;
+    }
+    if (f.name == "id" && (f.type != FieldType::kText || !f.BoolOption("primaryKey"))) {
+        errors.push_back({at + "name", "validation_invalid_id_field", "The id field must be a primary key text field."}
+        );
+    }
+    if (f.type == FieldType::kSelect) {
+        const auto* values = f.options.if_contains("values");
+        bool ok = values != nullptr && values->is_array() && !values->as_array().empty();
+        if (ok) {
+            for (const auto& v : values->as_array()) {
+                ok = ok && v.is_string() && !v.as_string().empty();
+            }
+        }
+        if (!ok) {
+            errors.push_back({at + "values", "validation_required", "Add at least one value."});
+        }
+    }
+    if (f.type == FieldType::kSelect || f.type == FieldType::kRelation) {
+        if (f.MaxSelect() < 0 || f.MaxSelect() > 10000) {
+            errors.push_back({at + "maxSelect", "validation_invalid_value", "Must be between 0 and 10000."});
+        }
+    }
+    if (f.type == FieldType::kRelation) {
+        const std::string target = f.CollectionId();
+        const bool to_self = target == self.id || (!target.empty() && EqualsIgnoreCase(target, self.name));
+        const schema::Collection* t = to_self ? &self : catalog.Find(target);
+        if (t == nullptr) {
+            errors.push_back(
+                {at + "collectionId", "validation_missing_collection", "The related collection is missing."}
+            );
+        } else {
+            f.options["collectionId"] = t->id;  // stored by id, even when given by name
+        }
+    }
+}
+
+// Builds and validates a new collection from the request body.
+ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std::string& now) {
+    ChangeResult out;
+    auto& errors = out.errors;
+    schema::Collection c;
+    const auto* name = body.if_contains("name");
+    c.name = name != nullptr && name->is_string() ? std::string(name->as_string()) : "";
+    if (c.name.empty()) {
+        errors.push_back({"name", "validation_required", "Cannot be blank."});
+    } else if (!IsWord(c.name) || c.name.size() > 255) {
+        errors.push_back({"name", "validation_invalid_name", "Must contain only letters, digits and _."});
+    } else if (c.name.front() == '_' || c.name.rfind("sqlite_", 0) == 0) {
+        errors.push_back({"name", "validation_invalid_name", "Names starting with _ or sqlite_ are reserved."});
+    } else if (snap.Find(c.name) != nullptr) {
+        errors.push_back(
+            {"name", "validation_collection_name_exists", "Collection name must be unique (case insensitive)."}
+        );
+    }
+    const auto* type = body.if_contains("type");
+    const std::string type_name = type != nullptr && type->is_string() ? std::string(type->as_string()) : "base";
+    if (auto t = schema::ParseCollectionType(type_name); !t) {
+        errors.push_back({"type", "validation_in_invalid", "Must be a valid value."});
+    } else if (*t != schema::CollectionType::kBase) {
+        errors.push_back({"type", "validation_unsupported", "Only base collections can be created so far."});
+    }
+    if (const auto* id = body.if_contains("id"); id != nullptr && id->is_string() && !id->as_string().empty()) {
+        c.id = std::string(id->as_string());
+        if (!IsWord(c.id) || c.id.size() > 100) {
+            errors.push_back({"id", "validation_invalid_value", "Must contain only letters, digits and _."});
+        } else if (snap.Find(c.id) != nullptr) {
+            errors.push_back({"id", "validation_not_unique", "Value must be unique."});
+        }
+    } else if (!c.name.empty()) {
+        c.id = CollectionIdFor(type_name, c.name);
+        for (int n = 2; snap.Find(c.id) != nullptr; ++n) {
+            c.id = CollectionIdFor(type_name, c.name) + std::to_string(n);
+        }
+    }
+    if (const auto* fields = body.if_contains("fields"); fields != nullptr) {
+        if (!fields->is_array()) {
+            errors.push_back({"fields", "validation_invalid_value", "Must be an array of fields."});
+        } else {
+            std::size_t i = 0;
+            for (const auto& fv : fields->as_array()) {
+                if (!fv.is_object()) {
+                    errors.push_back({"fields." + std::to_string(i), "validation_invalid_value", "Must be an object."});
+                } else if (auto f = schema::FieldFromJson(fv.as_object()); !f) {
+                    errors.push_back(
+                        {"fields." + std::to_string(i) + "." + f.error().field,
+                         "validation_invalid_value",
+                         Sentenize(f.error().message)}
+                    );
+                } else {
+                    c.fields.push_back(std::move(*f));
+                }
+                ++i;
+            }
+        }
+    }
+    if (c.FindField("id") == nullptr) {
+        c.fields.insert(c.fields.begin(), DefaultIdField());
+    }
+    std::set<std::string> names;
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < c.fields.size(); ++i) {
+        schema::Field& f = c.fields[i];
+        std::string lower = f.name;
+        for (char& ch : lower) {
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        if (!names.insert(lower).second) {
+            errors.push_back(
+                {"fields." + std::to_string(i) + ".name", "validation_duplicated_field_name", "Duplicated field name."}
+            );
+        }
+        if (f.id.empty()) {
+            f.id = FieldIdFor(schema::FieldTypeName(f.type), f.name);
+        }
+        if (!ids.insert(f.id).second) {
+            errors.push_back(
+                {"fields." + std::to_string(i) + ".id", "validation_duplicated_field_id", "Duplicated field id."}
+            );
+        }
+        FillDefaults(f);
+        ValidateField(f, i, c, snap, errors);
+    }
+    bool bad_rule = false;
+    c.list_rule = RuleFromJson(body, "listRule", bad_rule);
+    c.view_rule = RuleFromJson(body, "viewRule", bad_rule);
+    c.create_rule = RuleFromJson(body, "createRule", bad_rule);
+    c.update_rule = RuleFromJson(body, "updateRule", bad_rule);
+    c.delete_rule = RuleFromJson(body, "deleteRule", bad_rule);
+    if (bad_rule) {
+        errors.push_back({"listRule", "validation_invalid_rule", "Rules must be strings or null."});
+    }
+    if (!errors.empty()) {
+        out.message = "Failed to create collection.";
+        return out;
+    }
+    // Rules must compile against the new collection (with everything else in the catalog).
+    std::vector<schema::Collection> all = snap.All();
+    all.push_back(c);
+    const schema::StaticCatalog with_new(std::move(all));
+    const std::pair<const char*, const std::optional<std::string>*> rules[] = {
+        {"listRule", &c.list_rule},
+        {"viewRule", &c.view_rule},
+        {"createRule", &c.create_rule},
+        {"updateRule", &c.update_rule},
+        {"deleteRule", &c.delete_rule},
+    };
+    for (const auto& [key, rule] : rules) {
+        if (!*rule || (*rule)->empty()) {
+            continue;
+        }
+        query::CompileOptions opt;
+        opt.allow_hidden = true;
+        opt.allow_request = true;
+        query::Compiler compiler(*with_new.Find(c.id), with_new, opt);
+        if (auto r = compiler.AddFilter(**rule); !r) {
+            errors.push_back({key, "validation_invalid_rule", "Invalid rule: " + r.error().message + "."});
+        }
+    }
+    if (const auto* idx = body.if_contains("indexes"); idx != nullptr && idx->is_array()) {
+        std::set<std::string> index_names;
+        std::size_t i = 0;
+        for (const auto& iv : idx->as_array()) {
+            const std::string key = "indexes." + std::to_string(i++);
+            if (!iv.is_string()) {
+                errors.push_back({key, "validation_invalid_index", "Must be a string."});
+                continue;
+            }
+            auto def = ParseIndex(iv.as_string(), c);
+            if (!def) {
+                errors.push_back({key, "validation_invalid_index", Sentenize(def.error().message)});
+                continue;
+            }
+            if (!index_names.insert(def->name).second) {
+                errors.push_back({key, "validation_duplicated_index_name", "Duplicated index name."});
+                continue;
+            }
+            c.indexes.push_back(IndexText(*def, c.name));
+        }
+    }
+    if (!errors.empty()) {
+        out.message = "Failed to create collection.";
+        return out;
+    }
+    c.created = now;
+    c.updated = now;
+    out.collection = std::move(c);
+    return out;
+}
+
+std::string ToStoredJson(const std::vector<schema::Field>& fields) {
+    json::array a;
+    for (const auto& f : fields) {
+        a.emplace_back(schema::FieldToJson(f));
+    }
+    return json::serialize(a);
+}
+
+std::string ToStoredJson(const std::vector<std::string>& indexes) {
+    json::array a;
+    for (const auto& i : indexes) {
+        a.emplace_back(i);
+    }
+    return json::serialize(a);
+}
+
+db::Value RuleValue(const std::optional<std::string>& r) {
+    return r ? db::Value(*r) : db::Value(nullptr);
+}
+
+}  // namespace
+
+const schema::Collection* Snapshot::Find(std::string_view name_or_id) const {
+    for (const auto& c : list_) {
+        if (c.id == name_or_id) {
+            return &c;
+        }
+    }
+    for (const auto& c : list_) {
+        if (EqualsIgnoreCase(c.name, name_or_id)) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+std::shared_ptr<const Snapshot> CollectionStore::Current() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+}
+
+Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
+    auto rs = db_.Read(
+        "SELECT id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, "
+        "options, created, updated FROM _collections ORDER BY rowid"
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    std::vector<schema::Collection> out;
+    for (const auto& row : rs->rows) {
+        json::object o;
+        o["id"] = db::AsString(row[0]);
+        o["system"] = db::AsInt(row[1]) != 0;
+        o["type"] = db::AsString(row[2]);
+        o["name"] = db::AsString(row[3]);
+        boost::system::error_code ec;
+        o["fields"] = json::parse(db::AsString(row[4], "[]"), ec);
+        o["indexes"] = ec ? json::value(json::array{}) : json::parse(db::AsString(row[5], "[]"), ec);
+        const char* rules[] = {"listRule", "viewRule", "createRule", "updateRule", "deleteRule"};
+        for (int i = 0; i < 5; ++i) {
+            const auto& v = row[static_cast<std::size_t>(6 + i)];
+            o[rules[i]] = db::IsNull(v) ? json::value(nullptr) : json::value(db::AsString(v));
+        }
+        o["options"] = ec ? json::value(json::object{}) : json::parse(db::AsString(row[11], "{}"), ec);
+        o["created"] = db::AsString(row[12]);
+        o["updated"] = db::AsString(row[13]);
+        if (ec) {
+            return MakeError(ErrorCode::kInternal, "collection " + db::AsString(row[3]) + " has a corrupt definition");
+        }
+        auto c = schema::CollectionFromJson(o);
+        if (!c) {
+            return MakeError(ErrorCode::kInternal, "collection " + db::AsString(row[3]) + ": " + c.error().message);
+        }
+        out.push_back(std::move(*c));
+    }
+    return out;
+}
+
+Result<void> CollectionStore::Load() {
+    auto all = ReadAll();
+    if (!all) {
+        return all.error();
+    }
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = std::make_shared<Snapshot>(std::move(*all));
+    return Ok();
+}
+
+ChangeResult CollectionStore::Create(const boost::json::object& body) {
+    std::lock_guard change(change_mu_);
+    const auto snap = Current();
+    ChangeResult built = BuildNew(body, *snap, FormatDateTime(clock_.Now()));
+    if (!built.collection) {
+        return built;
+    }
+    const schema::Collection& c = *built.collection;
+    std::vector<schema::Collection> all = snap->All();
+    all.push_back(c);
+    const schema::StaticCatalog with_new(all);
+    std::vector<std::string> ddl{CreateTableSql(c, with_new)};
+    for (const auto& text : c.indexes) {
+        auto def = ParseIndex(text, c);
+        ddl.push_back(IndexSql(*def, c.name));
+    }
+    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
+        if (auto r = ExecAll(ex, ddl); !r) {
+            return r;
+        }
+        auto ins = ex.Exec(
+            "INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, "
+            "updateRule, deleteRule, options, created, updated) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            {c.id,
+             std::string(schema::CollectionTypeName(c.type)),
+             c.name,
+             ToStoredJson(c.fields),
+             ToStoredJson(c.indexes),
+             RuleValue(c.list_rule),
+             RuleValue(c.view_rule),
+             RuleValue(c.create_rule),
+             RuleValue(c.update_rule),
+             RuleValue(c.delete_rule),
+             json::serialize(c.options),
+             c.created,
+             c.updated}
+        );
+        if (!ins) {
+            return ins.error();
+        }
+        return Ok();
+    });
+    if (!written) {
+        ChangeResult failed;
+        failed.code = written.error().code == ErrorCode::kConflict ? ErrorCode::kInvalidArgument : written.error().code;
+        failed.message =
+            written.error().code == ErrorCode::kConflict ? "Failed to create collection." : written.error().message;
+        if (written.error().code == ErrorCode::kConflict) {
+            failed.errors.push_back({"name", "validation_collection_name_exists", "Collection name must be unique."});
+        }
+        return failed;
+    }
+    {
+        std::lock_guard lock(snapshot_mu_);
+        snapshot_ = std::make_shared<Snapshot>(std::move(all));
+    }
+    return built;
+}
+
+Result<void> CollectionStore::Delete(std::string_view id_or_name) {
+    std::lock_guard change(change_mu_);
+    const auto snap = Current();
+    const schema::Collection* c = snap->Find(id_or_name);
+    if (c == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "collection not found");
+    }
+    if (c->system) {
+        return MakeError(ErrorCode::kInvalidArgument, "System collections cannot be deleted.");
+    }
+    for (const auto& other : snap->All()) {
+        if (other.id == c->id) {
+            continue;
+        }
+        for (const auto& f : other.fields) {
+            if (f.type == FieldType::kRelation && f.CollectionId() == c->id) {
+                return MakeError(
+                    ErrorCode::kInvalidArgument,
+                    "The collection is referenced by " + other.name + "." + f.name + "; remove that relation first."
+                );
+            }
+        }
+    }
+    const std::string id = c->id;
+    const std::string drop = "DROP TABLE " + query::QuoteIdent(c->name);
+    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
+        if (auto r = ex.Exec(drop); !r) {
+            return r.error();
+        }
+        if (auto r = ex.Exec("DELETE FROM _collections WHERE id = ?", {id}); !r) {
+            return r.error();
+        }
+        return Ok();
+    });
+    if (!written) {
+        return written.error();
+    }
+    std::vector<schema::Collection> rest;
+    for (const auto& other : snap->All()) {
+        if (other.id != id) {
+            rest.push_back(other);
+        }
+    }
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_ = std::make_shared<Snapshot>(std::move(rest));
+    return Ok();
+}
+
+Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
+    const auto snap = Current();
+    const schema::Collection* c = snap->Find(id_or_name);
+    if (c == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "collection not found");
+    }
+    const std::string sql = "DELETE FROM " + query::QuoteIdent(c->name);
+    return db_.Write([sql](db::Executor& ex) -> Result<void> {
+        auto r = ex.Exec(sql);
+        if (!r) {
+            return r.error();
+        }
+        return Ok();
+    });
+}
+
+}  // namespace basalt::collections

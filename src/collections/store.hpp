@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "core/api_error.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "db/database.hpp"
+#include "schema/collection.hpp"
+
+namespace basalt::collections {
+
+/// An immutable view of every collection at one moment; shared by readers without locks.
+class Snapshot final : public schema::Catalog {
+public:
+    explicit Snapshot(std::vector<schema::Collection> list) : list_(std::move(list)) {}
+    const schema::Collection* Find(std::string_view name_or_id) const override;
+    const std::vector<schema::Collection>& All() const { return list_; }
+
+private:
+    std::vector<schema::Collection> list_;
+};
+
+/// Outcome of a schema change the client asked for: the collection, or PocketBase-shaped field
+/// errors (keys like "name", "fields.2.type", "listRule").
+struct ChangeResult {
+    std::optional<schema::Collection> collection;
+    std::vector<FieldError> errors;
+    std::string message;  // set with errors or on other failures
+    ErrorCode code = ErrorCode::kInvalidArgument;
+};
+
+/// The collections: definitions in `_collections`, one real table each. Reads go to the current
+/// Snapshot; changes validate, run their DDL and the definition row in one transaction, then swap
+/// the snapshot. Changes are serialised and block on the writer: call them off the I/O threads.
+class CollectionStore {
+public:
+    CollectionStore(db::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+    /// Reads every definition (at start). Fails when a stored definition cannot be read.
+    Result<void> Load();
+
+    std::shared_ptr<const Snapshot> Current() const;
+
+    /// Creates a collection from PocketBase's collection JSON.
+    ChangeResult Create(const boost::json::object& body);
+
+    /// Deletes a collection and its table. kNotFound; kInvalidArgument for system collections and
+    /// collections other collections still reference.
+    Result<void> Delete(std::string_view id_or_name);
+
+    /// Deletes every record of a collection.
+    Result<void> Truncate(std::string_view id_or_name);
+
+private:
+    Result<std::vector<schema::Collection>> ReadAll() const;
+
+    db::Database& db_;
+    const Clock& clock_;
+    std::mutex change_mu_;
+    mutable std::mutex snapshot_mu_;
+    std::shared_ptr<const Snapshot> snapshot_ = std::make_shared<Snapshot>(std::vector<schema::Collection>{});
+};
+
+}  // namespace basalt::collections

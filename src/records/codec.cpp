@@ -1,0 +1,544 @@
+// SPDX-License-Identifier: MIT
+#include "records/codec.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <regex>
+#include <set>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/ids.hpp"
+
+namespace basalt::records {
+
+namespace {
+
+namespace json = boost::json;
+using schema::FieldType;
+
+double NumberOption(const schema::Field& f, std::string_view key, double fallback) {
+    const auto* v = f.options.if_contains(key);
+    if (v == nullptr || v->is_null()) {
+        return fallback;
+    }
+    if (v->is_int64()) {
+        return static_cast<double>(v->as_int64());
+    }
+    if (v->is_uint64()) {
+        return static_cast<double>(v->as_uint64());
+    }
+    if (v->is_double()) {
+        return v->as_double();
+    }
+    return fallback;
+}
+
+bool HasNumberOption(const schema::Field& f, std::string_view key) {
+    const auto* v = f.options.if_contains(key);
+    return v != nullptr && v->is_number();
+}
+
+void Add(std::vector<FieldError>& errors, const schema::Field& f, std::string code, std::string message) {
+    errors.push_back({f.name, std::move(code), std::move(message)});
+}
+
+// Any scalar as text, as PocketBase's cast.ToString does.
+std::optional<std::string> AsText(const json::value& v) {
+    if (v.is_string()) {
+        return std::string(v.as_string());
+    }
+    if (v.is_null()) {
+        return std::string();
+    }
+    if (v.is_bool()) {
+        return std::string(v.as_bool() ? "true" : "false");
+    }
+    if (v.is_number()) {
+        return json::serialize(v);
+    }
+    return std::nullopt;
+}
+
+std::optional<double> AsNumber(const json::value& v) {
+    if (v.is_number()) {
+        return v.to_number<double>();
+    }
+    if (v.is_string()) {
+        const std::string s(v.as_string());
+        if (s.empty()) {
+            return 0.0;
+        }
+        double d = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(d)) {
+            return d;
+        }
+        return std::nullopt;
+    }
+    if (v.is_bool()) {
+        return v.as_bool() ? 1.0 : 0.0;
+    }
+    if (v.is_null()) {
+        return 0.0;
+    }
+    return std::nullopt;
+}
+
+db::Value NumberValue(double d) {
+    if (std::floor(d) == d && std::fabs(d) < 9.0e15) {
+        return static_cast<std::int64_t>(d);
+    }
+    return d;
+}
+
+// The submitted values of a select/relation field as a list (a single string becomes one item).
+std::optional<std::vector<std::string>> AsList(const json::value& v) {
+    std::vector<std::string> out;
+    if (v.is_null()) {
+        return out;
+    }
+    if (v.is_string()) {
+        if (!v.as_string().empty()) {
+            out.emplace_back(v.as_string());
+        }
+        return out;
+    }
+    if (!v.is_array()) {
+        return std::nullopt;
+    }
+    std::set<std::string> seen;
+    for (const auto& item : v.as_array()) {
+        if (!item.is_string()) {
+            return std::nullopt;
+        }
+        std::string s(item.as_string());
+        if (!s.empty() && seen.insert(s).second) {
+            out.push_back(std::move(s));
+        }
+    }
+    return out;
+}
+
+bool IsEmail(std::string_view e) {
+    const auto at = e.find('@');
+    if (at == std::string_view::npos || at == 0 || e.find('@', at + 1) != std::string_view::npos || e.size() > 255) {
+        return false;
+    }
+    const auto domain = e.substr(at + 1);
+    const auto dot = domain.find('.');
+    if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') {
+        return false;
+    }
+    for (char c : e) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == ',' || c == ';' || c == '<' || c == '>') {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool IsUrl(std::string_view u) {
+    std::string_view rest;
+    if (u.rfind("http://", 0) == 0) {
+        rest = u.substr(7);
+    } else if (u.rfind("https://", 0) == 0) {
+        rest = u.substr(8);
+    } else {
+        return false;
+    }
+    if (rest.empty() || rest.front() == '/' || u.size() > 2048) {
+        return false;
+    }
+    for (char c : u) {
+        if (static_cast<unsigned char>(c) <= 0x20) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string JsonList(const std::vector<std::string>& items) {
+    json::array a;
+    for (const auto& s : items) {
+        a.emplace_back(s);
+    }
+    return json::serialize(a);
+}
+
+}  // namespace
+
+std::optional<std::string> NormalizeDate(std::string_view t) {
+    if (t.size() < 10 || t.size() > 40) {
+        return std::nullopt;
+    }
+    auto num = [&](std::size_t pos, std::size_t len, int& out) {
+        if (pos + len > t.size()) {
+            return false;
+        }
+        out = 0;
+        for (std::size_t i = pos; i < pos + len; ++i) {
+            if (t[i] < '0' || t[i] > '9') {
+                return false;
+            }
+            out = out * 10 + (t[i] - '0');
+        }
+        return true;
+    };
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
+    if (!num(0, 4, y) || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' || !num(8, 2, d)) {
+        return std::nullopt;
+    }
+    std::size_t i = 10;
+    long offset_minutes = 0;
+    if (i < t.size()) {
+        if (t[i] != ' ' && t[i] != 'T') {
+            return std::nullopt;
+        }
+        if (!num(i + 1, 2, h) || t.size() < i + 9 || t[i + 3] != ':' || !num(i + 4, 2, mi) || t[i + 6] != ':' ||
+            !num(i + 7, 2, s)) {
+            return std::nullopt;
+        }
+        i += 9;
+        if (i < t.size() && t[i] == '.') {
+            ++i;
+            int digits = 0;
+            int frac = 0;
+            while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+                if (digits < 3) {
+                    frac = frac * 10 + (t[i] - '0');
+                }
+                ++digits;
+                ++i;
+            }
+            if (digits == 0) {
+                return std::nullopt;
+            }
+            for (int k = digits; k < 3; ++k) {
+                frac *= 10;
+            }
+            ms = frac;
+        }
+        if (i < t.size()) {
+            if (t[i] == 'Z' && i + 1 == t.size()) {
+                ++i;
+            } else if ((t[i] == '+' || t[i] == '-') && t.size() == i + 6 && t[i + 3] == ':') {
+                int oh = 0, om = 0;
+                if (!num(i + 1, 2, oh) || !num(i + 4, 2, om)) {
+                    return std::nullopt;
+                }
+                offset_minutes = (t[i] == '+' ? 1 : -1) * (oh * 60L + om);
+                i = t.size();
+            } else {
+                return std::nullopt;
+            }
+        }
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+        return std::nullopt;
+    }
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    std::time_t secs = timegm(&tm) - offset_minutes * 60;
+    std::tm out{};
+    gmtime_r(&secs, &out);
+    if (offset_minutes == 0 && out.tm_mday != d) {
+        return std::nullopt;  // 2024-02-31 and the like
+    }
+    char buf[64];
+    std::snprintf(
+        buf,
+        sizeof(buf),
+        "%04d-%02d-%02d %02d:%02d:%02d.%03dZ",
+        out.tm_year + 1900,
+        out.tm_mon + 1,
+        out.tm_mday,
+        out.tm_hour,
+        out.tm_min,
+        out.tm_sec,
+        ms
+    );
+    return std::string(buf);
+}
+
+db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vector<FieldError>& errors) {
+    static const json::value kNull;
+    const json::value& v = in != nullptr ? *in : kNull;
+    const bool required = f.BoolOption("required");
+    const std::size_t before = errors.size();
+    switch (f.type) {
+        case FieldType::kText:
+        case FieldType::kEditor:
+        case FieldType::kEmail:
+        case FieldType::kUrl: {
+            auto text = AsText(v);
+            if (!text) {
+                Add(errors, f, "validation_invalid_value", "Must be a string.");
+                return std::string();
+            }
+            if (required && text->empty()) {
+                Add(errors, f, "validation_required", "Cannot be blank.");
+            }
+            if (f.type == FieldType::kText && !text->empty()) {
+                const double min = NumberOption(f, "min", 0);
+                double max = NumberOption(f, "max", 0);
+                if (max <= 0) {
+                    max = 5000;
+                }
+                // Lengths count characters (UTF-8 code points), as PocketBase does.
+                std::size_t n = 0;
+                for (unsigned char c : *text) {
+                    n += (c & 0xC0U) != 0x80U ? 1 : 0;
+                }
+                if (static_cast<double>(n) < min || static_cast<double>(n) > max) {
+                    Add(errors,
+                        f,
+                        "validation_length_out_of_range",
+                        "The length must be between " + std::to_string(static_cast<long long>(min)) + " and " +
+                            std::to_string(static_cast<long long>(max)) + ".");
+                }
+                const std::string pattern = f.StringOption("pattern");
+                if (!pattern.empty() && errors.size() == before) {
+                    try {
+                        if (!std::regex_search(*text, std::regex(pattern))) {
+                            Add(errors, f, "validation_invalid_format", "Invalid value format.");
+                        }
+                    } catch (const std::regex_error&) {
+                        Add(errors, f, "validation_invalid_format", "Invalid value format.");
+                    }
+                }
+            }
+            if (f.type == FieldType::kEditor) {
+                const double max = NumberOption(f, "maxSize", 0);
+                if (max > 0 && static_cast<double>(text->size()) > max) {
+                    Add(errors, f, "validation_max_size_limit", "Must be less than the max allowed size.");
+                }
+            }
+            if (f.type == FieldType::kEmail && !text->empty() && !IsEmail(*text)) {
+                Add(errors, f, "validation_is_email", "Must be a valid email address.");
+            }
+            if (f.type == FieldType::kUrl && !text->empty() && !IsUrl(*text)) {
+                Add(errors, f, "validation_is_url", "Must be a valid url.");
+            }
+            return std::move(*text);
+        }
+        case FieldType::kNumber: {
+            auto d = AsNumber(v);
+            if (!d) {
+                Add(errors, f, "validation_invalid_number", "Must be a number.");
+                return static_cast<std::int64_t>(0);
+            }
+            if (required && *d == 0) {
+                Add(errors, f, "validation_required", "Cannot be blank.");
+            }
+            if (f.BoolOption("onlyInt") && std::floor(*d) != *d) {
+                Add(errors, f, "validation_only_int_constraint", "Decimal numbers are not allowed.");
+            }
+            if (HasNumberOption(f, "min") && *d < NumberOption(f, "min", 0)) {
+                Add(errors, f, "validation_min_number_constraint", "Must be larger than the minimum.");
+            }
+            if (HasNumberOption(f, "max") && *d > NumberOption(f, "max", 0)) {
+                Add(errors, f, "validation_max_number_constraint", "Must be less than the maximum.");
+            }
+            return NumberValue(*d);
+        }
+        case FieldType::kBool: {
+            bool b = false;
+            if (v.is_bool()) {
+                b = v.as_bool();
+            } else if (v.is_string()) {
+                const std::string s(v.as_string());
+                b = s == "true" || s == "1" || s == "TRUE" || s == "True" || s == "t";
+            } else if (v.is_number()) {
+                b = v.to_number<double>() != 0;
+            }
+            if (required && !b) {
+                Add(errors, f, "validation_required", "Cannot be blank.");
+            }
+            return static_cast<std::int64_t>(b ? 1 : 0);
+        }
+        case FieldType::kDate: {
+            auto text = AsText(v);
+            if (!text) {
+                Add(errors, f, "validation_invalid_date", "Must be a valid date.");
+                return std::string();
+            }
+            if (text->empty()) {
+                if (required) {
+                    Add(errors, f, "validation_required", "Cannot be blank.");
+                }
+                return std::string();
+            }
+            auto d = NormalizeDate(*text);
+            if (!d) {
+                Add(errors, f, "validation_invalid_date", "Must be a valid date.");
+                return std::string();
+            }
+            return std::move(*d);
+        }
+        case FieldType::kAutodate:
+            return std::string();  // set by the service, never by clients
+        case FieldType::kSelect:
+        case FieldType::kRelation: {
+            auto list = AsList(v);
+            if (!list) {
+                Add(errors, f, "validation_invalid_value", "Must be a string or a list of strings.");
+                list.emplace();
+            }
+            if (f.type == FieldType::kSelect) {
+                std::set<std::string> allowed;
+                if (const auto* vals = f.options.if_contains("values"); vals != nullptr && vals->is_array()) {
+                    for (const auto& a : vals->as_array()) {
+                        if (a.is_string()) {
+                            allowed.emplace(a.as_string());
+                        }
+                    }
+                }
+                for (const auto& item : *list) {
+                    if (!allowed.contains(item)) {
+                        Add(errors, f, "validation_invalid_value", "Invalid value " + item + ".");
+                        break;
+                    }
+                }
+            } else {
+                for (const auto& id : *list) {
+                    if (id.size() > 255) {
+                        Add(errors, f, "validation_invalid_value", "Invalid record id.");
+                        break;
+                    }
+                }
+            }
+            const bool many = f.IsMultiple();
+            const std::int64_t max = many ? f.MaxSelect() : 1;
+            if (required && list->empty()) {
+                Add(errors, f, "validation_required", "Cannot be blank.");
+            }
+            if (static_cast<std::int64_t>(list->size()) > max) {
+                Add(errors, f, "validation_too_many_values", "Select no more than " + std::to_string(max) + ".");
+            }
+            const double min_select = NumberOption(f, "minSelect", 0);
+            if (!list->empty() && static_cast<double>(list->size()) < min_select) {
+                Add(errors,
+                    f,
+                    "validation_not_enough_values",
+                    "Select at least " + std::to_string(static_cast<long long>(min_select)) + ".");
+            }
+            if (many) {
+                return JsonList(*list);
+            }
+            if (list->empty()) {
+                return f.type == FieldType::kRelation ? db::Value(nullptr) : db::Value(std::string());
+            }
+            return list->front();
+        }
+        case FieldType::kJson: {
+            if (v.is_null()) {
+                if (required) {
+                    Add(errors, f, "validation_required", "Cannot be blank.");
+                }
+                return nullptr;
+            }
+            std::string text = json::serialize(v);
+            double max = NumberOption(f, "maxSize", 0);
+            if (max <= 0) {
+                max = 1 << 20;
+            }
+            if (static_cast<double>(text.size()) > max) {
+                Add(errors,
+                    f,
+                    "validation_json_size_limit",
+                    "The maximum allowed JSON size is " + std::to_string(static_cast<long long>(max)) + " bytes.");
+            }
+            return text;
+        }
+        case FieldType::kGeoPoint: {
+            double lon = 0;
+            double lat = 0;
+            if (v.is_object()) {
+                const auto* lo = v.as_object().if_contains("lon");
+                const auto* la = v.as_object().if_contains("lat");
+                if (lo == nullptr || la == nullptr || !lo->is_number() || !la->is_number()) {
+                    Add(errors, f, "validation_invalid_value", "Must be {\"lon\": number, \"lat\": number}.");
+                } else {
+                    lon = lo->to_number<double>();
+                    lat = la->to_number<double>();
+                    if (lon < -180 || lon > 180 || lat < -90 || lat > 90) {
+                        Add(errors, f, "validation_invalid_value", "Coordinates out of range.");
+                    }
+                }
+            } else if (!v.is_null()) {
+                Add(errors, f, "validation_invalid_value", "Must be {\"lon\": number, \"lat\": number}.");
+            }
+            if (required && lon == 0 && lat == 0) {
+                Add(errors, f, "validation_required", "Cannot be blank.");
+            }
+            return json::serialize(json::object{{"lon", lon}, {"lat", lat}});
+        }
+        case FieldType::kFile:
+        case FieldType::kPassword:
+            break;
+    }
+    return std::string();
+}
+
+json::value ColumnToJson(const schema::Field& f, const db::Value& c) {
+    if (f.IsMultiple()) {
+        boost::system::error_code ec;
+        auto v = json::parse(db::AsString(c, "[]"), ec);
+        return !ec && v.is_array() ? v : json::value(json::array{});
+    }
+    switch (f.type) {
+        case FieldType::kNumber:
+            if (const auto* i = std::get_if<std::int64_t>(&c)) {
+                return *i;
+            }
+            if (const auto* d = std::get_if<double>(&c)) {
+                return *d;
+            }
+            return 0;
+        case FieldType::kBool:
+            return db::AsInt(c) != 0;
+        case FieldType::kJson: {
+            if (db::IsNull(c)) {
+                return nullptr;
+            }
+            boost::system::error_code ec;
+            auto v = json::parse(db::AsString(c), ec);
+            return ec ? json::value(nullptr) : v;
+        }
+        case FieldType::kGeoPoint: {
+            boost::system::error_code ec;
+            auto v = json::parse(db::AsString(c, R"({"lon":0,"lat":0})"), ec);
+            return !ec && v.is_object() ? v : json::value(json::object{{"lon", 0}, {"lat", 0}});
+        }
+        default:
+            return json::value(db::AsString(c));
+    }
+}
+
+std::vector<std::string> RelationIds(const schema::Field& f, const db::Value& c) {
+    std::vector<std::string> out;
+    if (f.IsMultiple()) {
+        boost::system::error_code ec;
+        auto v = json::parse(db::AsString(c, "[]"), ec);
+        if (!ec && v.is_array()) {
+            for (const auto& item : v.as_array()) {
+                if (item.is_string() && !item.as_string().empty()) {
+                    out.emplace_back(item.as_string());
+                }
+            }
+        }
+    } else if (!db::IsNull(c) && !db::AsString(c).empty()) {
+        out.push_back(db::AsString(c));
+    }
+    return out;
+}
+
+}  // namespace basalt::records

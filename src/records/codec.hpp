@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "core/result.hpp"
+#include "db/database.hpp"
+#include "schema/collection.hpp"
+
+namespace basalt::records {
+
+/// Converts a submitted value for `field` into its column value, validating it against the field's
+/// type and options (required, min/max, values, maxSelect, formats). `in` == nullptr means "not
+/// submitted" and yields the zero value. Appends PocketBase-coded errors under the field's name.
+/// Relation ids are only checked for shape here; their existence is checked in the write.
+db::Value NormalizeValue(const schema::Field& field, const boost::json::value* in, std::vector<FieldError>& errors);
+
+/// The JSON value of a stored column for the record JSON (zero values as PocketBase writes them).
+boost::json::value ColumnToJson(const schema::Field& field, const db::Value& column);
+
+/// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
+/// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
+std::optional<std::string> NormalizeDate(std::string_view text);
+
+/// The ids of a relation column value (single or multiple), without empties.
+std::vector<std::string> RelationIds(const schema::Field& field, const db::Value& column);
+
+}  // namespace basalt::records

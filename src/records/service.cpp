@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+#include "records/service.hpp"
+
+#include <algorithm>
+
+#include <boost/json/serialize.hpp>
+
+#include "core/ids.hpp"
+#include "records/codec.hpp"
+
+namespace basalt::records {
+
+namespace {
+
+namespace json = boost::json;
+using schema::FieldType;
+
+Error Forbidden() {
+    return MakeError(ErrorCode::kForbidden, "Only superusers can perform this action.");
+}
+Error NotFound() {
+    return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+}
+
+std::string Q(std::string_view name) {
+    return query::QuoteIdent(name);
+}
+
+// Exported unless hidden (superusers see hidden fields); passwords and auth token keys never.
+bool Exported(const schema::Collection& c, const schema::Field& f, bool include_hidden) {
+    if (f.type == FieldType::kPassword || (c.type == schema::CollectionType::kAuth && f.name == "tokenKey")) {
+        return false;
+    }
+    return include_hidden || !f.hidden;
+}
+
+struct Loaded {
+    std::shared_ptr<const collections::Snapshot> snapshot;
+    const schema::Collection* collection = nullptr;
+};
+
+Result<Loaded> Load(const collections::CollectionStore& store, std::string_view name) {
+    Loaded l;
+    l.snapshot = store.Current();
+    l.collection = l.snapshot->Find(name);
+    if (l.collection == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "Missing collection context.");
+    }
+    return l;
+}
+
+// Applies the rule of one action for a non-superuser: null forbids, "" allows everything.
+Result<void> ApplyRule(query::Compiler& compiler, const std::optional<std::string>& rule, const Access& access) {
+    if (access.superuser) {
+        return Ok();
+    }
+    if (!rule) {
+        return Forbidden();
+    }
+    if (rule->empty()) {
+        return Ok();
+    }
+    auto r = compiler.AddRule(*rule);
+    if (!r) {
+        // A stored rule that no longer compiles denies rather than allows.
+        return MakeError(ErrorCode::kForbidden, "The collection's API rule is invalid.");
+    }
+    return Ok();
+}
+
+query::CompileOptions Options(const Access& access, const Clock& clock) {
+    query::CompileOptions opt;
+    opt.allow_hidden = access.superuser;
+    opt.allow_request = access.superuser;
+    opt.request = &access.request;
+    opt.now = clock.Now();
+    return opt;
+}
+
+// FROM ... joins ... WHERE ... (with every parameter in order) for a compiled filter.
+struct Sql {
+    std::string text;
+    std::vector<db::Value> params;
+};
+
+Sql FromWhere(
+    const schema::Collection& c,
+    const query::CompiledFilter& f,
+    std::string_view extra_where,
+    const std::vector<db::Value>& extra_params
+) {
+    Sql s;
+    s.text = " FROM " + Q(c.name);
+    for (const auto& j : f.joins) {
+        s.text += " " + j;
+    }
+    s.params = f.join_params;
+    std::string where = f.where;
+    if (!extra_where.empty()) {
+        where = where.empty() ? std::string(extra_where) : std::string(extra_where) + " AND (" + where + ")";
+        s.params.insert(s.params.end(), extra_params.begin(), extra_params.end());
+    }
+    s.params.insert(s.params.end(), f.params.begin(), f.params.end());
+    if (!where.empty()) {
+        s.text += " WHERE " + where;
+    }
+    return s;
+}
+
+std::string SelectList(const schema::Collection& c, bool distinct) {
+    return std::string("SELECT ") + (distinct ? "DISTINCT " : "") + Q(c.name) + ".*";
+}
+
+// The field a unique-constraint message names ("UNIQUE constraint failed: posts.slug").
+std::string UniqueField(const std::string& message, const schema::Collection& c) {
+    const auto pos = message.find("constraint failed: ");
+    if (pos == std::string::npos) {
+        return "id";
+    }
+    std::string rest = message.substr(pos + 19);
+    const auto comma = rest.find(',');
+    rest = rest.substr(0, comma);
+    const auto dot = rest.find('.');
+    std::string field = dot == std::string::npos ? rest : rest.substr(dot + 1);
+    return c.FindField(field) != nullptr ? field : "id";
+}
+
+Error WriteFailure(const Error& e, const schema::Collection& c, std::string_view failed_message) {
+    if (e.code == ErrorCode::kConflict) {
+        if (e.message.find("FOREIGN KEY") != std::string::npos) {
+            return MakeError(ErrorCode::kInvalidArgument, std::string(failed_message), "");
+        }
+        return ValidationError(
+            std::string(failed_message), {{UniqueField(e.message, c), "validation_not_unique", "Value must be unique."}}
+        );
+    }
+    return e;
+}
+
+// Checks that every referenced id of the relation fields exists (inside the write).
+Result<void> CheckRelations(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    const std::vector<std::pair<const schema::Field*, db::Value>>& values
+) {
+    std::vector<FieldError> errors;
+    for (const auto& [f, v] : values) {
+        if (f->type != FieldType::kRelation) {
+            continue;
+        }
+        const auto ids = RelationIds(*f, v);
+        if (ids.empty()) {
+            continue;
+        }
+        const schema::Collection* target = snap.Find(f->CollectionId());
+        if (target == nullptr) {
+            errors.push_back({f->name, "validation_missing_rel_records", "The related collection is missing."});
+            continue;
+        }
+        std::string sql = "SELECT COUNT(*) FROM " + Q(target->name) + " WHERE \"id\" IN (";
+        std::vector<db::Value> params;
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            sql += i > 0 ? ", ?" : "?";
+            params.emplace_back(ids[i]);
+        }
+        sql += ")";
+        auto rs = ex.Query(sql, params);
+        if (!rs) {
+            return rs.error();
+        }
+        if (db::AsInt(rs->rows[0][0]) != static_cast<std::int64_t>(ids.size())) {
+            errors.push_back(
+                {f->name,
+                 "validation_missing_rel_records",
+                 "Failed to find all relation records with the provided ids."}
+            );
+        }
+    }
+    (void)c;
+    if (!errors.empty()) {
+        return ValidationError("Failed to save record.", std::move(errors));
+    }
+    return Ok();
+}
+
+Result<json::object> ReadBack(db::Executor& ex, const schema::Collection& c, const std::string& id) {
+    auto rs = ex.Query(SelectList(c, false) + " FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return NotFound();
+    }
+    return RecordJson(c, *rs, 0, true);
+}
+
+// Checks `rule` for the record `id` inside the write (the record as it is in the transaction).
+Result<bool> RuleMatches(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    const std::string& rule,
+    const Access& access,
+    const Clock& clock,
+    const std::string& id
+) {
+    query::Compiler compiler(c, snap, Options(access, clock));
+    if (auto r = compiler.AddRule(rule); !r) {
+        return MakeError(ErrorCode::kForbidden, "The collection's API rule is invalid.");
+    }
+    const auto f = compiler.Build();
+    Sql s = FromWhere(c, f, Q(c.name) + ".\"id\" = ?", {id});
+    auto rs = ex.Query("SELECT 1" + s.text + " LIMIT 1", s.params);
+    if (!rs) {
+        return rs.error();
+    }
+    return !rs->rows.empty();
+}
+
+bool Writable(const schema::Collection& c) {
+    return c.type == schema::CollectionType::kBase;
+}
+
+}  // namespace
+
+json::object RecordJson(const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden) {
+    json::object o;
+    o["collectionId"] = c.id;
+    o["collectionName"] = c.name;
+    for (const auto& f : c.fields) {
+        if (!Exported(c, f, include_hidden)) {
+            continue;
+        }
+        const int idx = rs.ColumnIndex(f.name);
+        o[f.name] = idx >= 0 ? ColumnToJson(f, rs.rows[row][static_cast<std::size_t>(idx)]) : json::value(nullptr);
+    }
+    return o;
+}
+
+Result<ListResult> RecordService::List(std::string_view collection, const ListParams& p, const Access& access) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
+    if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.AddFilter(p.filter); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.SetSort(p.sort); !r) {
+        return r.error();
+    }
+    const auto f = compiler.Build();
+    ListResult out;
+    out.page = p.page < 1 ? 1 : p.page;
+    out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
+    const bool distinct = !f.joins.empty();
+    Sql base = FromWhere(c, f, "", {});
+    std::string page_sql = SelectList(c, distinct) + base.text;
+    std::vector<db::Value> page_params = base.params;
+    if (!f.order_by.empty()) {
+        page_sql += " ORDER BY " + f.order_by;
+        page_params.insert(page_params.end(), f.order_params.begin(), f.order_params.end());
+    }
+    page_sql += " LIMIT ? OFFSET ?";
+    page_params.emplace_back(out.per_page);
+    page_params.emplace_back((out.page - 1) * out.per_page);
+    const bool include_hidden = access.superuser;
+    auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
+        auto rs = ex.Query(page_sql, page_params);
+        if (!rs) {
+            return rs.error();
+        }
+        for (std::size_t i = 0; i < rs->rows.size(); ++i) {
+            out.items.emplace_back(RecordJson(c, *rs, i, include_hidden));
+        }
+        if (!p.skip_total) {
+            auto count = ex.Query("SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" + base.text, base.params);
+            if (!count) {
+                return count.error();
+            }
+            out.total_items = db::AsInt(count->rows[0][0]);
+            out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return out;
+}
+
+Result<json::object> RecordService::View(std::string_view collection, std::string_view id, const Access& access) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
+    if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
+        return r.error();
+    }
+    const auto f = compiler.Build();
+    Sql s = FromWhere(c, f, Q(c.name) + ".\"id\" = ?", {std::string(id)});
+    auto rs = db_.Read(SelectList(c, !f.joins.empty()) + s.text + " LIMIT 1", s.params);
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return NotFound();
+    }
+    return RecordJson(c, *rs, 0, access.superuser);
+}
+
+Result<PreparedWrite> RecordService::PrepareCreate(
+    std::string_view collection, const json::object& body, const Access& access
+) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    if (!Writable(c)) {
+        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
+    }
+    if (!access.superuser && !c.create_rule) {
+        return Forbidden();
+    }
+    std::vector<FieldError> errors;
+    std::vector<std::pair<const schema::Field*, db::Value>> values;
+    const std::string now = FormatDateTime(clock_.Now());
+    std::string id;
+    for (const auto& f : c.fields) {
+        const json::value* in = body.if_contains(f.name);
+        if (f.hidden && !access.superuser) {
+            in = nullptr;  // clients cannot set hidden fields
+        }
+        if (f.name == "id") {
+            if (in != nullptr && in->is_string() && !in->as_string().empty()) {
+                id = std::string(in->as_string());
+                if (!IsValidRecordId(id)) {
+                    errors.push_back({"id", "validation_invalid_format", "Must be 15 characters of a-z and 0-9."});
+                }
+            } else if (in != nullptr && !in->is_null() && !(in->is_string() && in->as_string().empty())) {
+                errors.push_back({"id", "validation_invalid_value", "Must be a string."});
+            } else {
+                id = NewRecordId();
+            }
+            values.emplace_back(&f, id);
+            continue;
+        }
+        if (f.type == FieldType::kAutodate) {
+            values.emplace_back(&f, f.BoolOption("onCreate") ? now : std::string());
+            continue;
+        }
+        values.emplace_back(&f, NormalizeValue(f, in, errors));
+    }
+    if (!errors.empty()) {
+        return ValidationError("Failed to create record.", std::move(errors));
+    }
+    std::string sql = "INSERT INTO " + Q(c.name) + " (";
+    std::string marks;
+    std::vector<db::Value> params;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        sql += (i > 0 ? ", " : "") + Q(values[i].first->name);
+        marks += i > 0 ? ", ?" : "?";
+        params.push_back(values[i].second);
+    }
+    sql += ") VALUES (" + marks + ")";
+
+    PreparedWrite w;
+    w.record = std::make_shared<json::object>();
+    auto snapshot = l->snapshot;
+    const schema::Collection* cp = l->collection;
+    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.create_rule;
+    w.fn = [snapshot,
+            cp,
+            values = std::move(values),
+            sql = std::move(sql),
+            params = std::move(params),
+            id,
+            rule,
+            access,
+            out = w.record,
+            &clock = clock_](db::Executor& ex) -> Result<void> {
+        if (auto r = CheckRelations(ex, *cp, *snapshot, values); !r) {
+            Error e = r.error();
+            e.message = "Failed to create record.";
+            return e;
+        }
+        if (auto r = ex.Exec(sql, params); !r) {
+            return WriteFailure(r.error(), *cp, "Failed to create record.");
+        }
+        if (rule && !rule->empty()) {
+            // The rule sees the new record as stored; failing it undoes the insert (our savepoint).
+            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
+            if (!ok) {
+                return ok.error();
+            }
+            if (!*ok) {
+                return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
+            }
+        }
+        auto rec = ReadBack(ex, *cp, id);
+        if (!rec) {
+            return rec.error();
+        }
+        *out = std::move(*rec);
+        return Ok();
+    };
+    return w;
+}
+
+Result<PreparedWrite> RecordService::PrepareUpdate(
+    std::string_view collection, std::string_view id, const json::object& body, const Access& access
+) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    if (!Writable(c)) {
+        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
+    }
+    if (!access.superuser && !c.update_rule) {
+        return Forbidden();
+    }
+    std::vector<FieldError> errors;
+    std::vector<std::pair<const schema::Field*, db::Value>> values;
+    const std::string now = FormatDateTime(clock_.Now());
+    for (const auto& f : c.fields) {
+        if (f.name == "id") {
+            continue;
+        }
+        if (f.type == FieldType::kAutodate) {
+            if (f.BoolOption("onUpdate")) {
+                values.emplace_back(&f, now);
+            }
+            continue;
+        }
+        const json::value* in = body.if_contains(f.name);
+        if (in == nullptr || (f.hidden && !access.superuser)) {
+            continue;  // not submitted: keeps its stored value
+        }
+        values.emplace_back(&f, NormalizeValue(f, in, errors));
+    }
+    if (!errors.empty()) {
+        return ValidationError("Failed to update record.", std::move(errors));
+    }
+    std::string sql = "UPDATE " + Q(c.name) + " SET ";
+    std::vector<db::Value> params;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        sql += (i > 0 ? ", " : "") + Q(values[i].first->name) + " = ?";
+        params.push_back(values[i].second);
+    }
+    sql += " WHERE \"id\" = ?";
+    params.emplace_back(std::string(id));
+
+    PreparedWrite w;
+    w.record = std::make_shared<json::object>();
+    auto snapshot = l->snapshot;
+    const schema::Collection* cp = l->collection;
+    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.update_rule;
+    w.fn = [snapshot,
+            cp,
+            values = std::move(values),
+            sql = std::move(sql),
+            params = std::move(params),
+            id = std::string(id),
+            rule,
+            access,
+            out = w.record,
+            &clock = clock_](db::Executor& ex) -> Result<void> {
+        // The rule is checked against the record as it is now (with @request.body the submitted data).
+        if (rule && !rule->empty()) {
+            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
+            if (!ok) {
+                return ok.error();
+            }
+            if (!*ok) {
+                return NotFound();
+            }
+        }
+        auto exists = ex.Query("SELECT 1 FROM " + Q(cp->name) + " WHERE \"id\" = ?", {id});
+        if (!exists) {
+            return exists.error();
+        }
+        if (exists->rows.empty()) {
+            return NotFound();
+        }
+        if (auto r = CheckRelations(ex, *cp, *snapshot, values); !r) {
+            Error e = r.error();
+            e.message = "Failed to update record.";
+            return e;
+        }
+        if (!values.empty()) {
+            if (auto r = ex.Exec(sql, params); !r) {
+                return WriteFailure(r.error(), *cp, "Failed to update record.");
+            }
+        }
+        auto rec = ReadBack(ex, *cp, id);
+        if (!rec) {
+            return rec.error();
+        }
+        *out = std::move(*rec);
+        return Ok();
+    };
+    return w;
+}
+
+Result<PreparedWrite> RecordService::PrepareDelete(
+    std::string_view collection, std::string_view id, const Access& access
+) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    if (!Writable(c)) {
+        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
+    }
+    if (!access.superuser && !c.delete_rule) {
+        return Forbidden();
+    }
+    // Multiple relations pointing here have no foreign key: drop the id from them (or, with
+    // cascadeDelete, delete the records that hold it) in the same transaction.
+    std::vector<std::string> cleanup;
+    for (const auto& other : l->snapshot->All()) {
+        for (const auto& f : other.fields) {
+            if (f.type != FieldType::kRelation || !f.IsMultiple() || f.CollectionId() != c.id) {
+                continue;
+            }
+            const std::string col = Q(other.name) + "." + Q(f.name);
+            const std::string has = "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.\"value\" = ?)";
+            if (f.BoolOption("cascadeDelete")) {
+                cleanup.push_back("DELETE FROM " + Q(other.name) + " WHERE " + has);
+            } else {
+                cleanup.push_back(
+                    "UPDATE " + Q(other.name) + " SET " + Q(f.name) +
+                    " = (SELECT json_group_array(json_each.\"value\") FROM json_each(" + col +
+                    ") WHERE json_each.\"value\" != ?) WHERE " + has
+                );
+            }
+        }
+    }
+    PreparedWrite w;
+    auto snapshot = l->snapshot;
+    const schema::Collection* cp = l->collection;
+    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.delete_rule;
+    w.fn = [snapshot, cp, cleanup = std::move(cleanup), id = std::string(id), rule, access, &clock = clock_](
+               db::Executor& ex
+           ) -> Result<void> {
+        if (rule && !rule->empty()) {
+            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
+            if (!ok) {
+                return ok.error();
+            }
+            if (!*ok) {
+                return NotFound();
+            }
+        }
+        for (const auto& sql : cleanup) {
+            const auto marks = std::count(sql.begin(), sql.end(), '?');
+            std::vector<db::Value> params(static_cast<std::size_t>(marks), db::Value(id));
+            if (auto r = ex.Exec(sql, params); !r) {
+                return WriteFailure(r.error(), *cp, "Failed to delete record.");
+            }
+        }
+        auto n = ex.Exec("DELETE FROM " + Q(cp->name) + " WHERE \"id\" = ?", {id});
+        if (!n) {
+            return WriteFailure(
+                n.error(),
+                *cp,
+                "Failed to delete record. Make sure that the record is not part of a required relation reference."
+            );
+        }
+        if (*n == 0) {
+            return NotFound();
+        }
+        return Ok();
+    };
+    return w;
+}
+
+}  // namespace basalt::records

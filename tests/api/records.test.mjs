@@ -1,0 +1,273 @@
+// Collections and records through the official SDK and plain HTTP: define collections at runtime,
+// then create, read, list (filter, sort, paging), update and delete records under API rules.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import PocketBase from 'pocketbase';
+import { getJson, startServer } from './helpers.mjs';
+
+const SU = { email: 'root@example.com', password: 'root-password-1' };
+
+describe('collections and records', () => {
+  let srv;
+  let pb; // superuser
+  let guest;
+  before(async () => {
+    srv = await startServer({ superuser: SU });
+    pb = new PocketBase(srv.url);
+    await pb.collection('_superusers').authWithPassword(SU.email, SU.password);
+    guest = new PocketBase(srv.url);
+  });
+  after(async () => srv && (await srv.stop()));
+
+  test('the collections API needs a superuser', async () => {
+    const r = await getJson(srv.url + '/api/collections');
+    assert.equal(r.status, 401);
+    await assert.rejects(guest.collections.getFullList(), (e) => e.status === 401);
+  });
+
+  test('create collections with typed fields, list and view them', async () => {
+    const tags = await pb.collections.create({
+      name: 'tags',
+      listRule: '',
+      viewRule: '',
+      fields: [{ name: 'name', type: 'text', required: true, max: 50 }],
+      indexes: ['CREATE UNIQUE INDEX idx_tags_name ON tags (name)'],
+    });
+    assert.match(tags.id, /^pbc_\d+$/);
+    assert.equal(tags.fields[0].name, 'id');
+    assert.equal(tags.fields[0].primaryKey, true);
+    assert.deepEqual(tags.indexes, ['CREATE UNIQUE INDEX `idx_tags_name` ON `tags` (`name`)']);
+
+    const posts = await pb.collections.create({
+      name: 'posts',
+      listRule: 'published = true',
+      viewRule: 'published = true',
+      createRule: "title != ''",
+      updateRule: null,
+      deleteRule: null,
+      fields: [
+        { name: 'title', type: 'text', required: true, min: 2, max: 100 },
+        { name: 'views', type: 'number', onlyInt: true, min: 0 },
+        { name: 'published', type: 'bool' },
+        { name: 'status', type: 'select', values: ['draft', 'live'], maxSelect: 1 },
+        { name: 'labels', type: 'select', values: ['a', 'b', 'c'], maxSelect: 3 },
+        { name: 'tags', type: 'relation', collectionId: tags.id, maxSelect: 5 },
+        { name: 'meta', type: 'json' },
+        { name: 'contact', type: 'email' },
+        { name: 'site', type: 'url' },
+        { name: 'due', type: 'date' },
+        { name: 'where', type: 'geoPoint' },
+        { name: 'created', type: 'autodate', onCreate: true, onUpdate: false },
+        { name: 'updated', type: 'autodate', onCreate: true, onUpdate: true },
+      ],
+    });
+    assert.equal(posts.name, 'posts');
+    assert.equal(posts.listRule, 'published = true');
+    assert.equal(posts.updateRule, null);
+
+    const all = await pb.collections.getFullList();
+    const names = all.map((c) => c.name);
+    assert.ok(names.includes('_superusers') && names.includes('posts') && names.includes('tags'));
+    const su = all.find((c) => c.name === '_superusers');
+    assert.equal(su.authToken.secret, undefined, 'token secrets are never returned');
+    const one = await pb.collections.getOne('posts');
+    assert.equal(one.id, posts.id);
+  });
+
+  test('invalid collection definitions are field errors', async () => {
+    const r = await getJson(srv.url + '/api/collections', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'bad name',
+        fields: [{ name: 'x', type: 'nope' }, { name: 'ok', type: 'text' }, { name: 'ok', type: 'text' }],
+        listRule: 'nope = 1',
+      }),
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.data.name.code, 'validation_invalid_name');
+    const dup = await getJson(srv.url + '/api/collections', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'dup', fields: [{ name: 'a', type: 'text' }, { name: 'A', type: 'text' }] }),
+    });
+    assert.equal(dup.status, 400);
+    assert.equal(dup.body.data.fields['2'].name.code, 'validation_duplicated_field_name');
+    const rule = await getJson(srv.url + '/api/collections', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'rules', listRule: 'missing_field = 1' }),
+    });
+    assert.equal(rule.status, 400);
+    assert.equal(rule.body.data.listRule.code, 'validation_invalid_rule');
+    const idx = await getJson(srv.url + '/api/collections', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'idx', indexes: ['CREATE INDEX x ON other (id)'] }),
+    });
+    assert.equal(idx.status, 400);
+    assert.equal(idx.body.data.indexes['0'].code, 'validation_invalid_index');
+  });
+
+  test('records: create, view, list with filter/sort/paging, update, delete', async () => {
+    const go = await pb.collection('tags').create({ name: 'go' });
+    const cpp = await pb.collection('tags').create({ name: 'cpp' });
+    assert.match(go.id, /^[a-z0-9]{15}$/);
+
+    const p1 = await pb.collection('posts').create({
+      title: 'Hello',
+      views: 10,
+      published: true,
+      status: 'live',
+      labels: ['a', 'b'],
+      tags: [go.id, cpp.id],
+      meta: { rank: 3 },
+      contact: 'a@b.co',
+      site: 'https://example.com',
+      due: '2024-05-01T10:00:00Z',
+      where: { lon: 23.32, lat: 42.69 },
+    });
+    assert.equal(p1.collectionName, 'posts');
+    assert.equal(p1.title, 'Hello');
+    assert.equal(p1.views, 10);
+    assert.equal(p1.published, true);
+    assert.deepEqual(p1.labels, ['a', 'b']);
+    assert.deepEqual(p1.tags, [go.id, cpp.id]);
+    assert.deepEqual(p1.meta, { rank: 3 });
+    assert.equal(p1.due, '2024-05-01 10:00:00.000Z');
+    assert.deepEqual(p1.where, { lon: 23.32, lat: 42.69 });
+    assert.match(p1.created, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(p1.created, p1.updated);
+
+    const p2 = await pb.collection('posts').create({ title: 'Draft', views: 1, tags: [cpp.id], id: 'abcdefghij12345' });
+    assert.equal(p2.id, 'abcdefghij12345');
+    assert.equal(p2.status, '');
+    assert.deepEqual(p2.labels, []);
+    assert.equal(p2.meta, null);
+    assert.deepEqual(p2.where, { lon: 0, lat: 0 });
+    await pb.collection('posts').create({ title: 'Third', views: 5, published: true, tags: [go.id] });
+
+    const page = await pb.collection('posts').getList(1, 2, { sort: '-views', filter: 'views > 0' });
+    assert.equal(page.page, 1);
+    assert.equal(page.perPage, 2);
+    assert.equal(page.totalItems, 3);
+    assert.equal(page.totalPages, 2);
+    assert.deepEqual(page.items.map((r) => r.title), ['Hello', 'Third']);
+
+    const byTag = await pb.collection('posts').getFullList({ filter: `tags.name ?= "go"`, sort: 'title' });
+    assert.deepEqual(byTag.map((r) => r.title), ['Hello', 'Third']);
+    const first = await pb.collection('posts').getFirstListItem(pb.filter('title = {:t}', { t: 'Draft' }));
+    assert.equal(first.id, p2.id);
+
+    const skip = await pb.collection('posts').getList(1, 30, { skipTotal: true });
+    assert.equal(skip.totalItems, -1);
+    assert.equal(skip.totalPages, -1);
+
+    const updated = await pb.collection('posts').update(p2.id, { title: 'Drafted', published: true });
+    assert.equal(updated.title, 'Drafted');
+    assert.equal(updated.views, 1);
+    assert.equal(updated.created, p2.created);
+
+    await pb.collection('posts').delete(p2.id);
+    await assert.rejects(pb.collection('posts').getOne(p2.id), (e) => e.status === 404);
+  });
+
+  test('validation errors use PocketBase codes', async () => {
+    const r = await getJson(srv.url + '/api/collections/posts/records', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        title: 'x',
+        views: 1.5,
+        status: 'nope',
+        labels: ['a', 'b', 'c', 'a', 'zzz'],
+        contact: 'not-an-email',
+        site: 'ftp://x',
+        due: 'yesterday',
+        tags: ['missing00000000'],
+      }),
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.message, 'Failed to create record.');
+    assert.equal(r.body.data.title.code, 'validation_length_out_of_range');
+    assert.equal(r.body.data.views.code, 'validation_only_int_constraint');
+    assert.equal(r.body.data.status.code, 'validation_invalid_value');
+    assert.equal(r.body.data.labels.code, 'validation_invalid_value');
+    assert.equal(r.body.data.contact.code, 'validation_is_email');
+    assert.equal(r.body.data.site.code, 'validation_is_url');
+    assert.equal(r.body.data.due.code, 'validation_invalid_date');
+
+    const missing = await getJson(srv.url + '/api/collections/posts/records', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Relations', tags: ['missing00000000'] }),
+    });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.body.data.tags.code, 'validation_missing_rel_records');
+
+    const dup = await getJson(srv.url + '/api/collections/tags/records', {
+      method: 'POST',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'go' }),
+    });
+    assert.equal(dup.status, 400);
+    assert.equal(dup.body.data.name.code, 'validation_not_unique');
+  });
+
+  test('rules: guests see what the rules allow', async () => {
+    const list = await guest.collection('posts').getFullList({ sort: 'title' });
+    assert.deepEqual(list.map((r) => r.title), ['Hello', 'Third']); // published only
+    await assert.rejects(guest.collection('posts').update(list[0].id, { title: 'hack' }), (e) => e.status === 403);
+    await assert.rejects(guest.collection('posts').delete(list[0].id), (e) => e.status === 403);
+    const created = await guest.collection('posts').create({ title: 'From a guest' });
+    assert.equal(created.published, false);
+    // Not published: the view rule hides it (404), the list leaves it out.
+    await assert.rejects(guest.collection('posts').getOne(created.id), (e) => e.status === 404);
+    // The create rule is checked: an empty title fails it... and the required field first.
+    await assert.rejects(guest.collection('posts').create({ title: '' }), (e) => e.status === 400);
+    // A client filter may not use @request.
+    await assert.rejects(
+      guest.collection('posts').getList(1, 10, { filter: "@request.auth.id = ''" }),
+      (e) => e.status === 403,
+    );
+    // A bad filter is a 400, not a 500.
+    await assert.rejects(guest.collection('posts').getList(1, 10, { filter: 'title ===' }), (e) => e.status === 400);
+    // A collection with null rules is superusers only.
+    await assert.rejects(guest.collection('tags').create({ name: 'x' }), (e) => e.status === 403);
+  });
+
+  test('relations: referenced records are cleaned up on delete; referenced collections cannot be deleted', async () => {
+    const t = await pb.collection('tags').create({ name: 'temp' });
+    const p = await pb.collection('posts').create({ title: 'Tagged', tags: [t.id] });
+    await pb.collection('tags').delete(t.id);
+    const after = await pb.collection('posts').getOne(p.id);
+    assert.deepEqual(after.tags, []);
+    await assert.rejects(pb.collections.delete('tags'), (e) => e.status === 400);
+  });
+
+  test('delete and truncate collections', async () => {
+    const c = await pb.collections.create({ name: 'scratch', fields: [{ name: 'n', type: 'number' }] });
+    await pb.collection('scratch').create({ n: 1 });
+    await pb.collections.truncate('scratch');
+    assert.equal((await pb.collection('scratch').getList(1, 10)).totalItems, 0);
+    await pb.collections.delete(c.id);
+    await assert.rejects(pb.collections.getOne('scratch'), (e) => e.status === 404);
+    await assert.rejects(pb.collection('scratch').getList(), (e) => e.status === 404);
+  });
+
+  test('collections and records survive a restart', async () => {
+    const r = await getJson(srv.url + '/api/collections/posts/records?perPage=1000', {
+      headers: { Authorization: pb.authStore.token },
+    });
+    assert.equal(r.status, 200);
+    const count = r.body.totalItems;
+    const dir = srv.dir;
+    srv.proc.kill('SIGTERM');
+    await srv.exited;
+    srv = await startServer({ dir });
+    const pb2 = new PocketBase(srv.url);
+    await pb2.collection('_superusers').authWithPassword(SU.email, SU.password);
+    const again = await pb2.collection('posts').getList(1, 1000);
+    assert.equal(again.totalItems, count);
+  });
+});

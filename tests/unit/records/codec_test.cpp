@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include "records/codec.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+namespace basalt::records {
+namespace {
+
+schema::Field MakeField(const char* json) {
+    return *schema::FieldFromJson(boost::json::parse(json).as_object());
+}
+
+TEST(Codec, NormalizesDates) {
+    EXPECT_EQ(NormalizeDate("2024-05-01"), "2024-05-01 00:00:00.000Z");
+    EXPECT_EQ(NormalizeDate("2024-05-01 10:20:30"), "2024-05-01 10:20:30.000Z");
+    EXPECT_EQ(NormalizeDate("2024-05-01T10:20:30.5Z"), "2024-05-01 10:20:30.500Z");
+    EXPECT_EQ(NormalizeDate("2024-05-01 10:20:30.123456Z"), "2024-05-01 10:20:30.123Z");
+    EXPECT_EQ(NormalizeDate("2024-05-01T10:20:30+02:00"), "2024-05-01 08:20:30.000Z");
+    EXPECT_EQ(NormalizeDate("2024-02-31"), std::nullopt);
+    EXPECT_EQ(NormalizeDate("yesterday"), std::nullopt);
+    EXPECT_EQ(NormalizeDate("2024-05-01X10:20:30"), std::nullopt);
+}
+
+TEST(Codec, ValidatesByType) {
+    std::vector<FieldError> errors;
+    const auto num = MakeField(R"({"name":"n","type":"number","onlyInt":true,"min":0,"max":10})");
+    const boost::json::value five(5);
+    EXPECT_EQ(std::get<std::int64_t>(NormalizeValue(num, &five, errors)), 5);
+    EXPECT_TRUE(errors.empty());
+    const boost::json::value big(11.5);
+    (void)NormalizeValue(num, &big, errors);
+    ASSERT_EQ(errors.size(), 2U);  // not an int, above max
+    errors.clear();
+
+    const auto text = MakeField(R"({"name":"t","type":"text","required":true,"max":3})");
+    const boost::json::value long_text("abcd");
+    (void)NormalizeValue(text, &long_text, errors);
+    ASSERT_EQ(errors.size(), 1U);
+    EXPECT_EQ(errors[0].code, "validation_length_out_of_range");
+    errors.clear();
+    const boost::json::value accents("äöü");  // 3 characters, 6 bytes
+    (void)NormalizeValue(text, &accents, errors);
+    EXPECT_TRUE(errors.empty());
+    (void)NormalizeValue(text, nullptr, errors);
+    ASSERT_EQ(errors.size(), 1U);
+    EXPECT_EQ(errors[0].code, "validation_required");
+    errors.clear();
+
+    const auto multi = MakeField(R"({"name":"s","type":"select","values":["a","b"],"maxSelect":2})");
+    const boost::json::value dup = boost::json::parse(R"(["a","a","b"])");
+    EXPECT_EQ(std::get<std::string>(NormalizeValue(multi, &dup, errors)), R"(["a","b"])");
+    EXPECT_TRUE(errors.empty());
+}
+
+TEST(Codec, EncodesZeroValuesAsPocketBase) {
+    const auto rel = MakeField(R"({"name":"r","type":"relation","collectionId":"x","maxSelect":1})");
+    EXPECT_EQ(ColumnToJson(rel, db::Value(nullptr)), boost::json::value(""));
+    const auto multi = MakeField(R"({"name":"r","type":"relation","collectionId":"x","maxSelect":5})");
+    EXPECT_EQ(ColumnToJson(multi, db::Value(std::string("[\"a\"]"))), boost::json::parse(R"(["a"])"));
+    const auto b = MakeField(R"({"name":"b","type":"bool"})");
+    EXPECT_EQ(ColumnToJson(b, db::Value(std::int64_t{1})), boost::json::value(true));
+}
+
+}  // namespace
+}  // namespace basalt::records
