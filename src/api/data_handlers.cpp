@@ -95,13 +95,14 @@ records::Access AccessOf(const Request& req, json::object body = {}) {
 }
 
 std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallback) {
-    auto v = req.QueryParam(name);
-    if (!v || v->empty()) {
+    const std::string text = req.QueryParam(name).value_or("");
+    if (text.empty()) {
         return fallback;
     }
     std::int64_t n = 0;
-    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || p != v->data() + v->size()) {
+    const char* end = text.data() + text.size();
+    auto [p, ec] = std::from_chars(text.data(), end, n);
+    if (ec != std::errc() || p != end) {
         throw ApiError::BadRequest(
             "Invalid " + std::string(name) + " parameter.", {{name, "validation_invalid_value", "Must be an integer."}}
         );

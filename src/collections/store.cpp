@@ -407,8 +407,8 @@ Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
         o["fields"] = json::parse(db::AsString(row[4], "[]"), ec);
         o["indexes"] = ec ? json::value(json::array{}) : json::parse(db::AsString(row[5], "[]"), ec);
         const char* rules[] = {"listRule", "viewRule", "createRule", "updateRule", "deleteRule"};
-        for (int i = 0; i < 5; ++i) {
-            const auto& v = row[static_cast<std::size_t>(6 + i)];
+        for (std::size_t i = 0; i < 5; ++i) {
+            const auto& v = row[6 + i];
             o[rules[i]] = db::IsNull(v) ? json::value(nullptr) : json::value(db::AsString(v));
         }
         o["options"] = ec ? json::value(json::object{}) : json::parse(db::AsString(row[11], "{}"), ec);

@@ -230,7 +230,6 @@ std::optional<std::string> NormalizeDate(std::string_view t) {
                     return std::nullopt;
                 }
                 offset_minutes = (t[i] == '+' ? 1 : -1) * (oh * 60L + om);
-                i = t.size();
             } else {
                 return std::nullopt;
             }
