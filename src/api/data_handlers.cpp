@@ -115,13 +115,16 @@ bool BoolParam(const Request& req, const char* name) {
     return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
 }
 
-json::value ListJson(const records::ListResult& r) {
-    return json::object{
-        {"page", r.page},
-        {"perPage", r.per_page},
-        {"totalItems", r.total_items},
-        {"totalPages", r.total_pages},
-        {"items", r.items}};
+// The list envelope around the already serialized items.
+std::string ListJson(const records::ListResult& r) {
+    std::string out = R"({"items":)";
+    out += r.items_json;
+    out += R"(,"page":)" + std::to_string(r.page);
+    out += R"(,"perPage":)" + std::to_string(r.per_page);
+    out += R"(,"totalItems":)" + std::to_string(r.total_items);
+    out += R"(,"totalPages":)" + std::to_string(r.total_pages);
+    out.push_back('}');
+    return out;
 }
 
 class DataApi {
@@ -227,7 +230,7 @@ public:
         if (!r) {
             ListFailure(req, r.error());
         }
-        co_return JsonResponse(ListJson(*r));
+        co_return Response::Json(200, ListJson(*r));
     }
 
     Response ViewRecord(Request& req) const {
@@ -262,6 +265,7 @@ public:
             Fail(req, prepared.error());
         }
         auto r = co_await AwaitWrite(d_.db, std::move(prepared->fn));
+        prepared->finished();
         if (!r) {
             Fail(req, r.error());
         }
@@ -272,6 +276,7 @@ private:
     net::awaitable<Response> Commit(Request& req, records::PreparedWrite w) const {
         auto record = w.record;
         auto r = co_await AwaitWrite(d_.db, std::move(w.fn));
+        w.finished();
         if (!r) {
             Fail(req, r.error());
         }

@@ -532,6 +532,7 @@ Result<void> CollectionStore::Delete(std::string_view id_or_name) {
     if (!written) {
         return written.error();
     }
+    BumpDataVersion();
     std::vector<schema::Collection> rest;
     for (const auto& other : snap->All()) {
         if (other.id != id) {
@@ -550,13 +551,16 @@ Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
         return MakeError(ErrorCode::kNotFound, "collection not found");
     }
     const std::string sql = "DELETE FROM " + query::QuoteIdent(c->name);
-    return db_.Write([sql](db::Executor& ex) -> Result<void> {
-        auto r = ex.Exec(sql);
-        if (!r) {
-            return r.error();
+    BumpDataVersion();
+    auto r = db_.Write([sql](db::Executor& ex) -> Result<void> {
+        auto deleted = ex.Exec(sql);
+        if (!deleted) {
+            return deleted.error();
         }
         return Ok();
     });
+    BumpDataVersion();
+    return r;
 }
 
 }  // namespace basalt::collections

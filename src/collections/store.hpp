@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string_view>
@@ -58,11 +60,17 @@ public:
     /// Deletes every record of a collection.
     Result<void> Truncate(std::string_view id_or_name);
 
+    /// A counter that changes whenever records may have changed (before and after each commit):
+    /// derived data (cached list totals) computed under one value is stale once it moves.
+    std::uint64_t DataVersion() const { return data_version_.load(std::memory_order_acquire); }
+    void BumpDataVersion() { data_version_.fetch_add(1, std::memory_order_acq_rel); }
+
 private:
     Result<std::vector<schema::Collection>> ReadAll() const;
 
     db::Database& db_;
     const Clock& clock_;
+    std::atomic<std::uint64_t> data_version_{0};
     std::mutex change_mu_;
     mutable std::mutex snapshot_mu_;
     std::shared_ptr<const Snapshot> snapshot_ = std::make_shared<Snapshot>(std::vector<schema::Collection>{});

@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 
 namespace basalt::records {
 
@@ -519,6 +520,37 @@ json::value ColumnToJson(const schema::Field& f, const db::Value& c) {
         }
         default:
             return json::value(db::AsString(c));
+    }
+}
+
+void AppendColumnJson(std::string& out, const schema::Field& f, const db::Value& c) {
+    const bool json_text = f.IsMultiple() || f.type == FieldType::kJson || f.type == FieldType::kGeoPoint;
+    if (json_text) {
+        const auto* s = std::get_if<std::string>(&c);
+        if (s != nullptr && !s->empty()) {
+            out += *s;
+            return;
+        }
+        out += json::serialize(ColumnToJson(f, c));
+        return;
+    }
+    switch (f.type) {
+        case FieldType::kNumber:
+            if (const auto* i = std::get_if<std::int64_t>(&c)) {
+                out += std::to_string(*i);
+            } else {
+                out += json::serialize(ColumnToJson(f, c));
+            }
+            return;
+        case FieldType::kBool:
+            out += db::AsInt(c) != 0 ? "true" : "false";
+            return;
+        default:
+            if (const auto* s = std::get_if<std::string>(&c)) {
+                AppendJsonString(out, *s);
+            } else {
+                AppendJsonString(out, db::AsString(c));
+            }
     }
 }
 

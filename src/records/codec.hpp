@@ -22,6 +22,10 @@ db::Value NormalizeValue(const schema::Field& field, const boost::json::value* i
 /// The JSON value of a stored column for the record JSON (zero values as PocketBase writes them).
 boost::json::value ColumnToJson(const schema::Field& field, const db::Value& column);
 
+/// Appends the same JSON as ColumnToJson, as text, without building a DOM. Stored JSON columns
+/// (written by basalt, always valid JSON) are copied as they are.
+void AppendColumnJson(std::string& out, const schema::Field& field, const db::Value& column);
+
 /// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
 /// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
 std::optional<std::string> NormalizeDate(std::string_view text);

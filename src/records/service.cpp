@@ -6,6 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/ids.hpp"
+#include "core/json_text.hpp"
 #include "records/codec.hpp"
 
 namespace basalt::records {
@@ -222,7 +223,79 @@ bool Writable(const schema::Collection& c) {
     return c.type == schema::CollectionType::kBase;
 }
 
+// The cache key of a count: its SQL and every parameter, type-tagged.
+std::string CountKey(const std::string& sql, const std::vector<db::Value>& params) {
+    std::string key = sql;
+    for (const auto& v : params) {
+        key.push_back('\x1f');
+        if (std::holds_alternative<std::nullptr_t>(v)) {
+            key += "n";
+        } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+            key += "i" + std::to_string(*i);
+        } else if (const auto* d = std::get_if<double>(&v)) {
+            key += "d" + std::to_string(*d);
+        } else {
+            key += "s" + std::get<std::string>(v);
+        }
+    }
+    return key;
+}
+
+constexpr std::size_t kMaxCachedCounts = 4096;
+
 }  // namespace
+
+std::optional<std::int64_t> RecordService::CachedCount(const std::string& key, std::uint64_t version) const {
+    std::lock_guard lock(counts_mu_);
+    auto it = counts_.find(key);
+    if (it == counts_.end() || it->second.first != version) {
+        return std::nullopt;
+    }
+    return it->second.second;
+}
+
+void RecordService::StoreCount(std::string key, std::uint64_t version, std::int64_t count) const {
+    std::lock_guard lock(counts_mu_);
+    if (counts_.size() >= kMaxCachedCounts) {
+        counts_.clear();  // simple and bounded; entries of older versions are useless anyway
+    }
+    counts_[std::move(key)] = {version, count};
+}
+
+void RecordService::Track(PreparedWrite& w) const {
+    collections::CollectionStore* store = &collections_;
+    w.fn = [inner = std::move(w.fn), store](db::Executor& ex) -> Result<void> {
+        store->BumpDataVersion();  // before the commit: a count read now must not outlive it
+        return inner(ex);
+    };
+    w.finished = [store] {
+        store->BumpDataVersion();
+    };
+}
+
+void AppendRecordJson(
+    std::string& out, const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden
+) {
+    out += R"({"collectionId":)";
+    AppendJsonString(out, c.id);
+    out += R"(,"collectionName":)";
+    AppendJsonString(out, c.name);
+    for (const auto& f : c.fields) {
+        if (!Exported(c, f, include_hidden)) {
+            continue;
+        }
+        out.push_back(',');
+        AppendJsonString(out, f.name);
+        out.push_back(':');
+        const int idx = rs.ColumnIndex(f.name);
+        if (idx < 0) {
+            out += "null";
+            continue;
+        }
+        AppendColumnJson(out, f, rs.rows[row][static_cast<std::size_t>(idx)]);
+    }
+    out.push_back('}');
+}
 
 json::object RecordJson(const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden) {
     json::object o;
@@ -270,20 +343,44 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     page_params.emplace_back(out.per_page);
     page_params.emplace_back((out.page - 1) * out.per_page);
     const bool include_hidden = access.superuser;
+    const std::uint64_t version = collections_.DataVersion();  // read before the data
     auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
         auto rs = ex.Query(page_sql, page_params);
         if (!rs) {
             return rs.error();
         }
+        std::string items = "[";
+        items.reserve(rs->rows.size() * 512);
         for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-            out.items.emplace_back(RecordJson(c, *rs, i, include_hidden));
-        }
-        if (!p.skip_total) {
-            auto count = ex.Query("SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" + base.text, base.params);
-            if (!count) {
-                return count.error();
+            if (i > 0) {
+                items.push_back(',');
             }
-            out.total_items = db::AsInt(count->rows[0][0]);
+            AppendRecordJson(items, c, *rs, i, include_hidden);
+        }
+        items.push_back(']');
+        out.items_json = std::move(items);
+        if (!p.skip_total) {
+            const std::string count_sql =
+                (distinct ? "SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" : std::string("SELECT COUNT(*)")) +
+                base.text;
+            std::string key;
+            std::optional<std::int64_t> cached;
+            if (!c.system) {
+                key = CountKey(count_sql, base.params);
+                cached = CachedCount(key, version);
+            }
+            if (cached) {
+                out.total_items = *cached;
+            } else {
+                auto count = ex.Query(count_sql, base.params);
+                if (!count) {
+                    return count.error();
+                }
+                out.total_items = db::AsInt(count->rows[0][0]);
+                if (!c.system) {
+                    StoreCount(std::move(key), version, out.total_items);
+                }
+            }
             out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
         }
         return Ok();
@@ -300,6 +397,20 @@ Result<json::object> RecordService::View(std::string_view collection, std::strin
         return l.error();
     }
     const schema::Collection& c = *l->collection;
+    if (!access.superuser && !c.view_rule) {
+        return Forbidden();
+    }
+    if (access.superuser || c.view_rule->empty()) {
+        // No rule to apply: the plain indexed read.
+        auto rs = db_.Read("SELECT * FROM " + Q(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)});
+        if (!rs) {
+            return rs.error();
+        }
+        if (rs->rows.empty()) {
+            return NotFound();
+        }
+        return RecordJson(c, *rs, 0, access.superuser);
+    }
     query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
     if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
         return r.error();
@@ -412,6 +523,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
         *out = std::move(*rec);
         return Ok();
     };
+    Track(w);
     return w;
 }
 
@@ -509,6 +621,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
         *out = std::move(*rec);
         return Ok();
     };
+    Track(w);
     return w;
 }
 
@@ -583,6 +696,7 @@ Result<PreparedWrite> RecordService::PrepareDelete(
         }
         return Ok();
     };
+    Track(w);
     return w;
 }
 

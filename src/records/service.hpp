@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -36,7 +40,7 @@ struct ListResult {
     std::int64_t per_page = 30;
     std::int64_t total_items = -1;
     std::int64_t total_pages = -1;
-    boost::json::array items;
+    std::string items_json = "[]";  // the records, already serialized (the hot path builds no DOM)
 };
 
 /// A write prepared on the caller's thread: `fn` runs on the db writer (checks that need the
@@ -44,6 +48,8 @@ struct ListResult {
 struct PreparedWrite {
     db::WriteFn fn;
     std::shared_ptr<boost::json::object> record;
+    /// Call once the write finished (committed or not): invalidates derived data such as cached totals.
+    std::function<void()> finished;
 };
 
 inline constexpr std::int64_t kMaxPerPage = 1000;
@@ -73,10 +79,29 @@ public:
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
 private:
+    /// Wraps `fn` so that the data version moves before its commit; `finished` moves it after.
+    void Track(PreparedWrite& w) const;
+    std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;
+    void StoreCount(std::string key, std::uint64_t version, std::int64_t count) const;
+
     db::Database& db_;
     collections::CollectionStore& collections_;
     const Clock& clock_;
+    // List totals by (count SQL, params), valid while the data version is unchanged: a list page
+    // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
+    mutable std::mutex counts_mu_;
+    mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };
+
+/// Appends PocketBase's record JSON for one row of `SELECT <table>.*` to `out`, straight from the
+/// column values (the same text RecordJson + serialize would give).
+void AppendRecordJson(
+    std::string& out,
+    const schema::Collection& collection,
+    const db::ResultSet& rs,
+    std::size_t row,
+    bool include_hidden
+);
 
 /// PocketBase's record JSON from a row of `SELECT <table>.*` (hidden fields only for superusers).
 boost::json::object RecordJson(

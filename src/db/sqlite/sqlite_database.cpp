@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "db/sqlite/sqlite_database.hpp"
 
+#include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -267,8 +269,10 @@ public:
         if (thread_.joinable()) {
             thread_.join();
         }
-        std::lock_guard lock(readers_mu_);
-        readers_.clear();
+        for (auto& shard : shards_) {
+            std::lock_guard lock(shard.mu);
+            shard.conns.clear();
+        }
         writer_.reset();
     }
 
@@ -278,12 +282,25 @@ private:
         WriteDone done;
     };
 
+    // Reader connections live in shards picked by thread, so that I/O threads rarely share a lock.
+    struct Shard {
+        std::mutex mu;
+        std::vector<std::unique_ptr<Connection>> conns;
+    };
+    static constexpr std::size_t kShards = 8;
+
+    static std::size_t ShardIndex() {
+        thread_local const std::size_t index = std::hash<std::thread::id>()(std::this_thread::get_id()) % kShards;
+        return index;
+    }
+
     Result<std::unique_ptr<Connection>> AcquireReader() {
+        Shard& shard = shards_[ShardIndex()];
         {
-            std::lock_guard lock(readers_mu_);
-            if (!readers_.empty()) {
-                auto c = std::move(readers_.back());
-                readers_.pop_back();
+            std::lock_guard lock(shard.mu);
+            if (!shard.conns.empty()) {
+                auto c = std::move(shard.conns.back());
+                shard.conns.pop_back();
                 return c;
             }
         }
@@ -294,9 +311,10 @@ private:
         if (conn->InTransaction()) {
             (void)conn->Raw("ROLLBACK");
         }
-        std::lock_guard lock(readers_mu_);
-        if (readers_.size() < options_.max_readers) {
-            readers_.push_back(std::move(conn));
+        Shard& shard = shards_[ShardIndex()];
+        std::lock_guard lock(shard.mu);
+        if (shard.conns.size() < std::max<std::size_t>(2, options_.max_readers / kShards)) {
+            shard.conns.push_back(std::move(conn));
         }
     }
 
@@ -384,8 +402,7 @@ private:
     std::deque<Pending> queue_;
     bool closing_ = false;
     std::size_t writes_ = 0;  // writer thread only
-    std::mutex readers_mu_;
-    std::vector<std::unique_ptr<Connection>> readers_;
+    std::array<Shard, kShards> shards_;
     std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 #include "records/codec.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 namespace basalt::records {
@@ -60,6 +61,36 @@ TEST(Codec, EncodesZeroValuesAsPocketBase) {
     EXPECT_EQ(ColumnToJson(multi, db::Value(std::string("[\"a\"]"))), boost::json::parse(R"(["a"])"));
     const auto b = MakeField(R"({"name":"b","type":"bool"})");
     EXPECT_EQ(ColumnToJson(b, db::Value(std::int64_t{1})), boost::json::value(true));
+}
+
+}  // namespace
+}  // namespace basalt::records
+
+namespace basalt::records {
+namespace {
+
+TEST(Codec, TextEncodingMatchesTheDom) {
+    // Each field with the column values basalt itself stores for it.
+    const std::vector<std::pair<const char*, std::vector<db::Value>>> cases = {
+        {R"({"name":"t","type":"text"})", {std::string("he said \"hi\"\n\x01"), std::string()}},
+        {R"({"name":"n","type":"number"})", {std::int64_t{42}, 2.5, std::int64_t{-1}}},
+        {R"({"name":"b","type":"bool"})", {std::int64_t{1}, std::int64_t{0}}},
+        {R"({"name":"j","type":"json"})",
+         {boost::json::serialize(boost::json::parse(R"({"a":[1,2.5,{"b":null}]})")), nullptr}},
+        {R"({"name":"g","type":"geoPoint"})",
+         {boost::json::serialize(boost::json::object{{"lon", 23.32}, {"lat", 42.69}})}},
+        {R"({"name":"s","type":"select","values":["a"],"maxSelect":3})",
+         {std::string(R"(["a","b"])"), std::string("[]")}},
+        {R"({"name":"r","type":"relation","collectionId":"x","maxSelect":1})", {nullptr, std::string("abc")}},
+    };
+    for (const auto& [fj, values] : cases) {
+        const auto f = MakeField(fj);
+        for (const auto& v : values) {
+            std::string text;
+            AppendColumnJson(text, f, v);
+            EXPECT_EQ(text, boost::json::serialize(ColumnToJson(f, v))) << fj;
+        }
+    }
 }
 
 }  // namespace
