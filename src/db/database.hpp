@@ -36,6 +36,23 @@ std::string AsString(const Value& v, std::string fallback = {});
 std::int64_t AsInt(const Value& v, std::int64_t fallback = 0);
 bool IsNull(const Value& v);
 
+/// One row of a streamed query: typed access to the columns without copies. Views (Text) are valid
+/// only while the callback that received the row runs.
+class RowView {
+public:
+    enum class Type { kNull, kInt, kFloat, kText };
+    virtual ~RowView() = default;
+    virtual int Size() const = 0;
+    virtual std::string_view Name(int column) const = 0;
+    virtual Type TypeOf(int column) const = 0;
+    virtual std::int64_t Int(int column) const = 0;
+    virtual double Float(int column) const = 0;
+    virtual std::string_view Text(int column) const = 0;
+};
+
+/// Called once per row of a streamed query; returning an Error stops the query with it.
+using RowFn = std::function<Result<void>(const RowView&)>;
+
 /// Runs statements on one connection. Placeholders are `?` in order; backends translate them.
 /// Not thread-safe: an Executor belongs to the call it was passed to.
 class Executor {
@@ -43,6 +60,10 @@ public:
     virtual ~Executor() = default;
     /// Runs a statement that returns rows. Fails with kInternal on SQL errors, kUnavailable when busy.
     virtual Result<ResultSet> Query(std::string_view sql, std::span<const Value> params) = 0;
+    /// Runs a statement that returns rows and hands each row to `fn` as it is read (nothing is
+    /// materialised). Fails as Query does, or with `fn`'s error.
+    virtual Result<void> QueryEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) = 0;
+
     /// Runs a statement and returns the number of rows it changed. Unique or foreign-key violations
     /// fail with kConflict; busy/locked past the timeout with kUnavailable.
     virtual Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) = 0;

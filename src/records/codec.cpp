@@ -554,6 +554,36 @@ void AppendColumnJson(std::string& out, const schema::Field& f, const db::Value&
     }
 }
 
+void AppendColumnJson(std::string& out, const schema::Field& f, const db::RowView& row, int column) {
+    using T = db::RowView::Type;
+    const T type = row.TypeOf(column);
+    const bool json_text = f.IsMultiple() || f.type == FieldType::kJson || f.type == FieldType::kGeoPoint;
+    if (json_text && type == T::kText && !row.Text(column).empty()) {
+        out += row.Text(column);  // JSON text written by basalt
+        return;
+    }
+    if (type == T::kText && !json_text && f.type != FieldType::kNumber && f.type != FieldType::kBool) {
+        AppendJsonString(out, row.Text(column));
+        return;
+    }
+    // Rare shapes (NULLs, numbers stored as text, ...) take the DOM path.
+    db::Value v = nullptr;
+    switch (type) {
+        case T::kInt:
+            v = row.Int(column);
+            break;
+        case T::kFloat:
+            v = row.Float(column);
+            break;
+        case T::kText:
+            v = std::string(row.Text(column));
+            break;
+        case T::kNull:
+            break;
+    }
+    AppendColumnJson(out, f, v);
+}
+
 std::vector<std::string> RelationIds(const schema::Field& f, const db::Value& c) {
     std::vector<std::string> out;
     if (f.IsMultiple()) {

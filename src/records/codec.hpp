@@ -26,6 +26,9 @@ boost::json::value ColumnToJson(const schema::Field& field, const db::Value& col
 /// (written by basalt, always valid JSON) are copied as they are.
 void AppendColumnJson(std::string& out, const schema::Field& field, const db::Value& column);
 
+/// The same, reading the column in place from a streamed row.
+void AppendColumnJson(std::string& out, const schema::Field& field, const db::RowView& row, int column);
+
 /// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
 /// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
 std::optional<std::string> NormalizeDate(std::string_view text);

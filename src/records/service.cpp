@@ -345,17 +345,48 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     const bool include_hidden = access.superuser;
     const std::uint64_t version = collections_.DataVersion();  // read before the data
     auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query(page_sql, page_params);
-        if (!rs) {
-            return rs.error();
-        }
+        // Rows are streamed straight into the JSON text: no result set, no DOM.
         std::string items = "[";
-        items.reserve(rs->rows.size() * 512);
-        for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-            if (i > 0) {
+        items.reserve(static_cast<std::size_t>(out.per_page) * 512);
+        std::vector<std::pair<const schema::Field*, int>> columns;  // exported fields, their column
+        bool first = true;
+        auto each = ex.QueryEach(page_sql, page_params, [&](const db::RowView& row) -> Result<void> {
+            if (first) {
+                for (const auto& field : c.fields) {
+                    if (!Exported(c, field, include_hidden)) {
+                        continue;
+                    }
+                    int idx = -1;
+                    for (int i = 0; i < row.Size(); ++i) {
+                        if (row.Name(i) == field.name) {
+                            idx = i;
+                        }
+                    }
+                    columns.emplace_back(&field, idx);
+                }
+            } else {
                 items.push_back(',');
             }
-            AppendRecordJson(items, c, *rs, i, include_hidden);
+            first = false;
+            items += R"({"collectionId":)";
+            AppendJsonString(items, c.id);
+            items += R"(,"collectionName":)";
+            AppendJsonString(items, c.name);
+            for (const auto& [field, idx] : columns) {
+                items.push_back(',');
+                AppendJsonString(items, field->name);
+                items.push_back(':');
+                if (idx < 0) {
+                    items += "null";
+                } else {
+                    AppendColumnJson(items, *field, row, idx);
+                }
+            }
+            items.push_back('}');
+            return Ok();
+        });
+        if (!each) {
+            return each.error();
         }
         items.push_back(']');
         out.items_json = std::move(items);

@@ -34,6 +34,36 @@ Error SqliteError(sqlite3* handle, int rc, std::string_view context) {
     return MakeError(ErrorCode::kInternal, std::move(msg));
 }
 
+// The current row of a statement, read in place.
+class StatementRow final : public RowView {
+public:
+    explicit StatementRow(sqlite3_stmt* s) : s_(s) {}
+    int Size() const override { return sqlite3_column_count(s_); }
+    std::string_view Name(int c) const override { return sqlite3_column_name(s_, c); }
+    Type TypeOf(int c) const override {
+        switch (sqlite3_column_type(s_, c)) {
+            case SQLITE_INTEGER:
+                return Type::kInt;
+            case SQLITE_FLOAT:
+                return Type::kFloat;
+            case SQLITE_NULL:
+                return Type::kNull;
+            default:
+                return Type::kText;
+        }
+    }
+    std::int64_t Int(int c) const override { return sqlite3_column_int64(s_, c); }
+    double Float(int c) const override { return sqlite3_column_double(s_, c); }
+    std::string_view Text(int c) const override {
+        const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, c));
+        const int n = sqlite3_column_bytes(s_, c);
+        return p != nullptr ? std::string_view(p, static_cast<std::size_t>(n)) : std::string_view();
+    }
+
+private:
+    sqlite3_stmt* s_;
+};
+
 // One SQLite connection with a cache of prepared statements. Used by one thread at a time.
 class Connection final : public Executor {
 public:
@@ -102,6 +132,32 @@ public:
         }
         sqlite3_reset(s);
         return rs;
+    }
+
+    Result<void> QueryEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) override {
+        auto stmt = Prepare(sql, params);
+        if (!stmt) {
+            return stmt.error();
+        }
+        sqlite3_stmt* s = *stmt;
+        const StatementRow row(s);
+        for (;;) {
+            const int rc = sqlite3_step(s);
+            if (rc == SQLITE_DONE) {
+                break;
+            }
+            if (rc != SQLITE_ROW) {
+                auto e = SqliteError(handle_, rc, "query");
+                sqlite3_reset(s);
+                return e;
+            }
+            if (auto r = fn(row); !r) {
+                sqlite3_reset(s);
+                return r;
+            }
+        }
+        sqlite3_reset(s);
+        return Ok();
     }
 
     Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) override {
