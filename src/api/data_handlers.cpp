@@ -222,6 +222,7 @@ public:
         p.sort = req.QueryParam("sort").value_or("");
         p.filter = req.QueryParam("filter").value_or("");
         p.skip_total = BoolParam(req, "skipTotal");
+        p.expand = req.QueryParam("expand").value_or("");
         const std::string collection(req.Param("collection"));
         const records::Access access = AccessOf(req);
         Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
@@ -234,9 +235,11 @@ public:
     }
 
     Response ViewRecord(Request& req) const {
-        auto r = d_.records.View(req.Param("collection"), req.Param("id"), AccessOf(req));
+        auto r = d_.records.View(
+            req.Param("collection"), req.Param("id"), AccessOf(req), req.QueryParam("expand").value_or("")
+        );
         if (!r) {
-            Fail(req, r.error());
+            ListFailure(req, r.error());
         }
         return JsonResponse(*r);
     }
@@ -280,11 +283,17 @@ private:
         if (!r) {
             Fail(req, r.error());
         }
+        const std::string expand = req.QueryParam("expand").value_or("");
+        if (!expand.empty()) {
+            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessOf(req)); !e) {
+                ListFailure(req, e.error());
+            }
+        }
         co_return JsonResponse(*record);
     }
 
     [[noreturn]] static void ListFailure(const Request& req, const Error& e) {
-        if (e.field == "filter" || e.field == "sort") {
+        if (e.field == "filter" || e.field == "sort" || e.field == "expand") {
             if (e.code == ErrorCode::kForbidden) {
                 throw ApiError::Forbidden(e.message);
             }

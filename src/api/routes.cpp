@@ -2,6 +2,7 @@
 #include "api/routes.hpp"
 
 #include "api/data_handlers.hpp"
+#include "api/fields_picker.hpp"
 #include "api/handlers.hpp"
 #include "http/middlewares.hpp"
 
@@ -21,6 +22,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
     router.Use(std::make_shared<AuthMiddleware>(deps));
+    router.Use(std::make_shared<FieldsMiddleware>());  // After runs first: picks before CORS/logging
 
     router.Add(Method::kGet, "/api/health", HealthHandler(deps));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-password", AuthWithPasswordHandler(deps));

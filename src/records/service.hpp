@@ -33,7 +33,11 @@ struct ListParams {
     std::string sort;
     std::string filter;
     bool skip_total = false;
+    std::string expand;  // "author,tags.owner,comments_via_post"
 };
+
+inline constexpr std::size_t kMaxExpandDepth = 6;
+inline constexpr std::size_t kMaxBackRelationExpand = 1000;
 
 struct ListResult {
     std::int64_t page = 1;
@@ -67,8 +71,26 @@ public:
 
     /// A page of records (may scan: call it off the I/O threads).
     Result<ListResult> List(std::string_view collection, const ListParams& params, const Access& access) const;
-    /// One record by id (an indexed read).
-    Result<boost::json::object> View(std::string_view collection, std::string_view id, const Access& access) const;
+    /// One record by id (an indexed read), with `expand` applied.
+    Result<boost::json::object> View(
+        std::string_view collection, std::string_view id, const Access& access, std::string_view expand = {}
+    ) const;
+
+    /// Adds "expand" to `records` (of `collection`): relations and back-relations named in `expand`,
+    /// nested up to kMaxExpandDepth levels; each related collection's view rule applies (records it
+    /// hides are left out). An unknown name is an error (kInvalidArgument, field "expand").
+    /// Expand for one record of the collection named `collection` (responses of create/update).
+    Result<void> ExpandOne(
+        std::string_view collection, boost::json::object& record, std::string_view expand, const Access& access
+    ) const;
+
+    Result<void> Expand(
+        const schema::Collection& collection,
+        const collections::Snapshot& snapshot,
+        std::vector<boost::json::object*>& records,
+        std::string_view expand,
+        const Access& access
+    ) const;
 
     Result<PreparedWrite> PrepareCreate(
         std::string_view collection, const boost::json::object& body, const Access& access
@@ -79,6 +101,7 @@ public:
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
 private:
+    Result<boost::json::object> ViewPlain(std::string_view collection, std::string_view id, const Access& access) const;
     /// Wraps `fn` so that the data version moves before its commit; `finished` moves it after.
     void Track(PreparedWrite& w) const;
     std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;

@@ -245,6 +245,76 @@ describe('collections and records', () => {
     await assert.rejects(pb.collections.delete('tags'), (e) => e.status === 400);
   });
 
+  test('expand relations (nested, back-relations) and pick fields', async () => {
+    const people = await pb.collections.create({
+      name: 'people',
+      listRule: '',
+      viewRule: '',
+      fields: [{ name: 'name', type: 'text' }],
+    });
+    const secret = await pb.collections.create({ name: 'secret_notes', fields: [{ name: 'text', type: 'text' }] });
+    const books = await pb.collections.create({
+      name: 'books',
+      listRule: '',
+      viewRule: '',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'summary', type: 'editor' },
+        { name: 'author', type: 'relation', collectionId: people.id, maxSelect: 1 },
+        { name: 'readers', type: 'relation', collectionId: people.id, maxSelect: 10 },
+        { name: 'note', type: 'relation', collectionId: secret.id, maxSelect: 1 },
+      ],
+    });
+    await pb.collections.create({
+      name: 'reviews',
+      listRule: '',
+      viewRule: '',
+      fields: [
+        { name: 'stars', type: 'number' },
+        { name: 'book', type: 'relation', collectionId: books.id, maxSelect: 1 },
+      ],
+    });
+    const ann = await pb.collection('people').create({ name: 'Ann' });
+    const bob = await pb.collection('people').create({ name: 'Bob' });
+    const note = await pb.collection('secret_notes').create({ text: 'hidden' });
+    const book = await pb.collection('books').create({
+      title: 'Dune',
+      summary: '<p>A <b>desert</b> planet and a long, long story.</p>',
+      author: ann.id,
+      readers: [bob.id, ann.id],
+      note: note.id,
+    });
+    await pb.collection('reviews').create({ stars: 5, book: book.id });
+    await pb.collection('reviews').create({ stars: 3, book: book.id });
+
+    const one = await guest.collection('books').getOne(book.id, { expand: 'author,readers,note,reviews_via_book.book.author' });
+    assert.equal(one.expand.author.name, 'Ann');
+    assert.deepEqual(one.expand.readers.map((p) => p.name), ['Bob', 'Ann']); // in the relation's order
+    assert.equal(one.expand.note, undefined, 'a relation the guest may not view is left out');
+    assert.equal(one.expand.reviews_via_book.length, 2);
+    assert.equal(one.expand.reviews_via_book[0].expand.book.expand.author.name, 'Ann');
+
+    const listed = await guest.collection('books').getList(1, 10, { expand: 'author' });
+    assert.equal(listed.items[0].expand.author.name, 'Ann');
+    const su = await pb.collection('books').getOne(book.id, { expand: 'note' });
+    assert.equal(su.expand.note.text, 'hidden');
+
+    const picked = await guest.collection('books').getOne(book.id, {
+      fields: 'id,title,summary:excerpt(10,true),expand.author.name',
+      expand: 'author',
+    });
+    assert.deepEqual(Object.keys(picked).sort(), ['expand', 'id', 'summary', 'title']);
+    assert.equal(picked.summary, 'A desert p...');
+    assert.deepEqual(picked.expand, { author: { name: 'Ann' } });
+    const pickedList = await guest.collection('books').getList(1, 10, { fields: 'title' });
+    assert.deepEqual(pickedList.items, [{ title: 'Dune' }]);
+    assert.equal(pickedList.page, 1);
+
+    await assert.rejects(guest.collection('books').getOne(book.id, { expand: 'nope' }), (e) => e.status === 400);
+    const deep = 'author.' + 'x.'.repeat(7) + 'y';
+    await assert.rejects(guest.collection('books').getOne(book.id, { expand: deep }), (e) => e.status === 400);
+  });
+
   test('delete and truncate collections', async () => {
     const c = await pb.collections.create({ name: 'scratch', fields: [{ name: 'n', type: 'number' }] });
     await pb.collection('scratch').create({ n: 1 });
