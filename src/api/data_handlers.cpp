@@ -180,6 +180,26 @@ public:
         co_return JsonResponse(schema::CollectionToJson(*result.collection));
     }
 
+    net::awaitable<Response> UpdateCollection(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string name(req.Param("collection"));
+        collections::ChangeResult result;
+        co_await d_.blocking.Run([&] { result = d_.collections.Update(name, body); });
+        if (!result.collection) {
+            if (result.code == ErrorCode::kNotFound) {
+                throw ApiError::NotFound();
+            }
+            if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
+                Fail(req, MakeError(result.code, result.message));
+            }
+            throw ApiError::BadRequest(
+                result.message.empty() ? "Failed to update collection." : result.message, std::move(result.errors)
+            );
+        }
+        co_return JsonResponse(schema::CollectionToJson(*result.collection));
+    }
+
     net::awaitable<Response> DeleteCollection(Request& req) const {
         RequireSuperuser(req);
         const std::string name(req.Param("collection"));
@@ -321,6 +341,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kGet, "/api/collections", sync(&DataApi::ListCollections));
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
+    router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}/truncate", async(&DataApi::TruncateCollection));
     router.Add(Method::kGet, "/api/collections/{collection}/records", async(&DataApi::ListRecords));

@@ -120,11 +120,21 @@ Result<void> InitCollectionsAndSuperusers(db::Executor& ex) {
     );
 }
 
+Result<void> InitSchemaHistory(db::Executor& ex) {
+    return Exec(
+        ex,
+        "CREATE TABLE _schema_history (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
+        "action TEXT NOT NULL, collection_id TEXT NOT NULL, collection_name TEXT NOT NULL, "
+        "definition TEXT NOT NULL)"
+    );
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
     static const std::vector<db::Migration> migrations{
         {1, "init_collections_and_superusers", InitCollectionsAndSuperusers},
+        {2, "schema_history", InitSchemaHistory},
     };
     return migrations;
 }

@@ -148,6 +148,9 @@ void ValidateField(
     std::vector<FieldError>& errors
 ) {
     const std::string at = "fields." + std::to_string(i) + ".";
+    if (f.system) {
+        return;  // defined by basalt itself (auth fields, id)
+    }
     if (!IsWord(f.name) || f.name.size() > 255) {
         errors.push_back({at + "name", "validation_invalid_name", "Must contain only letters, digits and _."});
         return;
@@ -195,31 +198,55 @@ void ValidateField(
 }
 
 // Builds and validates a new collection from the request body.
-ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std::string& now) {
+// Builds and validates a collection from the request body: a new one, or (`existing` set) the next
+// version of an existing one, where keys absent from the body keep their current values.
+ChangeResult BuildCollection(
+    const json::object& body, const Snapshot& snap, const std::string& now, const schema::Collection* existing
+) {
     ChangeResult out;
     auto& errors = out.errors;
+    const std::string failed = existing != nullptr ? "Failed to update collection." : "Failed to create collection.";
     schema::Collection c;
     const auto* name = body.if_contains("name");
     c.name = name != nullptr && name->is_string() ? std::string(name->as_string()) : "";
-    if (c.name.empty()) {
+    if (existing != nullptr && name == nullptr) {
+        c.name = existing->name;
+    }
+    const schema::Collection* same_name = c.name.empty() ? nullptr : snap.Find(c.name);
+    if (existing != nullptr && existing->system && c.name != existing->name) {
+        errors.push_back({"name", "validation_system_collection", "System collections cannot be renamed."});
+    } else if (existing != nullptr && c.name == existing->name) {
+        // unchanged
+    } else if (c.name.empty()) {
         errors.push_back({"name", "validation_required", "Cannot be blank."});
     } else if (!IsWord(c.name) || c.name.size() > 255) {
         errors.push_back({"name", "validation_invalid_name", "Must contain only letters, digits and _."});
     } else if (c.name.front() == '_' || c.name.rfind("sqlite_", 0) == 0) {
         errors.push_back({"name", "validation_invalid_name", "Names starting with _ or sqlite_ are reserved."});
-    } else if (snap.Find(c.name) != nullptr) {
+    } else if (same_name != nullptr && (existing == nullptr || same_name->id != existing->id)) {
         errors.push_back(
             {"name", "validation_collection_name_exists", "Collection name must be unique (case insensitive)."}
         );
     }
     const auto* type = body.if_contains("type");
     const std::string type_name = type != nullptr && type->is_string() ? std::string(type->as_string()) : "base";
-    if (auto t = schema::ParseCollectionType(type_name); !t) {
+    if (existing != nullptr) {
+        c.type = existing->type;
+        c.system = existing->system;
+        c.options = existing->options;
+        if (type != nullptr && type_name != schema::CollectionTypeName(existing->type)) {
+            errors.push_back(
+                {"type", "validation_collection_type_change", "The type of a collection cannot be changed."}
+            );
+        }
+    } else if (auto t = schema::ParseCollectionType(type_name); !t) {
         errors.push_back({"type", "validation_in_invalid", "Must be a valid value."});
     } else if (*t != schema::CollectionType::kBase) {
         errors.push_back({"type", "validation_unsupported", "Only base collections can be created so far."});
     }
-    if (const auto* id = body.if_contains("id"); id != nullptr && id->is_string() && !id->as_string().empty()) {
+    if (existing != nullptr) {
+        c.id = existing->id;
+    } else if (const auto* id = body.if_contains("id"); id != nullptr && id->is_string() && !id->as_string().empty()) {
         c.id = std::string(id->as_string());
         if (!IsWord(c.id) || c.id.size() > 100) {
             errors.push_back({"id", "validation_invalid_value", "Must contain only letters, digits and _."});
@@ -253,6 +280,36 @@ ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std:
             }
         }
     }
+    if (existing != nullptr && body.if_contains("fields") == nullptr) {
+        c.fields = existing->fields;
+    }
+    if (existing != nullptr) {
+        // Existing fields are matched by id: system fields keep their name and type.
+        for (const auto& old : existing->fields) {
+            const schema::Field* now_f = nullptr;
+            for (const auto& f : c.fields) {
+                if (f.id == old.id || (f.id.empty() && f.name == old.name)) {
+                    now_f = &f;
+                }
+            }
+            if (old.system && (now_f == nullptr || now_f->name != old.name || now_f->type != old.type)) {
+                errors.push_back(
+                    {"fields", "validation_system_field_change", "System fields cannot be removed or changed."}
+                );
+                break;
+            }
+        }
+        for (auto& f : c.fields) {
+            for (const auto& old : existing->fields) {
+                if (f.id.empty() && f.name == old.name) {
+                    f.id = old.id;  // a field given by name only keeps its identity
+                }
+                if (f.id == old.id) {
+                    f.system = old.system;
+                }
+            }
+        }
+    }
     if (c.FindField("id") == nullptr) {
         c.fields.insert(c.fields.begin(), DefaultIdField());
     }
@@ -281,20 +338,32 @@ ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std:
         ValidateField(f, i, c, snap, errors);
     }
     bool bad_rule = false;
-    c.list_rule = RuleFromJson(body, "listRule", bad_rule);
-    c.view_rule = RuleFromJson(body, "viewRule", bad_rule);
-    c.create_rule = RuleFromJson(body, "createRule", bad_rule);
-    c.update_rule = RuleFromJson(body, "updateRule", bad_rule);
-    c.delete_rule = RuleFromJson(body, "deleteRule", bad_rule);
+    auto rule_of = [&](std::string_view key, const std::optional<std::string>& current) {
+        if (existing != nullptr && !body.contains(key)) {
+            return current;
+        }
+        return RuleFromJson(body, key, bad_rule);
+    };
+    const std::optional<std::string> none;
+    c.list_rule = rule_of("listRule", existing != nullptr ? existing->list_rule : none);
+    c.view_rule = rule_of("viewRule", existing != nullptr ? existing->view_rule : none);
+    c.create_rule = rule_of("createRule", existing != nullptr ? existing->create_rule : none);
+    c.update_rule = rule_of("updateRule", existing != nullptr ? existing->update_rule : none);
+    c.delete_rule = rule_of("deleteRule", existing != nullptr ? existing->delete_rule : none);
     if (bad_rule) {
         errors.push_back({"listRule", "validation_invalid_rule", "Rules must be strings or null."});
     }
     if (!errors.empty()) {
-        out.message = "Failed to create collection.";
+        out.message = failed;
         return out;
     }
     // Rules must compile against the new collection (with everything else in the catalog).
-    std::vector<schema::Collection> all = snap.All();
+    std::vector<schema::Collection> all;
+    for (const auto& other : snap.All()) {
+        if (existing == nullptr || other.id != existing->id) {
+            all.push_back(other);
+        }
+    }
     all.push_back(c);
     const schema::StaticCatalog with_new(std::move(all));
     const std::pair<const char*, const std::optional<std::string>*> rules[] = {
@@ -316,7 +385,24 @@ ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std:
             errors.push_back({key, "validation_invalid_rule", "Invalid rule: " + r.error().message + "."});
         }
     }
-    if (const auto* idx = body.if_contains("indexes"); idx != nullptr && idx->is_array()) {
+    json::array current_indexes;
+    if (existing != nullptr && !body.contains("indexes")) {
+        for (const auto& text : existing->indexes) {
+            // Kept indexes follow a rename of their table.
+            std::string t = text;
+            const std::string from = "ON `" + existing->name + "`";
+            if (const auto pos = t.find(from); pos != std::string::npos) {
+                t.replace(pos, from.size(), "ON `" + c.name + "`");
+            }
+            current_indexes.emplace_back(t);
+        }
+    }
+    const json::value* idx = body.if_contains("indexes");
+    const json::value kept(current_indexes);
+    if (idx == nullptr && existing != nullptr) {
+        idx = &kept;
+    }
+    if (idx != nullptr && idx->is_array()) {
         std::set<std::string> index_names;
         std::size_t i = 0;
         for (const auto& iv : idx->as_array()) {
@@ -338,10 +424,10 @@ ChangeResult BuildNew(const json::object& body, const Snapshot& snap, const std:
         }
     }
     if (!errors.empty()) {
-        out.message = "Failed to create collection.";
+        out.message = failed;
         return out;
     }
-    c.created = now;
+    c.created = existing != nullptr ? existing->created : now;
     c.updated = now;
     out.collection = std::move(c);
     return out;
@@ -365,6 +451,29 @@ std::string ToStoredJson(const std::vector<std::string>& indexes) {
 
 db::Value RuleValue(const std::optional<std::string>& r) {
     return r ? db::Value(*r) : db::Value(nullptr);
+}
+
+// Every schema change is recorded with the definition it produced, so that history can be replayed
+// or exported (`basalt migrate`).
+Result<void> RecordHistory(
+    db::Executor& ex, std::string_view action, const schema::Collection& c, const std::string& now
+) {
+    auto r = ex.Exec(
+        "INSERT INTO _schema_history (created, action, collection_id, collection_name, definition) VALUES (?, ?, ?, ?, "
+        "?)",
+        {now, std::string(action), c.id, c.name, json::serialize(schema::CollectionToJson(c))}
+    );
+    if (!r) {
+        return r.error();
+    }
+    return Ok();
+}
+
+// The name of an index from its canonical text.
+std::string IndexName(const std::string& text) {
+    const auto start = text.find('`');
+    const auto end = start == std::string::npos ? start : text.find('`', start + 1);
+    return end == std::string::npos ? std::string() : text.substr(start + 1, end - start - 1);
 }
 
 }  // namespace
@@ -439,7 +548,7 @@ Result<void> CollectionStore::Load() {
 ChangeResult CollectionStore::Create(const boost::json::object& body) {
     std::lock_guard change(change_mu_);
     const auto snap = Current();
-    ChangeResult built = BuildNew(body, *snap, FormatDateTime(clock_.Now()));
+    ChangeResult built = BuildCollection(body, *snap, FormatDateTime(clock_.Now()), nullptr);
     if (!built.collection) {
         return built;
     }
@@ -476,7 +585,7 @@ ChangeResult CollectionStore::Create(const boost::json::object& body) {
         if (!ins) {
             return ins.error();
         }
-        return Ok();
+        return RecordHistory(ex, "create", c, c.created);
     });
     if (!written) {
         ChangeResult failed;
@@ -488,6 +597,143 @@ ChangeResult CollectionStore::Create(const boost::json::object& body) {
         }
         return failed;
     }
+    {
+        std::lock_guard lock(snapshot_mu_);
+        snapshot_ = std::make_shared<Snapshot>(std::move(all));
+    }
+    return built;
+}
+
+ChangeResult CollectionStore::Update(std::string_view id_or_name, const boost::json::object& body) {
+    std::lock_guard change(change_mu_);
+    const auto snap = Current();
+    const schema::Collection* old = snap->Find(id_or_name);
+    if (old == nullptr) {
+        ChangeResult missing;
+        missing.code = ErrorCode::kNotFound;
+        missing.message = "The requested resource wasn't found.";
+        return missing;
+    }
+    ChangeResult built = BuildCollection(body, *snap, FormatDateTime(clock_.Now()), old);
+    if (!built.collection) {
+        return built;
+    }
+    const schema::Collection& c = *built.collection;
+    std::vector<schema::Collection> all;
+    for (const auto& other : snap->All()) {
+        all.push_back(other.id == c.id ? c : other);
+    }
+    const schema::StaticCatalog with_new(all);
+
+    // The table follows: rename, drop indexes, columns (rename, drop, add), indexes again.
+    std::vector<std::string> ddl;
+    const std::string table = query::QuoteIdent(c.name);
+    if (c.name != old->name) {
+        ddl.push_back("ALTER TABLE " + query::QuoteIdent(old->name) + " RENAME TO " + table);
+    }
+    for (const auto& text : old->indexes) {
+        ddl.push_back("DROP INDEX IF EXISTS " + query::QuoteIdent(IndexName(text)));
+    }
+    for (std::size_t i = 0; i < c.fields.size(); ++i) {
+        const schema::Field& f = c.fields[i];
+        const schema::Field* before = nullptr;
+        for (const auto& o : old->fields) {
+            if (o.id == f.id) {
+                before = &o;
+            }
+        }
+        if (before == nullptr) {
+            continue;
+        }
+        const bool relation_changed = f.type == FieldType::kRelation &&
+                                      (f.CollectionId() != before->CollectionId() ||
+                                       f.BoolOption("cascadeDelete") != before->BoolOption("cascadeDelete") ||
+                                       (!f.IsMultiple() && f.BoolOption("required") != before->BoolOption("required")));
+        if (f.type != before->type || f.IsMultiple() != before->IsMultiple() || relation_changed) {
+            built.errors.push_back(
+                {"fields." + std::to_string(i) + ".type",
+                 "validation_field_type_change",
+                 "Changing a field's type, single/multiple values or relation target and delete "
+                 "behaviour is not supported yet; add a new field instead."}
+            );
+            continue;
+        }
+        if (f.name != before->name) {
+            ddl.push_back(
+                "ALTER TABLE " + table + " RENAME COLUMN " + query::QuoteIdent(before->name) + " TO " +
+                query::QuoteIdent(f.name)
+            );
+        }
+    }
+    for (const auto& o : old->fields) {
+        bool kept = false;
+        for (const auto& f : c.fields) {
+            kept = kept || f.id == o.id;
+        }
+        if (kept) {
+            continue;
+        }
+        if (o.type == FieldType::kRelation && !o.IsMultiple()) {
+            built.errors.push_back(
+                {"fields",
+                 "validation_field_drop_unsupported",
+                 "Removing a single relation field (" + o.name + ") is not supported yet."}
+            );
+            continue;
+        }
+        ddl.push_back("ALTER TABLE " + table + " DROP COLUMN " + query::QuoteIdent(o.name));
+    }
+    for (const auto& f : c.fields) {
+        bool existed = false;
+        for (const auto& o : old->fields) {
+            existed = existed || o.id == f.id;
+        }
+        if (!existed) {
+            ddl.push_back("ALTER TABLE " + table + " ADD COLUMN " + ColumnSql(f, with_new));
+        }
+    }
+    for (const auto& text : c.indexes) {
+        auto def = ParseIndex(text, c);
+        ddl.push_back(IndexSql(*def, c.name));
+    }
+    if (!built.errors.empty()) {
+        built.collection.reset();
+        built.message = "Failed to update collection.";
+        return built;
+    }
+    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
+        if (auto r = ExecAll(ex, ddl); !r) {
+            return r;
+        }
+        auto upd = ex.Exec(
+            "UPDATE _collections SET name = ?, fields = ?, indexes = ?, listRule = ?, viewRule = ?, createRule = ?, "
+            "updateRule = ?, deleteRule = ?, options = ?, updated = ? WHERE id = ?",
+            {c.name,
+             ToStoredJson(c.fields),
+             ToStoredJson(c.indexes),
+             RuleValue(c.list_rule),
+             RuleValue(c.view_rule),
+             RuleValue(c.create_rule),
+             RuleValue(c.update_rule),
+             RuleValue(c.delete_rule),
+             json::serialize(c.options),
+             c.updated,
+             c.id}
+        );
+        if (!upd) {
+            return upd.error();
+        }
+        return RecordHistory(ex, "update", c, c.updated);
+    });
+    if (!written) {
+        ChangeResult failed;
+        failed.code = written.error().code == ErrorCode::kConflict ? ErrorCode::kInvalidArgument : written.error().code;
+        failed.message = written.error().code == ErrorCode::kConflict
+                             ? "Failed to update collection: the existing records do not fit the new definition."
+                             : written.error().message;
+        return failed;
+    }
+    BumpDataVersion();
     {
         std::lock_guard lock(snapshot_mu_);
         snapshot_ = std::make_shared<Snapshot>(std::move(all));
@@ -520,6 +766,8 @@ Result<void> CollectionStore::Delete(std::string_view id_or_name) {
     }
     const std::string id = c->id;
     const std::string drop = "DROP TABLE " + query::QuoteIdent(c->name);
+    const schema::Collection removed = *c;
+    const std::string now = FormatDateTime(clock_.Now());
     auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
         if (auto r = ex.Exec(drop); !r) {
             return r.error();
@@ -527,7 +775,7 @@ Result<void> CollectionStore::Delete(std::string_view id_or_name) {
         if (auto r = ex.Exec("DELETE FROM _collections WHERE id = ?", {id}); !r) {
             return r.error();
         }
-        return Ok();
+        return RecordHistory(ex, "delete", removed, now);
     });
     if (!written) {
         return written.error();

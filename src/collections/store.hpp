@@ -53,6 +53,13 @@ public:
     /// Creates a collection from PocketBase's collection JSON.
     ChangeResult Create(const boost::json::object& body);
 
+    /// Changes a collection (PATCH): keys absent from `body` keep their values; `fields`, when given,
+    /// is the whole new list, matched to the current one by field id. The table follows in the same
+    /// transaction and keeps its data: renamed collections and fields are renamed, new fields added,
+    /// removed fields dropped, indexes rebuilt. A change of a field's type, of single/multiple, or of
+    /// a relation's target or delete behaviour is refused with a field error.
+    ChangeResult Update(std::string_view id_or_name, const boost::json::object& body);
+
     /// Deletes a collection and its table. kNotFound; kInvalidArgument for system collections and
     /// collections other collections still reference.
     Result<void> Delete(std::string_view id_or_name);

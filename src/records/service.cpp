@@ -435,6 +435,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     }
     if (!p.expand.empty()) {
         std::vector<json::object*> ptrs;
+        ptrs.reserve(expanded.size());
         for (auto& o : expanded) {
             ptrs.push_back(&o);
         }
@@ -968,6 +969,7 @@ Result<void> RecordService::Expand(
             }
             if (!child.children.empty() && !fetched.empty()) {
                 std::vector<json::object*> next;
+                next.reserve(fetched.size());
                 for (auto& o : fetched) {
                     next.push_back(&o);
                 }

@@ -315,6 +315,63 @@ describe('collections and records', () => {
     await assert.rejects(guest.collection('books').getOne(book.id, { expand: deep }), (e) => e.status === 400);
   });
 
+  test('update collections: rename, rules, add/rename/remove fields, indexes; data is kept', async () => {
+    const c = await pb.collections.create({
+      name: 'notes',
+      listRule: '',
+      fields: [
+        { name: 'text', type: 'text' },
+        { name: 'n', type: 'number' },
+        { name: 'old', type: 'bool' },
+      ],
+      indexes: ['CREATE INDEX idx_notes_n ON notes (n)'],
+    });
+    await pb.collection('notes').create({ text: 'keep me', n: 7, old: true });
+    const textField = c.fields.find((f) => f.name === 'text');
+    const nField = c.fields.find((f) => f.name === 'n');
+    const updated = await pb.collections.update('notes', {
+      name: 'memos',
+      viewRule: '',
+      fields: [
+        c.fields[0],
+        { ...textField, name: 'body' },
+        nField,
+        { name: 'tag', type: 'select', values: ['x', 'y'], maxSelect: 1 },
+      ],
+      indexes: ['CREATE INDEX idx_memos_body ON memos (body)'],
+    });
+    assert.equal(updated.name, 'memos');
+    assert.equal(updated.id, c.id);
+    assert.equal(updated.viewRule, '');
+    assert.equal(updated.listRule, '', 'rules not in the body keep their values');
+    assert.deepEqual(updated.fields.map((f) => f.name), ['id', 'body', 'n', 'tag']);
+    assert.deepEqual(updated.indexes, ['CREATE INDEX `idx_memos_body` ON `memos` (`body`)']);
+    const rows = await pb.collection('memos').getFullList();
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].body, 'keep me');
+    assert.equal(rows[0].n, 7);
+    assert.equal(rows[0].tag, '');
+    assert.equal(rows[0].old, undefined);
+    await assert.rejects(pb.collection('notes').getList(), (e) => e.status === 404);
+
+    // A type change is refused with a field error; nothing changes.
+    const r = await getJson(srv.url + '/api/collections/memos', {
+      method: 'PATCH',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ fields: [updated.fields[0], { ...updated.fields[1], type: 'number' }, updated.fields[2]] }),
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.data.fields['1'].type.code, 'validation_field_type_change');
+    assert.equal((await pb.collection('memos').getFullList())[0].body, 'keep me');
+    // System collections keep their name.
+    const su = await getJson(srv.url + '/api/collections/_superusers', {
+      method: 'PATCH',
+      headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'admins' }),
+    });
+    assert.equal(su.status, 400);
+  });
+
   test('delete and truncate collections', async () => {
     const c = await pb.collections.create({ name: 'scratch', fields: [{ name: 'n', type: 'number' }] });
     await pb.collection('scratch').create({ n: 1 });
