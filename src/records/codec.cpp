@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "records/codec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -582,6 +583,102 @@ void AppendColumnJson(std::string& out, const schema::Field& f, const db::RowVie
             break;
     }
     AppendColumnJson(out, f, v);
+}
+
+bool HasModifiers(const schema::Collection& c, const json::object& body) {
+    for (const auto& [key, value] : body) {
+        const std::string_view k = key;
+        if (k.size() > 1 && (k.back() == '+' || k.back() == '-') && c.FindField(k.substr(0, k.size() - 1)) != nullptr) {
+            return true;
+        }
+        if (k.size() > 1 && k.front() == '+' && c.FindField(k.substr(1)) != nullptr) {
+            return true;
+        }
+    }
+    return false;
+}
+
+json::object ApplyModifiers(
+    const schema::Collection& c, const json::object& body, const json::object* current, std::vector<FieldError>& errors
+) {
+    json::object out;
+    for (const auto& [key, value] : body) {
+        const std::string_view k = key;
+        const bool modifier = (k.size() > 1 && (k.back() == '+' || k.back() == '-') &&
+                               c.FindField(k.substr(0, k.size() - 1)) != nullptr) ||
+                              (k.size() > 1 && k.front() == '+' && c.FindField(k.substr(1)) != nullptr);
+        if (!modifier) {
+            out[key] = value;
+        }
+    }
+    for (const auto& f : c.fields) {
+        const json::value* plus = body.if_contains(f.name + "+");
+        const json::value* minus = body.if_contains(f.name + "-");
+        const json::value* prepend = body.if_contains("+" + f.name);
+        if (plus == nullptr && minus == nullptr && prepend == nullptr) {
+            continue;
+        }
+        // The base: the submitted plain value, else the stored one, else the zero value.
+        const json::value* base = out.if_contains(f.name);
+        if (base == nullptr && current != nullptr) {
+            base = current->if_contains(f.name);
+        }
+        if (f.type == FieldType::kNumber) {
+            double n = base != nullptr ? AsNumber(*base).value_or(0) : 0;
+            auto apply = [&](const json::value* delta, double sign) {
+                if (delta == nullptr) {
+                    return;
+                }
+                auto d = AsNumber(*delta);
+                if (!d) {
+                    Add(errors, f, "validation_invalid_number", "Must be a number.");
+                    return;
+                }
+                n += sign * *d;
+            };
+            apply(plus, 1.0);
+            apply(minus, -1.0);
+            out[f.name] = n;
+            continue;
+        }
+        if (f.type != FieldType::kSelect && f.type != FieldType::kRelation) {
+            Add(errors, f, "validation_invalid_modifier", "This field has no +/- modifiers.");
+            continue;
+        }
+        std::vector<std::string> items;
+        if (base != nullptr) {
+            auto list = AsList(*base);
+            if (list) {
+                items = std::move(*list);
+            }
+        }
+        auto values_of = [&](const json::value* v) -> std::vector<std::string> {
+            if (v == nullptr) {
+                return {};
+            }
+            auto list = AsList(*v);
+            if (!list) {
+                Add(errors, f, "validation_invalid_value", "Must be a string or a list of strings.");
+                return {};
+            }
+            return std::move(*list);
+        };
+        std::vector<std::string> front = values_of(prepend);
+        front.insert(front.end(), items.begin(), items.end());
+        items = std::move(front);
+        for (auto& v : values_of(plus)) {
+            items.push_back(std::move(v));
+        }
+        for (const auto& v : values_of(minus)) {
+            items.erase(std::remove(items.begin(), items.end(), v), items.end());
+        }
+        json::array a;
+        for (auto& v : items) {
+            a.emplace_back(v);
+        }
+        out[f.name] = std::move(a);
+    }
+    return out;
 }
 
 std::vector<std::string> RelationIds(const schema::Field& f, const db::Value& c) {

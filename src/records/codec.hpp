@@ -29,6 +29,20 @@ void AppendColumnJson(std::string& out, const schema::Field& field, const db::Va
 /// The same, reading the column in place from a streamed row.
 void AppendColumnJson(std::string& out, const schema::Field& field, const db::RowView& row, int column);
 
+/// True when `body` uses PocketBase's body modifiers (`field+`, `+field`, `field-`) for a field of
+/// `collection`.
+bool HasModifiers(const schema::Collection& collection, const boost::json::object& body);
+
+/// Resolves the body modifiers against `current` (the stored record's JSON, or nullptr on create):
+/// number `f+`/`f-` add/subtract; select/relation `+f` prepends, `f+` appends, `f-` removes values.
+/// Returns the body with plain keys only. Malformed modifier values give field errors.
+boost::json::object ApplyModifiers(
+    const schema::Collection& collection,
+    const boost::json::object& body,
+    const boost::json::object* current,
+    std::vector<FieldError>& errors
+);
+
 /// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
 /// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
 std::optional<std::string> NormalizeDate(std::string_view text);

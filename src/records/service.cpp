@@ -538,8 +538,10 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     std::vector<std::pair<const schema::Field*, db::Value>> values;
     const std::string now = FormatDateTime(clock_.Now());
     std::string id;
+    const json::object effective = HasModifiers(c, body) ? ApplyModifiers(c, body, nullptr, errors) : json::object();
+    const json::object& input = HasModifiers(c, body) ? effective : body;
     for (const auto& f : c.fields) {
-        const json::value* in = body.if_contains(f.name);
+        const json::value* in = input.if_contains(f.name);
         if (f.hidden && !access.superuser) {
             in = nullptr;  // clients cannot set hidden fields
         }
@@ -620,6 +622,52 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     return w;
 }
 
+namespace {
+
+// The UPDATE for the submitted (modifier-free) body: the fields it names, autodates with onUpdate.
+struct UpdatePlan {
+    std::vector<std::pair<const schema::Field*, db::Value>> values;
+    std::string sql;
+    std::vector<db::Value> params;
+};
+
+UpdatePlan PlanUpdate(
+    const schema::Collection& c,
+    const json::object& body,
+    bool superuser,
+    const std::string& now,
+    const std::string& id,
+    std::vector<FieldError>& errors
+) {
+    UpdatePlan plan;
+    for (const auto& f : c.fields) {
+        if (f.name == "id") {
+            continue;
+        }
+        if (f.type == FieldType::kAutodate) {
+            if (f.BoolOption("onUpdate")) {
+                plan.values.emplace_back(&f, now);
+            }
+            continue;
+        }
+        const json::value* in = body.if_contains(f.name);
+        if (in == nullptr || (f.hidden && !superuser)) {
+            continue;  // not submitted: keeps its stored value
+        }
+        plan.values.emplace_back(&f, NormalizeValue(f, in, errors));
+    }
+    plan.sql = "UPDATE " + Q(c.name) + " SET ";
+    for (std::size_t i = 0; i < plan.values.size(); ++i) {
+        plan.sql += (i > 0 ? ", " : "") + Q(plan.values[i].first->name) + " = ?";
+        plan.params.push_back(plan.values[i].second);
+    }
+    plan.sql += " WHERE \"id\" = ?";
+    plan.params.emplace_back(id);
+    return plan;
+}
+
+}  // namespace
+
 Result<PreparedWrite> RecordService::PrepareUpdate(
     std::string_view collection, std::string_view id, const json::object& body, const Access& access
 ) const {
@@ -634,36 +682,18 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     if (!access.superuser && !c.update_rule) {
         return Forbidden();
     }
-    std::vector<FieldError> errors;
-    std::vector<std::pair<const schema::Field*, db::Value>> values;
     const std::string now = FormatDateTime(clock_.Now());
-    for (const auto& f : c.fields) {
-        if (f.name == "id") {
-            continue;
+    const bool modifiers = HasModifiers(c, body);
+    // Without modifiers the body is validated here; with them it needs the stored values, which
+    // are read inside the write (the writer serialises, so `views+` never loses an increment).
+    std::optional<UpdatePlan> ready;
+    if (!modifiers) {
+        std::vector<FieldError> errors;
+        ready = PlanUpdate(c, body, access.superuser, now, std::string(id), errors);
+        if (!errors.empty()) {
+            return ValidationError("Failed to update record.", std::move(errors));
         }
-        if (f.type == FieldType::kAutodate) {
-            if (f.BoolOption("onUpdate")) {
-                values.emplace_back(&f, now);
-            }
-            continue;
-        }
-        const json::value* in = body.if_contains(f.name);
-        if (in == nullptr || (f.hidden && !access.superuser)) {
-            continue;  // not submitted: keeps its stored value
-        }
-        values.emplace_back(&f, NormalizeValue(f, in, errors));
     }
-    if (!errors.empty()) {
-        return ValidationError("Failed to update record.", std::move(errors));
-    }
-    std::string sql = "UPDATE " + Q(c.name) + " SET ";
-    std::vector<db::Value> params;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        sql += (i > 0 ? ", " : "") + Q(values[i].first->name) + " = ?";
-        params.push_back(values[i].second);
-    }
-    sql += " WHERE \"id\" = ?";
-    params.emplace_back(std::string(id));
 
     PreparedWrite w;
     w.record = std::make_shared<json::object>();
@@ -672,9 +702,9 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     const std::optional<std::string> rule = access.superuser ? std::nullopt : c.update_rule;
     w.fn = [snapshot,
             cp,
-            values = std::move(values),
-            sql = std::move(sql),
-            params = std::move(params),
+            ready = std::move(ready),
+            body,
+            now,
             id = std::string(id),
             rule,
             access,
@@ -690,20 +720,28 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return NotFound();
             }
         }
-        auto exists = ex.Query("SELECT 1 FROM " + Q(cp->name) + " WHERE \"id\" = ?", {id});
-        if (!exists) {
-            return exists.error();
+        auto current = ReadBack(ex, *cp, id);
+        if (!current) {
+            return current.error();
         }
-        if (exists->rows.empty()) {
-            return NotFound();
+        UpdatePlan plan;
+        if (ready) {
+            plan = *ready;
+        } else {
+            std::vector<FieldError> errors;
+            const json::object effective = ApplyModifiers(*cp, body, &*current, errors);
+            plan = PlanUpdate(*cp, effective, access.superuser, now, id, errors);
+            if (!errors.empty()) {
+                return ValidationError("Failed to update record.", std::move(errors));
+            }
         }
-        if (auto r = CheckRelations(ex, *cp, *snapshot, values); !r) {
+        if (auto r = CheckRelations(ex, *cp, *snapshot, plan.values); !r) {
             Error e = r.error();
             e.message = "Failed to update record.";
             return e;
         }
-        if (!values.empty()) {
-            if (auto r = ex.Exec(sql, params); !r) {
+        if (!plan.values.empty()) {
+            if (auto r = ex.Exec(plan.sql, plan.params); !r) {
                 return WriteFailure(r.error(), *cp, "Failed to update record.");
             }
         }

@@ -372,6 +372,25 @@ describe('collections and records', () => {
     assert.equal(su.status, 400);
   });
 
+  test('body modifiers: number +/- and list prepend/append/remove', async () => {
+    const [t1, t2, t3] = await Promise.all(['m1', 'm2', 'm3'].map((name) => pb.collection('tags').create({ name }, { requestKey: null })));
+    const p = await pb.collection('posts').create({ title: 'Mods', 'views+': 5, 'tags+': [t1.id] });
+    assert.equal(p.views, 5);
+    assert.deepEqual(p.tags, [t1.id]);
+    const u = await pb.collection('posts').update(p.id, { 'views+': 3, '+tags': t2.id, 'tags+': [t3.id], 'labels+': 'c' });
+    assert.equal(u.views, 8);
+    assert.deepEqual(u.tags, [t2.id, t1.id, t3.id]);
+    assert.deepEqual(u.labels, ['c']);
+    const v = await pb.collection('posts').update(p.id, { 'views-': 2, 'tags-': [t1.id] });
+    assert.equal(v.views, 6);
+    assert.deepEqual(v.tags, [t2.id, t3.id]);
+    // Concurrent increments are never lost: the writer applies them one after another.
+    await Promise.all(Array.from({ length: 20 }, () => pb.collection('posts').update(p.id, { 'views+': 1 }, { requestKey: null })));
+    assert.equal((await pb.collection('posts').getOne(p.id)).views, 26);
+    // The result is validated like any value (views has min 0).
+    await assert.rejects(pb.collection('posts').update(p.id, { 'views-': 100 }), (e) => e.status === 400);
+  });
+
   test('delete and truncate collections', async () => {
     const c = await pb.collections.create({ name: 'scratch', fields: [{ name: 'n', type: 'number' }] });
     await pb.collection('scratch').create({ n: 1 });

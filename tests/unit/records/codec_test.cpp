@@ -95,3 +95,38 @@ TEST(Codec, TextEncodingMatchesTheDom) {
 
 }  // namespace
 }  // namespace basalt::records
+
+namespace basalt::records {
+namespace {
+
+TEST(Codec, ModifiersResolveAgainstTheStoredRecord) {
+    const auto c = *schema::CollectionFromJson(boost::json::parse(R"({"name":"p","fields":[
+        {"name":"id","type":"text"},{"name":"n","type":"number"},
+        {"name":"tags","type":"select","values":["a","b","c"],"maxSelect":3},
+        {"name":"title","type":"text"}]})")
+                                                   .as_object());
+    const auto body = boost::json::parse(R"({"n+":2,"n-":0.5,"+tags":"c","tags-":["a"],"title":"x"})").as_object();
+    EXPECT_TRUE(HasModifiers(c, body));
+    EXPECT_FALSE(HasModifiers(c, boost::json::parse(R"({"title":"x","other+":1})").as_object()));
+    const auto current = boost::json::parse(R"({"n":10,"tags":["a","b"],"title":"old"})").as_object();
+    std::vector<FieldError> errors;
+    const auto out = ApplyModifiers(c, body, &current, errors);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(out.at("n"), boost::json::value(11.5));
+    EXPECT_EQ(out.at("tags"), boost::json::parse(R"(["c","b"])"));
+    EXPECT_EQ(out.at("title"), boost::json::value("x"));
+    EXPECT_FALSE(out.contains("n+"));
+
+    // On create there is no stored record: the base is the zero value.
+    const auto created =
+        ApplyModifiers(c, boost::json::parse(R"({"n+":3,"tags+":["b"]})").as_object(), nullptr, errors);
+    EXPECT_EQ(created.at("n"), boost::json::value(3.0));
+    EXPECT_EQ(created.at("tags"), boost::json::parse(R"(["b"])"));
+
+    (void)ApplyModifiers(c, boost::json::parse(R"({"n+":"abc"})").as_object(), nullptr, errors);
+    ASSERT_EQ(errors.size(), 1U);
+    EXPECT_EQ(errors[0].code, "validation_invalid_number");
+}
+
+}  // namespace
+}  // namespace basalt::records
