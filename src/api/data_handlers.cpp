@@ -71,7 +71,9 @@ json::object QueryObject(const Request& req) {
     return o;
 }
 
-records::Access AccessOf(const Request& req, json::object body = {}) {
+}  // namespace
+
+records::Access AccessFor(const Request& req, json::object body) {
     records::Access a;
     const auth::Principal* p = RequestAuth(req);
     a.superuser = p != nullptr && p->superuser;
@@ -93,6 +95,8 @@ records::Access AccessOf(const Request& req, json::object body = {}) {
     }
     return a;
 }
+
+namespace {
 
 std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallback) {
     const std::string text = req.QueryParam(name).value_or("");
@@ -233,6 +237,24 @@ public:
         co_return Response::NoContent();
     }
 
+    // ---- settings -----------------------------------------------------------------------------
+
+    Response GetSettings(Request& req) const {
+        RequireSuperuser(req);
+        return JsonResponse(d_.settings.Redacted());
+    }
+
+    net::awaitable<Response> PatchSettings(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] { r = d_.settings.Patch(body); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
     // ---- records ------------------------------------------------------------------------------
 
     net::awaitable<Response> ListRecords(Request& req) const {
@@ -244,7 +266,7 @@ public:
         p.skip_total = BoolParam(req, "skipTotal");
         p.expand = req.QueryParam("expand").value_or("");
         const std::string collection(req.Param("collection"));
-        const records::Access access = AccessOf(req);
+        const records::Access access = AccessFor(req);
         Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
         // A filter may scan: off the I/O thread.
         co_await d_.blocking.Run([&] { r = d_.records.List(collection, p, access); });
@@ -256,7 +278,7 @@ public:
 
     Response ViewRecord(Request& req) const {
         auto r = d_.records.View(
-            req.Param("collection"), req.Param("id"), AccessOf(req), req.QueryParam("expand").value_or("")
+            req.Param("collection"), req.Param("id"), AccessFor(req), req.QueryParam("expand").value_or("")
         );
         if (!r) {
             ListFailure(req, r.error());
@@ -266,7 +288,7 @@ public:
 
     net::awaitable<Response> CreateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessOf(req, body));
+        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessFor(req, body));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -275,7 +297,7 @@ public:
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessOf(req, body));
+        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessFor(req, body));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -283,7 +305,7 @@ public:
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
-        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessOf(req));
+        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -305,7 +327,7 @@ private:
         }
         const std::string expand = req.QueryParam("expand").value_or("");
         if (!expand.empty()) {
-            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessOf(req)); !e) {
+            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req)); !e) {
                 ListFailure(req, e.error());
             }
         }
@@ -344,6 +366,8 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}/truncate", async(&DataApi::TruncateCollection));
+    router.Add(Method::kGet, "/api/settings", sync(&DataApi::GetSettings));
+    router.Add(Method::kPatch, "/api/settings", async(&DataApi::PatchSettings));
     router.Add(Method::kGet, "/api/collections/{collection}/records", async(&DataApi::ListRecords));
     router.Add(Method::kPost, "/api/collections/{collection}/records", async(&DataApi::CreateRecord));
     router.Add(Method::kGet, "/api/collections/{collection}/records/{id}", sync(&DataApi::ViewRecord));

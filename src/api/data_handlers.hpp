@@ -6,7 +6,11 @@
 
 namespace basalt::api {
 
-/// The collections API (superusers only) and the records API (API rules), PocketBase's routes.
+/// The collections and settings APIs (superusers only) and the records API (API rules).
 void RegisterDataRoutes(http::Router& router, const Deps& deps);
+
+/// Who asks, for the records service: superuser or the request's method, headers (lower_snake,
+/// without Authorization), query, `body` and auth record as @request.*.
+records::Access AccessFor(const http::Request& req, boost::json::object body = {});
 
 }  // namespace basalt::api

@@ -7,6 +7,7 @@
 #include "core/clock.hpp"
 #include "db/database.hpp"
 #include "records/service.hpp"
+#include "settings/settings_store.hpp"
 
 namespace basalt::api {
 
@@ -19,6 +20,7 @@ struct Deps {
     const Clock& clock;
     collections::CollectionStore& collections;
     records::RecordService& records;
+    settings::SettingsStore& settings;
 };
 
 }  // namespace basalt::api

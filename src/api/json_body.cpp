@@ -2,8 +2,10 @@
 #include "api/json_body.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "api/multipart.hpp"
 #include "core/api_error.hpp"
 
 namespace basalt::api {
@@ -21,6 +23,64 @@ std::string_view MediaType(std::string_view content_type) {
         t.remove_suffix(1);
     }
     return t;
+}
+
+// PocketBase's inference for plain multipart values: "true"/"false" are booleans, a canonical
+// number is a number, anything else a string.
+boost::json::value InferValue(const std::string& text) {
+    if (text == "true") {
+        return true;
+    }
+    if (text == "false") {
+        return false;
+    }
+    if (!text.empty() && text.size() < 32) {
+        boost::system::error_code ec;
+        auto v = boost::json::parse(text, ec);
+        if (!ec && v.is_number() && boost::json::serialize(v) == text) {
+            return v;
+        }
+    }
+    return boost::json::value(text);
+}
+
+boost::json::object DecodeMultipart(const std::string& body, const std::string& boundary) {
+    auto parts = ParseMultipart(body, boundary);
+    if (!parts) {
+        throw LoadError();
+    }
+    boost::json::object out;
+    for (auto& part : *parts) {
+        if (!part.filename.empty()) {
+            throw ApiError::BadRequest(
+                "File uploads are not supported yet.",
+                {{part.name, "validation_file_unsupported", "File uploads are not supported yet."}}
+            );
+        }
+        if (part.name == "@jsonPayload") {
+            boost::json::object payload;
+            if (!ParseJsonObject(part.data, payload)) {
+                throw LoadError();
+            }
+            for (auto& [k, v] : payload) {
+                out[k] = std::move(v);
+            }
+            continue;
+        }
+        boost::json::value v = InferValue(part.data);
+        if (auto* existing = out.if_contains(part.name)) {
+            // A repeated name collects its values in an array.
+            if (!existing->is_array()) {
+                boost::json::array a;
+                a.push_back(std::move(*existing));
+                *existing = std::move(a);
+            }
+            existing->as_array().push_back(std::move(v));
+        } else {
+            out[part.name] = std::move(v);
+        }
+    }
+    return out;
 }
 
 }  // namespace
@@ -56,6 +116,9 @@ boost::json::object DecodeJsonObject(const http::Request& req) {
             out[key] = value;
         }
         return out;
+    }
+    if (const std::string boundary = MultipartBoundary(req.Header("Content-Type")); !boundary.empty()) {
+        return DecodeMultipart(req.body, boundary);
     }
     if (req.body.empty() || req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
         return out;

@@ -10,8 +10,9 @@ namespace basalt::api {
 inline constexpr std::size_t kMaxJsonDepth = 64;
 
 /// Decodes the request body as a JSON object (an empty body is an empty object). Accepts
-/// application/json and application/x-www-form-urlencoded. Throws ApiError 400 "An error occurred
-/// while loading the submitted data." on malformed input, non-objects, nesting deeper than
+/// application/json, application/x-www-form-urlencoded and multipart/form-data (plain values
+/// inferred as PocketBase does; an `@jsonPayload` part's object merged in; files refused for now). Throws ApiError 400
+/// "An error occurred while loading the submitted data." on malformed input, non-objects, nesting deeper than
 /// kMaxJsonDepth, or another content type.
 boost::json::object DecodeJsonObject(const http::Request& req);
 

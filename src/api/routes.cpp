@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "api/routes.hpp"
 
+#include "api/batch_handler.hpp"
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
 #include "api/handlers.hpp"
@@ -28,6 +29,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-password", AuthWithPasswordHandler(deps));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-refresh", AuthRefreshHandler(deps));
     RegisterDataRoutes(router, deps);
+    router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
 }
 
 }  // namespace basalt::api

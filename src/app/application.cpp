@@ -16,6 +16,7 @@
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "records/service.hpp"
+#include "settings/settings_store.hpp"
 
 namespace basalt::app {
 
@@ -85,6 +86,7 @@ struct Application::Impl {
     std::unique_ptr<auth::TokenService> tokens;
     std::unique_ptr<collections::CollectionStore> collections;
     std::unique_ptr<records::RecordService> records;
+    std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
@@ -152,9 +154,13 @@ Result<void> Application::Start() {
         return r.error();
     }
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
+    s.settings = std::make_unique<settings::SettingsStore>(*d.db);
+    if (auto r = s.settings->Load(); !r) {
+        return r.error();
+    }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.router = std::make_shared<http::Router>();
-    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock, *s.collections, *s.records};
+    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock, *s.collections, *s.records, *s.settings};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

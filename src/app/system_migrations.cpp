@@ -129,12 +129,17 @@ Result<void> InitSchemaHistory(db::Executor& ex) {
     );
 }
 
+Result<void> InitParams(db::Executor& ex) {
+    return Exec(ex, "CREATE TABLE _params (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)");
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
     static const std::vector<db::Migration> migrations{
         {1, "init_collections_and_superusers", InitCollectionsAndSuperusers},
         {2, "schema_history", InitSchemaHistory},
+        {3, "params", InitParams},
     };
     return migrations;
 }

@@ -24,8 +24,9 @@ enum class ErrorCode {
 /// A dotted field ("fields.1.name") nests, as PocketBase's errors do.
 struct FieldError {
     std::string field;
-    std::string code;     // e.g. "validation_required"
-    std::string message;  // e.g. "Cannot be blank."
+    std::string code;             // e.g. "validation_required"
+    std::string message;          // e.g. "Cannot be blank."
+    std::string response_json{};  // optional: serialized JSON written as "response" (batch failures)
 };
 
 /// An expected failure. `message` is safe to show to a client; `field` optionally names the bad input;

@@ -469,6 +469,18 @@ Result<json::object> RecordService::View(
     return record;
 }
 
+Result<bool> RecordService::ExistsIn(db::Executor& ex, std::string_view collection, std::string_view id) const {
+    auto l = Load(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    auto rs = ex.Query("SELECT 1 FROM " + Q(l->collection->name) + " WHERE \"id\" = ?", {std::string(id)});
+    if (!rs) {
+        return rs.error();
+    }
+    return !rs->rows.empty();
+}
+
 Result<void> RecordService::ExpandOne(
     std::string_view collection, json::object& record, std::string_view expand, const Access& access
 ) const {

@@ -92,6 +92,9 @@ public:
         const Access& access
     ) const;
 
+    /// Whether the record exists, read through `ex` (inside a write: sees that transaction's changes).
+    Result<bool> ExistsIn(db::Executor& ex, std::string_view collection, std::string_view id) const;
+
     Result<PreparedWrite> PrepareCreate(
         std::string_view collection, const boost::json::object& body, const Access& access
     ) const;

@@ -22,6 +22,7 @@ struct World {
     std::unique_ptr<basalt::auth::TokenService> tokens;
     std::unique_ptr<basalt::collections::CollectionStore> collections;
     std::unique_ptr<basalt::records::RecordService> records;
+    std::unique_ptr<basalt::settings::SettingsStore> settings;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -43,8 +44,12 @@ struct World {
         collections = std::make_unique<basalt::collections::CollectionStore>(*db, clock);
         (void)collections->Load();
         records = std::make_unique<basalt::records::RecordService>(*db, *collections, clock);
+        settings = std::make_unique<basalt::settings::SettingsStore>(*db);
+        (void)settings->Load();
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
-        basalt::api::RegisterRoutes(router, {*db, *store, *tokens, *pool, clock, *collections, *records}, {"*"});
+        basalt::api::RegisterRoutes(
+            router, {*db, *store, *tokens, *pool, clock, *collections, *records, *settings}, {"*"}
+        );
         cfg.max_header_bytes = 4096;
         cfg.max_body_bytes = 8192;
     }

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+#include "settings/settings_store.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace basalt::settings {
+
+namespace {
+
+namespace json = boost::json;
+
+const std::vector<std::vector<std::string>> kSecrets = {
+    {"smtp", "password"},
+    {"s3", "secret"},
+    {"backups", "s3", "secret"},
+};
+
+bool IsSecret(const std::vector<std::string>& path) {
+    for (const auto& s : kSecrets) {
+        if (s == path) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool SameKind(const json::value& a, const json::value& b) {
+    if (a.is_number() && b.is_number()) {
+        return true;
+    }
+    return a.kind() == b.kind() || (a.is_null() || b.is_null());
+}
+
+std::string Join(const std::vector<std::string>& path) {
+    std::string s;
+    for (const auto& p : path) {
+        s += (s.empty() ? "" : ".") + p;
+    }
+    return s;
+}
+
+// Merges `patch` into `target` (same shape as `defaults`), collecting errors.
+void Merge(
+    json::object& target,
+    const json::object& defaults,
+    const json::object& patch,
+    std::vector<std::string>& path,
+    std::vector<FieldError>& errors
+) {
+    for (const auto& [key, value] : patch) {
+        const auto* def = defaults.if_contains(key);
+        if (def == nullptr) {
+            continue;  // unknown keys are ignored, as PocketBase does
+        }
+        path.emplace_back(key);
+        if (def->is_object()) {
+            if (!value.is_object()) {
+                errors.push_back({Join(path), "validation_invalid_value", "Must be an object."});
+            } else {
+                json::value& t = target[key];
+                if (!t.is_object()) {
+                    t = def->as_object();
+                }
+                Merge(t.as_object(), def->as_object(), value.as_object(), path, errors);
+            }
+        } else if (!SameKind(*def, value)) {
+            errors.push_back({Join(path), "validation_invalid_value", "Invalid value type."});
+        } else if (IsSecret(path) && value.is_string() && value.as_string().empty()) {
+            // A redacted secret sent back unchanged keeps the stored one.
+        } else if (value.is_number() && value.to_number<double>() < 0) {
+            errors.push_back({Join(path), "validation_min_number_constraint", "Must not be negative."});
+        } else {
+            target[key] = value;
+        }
+        path.pop_back();
+    }
+}
+
+void Redact(json::object& doc) {
+    for (const auto& s : kSecrets) {
+        json::object* o = &doc;
+        for (std::size_t i = 0; i + 1 < s.size() && o != nullptr; ++i) {
+            auto* next = o->if_contains(s[i]);
+            o = next != nullptr && next->is_object() ? &next->as_object() : nullptr;
+        }
+        if (o != nullptr && o->contains(s.back())) {
+            (*o)[s.back()] = "";
+        }
+    }
+}
+
+std::int64_t Int(const json::object& o, std::string_view key, std::int64_t fallback) {
+    const auto* v = o.if_contains(key);
+    return v != nullptr && v->is_number() ? static_cast<std::int64_t>(v->to_number<double>()) : fallback;
+}
+
+}  // namespace
+
+json::object SettingsStore::Defaults() {
+    json::object s3{
+        {"enabled", false},
+        {"bucket", ""},
+        {"region", ""},
+        {"endpoint", ""},
+        {"accessKey", ""},
+        {"secret", ""},
+        {"forcePathStyle", false}};
+    return {
+        {"meta",
+         {{"appName", "basalt"},
+          {"appURL", "http://127.0.0.1:8090"},
+          {"senderName", "Support"},
+          {"senderAddress", "support@example.com"},
+          {"hideControls", false}}},
+        {"logs", {{"maxDays", 7}, {"minLevel", 0}, {"logIP", true}, {"logAuthId", false}}},
+        {"smtp",
+         {{"enabled", false},
+          {"port", 587},
+          {"host", "smtp.example.com"},
+          {"username", ""},
+          {"password", ""},
+          {"authMethod", ""},
+          {"tls", false},
+          {"localName", ""}}},
+        {"backups", {{"cron", ""}, {"cronMaxKeep", 3}, {"s3", s3}}},
+        {"s3", s3},
+        {"batch", {{"enabled", false}, {"maxRequests", 50}, {"timeout", 3}, {"maxBodySize", 0}}},
+        {"rateLimits",
+         {{"enabled", false},
+          {"rules",
+           json::array{
+               json::object{{"label", "*:auth"}, {"audience", ""}, {"duration", 3}, {"maxRequests", 2}},
+               json::object{{"label", "*:create"}, {"audience", ""}, {"duration", 5}, {"maxRequests", 20}},
+               json::object{{"label", "/api/batch"}, {"audience", ""}, {"duration", 1}, {"maxRequests", 3}},
+               json::object{{"label", "/api/"}, {"audience", ""}, {"duration", 10}, {"maxRequests", 300}},
+           }}}},
+        {"trustedProxy", {{"headers", json::array{}}, {"useLeftmostIP", false}}},
+    };
+}
+
+Result<void> SettingsStore::Load() {
+    auto rs = db_.Read("SELECT value FROM _params WHERE key = 'settings'");
+    if (!rs) {
+        return rs.error();
+    }
+    json::object doc = Defaults();
+    if (!rs->rows.empty()) {
+        boost::system::error_code ec;
+        auto stored = json::parse(db::AsString(rs->rows[0][0]), ec);
+        if (ec || !stored.is_object()) {
+            return MakeError(ErrorCode::kInternal, "the stored settings are corrupt");
+        }
+        std::vector<std::string> path;
+        std::vector<FieldError> ignored;
+        Merge(doc, Defaults(), stored.as_object(), path, ignored);
+    }
+    std::lock_guard lock(mu_);
+    doc_ = std::move(doc);
+    return Ok();
+}
+
+json::object SettingsStore::Redacted() const {
+    json::object copy;
+    {
+        std::lock_guard lock(mu_);
+        copy = doc_;
+    }
+    Redact(copy);
+    return copy;
+}
+
+Result<json::object> SettingsStore::Patch(const json::object& patch) {
+    json::object next;
+    {
+        std::lock_guard lock(mu_);
+        next = doc_;
+    }
+    std::vector<std::string> path;
+    std::vector<FieldError> errors;
+    Merge(next, Defaults(), patch, path, errors);
+    if (const auto* batch = next.if_contains("batch"); batch != nullptr && batch->is_object()) {
+        if (Int(batch->as_object(), "maxRequests", 50) < 1) {
+            errors.push_back({"batch.maxRequests", "validation_min_number_constraint", "Must be at least 1."});
+        }
+        if (Int(batch->as_object(), "timeout", 3) < 1) {
+            errors.push_back({"batch.timeout", "validation_min_number_constraint", "Must be at least 1."});
+        }
+    }
+    if (!errors.empty()) {
+        return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
+    }
+    const std::string text = json::serialize(next);
+    auto written = db_.Write([&text](db::Executor& ex) -> Result<void> {
+        auto r = ex.Exec(
+            "INSERT INTO _params (key, value) VALUES ('settings', ?) ON CONFLICT (key) DO UPDATE SET value = "
+            "excluded.value",
+            {text}
+        );
+        if (!r) {
+            return r.error();
+        }
+        return Ok();
+    });
+    if (!written) {
+        return written.error();
+    }
+    {
+        std::lock_guard lock(mu_);
+        doc_ = next;
+    }
+    Redact(next);
+    return next;
+}
+
+BatchSettings SettingsStore::Batch() const {
+    std::lock_guard lock(mu_);
+    BatchSettings b;
+    if (const auto* v = doc_.if_contains("batch"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        if (const auto* e = o.if_contains("enabled"); e != nullptr && e->is_bool()) {
+            b.enabled = e->as_bool();
+        }
+        b.max_requests = Int(o, "maxRequests", 50);
+        b.timeout_seconds = Int(o, "timeout", 3);
+        b.max_body_size = Int(o, "maxBodySize", 0);
+    }
+    return b;
+}
+
+}  // namespace basalt::settings

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "core/result.hpp"
+#include "db/database.hpp"
+
+namespace basalt::settings {
+
+/// Batch API limits (settings.batch).
+struct BatchSettings {
+    bool enabled = false;
+    std::int64_t max_requests = 50;
+    std::int64_t timeout_seconds = 3;
+    std::int64_t max_body_size = 0;  // 0 = the server's body limit
+};
+
+/// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,
+/// rateLimits, trustedProxy), kept in `_params` under the key "settings". Later modules add their
+/// sections here. Thread-safe; reads are served from memory.
+class SettingsStore {
+public:
+    explicit SettingsStore(db::Database& db) : db_(db) {}
+
+    /// Reads the stored document (merged over the defaults) at start.
+    Result<void> Load();
+
+    /// The document for the API: secrets (smtp.password, s3.secret, backups.s3.secret) as "".
+    boost::json::object Redacted() const;
+
+    /// Merges `patch` into the document: only known keys, each with the type of its default; a
+    /// secret sent as "" keeps its stored value. Fails with per-field errors (kInvalidArgument), or
+    /// the write's error. Returns the redacted result. Blocks on the writer: not on an I/O thread.
+    Result<boost::json::object> Patch(const boost::json::object& patch);
+
+    BatchSettings Batch() const;
+
+    /// The defaults of a new install.
+    static boost::json::object Defaults();
+
+private:
+    db::Database& db_;
+    mutable std::mutex mu_;
+    boost::json::object doc_ = Defaults();
+};
+
+}  // namespace basalt::settings
