@@ -101,6 +101,9 @@ public:
     Result<ResultSet> Read(std::string_view sql, std::initializer_list<Value> params = {}) {
         return Read(sql, std::span<const Value>(params.begin(), params.size()));
     }
+    /// One streamed read statement on a reader connection (see Executor::QueryEach).
+    virtual Result<void> ReadEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) = 0;
+
     /// Several reads in one read transaction (one snapshot).
     virtual Result<void> ReadTx(const ReadFn& fn) = 0;
 

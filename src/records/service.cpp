@@ -247,6 +247,25 @@ constexpr std::size_t kMaxCachedCounts = 4096;
 
 }  // namespace
 
+std::optional<query::CompiledFilter> RecordService::CachedPlan(const std::string& key, const void* snapshot) const {
+    std::lock_guard lock(plans_mu_);
+    auto it = plans_.find(key);
+    if (it == plans_.end() || it->second.first.get() != snapshot) {
+        return std::nullopt;
+    }
+    return it->second.second;
+}
+
+void RecordService::StorePlan(
+    std::string key, std::shared_ptr<const collections::Snapshot> snapshot, query::CompiledFilter plan
+) const {
+    std::lock_guard lock(plans_mu_);
+    if (plans_.size() >= 512) {
+        plans_.clear();  // bounded; also lets go of old snapshots
+    }
+    plans_[std::move(key)] = {std::move(snapshot), std::move(plan)};
+}
+
 std::optional<std::int64_t> RecordService::CachedCount(const std::string& key, std::uint64_t version) const {
     std::lock_guard lock(counts_mu_);
     auto it = counts_.find(key);
@@ -319,17 +338,36 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         return l.error();
     }
     const schema::Collection& c = *l->collection;
-    query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
-    if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
-        return r.error();
+    if (!access.superuser && !c.list_rule) {
+        return Forbidden();
     }
-    if (auto r = compiler.AddFilter(p.filter); !r) {
-        return r.error();
+    const std::string applied_rule = access.superuser ? std::string() : *c.list_rule;
+    const bool cacheable = applied_rule.find('@') == std::string::npos && p.filter.find('@') == std::string::npos &&
+                           p.sort.find('@') == std::string::npos;
+    std::string plan_key;
+    std::optional<query::CompiledFilter> cached_plan;
+    if (cacheable) {
+        plan_key = c.id + '\x1f' + (access.superuser ? "s" : "g") + '\x1f' + applied_rule + '\x1f' + p.filter + '\x1f' +
+                   p.sort;
+        cached_plan = CachedPlan(plan_key, l->snapshot.get());
     }
-    if (auto r = compiler.SetSort(p.sort); !r) {
-        return r.error();
+    if (!cached_plan) {
+        query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
+        if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
+            return r.error();
+        }
+        if (auto r = compiler.AddFilter(p.filter); !r) {
+            return r.error();
+        }
+        if (auto r = compiler.SetSort(p.sort); !r) {
+            return r.error();
+        }
+        cached_plan = compiler.Build();
+        if (cacheable) {
+            StorePlan(std::move(plan_key), l->snapshot, *cached_plan);
+        }
     }
-    const auto f = compiler.Build();
+    const query::CompiledFilter& f = *cached_plan;
     ListResult out;
     out.page = p.page < 1 ? 1 : p.page;
     out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
@@ -347,89 +385,102 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     const bool include_hidden = access.superuser;
     const std::uint64_t version = collections_.DataVersion();  // read before the data
     std::vector<json::object> expanded;                        // only with expand: records as DOM objects
-    auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-        if (!p.expand.empty()) {
-            auto rs = ex.Query(page_sql, page_params);
-            if (!rs) {
-                return rs.error();
+    std::string count_sql;
+    std::string count_key;
+    std::optional<std::int64_t> cached_total;
+    if (!p.skip_total) {
+        count_sql =
+            (distinct ? "SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" : std::string("SELECT COUNT(*)")) +
+            base.text;
+        if (!c.system) {
+            count_key = CountKey(count_sql, base.params);
+            cached_total = CachedCount(count_key, version);
+        }
+    }
+    // Rows are streamed straight into the JSON text: no result set, no DOM.
+    std::string items = "[";
+    items.reserve(static_cast<std::size_t>(out.per_page) * 512);
+    std::vector<std::pair<const schema::Field*, int>> columns;  // exported fields, their column
+    bool first = true;
+    const db::RowFn stream = [&](const db::RowView& row) -> Result<void> {
+        if (first) {
+            for (const auto& field : c.fields) {
+                if (!Exported(c, field, include_hidden)) {
+                    continue;
+                }
+                int idx = -1;
+                for (int i = 0; i < row.Size(); ++i) {
+                    if (row.Name(i) == field.name) {
+                        idx = i;
+                    }
+                }
+                columns.emplace_back(&field, idx);
             }
-            for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-                expanded.push_back(RecordJson(c, *rs, i, include_hidden));
+        } else {
+            items.push_back(',');
+        }
+        first = false;
+        items += R"({"collectionId":)";
+        AppendJsonString(items, c.id);
+        items += R"(,"collectionName":)";
+        AppendJsonString(items, c.name);
+        for (const auto& [field, idx] : columns) {
+            items.push_back(',');
+            AppendJsonString(items, field->name);
+            items.push_back(':');
+            if (idx < 0) {
+                items += "null";
+            } else {
+                AppendColumnJson(items, *field, row, idx);
             }
         }
-        // Rows are streamed straight into the JSON text: no result set, no DOM.
-        std::string items = "[";
-        items.reserve(static_cast<std::size_t>(out.per_page) * 512);
-        std::vector<std::pair<const schema::Field*, int>> columns;  // exported fields, their column
-        bool first = true;
-        auto each = !p.expand.empty()
-                        ? Result<void>()
-                        : ex.QueryEach(page_sql, page_params, [&](const db::RowView& row) -> Result<void> {
-                              if (first) {
-                                  for (const auto& field : c.fields) {
-                                      if (!Exported(c, field, include_hidden)) {
-                                          continue;
-                                      }
-                                      int idx = -1;
-                                      for (int i = 0; i < row.Size(); ++i) {
-                                          if (row.Name(i) == field.name) {
-                                              idx = i;
-                                          }
-                                      }
-                                      columns.emplace_back(&field, idx);
-                                  }
-                              } else {
-                                  items.push_back(',');
-                              }
-                              first = false;
-                              items += R"({"collectionId":)";
-                              AppendJsonString(items, c.id);
-                              items += R"(,"collectionName":)";
-                              AppendJsonString(items, c.name);
-                              for (const auto& [field, idx] : columns) {
-                                  items.push_back(',');
-                                  AppendJsonString(items, field->name);
-                                  items.push_back(':');
-                                  if (idx < 0) {
-                                      items += "null";
-                                  } else {
-                                      AppendColumnJson(items, *field, row, idx);
-                                  }
-                              }
-                              items.push_back('}');
-                              return Ok();
-                          });
-        if (!each) {
-            return each.error();
+        items.push_back('}');
+        return Ok();
+    };
+    Result<void> r = Ok();
+    if (p.expand.empty() && (p.skip_total || cached_total)) {
+        // One statement: no read transaction needed.
+        r = db_.ReadEach(page_sql, page_params, stream);
+        if (cached_total) {
+            out.total_items = *cached_total;
         }
+    } else {
+        r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
+            if (!p.expand.empty()) {
+                auto rs = ex.Query(page_sql, page_params);
+                if (!rs) {
+                    return rs.error();
+                }
+                for (std::size_t i = 0; i < rs->rows.size(); ++i) {
+                    expanded.push_back(RecordJson(c, *rs, i, include_hidden));
+                }
+            } else if (auto each = ex.QueryEach(page_sql, page_params, stream); !each) {
+                return each.error();
+            }
+            if (!p.skip_total) {
+                if (cached_total) {
+                    out.total_items = *cached_total;
+                } else {
+                    auto count = ex.Query(count_sql, base.params);
+                    if (!count) {
+                        return count.error();
+                    }
+                    out.total_items = db::AsInt(count->rows[0][0]);
+                    if (!c.system) {
+                        StoreCount(std::move(count_key), version, out.total_items);
+                    }
+                }
+            }
+            return Ok();
+        });
+    }
+    if (r) {
         items.push_back(']');
         out.items_json = std::move(items);
         if (!p.skip_total) {
-            const std::string count_sql =
-                (distinct ? "SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" : std::string("SELECT COUNT(*)")) +
-                base.text;
-            std::string key;
-            std::optional<std::int64_t> cached;
-            if (!c.system) {
-                key = CountKey(count_sql, base.params);
-                cached = CachedCount(key, version);
-            }
-            if (cached) {
-                out.total_items = *cached;
-            } else {
-                auto count = ex.Query(count_sql, base.params);
-                if (!count) {
-                    return count.error();
-                }
-                out.total_items = db::AsInt(count->rows[0][0]);
-                if (!c.system) {
-                    StoreCount(std::move(key), version, out.total_items);
-                }
-            }
             out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
         }
-        return Ok();
-    });
+    }
     if (!r) {
         return r.error();
     }
@@ -442,11 +493,11 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         if (auto e = Expand(c, *l->snapshot, ptrs, p.expand, access); !e) {
             return e.error();
         }
-        json::array items;
+        json::array with_expand;
         for (auto& o : expanded) {
-            items.emplace_back(std::move(o));
+            with_expand.emplace_back(std::move(o));
         }
-        out.items_json = json::serialize(items);
+        out.items_json = json::serialize(with_expand);
     }
     return out;
 }

@@ -115,6 +115,16 @@ private:
     const Clock& clock_;
     // List totals by (count SQL, params), valid while the data version is unchanged: a list page
     // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
+    /// The compiled rule+filter+sort of a list, cached by text while the schema snapshot is the same
+    /// (only for texts without @: macros and @request values change per request).
+    std::optional<query::CompiledFilter> CachedPlan(const std::string& key, const void* snapshot) const;
+    void StorePlan(std::string key, std::shared_ptr<const collections::Snapshot> snapshot, query::CompiledFilter plan)
+        const;
+
+    mutable std::mutex plans_mu_;
+    mutable std::
+        unordered_map<std::string, std::pair<std::shared_ptr<const collections::Snapshot>, query::CompiledFilter>>
+            plans_;
     mutable std::mutex counts_mu_;
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };

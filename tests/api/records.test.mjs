@@ -391,6 +391,23 @@ describe('collections and records', () => {
     await assert.rejects(pb.collection('posts').update(p.id, { 'views-': 100 }), (e) => e.status === 400);
   });
 
+  test('list totals follow every write (cached counts are never stale)', async () => {
+    const total = async () => (await pb.collection('tags').getList(1, 1, { filter: "name != ''" })).totalItems;
+    const t0 = await total();
+    assert.equal(await total(), t0); // a cached total
+    const t = await pb.collection('tags').create({ name: 'count-me' });
+    assert.equal(await total(), t0 + 1);
+    await pb.collection('tags').update(t.id, { name: '' }).catch(() => {});
+    await pb.collection('tags').delete(t.id);
+    assert.equal(await total(), t0);
+    const b = await pb.collections.create({ name: 'counted', listRule: '', fields: [{ name: 'n', type: 'number' }] });
+    await pb.collection('counted').create({ n: 1 });
+    assert.equal((await pb.collection('counted').getList(1, 10)).totalItems, 1);
+    await pb.collections.truncate('counted');
+    assert.equal((await pb.collection('counted').getList(1, 10)).totalItems, 0);
+    await pb.collections.delete(b.id);
+  });
+
   test('delete and truncate collections', async () => {
     const c = await pb.collections.create({ name: 'scratch', fields: [{ name: 'n', type: 'number' }] });
     await pb.collection('scratch').create({ n: 1 });

@@ -286,6 +286,16 @@ public:
         return r;
     }
 
+    Result<void> ReadEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) override {
+        auto conn = AcquireReader();
+        if (!conn) {
+            return conn.error();
+        }
+        auto r = (*conn)->QueryEach(sql, params, fn);
+        ReleaseReader(std::move(*conn));
+        return r;
+    }
+
     Result<void> ReadTx(const ReadFn& fn) override {
         auto conn = AcquireReader();
         if (!conn) {
