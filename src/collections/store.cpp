@@ -469,6 +469,20 @@ Result<void> RecordHistory(
     return Ok();
 }
 
+// A schema change whose write failed: a constraint conflict is the client's (400 with
+// `conflict_message`), anything else keeps its code and message.
+ChangeResult WriteFailed(const Error& e, std::string conflict_message) {
+    ChangeResult failed;
+    const bool conflict = e.code == ErrorCode::kConflict;
+    failed.code = conflict ? ErrorCode::kInvalidArgument : e.code;
+    if (conflict) {
+        failed.message = std::move(conflict_message);
+    } else {
+        failed.message = e.message;
+    }
+    return failed;
+}
+
 // The name of an index from its canonical text.
 std::string IndexName(const std::string& text) {
     const auto start = text.find('`');
@@ -588,10 +602,7 @@ ChangeResult CollectionStore::Create(const boost::json::object& body) {
         return RecordHistory(ex, "create", c, c.created);
     });
     if (!written) {
-        ChangeResult failed;
-        failed.code = written.error().code == ErrorCode::kConflict ? ErrorCode::kInvalidArgument : written.error().code;
-        failed.message =
-            written.error().code == ErrorCode::kConflict ? "Failed to create collection." : written.error().message;
+        ChangeResult failed = WriteFailed(written.error(), "Failed to create collection.");
         if (written.error().code == ErrorCode::kConflict) {
             failed.errors.push_back({"name", "validation_collection_name_exists", "Collection name must be unique."});
         }
@@ -726,12 +737,9 @@ ChangeResult CollectionStore::Update(std::string_view id_or_name, const boost::j
         return RecordHistory(ex, "update", c, c.updated);
     });
     if (!written) {
-        ChangeResult failed;
-        failed.code = written.error().code == ErrorCode::kConflict ? ErrorCode::kInvalidArgument : written.error().code;
-        failed.message = written.error().code == ErrorCode::kConflict
-                             ? "Failed to update collection: the existing records do not fit the new definition."
-                             : written.error().message;
-        return failed;
+        return WriteFailed(
+            written.error(), "Failed to update collection: the existing records do not fit the new definition."
+        );
     }
     BumpDataVersion();
     {

@@ -53,6 +53,27 @@ Result<Loaded> Load(const collections::CollectionStore& store, std::string_view 
 }
 
 // Applies the rule of one action for a non-superuser: null forbids, "" allows everything.
+// The collection of a create/update/delete: it must exist, be writable, and the action's rule must
+// not be null for a non-superuser.
+Result<Loaded> LoadForWrite(
+    const collections::CollectionStore& store,
+    std::string_view name,
+    const Access& access,
+    std::optional<std::string> schema::Collection::*rule
+) {
+    auto l = Load(store, name);
+    if (!l) {
+        return l.error();
+    }
+    if (l->collection->type != schema::CollectionType::kBase) {
+        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
+    }
+    if (!access.superuser && !(l->collection->*rule)) {
+        return Forbidden();
+    }
+    return l;
+}
+
 Result<void> ApplyRule(query::Compiler& compiler, const std::optional<std::string>& rule, const Access& access) {
     if (access.superuser) {
         return Ok();
@@ -219,10 +240,6 @@ Result<bool> RuleMatches(
         return rs.error();
     }
     return !rs->rows.empty();
-}
-
-bool Writable(const schema::Collection& c) {
-    return c.type == schema::CollectionType::kBase;
 }
 
 // The cache key of a count: its SQL and every parameter, type-tagged.
@@ -586,17 +603,11 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
 Result<PreparedWrite> RecordService::PrepareCreate(
     std::string_view collection, const json::object& body, const Access& access
 ) const {
-    auto l = Load(collections_, collection);
+    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::create_rule);
     if (!l) {
         return l.error();
     }
     const schema::Collection& c = *l->collection;
-    if (!Writable(c)) {
-        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
-    }
-    if (!access.superuser && !c.create_rule) {
-        return Forbidden();
-    }
     std::vector<FieldError> errors;
     std::vector<std::pair<const schema::Field*, db::Value>> values;
     const std::string now = FormatDateTime(clock_.Now());
@@ -734,17 +745,11 @@ UpdatePlan PlanUpdate(
 Result<PreparedWrite> RecordService::PrepareUpdate(
     std::string_view collection, std::string_view id, const json::object& body, const Access& access
 ) const {
-    auto l = Load(collections_, collection);
+    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::update_rule);
     if (!l) {
         return l.error();
     }
     const schema::Collection& c = *l->collection;
-    if (!Writable(c)) {
-        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
-    }
-    if (!access.superuser && !c.update_rule) {
-        return Forbidden();
-    }
     const std::string now = FormatDateTime(clock_.Now());
     const bool modifiers = HasModifiers(c, body);
     // Without modifiers the body is validated here; with them it needs the stored values, which
@@ -822,17 +827,11 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
 Result<PreparedWrite> RecordService::PrepareDelete(
     std::string_view collection, std::string_view id, const Access& access
 ) const {
-    auto l = Load(collections_, collection);
+    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::delete_rule);
     if (!l) {
         return l.error();
     }
     const schema::Collection& c = *l->collection;
-    if (!Writable(c)) {
-        return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
-    }
-    if (!access.superuser && !c.delete_rule) {
-        return Forbidden();
-    }
     // Multiple relations pointing here have no foreign key: drop the id from them (or, with
     // cascadeDelete, delete the records that hold it) in the same transaction.
     std::vector<std::string> cleanup;
