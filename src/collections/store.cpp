@@ -453,6 +453,36 @@ db::Value RuleValue(const std::optional<std::string>& r) {
     return r ? db::Value(*r) : db::Value(nullptr);
 }
 
+// Writes a collection's definition row (insert or replace).
+Result<void> SaveDefinition(db::Executor& ex, const schema::Collection& c) {
+    auto r = ex.Exec(
+        "INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, "
+        "updateRule, deleteRule, options, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET name = excluded.name, fields = excluded.fields, indexes = excluded.indexes, "
+        "listRule = excluded.listRule, viewRule = excluded.viewRule, createRule = excluded.createRule, "
+        "updateRule = excluded.updateRule, deleteRule = excluded.deleteRule, options = excluded.options, "
+        "updated = excluded.updated",
+        {c.id,
+         static_cast<std::int64_t>(c.system ? 1 : 0),
+         std::string(schema::CollectionTypeName(c.type)),
+         c.name,
+         ToStoredJson(c.fields),
+         ToStoredJson(c.indexes),
+         RuleValue(c.list_rule),
+         RuleValue(c.view_rule),
+         RuleValue(c.create_rule),
+         RuleValue(c.update_rule),
+         RuleValue(c.delete_rule),
+         json::serialize(c.options),
+         c.created,
+         c.updated}
+    );
+    if (!r) {
+        return r.error();
+    }
+    return Ok();
+}
+
 // Every schema change is recorded with the definition it produced, so that history can be replayed
 // or exported (`basalt migrate`).
 Result<void> RecordHistory(
@@ -579,25 +609,8 @@ ChangeResult CollectionStore::Create(const boost::json::object& body) {
         if (auto r = ExecAll(ex, ddl); !r) {
             return r;
         }
-        auto ins = ex.Exec(
-            "INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, "
-            "updateRule, deleteRule, options, created, updated) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            {c.id,
-             std::string(schema::CollectionTypeName(c.type)),
-             c.name,
-             ToStoredJson(c.fields),
-             ToStoredJson(c.indexes),
-             RuleValue(c.list_rule),
-             RuleValue(c.view_rule),
-             RuleValue(c.create_rule),
-             RuleValue(c.update_rule),
-             RuleValue(c.delete_rule),
-             json::serialize(c.options),
-             c.created,
-             c.updated}
-        );
-        if (!ins) {
-            return ins.error();
+        if (auto r = SaveDefinition(ex, c); !r) {
+            return r;
         }
         return RecordHistory(ex, "create", c, c.created);
     });
@@ -716,23 +729,8 @@ ChangeResult CollectionStore::Update(std::string_view id_or_name, const boost::j
         if (auto r = ExecAll(ex, ddl); !r) {
             return r;
         }
-        auto upd = ex.Exec(
-            "UPDATE _collections SET name = ?, fields = ?, indexes = ?, listRule = ?, viewRule = ?, createRule = ?, "
-            "updateRule = ?, deleteRule = ?, options = ?, updated = ? WHERE id = ?",
-            {c.name,
-             ToStoredJson(c.fields),
-             ToStoredJson(c.indexes),
-             RuleValue(c.list_rule),
-             RuleValue(c.view_rule),
-             RuleValue(c.create_rule),
-             RuleValue(c.update_rule),
-             RuleValue(c.delete_rule),
-             json::serialize(c.options),
-             c.updated,
-             c.id}
-        );
-        if (!upd) {
-            return upd.error();
+        if (auto r = SaveDefinition(ex, c); !r) {
+            return r;
         }
         return RecordHistory(ex, "update", c, c.updated);
     });
