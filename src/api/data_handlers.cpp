@@ -7,6 +7,7 @@
 
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
+#include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
 
@@ -156,6 +157,34 @@ public:
             {"totalItems", skip ? -1 : total},
             {"totalPages", skip ? -1 : (total + per_page - 1) / per_page},
             {"items", std::move(items)}});
+    }
+
+    // Empty collections of each type, as the dashboard's "new collection" forms start from.
+    Response Scaffolds(Request& req) const {
+        RequireSuperuser(req);
+        auto scaffold = [](std::string_view type) {
+            schema::Collection c;
+            c.type = *schema::ParseCollectionType(type);
+            schema::Field id;
+            id.name = "id";
+            id.id = FieldIdFor("text", "id");
+            id.system = true;
+            id.options = {
+                {"primaryKey", true},
+                {"required", true},
+                {"min", 15},
+                {"max", 15},
+                {"pattern", "^[a-z0-9]+$"},
+                {"autogeneratePattern", "[a-z0-9]{15}"}};
+            c.fields.push_back(std::move(id));
+            json::object o = schema::CollectionToJson(c);
+            if (type == "view") {
+                o["viewQuery"] = "";
+            }
+            return o;
+        };
+        return JsonResponse(json::object{
+            {"base", scaffold("base")}, {"auth", scaffold("auth")}, {"view", scaffold("view")}});
     }
 
     Response ViewCollection(Request& req) const {
@@ -362,6 +391,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     };
     router.Add(Method::kGet, "/api/collections", sync(&DataApi::ListCollections));
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
+    router.Add(Method::kGet, "/api/collections/meta/scaffolds", sync(&DataApi::Scaffolds));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
     router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));

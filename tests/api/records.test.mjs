@@ -74,6 +74,15 @@ describe('collections and records', () => {
     assert.equal(one.id, posts.id);
   });
 
+  test('scaffolds: an empty collection of each type', async () => {
+    const s = await pb.collections.getScaffolds();
+    assert.deepEqual(Object.keys(s).sort(), ['auth', 'base', 'view']);
+    assert.equal(s.base.type, 'base');
+    assert.equal(s.base.fields[0].name, 'id');
+    assert.equal(s.view.viewQuery, '');
+    await assert.rejects(guest.collections.getScaffolds(), (e) => e.status === 401);
+  });
+
   test('invalid collection definitions are field errors', async () => {
     const r = await getJson(srv.url + '/api/collections', {
       method: 'POST',
