@@ -7,7 +7,6 @@
 
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
-#include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
 
@@ -165,18 +164,7 @@ public:
         auto scaffold = [](std::string_view type) {
             schema::Collection c;
             c.type = *schema::ParseCollectionType(type);
-            schema::Field id;
-            id.name = "id";
-            id.id = FieldIdFor("text", "id");
-            id.system = true;
-            id.options = {
-                {"primaryKey", true},
-                {"required", true},
-                {"min", 15},
-                {"max", 15},
-                {"pattern", "^[a-z0-9]+$"},
-                {"autogeneratePattern", "[a-z0-9]{15}"}};
-            c.fields.push_back(std::move(id));
+            c.fields.push_back(schema::IdField());
             json::object o = schema::CollectionToJson(c);
             if (type == "view") {
                 o["viewQuery"] = "";

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "core/text.hpp"
 #include "query/compiler.hpp"
 
 namespace basalt::collections {
@@ -10,18 +11,6 @@ namespace basalt::collections {
 namespace {
 
 using schema::FieldType;
-
-bool IsWord(std::string_view s) {
-    if (s.empty() || s.size() > 255) {
-        return false;
-    }
-    for (char c : s) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string Upper(std::string_view s) {
     std::string out(s);

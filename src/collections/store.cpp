@@ -9,6 +9,7 @@
 
 #include "collections/ddl.hpp"
 #include "core/ids.hpp"
+#include "core/text.hpp"
 #include "query/compiler.hpp"
 
 namespace basalt::collections {
@@ -17,30 +18,6 @@ namespace {
 
 namespace json = boost::json;
 using schema::FieldType;
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
-bool IsWord(std::string_view s) {
-    if (s.empty()) {
-        return false;
-    }
-    for (char c : s) {
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) {
-            return false;
-        }
-    }
-    return true;
-}
 
 Result<void> ExecAll(db::Executor& ex, const std::vector<std::string>& statements) {
     for (const auto& sql : statements) {
@@ -62,23 +39,6 @@ std::optional<std::string> RuleFromJson(const json::object& body, std::string_vi
         return std::nullopt;
     }
     return std::string(v->as_string());
-}
-
-// PocketBase's id field for a new collection.
-schema::Field DefaultIdField() {
-    schema::Field f;
-    f.name = "id";
-    f.type = FieldType::kText;
-    f.id = FieldIdFor("text", "id");
-    f.system = true;
-    f.options = {
-        {"primaryKey", true},
-        {"required", true},
-        {"min", 15},
-        {"max", 15},
-        {"pattern", "^[a-z0-9]+$"},
-        {"autogeneratePattern", "[a-z0-9]{15}"}};
-    return f;
 }
 
 // Fills the type's default options so the JSON always has them, as PocketBase's does.
@@ -151,7 +111,7 @@ void ValidateField(
     if (f.system) {
         return;  // defined by basalt itself (auth fields, id)
     }
-    if (!IsWord(f.name) || f.name.size() > 255) {
+    if (!IsWord(f.name)) {
         errors.push_back({at + "name", "validation_invalid_name", "Must contain only letters, digits and _."});
         return;
     }
@@ -219,7 +179,7 @@ ChangeResult BuildCollection(
         // unchanged
     } else if (c.name.empty()) {
         errors.push_back({"name", "validation_required", "Cannot be blank."});
-    } else if (!IsWord(c.name) || c.name.size() > 255) {
+    } else if (!IsWord(c.name)) {
         errors.push_back({"name", "validation_invalid_name", "Must contain only letters, digits and _."});
     } else if (c.name.front() == '_' || c.name.rfind("sqlite_", 0) == 0) {
         errors.push_back({"name", "validation_invalid_name", "Names starting with _ or sqlite_ are reserved."});
@@ -311,7 +271,7 @@ ChangeResult BuildCollection(
         }
     }
     if (c.FindField("id") == nullptr) {
-        c.fields.insert(c.fields.begin(), DefaultIdField());
+        c.fields.insert(c.fields.begin(), schema::IdField());
     }
     std::set<std::string> names;
     std::set<std::string> ids;
@@ -521,20 +481,6 @@ std::string IndexName(const std::string& text) {
 }
 
 }  // namespace
-
-const schema::Collection* Snapshot::Find(std::string_view name_or_id) const {
-    for (const auto& c : list_) {
-        if (c.id == name_or_id) {
-            return &c;
-        }
-    }
-    for (const auto& c : list_) {
-        if (EqualsIgnoreCase(c.name, name_or_id)) {
-            return &c;
-        }
-    }
-    return nullptr;
-}
 
 std::shared_ptr<const Snapshot> CollectionStore::Current() const {
     std::lock_guard lock(snapshot_mu_);

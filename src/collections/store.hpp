@@ -19,15 +19,7 @@
 namespace basalt::collections {
 
 /// An immutable view of every collection at one moment; shared by readers without locks.
-class Snapshot final : public schema::Catalog {
-public:
-    explicit Snapshot(std::vector<schema::Collection> list) : list_(std::move(list)) {}
-    const schema::Collection* Find(std::string_view name_or_id) const override;
-    const std::vector<schema::Collection>& All() const { return list_; }
-
-private:
-    std::vector<schema::Collection> list_;
-};
+using Snapshot = schema::StaticCatalog;
 
 /// Outcome of a schema change the client asked for: the collection, or PocketBase-shaped field
 /// errors (keys like "name", "fields.2.type", "listRule").

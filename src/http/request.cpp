@@ -18,10 +18,6 @@ int HexValue(char c) {
     return -1;
 }
 
-char LowerAscii(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 }  // namespace
 
 std::string_view MethodName(Method m) {
@@ -69,18 +65,6 @@ Method ParseMethod(std::string_view name) {
         return Method::kOptions;
     }
     return Method::kOther;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (LowerAscii(a[i]) != LowerAscii(b[i])) {
-            return false;
-        }
-    }
-    return true;
 }
 
 std::string_view Request::Header(std::string_view name) const {

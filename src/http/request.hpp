@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text.hpp"
+
 namespace basalt::http {
 
 enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete, kOptions, kOther };
@@ -18,8 +20,7 @@ Method ParseMethod(std::string_view name);
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
-/// Case-insensitive ASCII comparison, for header names.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+using basalt::EqualsIgnoreCase;  // header names compare case-insensitively
 
 /// One HTTP request as handlers see it: no Beast types, so handlers and services never pull in
 /// Asio/Beast headers. Owned by the connection while the handler runs.

@@ -6,6 +6,9 @@
 
 #include <boost/json/value.hpp>
 
+#include "core/ids.hpp"
+#include "core/text.hpp"
+
 namespace basalt::schema {
 
 namespace {
@@ -26,21 +29,6 @@ constexpr std::array<std::pair<FieldType, std::string_view>, 14> kFieldTypes{{
     {FieldType::kPassword, "password"},
     {FieldType::kGeoPoint, "geoPoint"},
 }};
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) {
-            return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
-}
 
 std::string GetString(const boost::json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
@@ -146,12 +134,34 @@ const Field* Collection::FindField(std::string_view field_name) const {
 }
 
 const Collection* StaticCatalog::Find(std::string_view name_or_id) const {
+    // Ids first: an id never loses to a collection that happens to be named like it.
     for (const auto& c : collections_) {
-        if (c.id == name_or_id || EqualsIgnoreCase(c.name, name_or_id)) {
+        if (c.id == name_or_id) {
+            return &c;
+        }
+    }
+    for (const auto& c : collections_) {
+        if (EqualsIgnoreCase(c.name, name_or_id)) {
             return &c;
         }
     }
     return nullptr;
+}
+
+Field IdField() {
+    Field f;
+    f.name = "id";
+    f.type = FieldType::kText;
+    f.id = FieldIdFor("text", "id");
+    f.system = true;
+    f.options = {
+        {"primaryKey", true},
+        {"required", true},
+        {"min", 15},
+        {"max", 15},
+        {"pattern", "^[a-z0-9]+$"},
+        {"autogeneratePattern", "[a-z0-9]{15}"}};
+    return f;
 }
 
 Result<Field> FieldFromJson(const boost::json::object& json) {

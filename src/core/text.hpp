@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string_view>
+
+namespace basalt {
+
+/// ASCII case-insensitive equality (header names, collection names).
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+/// True when `s` is 1..255 characters of [A-Za-z0-9_] (collection, field and index names).
+bool IsWord(std::string_view s);
+
+}  // namespace basalt
