@@ -320,6 +320,9 @@ describe('collections and records', () => {
     assert.equal(pickedList.page, 1);
 
     await assert.rejects(guest.collection('books').getOne(book.id, { expand: 'nope' }), (e) => e.status === 400);
+    for (const fields of ['title:excerpt(abc)', 'title:excerpt(0)', 'a..b', '*.title', 'x'.repeat(2100)]) {
+      await assert.rejects(guest.collection('books').getOne(book.id, { fields }), (e) => e.status === 400, fields.slice(0, 20));
+    }
     const deep = 'author.' + 'x.'.repeat(7) + 'y';
     await assert.rejects(guest.collection('books').getOne(book.id, { expand: deep }), (e) => e.status === 400);
   });
