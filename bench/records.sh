@@ -8,12 +8,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-10}
 RECORDS=${RECORDS:-10000}
 BIN=${BASALT_BIN:-build/basalt}
-out=$(mktemp -d /tmp/basalt-bench-XXXXXX)
-chmod 755 "$out"
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$out"' EXIT
-
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+source bench/lib.sh
 
 "$BIN" superuser upsert bench@example.com bench-password --dir "$out/data" >/dev/null
 BPORT=$(free_port)
@@ -24,33 +19,16 @@ TOKEN=$(curl -sf -X POST "$BURL/api/collections/_superusers/auth-with-password" 
   -d '{"identity":"bench@example.com","password":"bench-password"}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
 node bench/seed.mjs "$BURL" "$TOKEN" "$RECORDS" "$out/ids.txt"
 
-NPORT=$(free_port)
-mkdir -p "$out/www" "$out/nginx"
+mkdir -p "$out/www"
 head -c 300 /dev/zero | tr '\0' 'x' | sed 's/^/{"a":"/; s/$/"}/' > "$out/www/static.json"
-cat > "$out/nginx.conf" <<CONF
-worker_processes auto;
-pid $out/nginx.pid;
-error_log $out/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log $out/nginx/access.log;
-  client_body_temp_path $out/nginx; proxy_temp_path $out/nginx; fastcgi_temp_path $out/nginx;
-  uwsgi_temp_path $out/nginx; scgi_temp_path $out/nginx;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$NPORT; location = /static.json { root $out/www; default_type application/json; } }
-}
-CONF
-nginx -c "$out/nginx.conf" -p "$out/nginx" -g 'daemon off;' </dev/null >>"$out/nginx.log" 2>&1 &
-wait_up "http://127.0.0.1:$NPORT/static.json"
+start_nginx static.json
 
 run() { # name, wrk args... -> prints "name rps p99"
   local name=$1
   shift
   wrk -t1 -c64 -d"${SECS}s" --latency "$@" > "$out/wrk.txt" 2>&1
   local rps p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$out/wrk.txt")
-  errors=$(awk '/Non-2xx/ {print $5}' "$out/wrk.txt")
+  read -r rps p99 errors < <(wrk_stats)
   printf '%-34s %10s req/s   p99 %7s ms   non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}"
   echo "$rps" > "$out/last"
 }

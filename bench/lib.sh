@@ -1,0 +1,40 @@
+# Shared pieces of the bench scripts (sourced): a scratch dir cleaned on exit, free ports, waiting
+# for a server, Debian's nginx serving one static file, and wrk's numbers.
+
+out=$(mktemp -d /tmp/basalt-bench-XXXXXX)
+chmod 755 "$out"  # nginx workers run as nobody
+trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)" 2>/dev/null; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
+
+# start_nginx NAME: serves $out/www/NAME (written by the caller) at http://127.0.0.1:$NPORT/NAME,
+# access log on, every worker of the machine.
+start_nginx() {
+  NPORT=$(free_port)
+  mkdir -p "$out/nginx"
+  cat > "$out/nginx.conf" <<CONF
+worker_processes auto;
+pid $out/nginx.pid;
+error_log $out/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log $out/nginx/access.log;
+  client_body_temp_path $out/nginx; proxy_temp_path $out/nginx; fastcgi_temp_path $out/nginx;
+  uwsgi_temp_path $out/nginx; scgi_temp_path $out/nginx;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$NPORT; location = /$1 { root $out/www; default_type application/json; } }
+}
+CONF
+  nginx -c "$out/nginx.conf" -p "$out/nginx" -g 'daemon off;' </dev/null >>"$out/nginx.log" 2>&1 &
+  wait_up "http://127.0.0.1:$NPORT/$1"
+}
+
+# wrk_stats: "rps p99_ms non2xx" from the wrk --latency output in $out/wrk.txt.
+wrk_stats() {
+  local rps p99 errors
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out/wrk.txt")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$out/wrk.txt")
+  errors=$(awk '/Non-2xx/ {print $5}' "$out/wrk.txt")
+  echo "$rps $p99 ${errors:-0}"
+}
