@@ -8,6 +8,7 @@
 #include "auth/password.hpp"
 #include "core/ids.hpp"
 #include "core/random.hpp"
+#include "core/text.hpp"
 
 namespace basalt::auth {
 
@@ -35,27 +36,6 @@ Error FieldError(std::string field, std::string message) {
 }
 
 }  // namespace
-
-bool IsValidEmail(std::string_view email) {
-    if (email.empty() || email.size() > 255) {
-        return false;
-    }
-    const auto at = email.find('@');
-    if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
-        return false;
-    }
-    const std::string_view domain = email.substr(at + 1);
-    const auto dot = domain.find('.');
-    if (domain.empty() || dot == std::string_view::npos || dot == 0 || domain.back() == '.') {
-        return false;
-    }
-    for (char c : email) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';') {
-            return false;
-        }
-    }
-    return true;
-}
 
 Result<std::optional<AuthRecord>> SuperuserStore::FindOne(std::string_view where, std::string_view value) const {
     std::string sql = "SELECT ";
@@ -90,7 +70,7 @@ Result<std::int64_t> SuperuserStore::Count() const {
 }
 
 Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_view password) {
-    if (!IsValidEmail(email)) {
+    if (!IsEmail(email)) {
         return FieldError("email", "Must be a valid email address.");
     }
     if (password.size() < kMinPasswordLength || password.size() > kMaxPasswordLength) {

@@ -40,9 +40,6 @@ struct Principal {
     bool refreshable = false;
 };
 
-/// True when `email` looks like an address (one '@', a dotted domain, no spaces, at most 255 bytes).
-bool IsValidEmail(std::string_view email);
-
 /// The `_superusers` collection's records. Reads are short indexed queries; Upsert hashes a password
 /// (~100 ms) and blocks on the writer: call it off the I/O threads. Thread-safe.
 class SuperuserStore {

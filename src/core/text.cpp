@@ -33,4 +33,25 @@ bool IsWord(std::string_view s) {
     return true;
 }
 
+bool IsEmail(std::string_view email) {
+    if (email.empty() || email.size() > 255) {
+        return false;
+    }
+    const auto at = email.find('@');
+    if (at == std::string_view::npos || at == 0 || email.find('@', at + 1) != std::string_view::npos) {
+        return false;
+    }
+    const std::string_view domain = email.substr(at + 1);
+    const auto dot = domain.find('.');
+    if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') {
+        return false;
+    }
+    for (char c : email) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';') {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace basalt

@@ -11,4 +11,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 /// True when `s` is 1..255 characters of [A-Za-z0-9_] (collection, field and index names).
 bool IsWord(std::string_view s);
 
+/// True when `email` looks like an address: one '@' with a local part before it, a dotted domain
+/// after it, no whitespace, control characters or , ; < >, at most 255 bytes.
+bool IsEmail(std::string_view email);
+
 }  // namespace basalt

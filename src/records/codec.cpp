@@ -13,6 +13,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
+#include "core/text.hpp"
 
 namespace basalt::records {
 
@@ -122,24 +123,6 @@ std::optional<std::vector<std::string>> AsList(const json::value& v) {
         }
     }
     return out;
-}
-
-bool IsEmail(std::string_view e) {
-    const auto at = e.find('@');
-    if (at == std::string_view::npos || at == 0 || e.find('@', at + 1) != std::string_view::npos || e.size() > 255) {
-        return false;
-    }
-    const auto domain = e.substr(at + 1);
-    const auto dot = domain.find('.');
-    if (dot == std::string_view::npos || dot == 0 || domain.back() == '.') {
-        return false;
-    }
-    for (char c : e) {
-        if (static_cast<unsigned char>(c) <= 0x20 || c == ',' || c == ';' || c == '<' || c == '>') {
-            return false;
-        }
-    }
-    return true;
 }
 
 bool IsUrl(std::string_view u) {

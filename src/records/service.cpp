@@ -311,26 +311,39 @@ void RecordService::Track(PreparedWrite& w) const {
     };
 }
 
-void AppendRecordJson(
-    std::string& out, const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden
-) {
-    out += R"({"collectionId":)";
-    AppendJsonString(out, c.id);
-    out += R"(,"collectionName":)";
-    AppendJsonString(out, c.name);
+RecordWriter::RecordWriter(const schema::Collection& c, bool include_hidden) : collection_(c) {
     for (const auto& f : c.fields) {
-        if (!Exported(c, f, include_hidden)) {
-            continue;
+        if (Exported(c, f, include_hidden)) {
+            columns_.emplace_back(&f, -1);
         }
+    }
+}
+
+void RecordWriter::Append(std::string& out, const db::RowView& row) {
+    if (!mapped_) {
+        // Columns are found by name once, on the first row.
+        for (auto& [field, idx] : columns_) {
+            for (int i = 0; i < row.Size(); ++i) {
+                if (row.Name(i) == field->name) {
+                    idx = i;
+                }
+            }
+        }
+        mapped_ = true;
+    }
+    out += R"({"collectionId":)";
+    AppendJsonString(out, collection_.id);
+    out += R"(,"collectionName":)";
+    AppendJsonString(out, collection_.name);
+    for (const auto& [field, idx] : columns_) {
         out.push_back(',');
-        AppendJsonString(out, f.name);
+        AppendJsonString(out, field->name);
         out.push_back(':');
-        const int idx = rs.ColumnIndex(f.name);
         if (idx < 0) {
             out += "null";
-            continue;
+        } else {
+            AppendColumnJson(out, *field, row, idx);
         }
-        AppendColumnJson(out, f, rs.rows[row][static_cast<std::size_t>(idx)]);
     }
     out.push_back('}');
 }
@@ -417,41 +430,14 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     // Rows are streamed straight into the JSON text: no result set, no DOM.
     std::string items = "[";
     items.reserve(static_cast<std::size_t>(out.per_page) * 512);
-    std::vector<std::pair<const schema::Field*, int>> columns;  // exported fields, their column
+    RecordWriter writer(c, include_hidden);
     bool first = true;
     const db::RowFn stream = [&](const db::RowView& row) -> Result<void> {
-        if (first) {
-            for (const auto& field : c.fields) {
-                if (!Exported(c, field, include_hidden)) {
-                    continue;
-                }
-                int idx = -1;
-                for (int i = 0; i < row.Size(); ++i) {
-                    if (row.Name(i) == field.name) {
-                        idx = i;
-                    }
-                }
-                columns.emplace_back(&field, idx);
-            }
-        } else {
+        if (!first) {
             items.push_back(',');
         }
         first = false;
-        items += R"({"collectionId":)";
-        AppendJsonString(items, c.id);
-        items += R"(,"collectionName":)";
-        AppendJsonString(items, c.name);
-        for (const auto& [field, idx] : columns) {
-            items.push_back(',');
-            AppendJsonString(items, field->name);
-            items.push_back(':');
-            if (idx < 0) {
-                items += "null";
-            } else {
-                AppendColumnJson(items, *field, row, idx);
-            }
-        }
-        items.push_back('}');
+        writer.Append(items, row);
         return Ok();
     };
     Result<void> r = Ok();

@@ -129,15 +129,18 @@ private:
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };
 
-/// Appends PocketBase's record JSON for one row of `SELECT <table>.*` to `out`, straight from the
-/// column values (the same text RecordJson + serialize would give).
-void AppendRecordJson(
-    std::string& out,
-    const schema::Collection& collection,
-    const db::ResultSet& rs,
-    std::size_t row,
-    bool include_hidden
-);
+/// Writes PocketBase's record JSON straight from streamed rows of `SELECT <table>.*`, without a
+/// DOM (list pages). Hidden fields only when `include_hidden`; passwords and auth token keys never.
+class RecordWriter {
+public:
+    RecordWriter(const schema::Collection& collection, bool include_hidden);
+    void Append(std::string& out, const db::RowView& row);
+
+private:
+    const schema::Collection& collection_;
+    std::vector<std::pair<const schema::Field*, int>> columns_;  // exported fields and their column
+    bool mapped_ = false;
+};
 
 /// PocketBase's record JSON from a row of `SELECT <table>.*` (hidden fields only for superusers).
 boost::json::object RecordJson(
