@@ -221,6 +221,35 @@ public:
         co_return JsonResponse(schema::CollectionToJson(*result.collection));
     }
 
+    net::awaitable<Response> ImportCollections(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        const auto* list = body.if_contains("collections");
+        if (list == nullptr || !list->is_array() || list->as_array().empty()) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{"collections", "validation_required", "Cannot be blank."}}
+            );
+        }
+        const auto* dm = body.if_contains("deleteMissing");
+        if (dm != nullptr && !dm->is_bool() && !dm->is_null()) {
+            throw ApiError::BadRequest(
+                "An error occurred while loading the submitted data.",
+                {{"deleteMissing", "validation_invalid_value", "Must be a boolean."}}
+            );
+        }
+        const bool delete_missing = dm != nullptr && dm->is_bool() && dm->as_bool();
+        collections::ChangeResult result;
+        co_await d_.blocking.Run([&] { result = d_.collections.Import(list->as_array(), delete_missing); });
+        if (!result.errors.empty() || !result.message.empty()) {
+            if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
+                Fail(req, MakeError(result.code, result.message));
+            }
+            throw ApiError::BadRequest("Failed to import collections.", std::move(result.errors));
+        }
+        co_return Response::NoContent();
+    }
+
     net::awaitable<Response> DeleteCollection(Request& req) const {
         RequireSuperuser(req);
         const std::string name(req.Param("collection"));
@@ -380,6 +409,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kGet, "/api/collections", sync(&DataApi::ListCollections));
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
     router.Add(Method::kGet, "/api/collections/meta/scaffolds", sync(&DataApi::Scaffolds));
+    router.Add(Method::kPut, "/api/collections/import", async(&DataApi::ImportCollections));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
     router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));

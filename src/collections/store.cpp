@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "collections/ddl.hpp"
+#include "collections/view.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
 #include "query/compiler.hpp"
@@ -18,16 +19,6 @@ namespace {
 
 namespace json = boost::json;
 using schema::FieldType;
-
-Result<void> ExecAll(db::Executor& ex, const std::vector<std::string>& statements) {
-    for (const auto& sql : statements) {
-        auto r = ex.Exec(sql);
-        if (!r) {
-            return r.error();
-        }
-    }
-    return Ok();
-}
 
 std::optional<std::string> RuleFromJson(const json::object& body, std::string_view key, bool& bad) {
     const auto* v = body.if_contains(key);
@@ -104,7 +95,7 @@ void ValidateField(
     schema::Field& f,
     std::size_t i,
     const schema::Collection& self,
-    const schema::Catalog& catalog,
+    const schema::Catalog& targets,
     std::vector<FieldError>& errors
 ) {
     const std::string at = "fields." + std::to_string(i) + ".";
@@ -146,7 +137,7 @@ void ValidateField(
     if (f.type == FieldType::kRelation) {
         const std::string target = f.CollectionId();
         const bool to_self = target == self.id || (!target.empty() && EqualsIgnoreCase(target, self.name));
-        const schema::Collection* t = to_self ? &self : catalog.Find(target);
+        const schema::Collection* t = to_self ? &self : targets.Find(target);
         if (t == nullptr) {
             errors.push_back(
                 {at + "collectionId", "validation_missing_collection", "The related collection is missing."}
@@ -157,11 +148,17 @@ void ValidateField(
     }
 }
 
-// Builds and validates a new collection from the request body.
 // Builds and validates a collection from the request body: a new one, or (`existing` set) the next
-// version of an existing one, where keys absent from the body keep their current values.
+// version of an existing one, where keys absent from the body keep their current values. `snap` is
+// the catalog as the change has made it so far; `targets` also knows collections an import is about
+// to create (relations may point at them). A view's fields and rules are checked once its query has
+// been compiled (ChangeSet::Finish).
 ChangeResult BuildCollection(
-    const json::object& body, const Snapshot& snap, const std::string& now, const schema::Collection* existing
+    const json::object& body,
+    const Snapshot& snap,
+    const schema::Catalog& targets,
+    const std::string& now,
+    const schema::Collection* existing
 ) {
     ChangeResult out;
     auto& errors = out.errors;
@@ -201,8 +198,22 @@ ChangeResult BuildCollection(
         }
     } else if (auto t = schema::ParseCollectionType(type_name); !t) {
         errors.push_back({"type", "validation_in_invalid", "Must be a valid value."});
-    } else if (*t != schema::CollectionType::kBase) {
-        errors.push_back({"type", "validation_unsupported", "Only base collections can be created so far."});
+    } else if (*t == schema::CollectionType::kAuth) {
+        errors.push_back({"type", "validation_unsupported", "Only base and view collections can be created so far."});
+    } else {
+        c.type = *t;
+    }
+    const bool view = c.type == schema::CollectionType::kView;
+    if (view) {
+        const auto* q = body.if_contains("viewQuery");
+        if (q != nullptr && q->is_string()) {
+            c.options["viewQuery"] = NormalizeViewQuery(q->as_string());
+        } else if (q != nullptr && !q->is_null()) {
+            errors.push_back({"viewQuery", "validation_invalid_value", "Must be a string."});
+        }
+        if (c.options.if_contains("viewQuery") == nullptr || c.options.at("viewQuery").as_string().empty()) {
+            errors.push_back({"viewQuery", "validation_required", "Cannot be blank."});
+        }
     }
     if (existing != nullptr) {
         c.id = existing->id;
@@ -219,7 +230,7 @@ ChangeResult BuildCollection(
             c.id = CollectionIdFor(type_name, c.name) + std::to_string(n);
         }
     }
-    if (const auto* fields = body.if_contains("fields"); fields != nullptr) {
+    if (const auto* fields = body.if_contains("fields"); fields != nullptr && !view) {
         if (!fields->is_array()) {
             errors.push_back({"fields", "validation_invalid_value", "Must be an array of fields."});
         } else {
@@ -240,10 +251,10 @@ ChangeResult BuildCollection(
             }
         }
     }
-    if (existing != nullptr && body.if_contains("fields") == nullptr) {
+    if (existing != nullptr && (body.if_contains("fields") == nullptr || view)) {
         c.fields = existing->fields;
     }
-    if (existing != nullptr) {
+    if (existing != nullptr && !view) {
         // Existing fields are matched by id: system fields keep their name and type.
         for (const auto& old : existing->fields) {
             const schema::Field* now_f = nullptr;
@@ -270,12 +281,12 @@ ChangeResult BuildCollection(
             }
         }
     }
-    if (c.FindField("id") == nullptr) {
+    if (c.FindField("id") == nullptr && !view) {
         c.fields.insert(c.fields.begin(), schema::IdField());
     }
     std::set<std::string> names;
     std::set<std::string> ids;
-    for (std::size_t i = 0; i < c.fields.size(); ++i) {
+    for (std::size_t i = 0; i < c.fields.size() && !view; ++i) {
         schema::Field& f = c.fields[i];
         std::string lower = f.name;
         for (char& ch : lower) {
@@ -295,7 +306,7 @@ ChangeResult BuildCollection(
             );
         }
         FillDefaults(f);
-        ValidateField(f, i, c, snap, errors);
+        ValidateField(f, i, c, targets, errors);
     }
     bool bad_rule = false;
     auto rule_of = [&](std::string_view key, const std::optional<std::string>& current) {
@@ -312,6 +323,15 @@ ChangeResult BuildCollection(
     c.delete_rule = rule_of("deleteRule", existing != nullptr ? existing->delete_rule : none);
     if (bad_rule) {
         errors.push_back({"listRule", "validation_invalid_rule", "Rules must be strings or null."});
+    }
+    if (view) {
+        const std::pair<const char*, const std::optional<std::string>*> writes[] = {
+            {"createRule", &c.create_rule}, {"updateRule", &c.update_rule}, {"deleteRule", &c.delete_rule}};
+        for (const auto& [key, rule] : writes) {
+            if (*rule) {
+                errors.push_back({key, "validation_nil", "Must be null: view collections are read-only."});
+            }
+        }
     }
     if (!errors.empty()) {
         out.message = failed;
@@ -334,7 +354,7 @@ ChangeResult BuildCollection(
         {"deleteRule", &c.delete_rule},
     };
     for (const auto& [key, rule] : rules) {
-        if (!*rule || (*rule)->empty()) {
+        if (!*rule || (*rule)->empty() || view) {
             continue;
         }
         query::CompileOptions opt;
@@ -362,7 +382,9 @@ ChangeResult BuildCollection(
     if (idx == nullptr && existing != nullptr) {
         idx = &kept;
     }
-    if (idx != nullptr && idx->is_array()) {
+    if (view && idx != nullptr && idx->is_array() && !idx->as_array().empty()) {
+        errors.push_back({"indexes", "validation_indexes_not_supported", "View collections don't support indexes."});
+    } else if (idx != nullptr && idx->is_array()) {
         std::set<std::string> index_names;
         std::size_t i = 0;
         for (const auto& iv : idx->as_array()) {
@@ -480,7 +502,383 @@ std::string IndexName(const std::string& text) {
     return end == std::string::npos ? std::string() : text.substr(start + 1, end - start - 1);
 }
 
+// The SQL that copies a field's values into a rebuilt table, converting single <-> multiple.
+std::string CopyExpr(const schema::Field& now, const schema::Field& before) {
+    const std::string col = query::QuoteIdent(before.name);
+    if (now.IsMultiple() == before.IsMultiple()) {
+        return col;
+    }
+    if (now.IsMultiple()) {
+        return "CASE WHEN " + col + " IS NULL OR " + col + " = '' THEN '[]' ELSE json_array(" + col + ") END";
+    }
+    // Several values to one: the last one, as PocketBase keeps.
+    const std::string last = "CASE WHEN json_valid(" + col + ") THEN json_extract(" + col + ", '$[#-1]') END";
+    if (now.type == FieldType::kRelation) {
+        return "NULLIF(" + last + ", '')";
+    }
+    return "COALESCE(" + last + ", '')";
+}
+
+bool IsView(const schema::Collection& c) {
+    return c.type == schema::CollectionType::kView;
+}
+
 }  // namespace
+
+// One schema change as it is applied inside the writer's transaction (foreign keys off): the
+// catalog as it becomes, DDL run as each step is planned, definitions and history written at the
+// end. Views are dropped first and recreated last from their queries, with their fields derived
+// again, since their tables depend on everything else.
+class ChangeSet {
+public:
+    ChangeSet(db::Executor& ex, const Snapshot& before, std::string now)
+        : ex_(ex),
+          before_(before),
+          all_(before.All()),
+          now_(std::move(now)) {}
+
+    // Collections an import is about to create: relations may point at them before they exist.
+    void SetPending(std::vector<schema::Collection> pending) { pending_ = std::move(pending); }
+
+    bool Begin(ChangeResult& out) {
+        for (const auto& c : before_.All()) {
+            if (IsView(c) && !Run({"DROP VIEW IF EXISTS " + query::QuoteIdent(c.name)}, out, "")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    bool Create(const json::object& body, ChangeResult& out) {
+        const schema::StaticCatalog working(all_);
+        ChangeResult built = BuildCollection(body, working, Targets(), now_, nullptr);
+        if (!built.collection) {
+            out = std::move(built);
+            return false;
+        }
+        const schema::Collection& c = *built.collection;
+        all_.push_back(c);
+        if (!IsView(c)) {
+            const schema::StaticCatalog with_new = Targets();
+            std::vector<std::string> ddl{CreateTableSql(c, with_new)};
+            for (const auto& text : c.indexes) {
+                ddl.push_back(IndexSql(*ParseIndex(text, c), c.name));
+            }
+            if (!Run(ddl, out, "Failed to create collection.")) {
+                if (out.message == "Failed to create collection.") {
+                    out.errors.push_back(
+                        {"name", "validation_collection_name_exists", "Collection name must be unique."}
+                    );
+                }
+                return false;
+            }
+        }
+        log_.push_back({"create", c.id, {}});
+        out = std::move(built);
+        return true;
+    }
+
+    bool Update(const schema::Collection& old, const json::object& body, ChangeResult& out) {
+        ChangeResult built;
+        {
+            const schema::StaticCatalog working(all_);
+            built = BuildCollection(body, working, Targets(), now_, &old);
+        }
+        if (!built.collection) {
+            out = std::move(built);
+            return false;
+        }
+        const schema::Collection& c = *built.collection;
+        for (auto& other : all_) {
+            if (other.id == c.id) {
+                other = c;
+            }
+        }
+        if (!IsView(c) && !AlterTable(old, c, built)) {
+            built.collection.reset();
+            if (built.message.empty()) {
+                built.message = "Failed to update collection.";
+            }
+            out = std::move(built);
+            return false;
+        }
+        log_.push_back({"update", c.id, {}});
+        out = std::move(built);
+        return true;
+    }
+
+    bool Delete(const schema::Collection& c, ChangeResult& out) {
+        if (c.system) {
+            out.message = "System collections cannot be deleted.";
+            return false;
+        }
+        std::vector<std::string> ddl;
+        if (!IsView(c)) {
+            ddl.push_back("DROP TABLE " + query::QuoteIdent(c.name));
+        }
+        if (!Run(ddl, out, "") || !Run({"DELETE FROM _collections WHERE id = ?"}, out, "", {c.id})) {
+            return false;
+        }
+        log_.push_back({"delete", c.id, c});
+        std::erase_if(all_, [&](const schema::Collection& other) { return other.id == c.id; });
+        return true;
+    }
+
+    // Recreates the views, checks that every relation still has its collection, writes the changed
+    // definitions and the history.
+    bool Finish(ChangeResult& out) {
+        for (std::size_t i = 0; i < all_.size(); ++i) {
+            if (IsView(all_[i]) && !RecreateView(i, out)) {
+                return false;
+            }
+        }
+        const schema::StaticCatalog final_catalog(all_);
+        for (const auto& c : all_) {
+            for (const auto& f : c.fields) {
+                if (!IsView(c) && f.type == FieldType::kRelation && final_catalog.Find(f.CollectionId()) == nullptr) {
+                    out.message = "The relation " + c.name + "." + f.name + " points at a collection that is gone.";
+                    return false;
+                }
+            }
+        }
+        for (const auto& entry : log_) {
+            const schema::Collection* c = entry.action == "delete" ? &entry.removed : final_catalog.Find(entry.id);
+            if (c == nullptr) {
+                continue;  // created and deleted again in the same change
+            }
+            if (entry.action != "delete") {
+                if (auto r = SaveDefinition(ex_, *c); !r) {
+                    out = WriteFailed(r.error(), "");
+                    return false;
+                }
+            }
+            if (auto r = RecordHistory(ex_, entry.action, *c, now_); !r) {
+                out = WriteFailed(r.error(), "");
+                return false;
+            }
+        }
+        if (out.collection) {
+            if (const auto* c = final_catalog.Find(out.collection->id); c != nullptr) {
+                out.collection = *c;  // a view's fields are known only now
+            }
+        }
+        return true;
+    }
+
+    const schema::Collection* Find(std::string_view id_or_name) const {
+        for (const auto& c : all_) {
+            if (c.id == id_or_name) {
+                return &c;
+            }
+        }
+        for (const auto& c : all_) {
+            if (EqualsIgnoreCase(c.name, id_or_name)) {
+                return &c;
+            }
+        }
+        return nullptr;
+    }
+
+    std::vector<schema::Collection> Take() { return std::move(all_); }
+
+private:
+    struct Entry {
+        std::string action;
+        std::string id;
+        schema::Collection removed;  // deletes only
+    };
+
+    schema::StaticCatalog Targets() const {
+        std::vector<schema::Collection> all = all_;
+        for (const auto& p : pending_) {
+            const bool present =
+                std::any_of(all_.begin(), all_.end(), [&](const schema::Collection& c) { return c.id == p.id; });
+            if (!present) {
+                all.push_back(p);
+            }
+        }
+        return schema::StaticCatalog(std::move(all));
+    }
+
+    bool Run(
+        const std::vector<std::string>& ddl,
+        ChangeResult& out,
+        std::string conflict_message,
+        std::initializer_list<db::Value> params = {}
+    ) {
+        for (const auto& sql : ddl) {
+            if (auto r = ex_.Exec(sql, params); !r) {
+                out = WriteFailed(r.error(), conflict_message);
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // The table follows a base collection's change: renamed, its columns renamed, dropped and added
+    // in place; rebuilt (copied into a new table) when a column's constraint changes (a single
+    // relation dropped, single <-> multiple values, a relation's delete behaviour).
+    bool AlterTable(const schema::Collection& old, const schema::Collection& c, ChangeResult& built) {
+        const std::string table = query::QuoteIdent(c.name);
+        std::vector<std::string> ddl;
+        if (c.name != old.name) {
+            ddl.push_back("ALTER TABLE " + query::QuoteIdent(old.name) + " RENAME TO " + table);
+        }
+        for (const auto& text : old.indexes) {
+            ddl.push_back("DROP INDEX IF EXISTS " + query::QuoteIdent(IndexName(text)));
+        }
+        bool rebuild = false;
+        std::vector<std::pair<const schema::Field*, const schema::Field*>> pairs;  // now, before (or null)
+        for (std::size_t i = 0; i < c.fields.size(); ++i) {
+            const schema::Field& f = c.fields[i];
+            const schema::Field* before = nullptr;
+            for (const auto& o : old.fields) {
+                before = o.id == f.id ? &o : before;
+            }
+            pairs.emplace_back(&f, before);
+            if (before == nullptr) {
+                continue;
+            }
+            if (f.type != before->type) {
+                built.errors.push_back(
+                    {"fields." + std::to_string(i), "validation_field_type_change", "Field type cannot be changed."}
+                );
+                continue;
+            }
+            if (f.type == FieldType::kRelation && f.CollectionId() != before->CollectionId()) {
+                built.errors.push_back(
+                    {"fields." + std::to_string(i) + ".collectionId",
+                     "validation_field_relation_change",
+                     "The relation collection cannot be changed."}
+                );
+                continue;
+            }
+            const bool single_relation = f.type == FieldType::kRelation && !f.IsMultiple();
+            rebuild = rebuild || f.IsMultiple() != before->IsMultiple() ||
+                      (single_relation && (f.BoolOption("cascadeDelete") != before->BoolOption("cascadeDelete") ||
+                                           f.BoolOption("required") != before->BoolOption("required")));
+        }
+        std::vector<const schema::Field*> dropped;
+        for (const auto& o : old.fields) {
+            if (std::none_of(c.fields.begin(), c.fields.end(), [&](const auto& f) { return f.id == o.id; })) {
+                dropped.push_back(&o);
+                rebuild = rebuild || (o.type == FieldType::kRelation && !o.IsMultiple());
+            }
+        }
+        if (!built.errors.empty()) {
+            return false;
+        }
+        const schema::StaticCatalog targets = Targets();
+        if (rebuild) {
+            schema::Collection next = c;
+            next.name = "_basalt_rebuild";
+            ddl.push_back(CreateTableSql(next, targets));
+            std::string cols;
+            std::string exprs;
+            for (const auto& [now_f, before] : pairs) {
+                if (before != nullptr) {
+                    cols += (cols.empty() ? "" : ", ") + query::QuoteIdent(now_f->name);
+                    exprs += (exprs.empty() ? "" : ", ") + CopyExpr(*now_f, *before);
+                }
+            }
+            ddl.push_back("INSERT INTO \"_basalt_rebuild\" (" + cols + ") SELECT " + exprs + " FROM " + table);
+            ddl.push_back("DROP TABLE " + table);
+            ddl.push_back("ALTER TABLE \"_basalt_rebuild\" RENAME TO " + table);
+        } else {
+            for (const auto& [now_f, before] : pairs) {
+                if (before != nullptr && now_f->name != before->name) {
+                    ddl.push_back(
+                        "ALTER TABLE " + table + " RENAME COLUMN " + query::QuoteIdent(before->name) + " TO " +
+                        query::QuoteIdent(now_f->name)
+                    );
+                }
+            }
+            for (const auto* o : dropped) {
+                ddl.push_back("ALTER TABLE " + table + " DROP COLUMN " + query::QuoteIdent(o->name));
+            }
+            for (const auto& [now_f, before] : pairs) {
+                if (before == nullptr) {
+                    ddl.push_back("ALTER TABLE " + table + " ADD COLUMN " + ColumnSql(*now_f, targets));
+                }
+            }
+        }
+        for (const auto& text : c.indexes) {
+            ddl.push_back(IndexSql(*ParseIndex(text, c), c.name));
+        }
+        return Run(ddl, built, "Failed to update collection: the existing records do not fit the new definition.");
+    }
+
+    // Creates the view of all_[i] again from its query and derives its fields; a view whose query
+    // no longer works fails the change.
+    bool RecreateView(std::size_t i, ChangeResult& out) {
+        schema::Collection& v = all_[i];
+        const bool changed_now = std::any_of(log_.begin(), log_.end(), [&](const Entry& e) { return e.id == v.id; });
+        auto fail = [&](const Error& e) {
+            const std::string why = e.message.substr(0, 500);
+            out.collection.reset();
+            if (changed_now) {
+                out.message = "Failed to save the view collection.";
+                out.errors.push_back({"viewQuery", "validation_invalid_view_query", "Invalid query - " + why});
+            } else {
+                out.message = "The view collection " + v.name + " no longer works with this change: " + why;
+            }
+            return false;
+        };
+        const std::string query = v.options.if_contains("viewQuery") != nullptr && v.options.at("viewQuery").is_string()
+                                      ? std::string(v.options.at("viewQuery").as_string())
+                                      : std::string();
+        ViewShape shape;
+        {
+            const schema::StaticCatalog working(all_);
+            auto described = DescribeView(ex_, query, working, v.fields);
+            if (!described) {
+                return fail(described.error());
+            }
+            shape = std::move(*described);
+        }
+        if (auto r = ex_.Exec("CREATE VIEW " + query::QuoteIdent(v.name) + " AS " + shape.select_sql); !r) {
+            return fail(r.error());
+        }
+        if (ToStoredJson(shape.fields) != ToStoredJson(v.fields)) {
+            v.fields = std::move(shape.fields);
+            if (!changed_now) {
+                v.updated = now_;
+                log_.push_back({"update", v.id, {}});
+            }
+        }
+        if (!changed_now) {
+            return true;
+        }
+        const schema::StaticCatalog working(all_);
+        const std::pair<const char*, const std::optional<std::string>*> rules[] = {
+            {"listRule", &v.list_rule}, {"viewRule", &v.view_rule}};
+        for (const auto& [key, rule] : rules) {
+            if (!*rule || (*rule)->empty()) {
+                continue;
+            }
+            query::CompileOptions opt;
+            opt.allow_hidden = true;
+            opt.allow_request = true;
+            query::Compiler compiler(*working.Find(v.id), working, opt);
+            if (auto r = compiler.AddFilter(**rule); !r) {
+                out.errors.push_back({key, "validation_invalid_rule", "Invalid rule: " + r.error().message + "."});
+            }
+        }
+        if (!out.errors.empty()) {
+            out.collection.reset();
+            out.message = "Failed to save the view collection.";
+            return false;
+        }
+        return true;
+    }
+
+    db::Executor& ex_;
+    const Snapshot& before_;
+    std::vector<schema::Collection> all_;
+    std::vector<schema::Collection> pending_;
+    std::string now_;
+    std::vector<Entry> log_;
+};
 
 std::shared_ptr<const Snapshot> CollectionStore::Current() const {
     std::lock_guard lock(snapshot_mu_);
@@ -535,213 +933,225 @@ Result<void> CollectionStore::Load() {
     return Ok();
 }
 
-ChangeResult CollectionStore::Create(const boost::json::object& body) {
+ChangeResult CollectionStore::Apply(const std::function<bool(ChangeSet&, ChangeResult&)>& plan) {
     std::lock_guard change(change_mu_);
     const auto snap = Current();
-    ChangeResult built = BuildCollection(body, *snap, FormatDateTime(clock_.Now()), nullptr);
-    if (!built.collection) {
-        return built;
-    }
-    const schema::Collection& c = *built.collection;
-    std::vector<schema::Collection> all = snap->All();
-    all.push_back(c);
-    const schema::StaticCatalog with_new(all);
-    std::vector<std::string> ddl{CreateTableSql(c, with_new)};
-    for (const auto& text : c.indexes) {
-        auto def = ParseIndex(text, c);
-        ddl.push_back(IndexSql(*def, c.name));
-    }
-    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
-        if (auto r = ExecAll(ex, ddl); !r) {
-            return r;
+    ChangeResult out;
+    std::vector<schema::Collection> after;
+    bool planned = false;
+    auto written = db_.WriteSchema([&](db::Executor& ex) -> Result<void> {
+        out = ChangeResult{};
+        ChangeSet cs(ex, *snap, FormatDateTime(clock_.Now()));
+        planned = cs.Begin(out) && plan(cs, out) && cs.Finish(out);
+        if (!planned) {
+            return MakeError(ErrorCode::kInvalidArgument, "schema change refused");
         }
-        if (auto r = SaveDefinition(ex, c); !r) {
-            return r;
-        }
-        return RecordHistory(ex, "create", c, c.created);
+        after = cs.Take();
+        return Ok();
     });
     if (!written) {
-        ChangeResult failed = WriteFailed(written.error(), "Failed to create collection.");
-        if (written.error().code == ErrorCode::kConflict) {
-            failed.errors.push_back({"name", "validation_collection_name_exists", "Collection name must be unique."});
+        if (planned) {
+            out = WriteFailed(written.error(), "The existing records do not fit the new definition.");
+            out.message =
+                Sentenize(written.error().code == ErrorCode::kConflict ? written.error().message : out.message);
         }
-        return failed;
+        out.collection.reset();
+        if (out.message.empty() && out.errors.empty()) {
+            out.message = "Failed to change the collections.";
+        }
+        return out;
     }
+    BumpDataVersion();
     {
         std::lock_guard lock(snapshot_mu_);
-        snapshot_ = std::make_shared<Snapshot>(std::move(all));
+        snapshot_ = std::make_shared<Snapshot>(std::move(after));
     }
-    return built;
+    return out;
+}
+
+ChangeResult CollectionStore::Create(const boost::json::object& body) {
+    return Apply([&](ChangeSet& cs, ChangeResult& out) { return cs.Create(body, out); });
 }
 
 ChangeResult CollectionStore::Update(std::string_view id_or_name, const boost::json::object& body) {
-    std::lock_guard change(change_mu_);
-    const auto snap = Current();
-    const schema::Collection* old = snap->Find(id_or_name);
-    if (old == nullptr) {
-        ChangeResult missing;
-        missing.code = ErrorCode::kNotFound;
-        missing.message = "The requested resource wasn't found.";
-        return missing;
-    }
-    ChangeResult built = BuildCollection(body, *snap, FormatDateTime(clock_.Now()), old);
-    if (!built.collection) {
-        return built;
-    }
-    const schema::Collection& c = *built.collection;
-    std::vector<schema::Collection> all;
-    for (const auto& other : snap->All()) {
-        all.push_back(other.id == c.id ? c : other);
-    }
-    const schema::StaticCatalog with_new(all);
-
-    // The table follows: rename, drop indexes, columns (rename, drop, add), indexes again.
-    std::vector<std::string> ddl;
-    const std::string table = query::QuoteIdent(c.name);
-    if (c.name != old->name) {
-        ddl.push_back("ALTER TABLE " + query::QuoteIdent(old->name) + " RENAME TO " + table);
-    }
-    for (const auto& text : old->indexes) {
-        ddl.push_back("DROP INDEX IF EXISTS " + query::QuoteIdent(IndexName(text)));
-    }
-    for (std::size_t i = 0; i < c.fields.size(); ++i) {
-        const schema::Field& f = c.fields[i];
-        const schema::Field* before = nullptr;
-        for (const auto& o : old->fields) {
-            if (o.id == f.id) {
-                before = &o;
-            }
+    return Apply([&](ChangeSet& cs, ChangeResult& out) {
+        const schema::Collection* old = cs.Find(id_or_name);
+        if (old == nullptr) {
+            out.code = ErrorCode::kNotFound;
+            out.message = "The requested resource wasn't found.";
+            return false;
         }
-        if (before == nullptr) {
-            continue;
-        }
-        const bool relation_changed = f.type == FieldType::kRelation &&
-                                      (f.CollectionId() != before->CollectionId() ||
-                                       f.BoolOption("cascadeDelete") != before->BoolOption("cascadeDelete") ||
-                                       (!f.IsMultiple() && f.BoolOption("required") != before->BoolOption("required")));
-        if (f.type != before->type || f.IsMultiple() != before->IsMultiple() || relation_changed) {
-            built.errors.push_back(
-                {"fields." + std::to_string(i) + ".type",
-                 "validation_field_type_change",
-                 "Changing a field's type, single/multiple values or relation target and delete "
-                 "behaviour is not supported yet; add a new field instead."}
-            );
-            continue;
-        }
-        if (f.name != before->name) {
-            ddl.push_back(
-                "ALTER TABLE " + table + " RENAME COLUMN " + query::QuoteIdent(before->name) + " TO " +
-                query::QuoteIdent(f.name)
-            );
-        }
-    }
-    for (const auto& o : old->fields) {
-        bool kept = false;
-        for (const auto& f : c.fields) {
-            kept = kept || f.id == o.id;
-        }
-        if (kept) {
-            continue;
-        }
-        if (o.type == FieldType::kRelation && !o.IsMultiple()) {
-            built.errors.push_back(
-                {"fields",
-                 "validation_field_drop_unsupported",
-                 "Removing a single relation field (" + o.name + ") is not supported yet."}
-            );
-            continue;
-        }
-        ddl.push_back("ALTER TABLE " + table + " DROP COLUMN " + query::QuoteIdent(o.name));
-    }
-    for (const auto& f : c.fields) {
-        bool existed = false;
-        for (const auto& o : old->fields) {
-            existed = existed || o.id == f.id;
-        }
-        if (!existed) {
-            ddl.push_back("ALTER TABLE " + table + " ADD COLUMN " + ColumnSql(f, with_new));
-        }
-    }
-    for (const auto& text : c.indexes) {
-        auto def = ParseIndex(text, c);
-        ddl.push_back(IndexSql(*def, c.name));
-    }
-    if (!built.errors.empty()) {
-        built.collection.reset();
-        built.message = "Failed to update collection.";
-        return built;
-    }
-    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
-        if (auto r = ExecAll(ex, ddl); !r) {
-            return r;
-        }
-        if (auto r = SaveDefinition(ex, c); !r) {
-            return r;
-        }
-        return RecordHistory(ex, "update", c, c.updated);
+        const schema::Collection copy = *old;
+        return cs.Update(copy, body, out);
     });
-    if (!written) {
-        return WriteFailed(
-            written.error(), "Failed to update collection: the existing records do not fit the new definition."
-        );
-    }
-    BumpDataVersion();
-    {
-        std::lock_guard lock(snapshot_mu_);
-        snapshot_ = std::make_shared<Snapshot>(std::move(all));
-    }
-    return built;
 }
 
 Result<void> CollectionStore::Delete(std::string_view id_or_name) {
-    std::lock_guard change(change_mu_);
-    const auto snap = Current();
-    const schema::Collection* c = snap->Find(id_or_name);
-    if (c == nullptr) {
-        return MakeError(ErrorCode::kNotFound, "collection not found");
-    }
-    if (c->system) {
-        return MakeError(ErrorCode::kInvalidArgument, "System collections cannot be deleted.");
-    }
-    for (const auto& other : snap->All()) {
-        if (other.id == c->id) {
-            continue;
+    ChangeResult r = Apply([&](ChangeSet& cs, ChangeResult& out) {
+        const schema::Collection* c = cs.Find(id_or_name);
+        if (c == nullptr) {
+            out.code = ErrorCode::kNotFound;
+            out.message = "collection not found";
+            return false;
         }
-        for (const auto& f : other.fields) {
-            if (f.type == FieldType::kRelation && f.CollectionId() == c->id) {
-                return MakeError(
-                    ErrorCode::kInvalidArgument,
-                    "The collection is referenced by " + other.name + "." + f.name + "; remove that relation first."
-                );
+        const auto snap = Current();
+        for (const auto& other : snap->All()) {
+            for (const auto& f : other.fields) {
+                if (other.id != c->id && !IsView(other) && f.type == FieldType::kRelation &&
+                    f.CollectionId() == c->id) {
+                    out.message = "The collection is referenced by " + other.name + "." + f.name +
+                                  "; remove that relation first.";
+                    return false;
+                }
             }
         }
-    }
-    const std::string id = c->id;
-    const std::string drop = "DROP TABLE " + query::QuoteIdent(c->name);
-    const schema::Collection removed = *c;
-    const std::string now = FormatDateTime(clock_.Now());
-    auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
-        if (auto r = ex.Exec(drop); !r) {
-            return r.error();
-        }
-        if (auto r = ex.Exec("DELETE FROM _collections WHERE id = ?", {id}); !r) {
-            return r.error();
-        }
-        return RecordHistory(ex, "delete", removed, now);
+        const schema::Collection copy = *c;
+        return cs.Delete(copy, out);
     });
-    if (!written) {
-        return written.error();
+    if (!r.message.empty() || !r.errors.empty()) {
+        return MakeError(r.code, r.message.empty() ? "Failed to delete collection." : r.message);
     }
-    BumpDataVersion();
-    std::vector<schema::Collection> rest;
-    for (const auto& other : snap->All()) {
-        if (other.id != id) {
-            rest.push_back(other);
-        }
-    }
-    std::lock_guard lock(snapshot_mu_);
-    snapshot_ = std::make_shared<Snapshot>(std::move(rest));
     return Ok();
+}
+
+ChangeResult CollectionStore::Import(const boost::json::array& collections, bool delete_missing) {
+    ChangeResult failed;
+    failed.message = "Failed to import collections.";
+    if (collections.empty()) {
+        failed.errors.push_back({"collections", "validation_required", "Cannot be blank."});
+        return failed;
+    }
+    const auto snap = Current();
+    // Each entry becomes the body of a create or an update. Entries are matched to existing
+    // collections by id, then by name; new ones get their id now so relations can point at them.
+    struct Item {
+        json::object body;
+        std::optional<std::string> existing_id;
+    };
+    std::vector<Item> items;
+    std::vector<schema::Collection> pending;
+    std::set<std::string> imported_ids;
+    for (std::size_t i = 0; i < collections.size(); ++i) {
+        const auto& v = collections[i];
+        if (!v.is_object()) {
+            failed.errors.push_back(
+                {"collections",
+                 "validation_collections_import_failure",
+                 "Entry " + std::to_string(i) + " is not an object."}
+            );
+            return failed;
+        }
+        Item item{v.as_object(), std::nullopt};
+        const auto* id = item.body.if_contains("id");
+        const auto* name = item.body.if_contains("name");
+        const std::string ident = id != nullptr && id->is_string() && !id->as_string().empty()
+                                      ? std::string(id->as_string())
+                                  : name != nullptr && name->is_string() ? std::string(name->as_string())
+                                                                         : std::string();
+        const schema::Collection* existing = ident.empty() ? nullptr : snap->Find(ident);
+        if (existing != nullptr) {
+            item.existing_id = existing->id;
+            item.body.erase("id");
+            auto* fields = item.body.if_contains("fields");
+            if (fields == nullptr && delete_missing) {
+                item.body["fields"] = json::array{};
+                fields = item.body.if_contains("fields");
+            }
+            if (fields != nullptr && fields->is_array()) {
+                // Fields the import leaves out are kept (system fields always); a field given by
+                // name with the same type keeps its column.
+                auto& arr = fields->as_array();
+                for (const auto& f : existing->fields) {
+                    bool present = false;
+                    for (auto& fv : arr) {
+                        if (!fv.is_object()) {
+                            continue;
+                        }
+                        auto& fo = fv.as_object();
+                        const auto* fid = fo.if_contains("id");
+                        const auto* fname = fo.if_contains("name");
+                        const auto* ftype = fo.if_contains("type");
+                        if (fid != nullptr && fid->is_string() && fid->as_string() == f.id) {
+                            present = true;
+                        } else if ((fid == nullptr || !fid->is_string() || fid->as_string().empty() ||
+                                    existing->FindField(fname != nullptr && fname->is_string() ? std::string_view(fname->as_string()) : "") == &f) &&
+                                   fname != nullptr && fname->is_string() && fname->as_string() == f.name &&
+                                   ftype != nullptr && ftype->is_string() &&
+                                   ftype->as_string() == schema::FieldTypeName(f.type)) {
+                            fo["id"] = f.id;
+                            present = true;
+                        }
+                    }
+                    if (!present && (f.system || !delete_missing)) {
+                        arr.emplace_back(schema::FieldToJson(f));
+                    }
+                }
+            }
+        } else {
+            const std::string type = item.body.contains("type") && item.body.at("type").is_string()
+                                         ? std::string(item.body.at("type").as_string())
+                                         : "base";
+            if (id == nullptr || !id->is_string() || id->as_string().empty()) {
+                item.body["id"] = CollectionIdFor(type, ident);
+            }
+            json::object raw = item.body;
+            raw.erase("fields");  // only the name and id are needed to point relations at it
+            if (auto c = schema::CollectionFromJson(raw); c) {
+                pending.push_back(std::move(*c));
+            }
+        }
+        imported_ids.insert(item.existing_id ? *item.existing_id : std::string(item.body.at("id").as_string()));
+        items.push_back(std::move(item));
+    }
+    // Views last: their queries read the other collections.
+    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+        auto is_view = [](const Item& i) {
+            const auto* t = i.body.if_contains("type");
+            return t != nullptr && t->is_string() && t->as_string() == "view";
+        };
+        return !is_view(a) && is_view(b);
+    });
+    ChangeResult result = Apply([&](ChangeSet& cs, ChangeResult& out) {
+        cs.SetPending(pending);
+        if (delete_missing) {
+            for (const auto& c : snap->All()) {
+                if (!c.system && !imported_ids.contains(c.id) && !cs.Delete(c, out)) {
+                    return false;
+                }
+            }
+        }
+        for (const auto& item : items) {
+            ChangeResult one;
+            const schema::Collection* existing = item.existing_id ? cs.Find(*item.existing_id) : nullptr;
+            const bool ok = existing != nullptr ? cs.Update(schema::Collection(*existing), item.body, one)
+                                                : cs.Create(item.body, one);
+            if (!ok) {
+                const auto* name = item.body.if_contains("name");
+                std::string detail = one.message;
+                for (const auto& e : one.errors) {
+                    detail += " " + e.field + ": " + e.message;
+                }
+                out.message = "Failed to import collections.";
+                out.errors.push_back(
+                    {"collections",
+                     "validation_collections_import_failure",
+                     "Data validations failed for collection \"" +
+                         (name != nullptr && name->is_string() ? std::string(name->as_string()) : std::string()) +
+                         "\": " + detail}
+                );
+                return false;
+            }
+        }
+        return true;
+    });
+    if (!result.errors.empty() || !result.message.empty()) {
+        if (result.errors.empty()) {
+            result.errors.push_back({"collections", "validation_collections_import_failure", result.message});
+            result.message = "Failed to import collections.";
+        }
+        return result;
+    }
+    return result;
 }
 
 Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
@@ -749,6 +1159,12 @@ Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
     const schema::Collection* c = snap->Find(id_or_name);
     if (c == nullptr) {
         return MakeError(ErrorCode::kNotFound, "collection not found");
+    }
+    if (IsView(*c)) {
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "View collections cannot be truncated since they don't store their own records."
+        );
     }
     const std::string sql = "DELETE FROM " + query::QuoteIdent(c->name);
     BumpDataVersion();

@@ -3,11 +3,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "core/api_error.hpp"
@@ -17,6 +19,8 @@
 #include "schema/collection.hpp"
 
 namespace basalt::collections {
+
+class ChangeSet;
 
 /// An immutable view of every collection at one moment; shared by readers without locks.
 using Snapshot = schema::StaticCatalog;
@@ -48,13 +52,22 @@ public:
     /// Changes a collection (PATCH): keys absent from `body` keep their values; `fields`, when given,
     /// is the whole new list, matched to the current one by field id. The table follows in the same
     /// transaction and keeps its data: renamed collections and fields are renamed, new fields added,
-    /// removed fields dropped, indexes rebuilt. A change of a field's type, of single/multiple, or of
-    /// a relation's target or delete behaviour is refused with a field error.
+    /// removed fields dropped, indexes rebuilt; a change that alters a column's constraint (single <->
+    /// multiple values, a relation's delete behaviour, dropping a single relation) rebuilds the table
+    /// with the data copied over. A change of a field's type or a relation's target is refused with a
+    /// field error, as PocketBase does. Views that no longer compile after a change refuse it.
     ChangeResult Update(std::string_view id_or_name, const boost::json::object& body);
 
     /// Deletes a collection and its table. kNotFound; kInvalidArgument for system collections and
     /// collections other collections still reference.
     Result<void> Delete(std::string_view id_or_name);
+
+    /// Imports collections (PUT /api/collections/import) in one transaction: each entry creates a
+    /// collection or, matched by id then name, updates one (fields it leaves out are kept unless
+    /// `delete_missing`, which also deletes every other non-system collection). Relations may point
+    /// at collections created by the same import; views are applied last. All or nothing: a failure
+    /// is one "collections" error naming the collection.
+    ChangeResult Import(const boost::json::array& collections, bool delete_missing);
 
     /// Deletes every record of a collection.
     Result<void> Truncate(std::string_view id_or_name);
@@ -66,6 +79,9 @@ public:
 
 private:
     Result<std::vector<schema::Collection>> ReadAll() const;
+    /// Runs one schema change (planned by `plan` on a ChangeSet) in its own transaction, then swaps
+    /// the snapshot.
+    ChangeResult Apply(const std::function<bool(ChangeSet&, ChangeResult&)>& plan);
 
     db::Database& db_;
     const Clock& clock_;

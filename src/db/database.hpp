@@ -50,6 +50,14 @@ public:
     virtual std::string_view Text(int column) const = 0;
 };
 
+/// Where one result column of a query comes from: the table and column it reads directly, or empty
+/// strings for an expression.
+struct ColumnSource {
+    std::string name;    // the result column's name (its alias)
+    std::string table;   // the origin table, or empty
+    std::string column;  // the origin column, or empty
+};
+
 /// Called once per row of a streamed query; returning an Error stops the query with it.
 using RowFn = std::function<Result<void>(const RowView&)>;
 
@@ -67,6 +75,11 @@ public:
     /// Runs a statement and returns the number of rows it changed. Unique or foreign-key violations
     /// fail with kConflict; busy/locked past the timeout with kUnavailable.
     virtual Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) = 0;
+
+    /// Compiles one read-only SELECT without running it and tells where each result column comes
+    /// from. kInvalidArgument (with the engine's message) for invalid SQL, several statements, or a
+    /// statement that would write.
+    virtual Result<std::vector<ColumnSource>> Describe(std::string_view select_sql) = 0;
 
     Result<ResultSet> Query(std::string_view sql, std::initializer_list<Value> params = {}) {
         return Query(sql, std::span<const Value>(params.begin(), params.size()));
@@ -113,6 +126,11 @@ public:
 
     /// Blocking form of SubmitWrite, for startup, the CLI and tests. Never call it on an I/O thread.
     Result<void> Write(WriteFn fn);
+
+    /// A schema change: `fn` runs alone in its own transaction with foreign-key enforcement off, so
+    /// that tables can be rebuilt and dropped without cascading; before the commit every foreign key
+    /// is checked and a violation fails the change with kConflict. Blocking, like Write.
+    virtual Result<void> WriteSchema(WriteFn fn) = 0;
 
     /// Finishes queued writes, stops the writer, closes connections. Idempotent.
     virtual void Close() = 0;

@@ -82,30 +82,62 @@ void Router::Add(Method method, std::string_view pattern, Handler handler) {
     node->handlers[method] = std::move(handler);
 }
 
-Router::Match Router::Find(Request& req) const {
-    const auto segments = SplitPath(req.path);
-    const Node* node = root_.get();
-    req.params.clear();
-    for (std::size_t i = 0; i < segments.size() && node != nullptr; ++i) {
-        const std::string_view seg = segments[i];
-        if (auto it = node->children.find(seg); it != node->children.end()) {
-            node = it->second.get();
-        } else if (node->param_child) {
-            req.params.emplace_back(node->param_name, PercentDecode(seg));
-            node = node->param_child.get();
-        } else if (node->rest_child) {
-            const auto offset = static_cast<std::size_t>(seg.data() - req.path.data());
-            req.params.emplace_back(node->rest_name, PercentDecode(std::string_view(req.path).substr(offset)));
-            node = node->rest_child.get();
-            break;
-        } else {
-            node = nullptr;
+namespace {
+
+// Depth-first match of segments[i..] below `node`: a static segment first, then a parameter, then a
+// rest parameter, backtracking when a branch dead-ends (so a collection named "meta" still reaches
+// /api/collections/{collection}/records). With `method`, only a node that handles it counts.
+template <typename Node>
+const Node* Walk(
+    const Node* node,
+    const std::vector<std::string_view>& segments,
+    std::size_t i,
+    std::string_view path,
+    const std::optional<Method>& method,
+    std::vector<std::pair<std::string, std::string>>& params
+) {
+    if (i == segments.size()) {
+        const bool ok = method ? node->handlers.contains(*method) : !node->handlers.empty();
+        return ok ? node : nullptr;
+    }
+    const std::string_view seg = segments[i];
+    if (auto it = node->children.find(seg); it != node->children.end()) {
+        if (const Node* found = Walk(it->second.get(), segments, i + 1, path, method, params)) {
+            return found;
         }
     }
-    if (node == nullptr || node->handlers.empty()) {
+    if (node->param_child) {
+        params.emplace_back(node->param_name, PercentDecode(seg));
+        if (const Node* found = Walk(node->param_child.get(), segments, i + 1, path, method, params)) {
+            return found;
+        }
+        params.pop_back();
+    }
+    if (node->rest_child) {
+        const auto offset = static_cast<std::size_t>(seg.data() - path.data());
+        params.emplace_back(node->rest_name, PercentDecode(path.substr(offset)));
+        if (const Node* found = Walk(node->rest_child.get(), segments, segments.size(), path, method, params)) {
+            return found;
+        }
+        params.pop_back();
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+Router::Match Router::Find(Request& req) const {
+    const auto segments = SplitPath(req.path);
+    const Method m = req.method == Method::kHead ? Method::kGet : req.method;
+    req.params.clear();
+    const Node* node = Walk(root_.get(), segments, 0, req.path, std::optional<Method>(m), req.params);
+    if (node == nullptr) {
+        req.params.clear();
+        node = Walk(root_.get(), segments, 0, req.path, std::optional<Method>(), req.params);
+    }
+    if (node == nullptr) {
         return {};
     }
-    Method m = req.method == Method::kHead ? Method::kGet : req.method;
     auto it = node->handlers.find(m);
     if (it == node->handlers.end()) {
         return {nullptr, node};

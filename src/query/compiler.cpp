@@ -1048,7 +1048,8 @@ struct Compiler::Impl {
                 expr = Lit("RANDOM()");
                 dir.clear();
             } else if (item == "@rowid") {
-                expr = Lit(RootAlias() + ".\"_rowid_\"");
+                // Views have no rowid: their id is the stable order.
+                expr = Lit(RootAlias() + (root.type == schema::CollectionType::kView ? ".\"id\"" : ".\"_rowid_\""));
             } else {
                 if (item.empty() || item.front() == '@') {
                     return Invalid("invalid sort field '" + item + "'", "sort");

@@ -419,9 +419,10 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     std::string count_key;
     std::optional<std::int64_t> cached_total;
     if (!p.skip_total) {
-        count_sql =
-            (distinct ? "SELECT COUNT(DISTINCT " + Q(c.name) + ".\"_rowid_\")" : std::string("SELECT COUNT(*)")) +
-            base.text;
+        count_sql = (distinct ? "SELECT COUNT(DISTINCT " + Q(c.name) +
+                                    (c.type == schema::CollectionType::kView ? ".\"id\")" : ".\"_rowid_\")")
+                              : std::string("SELECT COUNT(*)")) +
+                    base.text;
         if (!c.system) {
             count_key = CountKey(count_sql, base.params);
             cached_total = CachedCount(count_key, version);
@@ -823,7 +824,8 @@ Result<PreparedWrite> RecordService::PrepareDelete(
     std::vector<std::string> cleanup;
     for (const auto& other : l->snapshot->All()) {
         for (const auto& f : other.fields) {
-            if (f.type != FieldType::kRelation || !f.IsMultiple() || f.CollectionId() != c.id) {
+            if (other.type == schema::CollectionType::kView || f.type != FieldType::kRelation || !f.IsMultiple() ||
+                f.CollectionId() != c.id) {
                 continue;
             }
             const std::string col = Q(other.name) + "." + Q(f.name);

@@ -373,7 +373,7 @@ describe('collections and records', () => {
       body: JSON.stringify({ fields: [updated.fields[0], { ...updated.fields[1], type: 'number' }, updated.fields[2]] }),
     });
     assert.equal(r.status, 400);
-    assert.equal(r.body.data.fields['1'].type.code, 'validation_field_type_change');
+    assert.equal(r.body.data.fields['1'].code, 'validation_field_type_change');
     assert.equal((await pb.collection('memos').getFullList())[0].body, 'keep me');
     // System collections keep their name.
     const su = await getJson(srv.url + '/api/collections/_superusers', {

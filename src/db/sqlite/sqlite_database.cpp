@@ -5,6 +5,7 @@
 #include <array>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -179,6 +180,33 @@ public:
         return static_cast<std::int64_t>(sqlite3_changes64(handle_));
     }
 
+    Result<std::vector<ColumnSource>> Describe(std::string_view sql) override {
+        sqlite3_stmt* s = nullptr;
+        const char* tail = nullptr;
+        const int rc = sqlite3_prepare_v2(handle_, sql.data(), static_cast<int>(sql.size()), &s, &tail);
+        if (rc != SQLITE_OK) {
+            return MakeError(ErrorCode::kInvalidArgument, sqlite3_errmsg(handle_));
+        }
+        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> owned(s, sqlite3_finalize);
+        if (s == nullptr) {
+            return MakeError(ErrorCode::kInvalidArgument, "the query is empty");
+        }
+        const std::string_view rest(tail, static_cast<std::size_t>(sql.data() + sql.size() - tail));
+        if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+            return MakeError(ErrorCode::kInvalidArgument, "multiple statements are not supported");
+        }
+        if (sqlite3_stmt_readonly(s) == 0 || sqlite3_column_count(s) == 0) {
+            return MakeError(ErrorCode::kInvalidArgument, "only a read-only SELECT is allowed");
+        }
+        std::vector<ColumnSource> out;
+        for (int i = 0; i < sqlite3_column_count(s); ++i) {
+            const char* table = sqlite3_column_table_name(s, i);
+            const char* column = sqlite3_column_origin_name(s, i);
+            out.push_back({sqlite3_column_name(s, i), table != nullptr ? table : "", column != nullptr ? column : ""});
+        }
+        return out;
+    }
+
     // Runs a statement without parameters or caching (transaction control).
     Result<void> Raw(const char* sql) {
         const int rc = sqlite3_exec(handle_, sql, nullptr, nullptr, nullptr);
@@ -315,12 +343,26 @@ public:
         {
             std::lock_guard lock(mu_);
             if (!closing_) {
-                queue_.push_back({std::move(fn), std::move(done)});
+                queue_.push_back({std::move(fn), std::move(done), false});
                 cv_.notify_one();
                 return;
             }
         }
         done(MakeError(ErrorCode::kUnavailable, "database is closed"));
+    }
+
+    Result<void> WriteSchema(WriteFn fn) override {
+        std::promise<Result<void>> promise;
+        auto future = promise.get_future();
+        {
+            std::lock_guard lock(mu_);
+            if (closing_) {
+                return MakeError(ErrorCode::kUnavailable, "database is closed");
+            }
+            queue_.push_back({std::move(fn), [&promise](Result<void> r) { promise.set_value(std::move(r)); }, true});
+            cv_.notify_one();
+        }
+        return future.get();
     }
 
     void Close() override {
@@ -346,6 +388,7 @@ private:
     struct Pending {
         WriteFn fn;
         WriteDone done;
+        bool schema = false;  // runs alone, foreign keys off (WriteSchema)
     };
 
     // Reader connections live in shards picked by thread, so that I/O threads rarely share a lock.
@@ -394,13 +437,24 @@ private:
                 if (queue_.empty()) {
                     return;  // closing and drained
                 }
+                // A schema change runs alone; a group stops before the next one.
                 const std::size_t n = std::min(queue_.size(), options_.max_group);
                 for (std::size_t i = 0; i < n; ++i) {
+                    if (queue_.front().schema && !batch.empty()) {
+                        break;
+                    }
                     batch.push_back(std::move(queue_.front()));
                     queue_.pop_front();
+                    if (batch.back().schema) {
+                        break;
+                    }
                 }
             }
-            CommitGroup(batch, results);
+            if (batch.front().schema) {
+                results.push_back(CommitSchema(batch.front().fn));
+            } else {
+                CommitGroup(batch, results);
+            }
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (batch[i].done) {
                     batch[i].done(std::move(results[i]));
@@ -449,6 +503,39 @@ private:
                 }
             }
         }
+    }
+
+    // One schema change in its own transaction with foreign keys off (the pragma is a no-op inside a
+    // transaction, so it is set around it), every foreign key checked before the commit.
+    Result<void> CommitSchema(const WriteFn& fn) {
+        Connection& c = *writer_;
+        ++writes_;
+        if (auto off = c.Raw("PRAGMA foreign_keys=OFF"); !off) {
+            return off;
+        }
+        Result<void> r = c.Raw("BEGIN IMMEDIATE");
+        if (r) {
+            r = RunOne(fn, c);
+        }
+        if (r) {
+            auto violations = c.Query("PRAGMA foreign_key_check", {});
+            if (!violations) {
+                r = violations.error();
+            } else if (!violations->rows.empty()) {
+                r = MakeError(
+                    ErrorCode::kConflict,
+                    "existing records of " + AsString(violations->rows.front()[0]) + " reference missing records"
+                );
+            }
+        }
+        if (r) {
+            r = c.Raw("COMMIT");
+        }
+        if (!r && c.InTransaction()) {
+            (void)c.Raw("ROLLBACK");
+        }
+        (void)c.Raw("PRAGMA foreign_keys=ON");
+        return r;
     }
 
     static Result<void> RunOne(const WriteFn& fn, Connection& c) {

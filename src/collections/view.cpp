@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: MIT
+#include "collections/view.hpp"
+
+#include <cctype>
+#include <set>
+
+#include "core/ids.hpp"
+#include "core/text.hpp"
+#include "query/compiler.hpp"
+
+namespace basalt::collections {
+
+namespace {
+
+using schema::FieldType;
+
+bool IsWordChar(char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+std::string Lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+std::string_view Trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) {
+        return {};
+    }
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return s.substr(b, e - b + 1);
+}
+
+// Index just past a quoted run or comment starting at i, or i when none starts there.
+std::size_t SkipQuoted(std::string_view s, std::size_t i) {
+    const char c = s[i];
+    if (c == '\'' || c == '"' || c == '`' || c == '[') {
+        const char close = c == '[' ? ']' : c;
+        std::size_t j = i + 1;
+        while (j < s.size()) {
+            if (s[j] == close) {
+                if (close != ']' && j + 1 < s.size() && s[j + 1] == close) {
+                    j += 2;  // doubled quote
+                    continue;
+                }
+                return j + 1;
+            }
+            ++j;
+        }
+        return s.size();
+    }
+    if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+        const auto eol = s.find('\n', i);
+        return eol == std::string_view::npos ? s.size() : eol + 1;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+        const auto end = s.find("*/", i + 2);
+        return end == std::string_view::npos ? s.size() : end + 2;
+    }
+    return i;
+}
+
+// The type a CAST(... AS type) expression names, lowercase, or empty.
+std::string CastType(std::string_view expr) {
+    const std::string low = Lower(expr);
+    std::size_t i = 0;
+    if (low.rfind("cast", 0) != 0) {
+        return {};
+    }
+    i = 4;
+    while (i < low.size() && std::isspace(static_cast<unsigned char>(low[i])) != 0) {
+        ++i;
+    }
+    if (i >= low.size() || low[i] != '(') {
+        return {};
+    }
+    int depth = 0;
+    std::size_t as_at = std::string::npos;
+    for (std::size_t j = i; j < low.size(); ++j) {
+        if (const auto k = SkipQuoted(low, j); k != j) {
+            j = k - 1;
+            continue;
+        }
+        if (low[j] == '(') {
+            ++depth;
+        } else if (low[j] == ')') {
+            if (--depth == 0) {
+                if (as_at == std::string::npos) {
+                    return {};
+                }
+                return std::string(Trim(std::string_view(low).substr(as_at, j - as_at)));
+            }
+        } else if (depth == 1 && low.compare(j, 2, "as") == 0 && j > 0 && !IsWordChar(low[j - 1]) && j + 2 < low.size() && !IsWordChar(low[j + 2])) {
+            as_at = j + 2;
+        }
+    }
+    return {};
+}
+
+const std::set<std::string, std::less<>> kListEnd{
+    "from", "where", "group", "having", "window", "order", "limit", "union", "intersect", "except"};
+
+schema::Field MakeField(FieldType type, std::string name) {
+    schema::Field f;
+    f.type = type;
+    f.name = std::move(name);
+    return f;
+}
+
+}  // namespace
+
+std::string NormalizeViewQuery(std::string_view query) {
+    std::string_view q = Trim(query);
+    while (!q.empty() && q.back() == ';') {
+        q = Trim(q.substr(0, q.size() - 1));
+    }
+    return std::string(q);
+}
+
+Result<std::vector<std::string>> SelectListOf(std::string_view q) {
+    std::vector<std::string> out;
+    int depth = 0;
+    bool in_list = false;
+    bool first_word = false;
+    std::size_t start = 0;
+    std::size_t i = 0;
+    auto finish = [&](std::size_t end) {
+        out.emplace_back(Trim(q.substr(start, end - start)));
+    };
+    while (i < q.size()) {
+        if (const auto k = SkipQuoted(q, i); k != i) {
+            i = k;
+            continue;
+        }
+        const char c = q[i];
+        if (c == '(') {
+            ++depth;
+        } else if (c == ')') {
+            --depth;
+        } else if (c == ',' && depth == 0 && in_list) {
+            finish(i);
+            start = i + 1;
+        } else if (IsWordChar(c)) {
+            std::size_t j = i;
+            while (j < q.size() && IsWordChar(q[j])) {
+                ++j;
+            }
+            const std::string word = Lower(q.substr(i, j - i));
+            if (depth == 0 && !in_list && word == "select") {
+                in_list = true;
+                first_word = true;
+                start = j;
+            } else if (depth == 0 && in_list && first_word && (word == "distinct" || word == "all")) {
+                start = j;
+            } else if (depth == 0 && in_list && kListEnd.contains(word)) {
+                finish(i);
+                in_list = false;
+                break;
+            }
+            first_word = false;
+            i = j;
+            continue;
+        }
+        first_word = first_word && std::isspace(static_cast<unsigned char>(c)) != 0;
+        ++i;
+    }
+    if (in_list) {
+        finish(q.size());
+    }
+    if (out.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "the query must be a SELECT");
+    }
+    for (const auto& e : out) {
+        if (e == "*" || (e.size() >= 2 && e.compare(e.size() - 2, 2, ".*") == 0)) {
+            return MakeError(
+                ErrorCode::kInvalidArgument,
+                "wildcard columns (*) are not supported: name the fields the view should have"
+            );
+        }
+    }
+    return out;
+}
+
+Result<ViewShape> DescribeView(
+    db::Executor& ex, std::string_view query, const schema::Catalog& catalog, const std::vector<schema::Field>& previous
+) {
+    auto exprs = SelectListOf(query);
+    if (!exprs) {
+        return exprs.error();
+    }
+    auto columns = ex.Describe(query);
+    if (!columns) {
+        return columns.error();
+    }
+    if (columns->size() != exprs->size()) {
+        return MakeError(ErrorCode::kInvalidArgument, "could not read the query's column list");
+    }
+    ViewShape out;
+    std::set<std::string> names;
+    bool has_id = false;
+    bool id_is_column = false;
+    for (std::size_t i = 0; i < columns->size(); ++i) {
+        const db::ColumnSource& col = (*columns)[i];
+        if (!IsWord(col.name)) {
+            return MakeError(
+                ErrorCode::kInvalidArgument, "column '" + col.name + "' needs a name of letters, digits and _ (use AS)"
+            );
+        }
+        if (!names.insert(Lower(col.name)).second) {
+            return MakeError(ErrorCode::kInvalidArgument, "duplicated column name '" + col.name + "'");
+        }
+        const std::string expr = Lower((*exprs)[i]);
+        const schema::Collection* source = col.table.empty() ? nullptr : catalog.Find(col.table);
+        const schema::Field* source_field = source != nullptr ? source->FindField(col.column) : nullptr;
+        schema::Field f;
+        if (col.name == "id") {
+            has_id = true;
+            id_is_column = !col.table.empty();
+            f = schema::IdField();
+            f.options["autogeneratePattern"] = "";
+            f.options["pattern"] = "^[a-z0-9]+$";
+            f.options["required"] = true;
+        } else if (source_field != nullptr && col.column == "id") {
+            f = MakeField(FieldType::kRelation, col.name);
+            f.options = {{"collectionId", source->id}, {"maxSelect", 1}, {"minSelect", 0}, {"cascadeDelete", false}};
+        } else if (source_field != nullptr) {
+            f = *source_field;
+            f.name = col.name;
+            f.system = false;
+            f.id.clear();
+        } else if (expr.rfind("count(", 0) == 0) {
+            f = MakeField(FieldType::kNumber, col.name);
+            f.options["onlyInt"] = true;
+        } else if (expr.rfind("total(", 0) == 0) {
+            f = MakeField(FieldType::kNumber, col.name);
+        } else if (const std::string cast = CastType(expr); !cast.empty()) {
+            if (cast == "real" || cast == "decimal" || cast == "numeric") {
+                f = MakeField(FieldType::kNumber, col.name);
+            } else if (cast == "int" || cast == "integer") {
+                f = MakeField(FieldType::kNumber, col.name);
+                f.options["onlyInt"] = true;
+            } else if (cast == "text") {
+                f = MakeField(FieldType::kText, col.name);
+            } else if (cast == "bool" || cast == "boolean") {
+                f = MakeField(FieldType::kBool, col.name);
+            } else {
+                f = MakeField(FieldType::kJson, col.name);
+            }
+        } else {
+            f = MakeField(FieldType::kJson, col.name);
+        }
+        if (f.id.empty() || col.name != "id") {
+            f.id = FieldIdFor(schema::FieldTypeName(f.type), f.name);
+            for (const auto& p : previous) {
+                if (p.name == f.name && p.type == f.type) {
+                    f.id = p.id;
+                }
+            }
+        }
+        out.fields.push_back(std::move(f));
+    }
+    if (!has_id) {
+        return MakeError(
+            ErrorCode::kInvalidArgument,
+            "missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one)"
+        );
+    }
+    out.select_sql = "SELECT ";
+    for (std::size_t i = 0; i < columns->size(); ++i) {
+        const std::string name = query::QuoteIdent((*columns)[i].name);
+        out.select_sql += i > 0 ? ", " : "";
+        out.select_sql += name == "\"id\"" && !id_is_column ? "CAST(\"id\" AS TEXT) AS \"id\"" : name;
+    }
+    out.select_sql += " FROM (" + std::string(query) + ")";
+    return out;
+}
+
+}  // namespace basalt::collections
