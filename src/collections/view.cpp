@@ -150,9 +150,9 @@ Result<std::vector<std::string>> SelectListOf(std::string_view q) {
                 ++j;
             }
             const std::string word = Lower(q.substr(i, j - i));
-            if (depth == 0 && !in_list && word == "select") {
+            const bool opens = depth == 0 && !in_list && word == "select";
+            if (opens) {
                 in_list = true;
-                first_word = true;
                 start = j;
             } else if (depth == 0 && in_list && first_word && (word == "distinct" || word == "all")) {
                 start = j;
@@ -161,7 +161,7 @@ Result<std::vector<std::string>> SelectListOf(std::string_view q) {
                 in_list = false;
                 break;
             }
-            first_word = false;
+            first_word = opens;
             i = j;
             continue;
         }

@@ -472,6 +472,22 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
     return std::string();
 }
 
+namespace {
+
+// A stored number as JSON: integral values as integers (2, not 2E0), others as doubles.
+json::value NumberJson(double d) {
+    if (!std::isfinite(d)) {
+        return nullptr;
+    }
+    const db::Value v = NumberValue(d);
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        return *i;
+    }
+    return d;
+}
+
+}  // namespace
+
 json::value ColumnToJson(const schema::Field& f, const db::Value& c) {
     if (f.IsMultiple()) {
         boost::system::error_code ec;
@@ -484,18 +500,26 @@ json::value ColumnToJson(const schema::Field& f, const db::Value& c) {
                 return *i;
             }
             if (const auto* d = std::get_if<double>(&c)) {
-                return *d;
+                return NumberJson(*d);
             }
             return 0;
         case FieldType::kBool:
             return db::AsInt(c) != 0;
         case FieldType::kJson: {
-            if (db::IsNull(c)) {
+            if (const auto* i = std::get_if<std::int64_t>(&c)) {
+                return *i;
+            }
+            if (const auto* d = std::get_if<double>(&c)) {
+                return NumberJson(*d);
+            }
+            const auto* s = std::get_if<std::string>(&c);
+            if (s == nullptr) {
                 return nullptr;
             }
+            // basalt writes valid JSON; a view's expression may yield plain text, kept as a string.
             boost::system::error_code ec;
-            auto v = json::parse(db::AsString(c), ec);
-            return ec ? json::value(nullptr) : v;
+            auto v = json::parse(*s, ec);
+            return ec ? json::value(*s) : v;
         }
         case FieldType::kGeoPoint: {
             boost::system::error_code ec;
@@ -511,7 +535,7 @@ void AppendColumnJson(std::string& out, const schema::Field& f, const db::Value&
     const bool json_text = f.IsMultiple() || f.type == FieldType::kJson || f.type == FieldType::kGeoPoint;
     if (json_text) {
         const auto* s = std::get_if<std::string>(&c);
-        if (s != nullptr && !s->empty()) {
+        if (s != nullptr && !s->empty() && f.type != FieldType::kJson) {
             out += *s;
             return;
         }
@@ -542,7 +566,7 @@ void AppendColumnJson(std::string& out, const schema::Field& f, const db::RowVie
     using T = db::RowView::Type;
     const T type = row.TypeOf(column);
     const bool json_text = f.IsMultiple() || f.type == FieldType::kJson || f.type == FieldType::kGeoPoint;
-    if (json_text && type == T::kText && !row.Text(column).empty()) {
+    if (json_text && type == T::kText && !row.Text(column).empty() && f.type != FieldType::kJson) {
         out += row.Text(column);  // JSON text written by basalt
         return;
     }
