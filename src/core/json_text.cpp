@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "core/json_text.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace basalt {
 
 namespace {
@@ -46,47 +49,72 @@ std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
 
 void AppendJsonString(std::string& out, std::string_view text) {
     static constexpr char kHex[] = "0123456789abcdef";
+    out.reserve(out.size() + text.size() + 2);
     out.push_back('"');
-    for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            switch (c) {
-                case '"':
-                    out += "\\\"";
-                    break;
-                case '\\':
-                    out += "\\\\";
-                    break;
-                case '\n':
-                    out += "\\n";
-                    break;
-                case '\r':
-                    out += "\\r";
-                    break;
-                case '\t':
-                    out += "\\t";
-                    break;
-                default:
-                    if (c < 0x20) {
-                        out += "\\u00";
-                        out.push_back(kHex[c >> 4U]);
-                        out.push_back(kHex[c & 0xFU]);
-                    } else {
-                        out.push_back(static_cast<char>(c));
-                    }
+    std::size_t run = 0;  // start of the pending run of bytes copied as they are
+    std::size_t i = 0;
+    auto flush = [&](std::size_t end) {
+        out.append(text.data() + run, end - run);
+    };
+    while (i < text.size()) {
+        // Eight bytes at a time while none needs attention (a control byte, a byte >= 0x80, '"', '\\').
+        while (i + 8 <= text.size()) {
+            std::uint64_t x = 0;
+            std::memcpy(&x, text.data() + i, 8);
+            constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+            constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+            const std::uint64_t quote = x ^ (kOnes * '"');
+            const std::uint64_t slash = x ^ (kOnes * '\\');
+            const std::uint64_t special = ((x - kOnes * 0x20) | (quote - kOnes) | (slash - kOnes) | x) & kHigh;
+            if (special != 0) {
+                break;
             }
-            ++i;
+            i += 8;
+        }
+        if (i >= text.size()) {
+            break;
+        }
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            ++i;  // the common case: plain ASCII, copied in one append per run
             continue;
         }
-        const std::size_t len = Utf8SequenceLength(text, i);
-        if (len == 0) {
+        if (c >= 0x80) {
+            const std::size_t len = Utf8SequenceLength(text, i);
+            if (len != 0) {
+                i += len;
+                continue;
+            }
+            flush(i);
             out += "\xEF\xBF\xBD";
-            ++i;
-        } else {
-            out.append(text.substr(i, len));
-            i += len;
+            run = ++i;
+            continue;
         }
+        flush(i);
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                out += "\\u00";
+                out.push_back(kHex[c >> 4U]);
+                out.push_back(kHex[c & 0xFU]);
+        }
+        run = ++i;
     }
+    flush(text.size());
     out.push_back('"');
 }
 

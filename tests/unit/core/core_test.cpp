@@ -76,6 +76,47 @@ TEST(JsonText, EscapesControlAndReplacesInvalidUtf8) {
     EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
+// The inverse of AppendJsonString's escapes, for checking it.
+std::string UnescapeJsonString(std::string_view s) {
+    std::string out;
+    EXPECT_TRUE(s.size() >= 2 && s.front() == '"' && s.back() == '"');
+    for (std::size_t i = 1; i + 1 < s.size(); ++i) {
+        const char c = s[i];
+        EXPECT_TRUE(c != '"' && static_cast<unsigned char>(c) >= 0x20) << "unescaped byte in " << s;
+        if (c != '\\') {
+            out.push_back(c);
+            continue;
+        }
+        const char e = s[++i];
+        if (e == 'u') {
+            out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 4)), nullptr, 16)));
+            i += 4;
+        } else {
+            out.push_back(e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : e);
+        }
+    }
+    return out;
+}
+
+// Every byte that needs escaping is found wherever it sits in a long run (the fast path reads eight
+// bytes at a time): the output parses back to the input.
+TEST(JsonText, EscapesAtEveryPositionOfLongStrings) {
+    const std::string specials[] = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f", "\xc3\xa9", "\xff", " "};
+    for (std::size_t len = 0; len < 40; ++len) {
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            for (const auto& sp : specials) {
+                std::string in(len, 'x');
+                in.replace(pos, 1, sp);
+                std::string out;
+                AppendJsonString(out, in);
+                const std::string back = UnescapeJsonString(out);
+                const std::string want = sp == "\xff" ? std::string(in).replace(pos, 1, "\xEF\xBF\xBD") : in;
+                EXPECT_EQ(back, want) << "len " << len << " pos " << pos;
+            }
+        }
+    }
+}
+
 TEST(ApiError, SentenizesAndMapsStatuses) {
     EXPECT_EQ(Sentenize("failed to load"), "Failed to load.");
     EXPECT_EQ(Sentenize("Done!"), "Done!");
