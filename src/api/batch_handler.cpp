@@ -151,7 +151,7 @@ public:
             Error error;
         };
         auto outcome = std::make_shared<Outcome>();
-        const records::Access base = AccessFor(req);
+        const records::Access base = AccessFor(req, d_.collections);
         const records::RecordService* records = &d_.records;
         db::WriteFn fn = [subs, base, outcome, records](db::Executor& ex) -> Result<void> {
             for (std::size_t i = 0; i < subs.size(); ++i) {
@@ -229,7 +229,7 @@ public:
             json::value result = nullptr;
             if (status == 200 && record) {
                 if (!s.expand.empty()) {
-                    (void)d_.records.ExpandOne(s.collection, *record, s.expand, AccessFor(req));
+                    (void)d_.records.ExpandOne(s.collection, *record, s.expand, AccessFor(req, d_.collections));
                 }
                 result = *record;
                 if (!s.fields.empty()) {

@@ -73,13 +73,63 @@ json::object QueryObject(const Request& req) {
 
 }  // namespace
 
-records::Access AccessFor(const Request& req, json::object body) {
+namespace {
+
+// Which parts of the request some rule of a schema reads; computed once per schema snapshot.
+struct RequestNeeds {
+    bool headers = false;
+    bool query = false;
+};
+
+RequestNeeds NeedsOf(const std::shared_ptr<const collections::Snapshot>& snap) {
+    thread_local std::shared_ptr<const collections::Snapshot> cached_for;
+    thread_local RequestNeeds cached;
+    if (cached_for == snap) {
+        return cached;
+    }
+    RequestNeeds n;
+    for (const auto& c : snap->All()) {
+        for (const auto* rule : {&c.list_rule, &c.view_rule, &c.create_rule, &c.update_rule, &c.delete_rule}) {
+            if (*rule) {
+                n.headers = n.headers || (*rule)->find("@request.headers") != std::string::npos;
+                n.query = n.query || (*rule)->find("@request.query") != std::string::npos;
+            }
+        }
+        for (const auto& [key, value] : c.options) {
+            if (value.is_string()) {  // authRule, manageRule, ...
+                n.headers = n.headers || value.as_string().find("@request.headers") != std::string::npos;
+                n.query = n.query || value.as_string().find("@request.query") != std::string::npos;
+            }
+        }
+    }
+    cached_for = snap;
+    cached = n;
+    return n;
+}
+
+}  // namespace
+
+records::Access AccessFor(const Request& req, const collections::CollectionStore& store, json::object body) {
     records::Access a;
     const auth::Principal* p = RequestAuth(req);
     a.superuser = p != nullptr && p->superuser;
     a.request.method = req.method_name;
-    a.request.headers = HeadersObject(req);
-    a.request.query = QueryObject(req);
+    // Superusers bypass rules, but their own filters may read @request.* too.
+    RequestNeeds needs;
+    if (a.superuser) {
+        needs.headers = req.query.find("request.headers") != std::string::npos;
+        needs.query = req.query.find("request.query") != std::string::npos;
+    } else {
+        needs = NeedsOf(store.Current());
+    }
+    {
+        if (needs.headers) {
+            a.request.headers = HeadersObject(req);
+        }
+        if (needs.query) {
+            a.request.query = QueryObject(req);
+        }
+    }
     a.request.body = std::move(body);
     if (p != nullptr) {
         json::object rec{
@@ -312,7 +362,7 @@ public:
         p.skip_total = BoolParam(req, "skipTotal");
         p.expand = req.QueryParam("expand").value_or("");
         const std::string collection(req.Param("collection"));
-        const records::Access access = AccessFor(req);
+        const records::Access access = AccessFor(req, d_.collections);
         Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
         // A filter may scan: off the I/O thread.
         co_await d_.blocking.Run([&] { r = d_.records.List(collection, p, access); });
@@ -324,7 +374,7 @@ public:
 
     Response ViewRecord(Request& req) const {
         auto r = d_.records.View(
-            req.Param("collection"), req.Param("id"), AccessFor(req), req.QueryParam("expand").value_or("")
+            req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections), req.QueryParam("expand").value_or("")
         );
         if (!r) {
             ListFailure(req, r.error());
@@ -334,7 +384,7 @@ public:
 
     net::awaitable<Response> CreateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessFor(req, body));
+        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessFor(req, d_.collections, body));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -343,7 +393,7 @@ public:
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessFor(req, body));
+        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessFor(req, d_.collections, body));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -351,7 +401,7 @@ public:
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
-        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req));
+        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -373,7 +423,7 @@ private:
         }
         const std::string expand = req.QueryParam("expand").value_or("");
         if (!expand.empty()) {
-            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req)); !e) {
+            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req, d_.collections)); !e) {
                 ListFailure(req, e.error());
             }
         }

@@ -245,6 +245,26 @@ describe('collections and records', () => {
     await assert.rejects(guest.collection('tags').create({ name: 'x' }), (e) => e.status === 403);
   });
 
+  test('rules read @request.headers and @request.query; superuser filters may too', async () => {
+    await pb.collections.create({
+      name: 'keyed',
+      listRule: '@request.headers.x_key = "open-sesame" || @request.query.key = "q-key"',
+      viewRule: '@request.headers.x_key = "open-sesame"',
+      fields: [{ name: 't', type: 'text' }],
+    });
+    const rec = await pb.collection('keyed').create({ t: 'secret' });
+    assert.equal((await guest.collection('keyed').getFullList()).length, 0);
+    assert.equal((await guest.collection('keyed').getFullList({ headers: { 'X-Key': 'open-sesame' } })).length, 1);
+    assert.equal((await guest.collection('keyed').getFullList({ key: 'q-key' })).length, 1);
+    assert.equal((await guest.collection('keyed').getFullList({ key: 'wrong' })).length, 0);
+    await assert.rejects(guest.collection('keyed').getOne(rec.id), (e) => e.status === 404);
+    assert.equal((await guest.collection('keyed').getOne(rec.id, { headers: { 'X-Key': 'open-sesame' } })).t, 'secret');
+    const su = await pb.collection('keyed').getFullList({ filter: '@request.query.mine = "1"', mine: '1' });
+    assert.equal(su.length, 1);
+    assert.equal((await pb.collection('keyed').getFullList({ filter: '@request.headers.x_mine = "1"' })).length, 0);
+    await pb.collections.delete('keyed');
+  });
+
   test('relations: referenced records are cleaned up on delete; referenced collections cannot be deleted', async () => {
     const t = await pb.collection('tags').create({ name: 'temp' });
     const p = await pb.collection('posts').create({ title: 'Tagged', tags: [t.id] });
