@@ -374,7 +374,10 @@ public:
 
     Response ViewRecord(Request& req) const {
         auto r = d_.records.View(
-            req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections), req.QueryParam("expand").value_or("")
+            req.Param("collection"),
+            req.Param("id"),
+            AccessFor(req, d_.collections),
+            req.QueryParam("expand").value_or("")
         );
         if (!r) {
             ListFailure(req, r.error());
@@ -393,7 +396,9 @@ public:
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), req.Param("id"), body, AccessFor(req, d_.collections, body));
+        auto prepared = d_.records.PrepareUpdate(
+            req.Param("collection"), req.Param("id"), body, AccessFor(req, d_.collections, body)
+        );
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -401,7 +406,8 @@ public:
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
-        auto prepared = d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections));
+        auto prepared =
+            d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections));
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -423,7 +429,8 @@ private:
         }
         const std::string expand = req.QueryParam("expand").value_or("");
         if (!expand.empty()) {
-            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req, d_.collections)); !e) {
+            if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req, d_.collections));
+                !e) {
                 ListFailure(req, e.error());
             }
         }
