@@ -3,6 +3,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "api/auth_handlers.hpp"
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
 #include "api/json_body.hpp"
@@ -153,7 +154,51 @@ public:
         auto outcome = std::make_shared<Outcome>();
         const records::Access base = AccessFor(req, d_.collections);
         const records::RecordService* records = &d_.records;
-        db::WriteFn fn = [subs, base, outcome, records](db::Executor& ex) -> Result<void> {
+        // Writes to auth collections: password checks and hashing (~100 ms each) happen here, on the
+        // blocking pool, never inside the writer.
+        std::vector<records::AuthInput> auth_inputs(subs.size());
+        {
+            const auto snap = d_.collections.Current();
+            for (std::size_t i = 0; i < subs.size(); ++i) {
+                const SubRequest& s = subs[i];
+                const schema::Collection* c = snap->Find(s.collection);
+                if (c == nullptr || c->type != schema::CollectionType::kAuth || s.method == "DELETE") {
+                    continue;
+                }
+                records::Access access = base;
+                access.request.body = s.body;
+                std::string id = s.id;
+                if (id.empty() && s.method == "PUT") {
+                    if (const auto* v = s.body.if_contains("id"); v != nullptr && v->is_string()) {
+                        id = std::string(v->as_string());
+                    }
+                }
+                Result<records::AuthInput> in = MakeError(ErrorCode::kInternal, "not run");
+                const schema::Collection collection = *c;
+                co_await d_.blocking.Run([&] {
+                    if (s.method == "PUT" && !id.empty()) {
+                        auto existing = d_.auth_records.FindById(collection, id);
+                        if (existing && !existing->has_value()) {
+                            id.clear();  // an upsert of a new record is a create
+                        }
+                    } else if (s.method == "POST") {
+                        id.clear();
+                    }
+                    in = PrepareAuthInput(d_, collection, id, s.body, access);
+                });
+                if (!in) {
+                    throw ApiError::BadRequest(
+                        "Batch transaction failed.",
+                        {{"requests." + std::to_string(i),
+                          "batch_request_failed",
+                          "Batch request failed.",
+                          ResponseJson(in.error())}}
+                    );
+                }
+                auth_inputs[i] = std::move(*in);
+            }
+        }
+        db::WriteFn fn = [subs, base, outcome, records, auth_inputs](db::Executor& ex) -> Result<void> {
             for (std::size_t i = 0; i < subs.size(); ++i) {
                 const SubRequest& s = subs[i];
                 records::Access access = base;
@@ -182,10 +227,10 @@ public:
                     }
                 }
                 if (method == "POST") {
-                    prepared = records->PrepareCreate(s.collection, s.body, access);
+                    prepared = records->PrepareCreate(s.collection, s.body, access, auth_inputs[i]);
                 } else if (method == "PATCH") {
                     const std::string id = s.id.empty() ? std::string(s.body.at("id").as_string()) : s.id;
-                    prepared = records->PrepareUpdate(s.collection, id, s.body, access);
+                    prepared = records->PrepareUpdate(s.collection, id, s.body, access, auth_inputs[i]);
                 } else {
                     prepared = records->PrepareDelete(s.collection, s.id, access);
                     status = 204;

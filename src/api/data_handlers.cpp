@@ -5,6 +5,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "api/auth_handlers.hpp"
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
 #include "core/json_text.hpp"
@@ -19,10 +20,6 @@ using http::Method;
 using http::Request;
 using http::Response;
 
-Response JsonResponse(const json::value& v) {
-    return Response::Json(200, json::serialize(v));
-}
-
 void RequireSuperuser(const Request& req) {
     const auth::Principal* p = RequestAuth(req);
     if (p == nullptr) {
@@ -31,13 +28,6 @@ void RequireSuperuser(const Request& req) {
     if (!p->superuser) {
         throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
     }
-}
-
-[[noreturn]] void Fail(const Request& req, const Error& e) {
-    if (e.code == ErrorCode::kInternal || e.code == ErrorCode::kUnavailable) {
-        obs::Error("request failed", {{"request_id", req.request_id}, {"error", e.message}});
-    }
-    throw ApiError::FromError(e);
 }
 
 // Header names as @request.headers sees them: lower case, '-' -> '_'.
@@ -72,6 +62,17 @@ json::object QueryObject(const Request& req) {
 }
 
 }  // namespace
+
+http::Response JsonResponse(const boost::json::value& v) {
+    return http::Response::Json(200, boost::json::serialize(v));
+}
+
+void Fail(const http::Request& req, const Error& e) {
+    if (e.code == ErrorCode::kInternal || e.code == ErrorCode::kUnavailable) {
+        obs::Error("request failed", {{"request_id", req.request_id}, {"error", e.message}});
+    }
+    throw ApiError::FromError(e);
+}
 
 namespace {
 
@@ -132,15 +133,12 @@ records::Access AccessFor(const Request& req, const collections::CollectionStore
     }
     a.request.body = std::move(body);
     if (p != nullptr) {
-        json::object rec{
-            {"id", p->record.id},
-            {"collectionId", p->record.collection_id},
-            {"collectionName", p->record.collection_name},
-            {"email", p->record.email},
-            {"emailVisibility", p->record.email_visibility},
-            {"verified", p->record.verified},
-            {"created", p->record.created},
-            {"updated", p->record.updated}};
+        // Every field of the auth record (never its password or tokenKey).
+        json::object rec = p->record.data;
+        rec["id"] = p->record.id;
+        rec["collectionId"] = p->record.collection_id;
+        rec["collectionName"] = p->record.collection_name;
+        rec["email"] = p->record.email;
         a.request.auth = std::move(rec);
     }
     return a;
@@ -387,7 +385,9 @@ public:
 
     net::awaitable<Response> CreateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, AccessFor(req, d_.collections, body));
+        const records::Access access = AccessFor(req, d_.collections, body);
+        const records::AuthInput auth = co_await AuthInputFor(req, "", body, access);
+        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, access, auth);
         if (!prepared) {
             Fail(req, prepared.error());
         }
@@ -396,13 +396,16 @@ public:
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         json::object body = DecodeJsonObject(req);
-        auto prepared = d_.records.PrepareUpdate(
-            req.Param("collection"), req.Param("id"), body, AccessFor(req, d_.collections, body)
-        );
+        const records::Access access = AccessFor(req, d_.collections, body);
+        const std::string id(req.Param("id"));
+        const records::AuthInput auth = co_await AuthInputFor(req, id, body, access);
+        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), id, body, access, auth);
         if (!prepared) {
             Fail(req, prepared.error());
         }
-        co_return co_await Commit(req, std::move(*prepared));
+        Response res = co_await Commit(req, std::move(*prepared));
+        co_await AfterAuthWrite(req, id, auth.password_hash.has_value());
+        co_return res;
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
@@ -416,10 +419,50 @@ public:
         if (!r) {
             Fail(req, r.error());
         }
+        co_await AfterAuthWrite(req, std::string(req.Param("id")), true);
         co_return Response::NoContent();
     }
 
 private:
+    // The auth collection a records request names, or nullptr.
+    std::optional<schema::Collection> AuthCollectionOf(const Request& req) const {
+        const auto snap = d_.collections.Current();
+        const schema::Collection* c = snap->Find(req.Param("collection"));
+        if (c == nullptr || c->type != schema::CollectionType::kAuth) {
+            return std::nullopt;
+        }
+        return *c;
+    }
+
+    // Password checks and hashing for writes to auth collections, on the blocking pool.
+    net::awaitable<records::AuthInput> AuthInputFor(
+        Request& req, const std::string& id, const json::object& body, const records::Access& access
+    ) const {
+        const auto c = AuthCollectionOf(req);
+        if (!c) {
+            co_return records::AuthInput{};
+        }
+        Result<records::AuthInput> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] { r = PrepareAuthInput(d_, *c, id, body, access); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return std::move(*r);
+    }
+
+    // A changed auth record leaves the token cache; a new password or a deletion ends its sessions.
+    net::awaitable<void> AfterAuthWrite(Request& req, const std::string& id, bool end_sessions) const {
+        const auto c = AuthCollectionOf(req);
+        if (!c) {
+            co_return;
+        }
+        if (!end_sessions) {
+            d_.tokens.Forget(c->id, id);
+            co_return;
+        }
+        co_await d_.blocking.Run([&] { AfterAuthRecordWrite(d_, *c, id, true); });
+    }
+
     net::awaitable<Response> Commit(Request& req, records::PreparedWrite w) const {
         auto record = w.record;
         auto r = co_await AwaitWrite(d_.db, std::move(w.fn));

@@ -6,6 +6,10 @@
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
+#include "identity/auth_records.hpp"
+#include "identity/sessions.hpp"
+#include "identity/throttle.hpp"
+#include "identity/tokens.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 
@@ -15,12 +19,15 @@ namespace basalt::api {
 struct Deps {
     db::Database& db;
     auth::SuperuserStore& superusers;
-    auth::TokenService& tokens;
     BlockingPool& blocking;
     const Clock& clock;
     collections::CollectionStore& collections;
     records::RecordService& records;
     settings::SettingsStore& settings;
+    identity::AuthRecords& auth_records;
+    identity::SessionStore& sessions;
+    identity::TokenService& tokens;
+    identity::Throttle& throttle;
 };
 
 }  // namespace basalt::api

@@ -18,14 +18,9 @@ private:
     Deps deps_;
 };
 
+/// The token of `Authorization: [Bearer ]<token>`, or empty.
+std::string_view BearerToken(const http::Request& req);
+
 /// GET /api/health.
 http::Handler HealthHandler(const Deps& deps);
-/// POST /api/collections/{collection}/auth-with-password.
-http::Handler AuthWithPasswordHandler(const Deps& deps);
-/// POST /api/collections/{collection}/auth-refresh.
-http::Handler AuthRefreshHandler(const Deps& deps);
-
-/// PocketBase's record JSON for an auth record (password and tokenKey never included).
-std::string AuthRecordJson(const auth::AuthRecord& record, bool include_email);
-
 }  // namespace basalt::api

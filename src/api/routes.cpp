@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "api/routes.hpp"
 
+#include "api/auth_handlers.hpp"
 #include "api/batch_handler.hpp"
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
@@ -26,8 +27,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     router.Use(std::make_shared<FieldsMiddleware>());  // After runs first: picks before CORS/logging
 
     router.Add(Method::kGet, "/api/health", HealthHandler(deps));
-    router.Add(Method::kPost, "/api/collections/{collection}/auth-with-password", AuthWithPasswordHandler(deps));
-    router.Add(Method::kPost, "/api/collections/{collection}/auth-refresh", AuthRefreshHandler(deps));
+    RegisterAuthRoutes(router, deps);
     RegisterDataRoutes(router, deps);
     router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
 }

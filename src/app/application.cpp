@@ -14,6 +14,10 @@
 #include "db/sqlite/sqlite_database.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "identity/auth_records.hpp"
+#include "identity/sessions.hpp"
+#include "identity/throttle.hpp"
+#include "identity/tokens.hpp"
 #include "obs/log.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
@@ -83,8 +87,11 @@ struct Application::Impl {
     config::AppConfig config;
     int lock_fd = -1;
     std::unique_ptr<DataDir> data;
-    std::unique_ptr<auth::TokenService> tokens;
     std::unique_ptr<collections::CollectionStore> collections;
+    std::unique_ptr<identity::AuthRecords> auth_records;
+    std::unique_ptr<identity::SessionStore> sessions;
+    std::unique_ptr<identity::TokenService> tokens;
+    std::unique_ptr<identity::Throttle> throttle;
     std::unique_ptr<records::RecordService> records;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
@@ -148,11 +155,14 @@ Result<void> Application::Start() {
         return MakeError(ErrorCode::kUnavailable, "another basalt server is already using " + s.data->Path().string());
     }
     DataDir::Impl& d = *s.data->impl_;
-    s.tokens = std::make_unique<auth::TokenService>(*d.superusers, d.clock, std::chrono::seconds(86400));
     s.collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
     if (auto r = s.collections->Load(); !r) {
         return r.error();
     }
+    s.auth_records = std::make_unique<identity::AuthRecords>(*d.db);
+    s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
+    s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
+    s.throttle = std::make_unique<identity::Throttle>();
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
@@ -160,7 +170,18 @@ Result<void> Application::Start() {
     }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.router = std::make_shared<http::Router>();
-    api::Deps deps{*d.db, *d.superusers, *s.tokens, *s.blocking, d.clock, *s.collections, *s.records, *s.settings};
+    api::Deps deps{
+        *d.db,
+        *d.superusers,
+        *s.blocking,
+        d.clock,
+        *s.collections,
+        *s.records,
+        *s.settings,
+        *s.auth_records,
+        *s.sessions,
+        *s.tokens,
+        *s.throttle};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "auth/superusers.hpp"
+#include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"
 #include "core/random.hpp"
@@ -133,6 +134,55 @@ Result<void> InitParams(db::Executor& ex) {
     return Exec(ex, "CREATE TABLE _params (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)");
 }
 
+// Server-side sessions: every auth token belongs to one (basalt's; PocketBase has none).
+Result<void> InitSessions(db::Executor& ex) {
+    const char* steps[] = {
+        "CREATE TABLE _sessions (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+        "created TEXT NOT NULL, lastSeen TEXT NOT NULL, ip TEXT NOT NULL DEFAULT '', userAgent TEXT NOT NULL DEFAULT "
+        "'', method TEXT NOT NULL DEFAULT '', revoked TEXT NOT NULL DEFAULT '')",
+        "CREATE INDEX idx__sessions_record ON _sessions (collectionId, recordId)",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
+// PocketBase's default `users` auth collection (without the avatar file field, until files exist).
+// An existing collection of that id or name is left alone.
+Result<void> InitUsers(db::Executor& ex) {
+    auto existing =
+        ex.Query("SELECT 1 FROM _collections WHERE id = '_pb_users_auth_' OR name = 'users' COLLATE NOCASE LIMIT 1");
+    if (!existing) {
+        return existing.error();
+    }
+    if (!existing->rows.empty()) {
+        return Ok();
+    }
+    const std::string owner = "id = @request.auth.id";
+    const json::object body{
+        {"id", "_pb_users_auth_"},
+        {"name", "users"},
+        {"type", "auth"},
+        {"listRule", owner},
+        {"viewRule", owner},
+        {"createRule", ""},
+        {"updateRule", owner},
+        {"deleteRule", owner},
+        {"fields",
+         json::array{
+             json::object{{"name", "name"}, {"type", "text"}, {"max", 255}},
+             json::object{{"name", "created"}, {"type", "autodate"}, {"onCreate", true}, {"onUpdate", false}},
+             json::object{{"name", "updated"}, {"type", "autodate"}, {"onCreate", true}, {"onUpdate", true}},
+         }},
+        {"authToken", json::object{{"duration", 604800}}},
+    };
+    collections::ChangeResult out;
+    return collections::CreateCollectionIn(ex, body, FormatDateTime(std::chrono::system_clock::now()), out);
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -140,6 +190,8 @@ const std::vector<db::Migration>& SystemMigrations() {
         {1, "init_collections_and_superusers", InitCollectionsAndSuperusers},
         {2, "schema_history", InitSchemaHistory},
         {3, "params", InitParams},
+        {4, "sessions", InitSessions},
+        {5, "users_collection", InitUsers},
     };
     return migrations;
 }

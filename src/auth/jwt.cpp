@@ -58,6 +58,10 @@ std::string SignToken(const TokenClaims& c, std::string_view key) {
     if (c.type == "auth") {
         payload += c.refreshable ? R"(,"refreshable":true)" : R"(,"refreshable":false)";
     }
+    if (!c.session_id.empty()) {
+        payload += R"(,"sid":)";
+        AppendJsonString(payload, c.session_id);
+    }
     payload += R"(,"type":)";
     AppendJsonString(payload, c.type);
     payload += '}';
@@ -114,7 +118,7 @@ Result<ParsedToken> ParseToken(std::string_view token) {
     };
     if (!str("type", out.claims.type, true) || !str("id", out.claims.id, true) ||
         !str("collectionId", out.claims.collection_id, true) || !str("email", out.claims.email, false) ||
-        !str("newEmail", out.claims.new_email, false)) {
+        !str("newEmail", out.claims.new_email, false) || !str("sid", out.claims.session_id, false)) {
         return Invalid("malformed token claims");
     }
     const auto* exp = obj.if_contains("exp");

@@ -18,6 +18,7 @@ struct TokenClaims {
     bool refreshable = false;  // auth tokens only
     std::string email;         // verification, passwordReset, emailChange
     std::string new_email;     // emailChange
+    std::string session_id;    // auth tokens: basalt's server-side session ("sid"; PocketBase has none)
 };
 
 /// A token split and decoded, not yet verified.

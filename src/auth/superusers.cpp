@@ -110,6 +110,14 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
             if (!upd) {
                 return upd.error();
             }
+            // A new password ends every session of the superuser.
+            auto revoked = ex.Exec(
+                "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = ''",
+                {now, std::string(kSuperusersId), db::AsString(existing->rows[0][0])}
+            );
+            if (!revoked) {
+                return revoked.error();
+            }
         }
         auto row = ex.Query(
             "SELECT id, email, emailVisibility, verified, password, tokenKey, created, updated FROM _superusers "
@@ -169,53 +177,6 @@ Result<std::string> SuperuserStore::TokenSecret() const {
     std::lock_guard lock(secret_mu_);
     secret_ = std::string(secret->as_string());
     return secret_;
-}
-
-Result<std::string> TokenService::IssueAuthToken(const AuthRecord& record) const {
-    auto secret = store_.TokenSecret();
-    if (!secret) {
-        return secret.error();
-    }
-    TokenClaims claims;
-    claims.type = "auth";
-    claims.id = record.id;
-    claims.collection_id = record.collection_id;
-    claims.exp = UnixSeconds(clock_.Now()) + duration_.count();
-    claims.refreshable = true;
-    return SignToken(claims, record.token_key + *secret);
-}
-
-Result<Principal> TokenService::Authenticate(std::string_view token) const {
-    auto parsed = ParseToken(token);
-    if (!parsed) {
-        return parsed.error();
-    }
-    const TokenClaims& c = parsed->claims;
-    if (c.type != "auth" || c.collection_id != kSuperusersId) {
-        return MakeError(ErrorCode::kUnauthorized, "not an auth token of a known collection");
-    }
-    if (c.exp <= UnixSeconds(clock_.Now())) {
-        return MakeError(ErrorCode::kUnauthorized, "token expired");
-    }
-    auto record = store_.FindById(c.id);
-    if (!record) {
-        return record.error();
-    }
-    auto secret = store_.TokenSecret();
-    if (!secret) {
-        return secret.error();
-    }
-    if (!record->has_value()) {
-        return MakeError(ErrorCode::kUnauthorized, "unknown auth record");
-    }
-    if (!VerifyTokenSignature(*parsed, (*record)->token_key + *secret)) {
-        return MakeError(ErrorCode::kUnauthorized, "invalid token signature");
-    }
-    Principal p;
-    p.record = std::move(**record);
-    p.superuser = true;
-    p.refreshable = c.refreshable;
-    return p;
 }
 
 }  // namespace basalt::auth

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/object.hpp>
+
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
@@ -19,7 +21,7 @@ inline constexpr std::string_view kSuperusersName = "_superusers";
 inline constexpr std::size_t kMinPasswordLength = 8;
 inline constexpr std::size_t kMaxPasswordLength = 255;
 
-/// A record of an auth collection (only `_superusers` exists so far).
+/// A record of an auth collection, with its credentials (which never leave the server).
 struct AuthRecord {
     std::string id;
     std::string collection_id;
@@ -31,6 +33,7 @@ struct AuthRecord {
     std::string token_key;      // never leaves the server
     std::string created;
     std::string updated;
+    boost::json::object data;  // every field as @request.auth sees it (no password, no tokenKey)
 };
 
 /// Who made a request: set by the auth middleware from a valid token.
@@ -38,6 +41,7 @@ struct Principal {
     AuthRecord record;
     bool superuser = false;
     bool refreshable = false;
+    std::string session_id;  // the server-side session the token belongs to
 };
 
 /// The `_superusers` collection's records. Reads are short indexed queries; Upsert hashes a password
@@ -51,9 +55,9 @@ public:
     Result<std::optional<AuthRecord>> FindById(std::string_view id) const;
     Result<std::int64_t> Count() const;
 
-    /// Creates the superuser or sets its password. A new password always gets a new tokenKey, so every
-    /// earlier token of that superuser stops working. Fails with kInvalidArgument (field "email" or
-    /// "password") on bad input.
+    /// Creates the superuser or sets its password. A new password always gets a new tokenKey and
+    /// revokes the superuser's sessions, so every earlier token stops working. Fails with kInvalidArgument (field
+    /// "email" or "password") on bad input.
     Result<AuthRecord> Upsert(std::string_view email, std::string_view password);
 
     /// Deletes by email; kNotFound when there is none.
@@ -69,28 +73,6 @@ private:
     const Clock& clock_;
     mutable std::mutex secret_mu_;
     mutable std::string secret_;
-};
-
-/// Issues and checks auth tokens: HS256 JWTs signed with record.tokenKey + the collection secret.
-class TokenService {
-public:
-    TokenService(SuperuserStore& store, const Clock& clock, std::chrono::seconds duration)
-        : store_(store),
-          clock_(clock),
-          duration_(duration) {}
-
-    /// A refreshable auth token for `record`. Fails only if the secret cannot be read.
-    Result<std::string> IssueAuthToken(const AuthRecord& record) const;
-
-    /// The principal a token stands for. Fails with kUnauthorized when it is malformed, not HS256,
-    /// expired, not an auth token, of an unknown record, or signed with another key (which is what a
-    /// rotated tokenKey makes of every older token).
-    Result<Principal> Authenticate(std::string_view token) const;
-
-private:
-    SuperuserStore& store_;
-    const Clock& clock_;
-    std::chrono::seconds duration_;
 };
 
 }  // namespace basalt::auth

@@ -178,8 +178,19 @@ Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& coll
         }
         return bad("expected ',' or ')' in the list of columns");
     }
+    if (word("WHERE")) {
+        // The one partial form allowed: WHERE <field> != '' (the auth collections' email index).
+        const bool simple = i + 4 <= t.size() && IsWord(t[i]) && collection.FindField(t[i]) != nullptr &&
+                            t[i + 1] == "!" && t[i + 2] == "=" && t[i + 3] == "'" && i + 4 < t.size() &&
+                            t[i + 4] == "'";
+        if (!simple) {
+            return bad("the only WHERE clause allowed in an index is `WHERE <field> != ''`");
+        }
+        def.where_not_empty = t[i];
+        i += 5;
+    }
     if (i != t.size() && !(i + 1 == t.size() && t[i] == ";")) {
-        return bad("only plain column indexes are supported (no WHERE clause or expressions)");
+        return bad("only plain column indexes are supported (no expressions)");
     }
     return def;
 }
@@ -190,7 +201,11 @@ std::string IndexText(const IndexDef& index, std::string_view table) {
     for (std::size_t i = 0; i < index.columns.size(); ++i) {
         s += (i > 0 ? ", " : "") + index.columns[i];
     }
-    return s + ")";
+    s += ")";
+    if (!index.where_not_empty.empty()) {
+        s += " WHERE `" + index.where_not_empty + "` != ''";
+    }
+    return s;
 }
 
 std::string IndexSql(const IndexDef& index, std::string_view table) {

@@ -18,11 +18,13 @@ std::string ColumnSql(const schema::Field& field, const schema::Catalog& catalog
 std::string CreateTableSql(const schema::Collection& collection, const schema::Catalog& catalog);
 
 /// A parsed index definition: only `CREATE [UNIQUE] INDEX name ON table (col [COLLATE x] [ASC|DESC], ...)`
-/// over the collection's own fields.
+/// over the collection's own fields, optionally partial with `WHERE col != ''` (auth collections'
+/// email index: unique where set).
 struct IndexDef {
     bool unique = false;
     std::string name;
     std::vector<std::string> columns;  // canonical "`col` COLLATE NOCASE DESC" pieces, validated
+    std::string where_not_empty;       // the column of `WHERE col != ''`, or empty
 };
 
 /// Parses an index definition for `collection` and checks every name. kInvalidArgument names the

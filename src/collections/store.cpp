@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "collections/auth_collection.hpp"
 #include "collections/ddl.hpp"
 #include "collections/view.hpp"
 #include "core/ids.hpp"
@@ -88,7 +89,8 @@ void FillDefaults(schema::Field& f) {
     }
 }
 
-const std::set<std::string, std::less<>> kReservedFieldNames{"expand", "collectionId", "collectionName"};
+const std::set<std::string, std::less<>> kReservedFieldNames{
+    "expand", "collectionId", "collectionName", "passwordConfirm", "oldPassword"};
 
 // Validates `f` (at index i) in the context of the collection being built.
 void ValidateField(
@@ -198,12 +200,11 @@ ChangeResult BuildCollection(
         }
     } else if (auto t = schema::ParseCollectionType(type_name); !t) {
         errors.push_back({"type", "validation_in_invalid", "Must be a valid value."});
-    } else if (*t == schema::CollectionType::kAuth) {
-        errors.push_back({"type", "validation_unsupported", "Only base and view collections can be created so far."});
     } else {
         c.type = *t;
     }
     const bool view = c.type == schema::CollectionType::kView;
+    const bool auth = c.type == schema::CollectionType::kAuth;
     if (view) {
         const auto* q = body.if_contains("viewQuery");
         if (q != nullptr && q->is_string()) {
@@ -253,6 +254,9 @@ ChangeResult BuildCollection(
     }
     if (existing != nullptr && (body.if_contains("fields") == nullptr || view)) {
         c.fields = existing->fields;
+    }
+    if (auth) {
+        EnsureAuthFields(c);
     }
     if (existing != nullptr && !view) {
         // Existing fields are matched by id: system fields keep their name and type.
@@ -405,6 +409,37 @@ ChangeResult BuildCollection(
             c.indexes.push_back(IndexText(*def, c.name));
         }
     }
+    if (auth && errors.empty()) {
+        EnsureAuthIndexes(c);
+        ApplyAuthOptions(body, existing, c, errors);
+        // authRule, manageRule and the MFA rule compile like the API rules.
+        const auto* mfa = c.options.if_contains("mfa");
+        const auto* mfa_rule = mfa != nullptr && mfa->is_object() ? mfa->as_object().if_contains("rule") : nullptr;
+        const std::pair<std::string, const json::value*> auth_rules[] = {
+            {"authRule", c.options.if_contains("authRule")},
+            {"manageRule", c.options.if_contains("manageRule")},
+            {"mfa.rule", mfa_rule}};
+        std::vector<schema::Collection> all_now;
+        for (const auto& other : snap.All()) {
+            if (other.id != c.id) {
+                all_now.push_back(other);
+            }
+        }
+        all_now.push_back(c);
+        const schema::StaticCatalog catalog_now(std::move(all_now));
+        for (const auto& [key, v] : auth_rules) {
+            if (v == nullptr || !v->is_string() || v->as_string().empty()) {
+                continue;
+            }
+            query::CompileOptions opt;
+            opt.allow_hidden = true;
+            opt.allow_request = true;
+            query::Compiler compiler(*catalog_now.Find(c.id), catalog_now, opt);
+            if (auto r = compiler.AddFilter(std::string_view(v->as_string())); !r) {
+                errors.push_back({key, "validation_invalid_rule", "Invalid rule: " + r.error().message + "."});
+            }
+        }
+    }
     if (!errors.empty()) {
         out.message = failed;
         return out;
@@ -504,7 +539,7 @@ std::string IndexName(const std::string& text) {
 
 // The SQL that copies a field's values into a rebuilt table, converting single <-> multiple.
 std::string CopyExpr(const schema::Field& now, const schema::Field& before) {
-    const std::string col = query::QuoteIdent(before.name);
+    std::string col = query::QuoteIdent(before.name);
     if (now.IsMultiple() == before.IsMultiple()) {
         return col;
     }
@@ -703,7 +738,7 @@ private:
     bool Run(
         const std::vector<std::string>& ddl,
         ChangeResult& out,
-        std::string conflict_message,
+        const std::string& conflict_message,
         std::initializer_list<db::Value> params = {}
     ) {
         for (const auto& sql : ddl) {
@@ -885,8 +920,13 @@ std::shared_ptr<const Snapshot> CollectionStore::Current() const {
     return snapshot_;
 }
 
-Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
-    auto rs = db_.Read(
+namespace {
+
+// Every definition, read with `read` (a reader connection, or the executor of a running write).
+Result<std::vector<schema::Collection>> ReadDefinitions(
+    const std::function<Result<db::ResultSet>(std::string_view)>& read
+) {
+    auto rs = read(
         "SELECT id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, "
         "options, created, updated FROM _collections ORDER BY rowid"
     );
@@ -921,6 +961,31 @@ Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
         out.push_back(std::move(*c));
     }
     return out;
+}
+
+}  // namespace
+
+Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
+    return ReadDefinitions([this](std::string_view sql) { return db_.Read(sql); });
+}
+
+Result<void> CreateCollectionIn(
+    db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
+) {
+    auto all = ReadDefinitions([&ex](std::string_view sql) { return ex.Query(sql); });
+    if (!all) {
+        return all.error();
+    }
+    const Snapshot snap(std::move(*all));
+    ChangeSet cs(ex, snap, now);
+    if (!cs.Begin(out) || !cs.Create(body, out) || !cs.Finish(out)) {
+        std::string why = out.message;
+        for (const auto& e : out.errors) {
+            why += " " + e.field + ": " + e.message;
+        }
+        return MakeError(ErrorCode::kInvalidArgument, why);
+    }
+    return Ok();
 }
 
 Result<void> CollectionStore::Load() {

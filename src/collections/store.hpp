@@ -91,4 +91,10 @@ private:
     std::shared_ptr<const Snapshot> snapshot_ = std::make_shared<Snapshot>(std::vector<schema::Collection>{});
 };
 
+/// Creates a collection inside a running write (system migrations): the same validation and DDL as
+/// CollectionStore::Create, on `ex`. A CollectionStore loaded afterwards sees it.
+Result<void> CreateCollectionIn(
+    db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
+);
+
 }  // namespace basalt::collections

@@ -20,6 +20,12 @@ public:
           data_(std::move(data)) {}
 
     int Status() const { return status_; }
+    /// Extra response headers (Retry-After on a 429, ...).
+    ApiError&& WithHeader(std::string name, std::string value) && {
+        headers_.emplace_back(std::move(name), std::move(value));
+        return std::move(*this);
+    }
+    const std::vector<std::pair<std::string, std::string>>& Headers() const { return headers_; }
     const std::string& Message() const { return message_; }
     const std::vector<FieldError>& Data() const { return data_; }
     const char* what() const noexcept override { return message_.c_str(); }
@@ -46,6 +52,7 @@ private:
     int status_;
     std::string message_;
     std::vector<FieldError> data_;
+    std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 /// PocketBase's "sentenize": upper-case first letter, add a trailing '.' unless the text ends in punctuation.

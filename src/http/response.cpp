@@ -105,7 +105,11 @@ std::string ErrorBody(const ApiError& error) {
 }
 
 Response Response::FromApiError(const ApiError& error) {
-    return Json(error.Status(), ErrorBody(error));
+    Response r = Json(error.Status(), ErrorBody(error));
+    for (const auto& [name, value] : error.Headers()) {
+        r.SetHeader(name, value);
+    }
+    return r;
 }
 
 }  // namespace basalt::http

@@ -9,6 +9,7 @@
 
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
+#include "core/random.hpp"
 #include "records/codec.hpp"
 
 namespace basalt::records {
@@ -35,6 +36,20 @@ bool Exported(const schema::Collection& c, const schema::Field& f, bool include_
         return false;
     }
     return include_hidden || !f.hidden;
+}
+
+// The id of the reader's own record when it belongs to `c` (its email is always shown to it).
+std::string SelfId(const schema::Collection& c, const Access& access) {
+    if (c.type != schema::CollectionType::kAuth || !access.request.auth) {
+        return {};
+    }
+    const auto& a = *access.request.auth;
+    const auto* cid = a.if_contains("collectionId");
+    const auto* id = a.if_contains("id");
+    if (cid == nullptr || id == nullptr || !cid->is_string() || !id->is_string() || cid->as_string() != c.id) {
+        return {};
+    }
+    return std::string(id->as_string());
 }
 
 struct Loaded {
@@ -65,7 +80,7 @@ Result<Loaded> LoadForWrite(
     if (!l) {
         return l.error();
     }
-    if (l->collection->type != schema::CollectionType::kBase) {
+    if (l->collection->type == schema::CollectionType::kView) {
         return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
     }
     if (!access.superuser && !(l->collection->*rule)) {
@@ -208,7 +223,10 @@ Result<void> CheckRelations(
     return Ok();
 }
 
-Result<json::object> ReadBack(db::Executor& ex, const schema::Collection& c, const std::string& id) {
+// The record as stored (inside the write), as `access` may see it.
+Result<json::object> ReadBack(
+    db::Executor& ex, const schema::Collection& c, const std::string& id, const Access& access
+) {
     auto rs = ex.Query(SelectList(c, false) + " FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
     if (!rs) {
         return rs.error();
@@ -216,7 +234,14 @@ Result<json::object> ReadBack(db::Executor& ex, const schema::Collection& c, con
     if (rs->rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, true);
+    return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+}
+
+// Every field of the stored record (modifiers start from these).
+Result<json::object> ReadCurrent(db::Executor& ex, const schema::Collection& c, const std::string& id) {
+    Access all;
+    all.superuser = true;
+    return ReadBack(ex, c, id, all);
 }
 
 // Checks `rule` for the record `id` inside the write (the record as it is in the transaction).
@@ -311,7 +336,10 @@ void RecordService::Track(PreparedWrite& w) const {
     };
 }
 
-RecordWriter::RecordWriter(const schema::Collection& c, bool include_hidden) : collection_(c) {
+RecordWriter::RecordWriter(const schema::Collection& c, bool include_hidden, std::string self_id)
+    : collection_(c),
+      self_id_(std::move(self_id)),
+      check_email_(c.type == schema::CollectionType::kAuth && !include_hidden) {
     for (const auto& f : c.fields) {
         if (Exported(c, f, include_hidden)) {
             columns_.emplace_back(&f, -1);
@@ -329,13 +357,28 @@ void RecordWriter::Append(std::string& out, const db::RowView& row) {
                 }
             }
         }
+        for (int i = 0; i < row.Size(); ++i) {
+            if (row.Name(i) == "emailVisibility") {
+                visibility_column_ = i;
+            } else if (row.Name(i) == "id") {
+                id_column_ = i;
+            }
+        }
         mapped_ = true;
     }
+    // An auth record's email: public, the reader's own, or a superuser reading.
+    const bool email_shown = !check_email_ ||
+                             (visibility_column_ >= 0 && row.TypeOf(visibility_column_) == db::RowView::Type::kInt &&
+                              row.Int(visibility_column_) != 0) ||
+                             (!self_id_.empty() && id_column_ >= 0 && row.Text(id_column_) == self_id_);
     out += R"({"collectionId":)";
     AppendJsonString(out, collection_.id);
     out += R"(,"collectionName":)";
     AppendJsonString(out, collection_.name);
     for (const auto& [field, idx] : columns_) {
+        if (!email_shown && field->name == "email") {
+            continue;
+        }
         out.push_back(',');
         AppendJsonString(out, field->name);
         out.push_back(':');
@@ -348,12 +391,22 @@ void RecordWriter::Append(std::string& out, const db::RowView& row) {
     out.push_back('}');
 }
 
-json::object RecordJson(const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden) {
+json::object RecordJson(
+    const schema::Collection& c, const db::ResultSet& rs, std::size_t row, bool include_hidden, std::string_view self_id
+) {
     json::object o;
     o["collectionId"] = c.id;
     o["collectionName"] = c.name;
+    bool email_shown = c.type != schema::CollectionType::kAuth || include_hidden;
+    if (!email_shown) {
+        const int vis = rs.ColumnIndex("emailVisibility");
+        const int id = rs.ColumnIndex("id");
+        email_shown =
+            (vis >= 0 && db::AsInt(rs.rows[row][static_cast<std::size_t>(vis)]) != 0) ||
+            (!self_id.empty() && id >= 0 && db::AsString(rs.rows[row][static_cast<std::size_t>(id)]) == self_id);
+    }
     for (const auto& f : c.fields) {
-        if (!Exported(c, f, include_hidden)) {
+        if (!Exported(c, f, include_hidden) || (!email_shown && f.name == "email")) {
             continue;
         }
         const int idx = rs.ColumnIndex(f.name);
@@ -431,7 +484,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     // Rows are streamed straight into the JSON text: no result set, no DOM.
     std::string items = "[";
     items.reserve(static_cast<std::size_t>(out.per_page) * 512);
-    RecordWriter writer(c, include_hidden);
+    RecordWriter writer(c, include_hidden, SelfId(c, access));
     bool first = true;
     const db::RowFn stream = [&](const db::RowView& row) -> Result<void> {
         if (!first) {
@@ -456,7 +509,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
                     return rs.error();
                 }
                 for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-                    expanded.push_back(RecordJson(c, *rs, i, include_hidden));
+                    expanded.push_back(RecordJson(c, *rs, i, include_hidden, SelfId(c, access)));
                 }
             } else if (auto each = ex.QueryEach(page_sql, page_params, stream); !each) {
                 return each.error();
@@ -569,7 +622,7 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
         if (rs->rows.empty()) {
             return NotFound();
         }
-        return RecordJson(c, *rs, 0, access.superuser);
+        return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
     }
     query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
     if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
@@ -584,11 +637,11 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
     if (rs->rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, access.superuser);
+    return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
 }
 
 Result<PreparedWrite> RecordService::PrepareCreate(
-    std::string_view collection, const json::object& body, const Access& access
+    std::string_view collection, const json::object& body, const Access& access, const AuthInput& auth
 ) const {
     auto l = LoadForWrite(collections_, collection, access, &schema::Collection::create_rule);
     if (!l) {
@@ -601,8 +654,25 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     std::string id;
     const json::object effective = HasModifiers(c, body) ? ApplyModifiers(c, body, nullptr, errors) : json::object();
     const json::object& input = HasModifiers(c, body) ? effective : body;
+    const bool is_auth = c.type == schema::CollectionType::kAuth;
     for (const auto& f : c.fields) {
         const json::value* in = input.if_contains(f.name);
+        if (is_auth && f.type == FieldType::kPassword) {
+            if (!auth.password_hash) {
+                errors.push_back({f.name, "validation_required", "Cannot be blank."});
+            }
+            values.emplace_back(&f, auth.password_hash.value_or(""));
+            continue;
+        }
+        if (is_auth && f.name == "tokenKey") {
+            values.emplace_back(&f, SecureRandomString(50, kAlphanumeric));
+            continue;
+        }
+        if (is_auth && f.name == "verified" && !auth.manage && in != nullptr && !(in->is_bool() && !in->as_bool()) &&
+            !in->is_null()) {
+            errors.push_back({"verified", "validation_values_mismatch", "Values don't match."});
+            continue;
+        }
         if (f.hidden && !access.superuser) {
             in = nullptr;  // clients cannot set hidden fields
         }
@@ -672,7 +742,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
                 return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
             }
         }
-        auto rec = ReadBack(ex, *cp, id);
+        auto rec = ReadBack(ex, *cp, id, access);
         if (!rec) {
             return rec.error();
         }
@@ -696,13 +766,24 @@ UpdatePlan PlanUpdate(
     const schema::Collection& c,
     const json::object& body,
     bool superuser,
+    const AuthInput& auth,
     const std::string& now,
     const std::string& id,
     std::vector<FieldError>& errors
 ) {
     UpdatePlan plan;
+    const bool is_auth = c.type == schema::CollectionType::kAuth;
     for (const auto& f : c.fields) {
         if (f.name == "id") {
+            continue;
+        }
+        if (is_auth && (f.type == FieldType::kPassword || f.name == "tokenKey")) {
+            // A new password comes with a new tokenKey: every earlier token of the record dies.
+            if (auth.password_hash) {
+                plan.values.emplace_back(
+                    &f, f.type == FieldType::kPassword ? *auth.password_hash : SecureRandomString(50, kAlphanumeric)
+                );
+            }
             continue;
         }
         if (f.type == FieldType::kAutodate) {
@@ -730,7 +811,11 @@ UpdatePlan PlanUpdate(
 }  // namespace
 
 Result<PreparedWrite> RecordService::PrepareUpdate(
-    std::string_view collection, std::string_view id, const json::object& body, const Access& access
+    std::string_view collection,
+    std::string_view id,
+    const json::object& body,
+    const Access& access,
+    const AuthInput& auth
 ) const {
     auto l = LoadForWrite(collections_, collection, access, &schema::Collection::update_rule);
     if (!l) {
@@ -744,7 +829,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     std::optional<UpdatePlan> ready;
     if (!modifiers) {
         std::vector<FieldError> errors;
-        ready = PlanUpdate(c, body, access.superuser, now, std::string(id), errors);
+        ready = PlanUpdate(c, body, access.superuser, auth, now, std::string(id), errors);
         if (!errors.empty()) {
             return ValidationError("Failed to update record.", std::move(errors));
         }
@@ -763,6 +848,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             id = std::string(id),
             rule,
             access,
+            auth,
             out = w.record,
             &clock = clock_](db::Executor& ex) -> Result<void> {
         // The rule is checked against the record as it is now (with @request.body the submitted data).
@@ -775,7 +861,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return NotFound();
             }
         }
-        auto current = ReadBack(ex, *cp, id);
+        auto current = ReadCurrent(ex, *cp, id);
         if (!current) {
             return current.error();
         }
@@ -785,7 +871,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
         } else {
             std::vector<FieldError> errors;
             const json::object effective = ApplyModifiers(*cp, body, &*current, errors);
-            plan = PlanUpdate(*cp, effective, access.superuser, now, id, errors);
+            plan = PlanUpdate(*cp, effective, access.superuser, auth, now, id, errors);
             if (!errors.empty()) {
                 return ValidationError("Failed to update record.", std::move(errors));
             }
@@ -800,7 +886,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return WriteFailure(r.error(), *cp, "Failed to update record.");
             }
         }
-        auto rec = ReadBack(ex, *cp, id);
+        auto rec = ReadBack(ex, *cp, id, access);
         if (!rec) {
             return rec.error();
         }
@@ -809,6 +895,56 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     };
     Track(w);
     return w;
+}
+
+Result<bool> RecordService::Satisfies(
+    const schema::Collection& c, std::string_view id, std::string_view rule, const Access& access
+) const {
+    if (rule.empty()) {
+        return true;
+    }
+    const auto snapshot = collections_.Current();
+    const schema::Collection* current = snapshot->Find(c.id);
+    if (current == nullptr) {
+        return false;
+    }
+    bool ok = false;
+    auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
+        auto m = RuleMatches(ex, *current, *snapshot, std::string(rule), access, clock_, std::string(id));
+        if (!m) {
+            return m.error();
+        }
+        ok = *m;
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return ok;
+}
+
+Result<bool> RecordService::CanManage(const schema::Collection& c, std::string_view id, const Access& access) const {
+    if (access.superuser) {
+        return true;
+    }
+    const auto* rule = c.options.if_contains("manageRule");
+    if (rule == nullptr || !rule->is_string()) {
+        return false;
+    }
+    return Satisfies(c, id, rule->as_string(), access);
+}
+
+Result<json::object> RecordService::Plain(
+    const schema::Collection& c, std::string_view id, bool include_hidden, std::string_view self_id
+) const {
+    auto rs = db_.Read("SELECT * FROM " + Q(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return NotFound();
+    }
+    return RecordJson(c, *rs, 0, include_hidden, self_id);
 }
 
 Result<PreparedWrite> RecordService::PrepareDelete(
@@ -988,7 +1124,7 @@ Result<void> RecordService::Expand(
         }
         std::vector<json::object> out;
         for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-            out.push_back(RecordJson(target, *rs, i, access.superuser));
+            out.push_back(RecordJson(target, *rs, i, access.superuser, SelfId(target, access)));
         }
         return out;
     };

@@ -58,6 +58,13 @@ struct PreparedWrite {
 
 inline constexpr std::int64_t kMaxPerPage = 1000;
 
+/// What the API layer settled, off the I/O threads, for a write to an auth collection: hashing a
+/// password and checking the old one take ~100 ms each.
+struct AuthInput {
+    std::optional<std::string> password_hash;  // a new password, hashed (a new tokenKey comes with it)
+    bool manage = false;                       // superuser or manageRule: may set email and verified
+};
+
 /// The product's rules for records: validation per field type, API rules, PocketBase's JSON shape.
 /// Errors: kNotFound (missing collection or record, or a view/update/delete rule that does not
 /// match), kForbidden (a null rule for a non-superuser, @request in a client filter),
@@ -95,11 +102,29 @@ public:
     /// Whether the record exists, read through `ex` (inside a write: sees that transaction's changes).
     Result<bool> ExistsIn(db::Executor& ex, std::string_view collection, std::string_view id) const;
 
+    /// For auth collections, `auth` carries the hashed password (password/passwordConfirm/oldPassword
+    /// are the API layer's) and manage access; tokenKey is generated here.
     Result<PreparedWrite> PrepareCreate(
-        std::string_view collection, const boost::json::object& body, const Access& access
+        std::string_view collection, const boost::json::object& body, const Access& access, const AuthInput& auth = {}
     ) const;
     Result<PreparedWrite> PrepareUpdate(
-        std::string_view collection, std::string_view id, const boost::json::object& body, const Access& access
+        std::string_view collection,
+        std::string_view id,
+        const boost::json::object& body,
+        const Access& access,
+        const AuthInput& auth = {}
+    ) const;
+
+    /// Whether `access` may manage record `id` of auth collection `c` (superusers; manageRule "" or a
+    /// rule the record matches). An indexed read.
+    Result<bool> CanManage(const schema::Collection& c, std::string_view id, const Access& access) const;
+    /// Whether record `id` of `c` matches `rule` ("" matches) for `access` (authRule, manageRule).
+    Result<bool> Satisfies(
+        const schema::Collection& c, std::string_view id, std::string_view rule, const Access& access
+    ) const;
+    /// One record's JSON without any rule (auth responses: the signed-in record itself).
+    Result<boost::json::object> Plain(
+        const schema::Collection& c, std::string_view id, bool include_hidden, std::string_view self_id
     ) const;
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
@@ -133,18 +158,28 @@ private:
 /// DOM (list pages). Hidden fields only when `include_hidden`; passwords and auth token keys never.
 class RecordWriter {
 public:
-    RecordWriter(const schema::Collection& collection, bool include_hidden);
+    /// `self_id`: the reader's own record id (auth collections show its email).
+    RecordWriter(const schema::Collection& collection, bool include_hidden, std::string self_id = {});
     void Append(std::string& out, const db::RowView& row);
 
 private:
     const schema::Collection& collection_;
     std::vector<std::pair<const schema::Field*, int>> columns_;  // exported fields and their column
+    std::string self_id_;
+    bool check_email_ = false;
+    int visibility_column_ = -1;
+    int id_column_ = -1;
     bool mapped_ = false;
 };
 
-/// PocketBase's record JSON from a row of `SELECT <table>.*` (hidden fields only for superusers).
+/// PocketBase's record JSON from a row of `SELECT <table>.*` (hidden fields only for superusers). An
+/// auth record's email only when emailVisibility is on, for its own record (`self_id`) or superusers.
 boost::json::object RecordJson(
-    const schema::Collection& collection, const db::ResultSet& rs, std::size_t row, bool include_hidden
+    const schema::Collection& collection,
+    const db::ResultSet& rs,
+    std::size_t row,
+    bool include_hidden,
+    std::string_view self_id = {}
 );
 
 }  // namespace basalt::records

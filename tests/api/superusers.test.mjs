@@ -35,7 +35,8 @@ describe('superuser authentication', () => {
 
     const [, payload] = auth.token.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    assert.deepEqual(Object.keys(claims).sort(), ['collectionId', 'exp', 'id', 'refreshable', 'type']);
+    // PocketBase's claims, plus basalt's server-side session id.
+    assert.deepEqual(Object.keys(claims).sort(), ['collectionId', 'exp', 'id', 'refreshable', 'sid', 'type']);
     assert.equal(claims.type, 'auth');
     assert.equal(claims.refreshable, true);
     assert.ok(claims.exp > Date.now() / 1000 + 86000);
@@ -102,9 +103,11 @@ describe('superuser authentication', () => {
     assert.equal((await getJson(srv.url + '/api/health')).status, 200);
   });
 
-  test('an unknown auth collection is a 404', async () => {
-    const r = await post('/api/collections/users/auth-with-password', { identity: EMAIL, password: PASSWORD });
+  test('an unknown auth collection is a 404; a superuser is not a user', async () => {
+    const r = await post('/api/collections/nope/auth-with-password', { identity: EMAIL, password: PASSWORD });
     assert.equal(r.status, 404);
+    const users = await post('/api/collections/users/auth-with-password', { identity: EMAIL, password: PASSWORD });
+    assert.equal(users.status, 400);
   });
 
   test('forged, expired, alg=none and garbage tokens make the request a guest', async () => {

@@ -5,7 +5,6 @@
 
 #include "app/application.hpp"
 #include "app/system_migrations.hpp"
-#include "auth/jwt.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
@@ -24,14 +23,12 @@ protected:
         auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
         ASSERT_TRUE(applied) << applied.error().message;
         store_ = std::make_unique<SuperuserStore>(*db_, clock_);
-        tokens_ = std::make_unique<TokenService>(*store_, clock_, std::chrono::seconds(3600));
     }
 
     testing::TempDir dir_;
     testing::FakeClock clock_;
     std::unique_ptr<db::Database> db_;
     std::unique_ptr<SuperuserStore> store_;
-    std::unique_ptr<TokenService> tokens_;
 };
 
 TEST_F(SuperusersTest, UpsertCreatesThenUpdates) {
@@ -58,46 +55,6 @@ TEST_F(SuperusersTest, UpsertValidatesInput) {
     ASSERT_FALSE(short_pw);
     EXPECT_EQ(short_pw.error().field, "password");
     EXPECT_EQ(*store_->Count(), 0);
-}
-
-TEST_F(SuperusersTest, TokensAuthenticateUntilThePasswordChanges) {
-    auto rec = store_->Upsert("a@b.co", "password1");
-    ASSERT_TRUE(rec);
-    auto token = tokens_->IssueAuthToken(*rec);
-    ASSERT_TRUE(token);
-    auto who = tokens_->Authenticate(*token);
-    ASSERT_TRUE(who) << who.error().message;
-    EXPECT_TRUE(who->superuser);
-    EXPECT_EQ(who->record.email, "a@b.co");
-
-    ASSERT_TRUE(store_->Upsert("a@b.co", "password2"));
-    auto after = tokens_->Authenticate(*token);
-    ASSERT_FALSE(after);
-    EXPECT_EQ(after.error().code, ErrorCode::kUnauthorized);
-}
-
-TEST_F(SuperusersTest, ExpiredAndForeignTokensAreRefused) {
-    auto rec = store_->Upsert("a@b.co", "password1");
-    ASSERT_TRUE(rec);
-    auto token = tokens_->IssueAuthToken(*rec);
-    ASSERT_TRUE(token);
-    clock_.Advance(std::chrono::seconds(3601));
-    EXPECT_FALSE(tokens_->Authenticate(*token));
-
-    // Right claims, signed without the server's secret.
-    TokenClaims c;
-    c.type = "auth";
-    c.id = rec->id;
-    c.collection_id = std::string(kSuperusersId);
-    c.exp = UnixSeconds(clock_.Now()) + 100;
-    EXPECT_FALSE(tokens_->Authenticate(SignToken(c, rec->token_key)));
-    // A non-auth token type with the right key is not an auth token.
-    auto secret = store_->TokenSecret();
-    ASSERT_TRUE(secret);
-    c.type = "file";
-    EXPECT_FALSE(tokens_->Authenticate(SignToken(c, rec->token_key + *secret)));
-    c.type = "auth";
-    EXPECT_TRUE(tokens_->Authenticate(SignToken(c, rec->token_key + *secret)));
 }
 
 TEST_F(SuperusersTest, DeleteRemovesAndReportsMissing) {

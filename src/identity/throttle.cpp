@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+#include "identity/throttle.hpp"
+
+#include <algorithm>
+
+namespace basalt::identity {
+
+namespace {
+constexpr std::size_t kPruneAbove = 50000;
+}
+
+std::optional<std::chrono::seconds> Throttle::Closed(std::string_view key) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end() || it->second.until <= now) {
+        return std::nullopt;
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(it->second.until - now) + std::chrono::seconds(1);
+}
+
+void Throttle::Failed(std::string_view key) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (entries_.size() > kPruneAbove) {
+        Prune(now);
+    }
+    Entry& e = entries_[std::string(key)];
+    if (e.failures == 0 || now - e.first > options_.window) {
+        e = Entry{0, now, now};
+    }
+    ++e.failures;
+    const int over = e.failures - options_.free_failures;
+    if (over > 0) {
+        const auto wait = std::chrono::seconds(std::int64_t{1} << std::min(over - 1, 20));
+        e.until = now + std::min<std::chrono::seconds>(wait, options_.max_wait);
+        e.first = now;  // the window follows an ongoing attack
+    }
+}
+
+void Throttle::Succeeded(std::string_view key) {
+    std::lock_guard lock(mu_);
+    entries_.erase(std::string(key));
+}
+
+void Throttle::Prune(std::chrono::steady_clock::time_point now) {
+    std::erase_if(entries_, [&](const auto& kv) {
+        return kv.second.until <= now && now - kv.second.first > options_.window;
+    });
+}
+
+}  // namespace basalt::identity

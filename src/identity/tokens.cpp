@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: MIT
+#include "identity/tokens.hpp"
+
+#include "auth/jwt.hpp"
+#include "collections/auth_collection.hpp"
+
+namespace basalt::identity {
+
+namespace {
+
+constexpr std::size_t kMaxCached = 100000;
+
+Error Unauthorized(std::string why) {
+    return MakeError(ErrorCode::kUnauthorized, std::move(why));
+}
+
+std::string Key(std::string_view collection_id, std::string_view id) {
+    std::string k(collection_id);
+    k += '/';
+    k += id;
+    return k;
+}
+
+}  // namespace
+
+Result<std::string> TokenService::Issue(
+    const auth::AuthRecord& record, std::string_view sid, bool refreshable, std::int64_t duration
+) const {
+    const auto snap = collections_.Current();
+    const schema::Collection* c = snap->Find(record.collection_id);
+    if (c == nullptr || c->id != record.collection_id || c->type != schema::CollectionType::kAuth) {
+        return MakeError(ErrorCode::kInternal, "the record's auth collection is gone");
+    }
+    const auto config = collections::TokenConfigOf(*c, "authToken");
+    if (config.secret.empty()) {
+        return MakeError(ErrorCode::kInternal, "the auth collection has no token secret");
+    }
+    auth::TokenClaims claims;
+    claims.type = "auth";
+    claims.id = record.id;
+    claims.collection_id = record.collection_id;
+    claims.exp = UnixSeconds(clock_.Now()) + (duration > 0 ? duration : config.duration);
+    claims.refreshable = refreshable;
+    claims.session_id = std::string(sid);
+    return auth::SignToken(claims, record.token_key + config.secret);
+}
+
+Result<auth::Principal> TokenService::Authenticate(std::string_view token, bool fresh) const {
+    auto parsed = auth::ParseToken(token);
+    if (!parsed) {
+        return parsed.error();
+    }
+    const auth::TokenClaims& claims = parsed->claims;
+    if (claims.type != "auth" || claims.session_id.empty()) {
+        return Unauthorized("not an auth token");
+    }
+    if (claims.exp <= UnixSeconds(clock_.Now())) {
+        return Unauthorized("token expired");
+    }
+    const auto snap = collections_.Current();
+    const schema::Collection* c = snap->Find(claims.collection_id);
+    if (c == nullptr || c->id != claims.collection_id || c->type != schema::CollectionType::kAuth) {
+        return Unauthorized("not an auth token of a known collection");
+    }
+    const auto config = collections::TokenConfigOf(*c, "authToken");
+    const std::string key = Key(c->id, claims.id);
+    const auto now = std::chrono::steady_clock::now();
+    std::optional<auth::AuthRecord> record;
+    if (!fresh) {
+        std::lock_guard lock(mu_);
+        if (auto it = cache_.find(key); it != cache_.end() && now - it->second.loaded < ttl_) {
+            record = it->second.record;
+        }
+    }
+    if (!record) {
+        auto found = records_.FindById(*c, claims.id);
+        if (!found) {
+            return found.error();
+        }
+        if (!found->has_value()) {
+            return Unauthorized("unknown auth record");
+        }
+        record = std::move(**found);
+        std::lock_guard lock(mu_);
+        if (cache_.size() >= kMaxCached) {
+            cache_.clear();
+        }
+        cache_[key] = Cached{*record, now};
+    }
+    if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, record->token_key + config.secret)) {
+        return Unauthorized("invalid token signature");
+    }
+    auto open = sessions_.Check(claims.session_id, c->id, record->id, fresh);
+    if (!open) {
+        return open.error();
+    }
+    if (!*open) {
+        return Unauthorized("the session was revoked");
+    }
+    auth::Principal p;
+    p.record = std::move(*record);
+    p.superuser = c->id == auth::kSuperusersId;
+    p.refreshable = claims.refreshable;
+    p.session_id = claims.session_id;
+    return p;
+}
+
+void TokenService::Forget(std::string_view collection_id, std::string_view record_id) const {
+    std::lock_guard lock(mu_);
+    cache_.erase(Key(collection_id, record_id));
+}
+
+}  // namespace basalt::identity

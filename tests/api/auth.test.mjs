@@ -1,0 +1,296 @@
+// Users and authentication through the official SDK: the default `users` auth collection, sign up,
+// sign in, refresh, rules with @request.auth, email visibility, password changes, manage access,
+// server-side sessions (list, revoke, logout), impersonation, auth methods and the sign-in throttle.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import PocketBase from 'pocketbase';
+import { getJson, startServer } from './helpers.mjs';
+
+const SU = { email: 'root@example.com', password: 'root-password-1' };
+
+describe('users, authentication and sessions', () => {
+  let srv;
+  let su;
+  const client = () => new PocketBase(srv.url);
+  const send = (method, path, body, token) =>
+    getJson(srv.url + path, {
+      method,
+      headers: { ...(token ? { Authorization: token } : {}), 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const signUp = async (email, extra = {}) => {
+    const pb = client();
+    await pb.collection('users').create({ email, password: 'secret-pass-1', passwordConfirm: 'secret-pass-1', ...extra });
+    await pb.collection('users').authWithPassword(email, 'secret-pass-1');
+    return pb;
+  };
+
+  before(async () => {
+    srv = await startServer({ superuser: SU });
+    su = client();
+    await su.collection('_superusers').authWithPassword(SU.email, SU.password);
+  });
+  after(async () => srv && (await srv.stop()));
+
+  test('a fresh install has the users auth collection', async () => {
+    const users = await su.collections.getOne('users');
+    assert.equal(users.id, '_pb_users_auth_');
+    assert.equal(users.type, 'auth');
+    assert.deepEqual(
+      users.fields.map((f) => f.name),
+      ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'name', 'created', 'updated'],
+    );
+    assert.equal(users.fields.find((f) => f.name === 'password').hidden, true);
+    assert.equal(users.passwordAuth.enabled, true);
+    assert.deepEqual(users.passwordAuth.identityFields, ['email']);
+    assert.equal(users.authToken.duration, 604800);
+    assert.equal(users.authToken.secret, undefined, 'secrets are never returned');
+    assert.equal(users.listRule, 'id = @request.auth.id');
+    const methods = await client().collection('users').listAuthMethods();
+    assert.equal(methods.password.enabled, true);
+    assert.deepEqual(methods.password.identityFields, ['email']);
+    assert.equal(methods.oauth2.enabled, false);
+    assert.equal((await send('GET', '/api/collections/nope/auth-methods')).status, 404);
+  });
+
+  test('sign up, sign in, refresh; the record never shows its password or tokenKey', async () => {
+    const pb = client();
+    const created = await pb.collection('users').create({
+      email: 'Ann@Example.com',
+      password: 'secret-pass-1',
+      passwordConfirm: 'secret-pass-1',
+      name: 'Ann',
+    });
+    assert.equal(created.name, 'Ann');
+    assert.equal(created.verified, false);
+    assert.equal(created.password, undefined);
+    assert.equal(created.tokenKey, undefined);
+    assert.equal(created.email, undefined, 'the email is private by default (a guest created it)');
+    const auth = await pb.collection('users').authWithPassword('ann@example.com', 'secret-pass-1');
+    assert.equal(auth.record.id, created.id);
+    assert.equal(auth.record.email, 'Ann@Example.com', 'the signed-in record shows its own email');
+    assert.equal(auth.record.password, undefined);
+    assert.ok(pb.authStore.isValid);
+    assert.equal(pb.authStore.isSuperuser, false);
+    const refreshed = await pb.collection('users').authRefresh();
+    assert.equal(refreshed.record.id, created.id);
+    assert.notEqual(refreshed.token, '');
+    // Own record through the rules (id = @request.auth.id).
+    const mine = await pb.collection('users').getFullList();
+    assert.deepEqual(mine.map((r) => r.id), [created.id]);
+    assert.equal(mine[0].email, 'Ann@Example.com');
+    // Wrong password, unknown user: the same answer.
+    const wrong = await send('POST', '/api/collections/users/auth-with-password', { identity: 'ann@example.com', password: 'nope-nope-1' });
+    const unknown = await send('POST', '/api/collections/users/auth-with-password', { identity: 'zed@example.com', password: 'nope-nope-1' });
+    assert.equal(wrong.status, 400);
+    assert.deepEqual(wrong.body, unknown.body);
+    // A users token is not a superuser token, and cannot refresh as another collection.
+    assert.equal((await send('GET', '/api/collections', undefined, pb.authStore.token)).status, 403);
+    assert.equal((await send('POST', '/api/collections/_superusers/auth-refresh', {}, pb.authStore.token)).status, 403);
+  });
+
+  test('sign-up validation: passwords, duplicates, verified', async () => {
+    const bad = [
+      [{ email: 'b@example.com', password: 'secret-pass-1' }, 'passwordConfirm', 'validation_required'],
+      [{ email: 'b@example.com', password: 'secret-pass-1', passwordConfirm: 'other-pass-1' }, 'passwordConfirm', 'validation_values_mismatch'],
+      [{ email: 'b@example.com', password: 'short', passwordConfirm: 'short' }, 'password', 'validation_length_out_of_range'],
+      [{ email: 'b@example.com' }, 'password', 'validation_required'],
+      [{ password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' }, 'email', 'validation_required'],
+      [{ email: 'not-an-email', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' }, 'email', 'validation_is_email'],
+      [{ email: 'b@example.com', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1', verified: true }, 'verified', 'validation_values_mismatch'],
+      [{ email: 'ANN@example.com', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' }, 'email', 'validation_not_unique'],
+    ];
+    for (const [body, key, code] of bad) {
+      const r = await send('POST', '/api/collections/users/records', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.equal(r.body.data[key]?.code, code, JSON.stringify(body) + ' -> ' + JSON.stringify(r.body.data));
+    }
+    // A superuser may create verified users directly.
+    const v = await su.collection('users').create({ email: 'v@example.com', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1', verified: true });
+    assert.equal(v.verified, true);
+    assert.equal(v.email, 'v@example.com', 'superusers see every email');
+  });
+
+  test('rules see @request.auth; email visibility is per record', async () => {
+    const ann = await signUp('owner1@example.com', { name: 'Owner One' });
+    const bob = await signUp('owner2@example.com', { emailVisibility: true });
+    await su.collections.create({
+      name: 'notes',
+      listRule: 'owner = @request.auth.id',
+      viewRule: 'owner = @request.auth.id',
+      createRule: '@request.auth.id != "" && owner = @request.auth.id',
+      updateRule: 'owner = @request.auth.id',
+      deleteRule: 'owner = @request.auth.id && @request.auth.verified = true',
+      fields: [
+        { name: 'text', type: 'text' },
+        { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+      ],
+    });
+    const annId = ann.authStore.record.id;
+    const bobId = bob.authStore.record.id;
+    const n1 = await ann.collection('notes').create({ text: 'ann note', owner: annId });
+    await assert.rejects(ann.collection('notes').create({ text: 'forged', owner: bobId }), (e) => e.status === 400);
+    await assert.rejects(client().collection('notes').create({ text: 'guest', owner: annId }), (e) => e.status === 400);
+    await bob.collection('notes').create({ text: 'bob note', owner: bobId });
+    assert.deepEqual((await ann.collection('notes').getFullList()).map((r) => r.text), ['ann note']);
+    assert.deepEqual((await bob.collection('notes').getFullList()).map((r) => r.text), ['bob note']);
+    await assert.rejects(bob.collection('notes').getOne(n1.id), (e) => e.status === 404);
+    await assert.rejects(bob.collection('notes').update(n1.id, { text: 'x' }), (e) => e.status === 404);
+    // @request.auth.verified: Ann is not verified, so she cannot delete.
+    await assert.rejects(ann.collection('notes').delete(n1.id), (e) => e.status === 404);
+    // Expand the owner: Bob's email is public, Ann's is not (seen by Bob via a relation).
+    await su.collections.update('users', { viewRule: '@request.auth.id != ""', listRule: '@request.auth.id != ""' });
+    const everyone = await bob.collection('users').getFullList({ filter: `id = "${annId}" || id = "${bobId}"` });
+    const byId = Object.fromEntries(everyone.map((r) => [r.id, r]));
+    assert.equal(byId[annId].email, undefined);
+    assert.equal(byId[bobId].email, 'owner2@example.com');
+    assert.equal((await bob.collection('users').getOne(annId)).email, undefined);
+    assert.equal((await ann.collection('users').getOne(annId)).email, 'owner1@example.com');
+    // Filtering on an email one cannot see is allowed by PocketBase for visible fields only... the
+    // field is not hidden, so a filter may use it; the value still is not returned.
+    await su.collections.update('users', { viewRule: 'id = @request.auth.id', listRule: 'id = @request.auth.id' });
+  });
+
+  test('changing a password needs the old one, rotates the token key and ends every session', async () => {
+    const pb = await signUp('change@example.com');
+    const id = pb.authStore.record.id;
+    const oldToken = pb.authStore.token;
+    const other = client();
+    await other.collection('users').authWithPassword('change@example.com', 'secret-pass-1');
+    const noOld = await send('PATCH', `/api/collections/users/records/${id}`, { password: 'next-pass-12', passwordConfirm: 'next-pass-12' }, oldToken);
+    assert.equal(noOld.status, 400);
+    assert.equal(noOld.body.data.oldPassword.code, 'validation_required');
+    const badOld = await send('PATCH', `/api/collections/users/records/${id}`, { password: 'next-pass-12', passwordConfirm: 'next-pass-12', oldPassword: 'wrong-pass-1' }, oldToken);
+    assert.equal(badOld.body.data.oldPassword.code, 'validation_invalid_old_password');
+    // Email and verified cannot be changed by the user (no manage access).
+    const email = await send('PATCH', `/api/collections/users/records/${id}`, { email: 'new@example.com' }, oldToken);
+    assert.equal(email.body.data.email.code, 'validation_values_mismatch');
+    const verified = await send('PATCH', `/api/collections/users/records/${id}`, { verified: true }, oldToken);
+    assert.equal(verified.body.data.verified.code, 'validation_values_mismatch');
+    // The name can.
+    assert.equal((await pb.collection('users').update(id, { name: 'Renamed' })).name, 'Renamed');
+    // The real change.
+    const ok = await send('PATCH', `/api/collections/users/records/${id}`, { password: 'next-pass-12', passwordConfirm: 'next-pass-12', oldPassword: 'secret-pass-1' }, oldToken);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, oldToken)).status, 401);
+    assert.equal((await send('GET', `/api/collections/users/records/${id}`, undefined, other.authStore.token)).status, 404, 'the other session ended too');
+    await assert.rejects(client().collection('users').authWithPassword('change@example.com', 'secret-pass-1'), (e) => e.status === 400);
+    const again = client();
+    await again.collection('users').authWithPassword('change@example.com', 'next-pass-12');
+    assert.equal(again.authStore.record.name, 'Renamed');
+    // Superusers manage without the old password.
+    await su.collection('users').update(id, { password: 'third-pass-12', passwordConfirm: 'third-pass-12', verified: true });
+    await client().collection('users').authWithPassword('change@example.com', 'third-pass-12');
+  });
+
+  test('sessions: list your own, revoke one, revoke the others, log out', async () => {
+    const a = await signUp('sessions@example.com');
+    const b = client();
+    await b.collection('users').authWithPassword('sessions@example.com', 'secret-pass-1');
+    const c = client();
+    await c.collection('users').authWithPassword('sessions@example.com', 'secret-pass-1');
+    const list = await send('GET', '/api/sessions', undefined, a.authStore.token);
+    assert.equal(list.status, 200);
+    assert.equal(list.body.items.length, 3);
+    assert.equal(list.body.items.filter((s) => s.current).length, 1);
+    assert.ok(list.body.items.every((s) => s.method === 'password' && s.recordId === a.authStore.record.id));
+    const bSession = (await send('GET', '/api/sessions', undefined, b.authStore.token)).body.items.find((s) => s.current).id;
+    // Another user cannot see or revoke them.
+    const stranger = await signUp('stranger@example.com');
+    assert.equal((await send('DELETE', `/api/sessions/${bSession}`, undefined, stranger.authStore.token)).status, 404);
+    assert.equal((await send('GET', '/api/sessions', undefined, stranger.authStore.token)).body.items.length, 1);
+    assert.equal((await send('GET', '/api/sessions')).status, 401);
+    // Revoke b's session from a: b's token dies at once.
+    assert.equal((await send('DELETE', `/api/sessions/${bSession}`, undefined, a.authStore.token)).status, 204);
+    assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, b.authStore.token)).status, 401);
+    assert.equal((await send('GET', '/api/sessions', undefined, b.authStore.token)).status, 401);
+    // Revoke all but the current one: c dies, a lives.
+    assert.equal((await send('DELETE', '/api/sessions', undefined, a.authStore.token)).status, 204);
+    assert.equal((await send('GET', '/api/sessions', undefined, c.authStore.token)).status, 401);
+    assert.equal((await send('GET', '/api/sessions', undefined, a.authStore.token)).body.items.length, 1);
+    // Log out: the current token stops working.
+    assert.equal((await send('POST', '/api/collections/users/auth-logout', {}, a.authStore.token)).status, 204);
+    assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, a.authStore.token)).status, 401);
+    // Superusers see anyone's sessions.
+    const all = await send('GET', `/api/sessions?collectionId=_pb_users_auth_&recordId=${a.authStore.record.id}&revoked=1`, undefined, su.authStore.token);
+    assert.equal(all.body.items.length, 3);
+    assert.ok(all.body.items.every((s) => s.revoked !== ''));
+  });
+
+  test('impersonation: superusers only, a non-refreshable token of the record', async () => {
+    const u = await signUp('imp@example.com');
+    const id = u.authStore.record.id;
+    assert.equal((await send('POST', `/api/collections/users/impersonate/${id}`, {})).status, 401);
+    assert.equal((await send('POST', `/api/collections/users/impersonate/${id}`, {}, u.authStore.token)).status, 403);
+    const r = await send('POST', `/api/collections/users/impersonate/${id}`, { duration: 60 }, su.authStore.token);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.record.id, id);
+    const payload = JSON.parse(Buffer.from(r.body.token.split('.')[1], 'base64url').toString());
+    assert.equal(payload.refreshable, false);
+    assert.ok(payload.exp - Date.now() / 1000 <= 61);
+    const mine = await send('GET', '/api/collections/users/records', undefined, r.body.token);
+    assert.deepEqual(mine.body.items.map((x) => x.id), [id]);
+    assert.equal((await send('POST', `/api/collections/users/impersonate/zzzzzzzzzzzzzzz`, {}, su.authStore.token)).status, 404);
+  });
+
+  test('authRule gates sign-in; deleted users lose their tokens', async () => {
+    const u = await signUp('gated@example.com');
+    await su.collections.update('users', { authRule: 'verified = true' });
+    const r = await send('POST', '/api/collections/users/auth-with-password', { identity: 'gated@example.com', password: 'secret-pass-1' });
+    assert.equal(r.status, 403);
+    await su.collections.update('users', { authRule: null });
+    assert.equal((await send('POST', '/api/collections/users/auth-with-password', { identity: 'gated@example.com', password: 'secret-pass-1' })).status, 403);
+    await su.collections.update('users', { authRule: '' });
+    await su.collection('users').delete(u.authStore.record.id);
+    assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, u.authStore.token)).status, 401);
+    assert.equal((await send('GET', '/api/sessions', undefined, u.authStore.token)).status, 401);
+  });
+
+  test('failed sign-ins are throttled per identity with Retry-After', async () => {
+    await signUp('target@example.com');
+    const statuses = [];
+    let retry = null;
+    for (let i = 0; i < 8; i++) {
+      const r = await fetch(srv.url + '/api/collections/users/auth-with-password', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ identity: 'target@example.com', password: 'wrong-password-' + i }),
+      });
+      statuses.push(r.status);
+      if (r.status === 429) retry = r.headers.get('retry-after');
+    }
+    assert.deepEqual(statuses.slice(0, 5), [400, 400, 400, 400, 400]);
+    assert.ok(statuses.includes(429), statuses.join(','));
+    assert.ok(Number(retry) >= 1);
+    // The right password is refused too while the key is closed.
+    const r = await send('POST', '/api/collections/users/auth-with-password', { identity: 'target@example.com', password: 'secret-pass-1' });
+    assert.equal(r.status, 429);
+  });
+
+  test('auth collections can be created with their system fields and options', async () => {
+    const c = await su.collections.create({
+      name: 'members',
+      type: 'auth',
+      listRule: '',
+      createRule: '',
+      fields: [{ name: 'username', type: 'text', max: 40 }],
+      indexes: ['CREATE UNIQUE INDEX idx_members_username ON members (username)'],
+      passwordAuth: { enabled: true, identityFields: ['email', 'username'] },
+      authToken: { duration: 3600 },
+    });
+    assert.deepEqual(c.fields.map((f) => f.name).slice(0, 7), ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'username']);
+    assert.equal(c.authToken.duration, 3600);
+    assert.ok(c.indexes.some((i) => i.includes('idx_email_')));
+    const m = client();
+    await m.collection('members').create({ email: 'm@example.com', username: 'mem', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' });
+    await m.collection('members').authWithPassword('mem', 'secret-pass-1');
+    assert.equal(m.authStore.record.username, 'mem');
+    const payload = JSON.parse(Buffer.from(m.authStore.token.split('.')[1], 'base64url').toString());
+    assert.ok(payload.exp - Date.now() / 1000 <= 3601);
+    // Identity fields must be unique fields of the collection.
+    const bad = await send('PATCH', '/api/collections/members', { passwordAuth: { identityFields: ['nope'] } }, su.authStore.token);
+    assert.equal(bad.status, 400);
+    // A token of members does not work as a users token.
+    assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, m.authStore.token)).status, 403);
+  });
+});
