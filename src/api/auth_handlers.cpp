@@ -63,9 +63,11 @@ records::Access AccessAs(const Deps& d, const Request& req, const auth::AuthReco
     records::Access a = AccessFor(req, d.collections);
     a.superuser = false;
     json::object rec = r.data;
+    rec["id"] = r.id;
     rec["collectionId"] = r.collection_id;
     rec["collectionName"] = r.collection_name;
-    a.request.auth = std::move(rec);
+    rec["email"] = r.email;
+    a.request.auth = std::make_shared<const json::object>(std::move(rec));
     return a;
 }
 
@@ -250,14 +252,15 @@ public:
             throw ApiError::Unauthorized("The request requires valid record authorization token.");
         }
         // Credential-sensitive: the record and the session are read again, not taken from a cache.
-        Result<auth::Principal> p = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.blocking.Run([&] { p = d_.tokens.Authenticate(token, /*fresh=*/true); });
-        if (!p) {
-            if (p.error().code == ErrorCode::kUnauthorized) {
+        Result<std::shared_ptr<const auth::Principal>> checked = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] { checked = d_.tokens.Authenticate(token, /*fresh=*/true); });
+        if (!checked) {
+            if (checked.error().code == ErrorCode::kUnauthorized) {
                 throw ApiError::Unauthorized("The request requires valid record authorization token.");
             }
-            Fail(req, p.error());
+            Fail(req, checked.error());
         }
+        const auto& p = *checked;
         if (p->record.collection_id != c->id) {
             throw ApiError::Forbidden("The request requires auth record from the " + c->name + " collection.");
         }

@@ -133,13 +133,7 @@ records::Access AccessFor(const Request& req, const collections::CollectionStore
     }
     a.request.body = std::move(body);
     if (p != nullptr) {
-        // Every field of the auth record (never its password or tokenKey).
-        json::object rec = p->record.data;
-        rec["id"] = p->record.id;
-        rec["collectionId"] = p->record.collection_id;
-        rec["collectionName"] = p->record.collection_name;
-        rec["email"] = p->record.email;
-        a.request.auth = std::move(rec);
+        a.request.auth = p->auth_json;  // every field of the auth record (never password or tokenKey)
     }
     return a;
 }

@@ -25,7 +25,7 @@ std::optional<http::Response> AuthMiddleware::Before(http::Request& req) {
     }
     auto principal = deps_.tokens.Authenticate(token);
     if (principal) {
-        req.auth = std::make_shared<const auth::Principal>(std::move(*principal));
+        req.auth = std::move(*principal);
     } else if (principal.error().code != ErrorCode::kUnauthorized) {
         obs::Warn("token check failed", {{"request_id", req.request_id}, {"error", principal.error().message}});
     }

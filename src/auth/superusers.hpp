@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct Principal {
     bool superuser = false;
     bool refreshable = false;
     std::string session_id;  // the server-side session the token belongs to
+    /// @request.auth: the record's fields with id, collectionId, collectionName and email; built once
+    /// per token check that reads the record, shared by the requests it serves.
+    std::shared_ptr<const boost::json::object> auth_json;
 };
 
 /// The `_superusers` collection's records. Reads are short indexed queries; Upsert hashes a password

@@ -174,6 +174,7 @@ Result<std::vector<Session>> SessionStore::List(
 }
 
 void SessionStore::Forget(std::string_view sid) {
+    generation_.fetch_add(1, std::memory_order_acq_rel);
     std::lock_guard lock(mu_);
     cache_.erase(std::string(sid));
 }

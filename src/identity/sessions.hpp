@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,10 @@ public:
         std::string_view collection_id, std::string_view record_id, bool include_revoked, std::size_t limit
     ) const;
 
+    /// Moves whenever a session is revoked on this node: whatever was derived from a session check
+    /// before (a cached token) must be checked again.
+    std::uint64_t Generation() const { return generation_.load(std::memory_order_acquire); }
+
     /// Revokes one session; kNotFound when there is none.
     Result<void> Revoke(std::string_view sid);
     /// Revokes every open session of a record except `keep` (empty: all). Returns how many.
@@ -76,6 +81,7 @@ private:
     std::chrono::seconds ttl_;
     std::mutex mu_;
     std::unordered_map<std::string, Entry> cache_;
+    std::atomic<std::uint64_t> generation_{0};
 };
 
 }  // namespace basalt::identity

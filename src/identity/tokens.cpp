@@ -45,7 +45,24 @@ Result<std::string> TokenService::Issue(
     return auth::SignToken(claims, record.token_key + config.secret);
 }
 
-Result<auth::Principal> TokenService::Authenticate(std::string_view token, bool fresh) const {
+std::uint64_t TokenService::Generation() const {
+    return forgotten_.load(std::memory_order_acquire) + sessions_.Generation();
+}
+
+Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::string_view token, bool fresh) const {
+    const auto now = std::chrono::steady_clock::now();
+    const std::int64_t unix_now = UnixSeconds(clock_.Now());
+    const std::uint64_t generation = Generation();
+    if (!fresh) {
+        std::lock_guard lock(mu_);
+        if (auto it = verified_.find(std::string(token)); it != verified_.end()) {
+            const Verified& v = it->second;
+            if (v.generation == generation && now - v.loaded < ttl_ && v.exp > unix_now) {
+                return v.principal;
+            }
+            verified_.erase(it);
+        }
+    }
     auto parsed = auth::ParseToken(token);
     if (!parsed) {
         return parsed.error();
@@ -54,7 +71,7 @@ Result<auth::Principal> TokenService::Authenticate(std::string_view token, bool 
     if (claims.type != "auth" || claims.session_id.empty()) {
         return Unauthorized("not an auth token");
     }
-    if (claims.exp <= UnixSeconds(clock_.Now())) {
+    if (claims.exp <= unix_now) {
         return Unauthorized("token expired");
     }
     const auto snap = collections_.Current();
@@ -64,12 +81,11 @@ Result<auth::Principal> TokenService::Authenticate(std::string_view token, bool 
     }
     const auto config = collections::TokenConfigOf(*c, "authToken");
     const std::string key = Key(c->id, claims.id);
-    const auto now = std::chrono::steady_clock::now();
-    std::optional<auth::AuthRecord> record;
+    std::optional<Cached> record;
     if (!fresh) {
         std::lock_guard lock(mu_);
         if (auto it = cache_.find(key); it != cache_.end() && now - it->second.loaded < ttl_) {
-            record = it->second.record;
+            record = it->second;
         }
     }
     if (!record) {
@@ -80,32 +96,47 @@ Result<auth::Principal> TokenService::Authenticate(std::string_view token, bool 
         if (!found->has_value()) {
             return Unauthorized("unknown auth record");
         }
-        record = std::move(**found);
+        boost::json::object auth_json = (*found)->data;
+        auth_json["id"] = (*found)->id;
+        auth_json["collectionId"] = c->id;
+        auth_json["collectionName"] = c->name;
+        auth_json["email"] = (*found)->email;
+        record = Cached{std::move(**found), std::make_shared<const boost::json::object>(std::move(auth_json)), now};
         std::lock_guard lock(mu_);
         if (cache_.size() >= kMaxCached) {
             cache_.clear();
         }
-        cache_[key] = Cached{*record, now};
+        cache_[key] = *record;
     }
-    if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, record->token_key + config.secret)) {
+    if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, record->record.token_key + config.secret)) {
         return Unauthorized("invalid token signature");
     }
-    auto open = sessions_.Check(claims.session_id, c->id, record->id, fresh);
+    auto open = sessions_.Check(claims.session_id, c->id, record->record.id, fresh);
     if (!open) {
         return open.error();
     }
     if (!*open) {
         return Unauthorized("the session was revoked");
     }
-    auth::Principal p;
-    p.record = std::move(*record);
-    p.superuser = c->id == auth::kSuperusersId;
-    p.refreshable = claims.refreshable;
-    p.session_id = claims.session_id;
-    return p;
+    auto p = std::make_shared<auth::Principal>();
+    p->record = std::move(record->record);
+    p->superuser = c->id == auth::kSuperusersId;
+    p->refreshable = claims.refreshable;
+    p->session_id = claims.session_id;
+    p->auth_json = std::move(record->auth_json);
+    std::shared_ptr<const auth::Principal> shared = std::move(p);
+    {
+        std::lock_guard lock(mu_);
+        if (verified_.size() >= kMaxCached) {
+            verified_.clear();
+        }
+        verified_[std::string(token)] = Verified{shared, claims.exp, generation, now};
+    }
+    return shared;
 }
 
 void TokenService::Forget(std::string_view collection_id, std::string_view record_id) const {
+    forgotten_.fetch_add(1, std::memory_order_acq_rel);  // verified tokens of that record are checked again
     std::lock_guard lock(mu_);
     cache_.erase(Key(collection_id, record_id));
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -44,7 +46,9 @@ public:
     /// The principal a token stands for. kUnauthorized when it is malformed, not HS256, expired, not
     /// an auth token, of an unknown collection or record, signed with another key, or of a session
     /// that is revoked or not the record's. `fresh` reads the record and session from the database.
-    Result<auth::Principal> Authenticate(std::string_view token, bool fresh = false) const;
+    /// A token checked before is answered from memory (until its entry is `ttl` old, or a record is
+    /// forgotten or a session revoked on this node).
+    Result<std::shared_ptr<const auth::Principal>> Authenticate(std::string_view token, bool fresh = false) const;
 
     /// Drops a cached record after a change to it (password, email, fields, deletion).
     void Forget(std::string_view collection_id, std::string_view record_id) const;
@@ -52,8 +56,16 @@ public:
 private:
     struct Cached {
         auth::AuthRecord record;
+        std::shared_ptr<const boost::json::object> auth_json;
         std::chrono::steady_clock::time_point loaded;
     };
+    struct Verified {
+        std::shared_ptr<const auth::Principal> principal;
+        std::int64_t exp = 0;
+        std::uint64_t generation = 0;
+        std::chrono::steady_clock::time_point loaded;
+    };
+    std::uint64_t Generation() const;
 
     collections::CollectionStore& collections_;
     AuthRecords& records_;
@@ -62,6 +74,8 @@ private:
     std::chrono::seconds ttl_;
     mutable std::mutex mu_;
     mutable std::unordered_map<std::string, Cached> cache_;
+    mutable std::unordered_map<std::string, Verified> verified_;  // by token text
+    mutable std::atomic<std::uint64_t> forgotten_{0};
 };
 
 }  // namespace basalt::identity

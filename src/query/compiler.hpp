@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,7 +25,9 @@ struct RequestInfo {
     boost::json::object headers;  // names lower-cased, '-' -> '_'
     boost::json::object query;
     boost::json::object body;
-    std::optional<boost::json::object> auth;  // the auth record (every field, collectionId, collectionName)
+    /// The auth record (every field, collectionId, collectionName); shared, since it is the same for
+    /// every request of a session.
+    std::shared_ptr<const boost::json::object> auth;
 };
 
 struct CompileOptions {

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static const auto catalog = basalt::testing::QueryTestCatalog();
     static basalt::query::RequestInfo request = [] {
         basalt::query::RequestInfo r;
-        r.auth = boost::json::object{{"id", "u1"}, {"collectionId", "_pb_users_auth_"}, {"team", "t1"}};
+        r.auth = std::make_shared<const boost::json::object>(boost::json::object{
+            {"id", "u1"}, {"collectionId", "_pb_users_auth_"}, {"team", "t1"}});
         r.body = boost::json::object{{"tags", boost::json::array{"a", "b"}}, {"title", "x"}};
         return r;
     }();

@@ -428,6 +428,7 @@ private:
     }
 
     void RunWriter() {
+        Analyze();  // statistics for the planner as the data stands at start
         std::vector<Pending> batch;
         std::vector<Result<void>> results;
         for (;;) {
@@ -452,8 +453,13 @@ private:
             }
             if (batch.front().schema) {
                 results.push_back(CommitSchema(batch.front().fn));
+                Analyze();  // new tables and indexes get their statistics at once
             } else {
                 CommitGroup(batch, results);
+                writes_since_analyze_ += batch.size();
+                if (options_.analyze_every != 0 && writes_since_analyze_ >= options_.analyze_every) {
+                    Analyze();
+                }
             }
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (batch[i].done) {
@@ -538,6 +544,17 @@ private:
         return r;
     }
 
+    // Refreshes the query planner's statistics (sqlite_stat1). Without them SQLite picks an equality
+    // index over an ORDER BY index even when every row matches (`owner = ?` over one owner's notes),
+    // and sorts the whole table per page. analysis_limit keeps the cost bounded on large tables.
+    void Analyze() {
+        writes_since_analyze_ = 0;
+        Connection& c = *writer_;
+        if (auto r = c.Raw("PRAGMA analysis_limit=1000; ANALYZE"); !r) {
+            (void)r;  // statistics are an optimisation: a failure leaves the old ones
+        }
+    }
+
     static Result<void> RunOne(const WriteFn& fn, Connection& c) {
         // The writer thread serves every request: an exception escaping one write function must fail
         // that write, not the process or its neighbours. This is the one broad catch outside the router.
@@ -554,7 +571,8 @@ private:
     std::condition_variable cv_;
     std::deque<Pending> queue_;
     bool closing_ = false;
-    std::size_t writes_ = 0;  // writer thread only
+    std::size_t writes_ = 0;                // writer thread only
+    std::size_t writes_since_analyze_ = 0;  // writer thread only
     std::array<Shard, kShards> shards_;
     std::thread thread_;
 };

@@ -14,6 +14,7 @@ struct SqliteOptions {
     std::chrono::milliseconds busy_timeout{5000};  // how long a statement waits for a lock
     std::size_t max_readers = 16;                  // reader connections kept open
     std::size_t max_group = 512;                   // writes committed together at most
+    std::size_t analyze_every = 5000;              // planner statistics refreshed after this many writes (0: never)
     /// Makes the Nth write (1-based) of this database fail with kInternal, for fault-injection tests.
     std::size_t fail_nth_write_for_test = 0;
 };

@@ -76,12 +76,12 @@ TEST_F(IdentityTest, TokensWorkUntilThePasswordChangesOrTheSessionIsRevoked) {
     const std::string token = Signed(*rec);
     auto who = tokens_->Authenticate(token);
     ASSERT_TRUE(who) << who.error().message;
-    EXPECT_TRUE(who->superuser);
-    EXPECT_EQ(who->record.email, "a@b.co");
-    EXPECT_FALSE(who->session_id.empty());
+    EXPECT_TRUE((*who)->superuser);
+    EXPECT_EQ((*who)->record.email, "a@b.co");
+    EXPECT_FALSE((*who)->session_id.empty());
 
     // A revoked session is refused at once, though the record is cached.
-    ASSERT_TRUE(sessions_->Revoke(who->session_id));
+    ASSERT_TRUE(sessions_->Revoke((*who)->session_id));
     auto revoked = tokens_->Authenticate(token);
     ASSERT_FALSE(revoked);
     EXPECT_EQ(revoked.error().code, ErrorCode::kUnauthorized);

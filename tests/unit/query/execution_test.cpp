@@ -179,7 +179,8 @@ TEST_F(QueryExecutionTest, MacrosAndFunctions) {
 
 TEST_F(QueryExecutionTest, RulesWithRequestData) {
     RequestInfo ann;
-    ann.auth = boost::json::object{{"id", "u1"}, {"collectionId", "_pb_users_auth_"}, {"team", "t1"}};
+    ann.auth = std::make_shared<const boost::json::object>(boost::json::object{
+        {"id", "u1"}, {"collectionId", "_pb_users_auth_"}, {"team", "t1"}});
     EXPECT_EQ(Ids("author = @request.auth.id", "posts", "", true, &ann), V({"p1"}));
     EXPECT_EQ(Ids("@request.auth.team.name = 'core' && status = 'live'", "posts", "", true, &ann), V({"p1", "p4"}));
     RequestInfo guest;

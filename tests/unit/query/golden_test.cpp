@@ -127,7 +127,7 @@ Case RunCase(const Case& c, const schema::Catalog& catalog) {
     }
     RequestInfo req;
     if (Has(c, "auth")) {
-        req.auth = ObjectOf(Get(c, "auth"));
+        req.auth = std::make_shared<const boost::json::object>(ObjectOf(Get(c, "auth")));
     }
     req.body = ObjectOf(Get(c, "body"));
     req.query = ObjectOf(Get(c, "query"));
