@@ -1,17 +1,25 @@
 // SPDX-License-Identifier: MIT
 #include "api/auth_handlers.hpp"
 
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
 #include <boost/json/serialize.hpp>
 
 #include "api/data_handlers.hpp"
 #include "api/handlers.hpp"
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
+#include "auth/jwt.hpp"
 #include "auth/password.hpp"
 #include "collections/auth_collection.hpp"
 #include "core/json_text.hpp"
+#include "core/random.hpp"
 #include "core/text.hpp"
+#include "mail/mail.hpp"
 #include "obs/log.hpp"
+#include "query/compiler.hpp"
 
 namespace basalt::api {
 
@@ -127,6 +135,30 @@ const auth::Principal& RequireAuth(const Request& req) {
         throw ApiError::Unauthorized("The request requires valid record authorization token.");
     }
     return *p;
+}
+
+// A collection's email template: a top-level option ("verificationTemplate") or one nested in an
+// option ("otp" -> "emailTemplate").
+std::pair<std::string, std::string> TemplateOf(
+    const schema::Collection& c, std::string_view key, std::string_view nested = {}
+) {
+    const json::value* v = c.options.if_contains(key);
+    if (v != nullptr && !nested.empty()) {
+        v = v->is_object() ? v->as_object().if_contains(nested) : nullptr;
+    }
+    if (v == nullptr || !v->is_object()) {
+        return {};
+    }
+    const auto& o = v->as_object();
+    auto str = [&o](std::string_view k) {
+        const auto* x = o.if_contains(k);
+        return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    return {str("subject"), str("body")};
+}
+
+FieldError InvalidToken() {
+    return {"token", "validation_invalid_token", "Invalid or expired token."};
 }
 
 class AuthApi {
@@ -402,7 +434,450 @@ public:
         co_return Response::NoContent();
     }
 
+    // ---- email flows: verification, password reset, email change, one-time passwords ----------
+
+    net::awaitable<Response> RequestVerification(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
+        const schema::Collection collection = *c;
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
+            if (rec && rec->has_value() && !(*rec)->verified && NotRecentlySent("verification", **rec)) {
+                const auto token = SpecialToken(collection, **rec, "verification", "verificationToken");
+                SendTemplate(
+                    collection, TemplateOf(collection, "verificationTemplate"), (*rec)->email, {{"TOKEN", token}}
+                );
+            }
+        });
+        co_return Response::NoContent();  // the same answer whether the address is known or not
+    }
+
+    net::awaitable<Response> ConfirmVerification(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const std::string token = RequiredString(DecodeJsonObject(req), "token");
+        const schema::Collection collection = *c;
+        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = CheckSpecialToken(collection, token, "verification", "verificationToken");
+            if (!rec) {
+                r = BadToken();
+                return;
+            }
+            r = rec->verified ? Ok() : UpdateAuthRecord(collection, rec->id, {{"verified", std::int64_t{1}}});
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> RequestPasswordReset(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
+        const schema::Collection collection = *c;
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
+            if (rec && rec->has_value() && NotRecentlySent("reset", **rec)) {
+                const auto token = SpecialToken(collection, **rec, "passwordReset", "passwordResetToken");
+                SendTemplate(
+                    collection, TemplateOf(collection, "resetPasswordTemplate"), (*rec)->email, {{"TOKEN", token}}
+                );
+            }
+        });
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> ConfirmPasswordReset(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string token = RequiredString(body, "token");
+        const schema::Collection collection = *c;
+        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = CheckSpecialToken(collection, token, "passwordReset", "passwordResetToken");
+            if (!rec) {
+                r = BadToken();
+                return;
+            }
+            records::Access manager;
+            manager.superuser = true;  // the token stands for the owner: no old password needed
+            auto in = PrepareAuthInput(d_, collection, rec->id, body, manager);
+            if (!in) {
+                r = in.error();
+                return;
+            }
+            // A new password (and tokenKey: the reset token is spent); the mailbox is proven.
+            r = UpdateAuthRecord(
+                collection,
+                rec->id,
+                {{"password", *in->password_hash},
+                 {"tokenKey", SecureRandomString(50, kAlphanumeric)},
+                 {"verified", std::int64_t{1}}}
+            );
+            if (r) {
+                AfterAuthRecordWrite(d_, collection, rec->id, true);
+            }
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> RequestEmailChange(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const auth::Principal& p = RequireAuth(req);
+        if (p.record.collection_id != c->id) {
+            throw ApiError::Forbidden("The request requires auth record from the " + c->name + " collection.");
+        }
+        const std::string new_email = RequiredEmail(DecodeJsonObject(req), "newEmail");
+        const schema::Collection collection = *c;
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] {
+            auto taken = d_.auth_records.FindByIdentity(collection, "email", new_email);
+            if (!taken) {
+                r = taken.error();
+                return;
+            }
+            if (taken->has_value()) {
+                Error e =
+                    MakeError(ErrorCode::kInvalidArgument, "An error occurred while validating the submitted data.");
+                e.fields.push_back({"newEmail", "validation_invalid_new_email", "Invalid new email address."});
+                r = e;
+                return;
+            }
+            const auto token = SpecialToken(collection, p.record, "emailChange", "emailChangeToken", new_email);
+            SendTemplate(
+                collection, TemplateOf(collection, "confirmEmailChangeTemplate"), new_email, {{"TOKEN", token}}
+            );
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> ConfirmEmailChange(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string token = RequiredString(body, "token");
+        const std::string password = RequiredString(body, "password");
+        const schema::Collection collection = *c;
+        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = CheckSpecialToken(collection, token, "emailChange", "emailChangeToken");
+            const auto parsed = auth::ParseToken(token);
+            if (!rec || !parsed || !IsEmail(parsed->claims.new_email)) {
+                r = BadToken();
+                return;
+            }
+            if (!auth::VerifyPassword(rec->password_hash, password)) {
+                Error e =
+                    MakeError(ErrorCode::kInvalidArgument, "An error occurred while validating the submitted data.");
+                e.fields.push_back(
+                    {"password", "validation_invalid_password", "Missing or invalid auth record password."}
+                );
+                r = e;
+                return;
+            }
+            r = UpdateAuthRecord(
+                collection,
+                rec->id,
+                {{"email", parsed->claims.new_email},
+                 {"verified", std::int64_t{1}},
+                 {"tokenKey", SecureRandomString(50, kAlphanumeric)}}
+            );
+            if (r) {
+                AfterAuthRecordWrite(d_, collection, rec->id, true);
+            }
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> RequestOtp(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        if (!OptionEnabled(*c, "otp")) {
+            throw ApiError::Forbidden("The collection is not configured to allow OTP authentication.");
+        }
+        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
+        const std::vector<std::string> throttle_keys{
+            ThrottleKey("otp", *c, email), ThrottleKey("otp-ip", *c, req.remote_ip)};
+        RefuseWhileThrottled(d_, throttle_keys);
+        const schema::Collection collection = *c;
+        // Unknown addresses get an id too (one that never works): no enumeration by the answer.
+        std::string otp_id = SecureRandomString(15, kAlphanumericLower);
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
+            if (!rec) {
+                r = rec.error();
+                return;
+            }
+            if (!rec->has_value()) {
+                return;
+            }
+            const auto length = std::clamp<std::int64_t>(OptionInt(collection, "otp", "length"), 4, 32);
+            const std::string code = SecureRandomString(static_cast<std::size_t>(length), "0123456789");
+            const std::string now = FormatDateTime(d_.clock.Now());
+            r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto n = ex.Exec(
+                    "INSERT INTO _otps (id, collectionId, recordId, password, sentTo, attempts, created) VALUES (?, ?, "
+                    "?, ?, ?, 0, ?)",
+                    {otp_id, collection.id, (*rec)->id, auth::Sha256Hex(code), (*rec)->email, now}
+                );
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+            if (r) {
+                SendTemplate(
+                    collection,
+                    TemplateOf(collection, "otp", "emailTemplate"),
+                    (*rec)->email,
+                    {{"OTP", code}, {"OTP_ID", otp_id}}
+                );
+            }
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        // Each request counts against the address: mail bombing is throttled like guessing.
+        for (const auto& k : throttle_keys) {
+            d_.throttle.Failed(k);
+        }
+        co_return JsonResponse(json::object{{"otpId", otp_id}});
+    }
+
+    net::awaitable<Response> WithOtp(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        if (!OptionEnabled(*c, "otp")) {
+            throw ApiError::Forbidden("The collection is not configured to allow OTP authentication.");
+        }
+        const json::object body = DecodeJsonObject(req);
+        const std::string otp_id = RequiredString(body, "otpId");
+        const std::string code = RequiredString(body, "password");
+        const schema::Collection collection = *c;
+        const std::int64_t duration = std::max<std::int64_t>(1, OptionInt(collection, "otp", "duration"));
+        std::optional<auth::AuthRecord> found;
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] {
+            const std::string oldest = FormatDateTime(d_.clock.Now() - std::chrono::seconds(duration));
+            r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto rs = ex.Query(
+                    "SELECT recordId, password, sentTo, attempts FROM _otps WHERE id = ? AND collectionId = ? AND "
+                    "created >= ?",
+                    {otp_id, collection.id, oldest}
+                );
+                if (!rs) {
+                    return rs.error();
+                }
+                if (rs->rows.empty()) {
+                    return MakeError(ErrorCode::kInvalidArgument, "Invalid or expired OTP.");
+                }
+                const auto& row = rs->rows[0];
+                constexpr std::int64_t kMaxAttempts = 5;
+                const bool match = auth::ConstantTimeEquals(db::AsString(row[1]), auth::Sha256Hex(code));
+                if (!match) {
+                    // A wrong code uses up an attempt; the last one ends the OTP.
+                    auto n = db::AsInt(row[3]) + 1 >= kMaxAttempts
+                                 ? ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id})
+                                 : ex.Exec("UPDATE _otps SET attempts = attempts + 1 WHERE id = ?", {otp_id});
+                    if (!n) {
+                        return n.error();
+                    }
+                    return Ok();
+                }
+                auto n = ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id});
+                if (!n) {
+                    return n.error();
+                }
+                auto rec = d_.auth_records.FindById(collection, db::AsString(row[0]));
+                if (rec && rec->has_value()) {
+                    found = std::move(**rec);
+                    found->data["__sent_to"] = db::AsString(row[2]);
+                }
+                return Ok();
+            });
+        });
+        if (!r && r.error().code != ErrorCode::kInvalidArgument) {
+            Fail(req, r.error());
+        }
+        if (!found) {
+            throw ApiError::BadRequest("Invalid or expired OTP.");
+        }
+        // The code proves the mailbox: an unverified record with that address becomes verified.
+        const std::string sent_to(found->data["__sent_to"].as_string());
+        found->data.erase("__sent_to");
+        if (!found->verified && EqualsIgnoreCase(sent_to, found->email)) {
+            Result<void> v = MakeError(ErrorCode::kInternal, "not run");
+            co_await d_.blocking.Run([&] {
+                v = UpdateAuthRecord(collection, found->id, {{"verified", std::int64_t{1}}});
+            });
+            if (!v) {
+                Fail(req, v.error());
+            }
+            found->verified = true;
+        }
+        co_return co_await SignIn(req, collection, *found, "otp");
+    }
+
 private:
+    static std::string RequiredString(const json::object& body, std::string_view key) {
+        const auto* v = body.if_contains(key);
+        if (v == nullptr || !v->is_string() || v->as_string().empty()) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{std::string(key), "validation_required", "Cannot be blank."}}
+            );
+        }
+        if (v->as_string().size() > 4096) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{std::string(key), "validation_length_too_long", "The value is too long."}}
+            );
+        }
+        return std::string(v->as_string());
+    }
+
+    static std::string RequiredEmail(const json::object& body, std::string_view key) {
+        std::string v = RequiredString(body, key);
+        if (!IsEmail(v)) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{std::string(key), "validation_is_email", "Must be a valid email address."}}
+            );
+        }
+        return v;
+    }
+
+    static Error BadToken() {
+        Error e = MakeError(ErrorCode::kInvalidArgument, "An error occurred while validating the submitted data.");
+        e.fields.push_back(InvalidToken());
+        return e;
+    }
+
+    // A single-purpose token (verification, passwordReset, emailChange) for `r`, signed with its
+    // tokenKey and the collection's secret for that purpose.
+    std::string SpecialToken(
+        const schema::Collection& c,
+        const auth::AuthRecord& r,
+        std::string_view type,
+        std::string_view config_key,
+        std::string new_email = {}
+    ) const {
+        const auto config = collections::TokenConfigOf(c, config_key);
+        auth::TokenClaims claims;
+        claims.type = std::string(type);
+        claims.id = r.id;
+        claims.collection_id = c.id;
+        claims.email = r.email;
+        claims.new_email = std::move(new_email);
+        claims.exp = UnixSeconds(d_.clock.Now()) + config.duration;
+        return auth::SignToken(claims, r.token_key + config.secret);
+    }
+
+    // The record a single-purpose token stands for, when it is of that type and collection, not
+    // expired, signed with the record's current key, and for its current email. Blocking (a read).
+    std::optional<auth::AuthRecord> CheckSpecialToken(
+        const schema::Collection& c, std::string_view token, std::string_view type, std::string_view config_key
+    ) const {
+        auto parsed = auth::ParseToken(token);
+        if (!parsed || parsed->claims.type != type || parsed->claims.collection_id != c.id ||
+            parsed->claims.exp <= UnixSeconds(d_.clock.Now())) {
+            return std::nullopt;
+        }
+        auto rec = d_.auth_records.FindById(c, parsed->claims.id);
+        if (!rec || !rec->has_value()) {
+            return std::nullopt;
+        }
+        const auto config = collections::TokenConfigOf(c, config_key);
+        if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, (*rec)->token_key + config.secret) ||
+            !EqualsIgnoreCase(parsed->claims.email, (*rec)->email)) {
+            return std::nullopt;
+        }
+        return std::move(**rec);
+    }
+
+    // Sets columns of an auth record (and `updated`), outside the records API. Blocking (a write).
+    Result<void> UpdateAuthRecord(
+        const schema::Collection& c, const std::string& id, const std::vector<std::pair<std::string, db::Value>>& sets
+    ) const {
+        std::string sql = "UPDATE " + query::QuoteIdent(c.name) + " SET ";
+        std::vector<db::Value> params;
+        for (const auto& [col, value] : sets) {
+            sql += (params.empty() ? "" : ", ") + query::QuoteIdent(col) + " = ?";
+            params.push_back(value);
+        }
+        if (const auto* f = c.FindField("updated"); f != nullptr && f->type == schema::FieldType::kAutodate) {
+            sql += ", \"updated\" = ?";
+            params.emplace_back(FormatDateTime(d_.clock.Now()));
+        }
+        sql += " WHERE \"id\" = ?";
+        params.emplace_back(id);
+        d_.collections.BumpDataVersion();
+        auto r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+            auto n = ex.Exec(sql, params);
+            if (!n) {
+                return n.error();
+            }
+            return Ok();
+        });
+        d_.collections.BumpDataVersion();
+        d_.tokens.Forget(c.id, id);
+        return r;
+    }
+
+    // One mail per purpose and record per minute at most (the answer stays the same either way).
+    bool NotRecentlySent(std::string_view purpose, const auth::AuthRecord& r) const {
+        const auto now = std::chrono::steady_clock::now();
+        std::string key(purpose);
+        key += '\x1f' + r.collection_id + '\x1f' + r.id;
+        std::lock_guard lock(sent_mu_);
+        if (sent_.size() > 10000) {
+            std::erase_if(sent_, [&](const auto& kv) { return now - kv.second > std::chrono::minutes(1); });
+        }
+        auto [it, fresh] = sent_.try_emplace(key, now);
+        if (!fresh && now - it->second < std::chrono::minutes(1)) {
+            return false;
+        }
+        it->second = now;
+        return true;
+    }
+
+    // Fills a template and queues it; nothing is sent (and a warning is logged) while SMTP is off.
+    void SendTemplate(
+        const schema::Collection& c,
+        const std::pair<std::string, std::string>& tpl,
+        const std::string& to,
+        std::vector<std::pair<std::string, std::string>> values
+    ) const {
+        const settings::MailSettings m = d_.settings.Mail();
+        if (!m.enabled) {
+            obs::Warn("mail not sent: SMTP is disabled in the settings", {{"to", to}, {"collection", c.name}});
+            return;
+        }
+        values.emplace_back("APP_NAME", m.app_name);
+        values.emplace_back("APP_URL", m.app_url);
+        mail::SmtpConfig config;
+        config.host = m.host;
+        config.port = m.port;
+        config.username = m.username;
+        config.password = m.password;
+        config.tls = m.tls;
+        config.local_name = m.local_name;
+        mail::Message message;
+        message.from_name = m.sender_name;
+        message.from_address = m.sender_address;
+        message.to = to;
+        message.subject = mail::Fill(tpl.first, values, /*html=*/false);
+        message.html = mail::Fill(tpl.second, values, /*html=*/true);
+        d_.outbox.Enqueue(std::move(config), std::move(message));
+    }
+
     // The end of every successful sign-in: the auth rule, a new session, a refreshable token.
     net::awaitable<Response> SignIn(
         Request& req, const schema::Collection& c, const auth::AuthRecord& r, std::string_view method
@@ -422,6 +897,8 @@ private:
     }
 
     Deps d_;
+    mutable std::mutex sent_mu_;
+    mutable std::unordered_map<std::string, std::chrono::steady_clock::time_point> sent_;
 };
 
 FieldError Mismatch(std::string field) {
@@ -553,6 +1030,26 @@ void RegisterAuthRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPost, "/api/collections/{collection}/auth-refresh", async(&AuthApi::Refresh));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-logout", async(&AuthApi::Logout));
     router.Add(Method::kPost, "/api/collections/{collection}/impersonate/{id}", async(&AuthApi::Impersonate));
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/request-verification", async(&AuthApi::RequestVerification)
+    );
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/confirm-verification", async(&AuthApi::ConfirmVerification)
+    );
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/request-password-reset", async(&AuthApi::RequestPasswordReset)
+    );
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/confirm-password-reset", async(&AuthApi::ConfirmPasswordReset)
+    );
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/request-email-change", async(&AuthApi::RequestEmailChange)
+    );
+    router.Add(
+        Method::kPost, "/api/collections/{collection}/confirm-email-change", async(&AuthApi::ConfirmEmailChange)
+    );
+    router.Add(Method::kPost, "/api/collections/{collection}/request-otp", async(&AuthApi::RequestOtp));
+    router.Add(Method::kPost, "/api/collections/{collection}/auth-with-otp", async(&AuthApi::WithOtp));
     router.Add(Method::kGet, "/api/sessions", async(&AuthApi::ListSessions));
     router.Add(Method::kDelete, "/api/sessions", async(&AuthApi::RevokeOtherSessions));
     router.Add(Method::kDelete, "/api/sessions/{id}", async(&AuthApi::RevokeSession));

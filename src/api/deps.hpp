@@ -10,6 +10,7 @@
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
+#include "mail/outbox.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 
@@ -28,6 +29,7 @@ struct Deps {
     identity::SessionStore& sessions;
     identity::TokenService& tokens;
     identity::Throttle& throttle;
+    mail::Outbox& outbox;
 };
 
 }  // namespace basalt::api

@@ -18,6 +18,7 @@
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
+#include "mail/outbox.hpp"
 #include "obs/log.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
@@ -92,6 +93,7 @@ struct Application::Impl {
     std::unique_ptr<identity::SessionStore> sessions;
     std::unique_ptr<identity::TokenService> tokens;
     std::unique_ptr<identity::Throttle> throttle;
+    std::unique_ptr<mail::Outbox> outbox;
     std::unique_ptr<records::RecordService> records;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
@@ -102,6 +104,9 @@ struct Application::Impl {
         server.reset();
         if (blocking) {
             blocking->Stop();
+        }
+        if (outbox) {
+            outbox->Stop();  // mail already queued goes out before the process ends
         }
         data.reset();
         if (lock_fd >= 0) {
@@ -163,6 +168,7 @@ Result<void> Application::Start() {
     s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
     s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
     s.throttle = std::make_unique<identity::Throttle>();
+    s.outbox = std::make_unique<mail::Outbox>();
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
@@ -181,7 +187,8 @@ Result<void> Application::Start() {
         *s.auth_records,
         *s.sessions,
         *s.tokens,
-        *s.throttle};
+        *s.throttle,
+        *s.outbox};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

@@ -183,6 +183,22 @@ Result<void> InitUsers(db::Executor& ex) {
     return collections::CreateCollectionIn(ex, body, FormatDateTime(std::chrono::system_clock::now()), out);
 }
 
+// One-time passwords sent by email (auth-with-otp): the code is kept as a SHA-256 digest.
+Result<void> InitOtps(db::Executor& ex) {
+    const char* steps[] = {
+        "CREATE TABLE _otps (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+        "password TEXT NOT NULL, sentTo TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0, "
+        "created TEXT NOT NULL)",
+        "CREATE INDEX idx__otps_record ON _otps (collectionId, recordId)",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -192,6 +208,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {3, "params", InitParams},
         {4, "sessions", InitSessions},
         {5, "users_collection", InitUsers},
+        {6, "otps", InitOtps},
     };
     return migrations;
 }

@@ -56,4 +56,17 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string Sha256Hex(std::string_view data) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(sizeof(digest) * 2);
+    for (unsigned char b : digest) {
+        out.push_back(kHex[b >> 4U]);
+        out.push_back(kHex[b & 0xFU]);
+    }
+    return out;
+}
+
 }  // namespace basalt::auth

@@ -22,4 +22,7 @@ void VerifyPasswordDummy(std::string_view password);
 /// Constant-time equality of two byte strings (the length may leak, the content does not).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
+/// SHA-256 of `data` as 64 lowercase hex digits (short-lived secrets such as OTP codes at rest).
+std::string Sha256Hex(std::string_view data);
+
 }  // namespace basalt::auth

@@ -26,31 +26,50 @@ int Decode6(char c) {
 }
 }  // namespace
 
-std::string Base64UrlEncode(std::string_view data) {
+namespace {
+
+// Base64 over `alphabet`, with '=' padding or without.
+std::string Encode(std::string_view data, const char* alphabet, bool pad) {
     std::string out;
     out.reserve((data.size() + 2) / 3 * 4);
     std::size_t i = 0;
     for (; i + 3 <= data.size(); i += 3) {
         const unsigned v = (static_cast<unsigned char>(data[i]) << 16U) |
                            (static_cast<unsigned char>(data[i + 1]) << 8U) | static_cast<unsigned char>(data[i + 2]);
-        out.push_back(kAlphabet[(v >> 18U) & 63U]);
-        out.push_back(kAlphabet[(v >> 12U) & 63U]);
-        out.push_back(kAlphabet[(v >> 6U) & 63U]);
-        out.push_back(kAlphabet[v & 63U]);
+        out.push_back(alphabet[(v >> 18U) & 63U]);
+        out.push_back(alphabet[(v >> 12U) & 63U]);
+        out.push_back(alphabet[(v >> 6U) & 63U]);
+        out.push_back(alphabet[v & 63U]);
     }
     const std::size_t rest = data.size() - i;
     if (rest == 1) {
         const unsigned v = static_cast<unsigned char>(data[i]) << 16U;
-        out.push_back(kAlphabet[(v >> 18U) & 63U]);
-        out.push_back(kAlphabet[(v >> 12U) & 63U]);
+        out.push_back(alphabet[(v >> 18U) & 63U]);
+        out.push_back(alphabet[(v >> 12U) & 63U]);
+        if (pad) {
+            out += "==";
+        }
     } else if (rest == 2) {
         const unsigned v =
             (static_cast<unsigned char>(data[i]) << 16U) | (static_cast<unsigned char>(data[i + 1]) << 8U);
-        out.push_back(kAlphabet[(v >> 18U) & 63U]);
-        out.push_back(kAlphabet[(v >> 12U) & 63U]);
-        out.push_back(kAlphabet[(v >> 6U) & 63U]);
+        out.push_back(alphabet[(v >> 18U) & 63U]);
+        out.push_back(alphabet[(v >> 12U) & 63U]);
+        out.push_back(alphabet[(v >> 6U) & 63U]);
+        if (pad) {
+            out += "=";
+        }
     }
     return out;
+}
+
+}  // namespace
+
+std::string Base64UrlEncode(std::string_view data) {
+    return Encode(data, kAlphabet, false);
+}
+
+std::string Base64Encode(std::string_view data) {
+    return Encode(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
 }
 
 std::optional<std::string> Base64UrlDecode(std::string_view text) {

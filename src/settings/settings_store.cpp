@@ -229,4 +229,35 @@ BatchSettings SettingsStore::Batch() const {
     return b;
 }
 
+MailSettings SettingsStore::Mail() const {
+    std::lock_guard lock(mu_);
+    MailSettings m;
+    auto str = [](const json::object& o, std::string_view k) {
+        const auto* v = o.if_contains(k);
+        return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    if (const auto* v = doc_.if_contains("smtp"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        if (const auto* e = o.if_contains("enabled"); e != nullptr && e->is_bool()) {
+            m.enabled = e->as_bool();
+        }
+        if (const auto* t = o.if_contains("tls"); t != nullptr && t->is_bool()) {
+            m.tls = t->as_bool();
+        }
+        m.host = str(o, "host");
+        m.port = Int(o, "port", 587);
+        m.username = str(o, "username");
+        m.password = str(o, "password");
+        m.local_name = str(o, "localName");
+    }
+    if (const auto* v = doc_.if_contains("meta"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        m.app_name = str(o, "appName");
+        m.app_url = str(o, "appURL");
+        m.sender_name = str(o, "senderName");
+        m.sender_address = str(o, "senderAddress");
+    }
+    return m;
+}
+
 }  // namespace basalt::settings

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include <boost/json/object.hpp>
@@ -18,6 +19,21 @@ struct BatchSettings {
     std::int64_t max_requests = 50;
     std::int64_t timeout_seconds = 3;
     std::int64_t max_body_size = 0;  // 0 = the server's body limit
+};
+
+/// Outgoing mail: settings.smtp and the sender and app of settings.meta.
+struct MailSettings {
+    bool enabled = false;
+    std::string host;
+    std::int64_t port = 587;
+    std::string username;
+    std::string password;
+    bool tls = false;
+    std::string local_name;
+    std::string app_name;
+    std::string app_url;
+    std::string sender_name;
+    std::string sender_address;
 };
 
 /// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,
@@ -39,6 +55,7 @@ public:
     Result<boost::json::object> Patch(const boost::json::object& patch);
 
     BatchSettings Batch() const;
+    MailSettings Mail() const;
 
     /// The defaults of a new install.
     static boost::json::object Defaults();
