@@ -5,6 +5,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "api/data_handlers.hpp"
@@ -13,6 +14,7 @@
 #include "api/routes.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
+#include "auth/totp.hpp"
 #include "collections/auth_collection.hpp"
 #include "core/json_text.hpp"
 #include "core/random.hpp"
@@ -274,7 +276,7 @@ public:
         for (const auto& k : throttle_keys) {
             d_.throttle.Succeeded(k);
         }
-        co_return co_await SignIn(req, collection, *found, "password");
+        co_return co_await SignIn(req, collection, *found, "password", MfaIdOf(req, body));
     }
 
     net::awaitable<Response> Refresh(Request& req) const {
@@ -722,10 +724,273 @@ public:
             }
             found->verified = true;
         }
-        co_return co_await SignIn(req, collection, *found, "otp");
+        co_return co_await SignIn(req, collection, *found, "otp", MfaIdOf(req, body));
+    }
+
+    // ---- TOTP (basalt): an authenticator app as a second sign-in method ------------------------
+
+    net::awaitable<Response> TotpSetup(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const auth::Principal& p = RequireOwn(req, *c);
+        const std::string password = RequiredString(DecodeJsonObject(req), "password");
+        const schema::Collection collection = *c;
+        Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindById(collection, p.record.id);
+            if (!rec || !rec->has_value() || !auth::VerifyPassword((*rec)->password_hash, password)) {
+                r = FieldFailure("password", "validation_invalid_password", "Missing or invalid auth record password.");
+                return;
+            }
+            const std::string secret = auth::NewTotpSecret();
+            const std::string now = FormatDateTime(d_.clock.Now());
+            auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto on = ex.Query(
+                    "SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1",
+                    {collection.id, p.record.id}
+                );
+                if (!on) {
+                    return on.error();
+                }
+                if (!on->rows.empty()) {
+                    return MakeError(ErrorCode::kInvalidArgument, "TOTP is already enabled: disable it first.");
+                }
+                auto n = ex.Exec(
+                    "INSERT INTO _totps (collectionId, recordId, secret, enabled, recoveryCodes, lastStep, created) "
+                    "VALUES (?, ?, ?, 0, '[]', 0, ?) ON CONFLICT (collectionId, recordId) DO UPDATE SET secret = "
+                    "excluded.secret, created = excluded.created",
+                    {collection.id, p.record.id, auth::Base32Encode(secret), now}
+                );
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+            if (!w) {
+                r = w.error();
+                return;
+            }
+            const std::string issuer = d_.settings.Mail().app_name;
+            r = json::object{
+                {"secret", auth::Base32Encode(secret)},
+                {"uri", auth::TotpUri(issuer.empty() ? "basalt" : issuer, (*rec)->email, secret)}};
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> TotpEnable(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const auth::Principal& p = RequireOwn(req, *c);
+        const std::string code = RequiredString(DecodeJsonObject(req), "code");
+        const schema::Collection collection = *c;
+        Result<json::array> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            std::vector<std::string> codes;
+            json::array hashed;
+            for (int i = 0; i < 10; ++i) {
+                std::string rc = SecureRandomString(10, kAlphanumericLower);
+                rc.insert(5, "-");
+                hashed.emplace_back(auth::Sha256Hex(rc));
+                codes.push_back(std::move(rc));
+            }
+            const std::int64_t now = UnixSeconds(d_.clock.Now());
+            auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto rs = ex.Query(
+                    "SELECT secret, enabled FROM _totps WHERE collectionId = ? AND recordId = ?",
+                    {collection.id, p.record.id}
+                );
+                if (!rs) {
+                    return rs.error();
+                }
+                if (rs->rows.empty() || db::AsInt(rs->rows[0][1]) != 0) {
+                    return MakeError(ErrorCode::kInvalidArgument, "Set up TOTP first (totp-setup).");
+                }
+                const auto secret = auth::Base32Decode(db::AsString(rs->rows[0][0]));
+                const auto step = secret ? auth::TotpMatch(*secret, code, now) : std::nullopt;
+                if (!step) {
+                    return FieldFailure("code", "validation_invalid_code", "Invalid or expired code.");
+                }
+                auto n = ex.Exec(
+                    "UPDATE _totps SET enabled = 1, recoveryCodes = ?, lastStep = ? WHERE collectionId = ? AND "
+                    "recordId = ?",
+                    {json::serialize(hashed), *step, collection.id, p.record.id}
+                );
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+            if (!w) {
+                r = w.error();
+                return;
+            }
+            json::array out;
+            for (auto& rc : codes) {
+                out.emplace_back(rc);
+            }
+            r = std::move(out);
+        });
+        if (!r) {
+            if (r.error().code == ErrorCode::kInvalidArgument && r.error().fields.empty()) {
+                throw ApiError::BadRequest(r.error().message);
+            }
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(json::object{{"recoveryCodes", std::move(*r)}});
+    }
+
+    net::awaitable<Response> TotpDisable(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const auth::Principal& p = RequireOwn(req, *c);
+        const std::string password = RequiredString(DecodeJsonObject(req), "password");
+        const schema::Collection collection = *c;
+        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindById(collection, p.record.id);
+            if (!rec || !rec->has_value() || !auth::VerifyPassword((*rec)->password_hash, password)) {
+                r = FieldFailure("password", "validation_invalid_password", "Missing or invalid auth record password.");
+                return;
+            }
+            r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto n =
+                    ex.Exec("DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {collection.id, p.record.id});
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    // The second method of an MFA sign-in: a TOTP code (each time step once) or a recovery code
+    // (each once). The record is the one the mfaId was issued for.
+    net::awaitable<Response> WithTotp(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string mfa_id = RequiredString(body, "mfaId");
+        const std::string code = RequiredString(body, "code");
+        const schema::Collection collection = *c;
+        std::optional<auth::AuthRecord> found;
+        Error failure;
+        std::string record_id;
+        co_await d_.blocking.Run([&] {
+            auto rs =
+                d_.db.Read("SELECT recordId FROM _mfas WHERE id = ? AND collectionId = ?", {mfa_id, collection.id});
+            if (!rs) {
+                failure = rs.error();
+                return;
+            }
+            if (rs->rows.empty()) {
+                return;
+            }
+            record_id = db::AsString(rs->rows[0][0]);
+        });
+        if (!failure.message.empty()) {
+            Fail(req, failure);
+        }
+        if (record_id.empty()) {
+            throw ApiError::BadRequest("Invalid or expired MFA session.");
+        }
+        const std::vector<std::string> throttle_keys{ThrottleKey("totp", collection, record_id)};
+        RefuseWhileThrottled(d_, throttle_keys);
+        co_await d_.blocking.Run([&] {
+            const std::int64_t now = UnixSeconds(d_.clock.Now());
+            bool ok = false;
+            auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto rs = ex.Query(
+                    "SELECT secret, recoveryCodes, lastStep FROM _totps WHERE collectionId = ? AND recordId = ? AND "
+                    "enabled = 1",
+                    {collection.id, record_id}
+                );
+                if (!rs) {
+                    return rs.error();
+                }
+                if (rs->rows.empty()) {
+                    return Ok();
+                }
+                const auto& row = rs->rows[0];
+                const auto secret = auth::Base32Decode(db::AsString(row[0]));
+                const auto step = secret ? auth::TotpMatch(*secret, code, now) : std::nullopt;
+                if (step && *step > db::AsInt(row[2])) {
+                    ok = true;
+                    auto n = ex.Exec(
+                        "UPDATE _totps SET lastStep = ? WHERE collectionId = ? AND recordId = ?",
+                        {*step, collection.id, record_id}
+                    );
+                    return n ? Ok() : Result<void>(n.error());
+                }
+                // A recovery code, used up on use.
+                boost::system::error_code ec;
+                auto list = json::parse(db::AsString(row[1], "[]"), ec);
+                if (ec || !list.is_array()) {
+                    return Ok();
+                }
+                const std::string digest = auth::Sha256Hex(code);
+                json::array rest;
+                for (const auto& v : list.as_array()) {
+                    if (!ok && v.is_string() && auth::ConstantTimeEquals(v.as_string(), digest)) {
+                        ok = true;
+                    } else {
+                        rest.push_back(v);
+                    }
+                }
+                if (!ok) {
+                    return Ok();
+                }
+                auto n = ex.Exec(
+                    "UPDATE _totps SET recoveryCodes = ? WHERE collectionId = ? AND recordId = ?",
+                    {json::serialize(rest), collection.id, record_id}
+                );
+                return n ? Ok() : Result<void>(n.error());
+            });
+            if (!w) {
+                failure = w.error();
+                return;
+            }
+            if (ok) {
+                auto rec = d_.auth_records.FindById(collection, record_id);
+                if (rec && rec->has_value()) {
+                    found = std::move(**rec);
+                }
+            }
+        });
+        if (!failure.message.empty()) {
+            Fail(req, failure);
+        }
+        if (!found) {
+            for (const auto& k : throttle_keys) {
+                d_.throttle.Failed(k);
+            }
+            throw ApiError::BadRequest("Failed to authenticate.");
+        }
+        for (const auto& k : throttle_keys) {
+            d_.throttle.Succeeded(k);
+        }
+        co_return co_await SignIn(req, collection, *found, "totp", mfa_id);
     }
 
 private:
+    // The signed-in record, which must belong to `c`.
+    static const auth::Principal& RequireOwn(const Request& req, const schema::Collection& c) {
+        const auth::Principal& p = RequireAuth(req);
+        if (p.record.collection_id != c.id) {
+            throw ApiError::Forbidden("The request requires auth record from the " + c.name + " collection.");
+        }
+        return p;
+    }
+
+    static Error FieldFailure(std::string field, std::string code, std::string message) {
+        Error e = MakeError(ErrorCode::kInvalidArgument, "An error occurred while validating the submitted data.");
+        e.fields.push_back({std::move(field), std::move(code), std::move(message)});
+        return e;
+    }
+
     static std::string RequiredString(const json::object& body, std::string_view key) {
         const auto* v = body.if_contains(key);
         if (v == nullptr || !v->is_string() || v->as_string().empty()) {
@@ -879,10 +1144,118 @@ private:
     }
 
     // The end of every successful sign-in: the auth rule, a new session, a refreshable token.
+    static std::string MfaIdOf(const Request& req, const json::object& body) {
+        std::string id = req.QueryParam("mfaId").value_or("");
+        if (id.empty()) {
+            if (const auto* v = body.if_contains("mfaId"); v != nullptr && v->is_string()) {
+                id = std::string(v->as_string());
+            }
+        }
+        return id.substr(0, 64);
+    }
+
+    // Whether `r` must pass a second method: the collection's MFA (for records its rule matches), or
+    // a TOTP the record enrolled. Blocking (reads).
+    Result<bool> WantsMfa(const Request& req, const schema::Collection& c, const auth::AuthRecord& r) const {
+        auto totp =
+            d_.db.Read("SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1", {c.id, r.id});
+        if (!totp) {
+            return totp.error();
+        }
+        if (!totp->rows.empty()) {
+            return true;
+        }
+        if (!OptionEnabled(c, "mfa")) {
+            return false;
+        }
+        const auto* mfa = c.options.if_contains("mfa");
+        const auto* rule = mfa != nullptr && mfa->is_object() ? mfa->as_object().if_contains("rule") : nullptr;
+        if (rule == nullptr || !rule->is_string() || rule->as_string().empty()) {
+            return true;
+        }
+        auto ok = d_.records.Satisfies(c, r.id, rule->as_string(), AccessAs(d_, req, r));
+        return ok ? *ok : true;  // when in doubt, ask for the second method
+    }
+
+    // The end of every successful sign-in: the auth rule; MFA (a first method answers 401 with an
+    // mfaId, a second, different one within mfa.duration completes it); a new session; a token.
     net::awaitable<Response> SignIn(
-        Request& req, const schema::Collection& c, const auth::AuthRecord& r, std::string_view method
+        Request& req,
+        const schema::Collection& c,
+        const auth::AuthRecord& r,
+        std::string_view method,
+        std::string mfa_id
     ) const {
         CheckAuthRule(d_, req, c, r);
+        std::optional<std::string> new_mfa;
+        Error failure;
+        const std::string method_name(method);
+        const std::int64_t duration = std::max<std::int64_t>(60, OptionInt(c, "mfa", "duration"));
+        co_await d_.blocking.Run([&] {
+            auto wants = WantsMfa(req, c, r);
+            if (!wants) {
+                failure = wants.error();
+                return;
+            }
+            if (!*wants) {
+                return;
+            }
+            const std::string now = FormatDateTime(d_.clock.Now());
+            if (mfa_id.empty()) {
+                std::string id = SecureRandomString(15, kAlphanumericLower);
+                auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                    auto n = ex.Exec(
+                        "INSERT INTO _mfas (id, collectionId, recordId, method, created) VALUES (?, ?, ?, ?, ?)",
+                        {id, c.id, r.id, method_name, now}
+                    );
+                    if (!n) {
+                        return n.error();
+                    }
+                    return Ok();
+                });
+                if (!w) {
+                    failure = w.error();
+                    return;
+                }
+                new_mfa = std::move(id);
+                return;
+            }
+            const std::string oldest = FormatDateTime(d_.clock.Now() - std::chrono::seconds(duration));
+            auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto rs = ex.Query("SELECT collectionId, recordId, method, created FROM _mfas WHERE id = ?", {mfa_id});
+                if (!rs) {
+                    return rs.error();
+                }
+                if (rs->rows.empty() || db::AsString(rs->rows[0][3]) < oldest) {
+                    (void)ex.Exec("DELETE FROM _mfas WHERE id = ?", {mfa_id});
+                    return MakeError(ErrorCode::kInvalidArgument, "Invalid or expired MFA session.");
+                }
+                const auto& row = rs->rows[0];
+                if (db::AsString(row[0]) != c.id || db::AsString(row[1]) != r.id) {
+                    return MakeError(ErrorCode::kInvalidArgument, "Invalid MFA session.");
+                }
+                if (db::AsString(row[2]) == method_name) {
+                    return MakeError(ErrorCode::kInvalidArgument, "A different authentication method is required.");
+                }
+                auto n = ex.Exec("DELETE FROM _mfas WHERE id = ?", {mfa_id});
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+            if (!w) {
+                failure = w.error();
+            }
+        });
+        if (!failure.message.empty()) {
+            if (failure.code == ErrorCode::kInvalidArgument) {
+                throw ApiError::BadRequest(failure.message);
+            }
+            Fail(req, failure);
+        }
+        if (new_mfa) {
+            co_return Response::Json(401, json::serialize(json::object{{"mfaId", *new_mfa}}));
+        }
         Result<identity::Session> session = MakeError(ErrorCode::kInternal, "not run");
         const std::string ua(req.Header("User-Agent"));
         co_await d_.blocking.Run([&] { session = d_.sessions.Open(r, method, req.remote_ip, ua); });
@@ -1050,6 +1423,10 @@ void RegisterAuthRoutes(http::Router& router, const Deps& deps) {
     );
     router.Add(Method::kPost, "/api/collections/{collection}/request-otp", async(&AuthApi::RequestOtp));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-otp", async(&AuthApi::WithOtp));
+    router.Add(Method::kPost, "/api/collections/{collection}/totp-setup", async(&AuthApi::TotpSetup));
+    router.Add(Method::kPost, "/api/collections/{collection}/totp-enable", async(&AuthApi::TotpEnable));
+    router.Add(Method::kPost, "/api/collections/{collection}/totp-disable", async(&AuthApi::TotpDisable));
+    router.Add(Method::kPost, "/api/collections/{collection}/auth-with-totp", async(&AuthApi::WithTotp));
     router.Add(Method::kGet, "/api/sessions", async(&AuthApi::ListSessions));
     router.Add(Method::kDelete, "/api/sessions", async(&AuthApi::RevokeOtherSessions));
     router.Add(Method::kDelete, "/api/sessions/{id}", async(&AuthApi::RevokeSession));

@@ -199,6 +199,24 @@ Result<void> InitOtps(db::Executor& ex) {
     return Ok();
 }
 
+// Multi-factor sign-in: the first method passed (`_mfas`), and TOTP enrolments with their recovery
+// codes (SHA-256 digests) and the last time step used (no replay).
+Result<void> InitMfa(db::Executor& ex) {
+    const char* steps[] = {
+        "CREATE TABLE _mfas (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+        "method TEXT NOT NULL, created TEXT NOT NULL)",
+        "CREATE TABLE _totps (collectionId TEXT NOT NULL, recordId TEXT NOT NULL, secret TEXT NOT NULL, enabled "
+        "INTEGER NOT NULL DEFAULT 0, recoveryCodes TEXT NOT NULL DEFAULT '[]', lastStep INTEGER NOT NULL DEFAULT 0, "
+        "created TEXT NOT NULL, PRIMARY KEY (collectionId, recordId))",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -209,6 +227,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {4, "sessions", InitSessions},
         {5, "users_collection", InitUsers},
         {6, "otps", InitOtps},
+        {7, "mfa_totp", InitMfa},
     };
     return migrations;
 }
