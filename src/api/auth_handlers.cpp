@@ -14,6 +14,7 @@
 #include "api/routes.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password.hpp"
+#include "auth/scopes.hpp"
 #include "auth/totp.hpp"
 #include "collections/auth_collection.hpp"
 #include "core/json_text.hpp"
@@ -22,6 +23,7 @@
 #include "mail/mail.hpp"
 #include "obs/log.hpp"
 #include "query/compiler.hpp"
+#include "records/codec.hpp"
 
 namespace basalt::api {
 
@@ -131,12 +133,46 @@ json::object SessionJson(const identity::Session& s, std::string_view current) {
     };
 }
 
+// A signed-in record with a session (API keys have none: they cannot manage sessions, MFA or email).
 const auth::Principal& RequireAuth(const Request& req) {
     const auth::Principal* p = RequestAuth(req);
     if (p == nullptr) {
         throw ApiError::Unauthorized("The request requires valid record authorization token.");
     }
+    if (p->session_id.empty()) {
+        throw ApiError::Forbidden("API keys cannot be used for this action.");
+    }
     return *p;
+}
+
+// A superuser (with the "admin" scope when the request came with an API key).
+const auth::Principal& RequireAdmin(const Request& req) {
+    const auth::Principal* p = RequestAuth(req);
+    if (p == nullptr) {
+        throw ApiError::Unauthorized("The request requires valid record authorization token.");
+    }
+    if (!p->superuser || (p->scopes && !auth::ScopesAllowAdmin(*p->scopes))) {
+        throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
+    }
+    return *p;
+}
+
+json::object ApiKeyJson(const identity::ApiKey& k) {
+    json::array scopes;
+    for (const auto& s : k.scopes) {
+        scopes.emplace_back(s);
+    }
+    return json::object{
+        {"id", k.id},
+        {"name", k.name},
+        {"collectionId", k.collection_id},
+        {"recordId", k.record_id},
+        {"prefix", k.prefix},
+        {"scopes", std::move(scopes)},
+        {"expires", k.expires},
+        {"created", k.created},
+        {"lastUsed", k.last_used},
+    };
 }
 
 // A collection's email template: a top-level option ("verificationTemplate") or one nested in an
@@ -326,13 +362,7 @@ public:
     }
 
     net::awaitable<Response> Impersonate(Request& req) const {
-        const auth::Principal* p = RequestAuth(req);
-        if (p == nullptr) {
-            throw ApiError::Unauthorized("The request requires valid record authorization token.");
-        }
-        if (!p->superuser) {
-            throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
-        }
+        RequireAdmin(req);
         const auto [snap, c] = AuthCollection(d_, req);
         const json::object body = DecodeJsonObject(req);
         std::int64_t duration = 0;
@@ -725,6 +755,94 @@ public:
             found->verified = true;
         }
         co_return co_await SignIn(req, collection, *found, "otp", MfaIdOf(req, body));
+    }
+
+    // ---- API keys (basalt, superusers) -----------------------------------------------------------
+
+    net::awaitable<Response> CreateKey(Request& req) const {
+        RequireAdmin(req);
+        const json::object body = DecodeJsonObject(req);
+        std::vector<FieldError> errors;
+        const std::string name = StringField(body, "name");
+        if (name.size() > 255) {
+            errors.push_back({"name", "validation_length_out_of_range", "The length must be at most 255."});
+        }
+        const auto snap = d_.collections.Current();
+        const schema::Collection* c = snap->Find(StringField(body, "collection"));
+        if (c == nullptr || c->type != schema::CollectionType::kAuth) {
+            errors.push_back({"collection", "validation_invalid_collection", "Must be an auth collection."});
+        }
+        const std::string record_id = StringField(body, "recordId");
+        std::vector<std::string> scopes;
+        if (const auto* v = body.if_contains("scopes"); v != nullptr && v->is_array()) {
+            for (const auto& s : v->as_array()) {
+                scopes.emplace_back(s.is_string() ? std::string(s.as_string()) : std::string("?"));
+            }
+        }
+        if (auto ok = auth::ValidateScopes(scopes); !ok) {
+            errors.push_back({"scopes", "validation_invalid_scopes", ok.error().message});
+        }
+        std::string expires = StringField(body, "expires");
+        if (!expires.empty()) {
+            auto normalized = records::NormalizeDate(expires);
+            if (!normalized || *normalized <= FormatDateTime(d_.clock.Now())) {
+                errors.push_back({"expires", "validation_invalid_date", "Must be a date in the future."});
+            } else {
+                expires = *normalized;
+            }
+        }
+        if (!errors.empty()) {
+            throw ApiError::BadRequest("An error occurred while validating the submitted data.", std::move(errors));
+        }
+        const schema::Collection collection = *c;
+        Result<std::pair<identity::ApiKey, std::string>> created = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindById(collection, record_id);
+            if (!rec) {
+                created = rec.error();
+            } else if (!rec->has_value()) {
+                Error e =
+                    MakeError(ErrorCode::kInvalidArgument, "An error occurred while validating the submitted data.");
+                e.fields.push_back({"recordId", "validation_missing_record", "The record does not exist."});
+                created = e;
+            } else {
+                created = d_.api_keys.Create(name, collection, record_id, scopes, expires);
+            }
+        });
+        if (!created) {
+            Fail(req, created.error());
+        }
+        json::object out = ApiKeyJson(created->first);
+        out["key"] = created->second;  // shown once
+        co_return JsonResponse(out);
+    }
+
+    net::awaitable<Response> ListKeys(Request& req) const {
+        RequireAdmin(req);
+        Result<std::vector<identity::ApiKey>> list = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] { list = d_.api_keys.List(); });
+        if (!list) {
+            Fail(req, list.error());
+        }
+        json::array items;
+        for (const auto& k : *list) {
+            items.emplace_back(ApiKeyJson(k));
+        }
+        co_return JsonResponse(json::object{{"items", std::move(items)}});
+    }
+
+    net::awaitable<Response> RevokeKey(Request& req) const {
+        RequireAdmin(req);
+        const std::string id(req.Param("id"));
+        Result<void> r;
+        co_await d_.blocking.Run([&] { r = d_.api_keys.Revoke(id); });
+        if (!r) {
+            if (r.error().code == ErrorCode::kNotFound) {
+                throw ApiError::NotFound();
+            }
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
     }
 
     // ---- TOTP (basalt): an authenticator app as a second sign-in method ------------------------
@@ -1427,6 +1545,9 @@ void RegisterAuthRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPost, "/api/collections/{collection}/totp-enable", async(&AuthApi::TotpEnable));
     router.Add(Method::kPost, "/api/collections/{collection}/totp-disable", async(&AuthApi::TotpDisable));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-totp", async(&AuthApi::WithTotp));
+    router.Add(Method::kPost, "/api/keys", async(&AuthApi::CreateKey));
+    router.Add(Method::kGet, "/api/keys", async(&AuthApi::ListKeys));
+    router.Add(Method::kDelete, "/api/keys/{id}", async(&AuthApi::RevokeKey));
     router.Add(Method::kGet, "/api/sessions", async(&AuthApi::ListSessions));
     router.Add(Method::kDelete, "/api/sessions", async(&AuthApi::RevokeOtherSessions));
     router.Add(Method::kDelete, "/api/sessions/{id}", async(&AuthApi::RevokeSession));

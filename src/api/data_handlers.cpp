@@ -8,6 +8,7 @@
 #include "api/auth_handlers.hpp"
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
+#include "auth/scopes.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
 
@@ -25,7 +26,7 @@ void RequireSuperuser(const Request& req) {
     if (p == nullptr) {
         throw ApiError::Unauthorized("The request requires valid record authorization token.");
     }
-    if (!p->superuser) {
+    if (!p->superuser || (p->scopes && !auth::ScopesAllowAdmin(*p->scopes))) {
         throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
     }
 }
@@ -134,6 +135,7 @@ records::Access AccessFor(const Request& req, const collections::CollectionStore
     a.request.body = std::move(body);
     if (p != nullptr) {
         a.request.auth = p->auth_json;  // every field of the auth record (never password or tokenKey)
+        a.scopes = p->scopes;
     }
     return a;
 }

@@ -6,6 +6,7 @@
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
+#include "identity/api_keys.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
@@ -30,6 +31,7 @@ struct Deps {
     identity::TokenService& tokens;
     identity::Throttle& throttle;
     mail::Outbox& outbox;
+    identity::ApiKeyStore& api_keys;
 };
 
 }  // namespace basalt::api

@@ -23,7 +23,8 @@ std::optional<http::Response> AuthMiddleware::Before(http::Request& req) {
     if (token.empty()) {
         return std::nullopt;
     }
-    auto principal = deps_.tokens.Authenticate(token);
+    auto principal =
+        identity::ApiKeyStore::IsKey(token) ? deps_.api_keys.Authenticate(token) : deps_.tokens.Authenticate(token);
     if (principal) {
         req.auth = std::move(*principal);
     } else if (principal.error().code != ErrorCode::kUnauthorized) {

@@ -14,6 +14,7 @@
 #include "db/sqlite/sqlite_database.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "identity/api_keys.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
@@ -94,6 +95,7 @@ struct Application::Impl {
     std::unique_ptr<identity::TokenService> tokens;
     std::unique_ptr<identity::Throttle> throttle;
     std::unique_ptr<mail::Outbox> outbox;
+    std::unique_ptr<identity::ApiKeyStore> api_keys;
     std::unique_ptr<records::RecordService> records;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
@@ -169,6 +171,7 @@ Result<void> Application::Start() {
     s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
     s.throttle = std::make_unique<identity::Throttle>();
     s.outbox = std::make_unique<mail::Outbox>();
+    s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
@@ -188,7 +191,8 @@ Result<void> Application::Start() {
         *s.sessions,
         *s.tokens,
         *s.throttle,
-        *s.outbox};
+        *s.outbox,
+        *s.api_keys};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

@@ -217,6 +217,16 @@ Result<void> InitMfa(db::Executor& ex) {
     return Ok();
 }
 
+// API keys (basalt): a SHA-256 of the secret part, never the key itself.
+Result<void> InitApiKeys(db::Executor& ex) {
+    return Exec(
+        ex,
+        "CREATE TABLE _apiKeys (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL DEFAULT '', collectionId TEXT NOT "
+        "NULL, recordId TEXT NOT NULL, prefix TEXT NOT NULL, hash TEXT NOT NULL, scopes TEXT NOT NULL DEFAULT '[]', "
+        "expires TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, lastUsed TEXT NOT NULL DEFAULT '')"
+    );
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -228,6 +238,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {5, "users_collection", InitUsers},
         {6, "otps", InitOtps},
         {7, "mfa_totp", InitMfa},
+        {8, "api_keys", InitApiKeys},
     };
     return migrations;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -46,6 +47,9 @@ struct Principal {
     /// @request.auth: the record's fields with id, collectionId, collectionName and email; built once
     /// per token check that reads the record, shared by the requests it serves.
     std::shared_ptr<const boost::json::object> auth_json;
+    /// Set when the request came with an API key: its id and scopes (which narrow the rules).
+    std::string api_key_id;
+    std::shared_ptr<const std::vector<std::string>> scopes;
 };
 
 /// The `_superusers` collection's records. Reads are short indexed queries; Upsert hashes a password

@@ -7,6 +7,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "auth/scopes.hpp"
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "core/random.hpp"
@@ -67,6 +68,15 @@ Result<Loaded> Load(const collections::CollectionStore& store, std::string_view 
     return l;
 }
 
+// An API key's scopes narrow the rules: the action must be one of them.
+bool ScopeAllows(const Access& access, const schema::Collection& c, std::string_view action) {
+    return !access.scopes || auth::ScopesAllow(*access.scopes, c.id, c.name, action);
+}
+
+Error ScopeForbidden() {
+    return MakeError(ErrorCode::kForbidden, "The API key does not allow this action.");
+}
+
 // Applies the rule of one action for a non-superuser: null forbids, "" allows everything.
 // The collection of a create/update/delete: it must exist, be writable, and the action's rule must
 // not be null for a non-superuser.
@@ -79,6 +89,12 @@ Result<Loaded> LoadForWrite(
     auto l = Load(store, name);
     if (!l) {
         return l.error();
+    }
+    const std::string_view action = rule == &schema::Collection::create_rule   ? "create"
+                                    : rule == &schema::Collection::update_rule ? "update"
+                                                                               : "delete";
+    if (!ScopeAllows(access, *l->collection, action)) {
+        return ScopeForbidden();
     }
     if (l->collection->type == schema::CollectionType::kView) {
         return MakeError(ErrorCode::kInvalidArgument, "Unsupported collection type.");
@@ -421,6 +437,9 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         return l.error();
     }
     const schema::Collection& c = *l->collection;
+    if (!ScopeAllows(access, c, "list")) {
+        return ScopeForbidden();
+    }
     if (!access.superuser && !c.list_rule) {
         return Forbidden();
     }
@@ -610,6 +629,9 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
         return l.error();
     }
     const schema::Collection& c = *l->collection;
+    if (!ScopeAllows(access, c, "view")) {
+        return ScopeForbidden();
+    }
     if (!access.superuser && !c.view_rule) {
         return Forbidden();
     }
@@ -1107,7 +1129,7 @@ Result<void> RecordService::Expand(
                      const std::string& where,
                      const std::vector<db::Value>& params,
                      std::size_t limit) -> Result<std::vector<json::object>> {
-        if (!access.superuser && !target.view_rule) {
+        if ((!access.superuser && !target.view_rule) || !ScopeAllows(access, target, "view")) {
             return std::vector<json::object>{};  // hidden: silently left out
         }
         query::Compiler compiler(target, snap, Options(access, clock_));

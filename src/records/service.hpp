@@ -25,6 +25,8 @@ namespace basalt::records {
 struct Access {
     bool superuser = false;
     query::RequestInfo request;
+    /// An API key's scopes (null for tokens): they narrow what the rules allow.
+    std::shared_ptr<const std::vector<std::string>> scopes;
 };
 
 struct ListParams {
