@@ -20,6 +20,7 @@
 #include "core/json_text.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
+#include "identity/oauth2.hpp"
 #include "mail/mail.hpp"
 #include "obs/log.hpp"
 #include "query/compiler.hpp"
@@ -210,6 +211,25 @@ public:
             identity.emplace_back(f);
         }
         const bool password = OptionEnabled(*c, "passwordAuth");
+        const bool oauth2 = OptionEnabled(*c, "oauth2");
+        json::array providers;
+        if (oauth2) {
+            // A fresh state and PKCE pair per call; the client keeps the verifier for the exchange.
+            for (const auto& p : identity::ProvidersOf(*c)) {
+                const auto start = identity::StartFlow(p);
+                providers.push_back(json::object{
+                    {"name", p.name},
+                    {"displayName", p.display_name},
+                    {"state", start.state},
+                    {"authURL", start.auth_url},
+                    {"authUrl", start.auth_url},
+                    {"codeVerifier", start.code_verifier},
+                    {"codeChallenge", start.code_challenge},
+                    {"codeChallengeMethod", "S256"},
+                    {"logo", ""},
+                });
+            }
+        }
         const bool mfa = OptionEnabled(*c, "mfa");
         const bool otp = OptionEnabled(*c, "otp");
         bool email_identity = false;
@@ -220,11 +240,11 @@ public:
         }
         return JsonResponse(json::object{
             {"password", {{"enabled", password}, {"identityFields", identity}}},
-            {"oauth2", {{"enabled", false}, {"providers", json::array{}}}},
+            {"oauth2", {{"enabled", oauth2 && !providers.empty()}, {"providers", providers}}},
             {"mfa", {{"enabled", mfa}, {"duration", mfa ? OptionInt(*c, "mfa", "duration") : 0}}},
             {"otp", {{"enabled", otp}, {"duration", otp ? OptionInt(*c, "otp", "duration") : 0}}},
             // PocketBase's legacy keys, still read by older SDKs.
-            {"authProviders", json::array{}},
+            {"authProviders", providers},
             {"usernamePassword", password && username_identity},
             {"emailPassword", password && email_identity},
         });
@@ -547,7 +567,7 @@ public:
                  {"verified", std::int64_t{1}}}
             );
             if (r) {
-                AfterAuthRecordWrite(d_, collection, rec->id, true);
+                AfterAuthRecordWrite(d_, collection, rec->id, AuthRecordChange::kPasswordChanged);
             }
         });
         if (!r) {
@@ -620,7 +640,7 @@ public:
                  {"tokenKey", SecureRandomString(50, kAlphanumeric)}}
             );
             if (r) {
-                AfterAuthRecordWrite(d_, collection, rec->id, true);
+                AfterAuthRecordWrite(d_, collection, rec->id, AuthRecordChange::kPasswordChanged);
             }
         });
         if (!r) {
@@ -755,6 +775,135 @@ public:
             found->verified = true;
         }
         co_return co_await SignIn(req, collection, *found, "otp", MfaIdOf(req, body));
+    }
+
+    // ---- OAuth2: the authorization-code flow with PKCE ------------------------------------------
+
+    net::awaitable<Response> WithOAuth2(Request& req) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        if (!OptionEnabled(*c, "oauth2")) {
+            throw ApiError::Forbidden("The collection is not configured to allow OAuth2 authentication.");
+        }
+        const json::object body = DecodeJsonObject(req);
+        const std::string provider_name = RequiredString(body, "provider");
+        const std::string code = RequiredString(body, "code");
+        std::string redirect = StringField(body, "redirectURL");
+        if (redirect.empty()) {
+            redirect = StringField(body, "redirectUrl");
+        }
+        const std::string verifier = StringField(body, "codeVerifier");
+        const auto provider = identity::ProviderOf(*c, provider_name);
+        if (!provider) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{"provider",
+                  "validation_invalid_provider",
+                  "Provider with name " + provider_name + " is missing or is not enabled."}}
+            );
+        }
+        json::object create_data;
+        if (const auto* v = body.if_contains("createData"); v != nullptr && v->is_object()) {
+            create_data = v->as_object();
+        }
+        const schema::Collection collection = *c;
+        Result<identity::OAuth2User> user = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.blocking.Run([&] { user = identity::ExchangeCode(*provider, code, verifier, redirect); });
+        if (!user) {
+            obs::Warn(
+                "OAuth2 exchange failed",
+                {{"request_id", req.request_id}, {"provider", provider_name}, {"error", user.error().message}}
+            );
+            throw ApiError::BadRequest("Failed to fetch OAuth2 token.");
+        }
+        // The account: linked before, or the record with the provider's (verified) email, or new.
+        std::optional<auth::AuthRecord> found;
+        bool is_new = false;
+        Error failure;
+        co_await d_.blocking.Run([&] {
+            auto linked = d_.db.Read(
+                "SELECT recordRef FROM _externalAuths WHERE collectionRef = ? AND provider = ? AND providerId = ?",
+                {collection.id, provider->name, user->id}
+            );
+            if (!linked) {
+                failure = linked.error();
+                return;
+            }
+            if (!linked->rows.empty()) {
+                auto rec = d_.auth_records.FindById(collection, db::AsString(linked->rows[0][0]));
+                if (rec && rec->has_value()) {
+                    found = std::move(**rec);
+                    return;
+                }
+            }
+            if (!user->email.empty()) {
+                auto rec = d_.auth_records.FindByIdentity(collection, "email", user->email);
+                if (!rec) {
+                    failure = rec.error();
+                    return;
+                }
+                if (rec->has_value()) {
+                    if (!user->email_verified) {
+                        failure = MakeError(ErrorCode::kForbidden, "The provider has not verified this email address.");
+                        return;
+                    }
+                    found = std::move(**rec);
+                }
+            }
+            if (!found) {
+                if (!collection.create_rule) {
+                    failure = MakeError(ErrorCode::kForbidden, "The collection doesn't allow creating new accounts.");
+                    return;
+                }
+                auto created = CreateOAuth2Record(collection, *user, create_data);
+                if (!created) {
+                    failure = created.error();
+                    return;
+                }
+                found = std::move(*created);
+                is_new = true;
+            }
+            const std::string now = FormatDateTime(d_.clock.Now());
+            auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
+                auto n = ex.Exec(
+                    "INSERT INTO _externalAuths (id, collectionRef, recordRef, provider, providerId, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collectionRef, provider, providerId) DO UPDATE SET "
+                    "recordRef = excluded.recordRef, updated = excluded.updated",
+                    {SecureRandomString(15, kAlphanumericLower),
+                     collection.id,
+                     found->id,
+                     provider->name,
+                     user->id,
+                     now,
+                     now}
+                );
+                if (!n) {
+                    return n.error();
+                }
+                return Ok();
+            });
+            if (!w) {
+                failure = w.error();
+            }
+        });
+        if (!failure.message.empty()) {
+            if (failure.code == ErrorCode::kForbidden) {
+                throw ApiError::Forbidden(failure.message);
+            }
+            Fail(req, failure);
+        }
+        json::object meta{
+            {"id", user->id},
+            {"name", user->name},
+            {"username", user->username},
+            {"email", user->email},
+            {"avatarURL", user->avatar_url},
+            {"accessToken", user->access_token},
+            {"refreshToken", user->refresh_token},
+            {"expiry", user->expiry},
+            {"isNew", is_new},
+            {"rawUser", user->raw},
+        };
+        co_return co_await SignIn(req, collection, *found, "oauth2", MfaIdOf(req, body), std::move(meta));
     }
 
     // ---- API keys (basalt, superusers) -----------------------------------------------------------
@@ -1261,6 +1410,60 @@ private:
         d_.outbox.Enqueue(std::move(config), std::move(message));
     }
 
+    // A new record for an OAuth2 account: createData, the provider's email (verified as it says),
+    // the mapped fields, a random password. Blocking (hash, write).
+    Result<auth::AuthRecord> CreateOAuth2Record(
+        const schema::Collection& c, const identity::OAuth2User& user, json::object data
+    ) const {
+        const auto* mapped = c.options.if_contains("oauth2");
+        const auto* fields =
+            mapped != nullptr && mapped->is_object() ? mapped->as_object().if_contains("mappedFields") : nullptr;
+        auto map = [&](std::string_view key, const std::string& value) {
+            const auto* target =
+                fields != nullptr && fields->is_object() ? fields->as_object().if_contains(key) : nullptr;
+            if (target != nullptr && target->is_string() && !target->as_string().empty() && !value.empty() &&
+                c.FindField(target->as_string()) != nullptr) {
+                data[target->as_string()] = value;
+            }
+        };
+        map("name", user.name);
+        map("username", user.username);
+        map("avatarURL", user.avatar_url);
+        if (!user.email.empty()) {
+            data["email"] = user.email;
+        }
+        data.erase("password");
+        data["verified"] = user.email_verified && !user.email.empty();
+        records::Access system;
+        system.superuser = true;  // the provider vouched for the account; createData is the client's
+        auto hash = auth::HashPassword(SecureRandomString(30, kAlphanumeric));
+        if (!hash) {
+            return hash.error();
+        }
+        records::AuthInput input;
+        input.password_hash = std::move(*hash);
+        input.manage = true;
+        auto prepared = d_.records.PrepareCreate(c.id, data, system, input);
+        if (!prepared) {
+            return prepared.error();
+        }
+        auto written = d_.db.Write(prepared->fn);
+        prepared->finished();
+        if (!written) {
+            return written.error();
+        }
+        const auto* id = prepared->record->if_contains("id");
+        auto rec =
+            d_.auth_records.FindById(c, id != nullptr && id->is_string() ? std::string_view(id->as_string()) : "");
+        if (!rec) {
+            return rec.error();
+        }
+        if (!rec->has_value()) {
+            return MakeError(ErrorCode::kInternal, "the new record is gone");
+        }
+        return std::move(**rec);
+    }
+
     // The end of every successful sign-in: the auth rule, a new session, a refreshable token.
     static std::string MfaIdOf(const Request& req, const json::object& body) {
         std::string id = req.QueryParam("mfaId").value_or("");
@@ -1302,7 +1505,8 @@ private:
         const schema::Collection& c,
         const auth::AuthRecord& r,
         std::string_view method,
-        std::string mfa_id
+        std::string mfa_id,
+        std::optional<json::object> meta = std::nullopt
     ) const {
         CheckAuthRule(d_, req, c, r);
         std::optional<std::string> new_mfa;
@@ -1384,7 +1588,11 @@ private:
         if (!token) {
             Fail(req, token.error());
         }
-        co_return JsonResponse(AuthResponse(d_, req, c, r, *token));
+        json::object out = AuthResponse(d_, req, c, r, *token);
+        if (meta) {
+            out["meta"] = std::move(*meta);
+        }
+        co_return JsonResponse(out);
     }
 
     Deps d_;
@@ -1498,13 +1706,38 @@ Result<records::AuthInput> PrepareAuthInput(
     return out;
 }
 
-void AfterAuthRecordWrite(const Deps& d, const schema::Collection& c, std::string_view id, bool end_sessions) {
+void AfterAuthRecordWrite(const Deps& d, const schema::Collection& c, std::string_view id, AuthRecordChange change) {
     d.tokens.Forget(c.id, id);
-    if (end_sessions) {
-        if (auto r = d.sessions.RevokeAll(c.id, id); !r) {
-            obs::Warn("sessions not revoked", {{"record", std::string(id)}, {"error", r.error().message}});
-        }
+    if (change == AuthRecordChange::kUpdated) {
+        return;
     }
+    if (auto r = d.sessions.RevokeAll(c.id, id); !r) {
+        obs::Warn("sessions not revoked", {{"record", std::string(id)}, {"error", r.error().message}});
+    }
+    if (change != AuthRecordChange::kDeleted) {
+        return;
+    }
+    const std::string record(id);
+    auto r = d.db.Write([&](db::Executor& ex) -> Result<void> {
+        const std::pair<const char*, const char*> tables[] = {
+            {"_externalAuths", "collectionRef = ? AND recordRef = ?"},
+            {"_apiKeys", "collectionId = ? AND recordId = ?"},
+            {"_totps", "collectionId = ? AND recordId = ?"},
+            {"_mfas", "collectionId = ? AND recordId = ?"},
+            {"_otps", "collectionId = ? AND recordId = ?"},
+        };
+        for (const auto& [table, where] : tables) {
+            auto n = ex.Exec(std::string("DELETE FROM ") + table + " WHERE " + where, {c.id, record});
+            if (!n) {
+                return n.error();
+            }
+        }
+        return Ok();
+    });
+    if (!r) {
+        obs::Warn("auth record leftovers not removed", {{"record", record}, {"error", r.error().message}});
+    }
+    d.api_keys.ForgetAll();
 }
 
 void RegisterAuthRoutes(http::Router& router, const Deps& deps) {
@@ -1539,6 +1772,7 @@ void RegisterAuthRoutes(http::Router& router, const Deps& deps) {
     router.Add(
         Method::kPost, "/api/collections/{collection}/confirm-email-change", async(&AuthApi::ConfirmEmailChange)
     );
+    router.Add(Method::kPost, "/api/collections/{collection}/auth-with-oauth2", async(&AuthApi::WithOAuth2));
     router.Add(Method::kPost, "/api/collections/{collection}/request-otp", async(&AuthApi::RequestOtp));
     router.Add(Method::kPost, "/api/collections/{collection}/auth-with-otp", async(&AuthApi::WithOtp));
     router.Add(Method::kPost, "/api/collections/{collection}/totp-setup", async(&AuthApi::TotpSetup));

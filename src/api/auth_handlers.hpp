@@ -26,10 +26,14 @@ Result<records::AuthInput> PrepareAuthInput(
     const records::Access& access
 );
 
-/// After a write to an auth record: drops it from the token cache and, when its password changed or it
-/// was deleted, revokes its sessions. Blocking (a write): call it on the blocking pool.
+/// What happened to an auth record.
+enum class AuthRecordChange { kUpdated, kPasswordChanged, kDeleted };
+
+/// After a write to an auth record: drops it from the token cache; a new password ends its sessions;
+/// a deletion also removes its OAuth2 links, API keys, TOTP and pending OTP/MFA rows. Blocking (a
+/// write) unless kUpdated: call it on the blocking pool.
 void AfterAuthRecordWrite(
-    const Deps& deps, const schema::Collection& collection, std::string_view id, bool end_sessions
+    const Deps& deps, const schema::Collection& collection, std::string_view id, AuthRecordChange change
 );
 
 }  // namespace basalt::api

@@ -400,7 +400,9 @@ public:
             Fail(req, prepared.error());
         }
         Response res = co_await Commit(req, std::move(*prepared));
-        co_await AfterAuthWrite(req, id, auth.password_hash.has_value());
+        co_await AfterAuthWrite(
+            req, id, auth.password_hash ? AuthRecordChange::kPasswordChanged : AuthRecordChange::kUpdated
+        );
         co_return res;
     }
 
@@ -415,7 +417,7 @@ public:
         if (!r) {
             Fail(req, r.error());
         }
-        co_await AfterAuthWrite(req, std::string(req.Param("id")), true);
+        co_await AfterAuthWrite(req, std::string(req.Param("id")), AuthRecordChange::kDeleted);
         co_return Response::NoContent();
     }
 
@@ -447,16 +449,16 @@ private:
     }
 
     // A changed auth record leaves the token cache; a new password or a deletion ends its sessions.
-    net::awaitable<void> AfterAuthWrite(Request& req, const std::string& id, bool end_sessions) const {
+    net::awaitable<void> AfterAuthWrite(Request& req, const std::string& id, AuthRecordChange change) const {
         const auto c = AuthCollectionOf(req);
         if (!c) {
             co_return;
         }
-        if (!end_sessions) {
-            d_.tokens.Forget(c->id, id);
+        if (change == AuthRecordChange::kUpdated) {
+            AfterAuthRecordWrite(d_, *c, id, change);  // no write: stays on this thread
             co_return;
         }
-        co_await d_.blocking.Run([&] { AfterAuthRecordWrite(d_, *c, id, true); });
+        co_await d_.blocking.Run([&] { AfterAuthRecordWrite(d_, *c, id, change); });
     }
 
     net::awaitable<Response> Commit(Request& req, records::PreparedWrite w) const {

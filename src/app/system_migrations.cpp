@@ -227,6 +227,22 @@ Result<void> InitApiKeys(db::Executor& ex) {
     );
 }
 
+// Links between auth records and OAuth2 provider accounts (PocketBase's _externalAuths).
+Result<void> InitExternalAuths(db::Executor& ex) {
+    const char* steps[] = {
+        "CREATE TABLE _externalAuths (id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, recordRef TEXT NOT "
+        "NULL, provider TEXT NOT NULL, providerId TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL)",
+        "CREATE UNIQUE INDEX idx__externalAuths_provider ON _externalAuths (collectionRef, provider, providerId)",
+        "CREATE INDEX idx__externalAuths_record ON _externalAuths (collectionRef, recordRef)",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -239,6 +255,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {6, "otps", InitOtps},
         {7, "mfa_totp", InitMfa},
         {8, "api_keys", InitApiKeys},
+        {9, "external_auths", InitExternalAuths},
     };
     return migrations;
 }

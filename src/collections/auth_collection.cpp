@@ -165,6 +165,51 @@ void Overlay(std::string_view key, const json::object& in, json::object& current
 
 }  // namespace
 
+constexpr OAuth2Defaults kOAuth2Providers[] = {
+    {"google",
+     "Google",
+     "https://accounts.google.com/o/oauth2/v2/auth",
+     "https://oauth2.googleapis.com/token",
+     "https://www.googleapis.com/oauth2/v3/userinfo",
+     "openid email profile"},
+    {"github",
+     "GitHub",
+     "https://github.com/login/oauth/authorize",
+     "https://github.com/login/oauth/access_token",
+     "https://api.github.com/user",
+     "read:user user:email"},
+    {"gitlab",
+     "GitLab",
+     "https://gitlab.com/oauth/authorize",
+     "https://gitlab.com/oauth/token",
+     "https://gitlab.com/api/v4/user",
+     "read_user"},
+    {"discord",
+     "Discord",
+     "https://discord.com/api/oauth2/authorize",
+     "https://discord.com/api/oauth2/token",
+     "https://discord.com/api/users/@me",
+     "identify email"},
+    {"microsoft",
+     "Microsoft",
+     "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+     "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+     "https://graph.microsoft.com/oidc/userinfo",
+     "openid email profile"},
+    {"oidc", "OpenID Connect", "", "", "", "openid email profile"},
+    {"oidc2", "OpenID Connect", "", "", "", "openid email profile"},
+    {"oidc3", "OpenID Connect", "", "", "", "openid email profile"},
+};
+
+const OAuth2Defaults* FindOAuth2Provider(std::string_view name) {
+    for (const auto& d : kOAuth2Providers) {
+        if (name == d.name) {
+            return &d;
+        }
+    }
+    return nullptr;
+}
+
 std::vector<schema::Field> AuthSystemFields() {
     return {
         System(FieldType::kPassword, "password", {{"required", true}, {"min", 8}, {"max", 0}, {"cost", 0}}, true),
@@ -258,6 +303,41 @@ void ApplyAuthOptions(
             continue;
         }
         Overlay(key, in->as_object(), value.as_object(), errors);
+    }
+    // oauth2.providers: known names, a clientId; a clientSecret left out keeps the stored one.
+    if (auto* o = options.if_contains("oauth2"); o != nullptr && o->is_object()) {
+        if (auto* list = o->as_object().if_contains("providers"); list != nullptr && list->is_array()) {
+            const json::array* before = nullptr;
+            if (existing != nullptr) {
+                const auto* eo = existing->options.if_contains("oauth2");
+                const auto* el = eo != nullptr && eo->is_object() ? eo->as_object().if_contains("providers") : nullptr;
+                before = el != nullptr && el->is_array() ? &el->as_array() : nullptr;
+            }
+            std::set<std::string> names;
+            for (auto& v : list->as_array()) {
+                const auto* name = v.is_object() ? v.as_object().if_contains("name") : nullptr;
+                const auto* id = v.is_object() ? v.as_object().if_contains("clientId") : nullptr;
+                if (name == nullptr || !name->is_string() || FindOAuth2Provider(name->as_string()) == nullptr ||
+                    id == nullptr || !id->is_string() || id->as_string().empty() ||
+                    !names.insert(std::string(name->as_string())).second) {
+                    errors.push_back(
+                        {"oauth2.providers",
+                         "validation_invalid_provider",
+                         "Each provider needs a known, unique name and a clientId."}
+                    );
+                    break;
+                }
+                auto& p = v.as_object();
+                if (!p.contains("clientSecret") && before != nullptr) {
+                    for (const auto& old : *before) {
+                        if (old.is_object() && old.as_object().if_contains("name") != nullptr &&
+                            old.as_object().at("name") == *name && old.as_object().contains("clientSecret")) {
+                            p["clientSecret"] = old.as_object().at("clientSecret");
+                        }
+                    }
+                }
+            }
+        }
     }
     // passwordAuth.identityFields: fields of this collection with a unique index.
     std::set<std::string> seen;

@@ -36,6 +36,18 @@ void ApplyAuthOptions(
 /// Field names an auth collection accepts as identities (passwordAuth.identityFields).
 std::vector<std::string> IdentityFields(const schema::Collection& c);
 
+/// The defaults of an OAuth2 provider basalt knows by name (google, github, gitlab, discord,
+/// microsoft; oidc, oidc2, oidc3 take their URLs from the configuration).
+struct OAuth2Defaults {
+    const char* name;
+    const char* display;
+    const char* auth;
+    const char* token;
+    const char* user_info;
+    const char* scopes;
+};
+const OAuth2Defaults* FindOAuth2Provider(std::string_view name);
+
 /// A token setting of an auth collection ("authToken", "passwordResetToken", ...): its secret and
 /// lifetime in seconds.
 struct TokenConfig {

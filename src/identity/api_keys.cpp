@@ -200,7 +200,7 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
             }
             return Ok();
         },
-        [](Result<void>) {}
+        [](const Result<void>& /*lastUsed is best effort*/) {}
     );
     std::lock_guard lock(mu_);
     if (verified_.size() >= kMaxCached) {

@@ -68,6 +68,8 @@ public:
     Result<std::vector<ApiKey>> List() const;
     /// Revokes (deletes) a key; kNotFound when there is none.
     Result<void> Revoke(std::string_view id);
+    /// Drops every verified key from memory (after keys were deleted directly, e.g. with their record).
+    void ForgetAll() { generation_.fetch_add(1, std::memory_order_acq_rel); }
 
     /// The principal a key stands for (its record, with the key's scopes); kUnauthorized for an
     /// unknown, wrong, expired or revoked key, or one whose record is gone.

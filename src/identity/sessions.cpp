@@ -126,7 +126,7 @@ Result<bool> SessionStore::Check(
                 }
                 return Ok();
             },
-            [](Result<void> r) {
+            [](const Result<void>& r) {
                 if (!r) {
                     obs::Warn("session lastSeen not written", {{"error", r.error().message}});
                 }

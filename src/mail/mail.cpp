@@ -35,7 +35,7 @@ bool Ascii(std::string_view s) {
 
 // A header value as-is when ASCII, else one RFC 2047 base64 word.
 std::string Word(std::string_view s) {
-    const std::string line = OneLine(s);
+    std::string line = OneLine(s);
     if (Ascii(line)) {
         return line;
     }

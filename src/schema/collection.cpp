@@ -281,6 +281,17 @@ boost::json::object CollectionToJson(const Collection& c) {
                 }
             }
             o[k] = std::move(t);
+        } else if (k == "oauth2" && v.is_object()) {
+            // Provider client secrets are write-only too.
+            boost::json::object oauth2 = v.as_object();
+            if (auto* list = oauth2.if_contains("providers"); list != nullptr && list->is_array()) {
+                for (auto& p : list->as_array()) {
+                    if (p.is_object()) {
+                        p.as_object().erase("clientSecret");
+                    }
+                }
+            }
+            o[k] = std::move(oauth2);
         } else {
             o[k] = v;
         }

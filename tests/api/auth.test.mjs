@@ -151,6 +151,81 @@ describe('users, authentication and sessions', () => {
     await su.collections.update('users', { viewRule: 'id = @request.auth.id', listRule: 'id = @request.auth.id' });
   });
 
+  test('roles: a role field only managers set, editors edit articles (docs/authorization.md)', async () => {
+    const users = await su.collections.getOne('users');
+    await su.collections.update('users', {
+      fields: [...users.fields, { name: 'role', type: 'select', values: ['member', 'editor', 'admin'], maxSelect: 1 }],
+      updateRule: 'id = @request.auth.id && @request.body.role:isset = false',
+      manageRule: '@request.auth.role = "admin"',
+    });
+    await su.collections.create({
+      name: 'articles',
+      listRule: '',
+      updateRule: '@request.auth.role = "editor" || @request.auth.role = "admin"',
+      fields: [{ name: 'title', type: 'text' }],
+    });
+    const art = await su.collection('articles').create({ title: 'Draft' });
+    const member = await signUp('member@example.com');
+    const editor = await signUp('editor@example.com');
+    const admin = await signUp('admin@example.com');
+    await su.collection('users').update(editor.authStore.record.id, { role: 'editor' });
+    await su.collection('users').update(admin.authStore.record.id, { role: 'admin' });
+    // Tokens carry fresh data: sign the promoted users in again.
+    await editor.collection('users').authWithPassword('editor@example.com', 'secret-pass-1');
+    await admin.collection('users').authWithPassword('admin@example.com', 'secret-pass-1');
+    // A member cannot promote themselves, but may change other fields of their own record.
+    await assert.rejects(member.collection('users').update(member.authStore.record.id, { role: 'admin' }), (e) => e.status === 404);
+    await member.collection('users').update(member.authStore.record.id, { name: 'M' });
+    await assert.rejects(member.collection('articles').update(art.id, { title: 'x' }), (e) => e.status === 404);
+    assert.equal((await editor.collection('articles').update(art.id, { title: 'Edited' })).title, 'Edited');
+    // The admin manages other users: verify them, set their role, without their password.
+    const managed = await send('PATCH', `/api/collections/users/records/${member.authStore.record.id}`, { verified: true }, admin.authStore.token);
+    assert.equal(managed.status, 404, 'the updateRule still applies to records that are not the admin\'s own');
+    await su.collections.update('users', { updateRule: '(id = @request.auth.id && @request.body.role:isset = false) || @request.auth.role = "admin"' });
+    const ok = await send('PATCH', `/api/collections/users/records/${member.authStore.record.id}`, { verified: true, role: 'editor', password: 'reset-pass-12', passwordConfirm: 'reset-pass-12' }, admin.authStore.token);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.verified, true);
+    assert.equal(ok.body.role, 'editor');
+    await client().collection('users').authWithPassword('member@example.com', 'reset-pass-12');
+    await su.collections.update('users', { updateRule: 'id = @request.auth.id', manageRule: null });
+  });
+
+  test('teams: members see their team\'s projects and create projects only for it (docs/authorization.md)', async () => {
+    const a = await signUp('team-a@example.com');
+    const b = await signUp('team-b@example.com');
+    const c = await signUp('team-c@example.com');
+    await su.collections.create({
+      name: 'teams',
+      listRule: 'members.id ?= @request.auth.id',
+      fields: [
+        { name: 'name', type: 'text' },
+        { name: 'members', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 50 },
+      ],
+    });
+    await su.collections.create({
+      name: 'projects',
+      listRule: 'team.members.id ?= @request.auth.id',
+      viewRule: 'team.members.id ?= @request.auth.id',
+      createRule: '@collection.teams.id ?= team && @collection.teams.members.id ?= @request.auth.id',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'team', type: 'relation', collectionId: 'teams', maxSelect: 1 },
+      ],
+    });
+    const red = await su.collection('teams').create({ name: 'red', members: [a.authStore.record.id, b.authStore.record.id] });
+    const blue = await su.collection('teams').create({ name: 'blue', members: [c.authStore.record.id] });
+    await su.collection('projects').create({ title: 'red project', team: red.id });
+    await su.collection('projects').create({ title: 'blue project', team: blue.id });
+    assert.deepEqual((await a.collection('projects').getFullList()).map((p) => p.title), ['red project']);
+    assert.deepEqual((await b.collection('projects').getFullList()).map((p) => p.title), ['red project']);
+    assert.deepEqual((await c.collection('projects').getFullList()).map((p) => p.title), ['blue project']);
+    assert.deepEqual((await a.collection('teams').getFullList()).map((t) => t.name), ['red']);
+    const made = await a.collection('projects').create({ title: 'by a', team: red.id });
+    assert.equal(made.title, 'by a');
+    await assert.rejects(a.collection('projects').create({ title: 'sneaky', team: blue.id }), (e) => e.status === 400);
+    await assert.rejects(client().collection('projects').create({ title: 'guest', team: red.id }), (e) => e.status === 400);
+  });
+
   test('changing a password needs the old one, rotates the token key and ends every session', async () => {
     const pb = await signUp('change@example.com');
     const id = pb.authStore.record.id;

@@ -109,13 +109,22 @@ public:
         }
         sqlite3_stmt* s = *stmt;
         ResultSet rs;
-        const int ncol = sqlite3_column_count(s);
-        rs.columns.reserve(static_cast<std::size_t>(ncol));
-        for (int i = 0; i < ncol; ++i) {
-            rs.columns.emplace_back(sqlite3_column_name(s, i));
-        }
-        for (;;) {
+        int ncol = 0;
+        // The columns are read after the first step: a cached statement over `*` is prepared again
+        // by that step when the schema changed (ALTER TABLE ADD COLUMN), and only then has the new
+        // column list.
+        auto read_columns = [&] {
+            ncol = sqlite3_column_count(s);
+            rs.columns.reserve(static_cast<std::size_t>(ncol));
+            for (int i = 0; i < ncol; ++i) {
+                rs.columns.emplace_back(sqlite3_column_name(s, i));
+            }
+        };
+        for (bool first = true;; first = false) {
             const int rc = sqlite3_step(s);
+            if (first) {
+                read_columns();
+            }
             if (rc == SQLITE_DONE) {
                 break;
             }

@@ -64,6 +64,29 @@ TEST_F(SqliteDatabaseTest, ReadsAndWritesWithBoundParameters) {
     EXPECT_EQ(rs->columns, (std::vector<std::string>{"seq", "who", "v"}));
 }
 
+// A cached `SELECT *` prepared before ALTER TABLE ADD COLUMN must return the new column on its very
+// next run (SQLite prepares it again during the first step). This once dropped a field added to the
+// users collection from the first token check after the change.
+TEST_F(SqliteDatabaseTest, CachedStatementsSeeColumnsAddedLater) {
+    ASSERT_TRUE(db_->Write(Insert(1, "a", "v1")));
+    const std::string sql = "SELECT * FROM t WHERE seq = ?";
+    for (int i = 0; i < 20; ++i) {  // warm the statement cache of every reader connection
+        ASSERT_TRUE(db_->Read(sql, {std::int64_t{1}}));
+    }
+    ASSERT_TRUE(db_->Write([](Executor& ex) -> Result<void> {
+        auto r = ex.Exec("ALTER TABLE t ADD COLUMN role TEXT DEFAULT 'editor'");
+        return r ? Ok() : Result<void>(r.error());
+    }));
+    for (int i = 0; i < 20; ++i) {
+        auto rs = db_->Read(sql, {std::int64_t{1}});
+        ASSERT_TRUE(rs);
+        ASSERT_EQ(rs->columns.size(), 4U) << "run " << i;
+        EXPECT_EQ(rs->columns[3], "role");
+        ASSERT_EQ(rs->rows.at(0).size(), 4U);
+        EXPECT_EQ(AsString(rs->rows[0][3]), "editor");
+    }
+}
+
 TEST_F(SqliteDatabaseTest, KeepsSubmissionOrderPerThread) {
     constexpr int kThreads = 4;
     constexpr int kPerThread = 200;
