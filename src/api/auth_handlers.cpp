@@ -1464,6 +1464,25 @@ private:
         return std::move(**rec);
     }
 
+    // authAlert: a sign-in from an IP and user agent none of the record's earlier sessions had (the
+    // first sign-in ever is not news) mails the record. Blocking (a read).
+    void AlertOnNewOrigin(
+        const schema::Collection& c, const auth::AuthRecord& r, const std::string& ip, const std::string& ua
+    ) const {
+        if (!OptionEnabled(c, "authAlert") || r.email.empty()) {
+            return;
+        }
+        auto rs = d_.db.Read(
+            "SELECT COUNT(*), COALESCE(SUM(ip = ? AND userAgent = ?), 0) FROM _sessions WHERE collectionId = ? AND "
+            "recordId = ?",
+            {ip, ua.substr(0, 512), c.id, r.id}
+        );
+        if (!rs || rs->rows.empty() || db::AsInt(rs->rows[0][0]) == 0 || db::AsInt(rs->rows[0][1]) > 0) {
+            return;
+        }
+        SendTemplate(c, TemplateOf(c, "authAlert", "emailTemplate"), r.email, {{"ALERT_INFO", ip + " / " + ua}});
+    }
+
     // The end of every successful sign-in: the auth rule, a new session, a refreshable token.
     static std::string MfaIdOf(const Request& req, const json::object& body) {
         std::string id = req.QueryParam("mfaId").value_or("");
@@ -1580,7 +1599,10 @@ private:
         }
         Result<identity::Session> session = MakeError(ErrorCode::kInternal, "not run");
         const std::string ua(req.Header("User-Agent"));
-        co_await d_.blocking.Run([&] { session = d_.sessions.Open(r, method, req.remote_ip, ua); });
+        co_await d_.blocking.Run([&] {
+            AlertOnNewOrigin(c, r, req.remote_ip, ua);
+            session = d_.sessions.Open(r, method, req.remote_ip, ua);
+        });
         if (!session) {
             Fail(req, session.error());
         }

@@ -59,8 +59,8 @@ json::object DefaultOptions() {
           {"emailTemplate",
            Template(
                "New sign-in to your {APP_NAME} account",
-               "<p>Your {APP_NAME} account was just signed in to from a new location.</p><p>If this was not you, "
-               "change your password now: every session is ended when you do.</p>"
+               "<p>Your {APP_NAME} account was just signed in to from a new location ({ALERT_INFO}).</p><p>If this "
+               "was not you, change your password now: every session is ended when you do.</p>"
            )}}},
         {"authToken", token(432000)},
         {"passwordResetToken", token(1800)},

@@ -68,6 +68,17 @@ Result<Loaded> Load(const collections::CollectionStore& store, std::string_view 
     return l;
 }
 
+// Whether every '@' of `rule` starts "@request.auth." (its values are fixed per auth record).
+bool OnlyAuthReferences(std::string_view rule) {
+    constexpr std::string_view kAuth = "@request.auth.";
+    for (auto at = rule.find('@'); at != std::string_view::npos; at = rule.find('@', at + 1)) {
+        if (rule.compare(at, kAuth.size(), kAuth) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // An API key's scopes narrow the rules: the action must be one of them.
 bool ScopeAllows(const Access& access, const schema::Collection& c, std::string_view action) {
     return !access.scopes || auth::ScopesAllow(*access.scopes, c.id, c.name, action);
@@ -308,20 +319,23 @@ constexpr std::size_t kMaxCachedCounts = 4096;
 std::optional<query::CompiledFilter> RecordService::CachedPlan(const std::string& key, const void* snapshot) const {
     std::lock_guard lock(plans_mu_);
     auto it = plans_.find(key);
-    if (it == plans_.end() || it->second.first.get() != snapshot) {
+    if (it == plans_.end() || it->second.snapshot.get() != snapshot) {
         return std::nullopt;
     }
-    return it->second.second;
+    return it->second.plan;
 }
 
 void RecordService::StorePlan(
-    std::string key, std::shared_ptr<const collections::Snapshot> snapshot, query::CompiledFilter plan
+    std::string key,
+    std::shared_ptr<const collections::Snapshot> snapshot,
+    query::CompiledFilter plan,
+    std::shared_ptr<const void> pin
 ) const {
     std::lock_guard lock(plans_mu_);
-    if (plans_.size() >= 512) {
-        plans_.clear();  // bounded; also lets go of old snapshots
+    if (plans_.size() >= 4096) {
+        plans_.clear();  // bounded; also lets go of old snapshots and auth records
     }
-    plans_[std::move(key)] = {std::move(snapshot), std::move(plan)};
+    plans_[std::move(key)] = {std::move(snapshot), std::move(plan), std::move(pin)};
 }
 
 std::optional<std::int64_t> RecordService::CachedCount(const std::string& key, std::uint64_t version) const {
@@ -444,13 +458,22 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         return Forbidden();
     }
     const std::string applied_rule = access.superuser ? std::string() : *c.list_rule;
-    const bool cacheable = applied_rule.find('@') == std::string::npos && p.filter.find('@') == std::string::npos &&
-                           p.sort.find('@') == std::string::npos;
+    // A plan is reused while the schema is the same. Texts with macros or @request.* values change
+    // per request and are compiled each time, except @request.auth.*: those values are fixed for one
+    // auth record's JSON (shared by its requests until the record changes), so the plan is keyed by
+    // that object, which the cache keeps alive (its address cannot be reused while cached).
+    const bool auth_only_rule = OnlyAuthReferences(applied_rule);
+    const bool cacheable =
+        auth_only_rule && p.filter.find('@') == std::string::npos && p.sort.find('@') == std::string::npos;
+    const bool keyed_by_auth = applied_rule.find('@') != std::string::npos;
     std::string plan_key;
     std::optional<query::CompiledFilter> cached_plan;
     if (cacheable) {
         plan_key = c.id + '\x1f' + (access.superuser ? "s" : "g") + '\x1f' + applied_rule + '\x1f' + p.filter + '\x1f' +
                    p.sort;
+        if (keyed_by_auth) {
+            plan_key += '\x1f' + std::to_string(reinterpret_cast<std::uintptr_t>(access.request.auth.get()));
+        }
         cached_plan = CachedPlan(plan_key, l->snapshot.get());
     }
     if (!cached_plan) {
@@ -466,7 +489,12 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         }
         cached_plan = compiler.Build();
         if (cacheable) {
-            StorePlan(std::move(plan_key), l->snapshot, *cached_plan);
+            StorePlan(
+                std::move(plan_key),
+                l->snapshot,
+                *cached_plan,
+                keyed_by_auth ? std::shared_ptr<const void>(access.request.auth) : nullptr
+            );
         }
     }
     const query::CompiledFilter& f = *cached_plan;

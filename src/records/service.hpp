@@ -145,13 +145,20 @@ private:
     /// The compiled rule+filter+sort of a list, cached by text while the schema snapshot is the same
     /// (only for texts without @: macros and @request values change per request).
     std::optional<query::CompiledFilter> CachedPlan(const std::string& key, const void* snapshot) const;
-    void StorePlan(std::string key, std::shared_ptr<const collections::Snapshot> snapshot, query::CompiledFilter plan)
-        const;
+    void StorePlan(
+        std::string key,
+        std::shared_ptr<const collections::Snapshot> snapshot,
+        query::CompiledFilter plan,
+        std::shared_ptr<const void> pin = nullptr
+    ) const;
 
+    struct CachedPlanEntry {
+        std::shared_ptr<const collections::Snapshot> snapshot;
+        query::CompiledFilter plan;
+        std::shared_ptr<const void> pin;  // the @request.auth object the key names
+    };
     mutable std::mutex plans_mu_;
-    mutable std::
-        unordered_map<std::string, std::pair<std::shared_ptr<const collections::Snapshot>, query::CompiledFilter>>
-            plans_;
+    mutable std::unordered_map<std::string, CachedPlanEntry> plans_;
     mutable std::mutex counts_mu_;
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };

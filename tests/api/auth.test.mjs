@@ -321,6 +321,31 @@ describe('users, authentication and sessions', () => {
     assert.equal((await send('GET', '/api/sessions', undefined, u.authStore.token)).status, 401);
   });
 
+  test('values that reach rules (body, query, headers, auth fields) are bound, never SQL', async () => {
+    await su.collections.create({
+      name: 'vault',
+      listRule: '@request.query.key = "open" || @request.headers.x_key = "open"',
+      createRule: '@request.body.secret = "letmein" && @request.auth.name != "x\' OR 1=1"',
+      fields: [{ name: 'secret', type: 'text' }],
+    });
+    await su.collection('vault').create({ secret: 'letmein' });
+    const attacks = [`" OR 1=1 --`, `' OR '1'='1`, `open" OR "1"="1`, `x'); DROP TABLE vault; --`, `\\" || 1 || "`];
+    for (const a of attacks) {
+      const q = await send('GET', `/api/collections/vault/records?key=${encodeURIComponent(a)}`);
+      assert.equal(q.status, 200);
+      assert.equal(q.body.items.length, 0, a);
+      const h = await getJson(srv.url + '/api/collections/vault/records', { headers: { 'X-Key': a } });
+      assert.equal(h.body.items.length, 0, a);
+      const c = await send('POST', '/api/collections/vault/records', { secret: a });
+      assert.equal(c.status, 400, a);
+    }
+    // A user whose own fields hold SQL gets nothing more either.
+    const evil = await signUp('evil@example.com', { name: `x' OR 1=1` });
+    assert.equal((await send('POST', '/api/collections/vault/records', { secret: 'letmein' }, evil.authStore.token)).status, 400);
+    assert.equal((await send('GET', '/api/collections/vault/records?key=open')).body.items.length, 1);
+    assert.equal((await su.collection('vault').getFullList()).length, 1, 'the table is intact');
+  });
+
   test('failed sign-ins are throttled per identity with Retry-After', async () => {
     await signUp('target@example.com');
     const statuses = [];

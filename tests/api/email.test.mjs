@@ -107,6 +107,25 @@ describe('email: verification, password reset, email change, OTP', () => {
     await assert.rejects(client().collection('users').authWithPassword('change@example.com', PASS), (e) => e.status === 400);
   });
 
+  test('a sign-in from a new device mails an alert; a known one does not', async () => {
+    await client().collection('users').create({ email: 'alert@example.com', password: PASS, passwordConfirm: PASS });
+    const signIn = (ua) =>
+      getJson(srv.url + '/api/collections/users/auth-with-password', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'User-Agent': ua },
+        body: JSON.stringify({ identity: 'alert@example.com', password: PASS }),
+      });
+    const alerts = () => sink.messages.filter((m) => m.to.includes('alert@example.com') && /new sign-in/i.test(m.subject));
+    assert.equal((await signIn('laptop-browser')).status, 200);
+    assert.equal((await signIn('laptop-browser')).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(alerts().length, 0, 'the first device and its repeats are not news');
+    assert.equal((await signIn('phone-app')).status, 200);
+    const mail = await sink.waitFor((m) => m.to.includes('alert@example.com') && /new sign-in/i.test(m.subject));
+    assert.match(mail.html, /phone-app/);
+    assert.equal(alerts().length, 1);
+  });
+
   test('one-time passwords: enabled per collection, single use, limited attempts, no enumeration', async () => {
     const pb = client();
     await assert.rejects(pb.collection('users').requestOTP('otp@example.com'), (e) => e.status === 403);
