@@ -119,6 +119,16 @@ void RefuseWhileThrottled(const Deps& d, const std::vector<std::string>& keys) {
     }
 }
 
+// Counts a failure on every key; keys of an IP ("ip", "otp-ip") get 30 free failures instead of 5, so
+// that one person's typos do not lock out everyone behind the same NAT.
+void CountFailure(const Deps& d, const std::vector<std::string>& keys) {
+    constexpr int kIpFreeFailures = 30;
+    for (const auto& k : keys) {
+        const bool ip = k.rfind("ip\x1f", 0) == 0 || k.rfind("otp-ip\x1f", 0) == 0;
+        d.throttle.Failed(k, ip ? kIpFreeFailures : -1);
+    }
+}
+
 json::object SessionJson(const identity::Session& s, std::string_view current) {
     return json::object{
         {"id", s.id},
@@ -324,9 +334,7 @@ public:
             Fail(req, failure);
         }
         if (!ok || !found) {
-            for (const auto& k : throttle_keys) {
-                d_.throttle.Failed(k);
-            }
+            CountFailure(d_, throttle_keys);
             throw ApiError::BadRequest("Failed to authenticate.");
         }
         for (const auto& k : throttle_keys) {
@@ -698,9 +706,7 @@ public:
             Fail(req, r.error());
         }
         // Each request counts against the address: mail bombing is throttled like guessing.
-        for (const auto& k : throttle_keys) {
-            d_.throttle.Failed(k);
-        }
+        CountFailure(d_, throttle_keys);
         co_return JsonResponse(json::object{{"otpId", otp_id}});
     }
 
@@ -1231,9 +1237,7 @@ public:
             Fail(req, failure);
         }
         if (!found) {
-            for (const auto& k : throttle_keys) {
-                d_.throttle.Failed(k);
-            }
+            CountFailure(d_, throttle_keys);
             throw ApiError::BadRequest("Failed to authenticate.");
         }
         for (const auto& k : throttle_keys) {

@@ -84,17 +84,17 @@ Result<void> InitCollectionsAndSuperusers(db::Executor& ex) {
     const auto su = SuperusersCollection(now);
     const std::string superusers_id(auth::kSuperusersId);
     const char* steps[] = {
-        "CREATE TABLE _collections ("
-        "id TEXT PRIMARY KEY NOT NULL, system INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL DEFAULT 'base', "
-        "name TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '[]', indexes TEXT NOT NULL DEFAULT '[]', "
-        "listRule TEXT DEFAULT NULL, viewRule TEXT DEFAULT NULL, createRule TEXT DEFAULT NULL, "
-        "updateRule TEXT DEFAULT NULL, deleteRule TEXT DEFAULT NULL, options TEXT NOT NULL DEFAULT '{}', "
-        "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')",
+        ("CREATE TABLE _collections ("
+         "id TEXT PRIMARY KEY NOT NULL, system INTEGER NOT NULL DEFAULT 0, type TEXT NOT NULL DEFAULT 'base', "
+         "name TEXT NOT NULL, fields TEXT NOT NULL DEFAULT '[]', indexes TEXT NOT NULL DEFAULT '[]', "
+         "listRule TEXT DEFAULT NULL, viewRule TEXT DEFAULT NULL, createRule TEXT DEFAULT NULL, "
+         "updateRule TEXT DEFAULT NULL, deleteRule TEXT DEFAULT NULL, options TEXT NOT NULL DEFAULT '{}', "
+         "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')"),
         "CREATE UNIQUE INDEX idx__collections_name ON _collections (name COLLATE NOCASE)",
-        "CREATE TABLE _superusers ("
-        "id TEXT PRIMARY KEY NOT NULL, email TEXT NOT NULL DEFAULT '', emailVisibility INTEGER NOT NULL DEFAULT 0, "
-        "verified INTEGER NOT NULL DEFAULT 0, password TEXT NOT NULL DEFAULT '', tokenKey TEXT NOT NULL DEFAULT '', "
-        "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')",
+        ("CREATE TABLE _superusers ("
+         "id TEXT PRIMARY KEY NOT NULL, email TEXT NOT NULL DEFAULT '', emailVisibility INTEGER NOT NULL DEFAULT 0, "
+         "verified INTEGER NOT NULL DEFAULT 0, password TEXT NOT NULL DEFAULT '', tokenKey TEXT NOT NULL DEFAULT '', "
+         "created TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT '')"),
         "CREATE UNIQUE INDEX idx_email_pbc_3142635823 ON _superusers (email COLLATE NOCASE) WHERE email != ''",
         "CREATE UNIQUE INDEX idx_tokenKey_pbc_3142635823 ON _superusers (tokenKey)",
     };
@@ -137,9 +137,9 @@ Result<void> InitParams(db::Executor& ex) {
 // Server-side sessions: every auth token belongs to one (basalt's; PocketBase has none).
 Result<void> InitSessions(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _sessions (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
-        "created TEXT NOT NULL, lastSeen TEXT NOT NULL, ip TEXT NOT NULL DEFAULT '', userAgent TEXT NOT NULL DEFAULT "
-        "'', method TEXT NOT NULL DEFAULT '', revoked TEXT NOT NULL DEFAULT '')",
+        ("CREATE TABLE _sessions (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+         "created TEXT NOT NULL, lastSeen TEXT NOT NULL, ip TEXT NOT NULL DEFAULT '', userAgent TEXT NOT NULL DEFAULT "
+         "'', method TEXT NOT NULL DEFAULT '', revoked TEXT NOT NULL DEFAULT '')"),
         "CREATE INDEX idx__sessions_record ON _sessions (collectionId, recordId)",
     };
     for (const char* sql : steps) {
@@ -186,9 +186,9 @@ Result<void> InitUsers(db::Executor& ex) {
 // One-time passwords sent by email (auth-with-otp): the code is kept as a SHA-256 digest.
 Result<void> InitOtps(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _otps (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
-        "password TEXT NOT NULL, sentTo TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0, "
-        "created TEXT NOT NULL)",
+        ("CREATE TABLE _otps (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+         "password TEXT NOT NULL, sentTo TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0, "
+         "created TEXT NOT NULL)"),
         "CREATE INDEX idx__otps_record ON _otps (collectionId, recordId)",
     };
     for (const char* sql : steps) {
@@ -203,11 +203,11 @@ Result<void> InitOtps(db::Executor& ex) {
 // codes (SHA-256 digests) and the last time step used (no replay).
 Result<void> InitMfa(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _mfas (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
-        "method TEXT NOT NULL, created TEXT NOT NULL)",
-        "CREATE TABLE _totps (collectionId TEXT NOT NULL, recordId TEXT NOT NULL, secret TEXT NOT NULL, enabled "
-        "INTEGER NOT NULL DEFAULT 0, recoveryCodes TEXT NOT NULL DEFAULT '[]', lastStep INTEGER NOT NULL DEFAULT 0, "
-        "created TEXT NOT NULL, PRIMARY KEY (collectionId, recordId))",
+        ("CREATE TABLE _mfas (id TEXT PRIMARY KEY NOT NULL, collectionId TEXT NOT NULL, recordId TEXT NOT NULL, "
+         "method TEXT NOT NULL, created TEXT NOT NULL)"),
+        ("CREATE TABLE _totps (collectionId TEXT NOT NULL, recordId TEXT NOT NULL, secret TEXT NOT NULL, enabled "
+         "INTEGER NOT NULL DEFAULT 0, recoveryCodes TEXT NOT NULL DEFAULT '[]', lastStep INTEGER NOT NULL DEFAULT 0, "
+         "created TEXT NOT NULL, PRIMARY KEY (collectionId, recordId))"),
     };
     for (const char* sql : steps) {
         if (auto r = Exec(ex, sql); !r) {
@@ -230,8 +230,8 @@ Result<void> InitApiKeys(db::Executor& ex) {
 // Links between auth records and OAuth2 provider accounts (PocketBase's _externalAuths).
 Result<void> InitExternalAuths(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _externalAuths (id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, recordRef TEXT NOT "
-        "NULL, provider TEXT NOT NULL, providerId TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL)",
+        ("CREATE TABLE _externalAuths (id TEXT PRIMARY KEY NOT NULL, collectionRef TEXT NOT NULL, recordRef TEXT NOT "
+         "NULL, provider TEXT NOT NULL, providerId TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL)"),
         "CREATE UNIQUE INDEX idx__externalAuths_provider ON _externalAuths (collectionRef, provider, providerId)",
         "CREATE INDEX idx__externalAuths_record ON _externalAuths (collectionRef, recordRef)",
     };

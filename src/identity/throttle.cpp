@@ -19,7 +19,7 @@ std::optional<std::chrono::seconds> Throttle::Closed(std::string_view key) {
     return std::chrono::duration_cast<std::chrono::seconds>(it->second.until - now) + std::chrono::seconds(1);
 }
 
-void Throttle::Failed(std::string_view key) {
+void Throttle::Failed(std::string_view key, int free_failures) {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
     if (entries_.size() > kPruneAbove) {
@@ -30,7 +30,7 @@ void Throttle::Failed(std::string_view key) {
         e = Entry{0, now, now};
     }
     ++e.failures;
-    const int over = e.failures - options_.free_failures;
+    const int over = e.failures - (free_failures >= 0 ? free_failures : options_.free_failures);
     if (over > 0) {
         const auto wait = std::chrono::seconds(std::int64_t{1} << std::min(over - 1, 20));
         e.until = now + std::min<std::chrono::seconds>(wait, options_.max_wait);

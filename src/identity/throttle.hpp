@@ -25,7 +25,9 @@ public:
 
     /// How long `key` stays closed, or nothing when it is open.
     std::optional<std::chrono::seconds> Closed(std::string_view key);
-    void Failed(std::string_view key);
+    /// Counts a failure; `free_failures` overrides the option for this key (an IP shared by many
+    /// people behind one NAT gets more room than one identity).
+    void Failed(std::string_view key, int free_failures = -1);
     void Succeeded(std::string_view key);
 
 private:

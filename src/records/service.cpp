@@ -650,6 +650,26 @@ Result<void> RecordService::ExpandOne(
     return Expand(*l->collection, *l->snapshot, ptrs, expand, access);
 }
 
+// A manager (manageRule) sees the email of the auth records it manages, public or not.
+json::object RecordService::WithManagedEmail(
+    const schema::Collection& c, json::object record, const db::ResultSet& rs, const Access& access
+) const {
+    const auto* rule = c.options.if_contains("manageRule");
+    if (c.type != schema::CollectionType::kAuth || access.superuser || record.contains("email") || rule == nullptr ||
+        !rule->is_string() || !access.request.auth) {
+        return record;
+    }
+    const auto* id = record.if_contains("id");
+    const int email = rs.ColumnIndex("email");
+    if (id == nullptr || !id->is_string() || email < 0) {
+        return record;
+    }
+    if (auto ok = Satisfies(c, id->as_string(), rule->as_string(), access); ok && *ok) {
+        record["email"] = db::AsString(rs.rows[0][static_cast<std::size_t>(email)]);
+    }
+    return record;
+}
+
 Result<json::object> RecordService::ViewPlain(std::string_view collection, std::string_view id, const Access& access)
     const {
     auto l = Load(collections_, collection);
@@ -672,7 +692,7 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
         if (rs->rows.empty()) {
             return NotFound();
         }
-        return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+        return WithManagedEmail(c, RecordJson(c, *rs, 0, access.superuser, SelfId(c, access)), *rs, access);
     }
     query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
     if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
@@ -687,7 +707,7 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
     if (rs->rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+    return WithManagedEmail(c, RecordJson(c, *rs, 0, access.superuser, SelfId(c, access)), *rs, access);
 }
 
 Result<PreparedWrite> RecordService::PrepareCreate(

@@ -131,6 +131,9 @@ public:
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
 private:
+    boost::json::object WithManagedEmail(
+        const schema::Collection& c, boost::json::object record, const db::ResultSet& rs, const Access& access
+    ) const;
     Result<boost::json::object> ViewPlain(std::string_view collection, std::string_view id, const Access& access) const;
     /// Wraps `fn` so that the data version moves before its commit; `finished` moves it after.
     void Track(PreparedWrite& w) const;

@@ -187,7 +187,14 @@ describe('users, authentication and sessions', () => {
     assert.equal(ok.body.verified, true);
     assert.equal(ok.body.role, 'editor');
     await client().collection('users').authWithPassword('member@example.com', 'reset-pass-12');
-    await su.collections.update('users', { updateRule: 'id = @request.auth.id', manageRule: null });
+    // Managers see the emails of the records they manage; others only public ones.
+    await su.collections.update('users', { viewRule: '@request.auth.id != ""' });
+    const asAdmin = await send('GET', `/api/collections/users/records/${member.authStore.record.id}`, undefined, admin.authStore.token);
+    assert.equal(asAdmin.body.email, 'member@example.com');
+    const asEditor = await send('GET', `/api/collections/users/records/${member.authStore.record.id}`, undefined, editor.authStore.token);
+    assert.equal(asEditor.status, 200);
+    assert.equal(asEditor.body.email, undefined);
+    await su.collections.update('users', { viewRule: 'id = @request.auth.id', updateRule: 'id = @request.auth.id', manageRule: null });
   });
 
   test('teams: members see their team\'s projects and create projects only for it (docs/authorization.md)', async () => {
@@ -319,6 +326,30 @@ describe('users, authentication and sessions', () => {
     await su.collection('users').delete(u.authStore.record.id);
     assert.equal((await send('POST', '/api/collections/users/auth-refresh', {}, u.authStore.token)).status, 401);
     assert.equal((await send('GET', '/api/sessions', undefined, u.authStore.token)).status, 401);
+  });
+
+  test('@request.body:changed and :isset in rules: owners edit a post but cannot hand it away', async () => {
+    const ann = await signUp('changed-a@example.com');
+    const bob = await signUp('changed-b@example.com');
+    await su.collections.create({
+      name: 'posts2',
+      listRule: 'owner = @request.auth.id',
+      createRule: 'owner = @request.auth.id',
+      updateRule: 'owner = @request.auth.id && @request.body.owner:changed = false',
+      deleteRule: 'owner = @request.auth.id && @request.body.title:isset = false',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'owner', type: 'relation', collectionId: '_pb_users_auth_', maxSelect: 1 },
+      ],
+    });
+    const annId = ann.authStore.record.id;
+    const post = await ann.collection('posts2').create({ title: 'Mine', owner: annId });
+    assert.equal((await ann.collection('posts2').update(post.id, { title: 'Still mine' })).title, 'Still mine');
+    assert.equal((await ann.collection('posts2').update(post.id, { title: 'Same owner', owner: annId })).owner, annId, 'unchanged is fine');
+    await assert.rejects(ann.collection('posts2').update(post.id, { owner: bob.authStore.record.id }), (e) => e.status === 404);
+    assert.equal((await su.collection('posts2').getOne(post.id)).owner, annId);
+    await ann.collection('posts2').delete(post.id);
+    await assert.rejects(su.collection('posts2').getOne(post.id), (e) => e.status === 404);
   });
 
   test('values that reach rules (body, query, headers, auth fields) are bound, never SQL', async () => {

@@ -19,8 +19,13 @@ struct World {
     basalt::SystemClock clock;
     std::unique_ptr<basalt::db::Database> db;
     std::unique_ptr<basalt::auth::SuperuserStore> store;
-    std::unique_ptr<basalt::auth::TokenService> tokens;
     std::unique_ptr<basalt::collections::CollectionStore> collections;
+    std::unique_ptr<basalt::identity::AuthRecords> auth_records;
+    std::unique_ptr<basalt::identity::SessionStore> sessions;
+    std::unique_ptr<basalt::identity::TokenService> tokens;
+    std::unique_ptr<basalt::identity::Throttle> throttle;
+    std::unique_ptr<basalt::mail::Outbox> outbox;
+    std::unique_ptr<basalt::identity::ApiKeyStore> api_keys;
     std::unique_ptr<basalt::records::RecordService> records;
     std::unique_ptr<basalt::settings::SettingsStore> settings;
     std::unique_ptr<basalt::api::BlockingPool> pool;
@@ -40,15 +45,34 @@ struct World {
         db = std::move(*opened);
         (void)basalt::db::ApplyMigrations(*db, basalt::app::SystemMigrations());
         store = std::make_unique<basalt::auth::SuperuserStore>(*db, clock);
-        tokens = std::make_unique<basalt::auth::TokenService>(*store, clock, std::chrono::seconds(60));
         collections = std::make_unique<basalt::collections::CollectionStore>(*db, clock);
         (void)collections->Load();
+        auth_records = std::make_unique<basalt::identity::AuthRecords>(*db);
+        sessions = std::make_unique<basalt::identity::SessionStore>(*db, clock);
+        tokens = std::make_unique<basalt::identity::TokenService>(*collections, *auth_records, *sessions, clock);
+        throttle = std::make_unique<basalt::identity::Throttle>();
+        outbox = std::make_unique<basalt::mail::Outbox>();
+        api_keys = std::make_unique<basalt::identity::ApiKeyStore>(*db, *collections, *auth_records, clock);
         records = std::make_unique<basalt::records::RecordService>(*db, *collections, clock);
         settings = std::make_unique<basalt::settings::SettingsStore>(*db);
         (void)settings->Load();
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
         basalt::api::RegisterRoutes(
-            router, {*db, *store, *tokens, *pool, clock, *collections, *records, *settings}, {"*"}
+            router,
+            {*db,
+             *store,
+             *pool,
+             clock,
+             *collections,
+             *records,
+             *settings,
+             *auth_records,
+             *sessions,
+             *tokens,
+             *throttle,
+             *outbox,
+             *api_keys},
+            {"*"}
         );
         cfg.max_header_bytes = 4096;
         cfg.max_body_bytes = 8192;

@@ -167,6 +167,10 @@ TEST(Throttle, ClosesAfterFreeFailuresWithGrowingWaitsAndReopensOnSuccess) {
     ASSERT_TRUE(wait);
     EXPECT_GE(wait->count(), 4);  // 2^(6-3-1) seconds, and growing
     EXPECT_FALSE(t.Closed("other"));
+    for (int i = 0; i < 10; ++i) {
+        t.Failed("shared-ip", 30);  // a key with more room
+    }
+    EXPECT_FALSE(t.Closed("shared-ip"));
     t.Succeeded("k");
     EXPECT_FALSE(t.Closed("k"));
 }
