@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "api/auth_handlers.hpp"
@@ -265,6 +266,31 @@ public:
         co_return JsonResponse(schema::CollectionToJson(*result.collection));
     }
 
+    // Superusers read the outbox: GET /api/events?after=<id>&limit=<n> (basalt).
+    Response ListEvents(Request& req) const {
+        RequireSuperuser(req);
+        const std::int64_t after = std::max<std::int64_t>(0, IntParam(req, "after", 0));
+        const std::int64_t limit = std::clamp<std::int64_t>(IntParam(req, "limit", 100), 1, 1000);
+        auto list = events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit));
+        if (!list) {
+            Fail(req, list.error());
+        }
+        json::array items;
+        for (const auto& e : *list) {
+            boost::system::error_code ec;
+            json::value record = json::parse(e.record, ec);
+            items.push_back(json::object{
+                {"id", e.id},
+                {"created", e.created},
+                {"collectionId", e.collection_id},
+                {"collectionName", e.collection_name},
+                {"recordId", e.record_id},
+                {"action", e.action},
+                {"record", ec ? json::value(nullptr) : std::move(record)}});
+        }
+        return JsonResponse(json::object{{"items", std::move(items)}});
+    }
+
     net::awaitable<Response> ImportCollections(Request& req) const {
         RequireSuperuser(req);
         const json::object body = DecodeJsonObject(req);
@@ -414,6 +440,7 @@ public:
         }
         auto r = co_await AwaitWrite(d_.db, std::move(prepared->fn));
         prepared->finished();
+        d_.events.Notify();
         if (!r) {
             Fail(req, r.error());
         }
@@ -465,6 +492,7 @@ private:
         auto record = w.record;
         auto r = co_await AwaitWrite(d_.db, std::move(w.fn));
         w.finished();
+        d_.events.Notify();
         if (!r) {
             Fail(req, r.error());
         }
@@ -508,6 +536,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
     router.Add(Method::kGet, "/api/collections/meta/scaffolds", sync(&DataApi::Scaffolds));
     router.Add(Method::kPut, "/api/collections/import", async(&DataApi::ImportCollections));
+    router.Add(Method::kGet, "/api/events", sync(&DataApi::ListEvents));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
     router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));

@@ -6,6 +6,7 @@
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
+#include "events/events.hpp"
 #include "identity/api_keys.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
@@ -32,6 +33,7 @@ struct Deps {
     identity::Throttle& throttle;
     mail::Outbox& outbox;
     identity::ApiKeyStore& api_keys;
+    events::Dispatcher& events;
 };
 
 }  // namespace basalt::api

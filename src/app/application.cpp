@@ -12,6 +12,7 @@
 #include "auth/superusers.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
+#include "events/events.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "identity/api_keys.hpp"
@@ -96,6 +97,7 @@ struct Application::Impl {
     std::unique_ptr<identity::Throttle> throttle;
     std::unique_ptr<mail::Outbox> outbox;
     std::unique_ptr<identity::ApiKeyStore> api_keys;
+    std::unique_ptr<events::Dispatcher> events;
     std::unique_ptr<records::RecordService> records;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
@@ -109,6 +111,9 @@ struct Application::Impl {
         }
         if (outbox) {
             outbox->Stop();  // mail already queued goes out before the process ends
+        }
+        if (events) {
+            events->Stop();
         }
         data.reset();
         if (lock_fd >= 0) {
@@ -172,6 +177,10 @@ Result<void> Application::Start() {
     s.throttle = std::make_unique<identity::Throttle>();
     s.outbox = std::make_unique<mail::Outbox>();
     s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
+    s.events = std::make_unique<events::Dispatcher>(*d.db);
+    if (auto r = s.events->Start(); !r) {
+        return r.error();
+    }
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
@@ -192,7 +201,8 @@ Result<void> Application::Start() {
         *s.tokens,
         *s.throttle,
         *s.outbox,
-        *s.api_keys};
+        *s.api_keys,
+        *s.events};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

@@ -243,6 +243,16 @@ Result<void> InitExternalAuths(db::Executor& ex) {
     return Ok();
 }
 
+// The transactional outbox: one row per record change, written in the change's own transaction, so a
+// committed change always has its event and a rolled-back one never does. Ids follow commit order.
+Result<void> InitEvents(db::Executor& ex) {
+    return Exec(
+        ex,
+        "CREATE TABLE _events (id INTEGER PRIMARY KEY, created TEXT NOT NULL, collectionId TEXT NOT "
+        "NULL, collectionName TEXT NOT NULL, recordId TEXT NOT NULL, action TEXT NOT NULL, record TEXT NOT NULL)"
+    );
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -256,6 +266,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {7, "mfa_totp", InitMfa},
         {8, "api_keys", InitApiKeys},
         {9, "external_auths", InitExternalAuths},
+        {10, "events_outbox", InitEvents},
     };
     return migrations;
 }

@@ -264,6 +264,103 @@ Result<json::object> ReadBack(
     return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
 }
 
+// The outbox row of a change, in the change's transaction (the full record, as superusers see it:
+// consumers apply their own visibility).
+Result<json::object> ReadCurrent(db::Executor& ex, const schema::Collection& c, const std::string& id);
+
+// The outbox row of a change, written by SQLite from the stored row (INSERT ... SELECT json_object(...)):
+// the record's JSON is built in C inside the writer, no DOM, no second read. Every field but password
+// and tokenKey; consumers apply their own visibility. Collections too wide for one json_object call
+// (SQLite allows 127 arguments) take the DOM path.
+Result<void> RecordEvent(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const std::string& id,
+    std::string_view action,
+    const std::string& now
+) {
+    std::vector<const schema::Field*> fields;
+    for (const auto& f : c.fields) {
+        if (f.type != FieldType::kPassword && !(c.type == schema::CollectionType::kAuth && f.name == "tokenKey")) {
+            fields.push_back(&f);
+        }
+    }
+    std::vector<db::Value> params{now, c.id, c.name, id, std::string(action)};
+    std::string sql;
+    if (fields.size() <= 60) {
+        sql =
+            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) SELECT ?, ?, ?, ?, "
+            "?, json_object('collectionId', ?, 'collectionName', ?";
+        params.emplace_back(c.id);
+        params.emplace_back(c.name);
+        for (const schema::Field* f : fields) {
+            const std::string col = Q(f->name);
+            std::string expr;
+            if (f->IsMultiple()) {
+                expr = "CASE WHEN json_valid(" + col + ") THEN json(" + col + ") ELSE json('[]') END";
+            } else if (f->type == FieldType::kJson) {
+                expr = "CASE WHEN " + col + " IS NULL THEN NULL WHEN json_valid(" + col + ") THEN json(" + col +
+                       ") ELSE " + col + " END";
+            } else if (f->type == FieldType::kGeoPoint) {
+                expr =
+                    "CASE WHEN json_valid(" + col + ") THEN json(" + col + ") ELSE json('{\"lon\":0,\"lat\":0}') END";
+            } else if (f->type == FieldType::kBool) {
+                expr = "json(CASE WHEN " + col + " THEN 'true' ELSE 'false' END)";
+            } else if (f->type == FieldType::kNumber) {
+                expr = "COALESCE(" + col + ", 0)";
+            } else {
+                expr = "COALESCE(" + col + ", '')";
+            }
+            sql += ", ?, " + expr;
+            params.emplace_back(f->name);
+        }
+        sql += ") FROM " + Q(c.name) + " WHERE \"id\" = ?";
+        params.emplace_back(id);
+    } else {
+        auto rec = ReadCurrent(ex, c, id);
+        if (!rec) {
+            return rec.error();
+        }
+        sql =
+            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, "
+            "?, ?)";
+        params.emplace_back(json::serialize(*rec));
+    }
+    auto n = ex.Exec(sql, params);
+    if (!n) {
+        return n.error();
+    }
+    if (*n != 1) {
+        return NotFound();
+    }
+    return Ok();
+}
+
+// The end of a create or update inside its transaction: one read of the stored row gives both the
+// answer (as `access` may see it) and the outbox event (every field).
+Result<void> Settle(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const std::string& id,
+    const Access& access,
+    std::string_view action,
+    const std::string& now,
+    json::object& out
+) {
+    auto rs = ex.Query(SelectList(c, false) + " FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return NotFound();
+    }
+    if (auto e = RecordEvent(ex, c, id, action, now); !e) {
+        return e;
+    }
+    out = RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+    return Ok();
+}
+
 // Every field of the stored record (modifiers start from these).
 Result<json::object> ReadCurrent(db::Executor& ex, const schema::Collection& c, const std::string& id) {
     Access all;
@@ -792,6 +889,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
             id,
             rule,
             access,
+            now,
             out = w.record,
             &clock = clock_](db::Executor& ex) -> Result<void> {
         if (auto r = CheckRelations(ex, *cp, *snapshot, values); !r) {
@@ -812,12 +910,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
                 return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
             }
         }
-        auto rec = ReadBack(ex, *cp, id, access);
-        if (!rec) {
-            return rec.error();
-        }
-        *out = std::move(*rec);
-        return Ok();
+        return Settle(ex, *cp, id, access, "create", now, *out);
     };
     Track(w);
     return w;
@@ -956,12 +1049,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return WriteFailure(r.error(), *cp, "Failed to update record.");
             }
         }
-        auto rec = ReadBack(ex, *cp, id, access);
-        if (!rec) {
-            return rec.error();
-        }
-        *out = std::move(*rec);
-        return Ok();
+        return Settle(ex, *cp, id, access, "update", now, *out);
     };
     Track(w);
     return w;
@@ -1051,7 +1139,8 @@ Result<PreparedWrite> RecordService::PrepareDelete(
     auto snapshot = l->snapshot;
     const schema::Collection* cp = l->collection;
     const std::optional<std::string> rule = access.superuser ? std::nullopt : c.delete_rule;
-    w.fn = [snapshot, cp, cleanup = std::move(cleanup), id = std::string(id), rule, access, &clock = clock_](
+    const std::string now = FormatDateTime(clock_.Now());
+    w.fn = [snapshot, cp, cleanup = std::move(cleanup), id = std::string(id), rule, access, now, &clock = clock_](
                db::Executor& ex
            ) -> Result<void> {
         if (rule && !rule->empty()) {
@@ -1069,6 +1158,10 @@ Result<PreparedWrite> RecordService::PrepareDelete(
             if (auto r = ex.Exec(sql, params); !r) {
                 return WriteFailure(r.error(), *cp, "Failed to delete record.");
             }
+        }
+        // The event carries the record as it was: written before the delete, in the same savepoint.
+        if (auto e = RecordEvent(ex, *cp, id, "delete", now); !e) {
+            return e;
         }
         auto n = ex.Exec("DELETE FROM " + Q(cp->name) + " WHERE \"id\" = ?", {id});
         if (!n) {

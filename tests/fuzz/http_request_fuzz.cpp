@@ -26,6 +26,7 @@ struct World {
     std::unique_ptr<basalt::identity::Throttle> throttle;
     std::unique_ptr<basalt::mail::Outbox> outbox;
     std::unique_ptr<basalt::identity::ApiKeyStore> api_keys;
+    std::unique_ptr<basalt::events::Dispatcher> events;
     std::unique_ptr<basalt::records::RecordService> records;
     std::unique_ptr<basalt::settings::SettingsStore> settings;
     std::unique_ptr<basalt::api::BlockingPool> pool;
@@ -53,6 +54,7 @@ struct World {
         throttle = std::make_unique<basalt::identity::Throttle>();
         outbox = std::make_unique<basalt::mail::Outbox>();
         api_keys = std::make_unique<basalt::identity::ApiKeyStore>(*db, *collections, *auth_records, clock);
+        events = std::make_unique<basalt::events::Dispatcher>(*db);
         records = std::make_unique<basalt::records::RecordService>(*db, *collections, clock);
         settings = std::make_unique<basalt::settings::SettingsStore>(*db);
         (void)settings->Load();
@@ -71,7 +73,8 @@ struct World {
              *tokens,
              *throttle,
              *outbox,
-             *api_keys},
+             *api_keys,
+             *events},
             {"*"}
         );
         cfg.max_header_bytes = 4096;

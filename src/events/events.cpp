@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+#include "events/events.hpp"
+
+#include "obs/log.hpp"
+
+namespace basalt::events {
+
+Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit) {
+    auto rs = db.Read(
+        "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE id > ? ORDER "
+        "BY id LIMIT ?",
+        {after, static_cast<std::int64_t>(limit)}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    std::vector<Event> out;
+    out.reserve(rs->rows.size());
+    for (const auto& row : rs->rows) {
+        out.push_back(Event{
+            db::AsInt(row[0]),
+            db::AsString(row[1]),
+            db::AsString(row[2]),
+            db::AsString(row[3]),
+            db::AsString(row[4]),
+            db::AsString(row[5]),
+            db::AsString(row[6])});
+    }
+    return out;
+}
+
+Result<std::int64_t> LatestId(db::Database& db) {
+    auto rs = db.Read("SELECT COALESCE(MAX(id), 0) FROM _events");
+    if (!rs) {
+        return rs.error();
+    }
+    return db::AsInt(rs->rows[0][0]);
+}
+
+Dispatcher::~Dispatcher() {
+    Stop();
+}
+
+void Dispatcher::Subscribe(Consumer consumer) {
+    consumers_.push_back(std::move(consumer));
+}
+
+Result<void> Dispatcher::Start() {
+    auto latest = LatestId(db_);
+    if (!latest) {
+        return latest.error();
+    }
+    cursor_ = *latest;
+    thread_ = std::thread([this] { Run(); });
+    return Ok();
+}
+
+void Dispatcher::Notify() {
+    {
+        std::lock_guard lock(mu_);
+        pending_ = true;
+    }
+    cv_.notify_one();
+}
+
+void Dispatcher::Stop() {
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Dispatcher::Run() {
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, poll_, [&] { return stopping_ || pending_; });
+            if (stopping_) {
+                return;
+            }
+            pending_ = false;
+        }
+        for (;;) {
+            auto batch = ReadAfter(db_, cursor_, 500);
+            if (!batch) {
+                obs::Warn("events not read", {{"error", batch.error().message}});
+                break;
+            }
+            for (const Event& e : *batch) {
+                for (const auto& consumer : consumers_) {
+                    consumer(e);
+                }
+                cursor_ = e.id;
+            }
+            if (batch->size() < 500) {
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace basalt::events

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/result.hpp"
+#include "db/database.hpp"
+
+namespace basalt::events {
+
+/// One committed change, from the transactional outbox (`_events`): written in the change's own
+/// transaction, so every committed change has exactly one and a rolled-back change none. Ids follow
+/// commit order.
+struct Event {
+    std::int64_t id = 0;
+    std::string created;
+    std::string collection_id;
+    std::string collection_name;
+    std::string record_id;
+    std::string action;  // create | update | delete
+    std::string record;  // the record's JSON (every field; consumers apply visibility)
+};
+
+/// Events with id > `after`, oldest first, at most `limit`.
+Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit);
+/// The id of the newest event (0 when there is none).
+Result<std::int64_t> LatestId(db::Database& db);
+
+/// Delivers new events to in-process consumers in commit order, on its own thread: woken by Notify()
+/// after a write, and every `poll` in case a write happened elsewhere (another process). A consumer
+/// must be quick (hand the event on); it is never called concurrently with itself.
+class Dispatcher {
+public:
+    using Consumer = std::function<void(const Event&)>;
+
+    Dispatcher(db::Database& db, std::chrono::milliseconds poll = std::chrono::milliseconds(200))
+        : db_(db),
+          poll_(poll) {}
+    ~Dispatcher();
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+
+    /// Adds a consumer (before Start).
+    void Subscribe(Consumer consumer);
+    /// Starts after the newest event already stored: consumers see what is committed from now on.
+    Result<void> Start();
+    void Notify();
+    void Stop();
+
+private:
+    void Run();
+
+    db::Database& db_;
+    std::chrono::milliseconds poll_;
+    std::vector<Consumer> consumers_;
+    std::int64_t cursor_ = 0;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool pending_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace basalt::events

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: MIT
+#include "events/events.hpp"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "db/sqlite/sqlite_database.hpp"
+#include "support/temp_dir.hpp"
+
+namespace basalt::events {
+namespace {
+
+class EventsTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        db::SqliteOptions o;
+        o.path = (dir_.Path() / "data.db").string();
+        auto db = db::OpenSqlite(o);
+        ASSERT_TRUE(db);
+        db_ = std::move(*db);
+        ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
+            auto r = ex.Exec(
+                "CREATE TABLE _events (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, collectionId TEXT "
+                "NOT NULL, collectionName TEXT NOT NULL, recordId TEXT NOT NULL, action TEXT NOT NULL, record TEXT "
+                "NOT NULL)"
+            );
+            return r ? Ok() : Result<void>(r.error());
+        }));
+    }
+
+    static db::WriteFn Change(std::string record, bool fail) {
+        return [record = std::move(record), fail](db::Executor& ex) -> Result<void> {
+            auto r = ex.Exec(
+                "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES ('', "
+                "'c', 'c', ?, 'create', '{}')",
+                {record}
+            );
+            if (!r) {
+                return r.error();
+            }
+            if (fail) {
+                return MakeError(ErrorCode::kInvalidArgument, "rolled back");  // the event goes with it
+            }
+            return Ok();
+        };
+    }
+
+    testing::TempDir dir_;
+    std::unique_ptr<db::Database> db_;
+};
+
+TEST_F(EventsTest, ConsumersSeeEveryCommittedChangeOnceInCommitOrder) {
+    ASSERT_TRUE(db_->Write(Change("before-start", false)));
+    Dispatcher d(*db_, std::chrono::milliseconds(20));
+    std::mutex mu;
+    std::vector<Event> seen;
+    d.Subscribe([&](const Event& e) {
+        std::lock_guard lock(mu);
+        seen.push_back(e);
+    });
+    ASSERT_TRUE(d.Start());
+    // Four threads write concurrently (group commit); every third write is rolled back.
+    std::vector<std::thread> writers;
+    std::atomic<int> committed{0};
+    for (int t = 0; t < 4; ++t) {
+        writers.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                const bool fail = i % 3 == 0;
+                if (db_->Write(Change("t" + std::to_string(t) + "-" + std::to_string(i), fail))) {
+                    ++committed;
+                }
+                d.Notify();
+            }
+        });
+    }
+    for (auto& w : writers) {
+        w.join();
+    }
+    for (int i = 0; i < 200; ++i) {
+        {
+            std::lock_guard lock(mu);
+            if (static_cast<int>(seen.size()) >= committed.load()) {
+                break;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    d.Stop();
+    ASSERT_EQ(static_cast<int>(seen.size()), committed.load());
+    std::set<std::string> ids;
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        if (i > 0) {
+            EXPECT_LT(seen[i - 1].id, seen[i].id);
+        }
+        EXPECT_NE(seen[i].record_id, "before-start");
+        ids.insert(seen[i].record_id);
+        const int n = std::stoi(seen[i].record_id.substr(seen[i].record_id.find('-') + 1));
+        EXPECT_NE(n % 3, 0) << "a rolled-back change has no event";
+    }
+    EXPECT_EQ(ids.size(), seen.size());
+}
+
+}  // namespace
+}  // namespace basalt::events
