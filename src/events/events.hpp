@@ -40,7 +40,7 @@ class Dispatcher {
 public:
     using Consumer = std::function<void(const Event&)>;
 
-    Dispatcher(db::Database& db, std::chrono::milliseconds poll = std::chrono::milliseconds(200))
+    explicit Dispatcher(db::Database& db, std::chrono::milliseconds poll = std::chrono::milliseconds(200))
         : db_(db),
           poll_(poll) {}
     ~Dispatcher();
