@@ -5,6 +5,31 @@
 
 namespace basalt::events {
 
+Result<void> Append(
+    db::Executor& ex,
+    std::string_view created,
+    std::string_view collection_id,
+    std::string_view collection_name,
+    std::string_view record_id,
+    std::string_view action,
+    std::string_view record
+) {
+    auto n = ex.Exec(
+        "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, ?, "
+        "?)",
+        {std::string(created),
+         std::string(collection_id),
+         std::string(collection_name),
+         std::string(record_id),
+         std::string(action),
+         std::string(record)}
+    );
+    if (!n) {
+        return n.error();
+    }
+    return Ok();
+}
+
 Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit) {
     auto rs = db.Read(
         "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE id > ? ORDER "

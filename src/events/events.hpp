@@ -28,6 +28,18 @@ struct Event {
     std::string record;  // the record's JSON (every field; consumers apply visibility)
 };
 
+/// Writes an event into the outbox through `ex` (inside the change's own transaction). `record` is
+/// the JSON payload; the id is assigned by the database.
+Result<void> Append(
+    db::Executor& ex,
+    std::string_view created,
+    std::string_view collection_id,
+    std::string_view collection_name,
+    std::string_view record_id,
+    std::string_view action,
+    std::string_view record
+);
+
 /// Events with id > `after`, oldest first, at most `limit`.
 Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit);
 /// The id of the newest event (0 when there is none).

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "identity/sessions.hpp"
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
 #include "core/random.hpp"
+#include "events/events.hpp"
 #include "obs/log.hpp"
 
 namespace basalt::identity {
@@ -26,6 +30,17 @@ Session FromRow(const std::vector<db::Value>& row) {
     return s;
 }
 
+// The payload of an auth event about a session (no secrets: ids, method, origin).
+std::string SessionEvent(const Session& s) {
+    return boost::json::serialize(boost::json::object{
+        {"sessionId", s.id},
+        {"collectionId", s.collection_id},
+        {"recordId", s.record_id},
+        {"method", s.method},
+        {"ip", s.ip},
+        {"userAgent", s.user_agent}});
+}
+
 std::string Clip(std::string_view s, std::size_t n) {
     return std::string(s.substr(0, n));
 }
@@ -44,7 +59,7 @@ Result<Session> SessionStore::Open(
     s.ip = Clip(ip, 64);
     s.user_agent = Clip(user_agent, 512);
     s.method = Clip(method, 32);
-    auto r = db_.Write([&s](db::Executor& ex) -> Result<void> {
+    auto r = db_.Write([&s, &record](db::Executor& ex) -> Result<void> {
         auto n = ex.Exec(
             "INSERT INTO _sessions (id, collectionId, recordId, created, lastSeen, ip, userAgent, method, revoked) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
@@ -53,7 +68,10 @@ Result<Session> SessionStore::Open(
         if (!n) {
             return n.error();
         }
-        return Ok();
+        // The sign-in is an event too, committed with its session.
+        return events::Append(
+            ex, s.created, s.collection_id, record.collection_name, s.record_id, "auth.signin", SessionEvent(s)
+        );
     });
     if (!r) {
         return r.error();
@@ -183,12 +201,24 @@ Result<void> SessionStore::Revoke(std::string_view sid) {
     std::int64_t changed = 0;
     const std::string at = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto rs =
+            ex.Query("SELECT collectionId, recordId FROM _sessions WHERE id = ? AND revoked = ''", {std::string(sid)});
+        if (!rs) {
+            return rs.error();
+        }
         auto n = ex.Exec("UPDATE _sessions SET revoked = ? WHERE id = ? AND revoked = ''", {at, std::string(sid)});
         if (!n) {
             return n.error();
         }
         changed = *n;
-        return Ok();
+        if (changed == 0 || rs->rows.empty()) {
+            return Ok();
+        }
+        Session s;
+        s.id = std::string(sid);
+        s.collection_id = db::AsString(rs->rows[0][0]);
+        s.record_id = db::AsString(rs->rows[0][1]);
+        return events::Append(ex, at, s.collection_id, "", s.record_id, "auth.sessionRevoke", SessionEvent(s));
     });
     Forget(sid);
     if (!r) {
@@ -222,6 +252,16 @@ Result<std::int64_t> SessionStore::RevokeAll(
         );
         if (!n) {
             return n.error();
+        }
+        for (const auto& id : ids) {
+            Session s;
+            s.id = id;
+            s.collection_id = std::string(collection_id);
+            s.record_id = std::string(record_id);
+            if (auto e = events::Append(ex, at, collection_id, "", record_id, "auth.sessionRevoke", SessionEvent(s));
+                !e) {
+                return e;
+            }
         }
         return Ok();
     });

@@ -11,6 +11,7 @@
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "core/random.hpp"
+#include "events/events.hpp"
 #include "records/codec.hpp"
 
 namespace basalt::records {
@@ -1047,6 +1048,13 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
         if (!plan.values.empty()) {
             if (auto r = ex.Exec(plan.sql, plan.params); !r) {
                 return WriteFailure(r.error(), *cp, "Failed to update record.");
+            }
+        }
+        if (auth.password_hash) {
+            // A password change is an auth event of its own, next to the record's update.
+            const std::string payload = json::serialize(json::object{{"collectionId", cp->id}, {"recordId", id}});
+            if (auto e = events::Append(ex, now, cp->id, cp->name, id, "auth.passwordChange", payload); !e) {
+                return e;
             }
         }
         return Settle(ex, *cp, id, access, "update", now, *out);

@@ -35,12 +35,30 @@ describe('events outbox', () => {
       b.collection('items').create({ n: 5000 }); // fails: the whole batch rolls back
       await assert.rejects(b.send(), (e) => e.status === 400);
       await su.collection('items').delete(a.id);
-      const events = await allEvents(srv, su.authStore.token);
+      const all = await allEvents(srv, su.authStore.token);
+      const events = all.filter((e) => e.collectionName === 'items');
       assert.deepEqual(events.map((e) => [e.action, e.recordId]), [['create', a.id], ['update', a.id], ['delete', a.id]]);
+      // Auth events share the outbox: the superuser's sign-in came first.
+      const signin = all.find((e) => e.action === 'auth.signin');
+      assert.equal(signin.recordId, su.authStore.record.id);
+      assert.equal(signin.record.method, 'password');
+      assert.ok(signin.id < events[0].id);
+      assert.equal(signin.record.password, undefined);
       assert.equal(events[1].record.n, 2);
       assert.equal(events[2].record.n, 2, 'a delete carries the record as it was');
       assert.ok(events[0].id < events[1].id && events[1].id < events[2].id);
       assert.equal((await getJson(`${srv.url}/api/events`)).status, 401);
+
+      // A user's password change and logout are events too.
+      const user = new PocketBase(srv.url);
+      await user.collection('users').create({ email: 'e@example.com', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' });
+      await user.collection('users').authWithPassword('e@example.com', 'secret-pass-1');
+      const uid = user.authStore.record.id;
+      await user.collection('users').update(uid, { password: 'other-pass-12', passwordConfirm: 'other-pass-12', oldPassword: 'secret-pass-1' });
+      await user.collection('users').authWithPassword('e@example.com', 'other-pass-12');
+      await getJson(`${srv.url}/api/collections/users/auth-logout`, { method: 'POST', headers: { Authorization: user.authStore.token } });
+      const mine = (await allEvents(srv, su.authStore.token)).filter((e) => e.recordId === uid).map((e) => e.action);
+      assert.deepEqual(mine, ['create', 'auth.signin', 'auth.passwordChange', 'update', 'auth.sessionRevoke', 'auth.signin', 'auth.sessionRevoke']);
     } finally {
       await srv.stop();
     }
