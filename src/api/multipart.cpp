@@ -4,6 +4,8 @@
 #include <cctype>
 #include <optional>
 
+#include "core/text.hpp"
+
 namespace basalt::api {
 
 namespace {
@@ -12,33 +14,15 @@ Error Bad(const std::string& why) {
     return MakeError(ErrorCode::kInvalidArgument, "malformed multipart body: " + why);
 }
 
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-std::string_view Trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-        s.remove_suffix(1);
-    }
-    return s;
-}
-
 // The value of `key=` in a header's parameters (quoted or token), or nullopt.
 std::optional<std::string> Param(std::string_view header, std::string_view key) {
     std::size_t i = 0;
     while (i < header.size()) {
         const auto semi = header.find(';', i);
-        std::string_view item = Trim(header.substr(i, semi == std::string_view::npos ? semi : semi - i));
+        std::string_view item = TrimSpace(header.substr(i, semi == std::string_view::npos ? semi : semi - i));
         const auto eq = item.find('=');
-        if (eq != std::string_view::npos && Lower(Trim(item.substr(0, eq))) == key) {
-            std::string_view v = Trim(item.substr(eq + 1));
+        if (eq != std::string_view::npos && ToLower(TrimSpace(item.substr(0, eq))) == key) {
+            std::string_view v = TrimSpace(item.substr(eq + 1));
             if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
                 std::string out;
                 for (std::size_t k = 1; k + 1 < v.size(); ++k) {
@@ -63,7 +47,7 @@ std::optional<std::string> Param(std::string_view header, std::string_view key) 
 
 std::string MultipartBoundary(std::string_view content_type) {
     const auto semi = content_type.find(';');
-    if (Lower(Trim(content_type.substr(0, semi))) != "multipart/form-data" || semi == std::string_view::npos) {
+    if (ToLower(TrimSpace(content_type.substr(0, semi))) != "multipart/form-data" || semi == std::string_view::npos) {
         return {};
     }
     auto b = Param(content_type.substr(semi + 1), "boundary");
@@ -108,10 +92,10 @@ Result<std::vector<MultipartPart>> ParseMultipart(
             if (colon == std::string_view::npos) {
                 return Bad("invalid part header");
             }
-            const std::string name = Lower(Trim(line.substr(0, colon)));
-            const std::string_view value = Trim(line.substr(colon + 1));
+            const std::string name = ToLower(TrimSpace(line.substr(0, colon)));
+            const std::string_view value = TrimSpace(line.substr(colon + 1));
             if (name == "content-disposition") {
-                if (Lower(value.substr(0, 9)) != "form-data") {
+                if (ToLower(value.substr(0, 9)) != "form-data") {
                     return Bad("a part must be form-data");
                 }
                 part.name = Param(value, "name").value_or("");

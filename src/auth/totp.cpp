@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "auth/password.hpp"
+#include "core/text.hpp"
 
 namespace basalt::auth {
 
@@ -13,22 +14,6 @@ namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 constexpr std::int64_t kStep = 30;
-
-std::string UriEscape(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '@') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[u >> 4U]);
-            out.push_back(kHex[u & 0xFU]);
-        }
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -117,8 +102,9 @@ std::optional<std::int64_t> TotpMatch(std::string_view secret, std::string_view 
 }
 
 std::string TotpUri(std::string_view issuer, std::string_view account, std::string_view secret) {
-    return "otpauth://totp/" + UriEscape(issuer) + ":" + UriEscape(account) + "?secret=" + Base32Encode(secret) +
-           "&issuer=" + UriEscape(issuer) + "&algorithm=SHA1&digits=6&period=30";
+    return "otpauth://totp/" + PercentEncode(issuer, "@") + ":" + PercentEncode(account, "@") +
+           "?secret=" + Base32Encode(secret) + "&issuer=" + PercentEncode(issuer, "@") +
+           "&algorithm=SHA1&digits=6&period=30";
 }
 
 }  // namespace basalt::auth

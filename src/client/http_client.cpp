@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "core/text.hpp"
+
 namespace basalt::client {
 
 namespace {
@@ -31,22 +33,6 @@ void GlobalInit() {
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-std::string Escape(std::string_view s) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
-            out.push_back(c);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[u >> 4U]);
-            out.push_back(kHex[u & 0xFU]);
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
@@ -55,7 +41,7 @@ std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& f
         if (!out.empty()) {
             out.push_back('&');
         }
-        out += Escape(k) + "=" + Escape(v);
+        out += PercentEncode(k) + "=" + PercentEncode(v);
     }
     return out;
 }

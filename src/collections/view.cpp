@@ -18,23 +18,6 @@ bool IsWordChar(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }
 
-std::string Lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
-    return out;
-}
-
-std::string_view Trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) {
-        return {};
-    }
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return s.substr(b, e - b + 1);
-}
-
 // Index just past a quoted run or comment starting at i, or i when none starts there.
 std::size_t SkipQuoted(std::string_view s, std::size_t i) {
     const char c = s[i];
@@ -66,7 +49,7 @@ std::size_t SkipQuoted(std::string_view s, std::size_t i) {
 
 // The type a CAST(... AS type) expression names, lowercase, or empty.
 std::string CastType(std::string_view expr) {
-    const std::string low = Lower(expr);
+    const std::string low = ToLower(expr);
     std::size_t i = 0;
     if (low.rfind("cast", 0) != 0) {
         return {};
@@ -92,7 +75,7 @@ std::string CastType(std::string_view expr) {
                 if (as_at == std::string::npos) {
                     return {};
                 }
-                return std::string(Trim(std::string_view(low).substr(as_at, j - as_at)));
+                return std::string(TrimSpace(std::string_view(low).substr(as_at, j - as_at)));
             }
         } else if (depth == 1 && low.compare(j, 2, "as") == 0 && j > 0 && !IsWordChar(low[j - 1]) && j + 2 < low.size() && !IsWordChar(low[j + 2])) {
             as_at = j + 2;
@@ -114,9 +97,9 @@ schema::Field MakeField(FieldType type, std::string name) {
 }  // namespace
 
 std::string NormalizeViewQuery(std::string_view query) {
-    std::string_view q = Trim(query);
+    std::string_view q = TrimSpace(query);
     while (!q.empty() && q.back() == ';') {
-        q = Trim(q.substr(0, q.size() - 1));
+        q = TrimSpace(q.substr(0, q.size() - 1));
     }
     return std::string(q);
 }
@@ -129,7 +112,7 @@ Result<std::vector<std::string>> SelectListOf(std::string_view q) {
     std::size_t start = 0;
     std::size_t i = 0;
     auto finish = [&](std::size_t end) {
-        out.emplace_back(Trim(q.substr(start, end - start)));
+        out.emplace_back(TrimSpace(q.substr(start, end - start)));
     };
     while (i < q.size()) {
         if (const auto k = SkipQuoted(q, i); k != i) {
@@ -149,7 +132,7 @@ Result<std::vector<std::string>> SelectListOf(std::string_view q) {
             while (j < q.size() && IsWordChar(q[j])) {
                 ++j;
             }
-            const std::string word = Lower(q.substr(i, j - i));
+            const std::string word = ToLower(q.substr(i, j - i));
             const bool opens = depth == 0 && !in_list && word == "select";
             if (opens) {
                 in_list = true;
@@ -210,10 +193,10 @@ Result<ViewShape> DescribeView(
                 ErrorCode::kInvalidArgument, "column '" + col.name + "' needs a name of letters, digits and _ (use AS)"
             );
         }
-        if (!names.insert(Lower(col.name)).second) {
+        if (!names.insert(ToLower(col.name)).second) {
             return MakeError(ErrorCode::kInvalidArgument, "duplicated column name '" + col.name + "'");
         }
-        const std::string expr = Lower((*exprs)[i]);
+        const std::string expr = ToLower((*exprs)[i]);
         const schema::Collection* source = col.table.empty() ? nullptr : catalog.Find(col.table);
         const schema::Field* source_field = source != nullptr ? source->FindField(col.column) : nullptr;
         schema::Field f;

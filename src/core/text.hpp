@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace basalt {
@@ -14,5 +15,15 @@ bool IsWord(std::string_view s);
 /// True when `email` looks like an address: one '@' with a local part before it, a dotted domain
 /// after it, no whitespace, control characters or , ; < >, at most 255 bytes.
 bool IsEmail(std::string_view email);
+
+/// ASCII lower case.
+std::string ToLower(std::string_view s);
+
+/// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view TrimSpace(std::string_view s);
+
+/// RFC 3986 percent-encoding: unreserved characters (and those in `keep`) as they are, every other
+/// byte as %XX.
+std::string PercentEncode(std::string_view s, std::string_view keep = {});
 
 }  // namespace basalt

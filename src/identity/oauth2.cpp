@@ -9,6 +9,7 @@
 #include "core/base64.hpp"
 #include "core/clock.hpp"
 #include "core/random.hpp"
+#include "core/text.hpp"
 
 namespace basalt::identity {
 
@@ -31,10 +32,6 @@ std::string Str(const json::object& o, std::string_view key) {
         return std::to_string(v->as_uint64());
     }
     return {};
-}
-
-std::string Escape(std::string_view s) {
-    return client::FormEncode({{"x", std::string(s)}}).substr(2);
 }
 
 }  // namespace
@@ -95,8 +92,8 @@ OAuth2Start StartFlow(const OAuth2Provider& p) {
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(s.code_verifier.data()), s.code_verifier.size());
     s.code_challenge = Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
     s.auth_url = p.auth_url + (p.auth_url.find('?') == std::string::npos ? "?" : "&") +
-                 "client_id=" + Escape(p.client_id) + "&response_type=code&scope=" + Escape(p.scopes) +
-                 "&state=" + Escape(s.state);
+                 "client_id=" + PercentEncode(p.client_id) + "&response_type=code&scope=" + PercentEncode(p.scopes) +
+                 "&state=" + PercentEncode(s.state);
     if (p.pkce) {
         s.auth_url += "&code_challenge=" + s.code_challenge + "&code_challenge_method=S256";
     }
