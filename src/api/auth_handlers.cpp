@@ -100,14 +100,7 @@ void CheckAuthRule(const Deps& d, const Request& req, const schema::Collection& 
 }
 
 std::string ThrottleKey(std::string_view kind, const schema::Collection& c, std::string_view value) {
-    std::string k(kind);
-    k += '\x1f';
-    k += c.id;
-    k += '\x1f';
-    for (char ch : value) {
-        k.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-    }
-    return k;
+    return std::string(kind) + '\x1f' + c.id + '\x1f' + ToLower(value);
 }
 
 void RefuseWhileThrottled(const Deps& d, const std::vector<std::string>& keys) {
@@ -497,19 +490,7 @@ public:
     // ---- email flows: verification, password reset, email change, one-time passwords ----------
 
     net::awaitable<Response> RequestVerification(Request& req) const {
-        const auto [snap, c] = AuthCollection(d_, req);
-        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
-        const schema::Collection collection = *c;
-        co_await d_.blocking.Run([&] {
-            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
-            if (rec && rec->has_value() && !(*rec)->verified && NotRecentlySent("verification", **rec)) {
-                const auto token = SpecialToken(collection, **rec, "verification", "verificationToken");
-                SendTemplate(
-                    collection, TemplateOf(collection, "verificationTemplate"), (*rec)->email, {{"TOKEN", token}}
-                );
-            }
-        });
-        co_return Response::NoContent();  // the same answer whether the address is known or not
+        co_return co_await MailLink(req, "verification", "verificationToken", "verificationTemplate", true);
     }
 
     net::awaitable<Response> ConfirmVerification(Request& req) const {
@@ -532,19 +513,7 @@ public:
     }
 
     net::awaitable<Response> RequestPasswordReset(Request& req) const {
-        const auto [snap, c] = AuthCollection(d_, req);
-        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
-        const schema::Collection collection = *c;
-        co_await d_.blocking.Run([&] {
-            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
-            if (rec && rec->has_value() && NotRecentlySent("reset", **rec)) {
-                const auto token = SpecialToken(collection, **rec, "passwordReset", "passwordResetToken");
-                SendTemplate(
-                    collection, TemplateOf(collection, "resetPasswordTemplate"), (*rec)->email, {{"TOKEN", token}}
-                );
-            }
-        });
-        co_return Response::NoContent();
+        co_return co_await MailLink(req, "passwordReset", "passwordResetToken", "resetPasswordTemplate", false);
     }
 
     net::awaitable<Response> ConfirmPasswordReset(Request& req) const {
@@ -1288,6 +1257,30 @@ private:
             );
         }
         return v;
+    }
+
+    // request-verification / request-password-reset: mails a single-purpose token to the record with
+    // that email (at most one per minute; with `unverified_only`, only while it is unverified). The
+    // answer is the same 204 whether the address is known or not.
+    net::awaitable<Response> MailLink(
+        Request& req,
+        std::string_view type,
+        std::string_view config_key,
+        std::string_view template_key,
+        bool unverified_only
+    ) const {
+        const auto [snap, c] = AuthCollection(d_, req);
+        const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
+        const schema::Collection collection = *c;
+        co_await d_.blocking.Run([&] {
+            auto rec = d_.auth_records.FindByIdentity(collection, "email", email);
+            if (!rec || !rec->has_value() || (unverified_only && (*rec)->verified) || !NotRecentlySent(type, **rec)) {
+                return;
+            }
+            const auto token = SpecialToken(collection, **rec, type, config_key);
+            SendTemplate(collection, TemplateOf(collection, template_key), (*rec)->email, {{"TOKEN", token}});
+        });
+        co_return Response::NoContent();
     }
 
     static Error BadToken() {
