@@ -38,3 +38,31 @@ wrk_stats() {
   errors=$(awk '/Non-2xx/ {print $5}' "$out/wrk.txt")
   echo "$rps $p99 ${errors:-0}"
 }
+
+# start_basalt: a superuser (bench@example.com) and `$BIN serve` on a free port over $out/data;
+# sets BURL and SU_TOKEN (the superuser's token).
+start_basalt() {
+  "$BIN" superuser upsert bench@example.com bench-password --dir "$out/data" >/dev/null
+  local port
+  port=$(free_port)
+  "$BIN" serve --http 127.0.0.1:"$port" --dir "$out/data" </dev/null >>"$out/basalt.log" 2>&1 &
+  BURL="http://127.0.0.1:$port"
+  wait_up "$BURL/api/health"
+  SU_TOKEN=$(curl -sf -X POST "$BURL/api/collections/_superusers/auth-with-password" -H 'Content-Type: application/json' \
+    -d '{"identity":"bench@example.com","password":"bench-password"}' |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
+}
+
+# run NAME WRK_ARGS...: wrk -t1 -c64 for $SECS seconds; prints "NAME rps p99 non-2xx" and leaves the
+# rate in $out/last.
+run() {
+  local name=$1
+  shift
+  wrk -t1 -c64 -d"${SECS}s" --latency "$@" > "$out/wrk.txt" 2>&1
+  local rps p99 errors
+  read -r rps p99 errors < <(wrk_stats)
+  printf '%-36s %10s req/s   p99 %7s ms   non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}"
+  echo "$rps" > "$out/last"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }

@@ -10,29 +10,12 @@ RECORDS=${RECORDS:-10000}
 BIN=${BASALT_BIN:-build/basalt}
 source bench/lib.sh
 
-"$BIN" superuser upsert bench@example.com bench-password --dir "$out/data" >/dev/null
-BPORT=$(free_port)
-"$BIN" serve --http 127.0.0.1:"$BPORT" --dir "$out/data" </dev/null >>"$out/basalt.log" 2>&1 &
-BURL="http://127.0.0.1:$BPORT"
-wait_up "$BURL/api/health"
-TOKEN=$(curl -sf -X POST "$BURL/api/collections/_superusers/auth-with-password" -H 'Content-Type: application/json' \
-  -d '{"identity":"bench@example.com","password":"bench-password"}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
-node bench/seed.mjs "$BURL" "$TOKEN" "$RECORDS" "$out/ids.txt"
+start_basalt
+node bench/seed.mjs "$BURL" "$SU_TOKEN" "$RECORDS" "$out/ids.txt"
 
 mkdir -p "$out/www"
 head -c 300 /dev/zero | tr '\0' 'x' | sed 's/^/{"a":"/; s/$/"}/' > "$out/www/static.json"
 start_nginx static.json
-
-run() { # name, wrk args... -> prints "name rps p99"
-  local name=$1
-  shift
-  wrk -t1 -c64 -d"${SECS}s" --latency "$@" > "$out/wrk.txt" 2>&1
-  local rps p99 errors
-  read -r rps p99 errors < <(wrk_stats)
-  printf '%-34s %10s req/s   p99 %7s ms   non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}"
-  echo "$rps" > "$out/last"
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 
 FILTER='views%20%3E%20500%20%26%26%20published%20%3D%20true'
 echo "== records workloads, $RECORDS posts, wrk -t1 -c64 -d${SECS}s"

@@ -3,36 +3,13 @@
 // concurrent keep-alive connections. Prints the create rate and writes the post ids to a file.
 //   node bench/seed.mjs URL TOKEN COUNT IDS_FILE
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { request as send } from './http.mjs';
 
 const [url, token, countArg, idsFile] = process.argv.slice(2);
 const count = Number(countArg);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function request(method, path, body, auth = true) {
-  return new Promise((resolve, reject) => {
-    const data = body ? JSON.stringify(body) : '';
-    const req = http.request(
-      url + path,
-      {
-        method,
-        agent,
-        headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(data),
-          ...(auth ? { Authorization: token } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => (res.statusCode < 300 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${res.statusCode} ${text}`))));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+// `auth` false: as a guest (the create workload's caller).
+const request = (method, path, body, auth = true) => send(url, method, path, body, auth ? token : null);
 
 const authors = await request('POST', '/api/collections', {
   name: 'authors',

@@ -4,36 +4,12 @@
 // each, and the user's token, to files.
 //   node bench/seed_auth.mjs URL SUPERUSER_TOKEN COUNT OUT_DIR
 import { writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { request as send } from './http.mjs';
 
 const [url, token, countArg, outDir] = process.argv.slice(2);
 const count = Number(countArg);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function request(method, path, body, auth = token) {
-  return new Promise((resolve, reject) => {
-    const data = body ? JSON.stringify(body) : '';
-    const req = http.request(
-      url + path,
-      {
-        method,
-        agent,
-        headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(data),
-          ...(auth ? { Authorization: auth } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => (res.statusCode < 300 ? resolve(text ? JSON.parse(text) : null) : reject(new Error(`${res.statusCode} ${text}`))));
-      },
-    );
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const request = (method, path, body, auth = token) => send(url, method, path, body, auth);
 
 const user = await request('POST', '/api/collections/users/records', {
   email: 'bench-user@example.com',
