@@ -56,6 +56,9 @@ describe('email: verification, password reset, email change, OTP', () => {
     // Unknown address: 204 as well, and no mail.
     assert.equal((await send('POST', '/api/collections/users/request-verification', { email: 'nobody@example.com' })).status, 204);
     assert.equal((await send('POST', '/api/collections/users/request-verification', { email: 'not-an-email' })).status, 400);
+    const huge = await send('POST', '/api/collections/users/confirm-verification', { token: 'x'.repeat(5000) });
+    assert.equal(huge.status, 400);
+    assert.equal(huge.body.data.token.code, 'validation_length_too_long');
     const bad = await send('POST', '/api/collections/users/confirm-verification', { token: token.slice(0, -3) + 'abc' });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.data.token.code, 'validation_invalid_token');

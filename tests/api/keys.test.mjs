@@ -100,6 +100,7 @@ describe('API keys', () => {
       [{ collection: 'users', recordId: userId, scopes: [] }, 'scopes'],
       [{ collection: 'users', recordId: userId, scopes: ['notes:read'] }, 'scopes'],
       [{ collection: 'users', recordId: userId, scopes: ['notes;drop:list'] }, 'scopes'],
+      [{ collection: 'users', recordId: userId, scopes: Array.from({ length: 101 }, (_, i) => `c${i}:list`) }, 'scopes'],
       [{ collection: 'users', recordId: userId, scopes: ['notes:list'], expires: '2001-01-01 00:00:00.000Z' }, 'expires'],
     ];
     for (const [body, key] of bad) {
