@@ -28,3 +28,8 @@ export function request(url, method, path, body, token) {
     req.end(data);
   });
 }
+
+/** Closes the kept-alive connections so that node can exit. */
+export function close() {
+  agent.destroy();
+}

@@ -3,7 +3,7 @@
 // concurrent keep-alive connections. Prints the create rate and writes the post ids to a file.
 //   node bench/seed.mjs URL TOKEN COUNT IDS_FILE
 import { writeFileSync } from 'node:fs';
-import { request as send } from './http.mjs';
+import { close, request as send } from './http.mjs';
 
 const [url, token, countArg, idsFile] = process.argv.slice(2);
 const count = Number(countArg);
@@ -55,4 +55,4 @@ await Promise.all(Array.from({ length: 64 }, worker));
 const secs = Number(process.hrtime.bigint() - t0) / 1e9;
 writeFileSync(idsFile, ids.join('\n') + '\n');
 console.log(`seeded ${count} posts in ${secs.toFixed(2)} s: ${(count / secs).toFixed(0)} creates/s (node client, 64 connections)`);
-agent.destroy();
+close();

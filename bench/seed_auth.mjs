@@ -4,7 +4,7 @@
 // each, and the user's token, to files.
 //   node bench/seed_auth.mjs URL SUPERUSER_TOKEN COUNT OUT_DIR
 import { writeFileSync } from 'node:fs';
-import { request as send } from './http.mjs';
+import { close, request as send } from './http.mjs';
 
 const [url, token, countArg, outDir] = process.argv.slice(2);
 const count = Number(countArg);
@@ -59,3 +59,4 @@ for (const name of ['open_notes', 'notes']) {
   writeFileSync(`${outDir}/${name}_ids.txt`, ids.join('\n') + '\n');
 }
 console.log(`seeded ${count} notes twice (public and owner-only) for ${user.id}`);
+close();
