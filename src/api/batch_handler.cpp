@@ -5,10 +5,10 @@
 
 #include "api/auth_handlers.hpp"
 #include "api/data_handlers.hpp"
-#include "api/fields_picker.hpp"
 #include "api/json_body.hpp"
 #include "http/response.hpp"
 #include "obs/log.hpp"
+#include "records/fields_picker.hpp"
 
 namespace basalt::api {
 
@@ -279,7 +279,7 @@ public:
                 }
                 result = *record;
                 if (!s.fields.empty()) {
-                    if (auto picked = PickFields(result, s.fields)) {
+                    if (auto picked = records::PickFields(result, s.fields)) {
                         result = std::move(*picked);
                     }
                 }

@@ -13,6 +13,7 @@
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
 #include "mail/outbox.hpp"
+#include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 
@@ -34,6 +35,7 @@ struct Deps {
     mail::Outbox& outbox;
     identity::ApiKeyStore& api_keys;
     events::Dispatcher& events;
+    realtime::Hub& realtime;
 };
 
 }  // namespace basalt::api

@@ -6,6 +6,7 @@
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
 #include "api/handlers.hpp"
+#include "api/realtime_handlers.hpp"
 #include "http/middlewares.hpp"
 
 namespace basalt::api {
@@ -30,6 +31,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     RegisterAuthRoutes(router, deps);
     RegisterDataRoutes(router, deps);
     router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
+    RegisterRealtimeRoutes(router, deps);
 }
 
 }  // namespace basalt::api

@@ -22,6 +22,7 @@
 #include "identity/tokens.hpp"
 #include "mail/outbox.hpp"
 #include "obs/log.hpp"
+#include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 
@@ -99,6 +100,7 @@ struct Application::Impl {
     std::unique_ptr<identity::ApiKeyStore> api_keys;
     std::unique_ptr<events::Dispatcher> events;
     std::unique_ptr<records::RecordService> records;
+    std::unique_ptr<realtime::Hub> realtime;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
     std::shared_ptr<http::Router> router;
@@ -114,6 +116,9 @@ struct Application::Impl {
         }
         if (events) {
             events->Stop();
+        }
+        if (realtime) {
+            realtime->Stop();
         }
         data.reset();
         if (lock_fd >= 0) {
@@ -177,11 +182,18 @@ Result<void> Application::Start() {
     s.throttle = std::make_unique<identity::Throttle>();
     s.outbox = std::make_unique<mail::Outbox>();
     s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
+    s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
+    realtime::Hub::Limits rt;
+    rt.stream.heartbeat = s.config.realtime.heartbeat;
+    rt.stream.idle = s.config.realtime.idle;
+    rt.stream.max_duration = s.config.realtime.max_duration;
+    rt.stream.max_queued_bytes = s.config.realtime.max_queued_bytes;
+    s.realtime = std::make_unique<realtime::Hub>(*s.collections, *s.records, rt);
     s.events = std::make_unique<events::Dispatcher>(*d.db);
+    s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
     if (auto r = s.events->Start(); !r) {
         return r.error();
     }
-    s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
         return r.error();
@@ -202,7 +214,8 @@ Result<void> Application::Start() {
         *s.throttle,
         *s.outbox,
         *s.api_keys,
-        *s.events};
+        *s.events,
+        *s.realtime};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();

@@ -113,6 +113,26 @@ int main(int argc, char** argv) {
         config.http.shutdown_grace,
         "Time in-flight requests get on shutdown"
     );
+    ms_option(
+        "--realtime-heartbeat-ms", "BASALT_REALTIME_HEARTBEAT_MS", config.realtime.heartbeat, "SSE heartbeat interval"
+    );
+    ms_option(
+        "--realtime-idle-ms", "BASALT_REALTIME_IDLE_MS", config.realtime.idle, "Close realtime clients idle this long"
+    );
+    ms_option(
+        "--realtime-max-duration-ms",
+        "BASALT_REALTIME_MAX_DURATION_MS",
+        config.realtime.max_duration,
+        "Longest life of a realtime connection"
+    );
+    serve
+        ->add_option(
+            "--realtime-max-queue",
+            config.realtime.max_queued_bytes,
+            "Bytes queued per realtime client before it is dropped"
+        )
+        ->envname("BASALT_REALTIME_MAX_QUEUE")
+        ->capture_default_str();
 
     auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
     superuser->require_subcommand(1);

@@ -51,6 +51,14 @@ Result<void> Validate(const AppConfig& c) {
             return bad("timeouts must be positive");
         }
     }
+    for (auto t : {c.realtime.heartbeat, c.realtime.idle, c.realtime.max_duration}) {
+        if (t.count() <= 0) {
+            return MakeError(ErrorCode::kInvalidArgument, "realtime timeouts must be positive");
+        }
+    }
+    if (c.realtime.max_queued_bytes < 4096) {
+        return MakeError(ErrorCode::kInvalidArgument, "realtime queue must be at least 4096 bytes");
+    }
     if (c.auth.hash_threads == 0) {
         return bad("hash threads must be at least 1");
     }

@@ -41,6 +41,14 @@ struct AuthConfig {
     std::size_t max_hash_queue = 256;  // requests waiting for a hash beyond this get 503
 };
 
+/// Realtime (server-sent events) clients.
+struct RealtimeConfig {
+    milliseconds heartbeat{30000};                 // an SSE comment when nothing was written for this long
+    milliseconds idle{300000};                     // a client with no message for this long is closed (reconnects)
+    milliseconds max_duration{1800000};            // a connection lives at most this long (reconnects)
+    std::size_t max_queued_bytes = 1024UL * 1024;  // a client this far behind is dropped (reconnects)
+};
+
 /// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
 struct AppConfig {
     std::string data_dir = "basalt_data";
@@ -48,6 +56,7 @@ struct AppConfig {
     HttpConfig http;
     DbConfig db;
     AuthConfig auth;
+    RealtimeConfig realtime;
 };
 
 /// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.

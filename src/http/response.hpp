@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -10,6 +11,8 @@
 
 namespace basalt::http {
 
+class EventStream;
+
 /// A complete response as handlers build it. The connection adds Content-Length, Date and
 /// keep-alive handling when it writes it.
 struct Response {
@@ -17,6 +20,9 @@ struct Response {
     HeaderList headers;
     std::string body;
     bool close = false;  // ask the connection to close after writing
+    /// Set for a streamed body (server-sent events): the connection writes the headers, then what the
+    /// stream produces until it ends, and closes; `body` is ignored.
+    std::shared_ptr<EventStream> stream;
 
     void SetHeader(std::string_view name, std::string value);
     std::string_view Header(std::string_view name) const;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "http/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <ctime>
 #include <list>
@@ -15,6 +16,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -22,6 +24,7 @@
 #include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
+#include "http/event_stream.hpp"
 #include "http/router.hpp"
 #include "obs/log.hpp"
 
@@ -37,11 +40,14 @@ namespace {
 
 constexpr auto kSweepEvery = std::chrono::milliseconds(250);
 constexpr auto kErrorWriteTimeout = std::chrono::seconds(2);
+// A streamed response's kernel send buffer: fixed (no autotuning to megabytes per subscriber), so
+// what a stalled subscriber holds is this plus its stream's own bounded queue.
+constexpr int kStreamSendBuffer = 64 * 1024;
 
 using Parser = bhttp::request_parser<bhttp::string_body>;
 
 // What a connection is doing, for the sweeper and for shutdown.
-enum class Phase { kIdle, kReading, kHandling, kWriting };
+enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming };
 
 struct Connection {
     tcp::socket socket;
@@ -259,7 +265,7 @@ public:
                     w->acceptor->close(ignored);
                 }
                 for (Connection* c : w->connections) {
-                    if (c->phase == Phase::kIdle) {
+                    if (c->phase == Phase::kIdle || c->phase == Phase::kStreaming) {
                         c->socket.cancel(ignored);
                     }
                 }
@@ -330,7 +336,7 @@ private:
                     c->timed_out = true;
                     c->deadline = now + kErrorWriteTimeout;
                     c->socket.cancel(ignored);
-                } else if (stopping_ && c->phase == Phase::kIdle) {
+                } else if (stopping_ && (c->phase == Phase::kIdle || c->phase == Phase::kStreaming)) {
                     c->socket.cancel(ignored);
                 }
             }
@@ -432,6 +438,11 @@ private:
                 res = co_await router_->Dispatch(req);
             }
 
+            if (res.stream && req.method != Method::kHead) {
+                co_await Stream(w, conn, res, version);
+                break;
+            }
+
             // Writing.
             const bool keep_alive = client_keep_alive && !res.close && !stopping_;
             auto out = ToBeast(res, version, req.method == Method::kHead, keep_alive, Date(w));
@@ -445,6 +456,121 @@ private:
         boost::system::error_code ignored;
         conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
         conn.socket.close(ignored);
+    }
+
+    // What a streaming connection waits on: the producer's wake-up (a posted timer cancel) and the
+    // peer going away (a pending read completes). Shared with the completion handlers, which may run
+    // after the coroutine is gone.
+    struct StreamWait {
+        explicit StreamWait(net::io_context& ioc) : timer(ioc) {}
+        net::steady_timer timer;
+        tcp::socket* socket = nullptr;  // while the coroutine streams: a closed stream aborts its write
+        bool peer_gone = false;
+        std::array<char, 256> scratch{};
+    };
+
+    // Writes a streamed response: the headers (chunked for HTTP/1.1, close-delimited for 1.0), then
+    // whatever the stream produces, a heartbeat comment when quiet, until the stream closes, the peer
+    // leaves, a limit ends it or the server stops. Every write runs under write_timeout, so a
+    // subscriber that stops reading is cut off by the sweeper.
+    net::awaitable<void> Stream(Worker* w, Connection& conn, Response& res, unsigned version) {
+        const std::shared_ptr<EventStream> stream = res.stream;
+        const EventStream::Limits limits = stream->GetLimits();
+        auto state = std::make_shared<StreamWait>(w->ioc);
+        state->socket = &conn.socket;
+        stream->SetWaker(
+            [weak = std::weak_ptr<StreamWait>(state), weak_stream = std::weak_ptr<EventStream>(stream), ioc = &w->ioc] {
+                net::post(*ioc, [weak, weak_stream] {
+                    auto s = weak.lock();
+                    if (!s) {
+                        return;
+                    }
+                    s->timer.cancel();
+                    auto st = weak_stream.lock();
+                    if (s->socket != nullptr && (!st || st->Closed())) {
+                        boost::system::error_code ignored;
+                        s->socket->cancel(ignored);  // dropped (a full queue): do not wait for a stuck write
+                    }
+                });
+            }
+        );
+        const bool chunked = version >= 11;
+        std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
+                           std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status))) + "\r\n";
+        for (const auto& [k, v] : res.headers) {
+            head += k + ": " + v + "\r\n";
+        }
+        head += "Date: " + std::string(Date(w)) + "\r\n";
+        head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n";
+
+        boost::system::error_code ec;
+        conn.socket.set_option(net::socket_base::send_buffer_size(kStreamSendBuffer), ec);
+        conn.phase = Phase::kWriting;
+        conn.deadline = Clock::now() + cfg_.write_timeout;
+        co_await net::async_write(conn.socket, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
+        if (!ec) {
+            conn.socket.async_read_some(
+                net::buffer(state->scratch),
+                [state](const boost::system::error_code&, std::size_t) {
+                    state->peer_gone = true;
+                    state->timer.cancel();
+                }
+            );
+        }
+        const auto started = Clock::now();
+        auto last_message = started;
+        auto last_write = started;
+        std::string out;
+        bool finished = false;  // ended by a limit: close the body properly
+        while (!ec) {
+            out.clear();
+            if (!stream->Take(out) || state->peer_gone || stopping_) {
+                break;
+            }
+            const auto now = Clock::now();
+            if (!out.empty()) {
+                last_message = now;
+            } else if (now - last_message >= limits.idle || now - started >= limits.max_duration) {
+                finished = true;
+                break;
+            } else if (now - last_write >= limits.heartbeat) {
+                out = ":\n\n";  // an SSE comment: keeps proxies and dead-peer detection going
+            }
+            if (!out.empty()) {
+                char size[20];
+                const int n = std::snprintf(size, sizeof(size), "%zx\r\n", out.size());
+                const std::array<net::const_buffer, 3> chunk{
+                    net::buffer(size, static_cast<std::size_t>(n)), net::buffer(out), net::buffer("\r\n", 2)};
+                conn.phase = Phase::kWriting;
+                conn.deadline = now + cfg_.write_timeout;
+                if (chunked) {
+                    co_await net::async_write(conn.socket, chunk, net::redirect_error(net::use_awaitable, ec));
+                } else {
+                    co_await net::async_write(
+                        conn.socket, net::buffer(out), net::redirect_error(net::use_awaitable, ec)
+                    );
+                }
+                last_write = Clock::now();
+                continue;
+            }
+            conn.phase = Phase::kStreaming;
+            conn.deadline = Clock::time_point::max();
+            state->timer.expires_at(
+                std::min({last_write + limits.heartbeat, last_message + limits.idle, started + limits.max_duration})
+            );
+            boost::system::error_code wait_ec;
+            co_await state->timer.async_wait(net::redirect_error(net::use_awaitable, wait_ec));
+        }
+        state->socket = nullptr;
+        stream->SetWaker(nullptr);
+        stream->Close();
+        if (finished && chunked) {
+            conn.phase = Phase::kWriting;
+            conn.deadline = Clock::now() + kErrorWriteTimeout;
+            co_await net::async_write(
+                conn.socket, net::buffer("0\r\n\r\n", 5), net::redirect_error(net::use_awaitable, ec)
+            );
+        }
     }
 
     net::awaitable<void> WriteError(Worker* w, Connection& conn, Response res, const std::string& remote_ip) {

@@ -1113,6 +1113,77 @@ Result<json::object> RecordService::Plain(
     return RecordJson(c, *rs, 0, include_hidden, self_id);
 }
 
+Result<bool> RecordService::CanSeeEvent(
+    const schema::Collection& c, const json::object& record, bool list, const Access& access
+) const {
+    if (!ScopeAllows(access, c, list ? "list" : "view")) {
+        return false;
+    }
+    if (access.superuser) {
+        return true;
+    }
+    const std::optional<std::string>& rule = list ? c.list_rule : c.view_rule;
+    if (!rule) {
+        return false;
+    }
+    if (rule->empty()) {
+        return true;
+    }
+    const auto snapshot = collections_.Current();
+    query::Compiler compiler(c, *snapshot, Options(access, clock_));
+    if (auto r = compiler.AddRule(*rule); !r) {
+        return false;  // an invalid rule admits nobody
+    }
+    const auto f = compiler.Build();
+    // The event's state stands in for the table: a CTE of the same name shadows it in this statement.
+    // Its columns come from the JSON (?1): `->` keeps JSON text for json and multi-value columns.
+    std::string cte = "WITH " + Q(c.name) + " AS (SELECT ";
+    bool first = true;
+    for (const auto& fd : c.fields) {
+        if (!first) {
+            cte += ", ";
+        }
+        first = false;
+        const bool json_text = fd.type == FieldType::kJson || fd.type == FieldType::kGeoPoint || fd.IsMultiple();
+        cte += "?1 " + std::string(json_text ? "->" : "->>") + " '$." + fd.name + "' AS " + Q(fd.name);
+    }
+    cte += ")";
+    const auto rid = record.if_contains("id");
+    const std::string id = rid != nullptr && rid->is_string() ? std::string(rid->as_string()) : std::string();
+    Sql s = FromWhere(c, f, Q(c.name) + ".\"id\" = ?", {id});
+    std::vector<db::Value> params{json::serialize(record)};
+    params.insert(params.end(), s.params.begin(), s.params.end());
+    auto rs = db_.Read(cte + " SELECT 1" + s.text + " LIMIT 1", params);
+    if (!rs) {
+        return rs.error();
+    }
+    return !rs->rows.empty();
+}
+
+json::object RecordService::EventRecordFor(
+    const schema::Collection& c, const json::object& record, const Access& access
+) {
+    json::object out = record;
+    if (access.superuser) {
+        return out;
+    }
+    for (const auto& f : c.fields) {
+        if (f.hidden) {
+            out.erase(f.name);
+        }
+    }
+    if (c.type == schema::CollectionType::kAuth) {
+        const auto* vis = record.if_contains("emailVisibility");
+        const bool shown =
+            (vis != nullptr && vis->is_bool() && vis->as_bool()) ||
+            (out.contains("id") && out.at("id").is_string() && out.at("id").as_string() == SelfId(c, access));
+        if (!shown) {
+            out.erase("email");
+        }
+    }
+    return out;
+}
+
 Result<PreparedWrite> RecordService::PrepareDelete(
     std::string_view collection, std::string_view id, const Access& access
 ) const {

@@ -130,6 +130,19 @@ public:
     ) const;
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
+    /// Whether `access` may see an event's record (`record`: the outbox JSON, the state the event
+    /// describes) of `c` through its list rule (`list`) or view rule: realtime. The rule is evaluated
+    /// against that state, not the table's current row, so a delete is checked like any other event
+    /// (related collections are read as they are now). An indexed read when the rule is a filter.
+    Result<bool> CanSeeEvent(
+        const schema::Collection& c, const boost::json::object& record, bool list, const Access& access
+    ) const;
+    /// An event's record as `access` may see it: hidden fields for superusers only, an auth record's
+    /// email when public, its own, or for superusers (as REST).
+    static boost::json::object EventRecordFor(
+        const schema::Collection& c, const boost::json::object& record, const Access& access
+    );
+
 private:
     boost::json::object WithManagedEmail(
         const schema::Collection& c, boost::json::object record, const db::ResultSet& rs, const Access& access

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+#include "http/event_stream.hpp"
+
+#include <utility>
+
+namespace basalt::http {
+
+bool EventStream::Push(std::string_view bytes) {
+    std::function<void()> wake;
+    bool overflow = false;
+    {
+        std::lock_guard lock(mu_);
+        if (closed_) {
+            return false;
+        }
+        if (queue_.size() + bytes.size() > limits_.max_queued_bytes) {
+            overflow = true;
+        } else {
+            if (queue_.empty()) {
+                wake = wake_;  // the connection may be waiting: tell it (once per empty-to-non-empty)
+            }
+            queue_.append(bytes);
+        }
+    }
+    if (overflow) {
+        Close();
+        return false;
+    }
+    if (wake) {
+        wake();
+    }
+    return true;
+}
+
+void EventStream::Close() {
+    std::function<void()> wake;
+    std::function<void()> on_close;
+    {
+        std::lock_guard lock(mu_);
+        if (closed_) {
+            return;
+        }
+        closed_ = true;
+        queue_.clear();
+        queue_.shrink_to_fit();
+        wake = std::move(wake_);
+        on_close = std::move(on_close_);
+    }
+    if (wake) {
+        wake();
+    }
+    if (on_close) {
+        on_close();
+    }
+}
+
+bool EventStream::Closed() const {
+    std::lock_guard lock(mu_);
+    return closed_;
+}
+
+void EventStream::OnClose(std::function<void()> callback) {
+    std::lock_guard lock(mu_);
+    on_close_ = std::move(callback);
+}
+
+bool EventStream::Take(std::string& out) {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+        return false;
+    }
+    if (out.empty()) {
+        out.swap(queue_);
+    } else {
+        out.append(queue_);
+        queue_.clear();
+    }
+    return true;
+}
+
+void EventStream::SetWaker(std::function<void()> wake) {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+}
+
+}  // namespace basalt::http

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+#include "realtime/hub.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/random.hpp"
+#include "core/text.hpp"
+#include "http/request.hpp"
+#include "obs/log.hpp"
+#include "records/fields_picker.hpp"
+
+namespace basalt::realtime {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kIdAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+constexpr std::size_t kMaxBatch = 512;
+
+std::string Frame(std::string_view client_id, std::string_view event, std::string_view data) {
+    std::string f;
+    f.reserve(client_id.size() + event.size() + data.size() + 20);
+    f.append("id:").append(client_id).append("\nevent:").append(event).append("\ndata:").append(data).append("\n\n");
+    return f;
+}
+
+// Options' string maps: values must be strings (PocketBase's map[string]string); header names as
+// @request.headers sees them (lower case, '-' as '_').
+Result<json::object> StringMap(const json::value* v, bool header_names) {
+    json::object out;
+    if (v == nullptr || v->is_null()) {
+        return out;
+    }
+    if (!v->is_object()) {
+        return MakeError(ErrorCode::kInvalidArgument, "options must map names to strings");
+    }
+    for (const auto& [k, val] : v->as_object()) {
+        if (!val.is_string()) {
+            return MakeError(ErrorCode::kInvalidArgument, "options must map names to strings");
+        }
+        std::string name(k);
+        if (header_names) {
+            name = ToLower(name);
+            for (char& ch : name) {
+                if (ch == '-') {
+                    ch = '_';
+                }
+            }
+        }
+        out[name] = val;
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<Subscription> ParseTopic(std::string_view topic) {
+    Subscription s;
+    s.topic = std::string(topic);
+    if (topic.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "empty topic");
+    }
+    for (const char ch : topic) {
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+            return MakeError(ErrorCode::kInvalidArgument, "control characters in topic");
+        }
+    }
+    std::string_view path = topic;
+    const auto q = topic.find('?');
+    if (q != std::string_view::npos) {
+        path = topic.substr(0, q);
+        const std::string_view query = topic.substr(q + 1);
+        // The options are the query's `options` parameter.
+        std::optional<std::string> raw;
+        std::size_t pos = 0;
+        while (pos <= query.size()) {
+            const auto amp = query.find('&', pos);
+            const std::string_view part = query.substr(pos, amp == std::string_view::npos ? query.npos : amp - pos);
+            const auto eq = part.find('=');
+            if (http::PercentDecode(part.substr(0, eq), true) == "options" && eq != std::string_view::npos) {
+                raw = http::PercentDecode(part.substr(eq + 1), true);
+            }
+            if (amp == std::string_view::npos) {
+                break;
+            }
+            pos = amp + 1;
+        }
+        if (raw && !raw->empty()) {
+            boost::system::error_code ec;
+            json::value v = json::parse(*raw, ec);
+            if (ec || !v.is_object()) {
+                return MakeError(ErrorCode::kInvalidArgument, "options must be a JSON object");
+            }
+            auto query_map = StringMap(v.as_object().if_contains("query"), false);
+            if (!query_map) {
+                return query_map.error();
+            }
+            auto header_map = StringMap(v.as_object().if_contains("headers"), true);
+            if (!header_map) {
+                return header_map.error();
+            }
+            s.query = std::move(*query_map);
+            s.headers = std::move(*header_map);
+            if (const auto* e = s.query.if_contains("expand")) {
+                s.expand = std::string(e->as_string());
+            }
+            if (const auto* f = s.query.if_contains("fields")) {
+                s.fields = std::string(f->as_string());
+            }
+            s.options = std::move(*raw);
+        }
+    }
+    if (path == "@oauth2") {
+        return s;
+    }
+    const auto slash = path.find('/');
+    s.collection = std::string(path.substr(0, slash));
+    if (slash != std::string_view::npos) {
+        const std::string_view id = path.substr(slash + 1);
+        if (id != "*") {
+            s.record_id = std::string(id);
+        }
+    }
+    if (s.collection.empty() || (slash != std::string_view::npos && path.substr(slash + 1).empty())) {
+        return MakeError(ErrorCode::kInvalidArgument, "a topic is <collection>/* or <collection>/<recordId>");
+    }
+    return s;
+}
+
+struct Hub::State {
+    std::vector<Subscription> subs;
+    ClientAuth auth;
+};
+
+struct Hub::Client {
+    std::string id;
+    std::string ip;
+    std::shared_ptr<http::EventStream> stream;
+    std::mutex mu;
+    std::shared_ptr<const State> state = std::make_shared<State>();
+
+    std::shared_ptr<const State> Current() {
+        std::lock_guard lock(mu);
+        return state;
+    }
+};
+
+Hub::Hub(collections::CollectionStore& collections, records::RecordService& records, Limits limits)
+    : collections_(collections),
+      records_(records),
+      limits_(limits),
+      thread_([this] { Run(); }) {}
+
+Hub::~Hub() {
+    Stop();
+}
+
+std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, std::string* client_id) {
+    auto client = std::make_shared<Client>();
+    client->id = SecureRandomString(40, kIdAlphabet);
+    client->ip = remote_ip;
+    client->stream = std::make_shared<http::EventStream>(limits_.stream);
+    client->stream->Push(Frame(client->id, "PB_CONNECT", "{\"clientId\":\"" + client->id + "\"}"));
+    client->stream->OnClose([this, id = client->id] { Forget(id); });
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            client->stream->Close();
+        } else {
+            clients_.emplace(client->id, client);
+        }
+    }
+    *client_id = client->id;
+    return client->stream;
+}
+
+void Hub::Forget(const std::string& client_id) {
+    std::shared_ptr<Client> gone;
+    std::lock_guard lock(mu_);
+    auto it = clients_.find(client_id);
+    if (it == clients_.end()) {
+        return;
+    }
+    gone = it->second;
+    clients_.erase(it);
+    for (const auto& s : gone->Current()->subs) {
+        auto idx = by_collection_.find(s.collection);
+        if (idx != by_collection_.end()) {
+            idx->second.erase(client_id);
+            if (idx->second.empty()) {
+                by_collection_.erase(idx);
+            }
+        }
+    }
+}
+
+Result<void> Hub::SetSubscriptions(
+    std::string_view client_id, std::string_view remote_ip, const std::vector<std::string>& topics, ClientAuth auth
+) {
+    std::vector<FieldError> errors;
+    if (topics.size() > kMaxSubscriptions) {
+        errors.push_back(
+            {"subscriptions",
+             "validation_length_too_long",
+             "Must have at most " + std::to_string(kMaxSubscriptions) + " items."}
+        );
+    }
+    auto next = std::make_shared<State>();
+    for (std::size_t i = 0; i < topics.size() && errors.empty(); ++i) {
+        const std::string field = "subscriptions." + std::to_string(i);
+        if (topics[i].size() > kMaxTopicLength) {
+            errors.push_back(
+                {field,
+                 "validation_length_too_long",
+                 "Must be no more than " + std::to_string(kMaxTopicLength) + " characters."}
+            );
+            continue;
+        }
+        auto s = ParseTopic(topics[i]);
+        if (!s) {
+            errors.push_back({field, "validation_invalid_topic", Sentenize(s.error().message)});
+            continue;
+        }
+        next->subs.push_back(std::move(*s));
+    }
+    if (!errors.empty()) {
+        return ValidationError("Failed to load the submitted data due to invalid formatting.", std::move(errors));
+    }
+    next->auth = std::move(auth);
+
+    std::lock_guard lock(mu_);
+    auto it = clients_.find(std::string(client_id));
+    if (it == clients_.end()) {
+        return MakeError(ErrorCode::kNotFound, "Missing or invalid client id.");
+    }
+    Client& client = *it->second;
+    if (client.ip != remote_ip) {
+        return MakeError(ErrorCode::kConflict, "The current and the previous request IP don't match.");
+    }
+    const auto previous = client.Current();
+    // A guest may sign in; a signed-in client stays who it is.
+    if (const auto& old = previous->auth.principal) {
+        const auto& now = next->auth.principal;
+        if (!now || now->superuser != old->superuser || now->record.id != old->record.id ||
+            now->record.collection_id != old->record.collection_id) {
+            return MakeError(ErrorCode::kForbidden, "The current and the previous request authorization don't match.");
+        }
+    }
+    for (const auto& s : previous->subs) {
+        auto idx = by_collection_.find(s.collection);
+        if (idx != by_collection_.end()) {
+            idx->second.erase(client.id);
+            if (idx->second.empty()) {
+                by_collection_.erase(idx);
+            }
+        }
+    }
+    for (const auto& s : next->subs) {
+        if (!s.collection.empty()) {
+            by_collection_[s.collection].emplace(client.id, it->second);
+        }
+    }
+    std::lock_guard client_lock(client.mu);
+    client.state = std::move(next);
+    return Ok();
+}
+
+bool Hub::SendTo(std::string_view client_id, std::string_view topic, std::string_view data) {
+    std::shared_ptr<Client> client;
+    {
+        std::lock_guard lock(mu_);
+        auto it = clients_.find(std::string(client_id));
+        if (it == clients_.end()) {
+            return false;
+        }
+        client = it->second;
+    }
+    for (const auto& s : client->Current()->subs) {
+        if (s.topic == topic) {
+            return client->stream->Push(Frame(client->id, s.topic, data));
+        }
+    }
+    return false;
+}
+
+void Hub::Publish(const events::Event& event) {
+    if (event.action != "create" && event.action != "update" && event.action != "delete") {
+        return;
+    }
+    bool overflow = false;
+    {
+        std::lock_guard lock(queue_mu_);
+        if (stopping_) {
+            return;
+        }
+        if (queue_.size() >= limits_.max_pending_events) {
+            queue_.clear();
+            overflow = true;
+        } else {
+            queue_.push_back(event);
+        }
+    }
+    if (overflow) {
+        // Far behind: every client would get stale news late. Reset them all (they reconnect).
+        obs::Warn("realtime fan-out fell behind; resetting every client", {{"pending", limits_.max_pending_events}});
+        std::vector<std::shared_ptr<http::EventStream>> streams;
+        {
+            std::lock_guard lock(mu_);
+            for (const auto& [id, c] : clients_) {
+                streams.push_back(c->stream);
+            }
+        }
+        for (auto& s : streams) {
+            s->Close();
+        }
+        return;
+    }
+    queue_cv_.notify_one();
+}
+
+std::size_t Hub::ClientCount() const {
+    std::lock_guard lock(mu_);
+    return clients_.size();
+}
+
+void Hub::Stop() {
+    {
+        std::lock_guard lock(queue_mu_);
+        if (stopping_ && !thread_.joinable()) {
+            return;
+        }
+        stopping_ = true;
+    }
+    queue_cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    std::vector<std::shared_ptr<http::EventStream>> streams;
+    {
+        std::lock_guard lock(mu_);
+        for (const auto& [id, c] : clients_) {
+            streams.push_back(c->stream);
+        }
+    }
+    for (auto& s : streams) {
+        s->Close();  // each close forgets its client
+    }
+}
+
+void Hub::Run() {
+    std::vector<events::Event> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(queue_mu_);
+            queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) {
+                return;
+            }
+            batch.clear();
+            while (!queue_.empty() && batch.size() < kMaxBatch) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+        }
+        try {
+            FanOut(batch);
+        } catch (const std::exception& e) {
+            obs::Error("realtime fan-out failed", {{"error", e.what()}});
+        }
+    }
+}
+
+namespace {
+
+records::Access AccessOf(const auth::Principal* p, const Subscription& s) {
+    records::Access a;
+    a.superuser = p != nullptr && p->superuser;
+    a.request.context = "realtime";
+    a.request.method = "GET";
+    a.request.query = s.query;
+    a.request.headers = s.headers;
+    if (p != nullptr) {
+        a.request.auth = p->auth_json;
+        a.scopes = p->scopes;
+    }
+    return a;
+}
+
+}  // namespace
+
+void Hub::FanOut(const std::vector<events::Event>& batch) {
+    const auto snapshot = collections_.Current();
+    // Everything one batch sends a client, pushed at once: one wake-up and one write per client.
+    std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::string>> out;
+    for (const auto& event : batch) {
+        const schema::Collection* c = snapshot->Find(event.collection_id);
+        if (c == nullptr) {
+            continue;
+        }
+        boost::system::error_code ec;
+        json::value parsed = json::parse(event.record, ec);
+        if (ec || !parsed.is_object()) {
+            continue;
+        }
+        const json::object& record = parsed.as_object();
+
+        // A change to a client's own auth record: check its credentials again (a new password, a
+        // deleted record), dropping its auth when they no longer hold.
+        std::vector<std::shared_ptr<Client>> candidates;
+        std::vector<std::shared_ptr<Client>> owners;
+        bool deduplicate = false;  // subscribed by both id and name: the same client twice
+        {
+            std::lock_guard lock(mu_);
+            for (const std::string* key : {&c->id, &c->name}) {
+                auto idx = by_collection_.find(*key);
+                if (idx != by_collection_.end()) {
+                    deduplicate = !candidates.empty();
+                    for (const auto& [id, client] : idx->second) {
+                        candidates.push_back(client);
+                    }
+                }
+            }
+            if (c->type == schema::CollectionType::kAuth && event.action != "create") {
+                for (const auto& [id, client] : clients_) {
+                    const auto& p = client->Current()->auth.principal;
+                    if (p && !p->superuser && p->record.id == event.record_id && p->record.collection_id == c->id) {
+                        owners.push_back(client);
+                    }
+                }
+            }
+        }
+        for (const auto& client : owners) {
+            const auto current = client->Current();
+            std::shared_ptr<const auth::Principal> fresh;
+            if (event.action == "update" && current->auth.reauth) {
+                fresh = current->auth.reauth();
+            }
+            auto next = std::make_shared<State>(*current);
+            next->auth.principal = fresh;
+            if (!fresh) {
+                next->auth.reauth = nullptr;
+            }
+            std::lock_guard lock(client->mu);
+            client->state = std::move(next);
+        }
+
+        // One payload per (who, list/view, options) for this event.
+        std::unordered_map<std::string, std::optional<std::string>> memo;
+        if (deduplicate) {
+            std::sort(candidates.begin(), candidates.end());
+            candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+        }
+        for (const auto& holder : candidates) {
+            Client* client = holder.get();
+            const auto state = client->Current();
+            const auth::Principal* principal = state->auth.principal.get();
+            for (const auto& sub : state->subs) {
+                if ((sub.collection != c->id && sub.collection != c->name) ||
+                    (!sub.record_id.empty() && sub.record_id != event.record_id)) {
+                    continue;
+                }
+                const bool list = sub.record_id.empty();
+                std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(principal));
+                key += list ? "|l|" : "|v|";
+                key += sub.options;
+                auto [slot, inserted] = memo.try_emplace(std::move(key));
+                if (inserted) {
+                    const records::Access access = AccessOf(principal, sub);
+                    auto can = records_.CanSeeEvent(*c, record, list, access);
+                    if (can && *can) {
+                        json::object visible = records::RecordService::EventRecordFor(*c, record, access);
+                        bool ok = true;
+                        if (!sub.expand.empty()) {
+                            std::vector<json::object*> ptrs{&visible};
+                            ok = static_cast<bool>(records_.Expand(*c, *snapshot, ptrs, sub.expand, access));
+                        }
+                        json::value rec(std::move(visible));
+                        if (ok && !sub.fields.empty()) {
+                            auto picked = records::PickFields(rec, sub.fields);
+                            ok = static_cast<bool>(picked);
+                            if (ok) {
+                                rec = std::move(*picked);
+                            }
+                        }
+                        if (ok) {
+                            json::object msg;
+                            msg["action"] = event.action;
+                            msg["record"] = std::move(rec);
+                            slot->second = json::serialize(msg);
+                        }
+                    }
+                }
+                if (slot->second) {
+                    auto& [owner, bytes] = out[client];
+                    if (!owner) {
+                        owner = holder;
+                    }
+                    bytes += Frame(client->id, sub.topic, *slot->second);
+                }
+            }
+        }
+    }
+    for (auto& [ptr, entry] : out) {
+        entry.first->stream->Push(entry.second);  // a full queue closes the stream: the client reconnects
+    }
+}
+
+}  // namespace basalt::realtime

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "auth/superusers.hpp"
+#include "collections/store.hpp"
+#include "core/result.hpp"
+#include "events/events.hpp"
+#include "http/event_stream.hpp"
+#include "records/service.hpp"
+
+namespace basalt::realtime {
+
+inline constexpr std::size_t kMaxSubscriptions = 1000;
+inline constexpr std::size_t kMaxTopicLength = 2500;
+
+/// One topic of a client, parsed: `<collection>/*`, `<collection>/<id>`, `<collection>`, `@oauth2`,
+/// each optionally with `?options=<urlencoded {"query":{...},"headers":{...}}>`.
+struct Subscription {
+    std::string topic;       // as the client sent it: the SSE event name
+    std::string collection;  // id or name; empty for @oauth2
+    std::string record_id;   // empty: every record (list rule); otherwise that record (view rule)
+    boost::json::object query;
+    boost::json::object headers;
+    std::string expand;
+    std::string fields;
+    std::string options;  // the raw options (a cache key part)
+};
+
+/// Parses a topic. kInvalidArgument for one that is malformed (bad options JSON, control characters).
+Result<Subscription> ParseTopic(std::string_view topic);
+
+/// Who a client is: set by its latest POST /api/realtime. `reauth` checks the credentials again
+/// (after its auth record changed); it returns null when they no longer hold.
+struct ClientAuth {
+    std::shared_ptr<const auth::Principal> principal;
+    std::function<std::shared_ptr<const auth::Principal>()> reauth;
+};
+
+/// The realtime hub: SSE clients, their subscriptions, and the fan-out of committed events (from the
+/// outbox, in commit order) to them, checking each client's access per message with
+/// @request.context = "realtime" and exporting records with REST's visibility. Fan-out runs on the
+/// hub's own thread; pushing to a client never blocks (a client whose queue is full is dropped and
+/// reconnects). Thread-safe.
+class Hub {
+public:
+    struct Limits {
+        http::EventStream::Limits stream;
+        std::size_t max_pending_events = 100000;  // beyond it the hub is behind: every client is reset
+    };
+
+    Hub(collections::CollectionStore& collections, records::RecordService& records, Limits limits);
+    ~Hub();
+    Hub(const Hub&) = delete;
+    Hub& operator=(const Hub&) = delete;
+
+    /// A new client from `remote_ip`: its stream with PB_CONNECT queued. The client is forgotten when
+    /// the stream ends.
+    std::shared_ptr<http::EventStream> Connect(const std::string& remote_ip, std::string* client_id);
+
+    /// Replaces the client's subscriptions (POST /api/realtime). Errors: kNotFound (unknown client),
+    /// kInvalidArgument with field errors (too many or malformed topics), kForbidden (an auth that
+    /// differs from the client's earlier one), kConflict (a request from another IP than the stream's).
+    Result<void> SetSubscriptions(
+        std::string_view client_id, std::string_view remote_ip, const std::vector<std::string>& topics, ClientAuth auth
+    );
+
+    /// Sends `data` as event `topic` to the client when it is subscribed to it (@oauth2 redirects).
+    /// False when there is no such client or subscription.
+    bool SendTo(std::string_view client_id, std::string_view topic, std::string_view data);
+
+    /// The outbox consumer: queues the event for fan-out (never blocks on clients).
+    void Publish(const events::Event& event);
+
+    std::size_t ClientCount() const;
+    /// Ends every stream and the fan-out thread.
+    void Stop();
+
+private:
+    struct Client;
+    struct State;
+    void Run();
+    void FanOut(const std::vector<events::Event>& batch);
+    void Forget(const std::string& client_id);
+
+    collections::CollectionStore& collections_;
+    records::RecordService& records_;
+    Limits limits_;
+
+    mutable std::mutex mu_;
+    std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
+    // Clients with at least one subscription naming the collection (by the id or name they used).
+    std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_collection_;
+
+    std::mutex queue_mu_;
+    std::condition_variable queue_cv_;
+    std::deque<events::Event> queue_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace basalt::realtime
