@@ -3,9 +3,12 @@
 // returns the client secret.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EventSource } from 'eventsource';
 import PocketBase from 'pocketbase';
 import { getJson, startServer } from './helpers.mjs';
 import { startOidcProvider } from './oidc_provider.mjs';
+
+globalThis.EventSource = EventSource;
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
 const REDIRECT = 'http://localhost:5173/oauth-callback';
@@ -29,6 +32,7 @@ describe('OAuth2', () => {
       clientSecret: 'idp-secret-value',
       users: {
         alice: { sub: 'alice-1', email: 'alice@example.com', email_verified: true, name: 'Alice', picture: 'https://img/a.png' },
+        dora: { sub: 'dora-1', email: 'dora@example.com', email_verified: true, name: 'Dora' },
         bob: { sub: 'bob-1', email: 'bob@example.com', email_verified: true, name: 'Bob' },
         mallory: { sub: 'mallory-1', email: 'existing@example.com', email_verified: false, name: 'Mallory' },
       },
@@ -57,6 +61,30 @@ describe('OAuth2', () => {
   after(async () => {
     if (srv) await srv.stop();
     if (idp) await idp.close();
+  });
+
+  test('the SDK popup flow: /api/oauth2-redirect hands the code to the realtime @oauth2 client', async () => {
+    const pb = client();
+    let pageStatus = 0;
+    const auth = await pb.collection('users').authWithOAuth2({
+      provider: 'oidc',
+      // Plays the browser: the provider's login page redirects to basalt's /api/oauth2-redirect.
+      urlCallback: async (url) => {
+        const res = await fetch(url + '&login=dora', { redirect: 'manual' });
+        assert.equal(res.status, 302);
+        const back = new URL(res.headers.get('location'));
+        assert.equal(back.pathname, '/api/oauth2-redirect');
+        const page = await fetch(back);
+        pageStatus = page.status;
+        assert.match(page.headers.get('content-type'), /^text\/html/);
+      },
+    });
+    assert.equal(pageStatus, 200);
+    assert.equal(auth.record.email, 'dora@example.com');
+    assert.ok(pb.authStore.isValid);
+    // A redirect naming no realtime client delivers nothing.
+    const stray = await fetch(`${srv.url}/api/oauth2-redirect?state=${'x'.repeat(40)}&code=abc`);
+    assert.equal(stray.status, 400);
   });
 
   test('the client secret is write-only; auth-methods offers the flow with PKCE', async () => {
