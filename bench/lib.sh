@@ -40,12 +40,14 @@ wrk_stats() {
 }
 
 # start_basalt: a superuser (bench@example.com) and `$BIN serve` on a free port over $out/data;
-# sets BURL and SU_TOKEN (the superuser's token).
+# sets BURL, BPID and SU_TOKEN (the superuser's token). BASALT_ARGS: extra serve flags.
 start_basalt() {
   "$BIN" superuser upsert bench@example.com bench-password --dir "$out/data" >/dev/null
   local port
   port=$(free_port)
-  "$BIN" serve --http 127.0.0.1:"$port" --dir "$out/data" </dev/null >>"$out/basalt.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$BIN" serve --http 127.0.0.1:"$port" --dir "$out/data" ${BASALT_ARGS:-} </dev/null >>"$out/basalt.log" 2>&1 &
+  BPID=$!
   BURL="http://127.0.0.1:$port"
   wait_up "$BURL/api/health"
   SU_TOKEN=$(curl -sf -X POST "$BURL/api/collections/_superusers/auth-with-password" -H 'Content-Type: application/json' \

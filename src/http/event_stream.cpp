@@ -6,6 +6,14 @@
 namespace basalt::http {
 
 bool EventStream::Push(std::string_view bytes) {
+    return Push(std::vector<Segment>{std::make_shared<const std::string>(bytes)});
+}
+
+bool EventStream::Push(const std::vector<Segment>& segments) {
+    std::size_t size = 0;
+    for (const auto& seg : segments) {
+        size += seg->size();
+    }
     std::function<void()> wake;
     bool overflow = false;
     {
@@ -13,13 +21,14 @@ bool EventStream::Push(std::string_view bytes) {
         if (closed_) {
             return false;
         }
-        if (queue_.size() + bytes.size() > limits_.max_queued_bytes) {
+        if (queued_bytes_ + size > limits_.max_queued_bytes) {
             overflow = true;
         } else {
             if (queue_.empty()) {
                 wake = wake_;  // the connection may be waiting: tell it (once per empty-to-non-empty)
             }
-            queue_.append(bytes);
+            queue_.insert(queue_.end(), segments.begin(), segments.end());
+            queued_bytes_ += size;
         }
     }
     if (overflow) {
@@ -43,6 +52,7 @@ void EventStream::Close() {
         closed_ = true;
         queue_.clear();
         queue_.shrink_to_fit();
+        queued_bytes_ = 0;
         wake = std::move(wake_);
         on_close = std::move(on_close_);
     }
@@ -64,7 +74,7 @@ void EventStream::OnClose(std::function<void()> callback) {
     on_close_ = std::move(callback);
 }
 
-bool EventStream::Take(std::string& out) {
+bool EventStream::Take(std::vector<Segment>& out) {
     std::lock_guard lock(mu_);
     if (closed_) {
         return false;
@@ -72,9 +82,10 @@ bool EventStream::Take(std::string& out) {
     if (out.empty()) {
         out.swap(queue_);
     } else {
-        out.append(queue_);
+        out.insert(out.end(), queue_.begin(), queue_.end());
         queue_.clear();
     }
+    queued_bytes_ = 0;
     return true;
 }
 

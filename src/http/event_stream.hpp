@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace basalt::http {
 
@@ -23,6 +25,9 @@ public:
         std::chrono::milliseconds max_duration{std::chrono::minutes(30)};
     };
 
+    /// Bytes shared between streams (one event's frame goes to many subscribers without copies).
+    using Segment = std::shared_ptr<const std::string>;
+
     explicit EventStream(Limits limits) : limits_(limits) {}
     EventStream(const EventStream&) = delete;
     EventStream& operator=(const EventStream&) = delete;
@@ -30,6 +35,8 @@ public:
     /// Queues `bytes` for the connection. False (and the stream is closed) when it is already closed or
     /// the queue would grow past max_queued_bytes.
     bool Push(std::string_view bytes);
+    /// Queues shared segments, in order (no copy).
+    bool Push(const std::vector<Segment>& segments);
     /// Ends the stream; the connection finishes writing nothing more and closes. Idempotent; runs the
     /// close callback once.
     void Close();
@@ -39,8 +46,8 @@ public:
 
     // The connection's side.
     const Limits& GetLimits() const { return limits_; }
-    /// Appends everything queued to `out`. Returns false once the stream is closed.
-    bool Take(std::string& out);
+    /// Moves everything queued to `out` (appending). Returns false once the stream is closed.
+    bool Take(std::vector<Segment>& out);
     /// `wake` runs (on a producer's thread) when bytes arrive into an empty queue or the stream
     /// closes; the connection clears it when it ends.
     void SetWaker(std::function<void()> wake);
@@ -48,7 +55,8 @@ public:
 private:
     Limits limits_;
     mutable std::mutex mu_;
-    std::string queue_;
+    std::vector<Segment> queue_;
+    std::size_t queued_bytes_ = 0;
     bool closed_ = false;
     std::function<void()> wake_;
     std::function<void()> on_close_;

@@ -439,6 +439,9 @@ private:
             }
 
             if (res.stream && req.method != Method::kHead) {
+                buffer.clear();
+                buffer.shrink_to_fit();  // a long-lived stream reads nothing more: keep no read buffer
+                req = Request();
                 co_await Stream(w, conn, res, version);
                 break;
             }
@@ -520,7 +523,10 @@ private:
         const auto started = Clock::now();
         auto last_message = started;
         auto last_write = started;
-        std::string out;
+        static const EventStream::Segment kHeartbeat = std::make_shared<const std::string>(":\n\n");  // an SSE comment
+        std::vector<EventStream::Segment> out;
+        std::vector<net::const_buffer> buffers;
+        std::string flat;
         bool finished = false;  // ended by a limit: close the body properly
         while (!ec) {
             out.clear();
@@ -534,21 +540,30 @@ private:
                 finished = true;
                 break;
             } else if (now - last_write >= limits.heartbeat) {
-                out = ":\n\n";  // an SSE comment: keeps proxies and dead-peer detection going
+                out.push_back(kHeartbeat);  // keeps proxies and dead-peer detection going
             }
             if (!out.empty()) {
+                // One chunk of every queued segment, flattened here (on this I/O thread, not the
+                // producer's): many small iovecs cost more than one copy.
+                flat.clear();
+                for (const auto& seg : out) {
+                    flat += *seg;
+                }
                 char size[20];
-                const int n = std::snprintf(size, sizeof(size), "%zx\r\n", out.size());
-                const std::array<net::const_buffer, 3> chunk{
-                    net::buffer(size, static_cast<std::size_t>(n)), net::buffer(out), net::buffer("\r\n", 2)};
+                const int n = std::snprintf(size, sizeof(size), "%zx\r\n", flat.size());
+                buffers.clear();
+                if (chunked) {
+                    buffers.emplace_back(size, static_cast<std::size_t>(n));
+                }
+                buffers.emplace_back(flat.data(), flat.size());
+                if (chunked) {
+                    buffers.emplace_back("\r\n", 2);
+                }
                 conn.phase = Phase::kWriting;
                 conn.deadline = now + cfg_.write_timeout;
-                if (chunked) {
-                    co_await net::async_write(conn.socket, chunk, net::redirect_error(net::use_awaitable, ec));
-                } else {
-                    co_await net::async_write(
-                        conn.socket, net::buffer(out), net::redirect_error(net::use_awaitable, ec)
-                    );
+                co_await net::async_write(conn.socket, buffers, net::redirect_error(net::use_awaitable, ec));
+                if (flat.capacity() > kStreamSendBuffer) {
+                    std::string().swap(flat);  // an idle subscriber keeps no burst-sized buffer
                 }
                 last_write = Clock::now();
                 continue;

@@ -141,6 +141,7 @@ struct Hub::Client {
     std::string id;
     std::string ip;
     std::shared_ptr<http::EventStream> stream;
+    http::EventStream::Segment prefix;  // "id:<id>": every frame starts with it
     std::mutex mu;
     std::shared_ptr<const State> state = std::make_shared<State>();
 
@@ -165,6 +166,7 @@ std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, st
     client->id = SecureRandomString(40, kIdAlphabet);
     client->ip = remote_ip;
     client->stream = std::make_shared<http::EventStream>(limits_.stream);
+    client->prefix = std::make_shared<const std::string>("id:" + client->id);
     client->stream->Push(Frame(client->id, "PB_CONNECT", "{\"clientId\":\"" + client->id + "\"}"));
     client->stream->OnClose([this, id = client->id] { Forget(id); });
     {
@@ -180,23 +182,56 @@ std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, st
 }
 
 void Hub::Forget(const std::string& client_id) {
-    std::shared_ptr<Client> gone;
     std::lock_guard lock(mu_);
     auto it = clients_.find(client_id);
     if (it == clients_.end()) {
         return;
     }
-    gone = it->second;
+    const std::shared_ptr<Client> gone = it->second;
     clients_.erase(it);
-    for (const auto& s : gone->Current()->subs) {
+    Reindex(gone, *gone->Current(), nullptr);
+}
+
+void Hub::Reindex(
+    const std::shared_ptr<Client>& client, const State& previous, const std::shared_ptr<const State>& next
+) {
+    for (const auto& s : previous.subs) {
         auto idx = by_collection_.find(s.collection);
         if (idx != by_collection_.end()) {
-            idx->second.erase(client_id);
-            if (idx->second.empty()) {
+            idx->second.members.erase(client->id);
+            idx->second.snapshot.reset();
+            if (idx->second.members.empty()) {
                 by_collection_.erase(idx);
             }
         }
     }
+    if (next) {
+        for (const auto& s : next->subs) {
+            if (!s.collection.empty()) {
+                Index& idx = by_collection_[s.collection];
+                idx.members[client->id] = Entry{client, next};
+                idx.snapshot.reset();
+            }
+        }
+    }
+    std::lock_guard client_lock(client->mu);
+    client->state = next ? next : std::make_shared<const State>();
+}
+
+std::shared_ptr<const std::vector<Hub::Entry>> Hub::Subscribers(const std::string& key) {
+    auto idx = by_collection_.find(key);
+    if (idx == by_collection_.end()) {
+        return nullptr;
+    }
+    if (!idx->second.snapshot) {
+        auto v = std::make_shared<std::vector<Entry>>();
+        v->reserve(idx->second.members.size());
+        for (const auto& [id, e] : idx->second.members) {
+            v->push_back(e);
+        }
+        idx->second.snapshot = std::move(v);
+    }
+    return idx->second.snapshot;
 }
 
 Result<void> Hub::SetSubscriptions(
@@ -251,22 +286,7 @@ Result<void> Hub::SetSubscriptions(
             return MakeError(ErrorCode::kForbidden, "The current and the previous request authorization don't match.");
         }
     }
-    for (const auto& s : previous->subs) {
-        auto idx = by_collection_.find(s.collection);
-        if (idx != by_collection_.end()) {
-            idx->second.erase(client.id);
-            if (idx->second.empty()) {
-                by_collection_.erase(idx);
-            }
-        }
-    }
-    for (const auto& s : next->subs) {
-        if (!s.collection.empty()) {
-            by_collection_[s.collection].emplace(client.id, it->second);
-        }
-    }
-    std::lock_guard client_lock(client.mu);
-    client.state = std::move(next);
+    Reindex(it->second, *previous, next);
     return Ok();
 }
 
@@ -377,6 +397,19 @@ void Hub::Run() {
 
 namespace {
 
+// Who sees an event and through which topic: equal keys get the same frame tail.
+struct MemoKey {
+    const auth::Principal* principal;
+    std::string_view topic;
+    bool operator==(const MemoKey& o) const { return principal == o.principal && topic == o.topic; }
+};
+
+struct MemoKeyHash {
+    std::size_t operator()(const MemoKey& k) const {
+        return std::hash<std::string_view>()(k.topic) ^ (std::hash<const void*>()(k.principal) * 31);
+    }
+};
+
 records::Access AccessOf(const auth::Principal* p, const Subscription& s) {
     records::Access a;
     a.superuser = p != nullptr && p->superuser;
@@ -396,7 +429,7 @@ records::Access AccessOf(const auth::Principal* p, const Subscription& s) {
 void Hub::FanOut(const std::vector<events::Event>& batch) {
     const auto snapshot = collections_.Current();
     // Everything one batch sends a client, pushed at once: one wake-up and one write per client.
-    std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::string>> out;
+    std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::vector<http::EventStream::Segment>>> out;
     for (const auto& event : batch) {
         const schema::Collection* c = snapshot->Find(event.collection_id);
         if (c == nullptr) {
@@ -409,22 +442,13 @@ void Hub::FanOut(const std::vector<events::Event>& batch) {
         }
         const json::object& record = parsed.as_object();
 
-        // A change to a client's own auth record: check its credentials again (a new password, a
-        // deleted record), dropping its auth when they no longer hold.
-        std::vector<std::shared_ptr<Client>> candidates;
+        std::shared_ptr<const std::vector<Entry>> by_id;
+        std::shared_ptr<const std::vector<Entry>> by_name;
         std::vector<std::shared_ptr<Client>> owners;
-        bool deduplicate = false;  // subscribed by both id and name: the same client twice
         {
             std::lock_guard lock(mu_);
-            for (const std::string* key : {&c->id, &c->name}) {
-                auto idx = by_collection_.find(*key);
-                if (idx != by_collection_.end()) {
-                    deduplicate = !candidates.empty();
-                    for (const auto& [id, client] : idx->second) {
-                        candidates.push_back(client);
-                    }
-                }
-            }
+            by_id = Subscribers(c->id);
+            by_name = Subscribers(c->name);
             if (c->type == schema::CollectionType::kAuth && event.action != "create") {
                 for (const auto& [id, client] : clients_) {
                     const auto& p = client->Current()->auth.principal;
@@ -434,6 +458,8 @@ void Hub::FanOut(const std::vector<events::Event>& batch) {
                 }
             }
         }
+        // A change to a client's own auth record: check its credentials again (a new password, a
+        // deleted record), dropping its auth when they no longer hold.
         for (const auto& client : owners) {
             const auto current = client->Current();
             std::shared_ptr<const auth::Principal> fresh;
@@ -445,62 +471,61 @@ void Hub::FanOut(const std::vector<events::Event>& batch) {
             if (!fresh) {
                 next->auth.reauth = nullptr;
             }
-            std::lock_guard lock(client->mu);
-            client->state = std::move(next);
+            std::lock_guard lock(mu_);
+            if (clients_.count(client->id) != 0) {
+                Reindex(client, *current, next);
+            }
+        }
+        if (!owners.empty()) {
+            std::lock_guard lock(mu_);
+            by_id = Subscribers(c->id);
+            by_name = Subscribers(c->name);
         }
 
-        // One payload per (who, list/view, options) for this event.
-        std::unordered_map<std::string, std::optional<std::string>> memo;
-        if (deduplicate) {
-            std::sort(candidates.begin(), candidates.end());
-            candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-        }
-        for (const auto& holder : candidates) {
-            Client* client = holder.get();
-            const auto state = client->Current();
-            const auth::Principal* principal = state->auth.principal.get();
-            for (const auto& sub : state->subs) {
-                if ((sub.collection != c->id && sub.collection != c->name) ||
-                    (!sub.record_id.empty() && sub.record_id != event.record_id)) {
-                    continue;
+        // One frame tail ("\nevent:...\ndata:...\n\n") per (who, topic) for this event; null when
+        // that subscriber may not see it. Neighbours in the list usually share both: the last one
+        // is checked before the map.
+        std::unordered_map<MemoKey, http::EventStream::Segment, MemoKeyHash> memo;
+        MemoKey last_key{nullptr, {}};
+        const http::EventStream::Segment* last = nullptr;
+        std::unordered_map<const Client*, bool> seen;  // only when both lists exist
+        const bool both = by_id && by_name;
+        for (const auto* list : {by_id.get(), by_name.get()}) {
+            if (list == nullptr) {
+                continue;
+            }
+            for (const Entry& entry : *list) {
+                Client* client = entry.client.get();
+                if (both && !seen.emplace(client, true).second) {
+                    continue;  // subscribed by both id and name: handled
                 }
-                const bool list = sub.record_id.empty();
-                std::string key = std::to_string(reinterpret_cast<std::uintptr_t>(principal));
-                key += list ? "|l|" : "|v|";
-                key += sub.options;
-                auto [slot, inserted] = memo.try_emplace(std::move(key));
-                if (inserted) {
-                    const records::Access access = AccessOf(principal, sub);
-                    auto can = records_.CanSeeEvent(*c, record, list, access);
-                    if (can && *can) {
-                        json::object visible = records::RecordService::EventRecordFor(*c, record, access);
-                        bool ok = true;
-                        if (!sub.expand.empty()) {
-                            std::vector<json::object*> ptrs{&visible};
-                            ok = static_cast<bool>(records_.Expand(*c, *snapshot, ptrs, sub.expand, access));
-                        }
-                        json::value rec(std::move(visible));
-                        if (ok && !sub.fields.empty()) {
-                            auto picked = records::PickFields(rec, sub.fields);
-                            ok = static_cast<bool>(picked);
-                            if (ok) {
-                                rec = std::move(*picked);
+                const auth::Principal* principal = entry.state->auth.principal.get();
+                for (const auto& sub : entry.state->subs) {
+                    if ((sub.collection != c->id && sub.collection != c->name) ||
+                        (!sub.record_id.empty() && sub.record_id != event.record_id)) {
+                        continue;
+                    }
+                    const MemoKey key{principal, sub.topic};
+                    if (last == nullptr || !(key == last_key)) {
+                        auto [slot, inserted] = memo.try_emplace(key);
+                        if (inserted) {
+                            if (auto payload = Render(*c, *snapshot, record, event.action, sub, principal)) {
+                                slot->second = std::make_shared<const std::string>(
+                                    "\nevent:" + sub.topic + "\ndata:" + *payload + "\n\n"
+                                );
                             }
                         }
-                        if (ok) {
-                            json::object msg;
-                            msg["action"] = event.action;
-                            msg["record"] = std::move(rec);
-                            slot->second = json::serialize(msg);
+                        last_key = key;
+                        last = &slot->second;
+                    }
+                    if (*last) {
+                        auto& [owner, segments] = out[client];
+                        if (!owner) {
+                            owner = entry.client;
                         }
+                        segments.push_back(client->prefix);  // shared: no bytes copied per subscriber
+                        segments.push_back(*last);
                     }
-                }
-                if (slot->second) {
-                    auto& [owner, bytes] = out[client];
-                    if (!owner) {
-                        owner = holder;
-                    }
-                    bytes += Frame(client->id, sub.topic, *slot->second);
                 }
             }
         }
@@ -508,6 +533,41 @@ void Hub::FanOut(const std::vector<events::Event>& batch) {
     for (auto& [ptr, entry] : out) {
         entry.first->stream->Push(entry.second);  // a full queue closes the stream: the client reconnects
     }
+}
+
+std::optional<std::string> Hub::Render(
+    const schema::Collection& c,
+    const collections::Snapshot& snapshot,
+    const json::object& record,
+    const std::string& action,
+    const Subscription& sub,
+    const auth::Principal* principal
+) const {
+    const records::Access access = AccessOf(principal, sub);
+    const bool list = sub.record_id.empty();
+    auto can = records_.CanSeeEvent(c, record, list, access);
+    if (!can || !*can) {
+        return std::nullopt;
+    }
+    json::object visible = records::RecordService::EventRecordFor(c, record, access);
+    if (!sub.expand.empty()) {
+        std::vector<json::object*> ptrs{&visible};
+        if (!records_.Expand(c, snapshot, ptrs, sub.expand, access)) {
+            return std::nullopt;
+        }
+    }
+    json::value rec(std::move(visible));
+    if (!sub.fields.empty()) {
+        auto picked = records::PickFields(rec, sub.fields);
+        if (!picked) {
+            return std::nullopt;
+        }
+        rec = std::move(*picked);
+    }
+    json::object msg;
+    msg["action"] = action;
+    msg["record"] = std::move(rec);
+    return json::serialize(msg);
 }
 
 }  // namespace basalt::realtime

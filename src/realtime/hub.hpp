@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -93,9 +94,33 @@ public:
 private:
     struct Client;
     struct State;
+    struct Entry {
+        std::shared_ptr<Client> client;
+        std::shared_ptr<const State> state;
+    };
+    // The subscribers of one collection key; `snapshot` (rebuilt when stale) is what fan-out reads
+    // without holding the lock per client.
+    struct Index {
+        std::unordered_map<std::string, Entry> members;
+        std::shared_ptr<const std::vector<Entry>> snapshot;
+    };
+
     void Run();
     void FanOut(const std::vector<events::Event>& batch);
+    std::optional<std::string> Render(
+        const schema::Collection& c,
+        const collections::Snapshot& snapshot,
+        const boost::json::object& record,
+        const std::string& action,
+        const Subscription& sub,
+        const auth::Principal* principal
+    ) const;
     void Forget(const std::string& client_id);
+    /// Moves `client` from `previous` subscriptions to `next` (null: none) in the index. Under mu_.
+    void Reindex(
+        const std::shared_ptr<Client>& client, const State& previous, const std::shared_ptr<const State>& next
+    );
+    std::shared_ptr<const std::vector<Entry>> Subscribers(const std::string& key);
 
     collections::CollectionStore& collections_;
     records::RecordService& records_;
@@ -104,7 +129,7 @@ private:
     mutable std::mutex mu_;
     std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
     // Clients with at least one subscription naming the collection (by the id or name they used).
-    std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_collection_;
+    std::unordered_map<std::string, Index> by_collection_;
 
     std::mutex queue_mu_;
     std::condition_variable queue_cv_;
