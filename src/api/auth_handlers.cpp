@@ -1391,20 +1391,23 @@ private:
         }
         values.emplace_back("APP_NAME", m.app_name);
         values.emplace_back("APP_URL", m.app_url);
-        mail::SmtpConfig config;
-        config.host = m.host;
-        config.port = m.port;
-        config.username = m.username;
-        config.password = m.password;
-        config.tls = m.tls;
-        config.local_name = m.local_name;
         mail::Message message;
         message.from_name = m.sender_name;
         message.from_address = m.sender_address;
         message.to = to;
         message.subject = mail::Fill(tpl.first, values, /*html=*/false);
         message.html = mail::Fill(tpl.second, values, /*html=*/true);
-        d_.outbox.Enqueue(std::move(config), std::move(message));
+        // Through the durable queue (retried, survives a restart), without waiting for the write: the
+        // answer's timing must not tell whether a mail was sent.
+        jobs::NewJob job;
+        job.kind = "mail.send";
+        job.payload = mail::MessageToJson(message);
+        job.max_attempts = 5;
+        d_.jobs.Submit(std::move(job), [notify = d_.notify_workers](const Result<void>& r) {
+            if (r && notify) {
+                notify();
+            }
+        });
     }
 
     // A new record for an OAuth2 account: createData, the provider's email (verified as it says),

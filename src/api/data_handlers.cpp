@@ -22,16 +22,6 @@ using http::Method;
 using http::Request;
 using http::Response;
 
-void RequireSuperuser(const Request& req) {
-    const auth::Principal* p = RequestAuth(req);
-    if (p == nullptr) {
-        throw ApiError::Unauthorized("The request requires valid record authorization token.");
-    }
-    if (!p->superuser || (p->scopes && !auth::ScopesAllowAdmin(*p->scopes))) {
-        throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
-    }
-}
-
 // Header names as @request.headers sees them: lower case, '-' -> '_'.
 json::object HeadersObject(const Request& req) {
     json::object o;
@@ -64,6 +54,16 @@ json::object QueryObject(const Request& req) {
 }
 
 }  // namespace
+
+void RequireSuperuser(const http::Request& req) {
+    const auth::Principal* p = RequestAuth(req);
+    if (p == nullptr) {
+        throw ApiError::Unauthorized("The request requires valid record authorization token.");
+    }
+    if (!p->superuser || (p->scopes && !auth::ScopesAllowAdmin(*p->scopes))) {
+        throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
+    }
+}
 
 http::Response JsonResponse(const boost::json::value& v) {
     return http::Response::Json(200, boost::json::serialize(v));
@@ -141,8 +141,6 @@ records::Access AccessFor(const Request& req, const collections::CollectionStore
     return a;
 }
 
-namespace {
-
 std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallback) {
     const std::string text = req.QueryParam(name).value_or("");
     if (text.empty()) {
@@ -158,6 +156,8 @@ std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallbac
     }
     return n;
 }
+
+namespace {
 
 bool BoolParam(const Request& req, const char* name) {
     auto v = req.QueryParam(name);

@@ -17,6 +17,12 @@ records::Access AccessFor(
     const http::Request& req, const collections::CollectionStore& store, boost::json::object body = {}
 );
 
+/// 401 for guests, 403 for anyone but a superuser (or an API key without the admin scope).
+void RequireSuperuser(const http::Request& req);
+
+/// The integer query parameter `name` (`fallback` when absent); 400 when it is not an integer.
+std::int64_t IntParam(const http::Request& req, const char* name, std::int64_t fallback);
+
 /// A 200 with `v` as JSON.
 http::Response JsonResponse(const boost::json::value& v);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <functional>
+
 #include "api/blocking.hpp"
 #include "auth/superusers.hpp"
 #include "collections/store.hpp"
@@ -12,10 +14,12 @@
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
-#include "mail/outbox.hpp"
+#include "jobs/cron.hpp"
+#include "jobs/queue.hpp"
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
+#include "webhooks/webhooks.hpp"
 
 namespace basalt::api {
 
@@ -32,10 +36,16 @@ struct Deps {
     identity::SessionStore& sessions;
     identity::TokenService& tokens;
     identity::Throttle& throttle;
-    mail::Outbox& outbox;
     identity::ApiKeyStore& api_keys;
     events::Dispatcher& events;
     realtime::Hub& realtime;
+    jobs::Queue& jobs;
+    jobs::Scheduler& crons;
+    webhooks::Service& webhooks;
+    /// Wakes this process's job workers (empty in an api-only process).
+    std::function<void()> notify_workers;
+    /// Whether a job kind has a handler (jobs enqueued through the API must).
+    std::function<bool(const std::string&)> job_kinds;
 };
 
 }  // namespace basalt::api

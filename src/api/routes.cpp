@@ -6,6 +6,7 @@
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
 #include "api/handlers.hpp"
+#include "api/ops_handlers.hpp"
 #include "api/realtime_handlers.hpp"
 #include "http/middlewares.hpp"
 
@@ -32,6 +33,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     RegisterDataRoutes(router, deps);
     router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
     RegisterRealtimeRoutes(router, deps);
+    RegisterOpsRoutes(router, deps);
 }
 
 }  // namespace basalt::api

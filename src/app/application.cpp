@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "app/application.hpp"
 
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <thread>
+
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -20,11 +26,14 @@
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
-#include "mail/outbox.hpp"
+#include "jobs/cron.hpp"
+#include "jobs/queue.hpp"
+#include "mail/mail.hpp"
 #include "obs/log.hpp"
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
+#include "webhooks/webhooks.hpp"
 
 namespace basalt::app {
 
@@ -89,18 +98,24 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
 
 struct Application::Impl {
     config::AppConfig config;
-    int lock_fd = -1;
+    std::vector<int> lock_fds;
     std::unique_ptr<DataDir> data;
     std::unique_ptr<collections::CollectionStore> collections;
     std::unique_ptr<identity::AuthRecords> auth_records;
     std::unique_ptr<identity::SessionStore> sessions;
     std::unique_ptr<identity::TokenService> tokens;
     std::unique_ptr<identity::Throttle> throttle;
-    std::unique_ptr<mail::Outbox> outbox;
     std::unique_ptr<identity::ApiKeyStore> api_keys;
     std::unique_ptr<events::Dispatcher> events;
     std::unique_ptr<records::RecordService> records;
     std::unique_ptr<realtime::Hub> realtime;
+    std::unique_ptr<jobs::Queue> queue;
+    std::unique_ptr<jobs::Scheduler> scheduler;
+    std::unique_ptr<jobs::Worker> worker;
+    std::unique_ptr<webhooks::Service> webhooks;
+    std::mutex stop_mu;
+    std::condition_variable stop_cv;
+    bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
     std::shared_ptr<http::Router> router;
@@ -108,11 +123,17 @@ struct Application::Impl {
 
     ~Impl() {
         server.reset();
+        if (scheduler) {
+            scheduler->Stop();
+        }
+        if (webhooks) {
+            webhooks->Stop();
+        }
+        if (worker) {
+            worker->Stop();  // running jobs finish; queued ones stay for the next start
+        }
         if (blocking) {
             blocking->Stop();
-        }
-        if (outbox) {
-            outbox->Stop();  // mail already queued goes out before the process ends
         }
         if (events) {
             events->Stop();
@@ -121,8 +142,8 @@ struct Application::Impl {
             realtime->Stop();
         }
         data.reset();
-        if (lock_fd >= 0) {
-            ::close(lock_fd);
+        for (int fd : lock_fds) {
+            ::close(fd);
         }
     }
 };
@@ -155,6 +176,45 @@ void RaiseOpenFileLimit(std::size_t max_connections) {
     }
 }
 
+// The built-in crons: retention of finished jobs, old events and webhook deliveries.
+Result<void> RegisterCrons(
+    jobs::Scheduler& scheduler, jobs::Queue& jobs, webhooks::Service& webhooks, db::Database& db, const Clock& time
+) {
+    auto* queue = &jobs;
+    auto* hooks = &webhooks;
+    const Clock* clock = &time;
+    if (auto r = scheduler.Add(
+            "__basaltJobsCleanup__",
+            "10 3 * * *",
+            [queue] {
+                auto n = queue->PruneDone(std::chrono::hours(24 * 7));
+                return n ? Ok() : Result<void>(n.error());
+            }
+        );
+        !r) {
+        return r;
+    }
+    if (auto r = scheduler.Add(
+            "__basaltEventsCleanup__",
+            "20 3 * * *",
+            [&db, hooks, clock] {
+                auto cursor = hooks->Cursor();
+                if (!cursor) {
+                    return Result<void>(cursor.error());
+                }
+                auto n = events::Prune(db, FormatDateTime(clock->Now() - std::chrono::hours(24 * 7)), *cursor);
+                return n ? Ok() : Result<void>(n.error());
+            }
+        );
+        !r) {
+        return r;
+    }
+    return scheduler.Add("__basaltWebhookDeliveriesCleanup__", "30 3 * * *", [hooks] {
+        auto n = hooks->PruneDeliveries(std::chrono::hours(24 * 30));
+        return n ? Ok() : Result<void>(n.error());
+    });
+}
+
 }  // namespace
 
 Result<void> Application::Start() {
@@ -165,11 +225,25 @@ Result<void> Application::Start() {
         return data.error();
     }
     s.data = std::move(*data);
-    // One server per data directory: a second `serve` would fight over the same files.
-    const auto lock_path = s.data->Path() / ".lock";
-    s.lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s.lock_fd < 0 || ::flock(s.lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        return MakeError(ErrorCode::kUnavailable, "another basalt server is already using " + s.data->Path().string());
+    // One process per role and data directory: an api process and a worker process may share one
+    // (SQLite allows several processes); a second of the same role would fight over the same work.
+    const bool serves_http = s.config.role != "worker";
+    const bool runs_jobs = s.config.role != "api";
+    for (const char* role : {"api", "worker"}) {
+        if ((std::string(role) == "api" && !serves_http) || (std::string(role) == "worker" && !runs_jobs)) {
+            continue;
+        }
+        const auto lock_path = s.data->Path() / (std::string(".lock-") + role);
+        const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            s.lock_fds.push_back(fd);
+        }
+        if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            return MakeError(
+                ErrorCode::kUnavailable,
+                std::string("another basalt ") + role + " process is already using " + s.data->Path().string()
+            );
+        }
     }
     DataDir::Impl& d = *s.data->impl_;
     s.collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
@@ -180,7 +254,6 @@ Result<void> Application::Start() {
     s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
     s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
     s.throttle = std::make_unique<identity::Throttle>();
-    s.outbox = std::make_unique<mail::Outbox>();
     s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     realtime::Hub::Limits rt;
@@ -189,14 +262,65 @@ Result<void> Application::Start() {
     rt.stream.max_duration = s.config.realtime.max_duration;
     rt.stream.max_queued_bytes = s.config.realtime.max_queued_bytes;
     s.realtime = std::make_unique<realtime::Hub>(*s.collections, *s.records, rt);
-    s.events = std::make_unique<events::Dispatcher>(*d.db);
-    s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
-    if (auto r = s.events->Start(); !r) {
-        return r.error();
-    }
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {
         return r.error();
+    }
+    s.queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
+    s.scheduler = std::make_unique<jobs::Scheduler>(*d.db, *s.queue, d.clock);
+    s.webhooks = std::make_unique<webhooks::Service>(*d.db, *s.queue, *s.settings, d.clock);
+    if (auto r = RegisterCrons(*s.scheduler, *s.queue, *s.webhooks, *d.db, d.clock); !r) {
+        return r.error();
+    }
+    s.events = std::make_unique<events::Dispatcher>(*d.db);
+    s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
+    if (runs_jobs) {
+        s.events->Subscribe([hooks = s.webhooks.get()](const events::Event&) { hooks->Notify(); });
+    }
+    if (auto r = s.events->Start(); !r) {
+        return r.error();
+    }
+    if (runs_jobs) {
+        jobs::Worker::Options wo;
+        wo.threads = s.config.jobs.workers;
+        wo.lease = s.config.jobs.lease;
+        wo.poll = s.config.jobs.poll;
+        s.worker = std::make_unique<jobs::Worker>(*s.queue, wo);
+        s.worker->Handle("webhook.deliver", [hooks = s.webhooks.get()](const jobs::Job& j) {
+            return hooks->Deliver(j);
+        });
+        s.worker->Handle("cron.run", [crons = s.scheduler.get()](const jobs::Job& j) { return crons->RunJob(j); });
+        // Mail: the SMTP settings of the moment it is sent; the payload (links with tokens) is
+        // emptied once sent.
+        s.worker->Handle(
+            "mail.send",
+            [settings = s.settings.get()](const jobs::Job& j) -> Result<void> {
+                auto message = mail::MessageFromJson(j.payload);
+                if (!message) {
+                    return message.error();
+                }
+                const settings::MailSettings m = settings->Mail();
+                if (!m.enabled) {
+                    return MakeError(ErrorCode::kUnavailable, "SMTP is disabled in the settings");
+                }
+                mail::SmtpConfig config;
+                config.host = m.host;
+                config.port = m.port;
+                config.username = m.username;
+                config.password = m.password;
+                config.tls = m.tls;
+                config.local_name = m.local_name;
+                return mail::Send(config, *message);
+            },
+            /*redact=*/true
+        );
+        s.worker->Start();
+        if (auto r = s.webhooks->Start([w = s.worker.get()] { w->Notify(); }); !r) {
+            return r.error();
+        }
+        if (auto r = s.scheduler->Start(); !r) {
+            return r.error();
+        }
     }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.router = std::make_shared<http::Router>();
@@ -212,27 +336,69 @@ Result<void> Application::Start() {
         *s.sessions,
         *s.tokens,
         *s.throttle,
-        *s.outbox,
         *s.api_keys,
         *s.events,
-        *s.realtime};
+        *s.realtime,
+        *s.queue,
+        *s.scheduler,
+        *s.webhooks,
+        s.worker ? std::function<void()>([w = s.worker.get()] { w->Notify(); }) : std::function<void()>(),
+        [](const std::string& kind) {
+            return kind == "webhook.deliver" || kind == "mail.send" || kind == "cron.run";
+        }};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
+    if (!serves_http) {
+        return Ok();
+    }
     s.server = std::make_unique<http::Server>(s.config.http, s.router);
     return s.server->Listen();
 }
 
 std::uint16_t Application::Port() const {
-    return impl_->server->Port();
+    return impl_->server ? impl_->server->Port() : 0;
 }
 
 void Application::Run() {
-    impl_->server->StopOnSignals();
-    impl_->server->Run();
-    obs::Info("server stopped");
+    Impl& s = *impl_;
+    if (s.server) {
+        s.server->StopOnSignals();
+        s.server->Run();
+        obs::Info("server stopped");
+        return;
+    }
+    // A worker process: jobs run on their own threads until SIGINT/SIGTERM.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread waiter([&s, set] {
+        int signo = 0;
+        sigwait(&set, &signo);
+        std::lock_guard lock(s.stop_mu);
+        s.stop_requested = true;
+        s.stop_cv.notify_all();
+    });
+    {
+        std::unique_lock lock(s.stop_mu);
+        s.stop_cv.wait(lock, [&s] { return s.stop_requested; });
+    }
+    if (waiter.joinable()) {
+        pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait when Stop() ended the wait
+        waiter.join();
+    }
+    obs::Info("worker stopped");
 }
 
 void Application::Stop() {
-    impl_->server->Stop();
+    Impl& s = *impl_;
+    if (s.server) {
+        s.server->Stop();
+        return;
+    }
+    std::lock_guard lock(s.stop_mu);
+    s.stop_requested = true;
+    s.stop_cv.notify_all();
 }
 auth::SuperuserStore& Application::Superusers() {
     return impl_->data->Superusers();

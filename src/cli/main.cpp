@@ -39,6 +39,19 @@ int Serve(AppConfig config, const std::string& listen) {
     const std::string host =
         config.http.host.find(':') != std::string::npos ? "[" + config.http.host + "]" : config.http.host;
     const std::string base = "http://" + host + ":" + std::to_string(app.Port());
+    if (config.role == "worker") {
+        std::fputs(
+            ("basalt " + std::string(kVersion) +
+             "\nWorker started (jobs, webhooks, crons; no HTTP)\n└─ Data:      " + app.DataPath().string() + "\n")
+                .c_str(),
+            stderr
+        );
+        std::fflush(stderr);
+        basalt::obs::Info("worker started", {{"data_dir", app.DataPath().string()}});
+        app.Run();
+        basalt::obs::Flush();
+        return 0;
+    }
     // One write, so that whoever reads the banner sees all of it at once.
     std::string banner = std::string("basalt ") + kVersion + "\n";
     auto count = app.Superusers().Count();
@@ -125,6 +138,15 @@ int main(int argc, char** argv) {
         config.realtime.max_duration,
         "Longest life of a realtime connection"
     );
+    serve->add_option("--role", config.role, "all (HTTP and jobs), api (HTTP only) or worker (jobs only)")
+        ->envname("BASALT_ROLE")
+        ->check(CLI::IsMember({"all", "api", "worker"}))
+        ->capture_default_str();
+    serve->add_option("--workers", config.jobs.workers, "Threads running jobs")
+        ->envname("BASALT_WORKERS")
+        ->capture_default_str();
+    ms_option("--job-lease-ms", "BASALT_JOB_LEASE_MS", config.jobs.lease, "Lease of a claimed job");
+    ms_option("--job-poll-ms", "BASALT_JOB_POLL_MS", config.jobs.poll, "How often idle workers look for jobs");
     serve
         ->add_option(
             "--realtime-max-queue",

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct HttpRequest {
     std::string body;
     std::chrono::seconds timeout{15};
     std::size_t max_response_bytes = 1 << 20;
+    /// Refuse to connect to loopback, private, link-local, multicast and reserved addresses (checked
+    /// on the address actually connected to, so DNS answers cannot smuggle one in): webhooks.
+    bool block_private = false;
 };
 
 struct HttpResponse {
@@ -29,6 +33,9 @@ struct HttpResponse {
 /// Blocking, up to `timeout`: never on an I/O thread. kUnavailable when the server cannot be reached,
 /// times out or answers more than `max_response_bytes`; any HTTP status is a success here.
 Result<HttpResponse> Fetch(const HttpRequest& request);
+
+/// Whether `ip` (textual IPv4 or IPv6) is one that block_private refuses. Unparsable text is blocked.
+bool IsPrivateAddress(std::string_view ip);
 
 /// application/x-www-form-urlencoded of `fields`.
 std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields);

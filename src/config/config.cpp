@@ -59,6 +59,15 @@ Result<void> Validate(const AppConfig& c) {
     if (c.realtime.max_queued_bytes < 4096) {
         return MakeError(ErrorCode::kInvalidArgument, "realtime queue must be at least 4096 bytes");
     }
+    if (c.role != "all" && c.role != "api" && c.role != "worker") {
+        return MakeError(ErrorCode::kInvalidArgument, "role must be all, api or worker");
+    }
+    if (c.jobs.workers == 0 || c.jobs.workers > 64) {
+        return MakeError(ErrorCode::kInvalidArgument, "job workers must be between 1 and 64");
+    }
+    if (c.jobs.lease.count() < 100 || c.jobs.poll.count() < 10) {
+        return MakeError(ErrorCode::kInvalidArgument, "job lease must be at least 100 ms and poll at least 10 ms");
+    }
     if (c.auth.hash_threads == 0) {
         return bad("hash threads must be at least 1");
     }

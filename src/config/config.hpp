@@ -49,6 +49,13 @@ struct RealtimeConfig {
     std::size_t max_queued_bytes = 1024UL * 1024;  // a client this far behind is dropped (reconnects)
 };
 
+/// The job queue's workers.
+struct JobsConfig {
+    unsigned workers = 2;       // threads running jobs (worker and all roles)
+    milliseconds lease{60000};  // a claimed job whose worker vanished is retried after this
+    milliseconds poll{500};     // how often idle workers look for due jobs
+};
+
 /// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
 struct AppConfig {
     std::string data_dir = "basalt_data";
@@ -57,6 +64,9 @@ struct AppConfig {
     DbConfig db;
     AuthConfig auth;
     RealtimeConfig realtime;
+    JobsConfig jobs;
+    /// all: HTTP and jobs; api: HTTP only (no workers, no scheduler); worker: jobs only (no HTTP).
+    std::string role = "all";
 };
 
 /// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.

@@ -45,6 +45,10 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
 /// The id of the newest event (0 when there is none).
 Result<std::int64_t> LatestId(db::Database& db);
 
+/// Retention: deletes events created before `created_before` with ids up to `max_id` (consumers
+/// that track a position pass theirs, so nothing they have not read goes). Returns how many.
+Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id);
+
 /// Delivers new events to in-process consumers in commit order, on its own thread: woken by Notify()
 /// after a write, and every `poll` in case a write happened elsewhere (another process). A consumer
 /// must be quick (hand the event on); it is never called concurrently with itself.

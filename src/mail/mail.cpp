@@ -4,6 +4,9 @@
 #include <cstring>
 #include <mutex>
 
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <curl/curl.h>
 
 #include "core/base64.hpp"
@@ -206,6 +209,39 @@ std::string Fill(std::string_view text, const std::vector<std::pair<std::string,
         out.push_back(text[i++]);
     }
     return out;
+}
+
+std::string MessageToJson(const Message& message) {
+    boost::json::object o;
+    o["fromName"] = message.from_name;
+    o["fromAddress"] = message.from_address;
+    o["to"] = message.to;
+    o["subject"] = message.subject;
+    o["html"] = message.html;
+    return boost::json::serialize(o);
+}
+
+Result<Message> MessageFromJson(std::string_view text) {
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(text, ec);
+    if (ec || !v.is_object()) {
+        return MakeError(ErrorCode::kInvalidArgument, "a mail job's payload is not a message");
+    }
+    const auto& o = v.as_object();
+    auto str = [&](const char* name) {
+        const auto* x = o.if_contains(name);
+        return x != nullptr && x->is_string() ? std::string(x->as_string()) : std::string();
+    };
+    Message m;
+    m.from_name = str("fromName");
+    m.from_address = str("fromAddress");
+    m.to = str("to");
+    m.subject = str("subject");
+    m.html = str("html");
+    if (m.to.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "a mail job without a recipient");
+    }
+    return m;
 }
 
 }  // namespace basalt::mail

@@ -35,6 +35,10 @@ struct Message {
 /// names encoded as RFC 2047 words) and the HTML body, base64 in 76-column lines.
 std::string Render(const Message& message, std::string_view message_id, std::string_view date);
 
+/// A message as a job payload (JSON), and back. kInvalidArgument for a malformed payload.
+std::string MessageToJson(const Message& message);
+Result<Message> MessageFromJson(std::string_view json);
+
 /// Sends one message (libcurl). Blocking, up to `timeout`: never on an I/O thread. kUnavailable when
 /// the server cannot be reached or refuses it; kInvalidArgument for bad addresses.
 Result<void> Send(const SmtpConfig& config, const Message& message);

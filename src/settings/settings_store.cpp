@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "settings/settings_store.hpp"
 
+#include <algorithm>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -137,6 +139,8 @@ json::object SettingsStore::Defaults() {
                json::object{{"label", "/api/"}, {"audience", ""}, {"duration", 10}, {"maxRequests", 300}},
            }}}},
         {"trustedProxy", {{"headers", json::array{}}, {"useLeftmostIP", false}}},
+        // basalt: webhook targets on private, loopback and link-local addresses are refused unless allowed.
+        {"webhooks", {{"allowPrivateTargets", false}, {"timeout", 10}}},
     };
 }
 
@@ -227,6 +231,19 @@ BatchSettings SettingsStore::Batch() const {
         b.max_body_size = Int(o, "maxBodySize", 0);
     }
     return b;
+}
+
+WebhookSettings SettingsStore::Webhooks() const {
+    std::lock_guard lock(mu_);
+    WebhookSettings w;
+    if (const auto* v = doc_.if_contains("webhooks"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        if (const auto* e = o.if_contains("allowPrivateTargets"); e != nullptr && e->is_bool()) {
+            w.allow_private_targets = e->as_bool();
+        }
+        w.timeout_seconds = std::clamp<std::int64_t>(Int(o, "timeout", 10), 1, 60);
+    }
+    return w;
 }
 
 MailSettings SettingsStore::Mail() const {

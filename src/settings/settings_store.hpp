@@ -36,6 +36,12 @@ struct MailSettings {
     std::string sender_address;
 };
 
+/// Webhook deliveries (settings.webhooks, basalt's own section).
+struct WebhookSettings {
+    bool allow_private_targets = false;  // loopback, private, link-local targets (tests, internal services)
+    std::int64_t timeout_seconds = 10;
+};
+
 /// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,
 /// rateLimits, trustedProxy), kept in `_params` under the key "settings". Later modules add their
 /// sections here. Thread-safe; reads are served from memory.
@@ -56,6 +62,7 @@ public:
 
     BatchSettings Batch() const;
     MailSettings Mail() const;
+    WebhookSettings Webhooks() const;
 
     /// The defaults of a new install.
     static boost::json::object Defaults();

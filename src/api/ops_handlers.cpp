@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: MIT
+#include "api/ops_handlers.hpp"
+
+#include <algorithm>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "api/data_handlers.hpp"
+#include "api/json_body.hpp"
+
+namespace basalt::api {
+
+namespace json = boost::json;
+using http::Method;
+using http::Request;
+using http::Response;
+
+namespace {
+
+constexpr std::size_t kMaxPayload = 256 * 1024;
+
+json::object JobJson(const jobs::Job& j) {
+    boost::system::error_code ec;
+    json::value payload = json::parse(j.payload, ec);
+    return json::object{
+        {"id", j.id},
+        {"kind", j.kind},
+        {"payload", ec ? json::value(nullptr) : std::move(payload)},
+        {"idempotencyKey", j.idempotency_key},
+        {"status", j.status},
+        {"attempts", j.attempts},
+        {"maxAttempts", j.max_attempts},
+        {"runAt", FormatDateTime(SystemTime(std::chrono::milliseconds(j.run_at_ms)))},
+        {"lastError", j.last_error},
+        {"created", j.created},
+        {"updated", j.updated}};
+}
+
+std::pair<std::int64_t, std::int64_t> Paging(const Request& req) {
+    return {
+        std::max<std::int64_t>(1, IntParam(req, "page", 1)),
+        std::clamp<std::int64_t>(IntParam(req, "perPage", 30), 1, 500)};
+}
+
+class OpsApi {
+public:
+    explicit OpsApi(const Deps& d) : d_(d) {}
+
+    // --- jobs -----------------------------------------------------------------------------------
+    net::awaitable<Response> ListJobs(Request& req) const {
+        RequireSuperuser(req);
+        const auto [page, per_page] = Paging(req);
+        const std::string status = req.QueryParam("status").value_or("");
+        const std::string kind = req.QueryParam("kind").value_or("");
+        Result<jobs::Queue::Page> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.jobs.List(status, kind, page, per_page); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        json::array items;
+        for (const auto& j : r->items) {
+            items.push_back(JobJson(j));
+        }
+        co_return JsonResponse(json::object{
+            {"page", page},
+            {"perPage", per_page},
+            {"totalItems", r->total},
+            {"totalPages", (r->total + per_page - 1) / per_page},
+            {"items", std::move(items)}});
+    }
+
+    net::awaitable<Response> GetJob(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<std::optional<jobs::Job>> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.jobs.Get(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        if (!r->has_value()) {
+            throw ApiError::NotFound();
+        }
+        co_return JsonResponse(JobJson(**r));
+    }
+
+    net::awaitable<Response> EnqueueJob(Request& req) const {
+        RequireSuperuser(req);
+        if (req.body.size() > kMaxPayload) {
+            throw ApiError(413, "Request entity too large.");
+        }
+        const json::object body = DecodeJsonObject(req);
+        jobs::NewJob job;
+        std::vector<FieldError> errors;
+        job.kind = StringField(body, "kind");
+        if (job.kind.empty() || !d_.job_kinds || !d_.job_kinds(job.kind)) {
+            errors.push_back({"kind", "validation_invalid_value", "Unknown job kind."});
+        }
+        if (const auto* p = body.if_contains("payload"); p != nullptr && !p->is_null()) {
+            job.payload = json::serialize(*p);
+        }
+        job.idempotency_key = StringField(body, "idempotencyKey");
+        if (job.idempotency_key.size() > 255) {
+            errors.push_back({"idempotencyKey", "validation_length_too_long", "Must be no more than 255 characters."});
+        }
+        if (const auto* m = body.if_contains("maxAttempts"); m != nullptr && !m->is_null()) {
+            if (!m->is_int64() || m->as_int64() < 1 || m->as_int64() > jobs::kMaxAttemptsLimit) {
+                errors.push_back({"maxAttempts", "validation_invalid_value", "Must be between 1 and 100."});
+            } else {
+                job.max_attempts = m->as_int64();
+            }
+        }
+        if (const auto* delay = body.if_contains("delay"); delay != nullptr && !delay->is_null()) {
+            if (!delay->is_int64() || delay->as_int64() < 0 || delay->as_int64() > 365LL * 86400) {
+                errors.push_back({"delay", "validation_invalid_value", "Must be seconds between 0 and one year."});
+            } else {
+                job.delay = std::chrono::seconds(delay->as_int64());
+            }
+        }
+        if (!errors.empty()) {
+            throw ApiError::BadRequest("Failed to enqueue the job.", std::move(errors));
+        }
+        Result<std::optional<jobs::Job>> r = Error{};
+        co_await d_.blocking.Run([&] {
+            auto id = d_.jobs.Enqueue(job);
+            if (!id) {
+                r = id.error();
+                return;
+            }
+            r = d_.jobs.Get(*id);
+        });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        if (d_.notify_workers) {
+            d_.notify_workers();
+        }
+        co_return JsonResponse(JobJson(r->value()));
+    }
+
+    net::awaitable<Response> RetryJob(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = d_.jobs.Retry(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        if (d_.notify_workers) {
+            d_.notify_workers();
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> DiscardJob(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = d_.jobs.Discard(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    // --- webhooks -------------------------------------------------------------------------------
+    net::awaitable<Response> ListWebhooks(Request& req) const {
+        RequireSuperuser(req);
+        Result<json::array> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.webhooks.List(); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        const auto n = static_cast<std::int64_t>(r->size());
+        co_return JsonResponse(json::object{
+            {"page", 1},
+            {"perPage", std::max<std::int64_t>(n, 1)},
+            {"totalItems", n},
+            {"totalPages", 1},
+            {"items", std::move(*r)}});
+    }
+
+    net::awaitable<Response> CreateWebhook(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        Result<json::object> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Create(body); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> GetWebhook(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<json::object> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Get(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> UpdateWebhook(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        const json::object body = DecodeJsonObject(req);
+        Result<json::object> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Update(id, body); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> DeleteWebhook(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Delete(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return Response::NoContent();
+    }
+
+    net::awaitable<Response> ListDeliveries(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        const auto [page, per_page] = Paging(req);
+        Result<json::object> r = Error{};
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Deliveries(id, page, per_page); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        co_return JsonResponse(*r);
+    }
+
+    net::awaitable<Response> Redeliver(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = d_.webhooks.Redeliver(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        if (d_.notify_workers) {
+            d_.notify_workers();
+        }
+        co_return Response::NoContent();
+    }
+
+    // --- crons (PocketBase's shapes) --------------------------------------------------------------
+    Response ListCrons(Request& req) const {
+        RequireSuperuser(req);
+        json::array out;
+        for (const auto& c : d_.crons.List()) {
+            out.push_back(json::object{{"id", c.id}, {"expression", c.expression}});
+        }
+        return JsonResponse(out);
+    }
+
+    net::awaitable<Response> RunCron(Request& req) const {
+        RequireSuperuser(req);
+        const std::string id(req.Param("id"));
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = d_.crons.RunNow(id); });
+        if (!r) {
+            Fail(req, r.error());
+        }
+        if (d_.notify_workers) {
+            d_.notify_workers();
+        }
+        co_return Response::NoContent();
+    }
+
+private:
+    Deps d_;
+};
+
+}  // namespace
+
+void RegisterOpsRoutes(http::Router& router, const Deps& deps) {
+    auto api = std::make_shared<OpsApi>(deps);
+    auto async = [api](net::awaitable<Response> (OpsApi::*fn)(Request&) const) {
+        return http::AsyncHandler([api, fn](Request& req) { return ((*api).*fn)(req); });
+    };
+    auto sync = [api](Response (OpsApi::*fn)(Request&) const) {
+        return http::SyncHandler([api, fn](Request& req) { return ((*api).*fn)(req); });
+    };
+    router.Add(Method::kGet, "/api/jobs", async(&OpsApi::ListJobs));
+    router.Add(Method::kPost, "/api/jobs", async(&OpsApi::EnqueueJob));
+    router.Add(Method::kGet, "/api/jobs/{id}", async(&OpsApi::GetJob));
+    router.Add(Method::kDelete, "/api/jobs/{id}", async(&OpsApi::DiscardJob));
+    router.Add(Method::kPost, "/api/jobs/{id}/retry", async(&OpsApi::RetryJob));
+    router.Add(Method::kGet, "/api/webhooks", async(&OpsApi::ListWebhooks));
+    router.Add(Method::kPost, "/api/webhooks", async(&OpsApi::CreateWebhook));
+    router.Add(Method::kGet, "/api/webhooks/{id}", async(&OpsApi::GetWebhook));
+    router.Add(Method::kPatch, "/api/webhooks/{id}", async(&OpsApi::UpdateWebhook));
+    router.Add(Method::kDelete, "/api/webhooks/{id}", async(&OpsApi::DeleteWebhook));
+    router.Add(Method::kGet, "/api/webhooks/{id}/deliveries", async(&OpsApi::ListDeliveries));
+    router.Add(Method::kPost, "/api/webhooks/deliveries/{id}/redeliver", async(&OpsApi::Redeliver));
+    router.Add(Method::kGet, "/api/crons", sync(&OpsApi::ListCrons));
+    router.Add(Method::kPost, "/api/crons/{id}", async(&OpsApi::RunCron));
+}
+
+}  // namespace basalt::api

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+#include "jobs/queue.hpp"
+
+#include <algorithm>
+
+#include "core/ids.hpp"
+#include "core/random.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::jobs {
+
+namespace {
+
+constexpr const char* kColumns =
+    "id, kind, payload, COALESCE(idempotencyKey, ''), status, attempts, maxAttempts, runAt, lastError, created, "
+    "updated";
+
+Job JobFrom(const std::vector<db::Value>& row) {
+    Job j;
+    j.id = db::AsString(row[0]);
+    j.kind = db::AsString(row[1]);
+    j.payload = db::AsString(row[2]);
+    j.idempotency_key = db::AsString(row[3]);
+    j.status = db::AsString(row[4]);
+    j.attempts = db::AsInt(row[5]);
+    j.max_attempts = db::AsInt(row[6]);
+    j.run_at_ms = db::AsInt(row[7]);
+    j.last_error = db::AsString(row[8]);
+    j.created = db::AsString(row[9]);
+    j.updated = db::AsString(row[10]);
+    return j;
+}
+
+db::Value KeyOrNull(const std::string& key) {
+    return key.empty() ? db::Value(nullptr) : db::Value(key);
+}
+
+}  // namespace
+
+std::chrono::milliseconds Backoff(std::int64_t attempt, std::chrono::milliseconds base, std::chrono::milliseconds cap) {
+    const std::int64_t shift = std::clamp<std::int64_t>(attempt - 1, 0, 30);
+    const std::int64_t full = std::min<std::int64_t>(cap.count(), base.count() << shift);
+    const std::int64_t half = full / 2;
+    const std::int64_t jitter =
+        half > 0 ? static_cast<std::int64_t>(FastRandom64() % static_cast<std::uint64_t>(half + 1)) : 0;
+    return std::chrono::milliseconds(half + jitter);
+}
+
+std::int64_t Queue::NowMs() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch()).count();
+}
+
+Result<std::string> Queue::EnqueueIn(db::Executor& ex, const NewJob& job) const {
+    if (job.kind.empty()) {
+        return MakeError(ErrorCode::kInvalidArgument, "a job needs a kind", "kind");
+    }
+    if (job.max_attempts < 1 || job.max_attempts > kMaxAttemptsLimit) {
+        return MakeError(ErrorCode::kInvalidArgument, "maxAttempts must be between 1 and 100", "maxAttempts");
+    }
+    const std::string now = FormatDateTime(clock_.Now());
+    const std::string id = NewRecordId();
+    auto n = ex.Exec(
+        "INSERT INTO _jobs (id, kind, payload, idempotencyKey, status, attempts, maxAttempts, runAt, leaseUntil, "
+        "worker, lastError, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, 0, '', '', ?, ?) ON CONFLICT "
+        "DO NOTHING",
+        {id,
+         job.kind,
+         job.payload,
+         KeyOrNull(job.idempotency_key),
+         job.max_attempts,
+         NowMs() + job.delay.count(),
+         now,
+         now}
+    );
+    if (!n) {
+        return n.error();
+    }
+    if (*n == 1) {
+        return id;
+    }
+    auto rs = ex.Query("SELECT id FROM _jobs WHERE kind = ? AND idempotencyKey = ?", {job.kind, job.idempotency_key});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return MakeError(ErrorCode::kInternal, "job insert ignored without an existing job");
+    }
+    return db::AsString(rs->rows[0][0]);
+}
+
+Result<std::string> Queue::Enqueue(const NewJob& job) const {
+    std::string id;
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto j = EnqueueIn(ex, job);
+        if (!j) {
+            return j.error();
+        }
+        id = std::move(*j);
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return id;
+}
+
+void Queue::Submit(NewJob job, std::function<void(Result<void>)> done) const {
+    db_.SubmitWrite(
+        [this, job = std::move(job)](db::Executor& ex) -> Result<void> {
+            auto j = EnqueueIn(ex, job);
+            if (!j) {
+                return j.error();
+            }
+            return Ok();
+        },
+        std::move(done)
+    );
+}
+
+Result<std::vector<Job>> Queue::Claim(const std::string& worker, std::size_t limit, std::chrono::milliseconds lease)
+    const {
+    const std::int64_t now = NowMs();
+    // A cheap read first: an idle queue costs no write (no fsync) per poll.
+    auto due = db_.Read(
+        "SELECT 1 FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR (status = 'running' AND leaseUntil <= ?) "
+        "LIMIT 1",
+        {now, now}
+    );
+    if (!due) {
+        return due.error();
+    }
+    if (due->rows.empty()) {
+        return std::vector<Job>{};
+    }
+    std::vector<Job> claimed;
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        claimed.clear();
+        const std::string stamp = FormatDateTime(clock_.Now());
+        auto dead = ex.Exec(
+            "UPDATE _jobs SET status = 'failed', lastError = 'the worker running its last attempt stopped (lease "
+            "expired)', leaseUntil = 0, updated = ? WHERE status = 'running' AND leaseUntil <= ? AND attempts >= "
+            "maxAttempts",
+            {stamp, now}
+        );
+        if (!dead) {
+            return dead.error();
+        }
+        // PostgreSQL: the same statement with "FOR UPDATE SKIP LOCKED" in the subquery, so that
+        // workers on several nodes claim disjoint jobs without waiting on each other.
+        auto rs = ex.Query(
+            std::string("UPDATE _jobs SET status = 'running', attempts = attempts + 1, leaseUntil = ?, worker = ?, "
+                        "updated = ? WHERE id IN (SELECT id FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR "
+                        "(status = 'running' AND leaseUntil <= ?) ORDER BY runAt LIMIT ?) RETURNING "
+            ) + kColumns,
+            {now + lease.count(), worker, stamp, now, now, static_cast<std::int64_t>(limit)}
+        );
+        if (!rs) {
+            return rs.error();
+        }
+        for (const auto& row : rs->rows) {
+            claimed.push_back(JobFrom(row));
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return claimed;
+}
+
+Result<void> Queue::Complete(const Job& job, const std::string& worker, bool redact) const {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec(
+            std::string("UPDATE _jobs SET status = 'done', leaseUntil = 0, lastError = '', updated = ?") +
+                (redact ? ", payload = '{}'" : "") + " WHERE id = ? AND worker = ? AND status = 'running'",
+            {FormatDateTime(clock_.Now()), job.id, worker}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+}
+
+Result<void> Queue::Fail(const Job& job, const std::string& worker, const std::string& error) const {
+    const bool dead = job.attempts >= job.max_attempts;
+    const std::int64_t next = NowMs() + Backoff(job.attempts).count();
+    const std::string message = error.substr(0, 2000);
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec(
+            "UPDATE _jobs SET status = ?, runAt = ?, leaseUntil = 0, lastError = ?, updated = ? WHERE id = ? AND "
+            "worker = ? AND status = 'running'",
+            {std::string(dead ? "failed" : "pending"),
+             dead ? job.run_at_ms : next,
+             message,
+             FormatDateTime(clock_.Now()),
+             job.id,
+             worker}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+}
+
+Result<std::optional<Job>> Queue::Get(const std::string& id) const {
+    auto rs = db_.Read(std::string("SELECT ") + kColumns + " FROM _jobs WHERE id = ?", {id});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return std::optional<Job>();
+    }
+    return std::optional<Job>(JobFrom(rs->rows[0]));
+}
+
+Result<Queue::Page> Queue::List(
+    const std::string& status, const std::string& kind, std::int64_t page, std::int64_t per_page
+) const {
+    Page out;
+    const std::string where = " FROM _jobs WHERE (? = '' OR status = ?) AND (? = '' OR kind = ?)";
+    auto rs = db_.Read(
+        std::string("SELECT ") + kColumns + where + " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+        {status, status, kind, kind, per_page, (page - 1) * per_page}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    for (const auto& row : rs->rows) {
+        out.items.push_back(JobFrom(row));
+    }
+    auto count = db_.Read("SELECT COUNT(*)" + where, {status, status, kind, kind});
+    if (!count) {
+        return count.error();
+    }
+    out.total = db::AsInt(count->rows[0][0]);
+    return out;
+}
+
+Result<void> Queue::Retry(const std::string& id) const {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
+        if (!rs) {
+            return rs.error();
+        }
+        if (rs->rows.empty()) {
+            return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+        }
+        const std::string status = db::AsString(rs->rows[0][0]);
+        if (status != "failed" && status != "done") {
+            return MakeError(ErrorCode::kConflict, "Only failed or done jobs can be retried.");
+        }
+        auto n = ex.Exec(
+            "UPDATE _jobs SET status = 'pending', attempts = 0, runAt = ?, leaseUntil = 0, updated = ? WHERE id = ?",
+            {NowMs(), FormatDateTime(clock_.Now()), id}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+}
+
+Result<void> Queue::Discard(const std::string& id) const {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
+        if (!rs) {
+            return rs.error();
+        }
+        if (rs->rows.empty()) {
+            return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+        }
+        if (db::AsString(rs->rows[0][0]) == "running") {
+            return MakeError(ErrorCode::kConflict, "A running job cannot be discarded.");
+        }
+        auto n = ex.Exec("DELETE FROM _jobs WHERE id = ?", {id});
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+}
+
+Result<std::int64_t> Queue::PruneDone(std::chrono::milliseconds age) const {
+    std::int64_t removed = 0;
+    const std::string cutoff = FormatDateTime(clock_.Now() - age);
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec("DELETE FROM _jobs WHERE status = 'done' AND updated < ?", {cutoff});
+        if (!n) {
+            return n.error();
+        }
+        removed = *n;
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return removed;
+}
+
+Worker::Worker(Queue& queue, Options options) : queue_(queue), options_(options), id_(NewRecordId()) {}
+
+Worker::~Worker() {
+    Stop();
+}
+
+void Worker::Handle(const std::string& kind, Handler handler, bool redact) {
+    handlers_[kind] = {std::move(handler), redact};
+}
+
+bool Worker::Knows(const std::string& kind) const {
+    return handlers_.count(kind) != 0;
+}
+
+void Worker::Start() {
+    for (unsigned i = 0; i < std::max(1U, options_.threads); ++i) {
+        threads_.emplace_back([this] { Run(); });
+    }
+}
+
+void Worker::Notify() {
+    {
+        std::lock_guard lock(mu_);
+        ++wakeups_;
+    }
+    cv_.notify_all();
+}
+
+void Worker::Stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+    threads_.clear();
+}
+
+void Worker::Run() {
+    constexpr std::size_t kClaimBatch = 8;
+    for (;;) {
+        std::uint64_t seen = 0;
+        {
+            std::lock_guard lock(mu_);
+            if (stopping_) {
+                return;
+            }
+            seen = wakeups_;
+        }
+        auto claimed = queue_.Claim(id_, kClaimBatch, options_.lease);
+        if (!claimed) {
+            obs::Warn("job claim failed", {{"error", claimed.error().message}});
+        }
+        if (!claimed || claimed->empty()) {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, options_.poll, [&] { return stopping_ || wakeups_ != seen; });
+            continue;
+        }
+        for (const Job& job : *claimed) {
+            auto h = handlers_.find(job.kind);
+            Result<void> outcome = Ok();
+            if (h == handlers_.end()) {
+                outcome = MakeError(ErrorCode::kInvalidArgument, "no handler for job kind '" + job.kind + "'");
+            } else {
+                try {
+                    outcome = h->second.first(job);
+                } catch (const std::exception& e) {
+                    outcome = MakeError(ErrorCode::kInternal, std::string("handler threw: ") + e.what());
+                }
+            }
+            const Result<void> saved = outcome ? queue_.Complete(job, id_, h != handlers_.end() && h->second.second)
+                                               : queue_.Fail(job, id_, outcome.error().message);
+            if (!saved) {
+                obs::Warn("job outcome not saved", {{"job", job.id}, {"error", saved.error().message}});
+            }
+        }
+    }
+}
+
+}  // namespace basalt::jobs

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: MIT
+#include "webhooks/webhooks.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <sodium.h>
+
+#include "client/http_client.hpp"
+#include "core/ids.hpp"
+#include "core/json_text.hpp"
+#include "core/random.hpp"
+#include "events/events.hpp"
+#include "obs/log.hpp"
+
+namespace basalt::webhooks {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kCursorKey = "webhooks.cursor";
+constexpr std::size_t kRelayBatch = 500;
+constexpr std::size_t kMaxUrl = 2048;
+constexpr std::size_t kMaxSecret = 256;
+constexpr std::string_view kSecretAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+Error NotFound() {
+    return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+}
+
+json::array ParseList(const std::string& text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    return !ec && v.is_array() ? v.as_array() : json::array{};
+}
+
+bool ListHas(const json::array& list, std::string_view a, std::string_view b = {}) {
+    if (list.empty()) {
+        return true;  // no filter: everything
+    }
+    return std::any_of(list.begin(), list.end(), [&](const json::value& v) {
+        return v.is_string() && (v.as_string() == a || (!b.empty() && v.as_string() == b));
+    });
+}
+
+json::object WebhookJson(const std::vector<db::Value>& row) {
+    json::object o;
+    o["id"] = db::AsString(row[0]);
+    o["name"] = db::AsString(row[1]);
+    o["url"] = db::AsString(row[2]);
+    o["collections"] = ParseList(db::AsString(row[3]));
+    o["actions"] = ParseList(db::AsString(row[4]));
+    o["enabled"] = db::AsInt(row[5]) != 0;
+    o["created"] = db::AsString(row[6]);
+    o["updated"] = db::AsString(row[7]);
+    return o;
+}
+
+constexpr const char* kWebhookColumns = "id, name, url, collections, actions, enabled, created, updated";
+
+std::string DeliveryIdOf(const std::string& payload) {
+    boost::system::error_code ec;
+    json::value v = json::parse(payload, ec);
+    if (ec || !v.is_object()) {
+        return {};
+    }
+    const auto* d = v.as_object().if_contains("delivery");
+    return d != nullptr && d->is_string() ? std::string(d->as_string()) : std::string();
+}
+
+}  // namespace
+
+std::string Signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(timestamp.data()), timestamp.size());
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>("."), 1);
+    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()), body.size());
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_final(&st, mac);
+    char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+    return std::string("v1=") + hex;
+}
+
+Service::~Service() {
+    Stop();
+}
+
+Result<json::object> Service::Validate(const json::object& body, bool create) const {
+    std::vector<FieldError> errors;
+    json::object out;
+    auto text = [&](const char* name, std::size_t max, bool required) {
+        const json::value* v = body.if_contains(name);
+        if (v == nullptr || v->is_null()) {
+            if (required) {
+                errors.push_back({name, "validation_required", "Cannot be blank."});
+            }
+            return;
+        }
+        if (!v->is_string() || v->as_string().size() > max || (required && v->as_string().empty())) {
+            errors.push_back(
+                {name, "validation_invalid_value", "Must be a text of at most " + std::to_string(max) + " characters."}
+            );
+            return;
+        }
+        out[name] = *v;
+    };
+    text("name", 200, false);
+    text("url", kMaxUrl, create);
+    text("secret", kMaxSecret, false);
+    if (const auto* u = out.if_contains("url")) {
+        const std::string_view url = u->as_string();
+        if (!(url.starts_with("http://") || url.starts_with("https://")) ||
+            url.find_first_of(" \r\n\t") != std::string_view::npos) {
+            errors.push_back({"url", "validation_invalid_url", "Must be an http or https URL."});
+        }
+    }
+    if (const auto* sct = out.if_contains("secret");
+        sct != nullptr && !sct->as_string().empty() && sct->as_string().size() < 16) {
+        errors.push_back({"secret", "validation_length_too_short", "Must be at least 16 characters."});
+    }
+    auto list = [&](const char* name, const std::vector<std::string_view>& allowed) {
+        const json::value* v = body.if_contains(name);
+        if (v == nullptr || v->is_null()) {
+            return;
+        }
+        bool ok = v->is_array() && v->as_array().size() <= 1000;
+        if (ok) {
+            for (const auto& item : v->as_array()) {
+                ok = ok && item.is_string() && !item.as_string().empty() && item.as_string().size() <= 255 &&
+                     (allowed.empty() ||
+                      std::find(allowed.begin(), allowed.end(), std::string_view(item.as_string())) != allowed.end());
+            }
+        }
+        if (!ok) {
+            errors.push_back(
+                {name,
+                 "validation_invalid_value",
+                 allowed.empty() ? "Must be a list of collection names or ids."
+                                 : "Must be a list of create, update and delete."}
+            );
+            return;
+        }
+        out[name] = *v;
+    };
+    list("collections", {});
+    list("actions", {"create", "update", "delete"});
+    if (const json::value* e = body.if_contains("enabled"); e != nullptr && !e->is_null()) {
+        if (!e->is_bool()) {
+            errors.push_back({"enabled", "validation_invalid_value", "Must be a boolean."});
+        } else {
+            out["enabled"] = *e;
+        }
+    }
+    if (!errors.empty()) {
+        return ValidationError("Failed to validate the webhook.", std::move(errors));
+    }
+    return out;
+}
+
+Result<json::object> Service::Create(const json::object& body) const {
+    auto v = Validate(body, true);
+    if (!v) {
+        return v.error();
+    }
+    std::string secret;
+    if (const auto* s = v->if_contains("secret"); s != nullptr && !s->as_string().empty()) {
+        secret = std::string(s->as_string());
+    } else {
+        secret = "whsec_" + SecureRandomString(32, kSecretAlphabet);
+    }
+    const std::string id = NewRecordId();
+    const std::string now = FormatDateTime(clock_.Now());
+    auto str = [&](const char* name, const char* fallback) {
+        const auto* x = v->if_contains(name);
+        return x != nullptr ? (x->is_string() ? std::string(x->as_string()) : json::serialize(*x))
+                            : std::string(fallback);
+    };
+    const bool enabled = !v->contains("enabled") || v->at("enabled").as_bool();
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto count = ex.Query("SELECT COUNT(*) FROM _webhooks");
+        if (!count) {
+            return count.error();
+        }
+        if (db::AsInt(count->rows[0][0]) >= static_cast<std::int64_t>(kMaxWebhooks)) {
+            return ValidationError(
+                "Failed to create the webhook.", {{"url", "validation_too_many", "At most 100 webhooks."}}
+            );
+        }
+        // A webhook hears of what is committed after it exists: events up to startEvent are older.
+        auto n = ex.Exec(
+            "INSERT INTO _webhooks (id, name, url, collections, actions, secret, enabled, startEvent, created, "
+            "updated) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM _events), ?, ?)",
+            {id,
+             str("name", ""),
+             str("url", ""),
+             str("collections", "[]"),
+             str("actions", "[]"),
+             secret,
+             std::int64_t{enabled ? 1 : 0},
+             now,
+             now}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    auto out = Get(id);
+    if (out) {
+        (*out)["secret"] = secret;  // shown once
+    }
+    return out;
+}
+
+Result<json::object> Service::Update(const std::string& id, const json::object& body) const {
+    auto v = Validate(body, false);
+    if (!v) {
+        return v.error();
+    }
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto exists = ex.Query("SELECT 1 FROM _webhooks WHERE id = ?", {id});
+        if (!exists) {
+            return exists.error();
+        }
+        if (exists->rows.empty()) {
+            return NotFound();
+        }
+        for (const auto& [key, val] : *v) {
+            if (key == "secret" && val.as_string().empty()) {
+                continue;  // write-only: "" keeps the stored one
+            }
+            db::Value value = val.is_string() ? db::Value(std::string(val.as_string()))
+                              : val.is_bool() ? db::Value(std::int64_t{val.as_bool() ? 1 : 0})
+                                              : db::Value(json::serialize(val));
+            // `key` is one of Validate's known names, never client text.
+            auto n = ex.Exec("UPDATE _webhooks SET \"" + std::string(key) + "\" = ? WHERE id = ?", {value, id});
+            if (!n) {
+                return n.error();
+            }
+        }
+        auto n = ex.Exec("UPDATE _webhooks SET updated = ? WHERE id = ?", {FormatDateTime(clock_.Now()), id});
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return Get(id);
+}
+
+Result<void> Service::Delete(const std::string& id) const {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto d = ex.Exec("DELETE FROM _webhookDeliveries WHERE webhook = ?", {id});
+        if (!d) {
+            return d.error();
+        }
+        auto n = ex.Exec("DELETE FROM _webhooks WHERE id = ?", {id});
+        if (!n) {
+            return n.error();
+        }
+        return *n == 0 ? Result<void>(NotFound()) : Ok();
+    });
+}
+
+Result<json::object> Service::Get(const std::string& id) const {
+    auto rs = db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks WHERE id = ?", {id});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return NotFound();
+    }
+    return WebhookJson(rs->rows[0]);
+}
+
+Result<json::array> Service::List() const {
+    auto rs = db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks ORDER BY created, id");
+    if (!rs) {
+        return rs.error();
+    }
+    json::array out;
+    for (const auto& row : rs->rows) {
+        out.push_back(WebhookJson(row));
+    }
+    return out;
+}
+
+Result<json::object> Service::Deliveries(const std::string& id, std::int64_t page, std::int64_t per_page) const {
+    if (auto w = Get(id); !w) {
+        return w.error();
+    }
+    auto rs = db_.Read(
+        "SELECT id, eventId, action, collectionName, recordId, status, attempts, responseStatus, error, durationMs, "
+        "created, updated FROM _webhookDeliveries WHERE webhook = ? ORDER BY created DESC, eventId DESC LIMIT ? OFFSET "
+        "?",
+        {id, per_page, (page - 1) * per_page}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    auto count = db_.Read("SELECT COUNT(*) FROM _webhookDeliveries WHERE webhook = ?", {id});
+    if (!count) {
+        return count.error();
+    }
+    json::array items;
+    for (const auto& row : rs->rows) {
+        json::object d;
+        d["id"] = db::AsString(row[0]);
+        d["webhook"] = id;
+        d["eventId"] = db::AsInt(row[1]);
+        d["action"] = db::AsString(row[2]);
+        d["collectionName"] = db::AsString(row[3]);
+        d["recordId"] = db::AsString(row[4]);
+        d["status"] = db::AsString(row[5]);
+        d["attempts"] = db::AsInt(row[6]);
+        d["responseStatus"] = db::AsInt(row[7]);
+        d["error"] = db::AsString(row[8]);
+        d["durationMs"] = db::AsInt(row[9]);
+        d["created"] = db::AsString(row[10]);
+        d["updated"] = db::AsString(row[11]);
+        items.push_back(std::move(d));
+    }
+    const std::int64_t total = db::AsInt(count->rows[0][0]);
+    json::object out;
+    out["page"] = page;
+    out["perPage"] = per_page;
+    out["totalItems"] = total;
+    out["totalPages"] = (total + per_page - 1) / per_page;
+    out["items"] = std::move(items);
+    return out;
+}
+
+Result<void> Service::Redeliver(const std::string& delivery_id) const {
+    return db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec(
+            "UPDATE _webhookDeliveries SET status = 'pending', updated = ? WHERE id = ?",
+            {FormatDateTime(clock_.Now()), delivery_id}
+        );
+        if (!n) {
+            return n.error();
+        }
+        if (*n == 0) {
+            return NotFound();
+        }
+        jobs::NewJob job;
+        job.kind = "webhook.deliver";
+        job.payload = "{\"delivery\":\"" + delivery_id + "\"}";
+        job.max_attempts = kDeliveryAttempts;
+        if (auto j = queue_.EnqueueIn(ex, job); !j) {
+            return j.error();
+        }
+        return Ok();
+    });
+}
+
+Result<void> Service::Deliver(const jobs::Job& job) const {
+    const std::string did = DeliveryIdOf(job.payload);
+    auto rs = db_.Read(
+        "SELECT d.eventId, w.url, w.secret, w.enabled FROM _webhookDeliveries d JOIN _webhooks w ON w.id = d.webhook "
+        "WHERE d.id = ?",
+        {did}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return Ok();  // the webhook (and its deliveries) was deleted
+    }
+    const std::int64_t event_id = db::AsInt(rs->rows[0][0]);
+    const std::string url = db::AsString(rs->rows[0][1]);
+    const std::string secret = db::AsString(rs->rows[0][2]);
+    const bool enabled = db::AsInt(rs->rows[0][3]) != 0;
+
+    auto record = [&](const std::string& status, long code, const std::string& error, std::int64_t ms) {
+        auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
+            auto n = ex.Exec(
+                "UPDATE _webhookDeliveries SET status = ?, attempts = attempts + 1, responseStatus = ?, error = ?, "
+                "durationMs = ?, updated = ? WHERE id = ?",
+                {status, std::int64_t{code}, error.substr(0, 1000), ms, FormatDateTime(clock_.Now()), did}
+            );
+            if (!n) {
+                return n.error();
+            }
+            return Ok();
+        });
+        if (!w) {
+            obs::Warn("webhook delivery not recorded", {{"delivery", did}, {"error", w.error().message}});
+        }
+    };
+    if (!enabled) {
+        record("skipped", 0, "the webhook is disabled", 0);
+        return Ok();
+    }
+    auto ev = db_.Read(
+        "SELECT created, collectionId, collectionName, recordId, action, record FROM _events WHERE id = ?", {event_id}
+    );
+    if (!ev) {
+        return ev.error();
+    }
+    if (ev->rows.empty()) {
+        record("failed", 0, "the event is no longer in the outbox", 0);
+        return Ok();  // nothing left to send: do not retry
+    }
+    const auto& e = ev->rows[0];
+    std::string body = "{\"id\":";
+    AppendJsonString(body, did);
+    body += ",\"type\":";
+    AppendJsonString(body, "record." + db::AsString(e[4]));
+    body += ",\"eventId\":" + std::to_string(event_id) + ",\"created\":";
+    AppendJsonString(body, db::AsString(e[0]));
+    body += ",\"collection\":{\"id\":";
+    AppendJsonString(body, db::AsString(e[1]));
+    body += ",\"name\":";
+    AppendJsonString(body, db::AsString(e[2]));
+    body += "},\"action\":";
+    AppendJsonString(body, db::AsString(e[4]));
+    body += ",\"record\":" + db::AsString(e[5]) + "}";
+
+    const settings::WebhookSettings cfg = settings_.Webhooks();
+    const std::string ts = std::to_string(UnixSeconds(clock_.Now()));
+    client::HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.body = body;
+    req.timeout = std::chrono::seconds(cfg.timeout_seconds);
+    req.max_response_bytes = 64 * 1024;
+    req.block_private = !cfg.allow_private_targets;
+    req.headers = {
+        {"Content-Type", "application/json"},
+        {"X-Basalt-Delivery", did},
+        {"X-Basalt-Event", std::to_string(event_id)},
+        {"X-Basalt-Timestamp", ts},
+        {"X-Basalt-Signature", Signature(secret, ts, body)},
+    };
+    const auto started = std::chrono::steady_clock::now();
+    auto res = client::Fetch(req);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    const bool last = job.attempts >= job.max_attempts;
+    if (res && res->status >= 200 && res->status < 300) {
+        record("delivered", res->status, "", ms);
+        return Ok();
+    }
+    const std::string error = res ? "the receiver answered " + std::to_string(res->status) : res.error().message;
+    record(last ? "failed" : "retrying", res ? res->status : 0, error, ms);
+    return MakeError(ErrorCode::kUnavailable, error);
+}
+
+Result<std::int64_t> Service::PruneDeliveries(std::chrono::milliseconds age) const {
+    std::int64_t removed = 0;
+    const std::string cutoff = FormatDateTime(clock_.Now() - age);
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec(
+            "DELETE FROM _webhookDeliveries WHERE created < ? AND status != 'pending' AND status != 'retrying'",
+            {cutoff}
+        );
+        if (!n) {
+            return n.error();
+        }
+        removed = *n;
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return removed;
+}
+
+Result<std::int64_t> Service::Cursor() const {
+    auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
+    if (!cur) {
+        return cur.error();
+    }
+    // Before the relay ever ran, nothing is protected: events are everyone's to prune.
+    return cur->rows.empty() ? std::numeric_limits<std::int64_t>::max()
+                             : std::stoll(db::AsString(cur->rows[0][0], "0"));
+}
+
+Result<void> Service::Start(std::function<void()> enqueued) {
+    enqueued_ = std::move(enqueued);
+    // The first start begins where the oldest webhook begins (or at the newest event when there is
+    // none): nothing older can concern any webhook.
+    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto latest =
+            ex.Query("SELECT COALESCE((SELECT MIN(startEvent) FROM _webhooks), (SELECT MAX(id) FROM _events), 0)");
+        if (!latest) {
+            return latest.error();
+        }
+        auto n = ex.Exec(
+            "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            {std::string(kCursorKey), std::to_string(db::AsInt(latest->rows[0][0]))}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r;
+    }
+    thread_ = std::thread([this] { Run(); });
+    return Ok();
+}
+
+void Service::Notify() {
+    {
+        std::lock_guard lock(mu_);
+        pending_ = true;
+    }
+    cv_.notify_one();
+}
+
+void Service::Stop() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Service::Run() {
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || pending_; });
+            if (stopping_) {
+                return;
+            }
+            pending_ = false;
+        }
+        for (;;) {
+            auto n = RelayBatch();
+            if (!n) {
+                obs::Warn("webhook relay failed", {{"error", n.error().message}});
+                break;
+            }
+            if (*n < kRelayBatch) {
+                break;
+            }
+        }
+    }
+}
+
+Result<std::size_t> Service::RelayBatch() {
+    auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
+    if (!cur) {
+        return cur.error();
+    }
+    const std::int64_t cursor = cur->rows.empty() ? 0 : std::stoll(db::AsString(cur->rows[0][0], "0"));
+    auto events = events::ReadAfter(db_, cursor, kRelayBatch);
+    if (!events) {
+        return events.error();
+    }
+    if (events->empty()) {
+        return std::size_t{0};
+    }
+    auto hooks = db_.Read("SELECT id, collections, actions, startEvent FROM _webhooks WHERE enabled = 1");
+    if (!hooks) {
+        return hooks.error();
+    }
+    struct Hook {
+        std::string id;
+        json::array collections;
+        json::array actions;
+        std::int64_t start = 0;
+    };
+    std::vector<Hook> list;
+    for (const auto& row : hooks->rows) {
+        list.push_back(
+            {db::AsString(row[0]), ParseList(db::AsString(row[1])), ParseList(db::AsString(row[2])), db::AsInt(row[3])}
+        );
+    }
+    std::size_t created = 0;
+    const std::string now = FormatDateTime(clock_.Now());
+    auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
+        created = 0;
+        // Another relay (another process) may have moved the cursor: then this batch is its.
+        auto again = ex.Query("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
+        if (!again) {
+            return again.error();
+        }
+        if (!again->rows.empty() && std::stoll(db::AsString(again->rows[0][0], "0")) != cursor) {
+            return Ok();
+        }
+        for (const auto& e : *events) {
+            if (e.action != "create" && e.action != "update" && e.action != "delete") {
+                continue;
+            }
+            for (const auto& h : list) {
+                if (e.id <= h.start || !ListHas(h.collections, e.collection_id, e.collection_name) ||
+                    !ListHas(h.actions, e.action)) {
+                    continue;
+                }
+                const std::string did = NewRecordId();
+                auto n = ex.Exec(
+                    "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
+                    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+                    {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
+                );
+                if (!n) {
+                    return n.error();
+                }
+                if (*n == 0) {
+                    continue;
+                }
+                jobs::NewJob job;
+                job.kind = "webhook.deliver";
+                job.payload = "{\"delivery\":\"" + did + "\"}";
+                job.idempotency_key = did;
+                job.max_attempts = kDeliveryAttempts;
+                if (auto j = queue_.EnqueueIn(ex, job); !j) {
+                    return j.error();
+                }
+                ++created;
+            }
+        }
+        auto n = ex.Exec(
+            "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            {std::string(kCursorKey), std::to_string(events->back().id)}
+        );
+        if (!n) {
+            return n.error();
+        }
+        return Ok();
+    });
+    if (!w) {
+        return w.error();
+    }
+    if (created > 0 && enqueued_) {
+        enqueued_();
+    }
+    return events->size();
+}
+
+}  // namespace basalt::webhooks

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: MIT
+// The durable job queue against a real database with the system migrations and a fake clock:
+// leases, retries with backoff, dead-lettering, idempotency, manual retry and discard.
+#include <gtest/gtest.h>
+
+#include "app/system_migrations.hpp"
+#include "db/sqlite/sqlite_database.hpp"
+#include "jobs/cron.hpp"
+#include "jobs/queue.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+
+namespace basalt::jobs {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class QueueTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        db::SqliteOptions o;
+        o.path = (dir_.Path() / "data.db").string();
+        auto db = db::OpenSqlite(o);
+        ASSERT_TRUE(db);
+        db_ = std::move(*db);
+        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
+        ASSERT_TRUE(applied) << applied.error().message;
+        queue_ = std::make_unique<Queue>(*db_, clock_);
+    }
+    void TearDown() override { db_->Close(); }
+
+    std::string Add(const std::string& kind, std::int64_t attempts = 3, const std::string& key = {}) {
+        NewJob j;
+        j.kind = kind;
+        j.max_attempts = attempts;
+        j.idempotency_key = key;
+        auto id = queue_->Enqueue(j);
+        EXPECT_TRUE(id) << id.error().message;
+        return id ? *id : std::string();
+    }
+
+    testing::TempDir dir_;
+    testing::FakeClock clock_;
+    std::unique_ptr<db::Database> db_;
+    std::unique_ptr<Queue> queue_;
+};
+
+TEST_F(QueueTest, ClaimsEachDueJobOnceUntilItsLeaseEnds) {
+    const std::string id = Add("k");
+    auto first = queue_->Claim("w1", 10, seconds(30));
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->size(), 1U);
+    EXPECT_EQ((*first)[0].id, id);
+    EXPECT_EQ((*first)[0].attempts, 1);
+    auto again = queue_->Claim("w2", 10, seconds(30));
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->empty()) << "a leased job is not claimed twice";
+
+    // The worker died: after the lease the job is claimed again, counting a second attempt.
+    clock_.Advance(seconds(31));
+    auto retaken = queue_->Claim("w2", 10, seconds(30));
+    ASSERT_TRUE(retaken);
+    ASSERT_EQ(retaken->size(), 1U);
+    EXPECT_EQ((*retaken)[0].attempts, 2);
+    // The first worker's late completion no longer counts: w2 holds it.
+    ASSERT_TRUE(queue_->Complete((*first)[0], "w1"));
+    EXPECT_EQ(queue_->Get(id)->value().status, "running");
+    ASSERT_TRUE(queue_->Complete((*retaken)[0], "w2"));
+    EXPECT_EQ(queue_->Get(id)->value().status, "done");
+}
+
+TEST_F(QueueTest, FailedAttemptsBackOffThenDeadLetter) {
+    const std::string id = Add("k", 2);
+    auto a = queue_->Claim("w", 1, seconds(30));
+    ASSERT_TRUE(a && a->size() == 1);
+    ASSERT_TRUE(queue_->Fail((*a)[0], "w", "boom 1"));
+    auto job = queue_->Get(id)->value();
+    EXPECT_EQ(job.status, "pending");
+    EXPECT_EQ(job.last_error, "boom 1");
+    EXPECT_TRUE(queue_->Claim("w", 1, seconds(30))->empty()) << "not due before its backoff";
+    clock_.Advance(seconds(2));
+    auto b = queue_->Claim("w", 1, seconds(30));
+    ASSERT_TRUE(b && b->size() == 1);
+    ASSERT_TRUE(queue_->Fail((*b)[0], "w", "boom 2"));
+    job = queue_->Get(id)->value();
+    EXPECT_EQ(job.status, "failed") << "dead-lettered after its last attempt";
+    EXPECT_EQ(job.attempts, 2);
+    EXPECT_EQ(job.last_error, "boom 2");
+    clock_.Advance(std::chrono::hours(2));
+    EXPECT_TRUE(queue_->Claim("w", 1, seconds(30))->empty());
+
+    // A superuser's retry: due now, attempts reset; discard removes it.
+    ASSERT_TRUE(queue_->Retry(id));
+    auto c = queue_->Claim("w", 1, seconds(30));
+    ASSERT_TRUE(c && c->size() == 1);
+    EXPECT_EQ((*c)[0].attempts, 1);
+    EXPECT_EQ(queue_->Discard(id).error().code, ErrorCode::kConflict) << "a running job stays";
+    ASSERT_TRUE(queue_->Complete((*c)[0], "w"));
+    ASSERT_TRUE(queue_->Discard(id));
+    EXPECT_FALSE(queue_->Get(id)->has_value());
+}
+
+TEST_F(QueueTest, ALeaseThatExpiresOnTheLastAttemptDeadLetters) {
+    const std::string id = Add("k", 1);
+    ASSERT_EQ(queue_->Claim("w", 1, seconds(5))->size(), 1U);
+    clock_.Advance(seconds(6));
+    EXPECT_TRUE(queue_->Claim("w", 1, seconds(5))->empty());
+    const Job job = queue_->Get(id)->value();
+    EXPECT_EQ(job.status, "failed");
+    EXPECT_NE(job.last_error.find("lease expired"), std::string::npos);
+}
+
+TEST_F(QueueTest, IdempotencyKeysEnqueueOnce) {
+    const std::string a = Add("k", 3, "event-42");
+    const std::string b = Add("k", 3, "event-42");
+    const std::string c = Add("other", 3, "event-42");
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, c) << "keys are per kind";
+    auto page = queue_->List("", "", 1, 10);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->total, 2);
+}
+
+TEST_F(QueueTest, RejectsBadJobs) {
+    NewJob j;
+    EXPECT_EQ(queue_->Enqueue(j).error().code, ErrorCode::kInvalidArgument);
+    j.kind = "k";
+    j.max_attempts = 0;
+    EXPECT_EQ(queue_->Enqueue(j).error().code, ErrorCode::kInvalidArgument);
+    j.max_attempts = 101;
+    EXPECT_EQ(queue_->Enqueue(j).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(Backoff, GrowsExponentiallyWithJitterAndACap) {
+    for (int i = 0; i < 200; ++i) {
+        const auto first = Backoff(1);
+        EXPECT_GE(first, milliseconds(500));
+        EXPECT_LE(first, milliseconds(1000));
+        const auto fifth = Backoff(5);
+        EXPECT_GE(fifth, milliseconds(8000));
+        EXPECT_LE(fifth, milliseconds(16000));
+        EXPECT_LE(Backoff(40), std::chrono::hours(1));
+        EXPECT_GE(Backoff(40), std::chrono::minutes(30));
+    }
+}
+
+TEST_F(QueueTest, SchedulerFiresMissedCronsOnceAtStart) {
+    int runs = 0;
+    {
+        Scheduler s(*db_, *queue_, clock_);
+        ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
+            ++runs;
+            return Ok();
+        }));
+        ASSERT_TRUE(s.Start());
+        s.Stop();
+    }
+    EXPECT_EQ(queue_->List("", "cron.run", 1, 10)->total, 0) << "a new cron waits for its first time";
+    clock_.Advance(std::chrono::hours(5));     // "down" for five hours: one run, not five
+    for (int round = 0; round < 2; ++round) {  // two processes starting: still one job
+        Scheduler s(*db_, *queue_, clock_);
+        ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
+            ++runs;
+            return Ok();
+        }));
+        ASSERT_TRUE(s.Start());
+        s.Stop();
+    }
+    auto page = queue_->List("", "cron.run", 1, 10);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->total, 1);
+    Scheduler s(*db_, *queue_, clock_);
+    ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
+        ++runs;
+        return Ok();
+    }));
+    ASSERT_TRUE(s.RunJob(page->items[0]));
+    EXPECT_EQ(runs, 1);
+    EXPECT_EQ(s.RunNow("missing").error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace basalt::jobs
