@@ -18,7 +18,7 @@ using http::Response;
 
 namespace {
 
-constexpr std::size_t kMaxPayload = 256 * 1024;
+constexpr std::size_t kMaxPayload = std::size_t{256} * 1024;
 
 json::object JobJson(const jobs::Job& j) {
     boost::system::error_code ec;
@@ -37,7 +37,12 @@ json::object JobJson(const jobs::Job& j) {
         {"updated", j.updated}};
 }
 
-std::pair<std::int64_t, std::int64_t> Paging(const Request& req) {
+struct Paging {
+    std::int64_t page;
+    std::int64_t per_page;
+};
+
+Paging PagingOf(const Request& req) {
     return {
         std::max<std::int64_t>(1, IntParam(req, "page", 1)),
         std::clamp<std::int64_t>(IntParam(req, "perPage", 30), 1, 500)};
@@ -50,7 +55,9 @@ public:
     // --- jobs -----------------------------------------------------------------------------------
     net::awaitable<Response> ListJobs(Request& req) const {
         RequireSuperuser(req);
-        const auto [page, per_page] = Paging(req);
+        const Paging paging = PagingOf(req);
+        const std::int64_t page = paging.page;
+        const std::int64_t per_page = paging.per_page;
         const std::string status = req.QueryParam("status").value_or("");
         const std::string kind = req.QueryParam("kind").value_or("");
         Result<jobs::Queue::Page> r = Error{};
@@ -228,7 +235,9 @@ public:
     net::awaitable<Response> ListDeliveries(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        const auto [page, per_page] = Paging(req);
+        const Paging paging = PagingOf(req);
+        const std::int64_t page = paging.page;
+        const std::int64_t per_page = paging.per_page;
         Result<json::object> r = Error{};
         co_await d_.blocking.Run([&] { r = d_.webhooks.Deliveries(id, page, per_page); });
         if (!r) {

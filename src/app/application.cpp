@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "app/application.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <thread>
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -154,6 +154,12 @@ Application::Application(config::AppConfig config) : impl_(std::make_unique<Impl
 Application::~Application() = default;
 
 namespace {
+
+// SIGINT/SIGTERM in a worker process (no HTTP server to catch them): a flag the main thread polls.
+std::atomic<bool> g_stop_signal{false};
+extern "C" void OnStopSignal(int /*signo*/) {
+    g_stop_signal.store(true);
+}
 
 // Each connection is a file descriptor: lift the soft limit to the hard one (as Go does at start),
 // and say so when even that cannot hold max_connections.
@@ -367,25 +373,14 @@ void Application::Run() {
         return;
     }
     // A worker process: jobs run on their own threads until SIGINT/SIGTERM.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread waiter([&s, set] {
-        int signo = 0;
-        sigwait(&set, &signo);
-        std::lock_guard lock(s.stop_mu);
-        s.stop_requested = true;
-        s.stop_cv.notify_all();
-    });
-    {
-        std::unique_lock lock(s.stop_mu);
-        s.stop_cv.wait(lock, [&s] { return s.stop_requested; });
-    }
-    if (waiter.joinable()) {
-        pthread_kill(waiter.native_handle(), SIGTERM);  // wakes sigwait when Stop() ended the wait
-        waiter.join();
+    struct sigaction action {};
+    action.sa_handler = OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    std::unique_lock lock(s.stop_mu);
+    while (!s.stop_requested && !g_stop_signal.load()) {
+        s.stop_cv.wait_for(lock, std::chrono::milliseconds(100));
     }
     obs::Info("worker stopped");
 }

@@ -140,8 +140,9 @@ Result<Schedule> Schedule::Parse(std::string_view expression) {
 
 bool Schedule::Matches(SystemTime t) const {
     const std::tm tm = Utc(t);
+    const int month = tm.tm_mon + 1;
     return minutes_[static_cast<std::size_t>(tm.tm_min)] && hours_[static_cast<std::size_t>(tm.tm_hour)] &&
-           days_[static_cast<std::size_t>(tm.tm_mday)] && months_[static_cast<std::size_t>(tm.tm_mon + 1)] &&
+           days_[static_cast<std::size_t>(tm.tm_mday)] && months_[static_cast<std::size_t>(month)] &&
            weekdays_[static_cast<std::size_t>(tm.tm_wday)];
 }
 
@@ -150,7 +151,8 @@ std::optional<SystemTime> Schedule::Next(SystemTime t) const {
     tm.tm_sec = 0;
     const int last_year = tm.tm_year + 5;
     while (tm.tm_year <= last_year) {
-        if (!months_[static_cast<std::size_t>(tm.tm_mon + 1)]) {
+        const int month = tm.tm_mon + 1;
+        if (!months_[static_cast<std::size_t>(month)]) {
             tm.tm_mon += 1;  // the first minute of the next month
             tm.tm_mday = 1;
             tm.tm_hour = 0;

@@ -434,7 +434,7 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
     req.url = url;
     req.body = body;
     req.timeout = std::chrono::seconds(cfg.timeout_seconds);
-    req.max_response_bytes = 64 * 1024;
+    req.max_response_bytes = std::size_t{64} * 1024;
     req.block_private = !cfg.allow_private_targets;
     req.headers = {
         {"Content-Type", "application/json"},
