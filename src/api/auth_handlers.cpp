@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "api/auth_handlers.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -1347,13 +1348,22 @@ private:
         }
         sql += " WHERE \"id\" = ?";
         params.emplace_back(id);
+        const bool password =
+            std::any_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "password"; });
+        const std::string now = FormatDateTime(d_.clock.Now());
         d_.collections.BumpDataVersion();
         auto r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
             auto n = ex.Exec(sql, params);
             if (!n) {
                 return n.error();
             }
-            return Ok();
+            // Outside the records API, the change still reaches the outbox (realtime, webhooks).
+            if (password) {
+                if (auto e = records::AppendPasswordChangeEvent(ex, c, id, now); !e) {
+                    return e;
+                }
+            }
+            return records::AppendRecordEvent(ex, c, id, "update", now);
         });
         d_.collections.BumpDataVersion();
         d_.tokens.Forget(c.id, id);

@@ -9,6 +9,7 @@
 #include "core/ids.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
+#include "events/events.hpp"
 
 namespace basalt::auth {
 
@@ -117,6 +118,14 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
             );
             if (!revoked) {
                 return revoked.error();
+            }
+            // In the outbox like every password change (the CLI's too), in the same transaction.
+            const std::string sid = db::AsString(existing->rows[0][0]);
+            const std::string payload =
+                "{\"collectionId\":\"" + std::string(kSuperusersId) + "\",\"recordId\":\"" + sid + "\"}";
+            if (auto e = events::Append(ex, now, kSuperusersId, "_superusers", sid, "auth.passwordChange", payload);
+                !e) {
+                return e;
             }
         }
         auto row = ex.Query(

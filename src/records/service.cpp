@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <set>
 
 #include <boost/json/serialize.hpp>
 
@@ -1052,8 +1053,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
         }
         if (auth.password_hash) {
             // A password change is an auth event of its own, next to the record's update.
-            const std::string payload = json::serialize(json::object{{"collectionId", cp->id}, {"recordId", id}});
-            if (auto e = events::Append(ex, now, cp->id, cp->name, id, "auth.passwordChange", payload); !e) {
+            if (auto e = AppendPasswordChangeEvent(ex, *cp, id, now); !e) {
                 return e;
             }
         }
@@ -1184,6 +1184,118 @@ json::object RecordService::EventRecordFor(
     return out;
 }
 
+Result<void> AppendRecordEvent(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const std::string& id,
+    std::string_view action,
+    const std::string& now
+) {
+    return RecordEvent(ex, c, id, action, now);
+}
+
+Result<void> AppendPasswordChangeEvent(
+    db::Executor& ex, const schema::Collection& c, const std::string& id, const std::string& now
+) {
+    const std::string payload = json::serialize(json::object{{"collectionId", c.id}, {"recordId", id}});
+    return events::Append(ex, now, c.id, c.name, id, "auth.passwordChange", payload);
+}
+
+namespace {
+
+constexpr std::size_t kMaxCascade = 10000;
+
+// Deletes record `id` of `c` with an event for every record the deletion touches, in this
+// transaction: records that cascade (single relations with cascadeDelete, which the foreign key
+// would delete silently, and multiple relations with it, which have no foreign key) are deleted
+// first, recursively, each with its delete event; records whose relation is cleared (the foreign
+// key's SET NULL, or the id dropped from a multiple relation) get an update event after the change.
+Result<void> DeleteCascading(
+    db::Executor& ex,
+    const collections::Snapshot& snap,
+    const schema::Collection& c,
+    const std::string& id,
+    const std::string& now,
+    std::set<std::string>& seen
+) {
+    if (!seen.insert(c.id + "/" + id).second) {
+        return Ok();  // a cycle: already being deleted
+    }
+    if (seen.size() > kMaxCascade) {
+        return MakeError(ErrorCode::kInvalidArgument, "Failed to delete record: the cascade is too large.");
+    }
+    std::vector<std::pair<const schema::Collection*, std::string>> cleared;
+    for (const auto& other : snap.All()) {
+        if (other.type == schema::CollectionType::kView) {
+            continue;
+        }
+        for (const auto& f : other.fields) {
+            if (f.type != FieldType::kRelation || f.CollectionId() != c.id) {
+                continue;
+            }
+            const std::string col = Q(other.name) + "." + Q(f.name);
+            const std::string holds =
+                f.IsMultiple() ? "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.\"value\" = ?)"
+                               : col + " = ?";
+            auto rs = ex.Query("SELECT \"id\" FROM " + Q(other.name) + " WHERE " + holds, {id});
+            if (!rs) {
+                return WriteFailure(rs.error(), c, "Failed to delete record.");
+            }
+            const bool cascade = f.BoolOption("cascadeDelete");
+            for (const auto& row : rs->rows) {
+                const std::string other_id = db::AsString(row[0]);
+                if (cascade) {
+                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, seen); !r) {
+                        return r;
+                    }
+                } else if (!(other.id == c.id && other_id == id)) {
+                    cleared.emplace_back(&other, other_id);
+                }
+            }
+            if (!cascade && f.IsMultiple() && !rs->rows.empty()) {
+                // No foreign key for multiple relations: drop the id here.
+                auto n = ex.Exec(
+                    "UPDATE " + Q(other.name) + " SET " + Q(f.name) +
+                        " = (SELECT json_group_array(json_each.\"value\") FROM json_each(" + col +
+                        ") WHERE json_each.\"value\" != ?) WHERE " + holds,
+                    {id, id}
+                );
+                if (!n) {
+                    return WriteFailure(n.error(), c, "Failed to delete record.");
+                }
+            }
+        }
+    }
+    // The event carries the record as it was: written before the delete, in the same savepoint.
+    if (auto e = RecordEvent(ex, c, id, "delete", now); !e) {
+        return e.error().code == ErrorCode::kNotFound ? Result<void>(NotFound()) : e;
+    }
+    auto n = ex.Exec("DELETE FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
+    if (!n) {
+        return WriteFailure(
+            n.error(),
+            c,
+            "Failed to delete record. Make sure that the record is not part of a required relation reference."
+        );
+    }
+    if (*n == 0) {
+        return NotFound();
+    }
+    std::set<std::string> updated;
+    for (const auto& [other, other_id] : cleared) {
+        const std::string key = other->id + "/" + other_id;
+        if (seen.count(key) != 0 || !updated.insert(key).second) {
+            continue;  // deleted too, or already reported
+        }
+        if (auto e = RecordEvent(ex, *other, other_id, "update", now); !e && e.error().code != ErrorCode::kNotFound) {
+            return e;
+        }
+    }
+    return Ok();
+}
+
+}  // namespace
+
 Result<PreparedWrite> RecordService::PrepareDelete(
     std::string_view collection, std::string_view id, const Access& access
 ) const {
@@ -1191,37 +1303,12 @@ Result<PreparedWrite> RecordService::PrepareDelete(
     if (!l) {
         return l.error();
     }
-    const schema::Collection& c = *l->collection;
-    // Multiple relations pointing here have no foreign key: drop the id from them (or, with
-    // cascadeDelete, delete the records that hold it) in the same transaction.
-    std::vector<std::string> cleanup;
-    for (const auto& other : l->snapshot->All()) {
-        for (const auto& f : other.fields) {
-            if (other.type == schema::CollectionType::kView || f.type != FieldType::kRelation || !f.IsMultiple() ||
-                f.CollectionId() != c.id) {
-                continue;
-            }
-            const std::string col = Q(other.name) + "." + Q(f.name);
-            const std::string has = "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.\"value\" = ?)";
-            if (f.BoolOption("cascadeDelete")) {
-                cleanup.push_back("DELETE FROM " + Q(other.name) + " WHERE " + has);
-            } else {
-                cleanup.push_back(
-                    "UPDATE " + Q(other.name) + " SET " + Q(f.name) +
-                    " = (SELECT json_group_array(json_each.\"value\") FROM json_each(" + col +
-                    ") WHERE json_each.\"value\" != ?) WHERE " + has
-                );
-            }
-        }
-    }
     PreparedWrite w;
     auto snapshot = l->snapshot;
     const schema::Collection* cp = l->collection;
-    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.delete_rule;
+    const std::optional<std::string> rule = access.superuser ? std::nullopt : cp->delete_rule;
     const std::string now = FormatDateTime(clock_.Now());
-    w.fn = [snapshot, cp, cleanup = std::move(cleanup), id = std::string(id), rule, access, now, &clock = clock_](
-               db::Executor& ex
-           ) -> Result<void> {
+    w.fn = [snapshot, cp, id = std::string(id), rule, access, now, &clock = clock_](db::Executor& ex) -> Result<void> {
         if (rule && !rule->empty()) {
             auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
             if (!ok) {
@@ -1231,29 +1318,8 @@ Result<PreparedWrite> RecordService::PrepareDelete(
                 return NotFound();
             }
         }
-        for (const auto& sql : cleanup) {
-            const auto marks = std::count(sql.begin(), sql.end(), '?');
-            std::vector<db::Value> params(static_cast<std::size_t>(marks), db::Value(id));
-            if (auto r = ex.Exec(sql, params); !r) {
-                return WriteFailure(r.error(), *cp, "Failed to delete record.");
-            }
-        }
-        // The event carries the record as it was: written before the delete, in the same savepoint.
-        if (auto e = RecordEvent(ex, *cp, id, "delete", now); !e) {
-            return e;
-        }
-        auto n = ex.Exec("DELETE FROM " + Q(cp->name) + " WHERE \"id\" = ?", {id});
-        if (!n) {
-            return WriteFailure(
-                n.error(),
-                *cp,
-                "Failed to delete record. Make sure that the record is not part of a required relation reference."
-            );
-        }
-        if (*n == 0) {
-            return NotFound();
-        }
-        return Ok();
+        std::set<std::string> seen;
+        return DeleteCascading(ex, *snapshot, *cp, id, now, seen);
     };
     Track(w);
     return w;

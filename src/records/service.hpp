@@ -179,6 +179,20 @@ private:
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };
 
+/// Outbox events for changes made outside RecordService (auth flows: verification, password reset,
+/// email change), inside their transaction: the record's `action` event with its stored state, and
+/// for a password change also `auth.passwordChange`.
+Result<void> AppendRecordEvent(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const std::string& id,
+    std::string_view action,
+    const std::string& now
+);
+Result<void> AppendPasswordChangeEvent(
+    db::Executor& ex, const schema::Collection& c, const std::string& id, const std::string& now
+);
+
 /// Writes PocketBase's record JSON straight from streamed rows of `SELECT <table>.*`, without a
 /// DOM (list pages). Hidden fields only when `include_hidden`; passwords and auth token keys never.
 class RecordWriter {

@@ -85,6 +85,12 @@ describe('email: verification, password reset, email change, OTP', () => {
     await client().collection('users').authWithPassword('reset@example.com', 'new-pass-123');
     // Spent: the record's key changed with the password.
     assert.equal((await send('POST', '/api/collections/users/confirm-password-reset', { token, password: 'again-pass-1', passwordConfirm: 'again-pass-1' })).status, 400);
+    // The change reached the outbox like any other: the record's update and a password change.
+    const events = (await getJson(srv.url + '/api/events?limit=1000', { headers: { Authorization: su.authStore.token } })).body.items;
+    const id = (await su.collection('users').getFirstListItem('email = "reset@example.com"')).id;
+    const mine = events.filter((e) => e.recordId === id).map((e) => e.action);
+    assert.ok(mine.includes('auth.passwordChange') && mine.includes('update'), mine.join(','));
+    assert.equal(events.find((e) => e.recordId === id && e.action === 'update' && e.record).record.password, undefined);
   });
 
   test('email change: mailed to the new address, confirmed with the password', async () => {

@@ -64,6 +64,49 @@ describe('events outbox', () => {
     }
   });
 
+  test('a delete reports every record it touches: cascades, cleared relations, nested', async () => {
+    const srv = await startServer({ superuser: SU });
+    try {
+      const su = new PocketBase(srv.url);
+      await su.collection('_superusers').authWithPassword(SU.email, SU.password);
+      const parents = await su.collections.create({ name: 'parents', fields: [{ name: 'n', type: 'text' }] });
+      const kids = await su.collections.create({ name: 'kids', fields: [{ name: 'parent', type: 'relation', collectionId: parents.id, maxSelect: 1, cascadeDelete: true }] });
+      await su.collections.create({ name: 'grandkids', fields: [{ name: 'kid', type: 'relation', collectionId: kids.id, maxSelect: 1, cascadeDelete: true }] });
+      await su.collections.create({ name: 'groups', fields: [{ name: 'members', type: 'relation', collectionId: parents.id, maxSelect: 5, cascadeDelete: true }] });
+      await su.collections.create({ name: 'notes', fields: [{ name: 'about', type: 'relation', collectionId: parents.id, maxSelect: 1 }] });
+      await su.collections.create({ name: 'lists', fields: [{ name: 'items', type: 'relation', collectionId: parents.id, maxSelect: 5 }] });
+      const p = await su.collection('parents').create({ n: 'p' });
+      const other = await su.collection('parents').create({ n: 'other' });
+      const kid = await su.collection('kids').create({ parent: p.id });
+      const grandkid = await su.collection('grandkids').create({ kid: kid.id });
+      const group = await su.collection('groups').create({ members: [p.id, other.id] });
+      const note = await su.collection('notes').create({ about: p.id });
+      const list = await su.collection('lists').create({ items: [other.id, p.id] });
+      const before = (await allEvents(srv, su.authStore.token)).length;
+
+      await su.collection('parents').delete(p.id);
+      const events = (await allEvents(srv, su.authStore.token)).slice(before);
+      const seen = events.map((e) => `${e.action} ${e.collectionName} ${e.recordId}`).sort();
+      assert.deepEqual(seen, [
+        `delete grandkids ${grandkid.id}`,
+        `delete groups ${group.id}`,
+        `delete kids ${kid.id}`,
+        `delete parents ${p.id}`,
+        `update lists ${list.id}`,
+        `update notes ${note.id}`,
+      ].sort());
+      assert.equal(events.find((e) => e.recordId === note.id).record.about, '', 'the update carries the cleared relation');
+      assert.deepEqual(events.find((e) => e.recordId === list.id).record.items, [other.id]);
+      assert.equal(events.at(-1).recordId !== undefined, true);
+      // The data agrees with the events.
+      await assert.rejects(su.collection('kids').getOne(kid.id), (e) => e.status === 404);
+      await assert.rejects(su.collection('grandkids').getOne(grandkid.id), (e) => e.status === 404);
+      assert.equal((await su.collection('notes').getOne(note.id)).about, '');
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('killed during a write storm: exactly one event per committed change after restart', async () => {
     const dir = tempDir();
     let srv = await startServer({ superuser: SU, dir });

@@ -45,6 +45,13 @@ TEST_F(SuperusersTest, UpsertCreatesThenUpdates) {
     auto found = store_->FindByEmail("ADMIN@example.COM");
     ASSERT_TRUE(found && found->has_value());
     EXPECT_EQ((*found)->id, a->id);
+    // The new password (the CLI's way) is in the outbox, once, in the same transaction.
+    auto events = db_->Read("SELECT action, recordId, record FROM _events");
+    ASSERT_TRUE(events);
+    ASSERT_EQ(events->rows.size(), 1U);
+    EXPECT_EQ(db::AsString(events->rows[0][0]), "auth.passwordChange");
+    EXPECT_EQ(db::AsString(events->rows[0][1]), a->id);
+    EXPECT_EQ(db::AsString(events->rows[0][2]).find("password1"), std::string::npos);
 }
 
 TEST_F(SuperusersTest, UpsertValidatesInput) {
