@@ -5,9 +5,9 @@ HTTP ?= 127.0.0.1:8090
 DIR ?= basalt_data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build run test unit api asan fuzz fuzz-build bench format format-check tidy clean
+.PHONY: all deps build ui run test unit api e2e asan fuzz fuzz-build bench format format-check tidy clean
 
-all: build
+all: build ui
 
 deps:
 	@scripts/install-deps
@@ -16,7 +16,13 @@ build: deps
 	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
 	@cmake --build build -j$(JOBS)
 
-run: build
+# The admin dashboard (web/admin → web/admin/dist, served at /_/), rebuilt when its sources change.
+UI_SOURCES := $(shell find web/admin/src -type f 2>/dev/null) web/admin/index.html web/admin/vite.config.js web/admin/package-lock.json
+ui: web/admin/dist/index.html
+web/admin/dist/index.html: $(UI_SOURCES) | deps
+	cd web/admin && npm run --silent build
+
+run: build ui
 	./build/basalt serve --http $(HTTP) --dir $(DIR)
 
 # Every suite: format, unit (release), API against the release binary, the same under
@@ -29,6 +35,9 @@ unit: build
 
 api: build
 	node --test --test-concurrency=1 tests/api/
+
+e2e: build ui
+	node --test --test-concurrency=1 tests/e2e/
 
 asan: deps
 	@[ -f build-debug/build.ninja ] || cmake --preset debug >/dev/null
@@ -56,4 +65,4 @@ tidy: build
 	scripts/run-tidy
 
 clean:
-	rm -rf build build-debug build-fuzz build-relassert
+	rm -rf build build-debug build-fuzz build-relassert web/admin/dist

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "api/admin_handlers.hpp"
 #include "api/blocking.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
@@ -113,6 +114,7 @@ struct Application::Impl {
     std::unique_ptr<jobs::Scheduler> scheduler;
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
+    std::string install_token;
     std::mutex stop_mu;
     std::condition_variable stop_cv;
     bool stop_requested = false;
@@ -353,6 +355,17 @@ Result<void> Application::Start() {
             return kind == "webhook.deliver" || kind == "mail.send" || kind == "cron.run";
         }};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
+    const std::filesystem::path admin_dir =
+        s.config.admin_dir.empty() ? api::AdminAssets::Find() : std::filesystem::path(s.config.admin_dir);
+    auto assets = api::AdminAssets::Load(admin_dir);
+    if (assets->Empty()) {
+        obs::Warn("admin dashboard not found; /_/ explains how to build it", {{"dir", admin_dir.string()}});
+    }
+    auto gate = std::make_shared<api::InstallGate>();
+    if (auto count = d.superusers->Count(); count && *count == 0 && serves_http) {
+        s.install_token = gate->Arm(std::chrono::steady_clock::now());
+    }
+    api::RegisterAdminRoutes(*s.router, deps, std::move(assets), std::move(gate));
     if (!serves_http) {
         return Ok();
     }
@@ -398,6 +411,10 @@ void Application::Stop() {
 auth::SuperuserStore& Application::Superusers() {
     return impl_->data->Superusers();
 }
+const std::string& Application::InstallToken() const {
+    return impl_->install_token;
+}
+
 const std::filesystem::path& Application::DataPath() const {
     return impl_->data->Path();
 }

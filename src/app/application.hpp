@@ -52,6 +52,8 @@ public:
 
     auth::SuperuserStore& Superusers();
     const std::filesystem::path& DataPath() const;
+    /// The one-time install token while no superuser exists (empty otherwise).
+    const std::string& InstallToken() const;
 
 private:
     struct Impl;

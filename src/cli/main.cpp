@@ -54,14 +54,14 @@ int Serve(AppConfig config, const std::string& listen) {
     }
     // One write, so that whoever reads the banner sees all of it at once.
     std::string banner = std::string("basalt ") + kVersion + "\n";
-    auto count = app.Superusers().Count();
-    if (count && *count == 0) {
+    if (!app.InstallToken().empty()) {
         banner +=
-            "\nNo superuser exists yet. Create the first one with:\n  basalt superuser upsert EMAIL PASSWORD --dir " +
-            app.DataPath().string() + "\n\n";
+            "\nNo superuser exists yet. Create the first one in the browser (this link works once, for an hour):\n  " +
+            base + "/_/#/install/" + app.InstallToken() +
+            "\nor with:\n  basalt superuser upsert EMAIL PASSWORD --dir " + app.DataPath().string() + "\n\n";
     }
-    banner += "Server started at " + base + "\n├─ REST API:  " + base +
-              "/api/\n└─ Data:      " + app.DataPath().string() + "\n";
+    banner += "Server started at " + base + "\n├─ REST API:  " + base + "/api/\n├─ Dashboard: " + base +
+              "/_/\n└─ Data:      " + app.DataPath().string() + "\n";
     std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
     basalt::obs::Info("server started", {{"address", base}, {"data_dir", app.DataPath().string()}});
@@ -142,6 +142,8 @@ int main(int argc, char** argv) {
         ->envname("BASALT_ROLE")
         ->check(CLI::IsMember({"all", "api", "worker"}))
         ->capture_default_str();
+    serve->add_option("--admin-dir", config.admin_dir, "The built admin dashboard (default: found beside the binary)")
+        ->envname("BASALT_ADMIN_DIR");
     serve->add_option("--workers", config.jobs.workers, "Threads running jobs")
         ->envname("BASALT_WORKERS")
         ->capture_default_str();

@@ -67,6 +67,8 @@ struct AppConfig {
     JobsConfig jobs;
     /// all: HTTP and jobs; api: HTTP only (no workers, no scheduler); worker: jobs only (no HTTP).
     std::string role = "all";
+    /// The built admin dashboard; empty: found beside the binary or in the source tree.
+    std::string admin_dir;
 };
 
 /// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.

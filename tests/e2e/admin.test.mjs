@@ -1,0 +1,209 @@
+// The admin dashboard at /_/ in Debian's headless Chromium (playwright-core) against the real basalt
+// binary: the install link, sign-in that survives a reload, a collection with several field types,
+// records (create, validation error, edit, sort, filter, bulk delete), a rule changed and enforced,
+// sign-out, a phone-sized window, and no console errors. Each failure leaves a screenshot in
+// tests/e2e/artifacts/; SCREENSHOTS=docs/admin refreshes the tour's pictures.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { getJson, startServer } from '../api/helpers.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const artifacts = path.join(here, 'artifacts');
+const tour = process.env.SCREENSHOTS ? path.resolve(here, '../..', process.env.SCREENSHOTS) : null;
+const EMAIL = 'owner@example.com';
+const PASSWORD = 'owner-password-1';
+
+describe('admin dashboard', () => {
+  let srv;
+  let browser;
+  let page;
+  const consoleErrors = [];
+
+  before(async () => {
+    srv = await startServer();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => {
+      // The browser reports every 4xx answer; the tests cause some on purpose.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('dialog', (d) => d.accept());
+    mkdirSync(artifacts, { recursive: true });
+    if (tour) mkdirSync(tour, { recursive: true });
+  });
+
+  after(async () => {
+    if (browser) await browser.close();
+    if (srv) await srv.stop();
+  });
+
+  // Runs a step; on failure keeps a screenshot of the page as it was.
+  async function step(name, fn) {
+    try {
+      await fn();
+    } catch (e) {
+      await page.screenshot({ path: path.join(artifacts, name.replace(/\W+/g, '-') + '.png'), fullPage: true }).catch(() => {});
+      throw e;
+    }
+  }
+  const shot = async (name) => tour && page.screenshot({ path: path.join(tour, name + '.png') });
+  const rows = () => page.locator('tbody tr');
+
+  test('install, sign in, collections, records, rules, sign out', async () => {
+    await step('install', async () => {
+      const link = srv.stderr().match(/(http:\/\/\S+\/_\/#\/install\/[A-Za-z0-9]+)/);
+      assert.ok(link, 'serve prints the install link');
+      await page.goto(link[1]);
+      await page.getByLabel('Email').fill(EMAIL);
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByLabel('Password again').fill('something-else');
+      await page.getByRole('button', { name: 'Create and sign in' }).click();
+      await page.getByText("Values don't match.").waitFor();
+      await shot('install');
+      await page.getByLabel('Password again').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create and sign in' }).click();
+      await page.getByRole('navigation', { name: 'Collections' }).waitFor();
+      // The link worked once.
+      const again = await getJson(`${srv.url}/api/install`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: link[1].split('/').pop(), email: 'x@example.com', password: PASSWORD, passwordConfirm: PASSWORD }) });
+      assert.equal(again.status, 400);
+    });
+
+    await step('stays signed in', async () => {
+      await page.reload();
+      await page.getByRole('link', { name: /^users/ }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+    });
+
+    await step('create a collection', async () => {
+      await page.getByRole('link', { name: '+ New collection' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('tasks');
+      const fields = [['title', 'text'], ['points', 'number'], ['done', 'bool'], ['level', 'select'], ['meta', 'json'], ['due', 'date']];
+      for (let i = 0; i < fields.length; i++) {
+        await page.getByRole('button', { name: '+ Add field' }).click();
+        await page.getByLabel(`Field ${i + 1} name`).fill(fields[i][0]);
+        await page.getByLabel(`Field ${i + 1} type`).selectOption(fields[i][1]);
+      }
+      await page.locator('[data-field-row="0"]').getByLabel('required').check();
+      await page.getByLabel('Field 4 values').fill('low, high');
+      // A rule with a syntax error is shown on its field.
+      await page.locator('#rule-listRule').locator('..').getByLabel('locked').uncheck();
+      await page.locator('#rule-listRule').fill('title ~');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await page.locator('.error', { hasText: /./ }).first().waitFor();
+      assert.ok(await page.locator('#rule-listRule ~ .error, .row:has(#rule-listRule) + .error').count() > 0, 'the rule error sits under the rule');
+      await page.locator('#rule-listRule').locator('..').getByLabel('locked').check();
+      await page.getByRole('button', { name: 'API preview' }).click();
+      await page.getByText('GET ' + srv.url + '/api/collections/tasks/records/RECORD_ID').waitFor();
+      await shot('collection');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await page.getByText('No records yet.').waitFor();
+    });
+
+    await step('records: create, validation error, edit', async () => {
+      await page.getByRole('button', { name: 'New record' }).click();
+      await page.getByLabel(/^points/).fill('3');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.locator('[data-field="title"] .error').waitFor();
+      assert.match(await page.locator('[data-field="title"] .error').innerText(), /blank/i);
+      await page.getByLabel(/^title/).fill('first');
+      await page.getByLabel('done').check();
+      await page.getByLabel(/^level/).selectOption('high');
+      await page.getByLabel(/^meta/).fill('{"a": [1, 2]}');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await rows().filter({ hasText: 'first' }).waitFor();
+      await page.getByRole('button', { name: 'New record' }).click();
+      await page.getByLabel(/^title/).fill('second');
+      await page.getByLabel(/^points/).fill('10');
+      await page.getByLabel(/^meta/).fill('{not json');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.getByText('Must be valid JSON.').waitFor();
+      await page.getByLabel(/^meta/).fill('');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await rows().filter({ hasText: 'second' }).waitFor();
+      await rows().filter({ hasText: 'second' }).getByRole('button', { name: 'Edit' }).click();
+      await page.getByLabel(/^title/).fill('second edited');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await rows().filter({ hasText: 'second edited' }).waitFor();
+      const stored = await getJson(`${srv.url}/api/collections/tasks/records?sort=points`, { headers: { Authorization: await page.evaluate(() => JSON.parse(localStorage.getItem('basalt_admin_auth')).token) } });
+      assert.deepEqual(stored.body.items.map((r) => [r.title, r.points, r.done, r.level]), [['first', 3, true, 'high'], ['second edited', 10, false, '']]);
+      assert.deepEqual(stored.body.items[0].meta, { a: [1, 2] });
+      await shot('records');
+    });
+
+    await step('sort and filter', async () => {
+      await page.getByRole('button', { name: 'Sort by points' }).click();
+      await page.getByRole('button', { name: 'Sort by points' }).filter({ hasText: '▲' }).waitFor();
+      const firstRow = (text) => page.waitForFunction((t) => document.querySelector('tbody tr')?.innerText.includes(t), text);
+      await firstRow('first');
+      await page.getByRole('button', { name: 'Sort by points' }).click();
+      await page.getByRole('button', { name: 'Sort by points' }).filter({ hasText: '▼' }).waitFor();
+      await firstRow('second edited');
+      await page.getByLabel('Filter').fill('points > 5');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+      assert.match(await rows().first().innerText(), /second edited/);
+      await page.getByLabel('Filter').fill('points >');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByRole('alert').filter({ hasText: /filter/i }).waitFor();
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 2);
+    });
+
+    await step('bulk delete', async () => {
+      await rows().filter({ hasText: 'first' }).getByRole('checkbox').check();
+      await page.getByRole('button', { name: 'Delete selected (1)' }).click();
+      await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+    });
+
+    await step('a rule changed in the dashboard is enforced', async () => {
+      assert.equal((await getJson(`${srv.url}/api/collections/tasks/records`)).status, 403, 'locked: superusers only');
+      await page.getByRole('link', { name: 'Edit collection' }).click();
+      await page.locator('.row:has(#rule-listRule)').getByLabel('locked').uncheck();
+      await page.locator('#rule-listRule').fill('points > 5');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByRole('button', { name: 'New record' }).waitFor();
+      const guest = await getJson(`${srv.url}/api/collections/tasks/records`);
+      assert.equal(guest.status, 200);
+      assert.deepEqual(guest.body.items.map((r) => r.title), ['second edited']);
+    });
+
+    await step('settings', async () => {
+      await page.getByRole('link', { name: 'Settings' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('Acme');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      await shot('settings');
+    });
+
+    await step('phone-sized window', async () => {
+      await page.setViewportSize({ width: 390, height: 800 });
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await page.getByRole('link', { name: /^tasks/ }).click();
+      await rows().first().waitFor();
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+
+    await step('sign out and back in', async () => {
+      await page.getByRole('link', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await shot('sign-in');
+      await page.getByLabel('Email').fill(EMAIL);
+      await page.getByLabel('Password').fill('wrong-password');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByText('Wrong email or password.').waitFor();
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('navigation', { name: 'Collections' }).waitFor();
+    });
+
+    assert.deepEqual(consoleErrors, [], 'no console errors');
+  });
+});
