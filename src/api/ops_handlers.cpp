@@ -8,6 +8,8 @@
 
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
+#include "core/text.hpp"
+#include "mail/mail.hpp"
 
 namespace basalt::api {
 
@@ -284,6 +286,45 @@ public:
         co_return Response::NoContent();
     }
 
+    // POST /api/settings/test/email {email}: sends a test message now with the current SMTP
+    // settings and answers with the server's error when it fails (PocketBase's endpoint; the
+    // message is a plain test rather than a filled template).
+    net::awaitable<Response> TestEmail(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string to = StringField(body, "email");
+        if (!IsEmail(to)) {
+            throw ApiError::BadRequest(
+                "An error occurred while validating the submitted data.",
+                {{"email", "validation_is_email", "Must be a valid email address."}}
+            );
+        }
+        const settings::MailSettings m = d_.settings.Mail();
+        if (!m.enabled) {
+            throw ApiError::BadRequest("SMTP is disabled in the settings.");
+        }
+        mail::SmtpConfig config;
+        config.host = m.host;
+        config.port = m.port;
+        config.username = m.username;
+        config.password = m.password;
+        config.tls = m.tls;
+        config.local_name = m.local_name;
+        mail::Message message;
+        message.from_name = m.sender_name;
+        message.from_address = m.sender_address;
+        message.to = to;
+        message.subject = "Test email from " + (m.app_name.empty() ? std::string("basalt") : m.app_name);
+        message.html = "<p>This is a test email from " + mail::HtmlEscape(m.app_name.empty() ? "basalt" : m.app_name) +
+                       ". Your SMTP settings work.</p>";
+        Result<void> r = Ok();
+        co_await d_.blocking.Run([&] { r = mail::Send(config, message); });
+        if (!r) {
+            throw ApiError::BadRequest("Failed to send the test email: " + Sentenize(r.error().message));
+        }
+        co_return Response::NoContent();
+    }
+
 private:
     Deps d_;
 };
@@ -310,6 +351,7 @@ void RegisterOpsRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kDelete, "/api/webhooks/{id}", async(&OpsApi::DeleteWebhook));
     router.Add(Method::kGet, "/api/webhooks/{id}/deliveries", async(&OpsApi::ListDeliveries));
     router.Add(Method::kPost, "/api/webhooks/deliveries/{id}/redeliver", async(&OpsApi::Redeliver));
+    router.Add(Method::kPost, "/api/settings/test/email", async(&OpsApi::TestEmail));
     router.Add(Method::kGet, "/api/crons", sync(&OpsApi::ListCrons));
     router.Add(Method::kPost, "/api/crons/{id}", async(&OpsApi::RunCron));
 }

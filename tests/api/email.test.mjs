@@ -37,6 +37,14 @@ describe('email: verification, password reset, email change, OTP', () => {
     if (sink) await sink.close();
   });
 
+  test('a test email goes out with the saved settings; SMTP errors are reported', async () => {
+    assert.equal(await su.settings.testEmail('_superusers', 'check@example.com', 'verification'), true);
+    const mail = await sink.waitFor((m) => m.to.includes('check@example.com'));
+    assert.match(mail.subject, /Test email from Acme Notes/);
+    await assert.rejects(su.settings.testEmail('_superusers', 'not-an-email', 'verification'), (e) => e.status === 400);
+    await assert.rejects(client().settings.testEmail('_superusers', 'check@example.com', 'verification'), (e) => e.status === 401);
+  });
+
   test('the settings keep the SMTP password secret', async () => {
     const s = await su.settings.getAll();
     assert.equal(s.smtp.enabled, true);

@@ -34,7 +34,7 @@ describe('admin dashboard', () => {
       // The browser reports every 4xx answer; the tests cause some on purpose.
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
     });
-    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('pageerror', (e) => consoleErrors.push(String(e) + (process.env.STACKS ? e.stack : '')));
     page.on('dialog', (d) => d.accept());
     mkdirSync(artifacts, { recursive: true });
     if (tour) mkdirSync(tour, { recursive: true });
@@ -181,6 +181,36 @@ describe('admin dashboard', () => {
       await page.getByRole('button', { name: 'Save settings' }).click();
       await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
       await shot('settings');
+    });
+
+    await step('users: an auth record with a password, impersonated', async () => {
+      await page.getByRole('link', { name: /^users/ }).click();
+      await page.getByRole('button', { name: 'New record' }).click();
+      await page.getByLabel(/^email/).fill('ann@example.com');
+      await page.getByLabel(/^password/).fill('ann-password-1');
+      await page.getByLabel('Password again').fill('ann-password-1');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await rows().filter({ hasText: 'ann@example.com' }).waitFor();
+      await rows().filter({ hasText: 'ann@example.com' }).getByRole('button', { name: 'Edit' }).click();
+      await page.getByRole('button', { name: 'Impersonate' }).click();
+      const token = await page.getByLabel(/^Token for/).inputValue();
+      const me = await getJson(`${srv.url}/api/collections/users/records`, { headers: { Authorization: token } });
+      assert.equal(me.status, 200);
+      assert.deepEqual(me.body.items.map((u) => u.email), ['ann@example.com'], 'the token acts as the user');
+      await page.keyboard.press('Escape');
+    });
+
+    await step('webhooks', async () => {
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByText('No webhooks yet.').waitFor();
+      await page.getByLabel('URL').fill('https://hooks.example.com/basalt');
+      await page.getByLabel('create').check();
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      assert.match(await page.locator('[data-secret]').innerText(), /^whsec_[A-Za-z0-9]{32}$/);
+      await rows().filter({ hasText: 'hooks.example.com' }).waitFor();
+      await shot('webhooks');
+      await rows().filter({ hasText: 'hooks.example.com' }).getByRole('button', { name: 'Delete' }).click();
+      await page.getByText('No webhooks yet.').waitFor();
     });
 
     await step('phone-sized window', async () => {
