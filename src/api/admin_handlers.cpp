@@ -101,7 +101,7 @@ const AdminAssets::Asset* AdminAssets::Get(const std::string& path) const {
 }
 
 std::string InstallGate::Arm(std::chrono::steady_clock::time_point now, std::chrono::seconds ttl) {
-    const std::string token = SecureRandomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+    std::string token = SecureRandomString(40, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
     std::lock_guard lock(mu_);
     token_hash_ = auth::Sha256Hex(token);
     expires_ = now + ttl;

@@ -256,10 +256,10 @@ Result<void> InitEvents(db::Executor& ex) {
 // The durable job queue. runAt and leaseUntil are Unix milliseconds (compared on every claim).
 Result<void> InitJobs(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _jobs (id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, "
-        "idempotencyKey TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT "
-        "NULL, runAt INTEGER NOT NULL, leaseUntil INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', "
-        "lastError TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, updated TEXT NOT NULL)",
+        ("CREATE TABLE _jobs (id TEXT PRIMARY KEY NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, "
+         "idempotencyKey TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, maxAttempts INTEGER NOT "
+         "NULL, runAt INTEGER NOT NULL, leaseUntil INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', "
+         "lastError TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, updated TEXT NOT NULL)"),
         "CREATE UNIQUE INDEX idx__jobs_idempotency ON _jobs (kind, idempotencyKey) WHERE idempotencyKey IS NOT NULL",
         "CREATE INDEX idx__jobs_due ON _jobs (status, runAt)",
         "CREATE INDEX idx__jobs_lease ON _jobs (status, leaseUntil)",
@@ -277,15 +277,15 @@ Result<void> InitJobs(db::Executor& ex) {
 // the scheduler's last runs.
 Result<void> InitWebhooks(db::Executor& ex) {
     const char* steps[] = {
-        "CREATE TABLE _webhooks (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL DEFAULT '', url TEXT NOT NULL, "
-        "collections TEXT NOT NULL DEFAULT '[]', actions TEXT NOT NULL DEFAULT '[]', secret TEXT NOT NULL, enabled "
-        "INTEGER NOT NULL DEFAULT 1, startEvent INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT "
-        "NULL)",
-        "CREATE TABLE _webhookDeliveries (id TEXT PRIMARY KEY NOT NULL, webhook TEXT NOT NULL REFERENCES _webhooks "
-        "(id) ON DELETE CASCADE, eventId INTEGER NOT NULL, action TEXT NOT NULL, collectionName TEXT NOT NULL, "
-        "recordId TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, responseStatus INTEGER "
-        "NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', durationMs INTEGER NOT NULL DEFAULT 0, created TEXT NOT "
-        "NULL, updated TEXT NOT NULL)",
+        ("CREATE TABLE _webhooks (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL DEFAULT '', url TEXT NOT NULL, "
+         "collections TEXT NOT NULL DEFAULT '[]', actions TEXT NOT NULL DEFAULT '[]', secret TEXT NOT NULL, enabled "
+         "INTEGER NOT NULL DEFAULT 1, startEvent INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT "
+         "NULL)"),
+        ("CREATE TABLE _webhookDeliveries (id TEXT PRIMARY KEY NOT NULL, webhook TEXT NOT NULL REFERENCES _webhooks "
+         "(id) ON DELETE CASCADE, eventId INTEGER NOT NULL, action TEXT NOT NULL, collectionName TEXT NOT NULL, "
+         "recordId TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, responseStatus INTEGER "
+         "NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', durationMs INTEGER NOT NULL DEFAULT 0, created TEXT NOT "
+         "NULL, updated TEXT NOT NULL)"),
         "CREATE UNIQUE INDEX idx__webhookDeliveries_event ON _webhookDeliveries (webhook, eventId)",
         "CREATE INDEX idx__webhookDeliveries_created ON _webhookDeliveries (webhook, created)",
         "CREATE TABLE _crons (id TEXT PRIMARY KEY NOT NULL, lastRun INTEGER NOT NULL DEFAULT 0)",

@@ -92,6 +92,8 @@ describe('admin dashboard', () => {
         await page.getByLabel(`Field ${i + 1} type`).selectOption(fields[i][1]);
       }
       await page.locator('[data-field-row="0"]').getByLabel('required').check();
+      await page.locator('[data-field-row="0"]').getByRole('button', { name: 'More options' }).click();
+      await page.getByLabel('Field 1 options (JSON)').fill('{"pattern": "^[a-z ]+$"}');
       await page.getByLabel('Field 4 values').fill('low, high');
       // A rule with a syntax error is shown on its field.
       await page.locator('#rule-listRule').locator('..').getByLabel('locked').uncheck();
@@ -113,6 +115,9 @@ describe('admin dashboard', () => {
       await page.getByRole('button', { name: 'Create' }).click();
       await page.locator('[data-field="title"] .error').waitFor();
       assert.match(await page.locator('[data-field="title"] .error').innerText(), /blank/i);
+      await page.getByLabel(/^title/).fill('BAD1');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await page.locator('[data-field="title"] .error').filter({ hasText: /format|pattern|match/i }).waitFor();
       await page.getByLabel(/^title/).fill('first');
       await page.getByLabel('done').check();
       await page.getByLabel(/^level/).selectOption('high');
