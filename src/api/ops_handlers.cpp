@@ -303,13 +303,7 @@ public:
         if (!m.enabled) {
             throw ApiError::BadRequest("SMTP is disabled in the settings.");
         }
-        mail::SmtpConfig config;
-        config.host = m.host;
-        config.port = m.port;
-        config.username = m.username;
-        config.password = m.password;
-        config.tls = m.tls;
-        config.local_name = m.local_name;
+        const mail::SmtpConfig config = mail::SmtpConfigFrom(m);
         mail::Message message;
         message.from_name = m.sender_name;
         message.from_address = m.sender_address;

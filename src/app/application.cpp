@@ -311,13 +311,7 @@ Result<void> Application::Start() {
                 if (!m.enabled) {
                     return MakeError(ErrorCode::kUnavailable, "SMTP is disabled in the settings");
                 }
-                mail::SmtpConfig config;
-                config.host = m.host;
-                config.port = m.port;
-                config.username = m.username;
-                config.password = m.password;
-                config.tls = m.tls;
-                config.local_name = m.local_name;
+                const mail::SmtpConfig config = mail::SmtpConfigFrom(m);
                 return mail::Send(config, *message);
             },
             /*redact=*/true

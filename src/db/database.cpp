@@ -45,4 +45,20 @@ Result<void> Database::Write(WriteFn fn) {
     return future.get();
 }
 
+Result<std::int64_t> Database::WriteOne(std::string sql, std::vector<Value> params) {
+    std::int64_t changed = 0;
+    auto r = Write([&](Executor& ex) -> Result<void> {
+        auto n = ex.Exec(sql, params);
+        if (!n) {
+            return n.error();
+        }
+        changed = *n;
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    return changed;
+}
+
 }  // namespace basalt::db

@@ -126,6 +126,8 @@ public:
 
     /// Blocking form of SubmitWrite, for startup, the CLI and tests. Never call it on an I/O thread.
     Result<void> Write(WriteFn fn);
+    /// One statement in a write of its own (blocking, as Write); returns how many rows it changed.
+    Result<std::int64_t> WriteOne(std::string sql, std::vector<Value> params);
 
     /// A schema change: `fn` runs alone in its own transaction with foreign-key enforcement off, so
     /// that tables can be rebuilt and dropped without cascading; before the commit every foreign key

@@ -132,19 +132,7 @@ void Dispatcher::Run() {
 }
 
 Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id) {
-    std::int64_t removed = 0;
-    auto r = db.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec("DELETE FROM _events WHERE created < ? AND id <= ?", {std::string(created_before), max_id});
-        if (!n) {
-            return n.error();
-        }
-        removed = *n;
-        return Ok();
-    });
-    if (!r) {
-        return r.error();
-    }
-    return removed;
+    return db.WriteOne("DELETE FROM _events WHERE created < ? AND id <= ?", {std::string(created_before), max_id});
 }
 
 }  // namespace basalt::events

@@ -31,6 +31,18 @@ Job JobFrom(const std::vector<db::Value>& row) {
     return j;
 }
 
+// A job's status inside a write; kNotFound when there is no such job.
+Result<std::string> StatusOf(db::Executor& ex, const std::string& id) {
+    auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+    }
+    return db::AsString(rs->rows[0][0]);
+}
+
 db::Value KeyOrNull(const std::string& key) {
     return key.empty() ? db::Value(nullptr) : db::Value(key);
 }
@@ -240,15 +252,11 @@ Result<Queue::Page> Queue::List(
 
 Result<void> Queue::Retry(const std::string& id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
-        if (!rs) {
-            return rs.error();
+        auto status = StatusOf(ex, id);
+        if (!status) {
+            return status.error();
         }
-        if (rs->rows.empty()) {
-            return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
-        }
-        const std::string status = db::AsString(rs->rows[0][0]);
-        if (status != "failed" && status != "done") {
+        if (*status != "failed" && *status != "done") {
             return MakeError(ErrorCode::kConflict, "Only failed or done jobs can be retried.");
         }
         auto n = ex.Exec(
@@ -264,14 +272,11 @@ Result<void> Queue::Retry(const std::string& id) const {
 
 Result<void> Queue::Discard(const std::string& id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
-        if (!rs) {
-            return rs.error();
+        auto status = StatusOf(ex, id);
+        if (!status) {
+            return status.error();
         }
-        if (rs->rows.empty()) {
-            return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
-        }
-        if (db::AsString(rs->rows[0][0]) == "running") {
+        if (*status == "running") {
             return MakeError(ErrorCode::kConflict, "A running job cannot be discarded.");
         }
         auto n = ex.Exec("DELETE FROM _jobs WHERE id = ?", {id});
@@ -283,20 +288,9 @@ Result<void> Queue::Discard(const std::string& id) const {
 }
 
 Result<std::int64_t> Queue::PruneDone(std::chrono::milliseconds age) const {
-    std::int64_t removed = 0;
-    const std::string cutoff = FormatDateTime(clock_.Now() - age);
-    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec("DELETE FROM _jobs WHERE status = 'done' AND updated < ?", {cutoff});
-        if (!n) {
-            return n.error();
-        }
-        removed = *n;
-        return Ok();
-    });
-    if (!r) {
-        return r.error();
-    }
-    return removed;
+    return db_.WriteOne(
+        "DELETE FROM _jobs WHERE status = 'done' AND updated < ?", {FormatDateTime(clock_.Now() - age)}
+    );
 }
 
 Worker::Worker(Queue& queue, Options options) : queue_(queue), options_(options), id_(NewRecordId()) {}

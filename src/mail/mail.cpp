@@ -211,6 +211,17 @@ std::string Fill(std::string_view text, const std::vector<std::pair<std::string,
     return out;
 }
 
+SmtpConfig SmtpConfigFrom(const settings::MailSettings& m) {
+    SmtpConfig config;
+    config.host = m.host;
+    config.port = m.port;
+    config.username = m.username;
+    config.password = m.password;
+    config.tls = m.tls;
+    config.local_name = m.local_name;
+    return config;
+}
+
 std::string MessageToJson(const Message& message) {
     boost::json::object o;
     o["fromName"] = message.from_name;

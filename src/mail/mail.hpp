@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "settings/settings_store.hpp"
 
 namespace basalt::mail {
 
@@ -34,6 +35,9 @@ struct Message {
 /// The message as sent: RFC 5322 headers (CR/LF stripped from every value, non-ASCII subjects and
 /// names encoded as RFC 2047 words) and the HTML body, base64 in 76-column lines.
 std::string Render(const Message& message, std::string_view message_id, std::string_view date);
+
+/// The SMTP connection the settings' mail section describes.
+SmtpConfig SmtpConfigFrom(const settings::MailSettings& m);
 
 /// A message as a job payload (JSON), and back. kInvalidArgument for a malformed payload.
 std::string MessageToJson(const Message& message);

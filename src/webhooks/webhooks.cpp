@@ -458,23 +458,10 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
 }
 
 Result<std::int64_t> Service::PruneDeliveries(std::chrono::milliseconds age) const {
-    std::int64_t removed = 0;
-    const std::string cutoff = FormatDateTime(clock_.Now() - age);
-    auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
-            "DELETE FROM _webhookDeliveries WHERE created < ? AND status != 'pending' AND status != 'retrying'",
-            {cutoff}
-        );
-        if (!n) {
-            return n.error();
-        }
-        removed = *n;
-        return Ok();
-    });
-    if (!r) {
-        return r.error();
-    }
-    return removed;
+    return db_.WriteOne(
+        "DELETE FROM _webhookDeliveries WHERE created < ? AND status != 'pending' AND status != 'retrying'",
+        {FormatDateTime(clock_.Now() - age)}
+    );
 }
 
 Result<std::int64_t> Service::Cursor() const {

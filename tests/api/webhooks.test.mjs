@@ -110,6 +110,8 @@ describe('webhooks', () => {
       assert.equal(createBody.record.title, 'hello');
       assert.equal(createBody.record.secret, 's', 'webhooks are configured by superusers: every field');
 
+      // The log is written after each answer: wait for the last one.
+      await waitFor(async () => (await api(srv, su, 'GET', `/api/webhooks/${hook.id}/deliveries`)).body.items.every((d) => d.status === 'delivered'), 5000, 'the delivery log');
       const log = (await api(srv, su, 'GET', `/api/webhooks/${hook.id}/deliveries`)).body;
       assert.equal(log.totalItems, 3);
       assert.ok(log.items.every((d) => d.status === 'delivered' && d.responseStatus === 204));

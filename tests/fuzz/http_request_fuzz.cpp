@@ -10,6 +10,7 @@
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
 #include "db/sqlite/sqlite_database.hpp"
+#include "http/event_stream.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
 
@@ -24,11 +25,14 @@ struct World {
     std::unique_ptr<basalt::identity::SessionStore> sessions;
     std::unique_ptr<basalt::identity::TokenService> tokens;
     std::unique_ptr<basalt::identity::Throttle> throttle;
-    std::unique_ptr<basalt::mail::Outbox> outbox;
     std::unique_ptr<basalt::identity::ApiKeyStore> api_keys;
     std::unique_ptr<basalt::events::Dispatcher> events;
     std::unique_ptr<basalt::records::RecordService> records;
     std::unique_ptr<basalt::settings::SettingsStore> settings;
+    std::unique_ptr<basalt::realtime::Hub> hub;
+    std::unique_ptr<basalt::jobs::Queue> queue;
+    std::unique_ptr<basalt::jobs::Scheduler> scheduler;
+    std::unique_ptr<basalt::webhooks::Service> webhooks;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -52,12 +56,15 @@ struct World {
         sessions = std::make_unique<basalt::identity::SessionStore>(*db, clock);
         tokens = std::make_unique<basalt::identity::TokenService>(*collections, *auth_records, *sessions, clock);
         throttle = std::make_unique<basalt::identity::Throttle>();
-        outbox = std::make_unique<basalt::mail::Outbox>();
         api_keys = std::make_unique<basalt::identity::ApiKeyStore>(*db, *collections, *auth_records, clock);
         events = std::make_unique<basalt::events::Dispatcher>(*db);
         records = std::make_unique<basalt::records::RecordService>(*db, *collections, clock);
         settings = std::make_unique<basalt::settings::SettingsStore>(*db);
         (void)settings->Load();
+        hub = std::make_unique<basalt::realtime::Hub>(*collections, *records, basalt::realtime::Hub::Limits{});
+        queue = std::make_unique<basalt::jobs::Queue>(*db, clock);
+        scheduler = std::make_unique<basalt::jobs::Scheduler>(*db, *queue, clock);
+        webhooks = std::make_unique<basalt::webhooks::Service>(*db, *queue, *settings, clock);
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
         basalt::api::RegisterRoutes(
             router,
@@ -72,9 +79,16 @@ struct World {
              *sessions,
              *tokens,
              *throttle,
-             *outbox,
              *api_keys,
-             *events},
+             *events,
+             *hub,
+             *queue,
+             *scheduler,
+             *webhooks,
+             nullptr,
+             [](const std::string& kind) {
+                 return kind == "cron.run";
+             }},
             {"*"}
         );
         cfg.max_header_bytes = 4096;
@@ -88,6 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     static World world;
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto res = basalt::http::HandleRawRequestForTest(world.router, world.cfg, input);
+    if (res.stream) {
+        res.stream->Close();  // a realtime client: forgotten at once
+    }
     if (res.status < 100 || res.status > 599) {
         std::abort();
     }
