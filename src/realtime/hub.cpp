@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::string_view kIdAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 constexpr std::size_t kMaxBatch = 512;
+constexpr std::size_t kCoalesceAbove = 64;
 
 std::string Frame(std::string_view client_id, std::string_view event, std::string_view data) {
     std::string f;
@@ -374,6 +375,8 @@ void Hub::Stop() {
 
 void Hub::Run() {
     std::vector<events::Event> batch;
+    std::size_t reached = 0;  // clients the last fan-out wrote to
+    auto last = std::chrono::steady_clock::now();
     for (;;) {
         {
             std::unique_lock lock(queue_mu_);
@@ -381,14 +384,23 @@ void Hub::Run() {
             if (stopping_) {
                 return;
             }
+            // Many subscribers: gather events for a short window after the last fan-out, so each
+            // client gets one write (one wake-up, one syscall) per window rather than per commit.
+            if (reached >= kCoalesceAbove && limits_.coalesce.count() > 0) {
+                queue_cv_.wait_until(lock, last + limits_.coalesce, [this] { return stopping_.load(); });
+                if (stopping_) {
+                    return;
+                }
+            }
             batch.clear();
             while (!queue_.empty() && batch.size() < kMaxBatch) {
                 batch.push_back(std::move(queue_.front()));
                 queue_.pop_front();
             }
         }
+        last = std::chrono::steady_clock::now();
         try {
-            FanOut(batch);
+            reached = FanOut(batch);
         } catch (const std::exception& e) {
             obs::Error("realtime fan-out failed", {{"error", e.what()}});
         }
@@ -426,7 +438,7 @@ records::Access AccessOf(const auth::Principal* p, const Subscription& s) {
 
 }  // namespace
 
-void Hub::FanOut(const std::vector<events::Event>& batch) {
+std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
     const auto snapshot = collections_.Current();
     // Everything one batch sends a client, pushed at once: one wake-up and one write per client.
     std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::vector<http::EventStream::Segment>>> out;
@@ -533,6 +545,7 @@ void Hub::FanOut(const std::vector<events::Event>& batch) {
     for (auto& [ptr, entry] : out) {
         entry.first->stream->Push(entry.second);  // a full queue closes the stream: the client reconnects
     }
+    return out.size();
 }
 
 std::optional<std::string> Hub::Render(

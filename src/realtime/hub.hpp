@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -62,6 +63,8 @@ public:
     struct Limits {
         http::EventStream::Limits stream;
         std::size_t max_pending_events = 100000;  // beyond it the hub is behind: every client is reset
+        /// After a fan-out that reached many clients, events are gathered this long before the next.
+        std::chrono::milliseconds coalesce{20};
     };
 
     Hub(collections::CollectionStore& collections, records::RecordService& records, Limits limits);
@@ -106,7 +109,8 @@ private:
     };
 
     void Run();
-    void FanOut(const std::vector<events::Event>& batch);
+    /// Returns how many clients it wrote to.
+    std::size_t FanOut(const std::vector<events::Event>& batch);
     std::optional<std::string> Render(
         const schema::Collection& c,
         const collections::Snapshot& snapshot,

@@ -180,6 +180,23 @@ describe('admin dashboard', () => {
       assert.deepEqual(guest.body.items.map((r) => r.title), ['second edited']);
     });
 
+    await step('a view collection: derived fields, read-only records, deleted', async () => {
+      await page.getByRole('link', { name: '+ New collection' }).click();
+      await page.getByLabel('Name', { exact: true }).fill('big_tasks');
+      await page.getByLabel('Type').selectOption('view');
+      await page.getByLabel('View query (one SELECT)').fill('SELECT id, title, points FROM tasks WHERE points > 5');
+      await page.locator('.row:has(#rule-listRule)').getByLabel('locked').uncheck();
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await rows().filter({ hasText: 'second edited' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'New record' }).count(), 0, 'view records are read-only');
+      const guest = await getJson(`${srv.url}/api/collections/big_tasks/records`);
+      assert.deepEqual(guest.body.items.map((r) => [r.title, r.points]), [['second edited', 10]]);
+      await page.getByRole('link', { name: 'Edit collection' }).click();
+      await page.getByRole('button', { name: 'Delete collection' }).click();
+      await page.getByRole('link', { name: /^big_tasks/ }).waitFor({ state: 'detached' });
+      assert.equal((await getJson(`${srv.url}/api/collections/big_tasks/records`)).status, 404);
+    });
+
     await step('settings', async () => {
       await page.getByRole('link', { name: 'Settings' }).click();
       await page.getByLabel('Name', { exact: true }).fill('Acme');
