@@ -27,13 +27,13 @@ function closeRealtime(pb) {
   pb.realtime.disconnect();
 }
 
-async function waitFor(pred, ms = 3000, what = 'condition') {
+async function waitFor(pred, ms = 3000, what = 'condition', detail = null) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await pred()) return;
     await sleep(20);
   }
-  assert.fail(`timed out waiting for ${what}`);
+  assert.fail(`timed out waiting for ${what}${detail ? ': ' + detail() : ''}`);
 }
 
 async function user(srv, email) {
@@ -74,11 +74,13 @@ describe('realtime', () => {
     const pb = client(new PocketBase(srv.url));
     const all = await listen(pb, 'posts', '*');
     const first = await su.collection('posts').create({ title: 'one', secret: 's' });
+    // Delivery follows the commit asynchronously: a topic added before the fan-out would hear it too.
+    await waitFor(() => all.length === 1, 3000, 'the first create');
     const byId = await listen(pb, 'posts', first.id);
     const second = await su.collection('posts').create({ title: 'two' });
     await su.collection('posts').update(first.id, { title: 'uno' });
     await su.collection('posts').delete(first.id);
-    await waitFor(() => all.length === 4 && byId.length === 2, 3000, 'four events');
+    await waitFor(() => all.length === 4 && byId.length === 2, 10000, 'four events', () => JSON.stringify({ all: all.map((e) => [e.action, e.record.title]), byId: byId.map((e) => e.action) }));
     assert.deepEqual(all.map((e) => [e.action, e.record.id]), [['create', first.id], ['create', second.id], ['update', first.id], ['delete', first.id]]);
     assert.deepEqual(byId.map((e) => [e.action, e.record.title]), [['update', 'uno'], ['delete', 'uno']]);
     assert.equal(all[0].record.collectionName, 'posts');
