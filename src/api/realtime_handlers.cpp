@@ -83,10 +83,9 @@ void RegisterRealtimeRoutes(http::Router& router, const Deps& deps) {
                        }
                    }
                    realtime::ClientAuth auth;
-                   if (const auth::Principal* p = RequestAuth(req)) {
+                   if (RequestAuth(req) != nullptr) {
                        auth.principal = std::any_cast<std::shared_ptr<const auth::Principal>>(req.auth);
                        auth.reauth = Reauth(deps, std::string(BearerToken(req)));
-                       (void)p;
                    }
                    auto r = deps.realtime.SetSubscriptions(id->as_string(), req.remote_ip, topics, std::move(auth));
                    if (!r) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -113,7 +114,6 @@ Result<Subscription> ParseTopic(std::string_view topic) {
             if (const auto* f = s.query.if_contains("fields")) {
                 s.fields = std::string(f->as_string());
             }
-            s.options = std::move(*raw);
         }
     }
     if (path == "@oauth2") {
@@ -193,9 +193,30 @@ void Hub::Forget(const std::string& client_id) {
     Reindex(gone, *gone->Current(), nullptr);
 }
 
+namespace {
+
+// The by_auth_ key of a state's principal; empty for guests and superusers.
+std::string AuthKeyOf(const std::shared_ptr<const auth::Principal>& p) {
+    return p && !p->superuser ? p->record.collection_id + "/" + p->record.id : std::string();
+}
+
+}  // namespace
+
 void Hub::Reindex(
     const std::shared_ptr<Client>& client, const State& previous, const std::shared_ptr<const State>& next
 ) {
+    if (const std::string key = AuthKeyOf(previous.auth.principal); !key.empty()) {
+        auto it = by_auth_.find(key);
+        if (it != by_auth_.end()) {
+            it->second.erase(client->id);
+            if (it->second.empty()) {
+                by_auth_.erase(it);
+            }
+        }
+    }
+    if (const std::string key = next ? AuthKeyOf(next->auth.principal) : std::string(); !key.empty()) {
+        by_auth_[key][client->id] = client;
+    }
     for (const auto& s : previous.subs) {
         auto idx = by_collection_.find(s.collection);
         if (idx != by_collection_.end()) {
@@ -447,13 +468,6 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
         if (c == nullptr) {
             continue;
         }
-        boost::system::error_code ec;
-        json::value parsed = json::parse(event.record, ec);
-        if (ec || !parsed.is_object()) {
-            continue;
-        }
-        const json::object& record = parsed.as_object();
-
         std::shared_ptr<const std::vector<Entry>> by_id;
         std::shared_ptr<const std::vector<Entry>> by_name;
         std::vector<std::shared_ptr<Client>> owners;
@@ -461,10 +475,9 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
             std::lock_guard lock(mu_);
             by_id = Subscribers(c->id);
             by_name = Subscribers(c->name);
-            if (c->type == schema::CollectionType::kAuth && event.action != "create") {
-                for (const auto& [id, client] : clients_) {
-                    const auto& p = client->Current()->auth.principal;
-                    if (p && !p->superuser && p->record.id == event.record_id && p->record.collection_id == c->id) {
+            if (event.action != "create") {
+                if (auto it = by_auth_.find(c->id + "/" + event.record_id); it != by_auth_.end()) {
+                    for (const auto& [id, client] : it->second) {
                         owners.push_back(client);
                     }
                 }
@@ -493,6 +506,15 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
             by_id = Subscribers(c->id);
             by_name = Subscribers(c->name);
         }
+        if (!by_id && !by_name) {
+            continue;  // nobody listens: the record is not even parsed
+        }
+        boost::system::error_code ec;
+        json::value parsed = json::parse(event.record, ec);
+        if (ec || !parsed.is_object()) {
+            continue;
+        }
+        const json::object& record = parsed.as_object();
 
         // One frame tail ("\nevent:...\ndata:...\n\n") per (who, topic) for this event; null when
         // that subscriber may not see it. Neighbours in the list usually share both: the last one
@@ -500,7 +522,7 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
         std::unordered_map<MemoKey, http::EventStream::Segment, MemoKeyHash> memo;
         MemoKey last_key{nullptr, {}};
         const http::EventStream::Segment* last = nullptr;
-        std::unordered_map<const Client*, bool> seen;  // only when both lists exist
+        std::unordered_set<const Client*> seen;  // only when both lists exist
         const bool both = by_id && by_name;
         for (const auto* list : {by_id.get(), by_name.get()}) {
             if (list == nullptr) {
@@ -508,7 +530,7 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
             }
             for (const Entry& entry : *list) {
                 Client* client = entry.client.get();
-                if (both && !seen.emplace(client, true).second) {
+                if (both && !seen.insert(client).second) {
                     continue;  // subscribed by both id and name: handled
                 }
                 const auth::Principal* principal = entry.state->auth.principal.get();
@@ -521,7 +543,7 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
                     if (last == nullptr || !(key == last_key)) {
                         auto [slot, inserted] = memo.try_emplace(key);
                         if (inserted) {
-                            if (auto payload = Render(*c, *snapshot, record, event.action, sub, principal)) {
+                            if (auto payload = Render(*c, *snapshot, event, record, sub, principal)) {
                                 slot->second = std::make_shared<const std::string>(
                                     "\nevent:" + sub.topic + "\ndata:" + *payload + "\n\n"
                                 );
@@ -551,14 +573,14 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
 std::optional<std::string> Hub::Render(
     const schema::Collection& c,
     const collections::Snapshot& snapshot,
+    const events::Event& event,
     const json::object& record,
-    const std::string& action,
     const Subscription& sub,
     const auth::Principal* principal
 ) const {
     const records::Access access = AccessOf(principal, sub);
     const bool list = sub.record_id.empty();
-    auto can = records_.CanSeeEvent(c, record, list, access);
+    auto can = records_.CanSeeEvent(c, event.record, event.record_id, list, access);
     if (!can || !*can) {
         return std::nullopt;
     }
@@ -578,7 +600,7 @@ std::optional<std::string> Hub::Render(
         rec = std::move(*picked);
     }
     json::object msg;
-    msg["action"] = action;
+    msg["action"] = event.action;
     msg["record"] = std::move(rec);
     return json::serialize(msg);
 }

@@ -40,7 +40,6 @@ struct Subscription {
     boost::json::object headers;
     std::string expand;
     std::string fields;
-    std::string options;  // the raw options (a cache key part)
 };
 
 /// Parses a topic. kInvalidArgument for one that is malformed (bad options JSON, control characters).
@@ -114,8 +113,8 @@ private:
     std::optional<std::string> Render(
         const schema::Collection& c,
         const collections::Snapshot& snapshot,
+        const events::Event& event,
         const boost::json::object& record,
-        const std::string& action,
         const Subscription& sub,
         const auth::Principal* principal
     ) const;
@@ -134,6 +133,9 @@ private:
     std::unordered_map<std::string, std::shared_ptr<Client>> clients_;
     // Clients with at least one subscription naming the collection (by the id or name they used).
     std::unordered_map<std::string, Index> by_collection_;
+    // Signed-in clients by "<collectionId>/<recordId>" of their auth record: a change to that record
+    // re-checks their credentials without scanning every client.
+    std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_auth_;
 
     std::mutex queue_mu_;
     std::condition_variable queue_cv_;

@@ -1114,7 +1114,7 @@ Result<json::object> RecordService::Plain(
 }
 
 Result<bool> RecordService::CanSeeEvent(
-    const schema::Collection& c, const json::object& record, bool list, const Access& access
+    const schema::Collection& c, std::string_view record_json, std::string_view id, bool list, const Access& access
 ) const {
     if (!ScopeAllows(access, c, list ? "list" : "view")) {
         return false;
@@ -1148,10 +1148,8 @@ Result<bool> RecordService::CanSeeEvent(
         cte += "?1 " + std::string(json_text ? "->" : "->>") + " '$." + fd.name + "' AS " + Q(fd.name);
     }
     cte += ")";
-    const auto rid = record.if_contains("id");
-    const std::string id = rid != nullptr && rid->is_string() ? std::string(rid->as_string()) : std::string();
-    Sql s = FromWhere(c, f, Q(c.name) + ".\"id\" = ?", {id});
-    std::vector<db::Value> params{json::serialize(record)};
+    Sql s = FromWhere(c, f, Q(c.name) + ".\"id\" = ?", {std::string(id)});
+    std::vector<db::Value> params{std::string(record_json)};
     params.insert(params.end(), s.params.begin(), s.params.end());
     auto rs = db_.Read(cte + " SELECT 1" + s.text + " LIMIT 1", params);
     if (!rs) {

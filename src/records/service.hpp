@@ -130,12 +130,13 @@ public:
     ) const;
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
 
-    /// Whether `access` may see an event's record (`record`: the outbox JSON, the state the event
-    /// describes) of `c` through its list rule (`list`) or view rule: realtime. The rule is evaluated
-    /// against that state, not the table's current row, so a delete is checked like any other event
-    /// (related collections are read as they are now). An indexed read when the rule is a filter.
+    /// Whether `access` may see an event's record (`record_json`: the outbox JSON of record `id`, the
+    /// state the event describes) of `c` through its list rule (`list`) or view rule: realtime. The
+    /// rule is evaluated against that state, not the table's current row, so a delete is checked
+    /// like any other event (related collections are read as they are now). An indexed read when
+    /// the rule is a filter.
     Result<bool> CanSeeEvent(
-        const schema::Collection& c, const boost::json::object& record, bool list, const Access& access
+        const schema::Collection& c, std::string_view record_json, std::string_view id, bool list, const Access& access
     ) const;
     /// An event's record as `access` may see it: hidden fields for superusers only, an auth record's
     /// email when public, its own, or for superusers (as REST).
