@@ -300,10 +300,6 @@ public:
             );
         }
         const settings::MailSettings m = d_.settings.Mail();
-        if (!m.enabled) {
-            throw ApiError::BadRequest("SMTP is disabled in the settings.");
-        }
-        const mail::SmtpConfig config = mail::SmtpConfigFrom(m);
         mail::Message message;
         message.from_name = m.sender_name;
         message.from_address = m.sender_address;
@@ -312,7 +308,7 @@ public:
         message.html = "<p>This is a test email from " + mail::HtmlEscape(m.app_name.empty() ? "basalt" : m.app_name) +
                        ". Your SMTP settings work.</p>";
         Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = mail::Send(config, message); });
+        co_await d_.blocking.Run([&] { r = mail::SendWithSettings(m, message); });
         if (!r) {
             throw ApiError::BadRequest("Failed to send the test email: " + Sentenize(r.error().message));
         }

@@ -288,34 +288,28 @@ Result<void> Application::Start() {
     if (auto r = s.events->Start(); !r) {
         return r.error();
     }
+    // The worker knows every job kind (the API accepts only those); only roles that run jobs start it.
+    jobs::Worker::Options wo;
+    wo.threads = s.config.jobs.workers;
+    wo.lease = s.config.jobs.lease;
+    wo.poll = s.config.jobs.poll;
+    s.worker = std::make_unique<jobs::Worker>(*s.queue, wo);
+    s.worker->Handle("webhook.deliver", [hooks = s.webhooks.get()](const jobs::Job& j) { return hooks->Deliver(j); });
+    s.worker->Handle("cron.run", [crons = s.scheduler.get()](const jobs::Job& j) { return crons->RunJob(j); });
+    // Mail: the SMTP settings of the moment it is sent; the payload (links with tokens) is emptied
+    // once sent.
+    s.worker->Handle(
+        "mail.send",
+        [settings = s.settings.get()](const jobs::Job& j) -> Result<void> {
+            auto message = mail::MessageFromJson(j.payload);
+            if (!message) {
+                return message.error();
+            }
+            return mail::SendWithSettings(settings->Mail(), *message);
+        },
+        /*redact=*/true
+    );
     if (runs_jobs) {
-        jobs::Worker::Options wo;
-        wo.threads = s.config.jobs.workers;
-        wo.lease = s.config.jobs.lease;
-        wo.poll = s.config.jobs.poll;
-        s.worker = std::make_unique<jobs::Worker>(*s.queue, wo);
-        s.worker->Handle("webhook.deliver", [hooks = s.webhooks.get()](const jobs::Job& j) {
-            return hooks->Deliver(j);
-        });
-        s.worker->Handle("cron.run", [crons = s.scheduler.get()](const jobs::Job& j) { return crons->RunJob(j); });
-        // Mail: the SMTP settings of the moment it is sent; the payload (links with tokens) is
-        // emptied once sent.
-        s.worker->Handle(
-            "mail.send",
-            [settings = s.settings.get()](const jobs::Job& j) -> Result<void> {
-                auto message = mail::MessageFromJson(j.payload);
-                if (!message) {
-                    return message.error();
-                }
-                const settings::MailSettings m = settings->Mail();
-                if (!m.enabled) {
-                    return MakeError(ErrorCode::kUnavailable, "SMTP is disabled in the settings");
-                }
-                const mail::SmtpConfig config = mail::SmtpConfigFrom(m);
-                return mail::Send(config, *message);
-            },
-            /*redact=*/true
-        );
         s.worker->Start();
         if (auto r = s.webhooks->Start([w = s.worker.get()] { w->Notify(); }); !r) {
             return r.error();
@@ -344,9 +338,9 @@ Result<void> Application::Start() {
         *s.queue,
         *s.scheduler,
         *s.webhooks,
-        s.worker ? std::function<void()>([w = s.worker.get()] { w->Notify(); }) : std::function<void()>(),
-        [](const std::string& kind) {
-            return kind == "webhook.deliver" || kind == "mail.send" || kind == "cron.run";
+        runs_jobs ? std::function<void()>([w = s.worker.get()] { w->Notify(); }) : std::function<void()>(),
+        [w = s.worker.get()](const std::string& kind) {
+            return w->Knows(kind);
         }};
     api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
     const std::filesystem::path admin_dir =

@@ -211,6 +211,9 @@ std::string Fill(std::string_view text, const std::vector<std::pair<std::string,
     return out;
 }
 
+namespace {
+
+// The SMTP connection the settings' mail section describes.
 SmtpConfig SmtpConfigFrom(const settings::MailSettings& m) {
     SmtpConfig config;
     config.host = m.host;
@@ -220,6 +223,15 @@ SmtpConfig SmtpConfigFrom(const settings::MailSettings& m) {
     config.tls = m.tls;
     config.local_name = m.local_name;
     return config;
+}
+
+}  // namespace
+
+Result<void> SendWithSettings(const settings::MailSettings& m, const Message& message) {
+    if (!m.enabled) {
+        return MakeError(ErrorCode::kUnavailable, "SMTP is disabled in the settings");
+    }
+    return Send(SmtpConfigFrom(m), message);
 }
 
 std::string MessageToJson(const Message& message) {

@@ -36,8 +36,8 @@ struct Message {
 /// names encoded as RFC 2047 words) and the HTML body, base64 in 76-column lines.
 std::string Render(const Message& message, std::string_view message_id, std::string_view date);
 
-/// The SMTP connection the settings' mail section describes.
-SmtpConfig SmtpConfigFrom(const settings::MailSettings& m);
+/// Sends `message` with the settings' SMTP connection; kUnavailable when SMTP is off in them.
+Result<void> SendWithSettings(const settings::MailSettings& m, const Message& message);
 
 /// A message as a job payload (JSON), and back. kInvalidArgument for a malformed payload.
 std::string MessageToJson(const Message& message);
