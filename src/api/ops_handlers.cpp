@@ -2,6 +2,9 @@
 #include "api/ops_handlers.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
+#include <type_traits>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -62,35 +65,27 @@ public:
         const std::int64_t per_page = paging.per_page;
         const std::string status = req.QueryParam("status").value_or("");
         const std::string kind = req.QueryParam("kind").value_or("");
-        Result<jobs::Queue::Page> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.jobs.List(status, kind, page, per_page); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        auto r = co_await Blocking<jobs::Queue::Page>(req, [&] { return d_.jobs.List(status, kind, page, per_page); });
         json::array items;
-        for (const auto& j : r->items) {
+        for (const auto& j : r.items) {
             items.push_back(JobJson(j));
         }
         co_return JsonResponse(json::object{
             {"page", page},
             {"perPage", per_page},
-            {"totalItems", r->total},
-            {"totalPages", (r->total + per_page - 1) / per_page},
+            {"totalItems", r.total},
+            {"totalPages", (r.total + per_page - 1) / per_page},
             {"items", std::move(items)}});
     }
 
     net::awaitable<Response> GetJob(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<std::optional<jobs::Job>> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.jobs.Get(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        if (!r->has_value()) {
+        auto r = co_await Blocking<std::optional<jobs::Job>>(req, [&] { return d_.jobs.Get(id); });
+        if (!r.has_value()) {
             throw ApiError::NotFound();
         }
-        co_return JsonResponse(JobJson(**r));
+        co_return JsonResponse(JobJson(*r));
     }
 
     net::awaitable<Response> EnqueueJob(Request& req) const {
@@ -129,32 +124,23 @@ public:
         if (!errors.empty()) {
             throw ApiError::BadRequest("Failed to enqueue the job.", std::move(errors));
         }
-        Result<std::optional<jobs::Job>> r = Error{};
-        co_await d_.blocking.Run([&] {
+        auto r = co_await Blocking<std::optional<jobs::Job>>(req, [&]() -> Result<std::optional<jobs::Job>> {
             auto id = d_.jobs.Enqueue(job);
             if (!id) {
-                r = id.error();
-                return;
+                return id.error();
             }
-            r = d_.jobs.Get(*id);
+            return d_.jobs.Get(*id);
         });
-        if (!r) {
-            Fail(req, r.error());
-        }
         if (d_.notify_workers) {
             d_.notify_workers();
         }
-        co_return JsonResponse(JobJson(r->value()));
+        co_return JsonResponse(JobJson(r.value()));
     }
 
     net::awaitable<Response> RetryJob(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = d_.jobs.Retry(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        co_await Blocking<void>(req, [&] { return d_.jobs.Retry(id); });
         if (d_.notify_workers) {
             d_.notify_workers();
         }
@@ -164,73 +150,49 @@ public:
     net::awaitable<Response> DiscardJob(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = d_.jobs.Discard(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        co_await Blocking<void>(req, [&] { return d_.jobs.Discard(id); });
         co_return Response::NoContent();
     }
 
     // --- webhooks -------------------------------------------------------------------------------
     net::awaitable<Response> ListWebhooks(Request& req) const {
         RequireSuperuser(req);
-        Result<json::array> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.webhooks.List(); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        const auto n = static_cast<std::int64_t>(r->size());
+        auto r = co_await Blocking<json::array>(req, [&] { return d_.webhooks.List(); });
+        const auto n = static_cast<std::int64_t>(r.size());
         co_return JsonResponse(json::object{
             {"page", 1},
             {"perPage", std::max<std::int64_t>(n, 1)},
             {"totalItems", n},
             {"totalPages", 1},
-            {"items", std::move(*r)}});
+            {"items", std::move(r)}});
     }
 
     net::awaitable<Response> CreateWebhook(Request& req) const {
         RequireSuperuser(req);
         const json::object body = DecodeJsonObject(req);
-        Result<json::object> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Create(body); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        co_return JsonResponse(*r);
+        auto r = co_await Blocking<json::object>(req, [&] { return d_.webhooks.Create(body); });
+        co_return JsonResponse(r);
     }
 
     net::awaitable<Response> GetWebhook(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<json::object> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Get(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        co_return JsonResponse(*r);
+        auto r = co_await Blocking<json::object>(req, [&] { return d_.webhooks.Get(id); });
+        co_return JsonResponse(r);
     }
 
     net::awaitable<Response> UpdateWebhook(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
         const json::object body = DecodeJsonObject(req);
-        Result<json::object> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Update(id, body); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        co_return JsonResponse(*r);
+        auto r = co_await Blocking<json::object>(req, [&] { return d_.webhooks.Update(id, body); });
+        co_return JsonResponse(r);
     }
 
     net::awaitable<Response> DeleteWebhook(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Delete(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        co_await Blocking<void>(req, [&] { return d_.webhooks.Delete(id); });
         co_return Response::NoContent();
     }
 
@@ -240,22 +202,14 @@ public:
         const Paging paging = PagingOf(req);
         const std::int64_t page = paging.page;
         const std::int64_t per_page = paging.per_page;
-        Result<json::object> r = Error{};
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Deliveries(id, page, per_page); });
-        if (!r) {
-            Fail(req, r.error());
-        }
-        co_return JsonResponse(*r);
+        auto r = co_await Blocking<json::object>(req, [&] { return d_.webhooks.Deliveries(id, page, per_page); });
+        co_return JsonResponse(r);
     }
 
     net::awaitable<Response> Redeliver(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = d_.webhooks.Redeliver(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        co_await Blocking<void>(req, [&] { return d_.webhooks.Redeliver(id); });
         if (d_.notify_workers) {
             d_.notify_workers();
         }
@@ -275,11 +229,7 @@ public:
     net::awaitable<Response> RunCron(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = d_.crons.RunNow(id); });
-        if (!r) {
-            Fail(req, r.error());
-        }
+        co_await Blocking<void>(req, [&] { return d_.crons.RunNow(id); });
         if (d_.notify_workers) {
             d_.notify_workers();
         }
@@ -316,6 +266,20 @@ public:
     }
 
 private:
+    // Runs `fn` on the blocking pool (these all read or write the database); a failure becomes the
+    // API error.
+    template <typename T>
+    net::awaitable<T> Blocking(const Request& req, std::function<Result<T>()> fn) const {
+        std::optional<Result<T>> r;
+        co_await d_.blocking.Run([&] { r.emplace(fn()); });
+        if (!*r) {
+            Fail(req, r->error());
+        }
+        if constexpr (!std::is_void_v<T>) {
+            co_return std::move(**r);
+        }
+    }
+
     Deps d_;
 };
 
