@@ -270,11 +270,13 @@ Result<json::object> ReadBack(
 // consumers apply their own visibility).
 Result<json::object> ReadCurrent(db::Executor& ex, const schema::Collection& c, const std::string& id);
 
+}  // namespace
+
 // The outbox row of a change, written by SQLite from the stored row (INSERT ... SELECT json_object(...)):
 // the record's JSON is built in C inside the writer, no DOM, no second read. Every field but password
 // and tokenKey; consumers apply their own visibility. Collections too wide for one json_object call
 // (SQLite allows 127 arguments) take the DOM path.
-Result<void> RecordEvent(
+Result<void> AppendRecordEvent(
     db::Executor& ex,
     const schema::Collection& c,
     const std::string& id,
@@ -338,6 +340,8 @@ Result<void> RecordEvent(
     return Ok();
 }
 
+namespace {
+
 // The end of a create or update inside its transaction: one read of the stored row gives both the
 // answer (as `access` may see it) and the outbox event (every field).
 Result<void> Settle(
@@ -356,7 +360,7 @@ Result<void> Settle(
     if (rs->rows.empty()) {
         return NotFound();
     }
-    if (auto e = RecordEvent(ex, c, id, action, now); !e) {
+    if (auto e = AppendRecordEvent(ex, c, id, action, now); !e) {
         return e;
     }
     out = RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
@@ -1182,16 +1186,6 @@ json::object RecordService::EventRecordFor(
     return out;
 }
 
-Result<void> AppendRecordEvent(
-    db::Executor& ex,
-    const schema::Collection& c,
-    const std::string& id,
-    std::string_view action,
-    const std::string& now
-) {
-    return RecordEvent(ex, c, id, action, now);
-}
-
 Result<void> AppendPasswordChangeEvent(
     db::Executor& ex, const schema::Collection& c, const std::string& id, const std::string& now
 ) {
@@ -1265,7 +1259,7 @@ Result<void> DeleteCascading(
         }
     }
     // The event carries the record as it was: written before the delete, in the same savepoint.
-    if (auto e = RecordEvent(ex, c, id, "delete", now); !e) {
+    if (auto e = AppendRecordEvent(ex, c, id, "delete", now); !e) {
         return e.error().code == ErrorCode::kNotFound ? Result<void>(NotFound()) : e;
     }
     auto n = ex.Exec("DELETE FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
@@ -1285,7 +1279,8 @@ Result<void> DeleteCascading(
         if (seen.count(key) != 0 || !updated.insert(key).second) {
             continue;  // deleted too, or already reported
         }
-        if (auto e = RecordEvent(ex, *other, other_id, "update", now); !e && e.error().code != ErrorCode::kNotFound) {
+        if (auto e = AppendRecordEvent(ex, *other, other_id, "update", now);
+            !e && e.error().code != ErrorCode::kNotFound) {
             return e;
         }
     }
