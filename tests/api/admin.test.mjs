@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { getJson, startServer, tempDir } from './helpers.mjs';
+import { getJson, parseResponses, raw, startServer, tempDir } from './helpers.mjs';
 
 function fakeDashboard() {
   const dir = tempDir();
@@ -37,8 +37,12 @@ describe('admin dashboard files and install link', () => {
       const again = await fetch(`${srv.url}/_/assets/app-1.js`, { headers: { 'If-None-Match': etag } });
       assert.equal(again.status, 304);
       assert.equal((await fetch(`${srv.url}/_/assets/missing.js`)).status, 404);
-      assert.equal((await fetch(`${srv.url}/_/../data.db`)).status !== 200, true);
-      assert.equal((await fetch(`${srv.url}/_/%2e%2e/data.db`)).status, 404);
+      // Only files read from the dashboard's directory are served: no path leads outside it.
+      for (const target of ['/_/../data.db', '/_/%2e%2e/data.db', '/_/assets/../../data.db', '/_/..%2fdata.db']) {
+        const [res] = parseResponses((await raw(srv.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).data);
+        assert.equal(res.status, 404, target);
+        assert.equal(res.body.includes('SQLite format'), false, target);
+      }
     } finally {
       await srv.stop();
     }

@@ -97,7 +97,12 @@ describe('events outbox', () => {
       ].sort());
       assert.equal(events.find((e) => e.recordId === note.id).record.about, '', 'the update carries the cleared relation');
       assert.deepEqual(events.find((e) => e.recordId === list.id).record.items, [other.id]);
-      assert.equal(events.at(-1).recordId !== undefined, true);
+      // Order: what cascades goes first (deepest first), then the record itself, then the records whose
+      // relation was cleared, as they are after the delete.
+      const at = (action, id) => events.findIndex((e) => e.action === action && e.recordId === id);
+      assert.ok(at('delete', grandkid.id) < at('delete', kid.id));
+      assert.ok(at('delete', kid.id) < at('delete', p.id) && at('delete', group.id) < at('delete', p.id));
+      assert.ok(at('update', note.id) > at('delete', p.id) && at('update', list.id) > at('delete', p.id));
       // The data agrees with the events.
       await assert.rejects(su.collection('kids').getOne(kid.id), (e) => e.status === 404);
       await assert.rejects(su.collection('grandkids').getOne(grandkid.id), (e) => e.status === 404);

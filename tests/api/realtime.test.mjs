@@ -169,6 +169,9 @@ describe('realtime', () => {
     assert.equal((await post({ clientId, subscriptions: ['posts?options=notjson'] })).status, 400);
     assert.equal((await post({ clientId, subscriptions: Array.from({ length: 1001 }, (_, i) => `posts/${i}`) })).status, 400);
     assert.equal((await post({ clientId, subscriptions: ['p'.repeat(2501)] })).status, 400);
+    assert.equal((await post({ clientId, subscriptions: 'posts/*' })).status, 400, 'a list of topics');
+    assert.equal((await post({ clientId, subscriptions: [42] })).status, 400, 'topics are strings');
+    assert.equal((await post({ clientId, subscriptions: ['x'.repeat(4 << 20)] })).status, 413, 'the body is bounded');
 
     // Guest -> signed in is allowed; then another identity (or none) is refused.
     const erin = await user(srv, 'erin@example.com');

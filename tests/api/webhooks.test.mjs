@@ -70,6 +70,19 @@ describe('webhooks', () => {
       const bad = await api(srv, su, 'POST', '/api/webhooks', { url: 'ftp://x', actions: ['explode'] });
       assert.equal(bad.status, 400);
       assert.ok(bad.body.data.url && bad.body.data.actions);
+      for (const [body, field] of [
+        [{ url: rx.url, secret: 'too-short' }, 'secret'],
+        [{ url: rx.url, collections: 'posts' }, 'collections'],
+        [{ url: rx.url, collections: [''] }, 'collections'],
+        [{ url: 'http://x/a b' }, 'url'],
+        [{ url: 'http://x/' + 'a'.repeat(2048) }, 'url'],
+        [{ url: rx.url, enabled: 'yes' }, 'enabled'],
+        [{}, 'url'],
+      ]) {
+        const r = await api(srv, su, 'POST', '/api/webhooks', body);
+        assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
+        assert.ok(r.body.data[field], `${field}: ${JSON.stringify(r.body.data)}`);
+      }
 
       const created = await api(srv, su, 'POST', '/api/webhooks', { name: 'posts feed', url: rx.url, collections: ['posts'], actions: ['create', 'delete'] });
       assert.equal(created.status, 200, JSON.stringify(created.body));
@@ -198,7 +211,13 @@ describe('jobs and crons', () => {
       const unknown = await api(srv, su, 'POST', '/api/jobs', { kind: 'rm -rf' });
       assert.equal(unknown.status, 400);
       assert.equal(unknown.body.data.kind.code, 'validation_invalid_value');
-      assert.equal((await api(srv, su, 'POST', '/api/jobs', { kind: 'cron.run', maxAttempts: 0 })).status, 400);
+      // Every client-set limit: attempts, delay, key length, payload size.
+      for (const bad of [{ maxAttempts: 0 }, { maxAttempts: 101 }, { maxAttempts: 'x' }, { delay: -1 }, { delay: 366 * 86400 }, { idempotencyKey: 'k'.repeat(256) }]) {
+        const r = await api(srv, su, 'POST', '/api/jobs', { kind: 'cron.run', ...bad });
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        assert.ok(Object.keys(r.body.data).length === 1, JSON.stringify(r.body));
+      }
+      assert.equal((await api(srv, su, 'POST', '/api/jobs', { kind: 'cron.run', payload: { blob: 'x'.repeat(300 * 1024) } })).status, 413);
 
       // A job that cannot succeed (no such cron): one attempt, then the dead letter keeps its error.
       const job = await api(srv, su, 'POST', '/api/jobs', { kind: 'cron.run', payload: { id: 'nope' }, maxAttempts: 1, idempotencyKey: 'once' });
@@ -228,6 +247,22 @@ describe('jobs and crons', () => {
       await su.crons.run('__basaltJobsCleanup__');
       await waitFor(async () => (await api(srv, su, 'GET', '/api/jobs?kind=cron.run&status=done')).body.totalItems >= 1, 5000, 'the cron job');
       await assert.rejects(su.crons.run('nope'), (e) => e.status === 404);
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  test('at most 100 webhooks', async () => {
+    const srv = await startServer({ superuser: SU });
+    try {
+      const su = await admin(srv);
+      for (let i = 0; i < 100; i++) {
+        assert.equal((await api(srv, su, 'POST', '/api/webhooks', { url: `https://hooks.example.com/${i}`, enabled: false })).status, 200);
+      }
+      const over = await api(srv, su, 'POST', '/api/webhooks', { url: 'https://hooks.example.com/101' });
+      assert.equal(over.status, 400);
+      assert.equal(over.body.data.url.code, 'validation_too_many');
+      assert.equal((await api(srv, su, 'GET', '/api/webhooks')).body.totalItems, 100);
     } finally {
       await srv.stop();
     }

@@ -147,37 +147,31 @@ TEST(Backoff, GrowsExponentiallyWithJitterAndACap) {
 
 TEST_F(QueueTest, SchedulerFiresMissedCronsOnceAtStart) {
     int runs = 0;
-    {
-        Scheduler s(*db_, *queue_, clock_);
-        ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
+    // One process's scheduler with the hourly cron; `start` runs its start-up (and stops it again).
+    auto scheduler = [&](bool start) {
+        auto s = std::make_unique<Scheduler>(*db_, *queue_, clock_);
+        EXPECT_TRUE(s->Add("hourly", "@hourly", [&] {
             ++runs;
             return Ok();
         }));
-        ASSERT_TRUE(s.Start());
-        s.Stop();
-    }
+        if (start) {
+            EXPECT_TRUE(s->Start());
+            s->Stop();
+        }
+        return s;
+    };
+    scheduler(true);
     EXPECT_EQ(queue_->List("", "cron.run", 1, 10)->total, 0) << "a new cron waits for its first time";
-    clock_.Advance(std::chrono::hours(5));     // "down" for five hours: one run, not five
-    for (int round = 0; round < 2; ++round) {  // two processes starting: still one job
-        Scheduler s(*db_, *queue_, clock_);
-        ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
-            ++runs;
-            return Ok();
-        }));
-        ASSERT_TRUE(s.Start());
-        s.Stop();
-    }
+    clock_.Advance(std::chrono::hours(5));  // "down" for five hours: one run, not five
+    scheduler(true);                        // two processes starting: still one job
+    scheduler(true);
     auto page = queue_->List("", "cron.run", 1, 10);
     ASSERT_TRUE(page);
     ASSERT_EQ(page->total, 1);
-    Scheduler s(*db_, *queue_, clock_);
-    ASSERT_TRUE(s.Add("hourly", "@hourly", [&] {
-        ++runs;
-        return Ok();
-    }));
-    ASSERT_TRUE(s.RunJob(page->items[0]));
+    auto s = scheduler(false);
+    ASSERT_TRUE(s->RunJob(page->items[0]));
     EXPECT_EQ(runs, 1);
-    EXPECT_EQ(s.RunNow("missing").error().code, ErrorCode::kNotFound);
+    EXPECT_EQ(s->RunNow("missing").error().code, ErrorCode::kNotFound);
 }
 
 }  // namespace
