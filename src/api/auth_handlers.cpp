@@ -544,9 +544,6 @@ public:
                  {"tokenKey", SecureRandomString(50, kAlphanumeric)},
                  {"verified", std::int64_t{1}}}
             );
-            if (r) {
-                AfterAuthRecordWrite(d_, collection, rec->id, AuthRecordChange::kPasswordChanged);
-            }
         });
         if (!r) {
             Fail(req, r.error());
@@ -617,9 +614,6 @@ public:
                  {"verified", std::int64_t{1}},
                  {"tokenKey", SecureRandomString(50, kAlphanumeric)}}
             );
-            if (r) {
-                AfterAuthRecordWrite(d_, collection, rec->id, AuthRecordChange::kPasswordChanged);
-            }
         });
         if (!r) {
             Fail(req, r.error());
@@ -782,6 +776,9 @@ public:
             create_data = v->as_object();
         }
         const schema::Collection collection = *c;
+        // A new account is a sign-up like any other: the createRule with createData as
+        // @request.body, hidden fields refused, the client's own rights.
+        const records::Access signup = AccessFor(req, d_.collections, create_data);
         Result<identity::OAuth2User> user = MakeError(ErrorCode::kInternal, "not run");
         co_await d_.blocking.Run([&] { user = identity::ExchangeCode(*provider, code, verifier, redirect); });
         if (!user) {
@@ -823,6 +820,28 @@ public:
                         return;
                     }
                     found = std::move(**rec);
+                    if (!found->verified) {
+                        // Someone signed up with this address without proving it (perhaps to wait for
+                        // its owner): the provider proved it now, so the record becomes the owner's
+                        // and whatever password was set before stops working (as PocketBase).
+                        auto hash = auth::HashPassword(SecureRandomString(30, kAlphanumeric));
+                        if (!hash) {
+                            failure = hash.error();
+                            return;
+                        }
+                        if (auto u = UpdateAuthRecord(
+                                collection,
+                                found->id,
+                                {{"password", std::move(*hash)},
+                                 {"tokenKey", SecureRandomString(50, kAlphanumeric)},
+                                 {"verified", std::int64_t{1}}}
+                            );
+                            !u) {
+                            failure = u.error();
+                            return;
+                        }
+                        found->verified = true;
+                    }
                 }
             }
             if (!found) {
@@ -830,7 +849,7 @@ public:
                     failure = MakeError(ErrorCode::kForbidden, "The collection doesn't allow creating new accounts.");
                     return;
                 }
-                auto created = CreateOAuth2Record(collection, *user, create_data);
+                auto created = CreateOAuth2Record(collection, *user, signup);
                 if (!created) {
                     failure = created.error();
                     return;
@@ -1333,41 +1352,11 @@ private:
     }
 
     // Sets columns of an auth record (and `updated`), outside the records API. Blocking (a write).
+    // Writes system fields of an auth record (what follows it is the records service's).
     Result<void> UpdateAuthRecord(
-        const schema::Collection& c, const std::string& id, const std::vector<std::pair<std::string, db::Value>>& sets
+        const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
     ) const {
-        std::string sql = "UPDATE " + query::QuoteIdent(c.name) + " SET ";
-        std::vector<db::Value> params;
-        for (const auto& [col, value] : sets) {
-            sql += (params.empty() ? "" : ", ") + query::QuoteIdent(col) + " = ?";
-            params.push_back(value);
-        }
-        if (const auto* f = c.FindField("updated"); f != nullptr && f->type == schema::FieldType::kAutodate) {
-            sql += ", \"updated\" = ?";
-            params.emplace_back(FormatDateTime(d_.clock.Now()));
-        }
-        sql += " WHERE \"id\" = ?";
-        params.emplace_back(id);
-        const bool password =
-            std::any_of(sets.begin(), sets.end(), [](const auto& s) { return s.first == "password"; });
-        const std::string now = FormatDateTime(d_.clock.Now());
-        d_.collections.BumpDataVersion();
-        auto r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
-            auto n = ex.Exec(sql, params);
-            if (!n) {
-                return n.error();
-            }
-            // Outside the records API, the change still reaches the outbox (realtime, webhooks).
-            if (password) {
-                if (auto e = records::AppendPasswordChangeEvent(ex, c, id, now); !e) {
-                    return e;
-                }
-            }
-            return records::AppendRecordEvent(ex, c, id, "update", now);
-        });
-        d_.collections.BumpDataVersion();
-        d_.tokens.Forget(c.id, id);
-        return r;
+        return d_.db.Write(d_.records.PrepareSystemUpdate(c, id, std::move(sets)).fn);
     }
 
     // One mail per purpose and record per minute at most (the answer stays the same either way).
@@ -1420,11 +1409,14 @@ private:
         });
     }
 
-    // A new record for an OAuth2 account: createData, the provider's email (verified as it says),
-    // the mapped fields, a random password. Blocking (hash, write).
+    // A new record for an OAuth2 account, created as a sign-up through the records API would be
+    // (`signup`: the client's access, createData as @request.body, so the createRule and hidden-field
+    // protection apply): createData, the provider's email (verified as it says), the mapped fields,
+    // a random password. Blocking (hash, write).
     Result<auth::AuthRecord> CreateOAuth2Record(
-        const schema::Collection& c, const identity::OAuth2User& user, json::object data
+        const schema::Collection& c, const identity::OAuth2User& user, const records::Access& signup
     ) const {
+        json::object data = signup.request.body;
         const auto* mapped = c.options.if_contains("oauth2");
         const auto* fields =
             mapped != nullptr && mapped->is_object() ? mapped->as_object().if_contains("mappedFields") : nullptr;
@@ -1443,23 +1435,20 @@ private:
             data["email"] = user.email;
         }
         data.erase("password");
+        data.erase("passwordConfirm");
         data["verified"] = user.email_verified && !user.email.empty();
-        records::Access system;
-        system.superuser = true;  // the provider vouched for the account; createData is the client's
         auto hash = auth::HashPassword(SecureRandomString(30, kAlphanumeric));
         if (!hash) {
             return hash.error();
         }
         records::AuthInput input;
         input.password_hash = std::move(*hash);
-        input.manage = true;
-        auto prepared = d_.records.PrepareCreate(c.id, data, system, input);
+        input.manage = true;  // email and verified come from the provider, not the client
+        auto prepared = d_.records.PrepareCreate(c.id, data, signup, input);
         if (!prepared) {
             return prepared.error();
         }
-        auto written = d_.db.Write(prepared->fn);
-        prepared->finished();
-        if (!written) {
+        if (auto written = d_.db.Write(prepared->fn); !written) {
             return written.error();
         }
         const auto* id = prepared->record->if_contains("id");
@@ -1736,40 +1725,6 @@ Result<records::AuthInput> PrepareAuthInput(
         out.password_hash = std::move(*hash);
     }
     return out;
-}
-
-void AfterAuthRecordWrite(const Deps& d, const schema::Collection& c, std::string_view id, AuthRecordChange change) {
-    d.tokens.Forget(c.id, id);
-    if (change == AuthRecordChange::kUpdated) {
-        return;
-    }
-    if (auto r = d.sessions.RevokeAll(c.id, id); !r) {
-        obs::Warn("sessions not revoked", {{"record", std::string(id)}, {"error", r.error().message}});
-    }
-    if (change != AuthRecordChange::kDeleted) {
-        return;
-    }
-    const std::string record(id);
-    auto r = d.db.Write([&](db::Executor& ex) -> Result<void> {
-        const std::pair<const char*, const char*> tables[] = {
-            {"_externalAuths", "collectionRef = ? AND recordRef = ?"},
-            {"_apiKeys", "collectionId = ? AND recordId = ?"},
-            {"_totps", "collectionId = ? AND recordId = ?"},
-            {"_mfas", "collectionId = ? AND recordId = ?"},
-            {"_otps", "collectionId = ? AND recordId = ?"},
-        };
-        for (const auto& [table, where] : tables) {
-            auto n = ex.Exec(std::string("DELETE FROM ") + table + " WHERE " + where, {c.id, record});
-            if (!n) {
-                return n.error();
-            }
-        }
-        return Ok();
-    });
-    if (!r) {
-        obs::Warn("auth record leftovers not removed", {{"record", record}, {"error", r.error().message}});
-    }
-    d.api_keys.ForgetAll();
 }
 
 void RegisterAuthRoutes(http::Router& router, const Deps& deps) {

@@ -26,14 +26,5 @@ Result<records::AuthInput> PrepareAuthInput(
     const records::Access& access
 );
 
-/// What happened to an auth record.
-enum class AuthRecordChange { kUpdated, kPasswordChanged, kDeleted };
-
-/// After a write to an auth record: drops it from the token cache; a new password ends its sessions;
-/// a deletion also removes its OAuth2 links, API keys, TOTP and pending OTP/MFA rows. Blocking (a
-/// write) unless kUpdated: call it on the blocking pool.
-void AfterAuthRecordWrite(
-    const Deps& deps, const schema::Collection& collection, std::string_view id, AuthRecordChange change
-);
 
 }  // namespace basalt::api

@@ -249,10 +249,7 @@ public:
             }
             return Ok();
         };
-        d_.collections.BumpDataVersion();
         auto r = co_await AwaitWrite(d_.db, std::move(fn));
-        d_.collections.BumpDataVersion();
-        d_.events.Notify();
         if (!r) {
             if (outcome->error.message.empty()) {
                 outcome->error = r.error();  // the commit itself failed

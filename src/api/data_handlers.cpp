@@ -425,11 +425,7 @@ public:
         if (!prepared) {
             Fail(req, prepared.error());
         }
-        Response res = co_await Commit(req, std::move(*prepared));
-        co_await AfterAuthWrite(
-            req, id, auth.password_hash ? AuthRecordChange::kPasswordChanged : AuthRecordChange::kUpdated
-        );
-        co_return res;
+        co_return co_await Commit(req, std::move(*prepared));
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
@@ -439,12 +435,9 @@ public:
             Fail(req, prepared.error());
         }
         auto r = co_await AwaitWrite(d_.db, std::move(prepared->fn));
-        prepared->finished();
-        d_.events.Notify();
         if (!r) {
             Fail(req, r.error());
         }
-        co_await AfterAuthWrite(req, std::string(req.Param("id")), AuthRecordChange::kDeleted);
         co_return Response::NoContent();
     }
 
@@ -475,24 +468,9 @@ private:
         co_return std::move(*r);
     }
 
-    // A changed auth record leaves the token cache; a new password or a deletion ends its sessions.
-    net::awaitable<void> AfterAuthWrite(Request& req, const std::string& id, AuthRecordChange change) const {
-        const auto c = AuthCollectionOf(req);
-        if (!c) {
-            co_return;
-        }
-        if (change == AuthRecordChange::kUpdated) {
-            AfterAuthRecordWrite(d_, *c, id, change);  // no write: stays on this thread
-            co_return;
-        }
-        co_await d_.blocking.Run([&] { AfterAuthRecordWrite(d_, *c, id, change); });
-    }
-
     net::awaitable<Response> Commit(Request& req, records::PreparedWrite w) const {
         auto record = w.record;
         auto r = co_await AwaitWrite(d_.db, std::move(w.fn));
-        w.finished();
-        d_.events.Notify();
         if (!r) {
             Fail(req, r.error());
         }

@@ -23,6 +23,7 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "identity/api_keys.hpp"
+#include "identity/auth_lifecycle.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
@@ -109,6 +110,7 @@ struct Application::Impl {
     std::unique_ptr<identity::ApiKeyStore> api_keys;
     std::unique_ptr<events::Dispatcher> events;
     std::unique_ptr<records::RecordService> records;
+    std::unique_ptr<identity::AuthLifecycle> auth_lifecycle;
     std::unique_ptr<realtime::Hub> realtime;
     std::unique_ptr<jobs::Queue> queue;
     std::unique_ptr<jobs::Scheduler> scheduler;
@@ -264,6 +266,8 @@ Result<void> Application::Start() {
     s.throttle = std::make_unique<identity::Throttle>();
     s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
+    s.auth_lifecycle = std::make_unique<identity::AuthLifecycle>(*s.sessions, *s.tokens, *s.api_keys);
+    s.records->SetAuthHooks(s.auth_lifecycle.get());
     realtime::Hub::Limits rt;
     rt.stream.heartbeat = s.config.realtime.heartbeat;
     rt.stream.idle = s.config.realtime.idle;
@@ -281,6 +285,11 @@ Result<void> Application::Start() {
         return r.error();
     }
     s.events = std::make_unique<events::Dispatcher>(*d.db);
+    // What follows every commit, whoever wrote: cached list totals are stale, consumers have events.
+    d.db->SetCommitObserver([collections = s.collections.get(), events = s.events.get()] {
+        collections->BumpDataVersion();
+        events->Notify();
+    });
     s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
     if (runs_jobs) {
         s.events->Subscribe([hooks = s.webhooks.get()](const events::Event&) { hooks->Notify(); });

@@ -81,6 +81,12 @@ public:
     /// statement that would write.
     virtual Result<std::vector<ColumnSource>> Describe(std::string_view select_sql) = 0;
 
+    /// Inside a write: runs `fn` once the transaction holding this write has committed durably, on
+    /// the writer thread, before the write's WriteDone. Never runs when this write (its savepoint) or
+    /// its transaction rolls back. Keep `fn` short and non-blocking (forget a cache, wake a thread).
+    /// On a reader connection it is never called.
+    virtual void AfterCommit(std::function<void()> fn) = 0;
+
     Result<ResultSet> Query(std::string_view sql, std::initializer_list<Value> params = {}) {
         return Query(sql, std::span<const Value>(params.begin(), params.size()));
     }
@@ -133,6 +139,12 @@ public:
     /// that tables can be rebuilt and dropped without cascading; before the commit every foreign key
     /// is checked and a violation fails the change with kConflict. Blocking, like Write.
     virtual Result<void> WriteSchema(WriteFn fn) = 0;
+
+    /// Called on the writer thread after every transaction that committed at least one write (schema
+    /// changes too), after the writes' own AfterCommit functions and before their WriteDone: what
+    /// follows any commit (the data version, waking event consumers) is wired here once, so no caller
+    /// can forget it. Set once, before the first write.
+    virtual void SetCommitObserver(std::function<void()> observer) = 0;
 
     /// Finishes queued writes, stops the writer, closes connections. Idempotent.
     virtual void Close() = 0;

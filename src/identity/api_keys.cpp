@@ -9,6 +9,7 @@
 #include "auth/scopes.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
+#include "events/events.hpp"
 
 namespace basalt::identity {
 
@@ -115,13 +116,26 @@ Result<std::vector<ApiKey>> ApiKeyStore::List() const {
 
 Result<void> ApiKeyStore::Revoke(std::string_view id) {
     std::int64_t changed = 0;
+    const std::string now = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto owner = ex.Query("SELECT collectionId, recordId FROM _apiKeys WHERE id = ?", {std::string(id)});
+        if (!owner) {
+            return owner.error();
+        }
         auto n = ex.Exec("DELETE FROM _apiKeys WHERE id = ?", {std::string(id)});
         if (!n) {
             return n.error();
         }
         changed = *n;
-        return Ok();
+        if (changed == 0 || owner->rows.empty()) {
+            return Ok();
+        }
+        // In the outbox: realtime connections opened with the key are checked again at once.
+        const std::string collection_id = db::AsString(owner->rows[0][0]);
+        const std::string record_id = db::AsString(owner->rows[0][1]);
+        const std::string payload =
+            json::serialize(json::object{{"id", std::string(id)}, {"collectionId", collection_id}, {"recordId", record_id}});
+        return events::Append(ex, now, collection_id, "", record_id, "auth.keyRevoke", payload);
     });
     generation_.fetch_add(1, std::memory_order_acq_rel);
     if (!r) {

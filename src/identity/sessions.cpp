@@ -230,48 +230,67 @@ Result<void> SessionStore::Revoke(std::string_view sid) {
     return Ok();
 }
 
+Result<std::int64_t> SessionStore::RevokeAllIn(
+    db::Executor& ex,
+    std::string_view collection_id,
+    std::string_view record_id,
+    std::string_view keep,
+    const std::string& at
+) {
+    auto rs = ex.Query(
+        "SELECT id FROM _sessions WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
+        {std::string(collection_id), std::string(record_id), std::string(keep)}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    if (rs->rows.empty()) {
+        return std::int64_t{0};
+    }
+    auto n = ex.Exec(
+        "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
+        {at, std::string(collection_id), std::string(record_id), std::string(keep)}
+    );
+    if (!n) {
+        return n.error();
+    }
+    std::vector<std::string> ids;
+    for (const auto& row : rs->rows) {
+        Session s;
+        s.id = db::AsString(row[0]);
+        s.collection_id = std::string(collection_id);
+        s.record_id = std::string(record_id);
+        if (auto e = events::Append(ex, at, collection_id, "", record_id, "auth.sessionRevoke", SessionEvent(s)); !e) {
+            return e.error();
+        }
+        ids.push_back(std::move(s.id));
+    }
+    const auto count = static_cast<std::int64_t>(ids.size());
+    ex.AfterCommit([this, ids = std::move(ids)] {
+        for (const auto& id : ids) {
+            Forget(id);
+        }
+    });
+    return count;
+}
+
 Result<std::int64_t> SessionStore::RevokeAll(
     std::string_view collection_id, std::string_view record_id, std::string_view keep
 ) {
-    std::vector<std::string> ids;
+    std::int64_t count = 0;
     const std::string at = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query(
-            "SELECT id FROM _sessions WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
-            {std::string(collection_id), std::string(record_id), std::string(keep)}
-        );
-        if (!rs) {
-            return rs.error();
-        }
-        for (const auto& row : rs->rows) {
-            ids.push_back(db::AsString(row[0]));
-        }
-        auto n = ex.Exec(
-            "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
-            {at, std::string(collection_id), std::string(record_id), std::string(keep)}
-        );
+        auto n = RevokeAllIn(ex, collection_id, record_id, keep, at);
         if (!n) {
             return n.error();
         }
-        for (const auto& id : ids) {
-            Session s;
-            s.id = id;
-            s.collection_id = std::string(collection_id);
-            s.record_id = std::string(record_id);
-            if (auto e = events::Append(ex, at, collection_id, "", record_id, "auth.sessionRevoke", SessionEvent(s));
-                !e) {
-                return e;
-            }
-        }
+        count = *n;
         return Ok();
     });
-    for (const auto& id : ids) {
-        Forget(id);
-    }
     if (!r) {
         return r.error();
     }
-    return static_cast<std::int64_t>(ids.size());
+    return count;
 }
 
 }  // namespace basalt::identity

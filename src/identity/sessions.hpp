@@ -65,6 +65,15 @@ public:
     Result<std::int64_t> RevokeAll(
         std::string_view collection_id, std::string_view record_id, std::string_view keep = {}
     );
+    /// RevokeAll inside the caller's write (`ex`): the sessions leave this node's cache once it
+    /// commits. Returns how many.
+    Result<std::int64_t> RevokeAllIn(
+        db::Executor& ex,
+        std::string_view collection_id,
+        std::string_view record_id,
+        std::string_view keep,
+        const std::string& at
+    );
 
 private:
     struct Entry {

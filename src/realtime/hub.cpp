@@ -330,8 +330,18 @@ bool Hub::SendTo(std::string_view client_id, std::string_view topic, std::string
     return false;
 }
 
+namespace {
+
+// Events that only say an auth record's credentials may no longer hold (its sessions or keys were
+// revoked): its clients are checked again, nothing is sent.
+bool IsRevocation(const events::Event& e) {
+    return e.action == "auth.sessionRevoke" || e.action == "auth.keyRevoke" || e.action == "auth.passwordChange";
+}
+
+}  // namespace
+
 void Hub::Publish(const events::Event& event) {
-    if (event.action != "create" && event.action != "update" && event.action != "delete") {
+    if (event.action != "create" && event.action != "update" && event.action != "delete" && !IsRevocation(event)) {
         return;
     }
     bool overflow = false;
@@ -483,12 +493,14 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
                 }
             }
         }
-        // A change to a client's own auth record: check its credentials again (a new password, a
-        // deleted record), dropping its auth when they no longer hold.
+        // A change to a client's own auth record, or a revocation of its sessions or keys: check its
+        // credentials again (a new password, a deleted record, a logout), dropping its auth when they
+        // no longer hold. This runs before the event's own fan-out, so nothing the client may no
+        // longer see reaches it.
         for (const auto& client : owners) {
             const auto current = client->Current();
             std::shared_ptr<const auth::Principal> fresh;
-            if (event.action == "update" && current->auth.reauth) {
+            if (event.action != "delete" && current->auth.reauth) {
                 fresh = current->auth.reauth();
             }
             auto next = std::make_shared<State>(*current);
@@ -500,6 +512,9 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
             if (clients_.count(client->id) != 0) {
                 Reindex(client, *current, next);
             }
+        }
+        if (IsRevocation(event)) {
+            continue;
         }
         if (!owners.empty()) {
             std::lock_guard lock(mu_);

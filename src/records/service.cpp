@@ -12,6 +12,7 @@
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
 #include "core/random.hpp"
+#include "core/text.hpp"
 #include "events/events.hpp"
 #include "records/codec.hpp"
 
@@ -464,9 +465,56 @@ void RecordService::Track(PreparedWrite& w) const {
         store->BumpDataVersion();  // before the commit: a count read now must not outlive it
         return inner(ex);
     };
-    w.finished = [store] {
-        store->BumpDataVersion();
+}
+
+PreparedWrite RecordService::PrepareSystemUpdate(
+    const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
+) const {
+    const std::string now = FormatDateTime(clock_.Now());
+    std::string sql = "UPDATE " + Q(c.name) + " SET ";
+    std::vector<db::Value> params;
+    AuthChange change = AuthChange::kUpdated;
+    bool password = false;
+    for (auto& [col, value] : sets) {
+        sql += (params.empty() ? "" : ", ") + Q(col) + " = ?";
+        params.push_back(std::move(value));
+        if (col == "password" || col == "tokenKey" || col == "email") {
+            change = AuthChange::kCredentialsChanged;
+        }
+        password = password || col == "password";
+    }
+    if (const auto* f = c.FindField("updated"); f != nullptr && f->type == FieldType::kAutodate) {
+        sql += ", \"updated\" = ?";
+        params.emplace_back(now);
+    }
+    sql += " WHERE \"id\" = ?";
+    params.emplace_back(id);
+    PreparedWrite w;
+    w.record = std::make_shared<json::object>();
+    w.fn = [c, id, sql = std::move(sql), params = std::move(params), password, change, now, hooks = auth_hooks_](
+               db::Executor& ex
+           ) -> Result<void> {
+        auto n = ex.Exec(sql, params);
+        if (!n) {
+            return n.error();
+        }
+        if (*n == 0) {
+            return NotFound();
+        }
+        if (password) {
+            if (auto e = AppendPasswordChangeEvent(ex, c, id, now); !e) {
+                return e;
+            }
+        }
+        if (hooks != nullptr) {
+            if (auto r = hooks->OnChange(ex, c, id, change, now); !r) {
+                return r;
+            }
+        }
+        return AppendRecordEvent(ex, c, id, "update", now);
     };
+    Track(w);
+    return w;
 }
 
 RecordWriter::RecordWriter(const schema::Collection& c, bool include_hidden, std::string self_id)
@@ -1019,6 +1067,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             access,
             auth,
             out = w.record,
+            hooks = auth_hooks_,
             &clock = clock_](db::Executor& ex) -> Result<void> {
         // The rule is checked against the record as it is now (with @request.body the submitted data).
         if (rule && !rule->empty()) {
@@ -1059,6 +1108,20 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             // A password change is an auth event of its own, next to the record's update.
             if (auto e = AppendPasswordChangeEvent(ex, *cp, id, now); !e) {
                 return e;
+            }
+        }
+        if (hooks != nullptr && cp->type == schema::CollectionType::kAuth) {
+            // A new password (with a new tokenKey) or email ends every token and session of the
+            // record, in this transaction; any other change refreshes cached principals.
+            bool credentials = auth.password_hash.has_value();
+            if (const auto* email = body.if_contains("email"); email != nullptr && email->is_string()) {
+                const auto* was = current->if_contains("email");
+                credentials = credentials || was == nullptr || !was->is_string() ||
+                              !EqualsIgnoreCase(was->as_string(), email->as_string());
+            }
+            const AuthChange change = credentials ? AuthChange::kCredentialsChanged : AuthChange::kUpdated;
+            if (auto r = hooks->OnChange(ex, *cp, id, change, now); !r) {
+                return r;
             }
         }
         return Settle(ex, *cp, id, access, "update", now, *out);
@@ -1208,6 +1271,7 @@ Result<void> DeleteCascading(
     const schema::Collection& c,
     const std::string& id,
     const std::string& now,
+    const AuthRecordHooks* hooks,
     std::set<std::string>& seen
 ) {
     if (!seen.insert(c.id + "/" + id).second) {
@@ -1237,7 +1301,7 @@ Result<void> DeleteCascading(
             for (const auto& row : rs->rows) {
                 const std::string other_id = db::AsString(row[0]);
                 if (cascade) {
-                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, seen); !r) {
+                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, hooks, seen); !r) {
                         return r;
                     }
                 } else if (!(other.id == c.id && other_id == id)) {
@@ -1261,6 +1325,12 @@ Result<void> DeleteCascading(
     // The event carries the record as it was: written before the delete, in the same savepoint.
     if (auto e = AppendRecordEvent(ex, c, id, "delete", now); !e) {
         return e.error().code == ErrorCode::kNotFound ? Result<void>(NotFound()) : e;
+    }
+    if (hooks != nullptr && c.type == schema::CollectionType::kAuth) {
+        // Its sessions, keys, external auths, OTPs, MFAs and TOTP go in the same transaction.
+        if (auto r = hooks->OnChange(ex, c, id, AuthChange::kDeleted, now); !r) {
+            return r;
+        }
     }
     auto n = ex.Exec("DELETE FROM " + Q(c.name) + " WHERE \"id\" = ?", {id});
     if (!n) {
@@ -1301,7 +1371,9 @@ Result<PreparedWrite> RecordService::PrepareDelete(
     const schema::Collection* cp = l->collection;
     const std::optional<std::string> rule = access.superuser ? std::nullopt : cp->delete_rule;
     const std::string now = FormatDateTime(clock_.Now());
-    w.fn = [snapshot, cp, id = std::string(id), rule, access, now, &clock = clock_](db::Executor& ex) -> Result<void> {
+    w.fn = [snapshot, cp, id = std::string(id), rule, access, now, hooks = auth_hooks_, &clock = clock_](
+               db::Executor& ex
+           ) -> Result<void> {
         if (rule && !rule->empty()) {
             auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
             if (!ok) {
@@ -1312,7 +1384,7 @@ Result<PreparedWrite> RecordService::PrepareDelete(
             }
         }
         std::set<std::string> seen;
-        return DeleteCascading(ex, *snapshot, *cp, id, now, seen);
+        return DeleteCascading(ex, *snapshot, *cp, id, now, hooks, seen);
     };
     Track(w);
     return w;

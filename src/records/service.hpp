@@ -50,12 +50,31 @@ struct ListResult {
 };
 
 /// A write prepared on the caller's thread: `fn` runs on the db writer (checks that need the
-/// database, the statement, reading the record back into `*record`).
+/// database, the statement, reading the record back into `*record`). Everything that must follow the
+/// write (events, auth clean-up, cache eviction) is inside `fn` or registered by it to run after the
+/// commit (db::Executor::AfterCommit): the caller only runs `fn` in a write.
 struct PreparedWrite {
     db::WriteFn fn;
     std::shared_ptr<boost::json::object> record;
-    /// Call once the write finished (committed or not): invalidates derived data such as cached totals.
-    std::function<void()> finished;
+};
+
+/// How an auth record changed, for what depends on its credentials.
+enum class AuthChange {
+    kUpdated,          // other fields: cached principals are read again
+    kCredentialsChanged,  // a new password, tokenKey or email: every token and session of it ends
+    kDeleted,          // and its sessions, API keys, external auths, OTPs, MFAs and TOTP go with it
+};
+
+/// What follows a change to an auth record, owned by the identity module and wired once by app.
+/// RecordService calls it for every write it makes to an auth collection, whoever asked.
+class AuthRecordHooks {
+public:
+    virtual ~AuthRecordHooks() = default;
+    /// Inside the write's transaction, after the record's own statement (before it, for a delete).
+    /// Registers its after-commit work (cache eviction) through `ex.AfterCommit`.
+    virtual Result<void> OnChange(
+        db::Executor& ex, const schema::Collection& c, const std::string& id, AuthChange change, const std::string& now
+    ) const = 0;
 };
 
 inline constexpr std::int64_t kMaxPerPage = 1000;
@@ -77,6 +96,17 @@ public:
         : db_(db),
           collections_(collections),
           clock_(clock) {}
+
+    /// Wires the auth-record hooks (app, once, before serving). Without them auth records are written
+    /// with no clean-up (tools and tests that have no identity services).
+    void SetAuthHooks(const AuthRecordHooks* hooks) { auth_hooks_ = hooks; }
+
+    /// A write of system fields of auth record `id` (verification, password reset, email change,
+    /// OAuth2 linking) outside the client's rules: `sets` are column values as stored. A change to
+    /// password, tokenKey or email ends the record's sessions and tokens. Emits the update event.
+    PreparedWrite PrepareSystemUpdate(
+        const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
+    ) const;
 
     /// A page of records (may scan: call it off the I/O threads).
     Result<ListResult> List(std::string_view collection, const ListParams& params, const Access& access) const;
@@ -149,7 +179,8 @@ private:
         const schema::Collection& c, boost::json::object record, const db::ResultSet& rs, const Access& access
     ) const;
     Result<boost::json::object> ViewPlain(std::string_view collection, std::string_view id, const Access& access) const;
-    /// Wraps `fn` so that the data version moves before its commit; `finished` moves it after.
+    /// Wraps `fn` so that the data version moves before its commit (the commit observer moves it
+    /// after).
     void Track(PreparedWrite& w) const;
     std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;
     void StoreCount(std::string key, std::uint64_t version, std::int64_t count) const;
@@ -157,6 +188,7 @@ private:
     db::Database& db_;
     collections::CollectionStore& collections_;
     const Clock& clock_;
+    const AuthRecordHooks* auth_hooks_ = nullptr;
     // List totals by (count SQL, params), valid while the data version is unchanged: a list page
     // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
     /// The compiled rule+filter+sort of a list, cached by text while the schema snapshot is the same

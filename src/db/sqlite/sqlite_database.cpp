@@ -9,6 +9,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include <sqlite3.h>
 
@@ -17,6 +18,7 @@ namespace basalt::db {
 namespace {
 
 constexpr std::size_t kStatementCacheSize = 256;
+constexpr int kAutoCheckpointFrames = 1000;  // SQLite's default wal_autocheckpoint
 
 Error SqliteError(sqlite3* handle, int rc, std::string_view context) {
     const int primary = rc & 0xFF;
@@ -80,7 +82,7 @@ public:
         sqlite3_busy_timeout(handle, static_cast<int>(o.busy_timeout.count()));
         std::string setup =
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000;";
+            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;";
         if (reader) {
             setup += " PRAGMA query_only=1;";
         }
@@ -227,6 +229,16 @@ public:
 
     bool InTransaction() const { return sqlite3_get_autocommit(handle_) == 0; }
 
+    void AfterCommit(std::function<void()> fn) override { after_commit_.push_back(std::move(fn)); }
+    /// How many after-commit functions are pending (a savepoint's mark).
+    std::size_t PendingAfterCommit() const { return after_commit_.size(); }
+    /// Drops what the writes since `mark` asked for (their savepoint rolled back).
+    void DropAfterCommit(std::size_t mark) { after_commit_.resize(std::min(mark, after_commit_.size())); }
+    /// Takes every pending function (the transaction committed, or is dropped when it did not).
+    std::vector<std::function<void()>> TakeAfterCommit() { return std::exchange(after_commit_, {}); }
+
+    sqlite3* Handle() const { return handle_; }
+
 private:
     explicit Connection(sqlite3* handle) : handle_(handle) {}
 
@@ -298,14 +310,25 @@ private:
 
     sqlite3* handle_;
     std::unordered_map<std::string, sqlite3_stmt*> cache_;
+    std::vector<std::function<void()>> after_commit_;
 };
 
 class SqliteDatabase final : public Database {
 public:
     SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
         : options_(std::move(options)),
-          writer_(std::move(writer)),
-          thread_([this] { RunWriter(); }) {}
+          writer_(std::move(writer)) {
+        // The WAL's length after each commit, for the checkpointer (see Checkpoint).
+        sqlite3_wal_hook(
+            writer_->Handle(),
+            [](void* self, sqlite3*, const char*, int frames) {
+                static_cast<SqliteDatabase*>(self)->wal_frames_ = frames;
+                return SQLITE_OK;
+            },
+            this
+        );
+        thread_ = std::thread([this] { RunWriter(); });
+    }
 
     ~SqliteDatabase() override { SqliteDatabase::Close(); }
     SqliteDatabase(const SqliteDatabase&) = delete;
@@ -374,6 +397,11 @@ public:
         return future.get();
     }
 
+    void SetCommitObserver(std::function<void()> observer) override {
+        std::lock_guard lock(mu_);
+        observer_ = std::move(observer);
+    }
+
     void Close() override {
         {
             std::lock_guard lock(mu_);
@@ -429,6 +457,7 @@ private:
         if (conn->InTransaction()) {
             (void)conn->Raw("ROLLBACK");
         }
+        (void)conn->TakeAfterCommit();  // a reader never commits a write
         Shard& shard = shards_[ShardIndex()];
         std::lock_guard lock(shard.mu);
         if (shard.conns.size() < std::max<std::size_t>(2, options_.max_readers / kShards)) {
@@ -477,6 +506,59 @@ private:
             }
             batch.clear();
             results.clear();
+            Checkpoint();
+        }
+    }
+
+    // Runs what the committed writes asked for, then the observer; or drops it all when the
+    // transaction did not commit.
+    void Settle(bool committed, bool any_write) {
+        auto fns = writer_->TakeAfterCommit();
+        if (!committed) {
+            return;
+        }
+        for (auto& fn : fns) {
+            fn();
+        }
+        if (any_write) {
+            std::function<void()> observer;
+            {
+                std::lock_guard lock(mu_);
+                observer = observer_;
+            }
+            if (observer) {
+                observer();
+            }
+        }
+    }
+
+    // Keeps the WAL bounded under any load. SQLite's automatic checkpoints are PASSIVE: they copy
+    // what no reader still needs, but the WAL only starts over from its beginning when a writer finds
+    // it wholly copied and no reader using it, which a steady stream of overlapping reads prevents
+    // (checkpoint starvation): the file then grows without end. So once the WAL passes
+    // wal_truncate_frames, the writer (between groups: no write is in flight) runs a TRUNCATE
+    // checkpoint, which waits for the readers of older snapshots (statements: milliseconds), copies
+    // the rest and empties the file. It waits at most checkpoint_wait; if a long read is still
+    // running it gives up and tries again after the next group, so writes are never held up long.
+    void Checkpoint() {
+        sqlite3* h = writer_->Handle();
+        if (options_.wal_truncate_frames == 0 || wal_frames_ < static_cast<int>(options_.wal_truncate_frames)) {
+            // The hook replaced SQLite's automatic checkpoint: the same PASSIVE one, past 1000 pages.
+            if (wal_frames_ >= kAutoCheckpointFrames) {
+                (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            }
+            return;
+        }
+        sqlite3_busy_timeout(h, static_cast<int>(options_.checkpoint_wait.count()));
+        int log = 0;
+        int copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
+        sqlite3_busy_timeout(h, static_cast<int>(options_.busy_timeout.count()));
+        ++checkpoints_;
+        if (rc == SQLITE_OK) {
+            wal_frames_ = 0;
+        } else {
+            ++checkpoints_busy_;
         }
     }
 
@@ -488,6 +570,7 @@ private:
             results.assign(batch.size(), begin.error());
             return;
         }
+        bool any_write = false;
         for (auto& p : batch) {
             ++writes_;
             if (options_.fail_nth_write_for_test != 0 && writes_ == options_.fail_nth_write_for_test) {
@@ -499,6 +582,7 @@ private:
                 results.emplace_back(sp.error());
                 continue;
             }
+            const std::size_t mark = c.PendingAfterCommit();
             Result<void> r = RunOne(p.fn, c);
             if (r) {
                 r = c.Raw("RELEASE w");
@@ -506,6 +590,9 @@ private:
             if (!r) {
                 (void)c.Raw("ROLLBACK TO w");
                 (void)c.Raw("RELEASE w");
+                c.DropAfterCommit(mark);
+            } else {
+                any_write = true;
             }
             results.push_back(std::move(r));
         }
@@ -518,6 +605,7 @@ private:
                 }
             }
         }
+        Settle(static_cast<bool>(commit), any_write);
     }
 
     // One schema change in its own transaction with foreign keys off (the pragma is a no-op inside a
@@ -550,6 +638,7 @@ private:
             (void)c.Raw("ROLLBACK");
         }
         (void)c.Raw("PRAGMA foreign_keys=ON");
+        Settle(static_cast<bool>(r), true);
         return r;
     }
 
@@ -580,6 +669,10 @@ private:
     std::condition_variable cv_;
     std::deque<Pending> queue_;
     bool closing_ = false;
+    std::function<void()> observer_;        // under mu_
+    int wal_frames_ = 0;                    // writer thread only (set by the WAL hook)
+    std::size_t checkpoints_ = 0;           // writer thread only
+    std::size_t checkpoints_busy_ = 0;      // writer thread only: gave up waiting for a reader
     std::size_t writes_ = 0;                // writer thread only
     std::size_t writes_since_analyze_ = 0;  // writer thread only
     std::array<Shard, kShards> shards_;

@@ -15,6 +15,11 @@ struct SqliteOptions {
     std::size_t max_readers = 16;                  // reader connections kept open
     std::size_t max_group = 512;                   // writes committed together at most
     std::size_t analyze_every = 5000;              // planner statistics refreshed after this many writes (0: never)
+    /// A WAL longer than this many pages is checkpointed and emptied by the writer (0: never; see
+    /// the checkpointer in sqlite_database.cpp). 4096 pages of 4 KiB: 16 MiB.
+    std::size_t wal_truncate_frames = 4096;
+    /// How long that checkpoint waits for readers of older snapshots before trying again later.
+    std::chrono::milliseconds checkpoint_wait{200};
     /// Makes the Nth write (1-based) of this database fail with kInternal, for fault-injection tests.
     std::size_t fail_nth_write_for_test = 0;
 };
