@@ -104,22 +104,38 @@ std::string ThrottleKey(std::string_view kind, const schema::Collection& c, std:
     return std::string(kind) + '\x1f' + c.id + '\x1f' + ToLower(value);
 }
 
-void RefuseWhileThrottled(const Deps& d, const std::vector<std::string>& keys) {
+bool IsIpKey(const std::string& k) {
+    return k.rfind("ip\x1f", 0) == 0 || k.rfind("otp-ip\x1f", 0) == 0;
+}
+
+// Counts an attempt on every key before it runs (so concurrent guesses cannot all pass the check),
+// or answers 429 with Retry-After when one is closed. Keys of an IP ("ip", "otp-ip") get 30 free
+// attempts instead of 5, so that one person's typos do not lock out everyone behind the same NAT.
+void ReserveAttempt(const Deps& d, const std::vector<std::string>& keys) {
+    constexpr int kIpFreeFailures = 30;
     for (const auto& k : keys) {
         if (auto wait = d.throttle.Closed(k)) {
             throw ApiError(429, "Too many failed attempts. Try again later.")
                 .WithHeader("Retry-After", std::to_string(wait->count()));
         }
     }
+    for (const auto& k : keys) {
+        if (auto wait = d.throttle.Reserve(k, IsIpKey(k) ? kIpFreeFailures : -1)) {
+            throw ApiError(429, "Too many failed attempts. Try again later.")
+                .WithHeader("Retry-After", std::to_string(wait->count()));
+        }
+    }
 }
 
-// Counts a failure on every key; keys of an IP ("ip", "otp-ip") get 30 free failures instead of 5, so
-// that one person's typos do not lock out everyone behind the same NAT.
-void CountFailure(const Deps& d, const std::vector<std::string>& keys) {
-    constexpr int kIpFreeFailures = 30;
+// The attempt succeeded: an identity (or a TOTP record) starts afresh; an IP only gets its attempt
+// back, so that an attacker's own sign-ins do not reset the count of his guesses.
+void AttemptSucceeded(const Deps& d, const std::vector<std::string>& keys) {
     for (const auto& k : keys) {
-        const bool ip = k.rfind("ip\x1f", 0) == 0 || k.rfind("otp-ip\x1f", 0) == 0;
-        d.throttle.Failed(k, ip ? kIpFreeFailures : -1);
+        if (IsIpKey(k)) {
+            d.throttle.Refund(k);
+        } else {
+            d.throttle.Succeeded(k);
+        }
     }
 }
 
@@ -282,7 +298,7 @@ public:
         }
         const std::vector<std::string> throttle_keys{
             ThrottleKey("identity", *c, identity), ThrottleKey("ip", *c, req.remote_ip)};
-        RefuseWhileThrottled(d_, throttle_keys);
+        ReserveAttempt(d_, throttle_keys);
 
         // The lookup and the argon2id check run on the blocking pool. An unknown identity still pays
         // for one verification, so that both failures take the same time and give the same answer.
@@ -328,12 +344,9 @@ public:
             Fail(req, failure);
         }
         if (!ok || !found) {
-            CountFailure(d_, throttle_keys);
-            throw ApiError::BadRequest("Failed to authenticate.");
+            throw ApiError::BadRequest("Failed to authenticate.");  // the attempt stays counted
         }
-        for (const auto& k : throttle_keys) {
-            d_.throttle.Succeeded(k);
-        }
+        AttemptSucceeded(d_, throttle_keys);
         co_return co_await SignIn(req, collection, *found, "password", MfaIdOf(req, body));
     }
 
@@ -629,7 +642,8 @@ public:
         const std::string email = RequiredEmail(DecodeJsonObject(req), "email");
         const std::vector<std::string> throttle_keys{
             ThrottleKey("otp", *c, email), ThrottleKey("otp-ip", *c, req.remote_ip)};
-        RefuseWhileThrottled(d_, throttle_keys);
+        // Each request counts against the address: mail bombing is throttled like guessing.
+        ReserveAttempt(d_, throttle_keys);
         const schema::Collection collection = *c;
         // Unknown addresses get an id too (one that never works): no enumeration by the answer.
         std::string otp_id = SecureRandomString(15, kAlphanumericLower);
@@ -669,8 +683,6 @@ public:
         if (!r) {
             Fail(req, r.error());
         }
-        // Each request counts against the address: mail bombing is throttled like guessing.
-        CountFailure(d_, throttle_keys);
         co_return JsonResponse(json::object{{"otpId", otp_id}});
     }
 
@@ -840,7 +852,13 @@ public:
                             failure = u.error();
                             return;
                         }
-                        found->verified = true;
+                        // Read again: the token is signed with the new tokenKey.
+                        auto fresh = d_.auth_records.FindById(collection, found->id);
+                        if (!fresh || !fresh->has_value()) {
+                            failure = fresh ? MakeError(ErrorCode::kNotFound, "The record is gone.") : fresh.error();
+                            return;
+                        }
+                        found = std::move(**fresh);
                     }
                 }
             }
@@ -1160,7 +1178,7 @@ public:
             throw ApiError::BadRequest("Invalid or expired MFA session.");
         }
         const std::vector<std::string> throttle_keys{ThrottleKey("totp", collection, record_id)};
-        RefuseWhileThrottled(d_, throttle_keys);
+        ReserveAttempt(d_, throttle_keys);
         co_await d_.blocking.Run([&] {
             const std::int64_t now = UnixSeconds(d_.clock.Now());
             bool ok = false;
@@ -1226,12 +1244,9 @@ public:
             Fail(req, failure);
         }
         if (!found) {
-            CountFailure(d_, throttle_keys);
-            throw ApiError::BadRequest("Failed to authenticate.");
+            throw ApiError::BadRequest("Failed to authenticate.");  // the attempt stays counted
         }
-        for (const auto& k : throttle_keys) {
-            d_.throttle.Succeeded(k);
-        }
+        AttemptSucceeded(d_, throttle_keys);
         co_return co_await SignIn(req, collection, *found, "totp", mfa_id);
     }
 

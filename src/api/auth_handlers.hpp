@@ -26,5 +26,4 @@ Result<records::AuthInput> PrepareAuthInput(
     const records::Access& access
 );
 
-
 }  // namespace basalt::api

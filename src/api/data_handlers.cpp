@@ -10,6 +10,7 @@
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
 #include "auth/scopes.hpp"
+#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
 
@@ -157,6 +158,14 @@ std::int64_t IntParam(const Request& req, const char* name, std::int64_t fallbac
     return n;
 }
 
+Paging PagingOf(const Request& req, std::int64_t default_per_page, std::int64_t max_per_page) {
+    Paging p;
+    p.per_page = IntParam(req, "perPage", default_per_page);
+    p.per_page = p.per_page < 1 ? default_per_page : std::min(p.per_page, max_per_page);
+    p.page = std::clamp<std::int64_t>(IntParam(req, "page", 1), 1, records::kMaxPage);
+    return p;
+}
+
 namespace {
 
 bool BoolParam(const Request& req, const char* name) {
@@ -186,9 +195,7 @@ public:
         RequireSuperuser(req);
         const auto snap = d_.collections.Current();
         const auto& all = snap->All();
-        std::int64_t page = std::max<std::int64_t>(1, IntParam(req, "page", 1));
-        std::int64_t per_page = IntParam(req, "perPage", 30);
-        per_page = per_page < 1 ? 30 : std::min<std::int64_t>(per_page, records::kMaxPerPage);
+        const auto [page, per_page] = PagingOf(req, 30, records::kMaxPerPage);
         json::array items;
         const auto total = static_cast<std::int64_t>(all.size());
         for (std::int64_t i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
@@ -267,18 +274,19 @@ public:
     }
 
     // Superusers read the outbox: GET /api/events?after=<id>&limit=<n> (basalt).
-    Response ListEvents(Request& req) const {
+    net::awaitable<Response> ListEvents(Request& req) const {
         RequireSuperuser(req);
         const std::int64_t after = std::max<std::int64_t>(0, IntParam(req, "after", 0));
         const std::int64_t limit = std::clamp<std::int64_t>(IntParam(req, "limit", 100), 1, 1000);
-        auto list = events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit));
+        Result<std::vector<events::Event>> list = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.queries.Run([&] { list = events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit)); });
         if (!list) {
             Fail(req, list.error());
         }
         json::array items;
         for (const auto& e : *list) {
             boost::system::error_code ec;
-            json::value record = json::parse(e.record, ec);
+            json::value record = ParseJson(e.record, ec);
             items.push_back(json::object{
                 {"id", e.id},
                 {"created", e.created},
@@ -288,7 +296,7 @@ public:
                 {"action", e.action},
                 {"record", ec ? json::value(nullptr) : std::move(record)}});
         }
-        return JsonResponse(json::object{{"items", std::move(items)}});
+        co_return JsonResponse(json::object{{"items", std::move(items)}});
     }
 
     net::awaitable<Response> ImportCollections(Request& req) const {
@@ -375,8 +383,9 @@ public:
 
     net::awaitable<Response> ListRecords(Request& req) const {
         records::ListParams p;
-        p.page = IntParam(req, "page", 1);
-        p.per_page = IntParam(req, "perPage", 30);
+        const Paging paging = PagingOf(req, 30, records::kMaxPerPage);
+        p.page = paging.page;
+        p.per_page = paging.per_page;
         p.sort = req.QueryParam("sort").value_or("");
         p.filter = req.QueryParam("filter").value_or("");
         p.skip_total = BoolParam(req, "skipTotal");
@@ -385,24 +394,31 @@ public:
         const records::Access access = AccessFor(req, d_.collections);
         Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
         // A filter may scan: off the I/O thread.
-        co_await d_.blocking.Run([&] { r = d_.records.List(collection, p, access); });
+        co_await d_.queries.Run([&] { r = d_.records.List(collection, p, access); });
         if (!r) {
             ListFailure(req, r.error());
         }
         co_return Response::Json(200, ListJson(*r));
     }
 
-    Response ViewRecord(Request& req) const {
-        auto r = d_.records.View(
-            req.Param("collection"),
-            req.Param("id"),
-            AccessFor(req, d_.collections),
-            req.QueryParam("expand").value_or("")
-        );
+    net::awaitable<Response> ViewRecord(Request& req) const {
+        const std::string collection(req.Param("collection"));
+        const std::string id(req.Param("id"));
+        const std::string expand = req.QueryParam("expand").value_or("");
+        const records::Access access = AccessFor(req, d_.collections);
+        Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
+        if (d_.records.ViewMayScan(collection, access, expand)) {
+            // A view collection's query, a joining rule or expand may scan: never on an I/O thread.
+            co_await d_.queries.Run([&] { r = d_.records.View(collection, id, access, expand); });
+        } else {
+            // One primary-key read (and the rows its relations point at): inline is faster than a
+            // hop to the pool and back (docs/architecture.md, "Reads on the I/O threads").
+            r = d_.records.View(collection, id, access, expand);
+        }
         if (!r) {
             ListFailure(req, r.error());
         }
-        return JsonResponse(*r);
+        co_return JsonResponse(*r);
     }
 
     net::awaitable<Response> CreateRecord(Request& req) const {
@@ -514,7 +530,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
     router.Add(Method::kGet, "/api/collections/meta/scaffolds", sync(&DataApi::Scaffolds));
     router.Add(Method::kPut, "/api/collections/import", async(&DataApi::ImportCollections));
-    router.Add(Method::kGet, "/api/events", sync(&DataApi::ListEvents));
+    router.Add(Method::kGet, "/api/events", async(&DataApi::ListEvents));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));
     router.Add(Method::kPatch, "/api/collections/{collection}", async(&DataApi::UpdateCollection));
     router.Add(Method::kDelete, "/api/collections/{collection}", async(&DataApi::DeleteCollection));
@@ -523,7 +539,7 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kPatch, "/api/settings", async(&DataApi::PatchSettings));
     router.Add(Method::kGet, "/api/collections/{collection}/records", async(&DataApi::ListRecords));
     router.Add(Method::kPost, "/api/collections/{collection}/records", async(&DataApi::CreateRecord));
-    router.Add(Method::kGet, "/api/collections/{collection}/records/{id}", sync(&DataApi::ViewRecord));
+    router.Add(Method::kGet, "/api/collections/{collection}/records/{id}", async(&DataApi::ViewRecord));
     router.Add(Method::kPatch, "/api/collections/{collection}/records/{id}", async(&DataApi::UpdateRecord));
     router.Add(Method::kDelete, "/api/collections/{collection}/records/{id}", async(&DataApi::DeleteRecord));
 }

@@ -23,6 +23,16 @@ void RequireSuperuser(const http::Request& req);
 /// The integer query parameter `name` (`fallback` when absent); 400 when it is not an integer.
 std::int64_t IntParam(const http::Request& req, const char* name, std::int64_t fallback);
 
+/// `page` and `perPage` as PocketBase normalises them: page < 1 is 1, perPage < 1 is
+/// `default_per_page`, perPage above `max_per_page` is `max_per_page`; page is also bounded so that
+/// (page - 1) * perPage always fits in 64 bits (a page that far is simply empty). 400 when either is
+/// not an integer.
+struct Paging {
+    std::int64_t page = 1;
+    std::int64_t per_page = 30;
+};
+Paging PagingOf(const http::Request& req, std::int64_t default_per_page, std::int64_t max_per_page);
+
 /// A 200 with `v` as JSON.
 http::Response JsonResponse(const boost::json::value& v);
 

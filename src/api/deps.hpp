@@ -27,7 +27,8 @@ namespace basalt::api {
 struct Deps {
     db::Database& db;
     auth::SuperuserStore& superusers;
-    BlockingPool& blocking;
+    BlockingPool& blocking;  // CPU-bound work (password hashing) and blocking writes
+    BlockingPool& queries;   // reads that may scan (lists, views that join or read view collections)
     const Clock& clock;
     collections::CollectionStore& collections;
     records::RecordService& records;

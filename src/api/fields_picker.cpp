@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/json.hpp"
 #include "records/fields_picker.hpp"
 
 namespace basalt::api {
@@ -20,7 +21,7 @@ void FieldsMiddleware::After(const http::Request& req, http::Response& res) {
         return;
     }
     boost::system::error_code ec;
-    json::value body = json::parse(res.body, ec);
+    json::value body = ParseJson(res.body, ec);
     if (ec) {
         return;
     }

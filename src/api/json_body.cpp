@@ -7,6 +7,7 @@
 
 #include "api/multipart.hpp"
 #include "core/api_error.hpp"
+#include "core/text.hpp"
 
 namespace basalt::api {
 
@@ -25,6 +26,19 @@ std::string_view MediaType(std::string_view content_type) {
     return t;
 }
 
+// Text that is not UTF-8 would be stored as it is and break every JSON reader after it.
+void RequireUtf8(const std::string& name, const std::string& value) {
+    if (!IsValidUtf8(name)) {
+        throw LoadError();
+    }
+    if (!IsValidUtf8(value)) {
+        throw ApiError::BadRequest(
+            "An error occurred while loading the submitted data.",
+            {{name, "validation_invalid_value", "Must be valid UTF-8 text."}}
+        );
+    }
+}
+
 // PocketBase's inference for plain multipart values: "true"/"false" are booleans, a canonical
 // number is a number, anything else a string.
 boost::json::value InferValue(const std::string& text) {
@@ -37,7 +51,7 @@ boost::json::value InferValue(const std::string& text) {
     if (!text.empty() && text.size() < 32) {
         boost::system::error_code ec;
         auto v = boost::json::parse(text, ec);
-        if (!ec && v.is_number() && boost::json::serialize(v) == text) {
+        if (!ec && v.is_number() && AllFinite(v) && boost::json::serialize(v) == text) {
             return v;
         }
     }
@@ -51,6 +65,7 @@ boost::json::object DecodeMultipart(const std::string& body, const std::string& 
     }
     boost::json::object out;
     for (auto& part : *parts) {
+        RequireUtf8(part.name, part.filename.empty() ? part.data : std::string());
         if (!part.filename.empty()) {
             throw ApiError::BadRequest(
                 "File uploads are not supported yet.",
@@ -86,11 +101,9 @@ boost::json::object DecodeMultipart(const std::string& body, const std::string& 
 }  // namespace
 
 bool ParseJsonObject(std::string_view text, boost::json::object& out) {
-    boost::json::parse_options opts;
-    opts.max_depth = kMaxJsonDepth;
     boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(text, ec, {}, opts);
-    if (ec || !v.is_object()) {
+    boost::json::value v = ParseJson(text, ec);
+    if (ec || !v.is_object() || !AllFinite(v)) {
         return false;
     }
     out = std::move(v.as_object());
@@ -113,6 +126,7 @@ boost::json::object DecodeJsonObject(const http::Request& req) {
             const std::string key = http::PercentDecode(pair.substr(0, eq), true);
             const std::string value =
                 eq == std::string_view::npos ? "" : http::PercentDecode(pair.substr(eq + 1), true);
+            RequireUtf8(key, value);
             out[key] = value;
         }
         return out;
@@ -126,8 +140,21 @@ boost::json::object DecodeJsonObject(const http::Request& req) {
     if (!type.empty() && !http::EqualsIgnoreCase(type, "application/json")) {
         throw LoadError();
     }
-    if (!ParseJsonObject(req.body, out)) {
+    boost::system::error_code ec;
+    boost::json::value v = ParseJson(req.body, ec);
+    if (ec || !v.is_object()) {
         throw LoadError();
+    }
+    out = std::move(v.as_object());
+    // 1e400 parses as infinity, which no JSON reader downstream can take: named per field.
+    std::vector<FieldError> errors;
+    for (const auto& [k, member] : out) {
+        if (!AllFinite(member)) {
+            errors.push_back({std::string(k), "validation_invalid_number", "Must be a finite number."});
+        }
+    }
+    if (!errors.empty()) {
+        throw ApiError::BadRequest("An error occurred while loading the submitted data.", std::move(errors));
     }
     return out;
 }

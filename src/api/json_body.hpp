@@ -3,17 +3,17 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/json.hpp"
 #include "http/request.hpp"
 
 namespace basalt::api {
-
-inline constexpr std::size_t kMaxJsonDepth = 64;
 
 /// Decodes the request body as a JSON object (an empty body is an empty object). Accepts
 /// application/json, application/x-www-form-urlencoded and multipart/form-data (plain values
 /// inferred as PocketBase does; an `@jsonPayload` part's object merged in; files refused for now). Throws ApiError 400
 /// "An error occurred while loading the submitted data." on malformed input, non-objects, nesting deeper than
-/// kMaxJsonDepth, or another content type.
+/// kMaxJsonDepth, numbers out of range (1e400), text that is not UTF-8 (also in form and multipart
+/// values), or another content type.
 boost::json::object DecodeJsonObject(const http::Request& req);
 
 /// Parses `text` as a JSON object with the same limits; false when it is not one.

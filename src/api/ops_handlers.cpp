@@ -42,15 +42,8 @@ json::object JobJson(const jobs::Job& j) {
         {"updated", j.updated}};
 }
 
-struct Paging {
-    std::int64_t page;
-    std::int64_t per_page;
-};
-
-Paging PagingOf(const Request& req) {
-    return {
-        std::max<std::int64_t>(1, IntParam(req, "page", 1)),
-        std::clamp<std::int64_t>(IntParam(req, "perPage", 30), 1, 500)};
+Paging OpsPaging(const Request& req) {
+    return PagingOf(req, 30, 500);
 }
 
 class OpsApi {
@@ -60,7 +53,7 @@ public:
     // --- jobs -----------------------------------------------------------------------------------
     net::awaitable<Response> ListJobs(Request& req) const {
         RequireSuperuser(req);
-        const Paging paging = PagingOf(req);
+        const Paging paging = OpsPaging(req);
         const std::int64_t page = paging.page;
         const std::int64_t per_page = paging.per_page;
         const std::string status = req.QueryParam("status").value_or("");
@@ -199,7 +192,7 @@ public:
     net::awaitable<Response> ListDeliveries(Request& req) const {
         RequireSuperuser(req);
         const std::string id(req.Param("id"));
-        const Paging paging = PagingOf(req);
+        const Paging paging = OpsPaging(req);
         const std::int64_t page = paging.page;
         const std::int64_t per_page = paging.per_page;
         auto r = co_await Blocking<json::object>(req, [&] { return d_.webhooks.Deliveries(id, page, per_page); });

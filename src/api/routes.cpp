@@ -3,6 +3,7 @@
 
 #include "api/auth_handlers.hpp"
 #include "api/batch_handler.hpp"
+#include "api/client_ip.hpp"
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
 #include "api/handlers.hpp"
@@ -21,6 +22,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     using http::Method;
     // Order matters: the request id first (every later step logs with it), the access log next so
     // that it sees the final response of everything after it.
+    router.Use(std::make_shared<ClientIpMiddleware>(deps.settings));  // every later step sees the client's IP
     router.Use(std::make_shared<http::RequestIdMiddleware>());
     router.Use(std::make_shared<http::AccessLogMiddleware>());
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());

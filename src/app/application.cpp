@@ -122,6 +122,7 @@ struct Application::Impl {
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
+    std::unique_ptr<api::BlockingPool> queries;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
 
@@ -138,6 +139,9 @@ struct Application::Impl {
         }
         if (blocking) {
             blocking->Stop();
+        }
+        if (queries) {
+            queries->Stop();
         }
         if (events) {
             events->Stop();
@@ -328,11 +332,13 @@ Result<void> Application::Start() {
         }
     }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
+    s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
     s.router = std::make_shared<http::Router>();
     api::Deps deps{
         *d.db,
         *d.superusers,
         *s.blocking,
+        *s.queries,
         d.clock,
         *s.collections,
         *s.records,

@@ -71,12 +71,36 @@ bool PrivateV6(const in6_addr& a) {
             static_cast<std::uint32_t>(b[14]) << 8 | b[15]
         );
     }
-    static constexpr unsigned char kZero[15] = {};
-    if (std::memcmp(b, kZero, 15) == 0) {
-        return true;  // :: and ::1
+    auto v4_at = [b](int i) {
+        return static_cast<std::uint32_t>(b[i]) << 24 | static_cast<std::uint32_t>(b[i + 1]) << 16 |
+               static_cast<std::uint32_t>(b[i + 2]) << 8 | b[i + 3];
+    };
+    static constexpr unsigned char kZero[12] = {};
+    if (std::memcmp(b, kZero, 12) == 0) {
+        return true;  // ::, ::1 and the deprecated IPv4-compatible ::a.b.c.d (::/96)
+    }
+    static constexpr unsigned char kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (std::memcmp(b, kNat64, 12) == 0) {
+        return PrivateV4(v4_at(12));  // NAT64 64:ff9b::/96 reaches the IPv4 address it embeds
+    }
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01) {
+        return true;  // local-use NAT64 64:ff9b:1::/48
+    }
+    if (b[0] == 0x20 && b[1] == 0x02) {
+        return PrivateV4(v4_at(2));  // 6to4 2002:a.b.c.d::/16
+    }
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00) {
+        return true;  // Teredo 2001::/32 (tunnels to an obfuscated IPv4 address)
+    }
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) {
+        return true;  // documentation 2001:db8::/32
+    }
+    if (b[0] == 0x01 && b[1] == 0x00 && std::memcmp(b + 2, kZero, 6) == 0) {
+        return true;  // discard-only 100::/64
     }
     return (b[0] & 0xfe) == 0xfc ||                    // unique local fc00::/7
            (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) ||  // link-local fe80::/10
+           (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) ||  // site-local fec0::/10 (deprecated)
            b[0] == 0xff;                               // multicast
 }
 

@@ -175,7 +175,24 @@ Result<ViewShape> DescribeView(
     if (!exprs) {
         return exprs.error();
     }
-    auto columns = ex.Describe(query);
+    // Secrets never reach a view, whatever expression wraps them: no system table other than the
+    // auth collections' (basalt's own tables, SQLite's schema) and no password or tokenKey column.
+    auto columns = ex.Describe(query, [&catalog](std::string_view table, std::string_view column) {
+        if (column == "password" || column == "tokenKey") {
+            const schema::Collection* c = catalog.Find(table);
+            if (c == nullptr || c->type == schema::CollectionType::kAuth) {
+                return false;
+            }
+        }
+        if (table.rfind("sqlite_", 0) == 0) {
+            return false;
+        }
+        if (!table.empty() && table.front() == '_') {
+            const schema::Collection* c = catalog.Find(table);
+            return c != nullptr && c->name == table && c->type == schema::CollectionType::kAuth;
+        }
+        return true;
+    });
     if (!columns) {
         return columns.error();
     }

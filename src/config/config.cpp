@@ -71,6 +71,9 @@ Result<void> Validate(const AppConfig& c) {
     if (c.auth.hash_threads == 0) {
         return bad("hash threads must be at least 1");
     }
+    if (c.db.query_threads == 0 || c.db.query_threads > 256) {
+        return bad("query threads must be between 1 and 256");
+    }
     return Ok();
 }
 

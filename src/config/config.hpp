@@ -33,6 +33,10 @@ struct HttpConfig {
 struct DbConfig {
     milliseconds busy_timeout{5000};
     std::size_t max_readers = 16;
+    /// Threads for reads that may scan (lists, filtered views, view collections), apart from the
+    /// hashing pool so that slow queries never starve sign-ins, and off the I/O threads.
+    unsigned query_threads = 4;
+    std::size_t max_query_queue = 1024;  // queries waiting beyond this get 503
 };
 
 /// Authentication.

@@ -6,6 +6,9 @@
 
 namespace basalt {
 
+/// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
 /// ASCII case-insensitive equality (header names, collection names).
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 

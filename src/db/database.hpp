@@ -77,9 +77,12 @@ public:
     virtual Result<std::int64_t> Exec(std::string_view sql, std::span<const Value> params) = 0;
 
     /// Compiles one read-only SELECT without running it and tells where each result column comes
-    /// from. kInvalidArgument (with the engine's message) for invalid SQL, several statements, or a
-    /// statement that would write.
-    virtual Result<std::vector<ColumnSource>> Describe(std::string_view select_sql) = 0;
+    /// from. kInvalidArgument (with the engine's message) for invalid SQL, several statements, a
+    /// statement that would write, or one that reads a column `may_read` refuses (table, column:
+    /// every column any part of the statement reads, expressions and subqueries included).
+    virtual Result<std::vector<ColumnSource>> Describe(
+        std::string_view select_sql, const std::function<bool(std::string_view, std::string_view)>& may_read
+    ) = 0;
 
     /// Inside a write: runs `fn` once the transaction holding this write has committed durably, on
     /// the writer thread, before the write's WriteDone. Never runs when this write (its savepoint) or

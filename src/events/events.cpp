@@ -30,10 +30,12 @@ Result<void> Append(
     return Ok();
 }
 
-Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit) {
+Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit, bool with_record) {
     auto rs = db.Read(
-        "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE id > ? ORDER "
-        "BY id LIMIT ?",
+        with_record ? "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE "
+                      "id > ? ORDER BY id LIMIT ?"
+                    : "SELECT id, created, collectionId, collectionName, recordId, action, '' FROM _events WHERE id > "
+                      "? ORDER BY id LIMIT ?",
         {after, static_cast<std::int64_t>(limit)}
     );
     if (!rs) {

@@ -40,8 +40,9 @@ Result<void> Append(
     std::string_view record
 );
 
-/// Events with id > `after`, oldest first, at most `limit`.
-Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit);
+/// Events with id > `after`, oldest first, at most `limit`; without their record JSON unless
+/// `with_record`.
+Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit, bool with_record = true);
 /// The id of the newest event (0 when there is none).
 Result<std::int64_t> LatestId(db::Database& db);
 

@@ -32,7 +32,8 @@ struct Request {
     std::string query;        // after '?', without it
     HeaderList headers;
     std::string body;
-    std::string remote_ip;
+    std::string remote_ip;  // the client's IP: the peer's, or one a trusted proxy reported (api layer)
+    std::string peer_ip;    // the connection's peer (the proxy, behind one)
     std::chrono::steady_clock::time_point started;
     std::string request_id;
 

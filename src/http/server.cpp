@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -40,6 +41,8 @@ namespace {
 
 constexpr auto kSweepEvery = std::chrono::milliseconds(250);
 constexpr auto kErrorWriteTimeout = std::chrono::seconds(2);
+constexpr auto kLingerTime = std::chrono::seconds(10);
+constexpr std::size_t kLingerBytes = std::size_t{256} << 20;
 // A streamed response's kernel send buffer: fixed (no autotuning to megabytes per subscriber), so
 // what a stalled subscriber holds is this plus its stream's own bounded queue.
 constexpr int kStreamSendBuffer = 64 * 1024;
@@ -98,6 +101,29 @@ bool BuildRequest(bhttp::request<bhttp::string_body>& msg, Request& req) {
     }
     req.body = std::move(msg.body());
     return true;
+}
+
+// RFC 9112 6.3: a request with Transfer-Encoding must end its codings with chunked (the only
+// coding basalt reads), name no other coding, and carry no Content-Length beside it.
+template <class Message>
+bool FramingIsSound(const Message& msg) {
+    const auto te = msg.find(bhttp::field::transfer_encoding);
+    if (te == msg.end()) {
+        return true;
+    }
+    if (msg.count(bhttp::field::transfer_encoding) != 1 || msg.count(bhttp::field::content_length) != 0) {
+        return false;
+    }
+    // Exactly "chunked" (any case, optional surrounding whitespace): gzip, chunked and the like are
+    // codings basalt does not decode.
+    std::string_view v = te->value();
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
+        v.remove_prefix(1);
+    }
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
+        v.remove_suffix(1);
+    }
+    return v.size() == 7 && beast::iequals(v, "chunked");
 }
 
 // An error the connection answers itself (before the router): malformed or over-limit requests.
@@ -188,8 +214,14 @@ public:
         tcp::endpoint endpoint(address, cfg_.port);
         // SO_REUSEPORT would let a second server share the port silently: refuse a taken port first.
         if (cfg_.port != 0) {
+            // SO_REUSEADDR (without SO_REUSEPORT): connections of a stopped server lingering in
+            // TIME_WAIT do not count, a live listener does, so a supervisor restart binds at once
+            // and a second server on the same port is still refused.
             tcp::acceptor probe(workers_[0]->ioc);
             probe.open(endpoint.protocol(), ec);
+            if (!ec) {
+                probe.set_option(net::socket_base::reuse_address(true), ec);
+            }
             if (!ec) {
                 probe.bind(endpoint, ec);
             }
@@ -408,6 +440,12 @@ private:
             Parser parser;
             ApplyLimits(parser, cfg_);
             co_await bhttp::async_read_header(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+            if (!ec && !FramingIsSound(parser.get())) {
+                // The body's length is ambiguous (RFC 9112 6.3): reading it one way while a proxy
+                // in front read it another is request smuggling. Refuse, close, read nothing more.
+                co_await WriteError(w, conn, ProtocolError(400, "Malformed HTTP request."), remote_ip);
+                break;
+            }
             if (!ec && !parser.is_done()) {
                 conn.deadline = Clock::now() + cfg_.body_timeout;
                 co_await bhttp::async_read(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
@@ -417,6 +455,9 @@ private:
                     co_await WriteError(w, conn, ProtocolError(408, "Request timeout."), remote_ip);
                 } else if (ec != bhttp::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset && ec != net::error::operation_aborted && ec != net::error::bad_descriptor) {
                     co_await WriteError(w, conn, ResponseForParseError(ec), remote_ip);
+                    if (ec == bhttp::error::body_limit) {
+                        co_await Linger(conn);
+                    }
                 }
                 break;
             }
@@ -429,6 +470,7 @@ private:
             Request req;
             req.started = Clock::now();
             req.remote_ip = remote_ip;
+            req.peer_ip = remote_ip;
             Response res;
             if (!BuildRequest(msg, req)) {
                 res = ProtocolError(400, "Malformed HTTP request.");
@@ -588,6 +630,33 @@ private:
         }
     }
 
+    // After answering a request whose body it will not read (413), the connection must not close at
+    // once: a close with unread bytes makes the kernel send a reset, and a client still sending its
+    // body then sees a broken pipe instead of the answer. So, as nginx's lingering close and Go's
+    // server do, half-close, then read and discard what the client still sends, bounded in bytes
+    // and time (kLingerBytes, kLingerTime; each read under kErrorWriteTimeout), then close.
+    net::awaitable<void> Linger(Connection& conn) {
+        boost::system::error_code ec;
+        conn.socket.shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) {
+            co_return;
+        }
+        conn.phase = Phase::kWriting;
+        const auto until = Clock::now() + kLingerTime;
+        std::array<char, 16384> sink{};
+        std::size_t discarded = 0;
+        while (discarded < kLingerBytes && Clock::now() < until && !stopping_) {
+            conn.timed_out = false;
+            conn.deadline = std::min(until, Clock::now() + kErrorWriteTimeout);
+            const std::size_t n =
+                co_await conn.socket.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+            if (ec) {
+                break;  // the client closed (done), the deadline passed, or a reset
+            }
+            discarded += n;
+        }
+    }
+
     net::awaitable<void> WriteError(Worker* w, Connection& conn, Response res, const std::string& remote_ip) {
         obs::Info("request rejected", {{"status", res.status}, {"remote_ip", remote_ip}});
         conn.phase = Phase::kWriting;
@@ -654,6 +723,7 @@ Response HandleRawRequestForTest(const Router& router, const config::HttpConfig&
     Request req;
     req.started = Clock::now();
     req.remote_ip = "127.0.0.1";
+    req.peer_ip = "127.0.0.1";
     if (!BuildRequest(parser.get(), req)) {
         return ProtocolError(400, "Malformed HTTP request.");
     }

@@ -130,11 +130,14 @@ Result<void> ApiKeyStore::Revoke(std::string_view id) {
         if (changed == 0 || owner->rows.empty()) {
             return Ok();
         }
+        // Before the event can reach anyone (the commit observer wakes the dispatcher after this):
+        // a realtime re-check must not find the key still cached.
+        ex.AfterCommit([this] { generation_.fetch_add(1, std::memory_order_acq_rel); });
         // In the outbox: realtime connections opened with the key are checked again at once.
         const std::string collection_id = db::AsString(owner->rows[0][0]);
         const std::string record_id = db::AsString(owner->rows[0][1]);
-        const std::string payload =
-            json::serialize(json::object{{"id", std::string(id)}, {"collectionId", collection_id}, {"recordId", record_id}});
+        const std::string payload = json::serialize(json::object{
+            {"id", std::string(id)}, {"collectionId", collection_id}, {"recordId", record_id}});
         return events::Append(ex, now, collection_id, "", record_id, "auth.keyRevoke", payload);
     });
     generation_.fetch_add(1, std::memory_order_acq_rel);

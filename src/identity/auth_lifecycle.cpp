@@ -4,7 +4,11 @@
 namespace basalt::identity {
 
 Result<void> AuthLifecycle::OnChange(
-    db::Executor& ex, const schema::Collection& c, const std::string& id, records::AuthChange change, const std::string& now
+    db::Executor& ex,
+    const schema::Collection& c,
+    const std::string& id,
+    records::AuthChange change,
+    const std::string& now
 ) const {
     const TokenService* tokens = &tokens_;
     ApiKeyStore* keys = &keys_;

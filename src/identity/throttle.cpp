@@ -19,22 +19,34 @@ std::optional<std::chrono::seconds> Throttle::Closed(std::string_view key) {
     return std::chrono::duration_cast<std::chrono::seconds>(it->second.until - now) + std::chrono::seconds(1);
 }
 
-void Throttle::Failed(std::string_view key, int free_failures) {
+std::optional<std::chrono::seconds> Throttle::Reserve(std::string_view key, int free_failures) {
     const auto now = std::chrono::steady_clock::now();
     std::lock_guard lock(mu_);
     if (entries_.size() > kPruneAbove) {
         Prune(now);
     }
     Entry& e = entries_[std::string(key)];
+    if (e.until > now) {
+        return std::chrono::duration_cast<std::chrono::seconds>(e.until - now) + std::chrono::seconds(1);
+    }
     if (e.failures == 0 || now - e.first > options_.window) {
         e = Entry{0, now, now};
     }
     ++e.failures;
     const int over = e.failures - (free_failures >= 0 ? free_failures : options_.free_failures);
     if (over > 0) {
+        // This attempt runs; the key stays closed behind it.
         const auto wait = std::chrono::seconds(std::int64_t{1} << std::min(over - 1, 20));
         e.until = now + std::min<std::chrono::seconds>(wait, options_.max_wait);
         e.first = now;  // the window follows an ongoing attack
+    }
+    return std::nullopt;
+}
+
+void Throttle::Refund(std::string_view key) {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(std::string(key)); it != entries_.end() && it->second.failures > 0) {
+        --it->second.failures;
     }
 }
 

@@ -11,8 +11,12 @@
 namespace basalt::identity {
 
 /// Brute-force protection for sign-ins, per key (an identity, an IP): the first `free_failures`
-/// failures within `window` cost nothing; each one after that closes the key for 2^(n - free) seconds
-/// (capped at `max_wait`). A success clears the key. In memory, per node. Thread-safe.
+/// attempts within `window` cost nothing; each one after that closes the key for 2^(n - free) seconds
+/// (capped at `max_wait`). An attempt is counted when it starts (Reserve), before the password is
+/// checked, so concurrent guesses cannot all slip past the check: at most one attempt runs per
+/// opening. A success clears an identity's key (Succeeded) but only gives back its own attempt on an
+/// IP's key (Refund): an attacker's own valid sign-ins do not buy guesses. In memory, per node.
+/// Thread-safe.
 class Throttle {
 public:
     struct Options {
@@ -25,10 +29,14 @@ public:
 
     /// How long `key` stays closed, or nothing when it is open.
     std::optional<std::chrono::seconds> Closed(std::string_view key);
-    /// Counts a failure; `free_failures` overrides the option for this key (an IP shared by many
-    /// people behind one NAT gets more room than one identity).
-    void Failed(std::string_view key, int free_failures = -1);
+    /// Counts an attempt on `key` unless it is closed; returns how long it stays closed (the attempt
+    /// must not run) or nothing (it may). `free_failures` overrides the option for this key (an IP
+    /// shared by many people behind one NAT gets more room than one identity).
+    std::optional<std::chrono::seconds> Reserve(std::string_view key, int free_failures = -1);
+    /// The attempt succeeded: the key starts afresh.
     void Succeeded(std::string_view key);
+    /// The attempt succeeded but the key keeps its history (an IP): only that attempt is given back.
+    void Refund(std::string_view key);
 
 private:
     struct Entry {

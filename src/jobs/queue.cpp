@@ -194,8 +194,8 @@ Result<void> Queue::Complete(const Job& job, const std::string& worker, bool red
     });
 }
 
-Result<void> Queue::Fail(const Job& job, const std::string& worker, const std::string& error) const {
-    const bool dead = job.attempts >= job.max_attempts;
+Result<void> Queue::Fail(const Job& job, const std::string& worker, const std::string& error, bool final) const {
+    const bool dead = final || job.attempts >= job.max_attempts;
     const std::int64_t next = NowMs() + Backoff(job.attempts).count();
     const std::string message = error.substr(0, 2000);
     return db_.Write([&](db::Executor& ex) -> Result<void> {
@@ -367,8 +367,12 @@ void Worker::Run() {
                     outcome = MakeError(ErrorCode::kInternal, std::string("handler threw: ") + e.what());
                 }
             }
+            // A handler's kInvalidArgument or kForbidden is final (a malformed job, a target the
+            // SSRF guard refuses): retrying cannot help, so it is dead-lettered at once.
+            const bool final = !outcome && (outcome.error().code == ErrorCode::kInvalidArgument ||
+                                            outcome.error().code == ErrorCode::kForbidden);
             const Result<void> saved = outcome ? queue_.Complete(job, id_, h != handlers_.end() && h->second.second)
-                                               : queue_.Fail(job, id_, outcome.error().message);
+                                               : queue_.Fail(job, id_, outcome.error().message, final);
             if (!saved) {
                 obs::Warn("job outcome not saved", {{"job", job.id}, {"error", saved.error().message}});
             }

@@ -76,8 +76,9 @@ public:
     Result<std::vector<Job>> Claim(const std::string& worker, std::size_t limit, std::chrono::milliseconds lease) const;
     /// Marks a claimed job done (only while `worker` holds it). `redact` empties its payload (secrets).
     Result<void> Complete(const Job& job, const std::string& worker, bool redact = false) const;
-    /// Records a failed attempt: retried after Backoff(attempts), or dead-lettered after the last one.
-    Result<void> Fail(const Job& job, const std::string& worker, const std::string& error) const;
+    /// Records a failed attempt: retried after Backoff(attempts), or dead-lettered after the last one,
+    /// or at once when `final` (retrying cannot help).
+    Result<void> Fail(const Job& job, const std::string& worker, const std::string& error, bool final = false) const;
 
     Result<std::optional<Job>> Get(const std::string& id) const;
     struct Page {

@@ -308,16 +308,98 @@ struct Compiler::Impl {
     Frag order;
     std::size_t mm_counter = 0;
 
+    std::string root_alias;  // quoted
+    std::size_t* nested_counter = nullptr;
+
     Impl(const schema::Collection& r, const schema::Catalog& c, CompileOptions o)
         : root(r),
           catalog(c),
-          opt(o),
-          join_budget(opt.max_joins) {
+          opt(std::move(o)),
+          join_budget(opt.max_joins),
+          root_alias(QuoteIdent(r.name)) {
         main.prefix = "__j";
         main.budget = &join_budget;
+        nested_counter = &nested;
     }
 
-    std::string RootAlias() const { return QuoteIdent(root.name); }
+    std::string RootAlias() const { return root_alias; }
+
+    std::size_t nested = 0;  // list-rule compilations made so far (unique alias prefixes)
+
+    // A client filter or sort (not a rule, not a superuser) joined `target` under `alias`: the
+    // target's list rule applies to what the filter sees of it, as PocketBase's resolver does.
+    // A null rule refuses the join; "" adds nothing; a rule is compiled for the joined alias (its own
+    // joins after ours) and ANDed at the top level: "id = '' OR (rule)" keeps a filter over an empty
+    // relation meaningful.
+    Result<void> GuardJoin(const schema::Collection& target, const std::string& alias) {
+        if (opt.allow_hidden) {
+            return Ok();
+        }
+        if (opt.readable && !opt.readable(target)) {
+            return MakeError(
+                ErrorCode::kForbidden,
+                "The API key does not allow reading the " + target.name + " collection.",
+                "filter"
+            );
+        }
+        if (!target.list_rule) {
+            return Invalid("the fields of " + target.name + " can be filtered only by superusers");
+        }
+        if (target.list_rule->empty()) {
+            return Ok();
+        }
+        CompileOptions o = opt;
+        o.allow_hidden = true;
+        o.allow_request = true;
+        o.readable = nullptr;
+        Impl inner(target, catalog, o);
+        inner.root_alias = alias;
+        inner.main.prefix = "__r" + std::to_string(++*nested_counter) + "_";
+        inner.main.budget = main.budget;
+        inner.nested_counter = nested_counter;
+        inner.mm_counter = mm_counter;  // subquery aliases stay unique across both
+        ParseLimits limits;
+        limits.max_length = 1U << 16U;
+        limits.max_expressions = 1000;
+        auto ast = Parse("id = '' || (\n" + *target.list_rule + "\n)", limits);
+        if (!ast) {
+            return MakeError(
+                ErrorCode::kForbidden, "The " + target.name + " collection's list rule is invalid.", "filter"
+            );
+        }
+        auto expr = inner.CompileExpr(*ast);
+        mm_counter = inner.mm_counter;
+        if (!expr) {
+            return MakeError(
+                ErrorCode::kForbidden, "The " + target.name + " collection's list rule is invalid.", "filter"
+            );
+        }
+        for (auto& j : inner.main.joins) {
+            main.joins.push_back(std::move(j));
+        }
+        filters.push_back(std::move(*expr));
+        return Ok();
+    }
+
+    // An auth record's email, for a client filter: NULL unless public or the caller's own (PocketBase
+    // ANDs emailVisibility to the comparison; a NULL value makes every comparison with a value fail,
+    // also inside multi-value subqueries and sorts).
+    Frag VisibleEmail(const schema::Collection& c, const std::string& alias, const std::string& col) const {
+        std::string owner;
+        if (opt.request != nullptr && opt.request->auth) {
+            const auto* id = opt.request->auth->if_contains("id");
+            const auto* cid = opt.request->auth->if_contains("collectionId");
+            if (id != nullptr && id->is_string() && cid != nullptr && cid->is_string() && cid->as_string() == c.id) {
+                owner = std::string(id->as_string());
+            }
+        }
+        if (owner.empty()) {
+            return Lit("(CASE WHEN " + alias + ".\"emailVisibility\" = 1 THEN " + col + " END)");
+        }
+        return Frag{
+            "(CASE WHEN " + alias + ".\"emailVisibility\" = 1 OR " + alias + ".\"id\" = ? THEN " + col + " END)",
+            {owner}};
+    }
 
     // ---- expressions -------------------------------------------------------------------------
 
@@ -611,6 +693,11 @@ struct Compiler::Impl {
         if (c == nullptr) {
             return Invalid("unknown collection in @collection." + name);
         }
+        if (opt.readable && !opt.readable(*c)) {
+            return MakeError(
+                ErrorCode::kForbidden, "The API key does not allow reading the " + c->name + " collection.", "filter"
+            );
+        }
         bool created = false;
         auto alias = main.Alias("@collection." + c->id + ":" + alias_name, created);
         if (!alias) {
@@ -693,6 +780,16 @@ struct Compiler::Impl {
                 }
                 const std::string col = alias + "." + QuoteIdent(f->name);
                 if (last) {
+                    if (c->type == schema::CollectionType::kAuth && f->name == "email" && !opt.allow_hidden) {
+                        Frag visible = VisibleEmail(*c, alias, col);
+                        auto w = Leaf(*f, visible.sql, modifier, multi, key, sink);
+                        if (w) {
+                            w->value.params.insert(
+                                w->value.params.begin(), visible.params.begin(), visible.params.end()
+                            );
+                        }
+                        return w;
+                    }
                     return Leaf(*f, col, modifier, multi, key, sink);
                 }
                 if (f->type == schema::FieldType::kJson || f->type == schema::FieldType::kGeoPoint) {
@@ -723,6 +820,13 @@ struct Compiler::Impl {
                         sink.joins.push_back(
                             Lit("LEFT JOIN " + QuoteIdent(target->name) + " " + qa + " ON " + qa + ".\"id\" = " + col)
                         );
+                    }
+                    if (&sink == &main) {
+                        if (auto g = GuardJoin(*target, qa); !g) {
+                            return g.error();
+                        }
+                    } else if (!opt.allow_hidden && (!target->list_rule || (opt.readable && !opt.readable(*target)))) {
+                        return Invalid("the fields of " + target->name + " can be filtered only by superusers");
                     }
                 }
                 multi = multi || f->IsMultiple();
@@ -756,6 +860,13 @@ struct Compiler::Impl {
                         sink.joins.push_back(Lit(
                             "LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\""
                         ));
+                    }
+                    if (&sink == &main) {
+                        if (auto g = GuardJoin(*from, qa); !g) {
+                            return g.error();
+                        }
+                    } else if (!opt.allow_hidden && (!from->list_rule || (opt.readable && !opt.readable(*from)))) {
+                        return Invalid("the fields of " + from->name + " can be filtered only by superusers");
                     }
                 }
                 multi = true;
@@ -1106,14 +1217,17 @@ Result<void> Compiler::AddFilter(std::string_view text, const ParseLimits& limit
 Result<void> Compiler::AddRule(std::string_view text) {
     const bool hidden = impl_->opt.allow_hidden;
     const bool request = impl_->opt.allow_request;
+    auto readable = std::move(impl_->opt.readable);
     impl_->opt.allow_hidden = true;
     impl_->opt.allow_request = true;
+    impl_->opt.readable = nullptr;
     ParseLimits limits;
     limits.max_length = 1U << 16U;  // rules come from superusers, not from the request
     limits.max_expressions = 1000;
     auto r = AddFilter(text, limits);
     impl_->opt.allow_hidden = hidden;
     impl_->opt.allow_request = request;
+    impl_->opt.readable = std::move(readable);
     return r;
 }
 

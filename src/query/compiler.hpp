@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct CompileOptions {
     SystemTime now{};
     /// Joins a filter may add at most (relation hops, back-relations, @collection, :each).
     std::size_t max_joins = 32;
+    /// Which collections a client filter or sort may reach through relations, back-relations and
+    /// @collection (an API key's scopes); empty: all. Rules are not bound by it.
+    std::function<bool(const schema::Collection&)> readable;
 };
 
 /// The SQL for a filter and sort: a boolean expression over the root collection's table (referenced
@@ -59,6 +63,10 @@ struct CompiledFilter {
 
 /// Compiles filters and sorts for one root collection. Every value the client wrote becomes a
 /// bound parameter and every name is checked against the schema: user text never reaches SQL.
+/// A client filter (not a rule, not a superuser's) sees other collections as their list rules let
+/// it, as PocketBase does: a relation into a collection whose list rule is null is refused, a
+/// non-empty list rule is ANDed for the joined rows; an auth record's email matches only where it
+/// is public (emailVisibility) or the caller's own; hidden fields do not exist.
 /// Fails with kInvalidArgument (field "filter" or "sort") naming what is wrong, or kForbidden when a
 /// client filter uses @request/@collection without being allowed to. Not thread-safe;
 /// cheap to construct per request.

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/json.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
 #include "http/request.hpp"
@@ -94,7 +95,7 @@ Result<Subscription> ParseTopic(std::string_view topic) {
         }
         if (raw && !raw->empty()) {
             boost::system::error_code ec;
-            json::value v = json::parse(*raw, ec);
+            json::value v = ParseJson(*raw, ec);
             if (ec || !v.is_object()) {
                 return MakeError(ErrorCode::kInvalidArgument, "options must be a JSON object");
             }
@@ -525,7 +526,7 @@ std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
             continue;  // nobody listens: the record is not even parsed
         }
         boost::system::error_code ec;
-        json::value parsed = json::parse(event.record, ec);
+        json::value parsed = ParseJson(event.record, ec);
         if (ec || !parsed.is_object()) {
             continue;
         }

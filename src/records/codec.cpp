@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/ids.hpp"
+#include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/text.hpp"
 
@@ -67,7 +68,8 @@ std::optional<std::string> AsText(const json::value& v) {
 
 std::optional<double> AsNumber(const json::value& v) {
     if (v.is_number()) {
-        return v.to_number<double>();
+        const double d = v.to_number<double>();
+        return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
     }
     if (v.is_string()) {
         const std::string s(v.as_string());
@@ -518,7 +520,7 @@ json::value ColumnToJson(const schema::Field& f, const db::Value& c) {
             }
             // basalt writes valid JSON; a view's expression may yield plain text, kept as a string.
             boost::system::error_code ec;
-            auto v = json::parse(*s, ec);
+            auto v = ParseJson(*s, ec);
             return ec ? json::value(*s) : v;
         }
         case FieldType::kGeoPoint: {

@@ -82,6 +82,11 @@ bool OnlyAuthReferences(std::string_view rule) {
     return true;
 }
 
+// Hidden fields are for superusers, and for API keys of superusers only with the admin scope.
+bool SeesHidden(const Access& access) {
+    return access.superuser && (!access.scopes || auth::ScopesAllowAdmin(*access.scopes));
+}
+
 // An API key's scopes narrow the rules: the action must be one of them.
 bool ScopeAllows(const Access& access, const schema::Collection& c, std::string_view action) {
     return !access.scopes || auth::ScopesAllow(*access.scopes, c.id, c.name, action);
@@ -139,8 +144,16 @@ Result<void> ApplyRule(query::Compiler& compiler, const std::optional<std::strin
 
 query::CompileOptions Options(const Access& access, const Clock& clock) {
     query::CompileOptions opt;
-    opt.allow_hidden = access.superuser;
-    opt.allow_request = access.superuser;
+    // An API key without the admin scope is bound by its scopes even when a superuser owns it: its
+    // filters see no hidden field, no @request/@collection, and only collections it may list.
+    const bool scoped = access.scopes && !auth::ScopesAllowAdmin(*access.scopes);
+    opt.allow_hidden = access.superuser && !scoped;
+    opt.allow_request = access.superuser && !scoped;
+    if (scoped) {
+        opt.readable = [scopes = access.scopes](const schema::Collection& c) {
+            return auth::ScopesAllow(*scopes, c.id, c.name, "list");
+        };
+    }
     opt.request = &access.request;
     opt.now = clock.Now();
     return opt;
@@ -264,7 +277,7 @@ Result<json::object> ReadBack(
     if (rs->rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+    return RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access));
 }
 
 // The outbox row of a change, in the change's transaction (the full record, as superusers see it:
@@ -364,7 +377,7 @@ Result<void> Settle(
     if (auto e = AppendRecordEvent(ex, c, id, action, now); !e) {
         return e;
     }
-    out = RecordJson(c, *rs, 0, access.superuser, SelfId(c, access));
+    out = RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access));
     return Ok();
 }
 
@@ -650,7 +663,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     }
     const query::CompiledFilter& f = *cached_plan;
     ListResult out;
-    out.page = p.page < 1 ? 1 : p.page;
+    out.page = std::clamp<std::int64_t>(p.page, 1, kMaxPage);
     out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
     const bool distinct = !f.joins.empty();
     Sql base = FromWhere(c, f, "", {});
@@ -663,7 +676,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     page_sql += " LIMIT ? OFFSET ?";
     page_params.emplace_back(out.per_page);
     page_params.emplace_back((out.page - 1) * out.per_page);
-    const bool include_hidden = access.superuser;
+    const bool include_hidden = SeesHidden(access);
     const std::uint64_t version = collections_.DataVersion();  // read before the data
     std::vector<json::object> expanded;                        // only with expand: records as DOM objects
     std::string count_sql;
@@ -757,6 +770,25 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     return out;
 }
 
+bool RecordService::ViewMayScan(std::string_view collection, const Access& access, std::string_view expand) const {
+    if (!expand.empty()) {
+        return true;
+    }
+    const auto snapshot = collections_.Current();
+    const schema::Collection* c = snapshot->Find(collection);
+    if (c == nullptr) {
+        return false;  // answered from memory: 404
+    }
+    if (c->type == schema::CollectionType::kView) {
+        return true;
+    }
+    if (access.superuser || !c->view_rule) {
+        return false;
+    }
+    const std::string& rule = *c->view_rule;
+    return rule.find("@collection") != std::string::npos || rule.find("_via_") != std::string::npos;
+}
+
 Result<json::object> RecordService::View(
     std::string_view collection, std::string_view id, const Access& access, std::string_view expand
 ) const {
@@ -843,7 +875,7 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
         if (rs->rows.empty()) {
             return NotFound();
         }
-        return WithManagedEmail(c, RecordJson(c, *rs, 0, access.superuser, SelfId(c, access)), *rs, access);
+        return WithManagedEmail(c, RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access)), *rs, access);
     }
     query::Compiler compiler(c, *l->snapshot, Options(access, clock_));
     if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
@@ -858,7 +890,7 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
     if (rs->rows.empty()) {
         return NotFound();
     }
-    return WithManagedEmail(c, RecordJson(c, *rs, 0, access.superuser, SelfId(c, access)), *rs, access);
+    return WithManagedEmail(c, RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access)), *rs, access);
 }
 
 Result<PreparedWrite> RecordService::PrepareCreate(
@@ -894,7 +926,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
             errors.push_back({"verified", "validation_values_mismatch", "Values don't match."});
             continue;
         }
-        if (f.hidden && !access.superuser) {
+        if (f.hidden && !SeesHidden(access)) {
             in = nullptr;  // clients cannot set hidden fields
         }
         if (f.name == "id") {
@@ -1046,7 +1078,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     std::optional<UpdatePlan> ready;
     if (!modifiers) {
         std::vector<FieldError> errors;
-        ready = PlanUpdate(c, body, access.superuser, auth, now, std::string(id), errors);
+        ready = PlanUpdate(c, body, SeesHidden(access), auth, now, std::string(id), errors);
         if (!errors.empty()) {
             return ValidationError("Failed to update record.", std::move(errors));
         }
@@ -1089,7 +1121,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
         } else {
             std::vector<FieldError> errors;
             const json::object effective = ApplyModifiers(*cp, body, &*current, errors);
-            plan = PlanUpdate(*cp, effective, access.superuser, auth, now, id, errors);
+            plan = PlanUpdate(*cp, effective, SeesHidden(access), auth, now, id, errors);
             if (!errors.empty()) {
                 return ValidationError("Failed to update record.", std::move(errors));
             }
@@ -1229,7 +1261,7 @@ json::object RecordService::EventRecordFor(
     const schema::Collection& c, const json::object& record, const Access& access
 ) {
     json::object out = record;
-    if (access.superuser) {
+    if (SeesHidden(access)) {
         return out;
     }
     for (const auto& f : c.fields) {
@@ -1497,7 +1529,7 @@ Result<void> RecordService::Expand(
         }
         std::vector<json::object> out;
         for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-            out.push_back(RecordJson(target, *rs, i, access.superuser, SelfId(target, access)));
+            out.push_back(RecordJson(target, *rs, i, SeesHidden(access), SelfId(target, access)));
         }
         return out;
     };

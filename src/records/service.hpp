@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,9 +61,9 @@ struct PreparedWrite {
 
 /// How an auth record changed, for what depends on its credentials.
 enum class AuthChange {
-    kUpdated,          // other fields: cached principals are read again
+    kUpdated,             // other fields: cached principals are read again
     kCredentialsChanged,  // a new password, tokenKey or email: every token and session of it ends
-    kDeleted,          // and its sessions, API keys, external auths, OTPs, MFAs and TOTP go with it
+    kDeleted,             // and its sessions, API keys, external auths, OTPs, MFAs and TOTP go with it
 };
 
 /// What follows a change to an auth record, owned by the identity module and wired once by app.
@@ -78,6 +79,8 @@ public:
 };
 
 inline constexpr std::int64_t kMaxPerPage = 1000;
+/// Pages beyond this are empty anyway; the bound keeps (page - 1) * perPage within 64 bits.
+inline constexpr std::int64_t kMaxPage = std::numeric_limits<std::int64_t>::max() / kMaxPerPage;
 
 /// What the API layer settled, off the I/O threads, for a write to an auth collection: hashing a
 /// password and checking the old one take ~100 ms each.
@@ -110,7 +113,12 @@ public:
 
     /// A page of records (may scan: call it off the I/O threads).
     Result<ListResult> List(std::string_view collection, const ListParams& params, const Access& access) const;
-    /// One record by id (an indexed read), with `expand` applied.
+    /// Whether View may read more than the record's row and the rows its relations point at: a view
+    /// collection (its query), expand, or a view rule that reaches other collections through
+    /// @collection or back-relations (scans). Such reads must run off the I/O threads.
+    bool ViewMayScan(std::string_view collection, const Access& access, std::string_view expand) const;
+
+    /// One record by id (an indexed read unless ViewMayScan), with `expand` applied.
     Result<boost::json::object> View(
         std::string_view collection, std::string_view id, const Access& access, std::string_view expand = {}
     ) const;

@@ -7,6 +7,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/ip.hpp"
+
 namespace basalt::settings {
 
 namespace {
@@ -138,7 +140,9 @@ json::object SettingsStore::Defaults() {
                json::object{{"label", "/api/batch"}, {"audience", ""}, {"duration", 1}, {"maxRequests", 3}},
                json::object{{"label", "/api/"}, {"audience", ""}, {"duration", 10}, {"maxRequests", 300}},
            }}}},
-        {"trustedProxy", {{"headers", json::array{}}, {"useLeftmostIP", false}}},
+        // basalt: `proxies` are the peers trusted to set those headers (IPs or CIDRs; none listed:
+        // loopback and private-network peers).
+        {"trustedProxy", {{"headers", json::array{}}, {"useLeftmostIP", false}, {"proxies", json::array{}}}},
         // basalt: webhook targets on private, loopback and link-local addresses are refused unless allowed.
         {"webhooks", {{"allowPrivateTargets", false}, {"timeout", 10}}},
     };
@@ -161,8 +165,36 @@ Result<void> SettingsStore::Load() {
         Merge(doc, Defaults(), stored.as_object(), path, ignored);
     }
     std::lock_guard lock(mu_);
-    doc_ = std::move(doc);
+    SetDocument(std::move(doc));
     return Ok();
+}
+
+void SettingsStore::SetDocument(json::object doc) {
+    doc_ = std::move(doc);
+    auto proxy = std::make_shared<ProxySettings>();
+    if (const auto* v = doc_.if_contains("trustedProxy"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        auto strings = [&](std::string_view key, std::vector<std::string>& out) {
+            if (const auto* a = o.if_contains(key); a != nullptr && a->is_array()) {
+                for (const auto& e : a->as_array()) {
+                    if (e.is_string() && !e.as_string().empty()) {
+                        out.emplace_back(e.as_string());
+                    }
+                }
+            }
+        };
+        strings("headers", proxy->headers);
+        strings("proxies", proxy->proxies);
+        if (const auto* b = o.if_contains("useLeftmostIP"); b != nullptr && b->is_bool()) {
+            proxy->use_leftmost_ip = b->as_bool();
+        }
+    }
+    proxy_ = std::move(proxy);
+}
+
+std::shared_ptr<const ProxySettings> SettingsStore::TrustedProxy() const {
+    std::lock_guard lock(mu_);
+    return proxy_;
 }
 
 json::object SettingsStore::Redacted() const {
@@ -184,6 +216,20 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     std::vector<std::string> path;
     std::vector<FieldError> errors;
     Merge(next, Defaults(), patch, path, errors);
+    if (const auto* proxy = next.if_contains("trustedProxy"); proxy != nullptr && proxy->is_object()) {
+        if (const auto* list = proxy->as_object().if_contains("proxies"); list != nullptr && list->is_array()) {
+            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+                const auto& e = list->as_array()[i];
+                if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
+                    errors.push_back(
+                        {"trustedProxy.proxies." + std::to_string(i),
+                         "validation_invalid_value",
+                         "Must be an IP address or a CIDR network."}
+                    );
+                }
+            }
+        }
+    }
     if (const auto* batch = next.if_contains("batch"); batch != nullptr && batch->is_object()) {
         if (Int(batch->as_object(), "maxRequests", 50) < 1) {
             errors.push_back({"batch.maxRequests", "validation_min_number_constraint", "Must be at least 1."});
@@ -212,7 +258,7 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     }
     {
         std::lock_guard lock(mu_);
-        doc_ = next;
+        SetDocument(next);
     }
     Redact(next);
     return next;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -42,6 +43,14 @@ struct WebhookSettings {
     std::int64_t timeout_seconds = 10;
 };
 
+/// settings.trustedProxy: PocketBase's headers and useLeftmostIP, and basalt's `proxies` (the peers
+/// allowed to set those headers; empty: loopback and private-network peers).
+struct ProxySettings {
+    std::vector<std::string> headers;
+    bool use_leftmost_ip = false;
+    std::vector<std::string> proxies;
+};
+
 /// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,
 /// rateLimits, trustedProxy), kept in `_params` under the key "settings". Later modules add their
 /// sections here. Thread-safe; reads are served from memory.
@@ -63,14 +72,19 @@ public:
     BatchSettings Batch() const;
     MailSettings Mail() const;
     WebhookSettings Webhooks() const;
+    /// Read on every request: a shared snapshot, rebuilt when the settings change.
+    std::shared_ptr<const ProxySettings> TrustedProxy() const;
 
     /// The defaults of a new install.
     static boost::json::object Defaults();
 
 private:
     db::Database& db_;
+    void SetDocument(boost::json::object doc);  // under mu_
+
     mutable std::mutex mu_;
     boost::json::object doc_ = Defaults();
+    std::shared_ptr<const ProxySettings> proxy_ = std::make_shared<const ProxySettings>();
 };
 
 }  // namespace basalt::settings

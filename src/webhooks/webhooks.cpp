@@ -453,6 +453,11 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
         return Ok();
     }
     const std::string error = res ? "the receiver answered " + std::to_string(res->status) : res.error().message;
+    if (!res && res.error().code == ErrorCode::kForbidden) {
+        // Refused by the SSRF guard: it will be refused again, so the delivery fails now.
+        record("failed", 0, error, ms);
+        return MakeError(ErrorCode::kForbidden, error);
+    }
     record(last ? "failed" : "retrying", res ? res->status : 0, error, ms);
     return MakeError(ErrorCode::kUnavailable, error);
 }
@@ -542,22 +547,50 @@ void Service::Run() {
     }
 }
 
+Result<std::size_t> Service::SkipTo(std::int64_t cursor) {
+    auto latest = events::LatestId(db_);
+    if (!latest) {
+        return latest.error();
+    }
+    if (*latest <= cursor) {
+        return std::size_t{0};
+    }
+    auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
+        auto n = ex.Exec(
+            "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+            "WHERE CAST(_params.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
+            {std::string(kCursorKey), std::to_string(*latest)}
+        );
+        return n ? Ok() : Result<void>(n.error());
+    });
+    if (!w) {
+        return w.error();
+    }
+    return std::size_t{0};
+}
+
 Result<std::size_t> Service::RelayBatch() {
     auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
     if (!cur) {
         return cur.error();
     }
     const std::int64_t cursor = cur->rows.empty() ? 0 : std::stoll(db::AsString(cur->rows[0][0], "0"));
-    auto events = events::ReadAfter(db_, cursor, kRelayBatch);
+    auto hooks = db_.Read("SELECT id, collections, actions, startEvent FROM _webhooks WHERE enabled = 1");
+    if (!hooks) {
+        return hooks.error();
+    }
+    if (hooks->rows.empty()) {
+        // Nobody listens: the outbox is not read at all. The cursor jumps to the newest event (a
+        // webhook created later starts after it anyway), so the events behind it may be pruned.
+        return SkipTo(cursor);
+    }
+    // The deliveries need only each event's id, collection and action: the record stays on disk.
+    auto events = events::ReadAfter(db_, cursor, kRelayBatch, /*with_record=*/false);
     if (!events) {
         return events.error();
     }
     if (events->empty()) {
         return std::size_t{0};
-    }
-    auto hooks = db_.Read("SELECT id, collections, actions, startEvent FROM _webhooks WHERE enabled = 1");
-    if (!hooks) {
-        return hooks.error();
     }
     struct Hook {
         std::string id;

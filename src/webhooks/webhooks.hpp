@@ -28,8 +28,9 @@ std::string Signature(std::string_view secret, std::string_view timestamp, std::
 
 /// Outgoing webhooks: superusers' configuration (`_webhooks`), the relay that turns committed
 /// events (the outbox) into deliveries, and the delivery job. Every delivery is a "webhook.deliver"
-/// job: retried with backoff on a non-2xx answer, a timeout or a refused target, dead-lettered after
-/// kDeliveryAttempts, logged per attempt in `_webhookDeliveries`. The relay records its position in
+/// job: retried with backoff on a non-2xx answer or a timeout, dead-lettered after kDeliveryAttempts,
+/// failed at once when the SSRF guard refuses the target (retrying cannot help; a superuser may
+/// redeliver once settings allow it), logged per attempt in `_webhookDeliveries`. The relay records its position in
 /// the outbox in the same transaction as the deliveries it creates, so a crash neither loses nor
 /// duplicates one. Thread-safe.
 class Service {
@@ -73,6 +74,9 @@ private:
     /// Moves the outbox cursor over one batch of events, creating their deliveries. Returns how many
     /// events it read.
     Result<std::size_t> RelayBatch();
+    /// With no enabled webhook: moves the cursor from `cursor` to the newest event without reading
+    /// the outbox. Returns 0.
+    Result<std::size_t> SkipTo(std::int64_t cursor);
     Result<boost::json::object> Validate(const boost::json::object& body, bool create) const;
 
     db::Database& db_;

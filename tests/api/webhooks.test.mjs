@@ -93,20 +93,25 @@ describe('webhooks', () => {
       assert.equal(listed.body.items[0].secret, undefined, 'and never again');
       assert.equal(JSON.stringify(listed.body).includes(hook.secret), false);
 
-      // Loopback targets are refused until the settings allow them: the attempt fails and is retried.
+      // Loopback targets are refused until the settings allow them: the delivery fails at once (a
+      // refusal would be refused again), with the reason in its log, and is not retried.
       const pb = new PocketBase(srv.url);
       const blocked = await pb.collection('posts').create({ title: 'early' });
-      await waitFor(async () => (await api(srv, su, 'GET', `/api/webhooks/${hook.id}/deliveries`)).body.items.some((d) => d.status === 'retrying'), 5000, 'a refused attempt');
+      await waitFor(async () => (await api(srv, su, 'GET', `/api/webhooks/${hook.id}/deliveries`)).body.items.some((d) => d.status === 'failed'), 5000, 'a refused attempt');
       const refused = (await api(srv, su, 'GET', `/api/webhooks/${hook.id}/deliveries`)).body.items[0];
       assert.match(refused.error, /private or loopback/);
+      assert.equal(refused.attempts, 1, 'a refusal is final');
       assert.equal(rx.got.length, 0, 'nothing reached the loopback receiver');
       await su.settings.update({ webhooks: { allowPrivateTargets: true } });
+      // Once allowed, the superuser sends it again.
+      const again = await api(srv, su, 'POST', `/api/webhooks/deliveries/${refused.id}/redeliver`);
+      assert.ok(again.status < 300, JSON.stringify(again.body));
 
       const post = await su.collection('posts').create({ title: 'hello', secret: 's' });
       await pb.collection('posts').update(post.id, { title: 'not sent: update is not chosen' });
       await pb.collection('other').create({ v: 'not sent: another collection' });
       await pb.collection('posts').delete(post.id);
-      // The refused delivery is retried after its backoff; the receiver fails the first request once.
+      // The redelivered one arrives too; the receiver fails the first request once.
       await waitFor(() => new Set(rx.got.map((g) => JSON.parse(g.body).id)).size === 3, 15000, 'three distinct deliveries');
       const bodies = rx.got.map((g) => ({ ...g, json: JSON.parse(g.body) }));
       for (const b of bodies) {

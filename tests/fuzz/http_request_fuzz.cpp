@@ -71,6 +71,7 @@ struct World {
             {*db,
              *store,
              *pool,
+             *pool,
              clock,
              *collections,
              *records,

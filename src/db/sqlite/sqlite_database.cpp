@@ -191,10 +191,39 @@ public:
         return static_cast<std::int64_t>(sqlite3_changes64(handle_));
     }
 
-    Result<std::vector<ColumnSource>> Describe(std::string_view sql) override {
+    Result<std::vector<ColumnSource>> Describe(
+        std::string_view sql, const std::function<bool(std::string_view, std::string_view)>& may_read
+    ) override {
+        // The authorizer sees every column the statement would read, whatever expression wraps it.
+        struct Check {
+            const std::function<bool(std::string_view, std::string_view)>* may_read;
+            std::string refused;
+        } check{&may_read, {}};
+        if (may_read) {
+            sqlite3_set_authorizer(
+                handle_,
+                [](void* user, int action, const char* table, const char* column, const char*, const char*) {
+                    auto* c = static_cast<Check*>(user);
+                    if (action == SQLITE_READ && table != nullptr &&
+                        !(*c->may_read)(table, column != nullptr ? column : "")) {
+                        c->refused = table;
+                        return SQLITE_DENY;
+                    }
+                    return SQLITE_OK;
+                },
+                &check
+            );
+        }
         sqlite3_stmt* s = nullptr;
         const char* tail = nullptr;
         const int rc = sqlite3_prepare_v2(handle_, sql.data(), static_cast<int>(sql.size()), &s, &tail);
+        if (may_read) {
+            sqlite3_set_authorizer(handle_, nullptr, nullptr);
+        }
+        if (!check.refused.empty()) {
+            sqlite3_finalize(s);
+            return MakeError(ErrorCode::kInvalidArgument, "the query may not read " + check.refused);
+        }
         if (rc != SQLITE_OK) {
             return MakeError(ErrorCode::kInvalidArgument, sqlite3_errmsg(handle_));
         }

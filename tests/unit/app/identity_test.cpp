@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Tokens, sessions and the sign-in throttle against a real database with the system migrations.
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "app/system_migrations.hpp"
@@ -150,29 +154,59 @@ TEST_F(IdentityTest, SessionsListAndRevokeAllButOne) {
     EXPECT_EQ(sessions_->Revoke(a->id).error().code, ErrorCode::kNotFound);  // already revoked
 }
 
-TEST(Throttle, ClosesAfterFreeFailuresWithGrowingWaitsAndReopensOnSuccess) {
+TEST(Throttle, ClosesAfterFreeAttemptsWithGrowingWaitsAndReopensOnSuccess) {
     Throttle t(Throttle::Options{3, std::chrono::seconds(600), std::chrono::seconds(900)});
     for (int i = 0; i < 3; ++i) {
-        EXPECT_FALSE(t.Closed("k"));
-        t.Failed("k");
+        EXPECT_FALSE(t.Reserve("k"));  // three free attempts
     }
-    EXPECT_FALSE(t.Closed("k"));  // three free failures
-    t.Failed("k");
+    EXPECT_FALSE(t.Closed("k"));
+    EXPECT_FALSE(t.Reserve("k"));  // the fourth runs and closes the key behind it
     auto wait = t.Closed("k");
     ASSERT_TRUE(wait);
     EXPECT_LE(wait->count(), 2);
-    t.Failed("k");
-    t.Failed("k");
-    wait = t.Closed("k");
-    ASSERT_TRUE(wait);
-    EXPECT_GE(wait->count(), 4);  // 2^(6-3-1) seconds, and growing
+    EXPECT_TRUE(t.Reserve("k"));  // refused while closed, and not counted
     EXPECT_FALSE(t.Closed("other"));
     for (int i = 0; i < 10; ++i) {
-        t.Failed("shared-ip", 30);  // a key with more room
+        EXPECT_FALSE(t.Reserve("shared-ip", 30));  // a key with more room
     }
     EXPECT_FALSE(t.Closed("shared-ip"));
     t.Succeeded("k");
     EXPECT_FALSE(t.Closed("k"));
+    EXPECT_FALSE(t.Reserve("k"));
+}
+
+// issue 11.7: concurrent attempts are counted before they run, so only the free ones get through.
+TEST(Throttle, ConcurrentAttemptsAreCountedBeforeTheyRun) {
+    Throttle t(Throttle::Options{5, std::chrono::seconds(900), std::chrono::seconds(900)});
+    std::atomic<int> allowed{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 40; ++i) {
+        threads.emplace_back([&] {
+            if (!t.Reserve("victim")) {
+                ++allowed;
+            }
+        });
+    }
+    for (auto& th : threads) {
+        th.join();
+    }
+    EXPECT_EQ(allowed.load(), 6);  // five free, and one that closes the key
+}
+
+// issue 11.10: an attacker's own successful sign-ins give back only their own attempts on the IP key.
+TEST(Throttle, RefundDoesNotResetAnIpKey) {
+    Throttle t(Throttle::Options{5, std::chrono::seconds(900), std::chrono::seconds(900)});
+    int refused = 0;
+    for (int i = 0; i < 20; ++i) {
+        if (t.Reserve("ip", 10)) {
+            ++refused;  // a guess
+        }
+        if (!t.Reserve("ip", 10)) {
+            t.Refund("ip");  // the attacker's own valid sign-in
+        }
+    }
+    EXPECT_GT(refused, 0);
+    EXPECT_TRUE(t.Closed("ip"));
 }
 
 }  // namespace

@@ -27,12 +27,32 @@ TEST(PrivateAddresses, AreRecognised) {
           "ff02::1",
           "::ffff:127.0.0.1",
           "::ffff:10.0.0.1",
+          // issue 11.16: IPv4 embedded in IPv6 reaches the IPv4 address it carries
+          "::127.0.0.1",
+          "::8.8.8.8",  // IPv4-compatible addresses are deprecated: refused whatever they carry
+          "64:ff9b::7f00:1",
+          "64:ff9b::a00:1",
+          "64:ff9b:1::1",
+          "2002:7f00:1::",
+          "2002:c0a8:101::1",
+          "2001:0:4136:e378::1",
+          "2001:db8::1",
+          "fec0::1",
+          "100::1",
           "not an ip",
           ""}) {
         EXPECT_TRUE(IsPrivateAddress(ip)) << ip;
     }
     for (const char* ip :
-         {"8.8.8.8", "1.1.1.1", "172.32.0.1", "192.169.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"}) {
+         {"8.8.8.8",
+          "1.1.1.1",
+          "172.32.0.1",
+          "192.169.0.1",
+          "100.128.0.1",
+          "2606:4700::1111",
+          "::ffff:8.8.8.8",
+          "64:ff9b::808:808",
+          "2002:808:808::1"}) {
         EXPECT_FALSE(IsPrivateAddress(ip)) << ip;
     }
 }

@@ -65,7 +65,8 @@ protected:
         db_ = std::move(*db);
         ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
             for (const char* sql :
-                 {"CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT)",
+                 {"CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT, password TEXT, tokenKey TEXT)",
+                  "CREATE TABLE _params (key TEXT PRIMARY KEY, value TEXT)",
                   "CREATE TABLE books (id TEXT PRIMARY KEY, title TEXT, pages NUMERIC, author TEXT, meta JSON)"}) {
                 if (auto r = ex.Exec(sql); !r) {
                     return r.error();
@@ -76,7 +77,12 @@ protected:
         schema::Collection authors;
         authors.id = "pbc_authors";
         authors.name = "authors";
-        authors.fields = {schema::IdField(), Field("name", schema::FieldType::kText)};
+        authors.type = schema::CollectionType::kAuth;
+        authors.fields = {
+            schema::IdField(),
+            Field("name", schema::FieldType::kText),
+            Field("password", schema::FieldType::kPassword),
+            Field("tokenKey", schema::FieldType::kText)};
         schema::Collection books;
         books.id = "pbc_books";
         books.name = "books";
@@ -159,6 +165,23 @@ TEST_F(DescribeViewTest, IdsAreKeptAndComputedIdsAreCast) {
     ASSERT_TRUE(again);
     EXPECT_EQ(again->fields[1].id, "kept_id");
     EXPECT_NE(again->fields[2].id, "kept_id");
+}
+
+// issue 11.15: secrets cannot be read through a view, whatever expression wraps them.
+TEST_F(DescribeViewTest, SystemTablesAndSecretColumnsAreRefused) {
+    for (const char* q : {
+             "SELECT id, password || '' AS p FROM authors",
+             "SELECT id, (SELECT tokenKey FROM authors LIMIT 1) AS t FROM books",
+             "SELECT id, upper(tokenKey) AS t FROM authors",
+             "SELECT key AS id, value FROM _params",
+             "SELECT b.id, (SELECT value FROM _params) AS v FROM books b",
+             "SELECT name AS id, sql FROM sqlite_master",
+         }) {
+        auto r = Describe(q);
+        ASSERT_FALSE(r) << q;
+        EXPECT_NE(r.error().message.find("may not read"), std::string::npos) << q << ": " << r.error().message;
+    }
+    EXPECT_TRUE(Describe("SELECT id, name FROM authors"));  // the rest of an auth collection is fine
 }
 
 TEST_F(DescribeViewTest, BadQueriesAreRefused) {

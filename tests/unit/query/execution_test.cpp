@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Compiled filters run against a real SQLite database: the rows they return are the point.
+#include <functional>
+#include <memory>
+
 #include <gtest/gtest.h>
 
 #include "db/sqlite/sqlite_database.hpp"
@@ -19,8 +22,8 @@ protected:
         ASSERT_TRUE(d);
         db_ = std::move(*d);
         const char* script[] = {
-            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT DEFAULT '', name TEXT DEFAULT '', role TEXT DEFAULT "
-            "'',"
+            "CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT DEFAULT '', emailVisibility INTEGER DEFAULT 0,"
+            " name TEXT DEFAULT '', role TEXT DEFAULT '',"
             " verified INTEGER DEFAULT 0, password TEXT DEFAULT '', tokenKey TEXT DEFAULT '', team TEXT DEFAULT '',"
             " created TEXT DEFAULT '', updated TEXT DEFAULT '')",
             "CREATE TABLE teams (id TEXT PRIMARY KEY, name TEXT DEFAULT '', owner TEXT DEFAULT '')",
@@ -49,6 +52,12 @@ protected:
             "  '2024-05-15 09:00:00.000Z')",
             "INSERT INTO comments VALUES ('c1', 'hi there', 'p1', '[\"u1\",\"u2\"]'), ('c2', 'nice', 'p1', '[]'),"
             " ('c3', 'hi', 'p2', '[\"u2\"]')",
+            "UPDATE users SET emailVisibility = 1 WHERE id = 'u1'",
+            "CREATE TABLE vault (id TEXT PRIMARY KEY, code TEXT DEFAULT '')",
+            "CREATE TABLE notes (id TEXT PRIMARY KEY, text TEXT DEFAULT '', owner TEXT DEFAULT '', vault TEXT DEFAULT "
+            "'')",
+            "INSERT INTO vault VALUES ('v1', 'xyzzy')",
+            "INSERT INTO notes VALUES ('n1', 'mine', 'u1', 'v1'), ('n2', 'mine', 'u2', ''), ('n3', 'other', 'u2', '')",
         };
         for (const char* sql : script) {
             ASSERT_TRUE(db_->Write([sql](db::Executor& ex) -> Result<void> {
@@ -99,6 +108,27 @@ protected:
             }
         }
         return ids;
+    }
+
+    // The error a client filter on `collection` fails with (with `readable` bounding it, when set).
+    Error CompileError(
+        const std::string& filter,
+        const std::string& collection,
+        std::function<bool(const schema::Collection&)> readable = nullptr
+    ) {
+        CompileOptions opt;
+        opt.readable = std::move(readable);
+        Compiler c(*catalog_.Find(collection), catalog_, opt);
+        auto added = c.AddFilter(filter);
+        EXPECT_FALSE(added) << filter;
+        return added ? Error{} : added.error();
+    }
+
+    static RequestInfo AuthAs(const std::string& id) {
+        RequestInfo r;
+        r.auth = std::make_shared<const boost::json::object>(boost::json::object{
+            {"id", id}, {"collectionId", "_pb_users_auth_"}, {"collectionName", "users"}});
+        return r;
     }
 
     using V = std::vector<std::string>;
@@ -199,6 +229,48 @@ TEST_F(QueryExecutionTest, SortOrders) {
     EXPECT_EQ(Ids("", "posts", "-views"), V({"p1", "p4", "p3", "p2"}));
     EXPECT_EQ(Ids("views > 0", "posts", "author.name,-created"), V({"p3", "p1", "p4"}));
     EXPECT_EQ(Ids("", "posts", "-meta.rank,id"), V({"p1", "p3", "p2", "p4"}));
+}
+
+// issue 11.3: an auth record's email matches a client filter only where it is public or the caller's
+// own, through relations and back-relations too; rules and superusers see every email.
+TEST_F(QueryExecutionTest, HiddenEmailsDoNotMatchClientFilters) {
+    EXPECT_EQ(Ids("author.email = 'a@x.io'"), V({"p1"}));  // u1's email is public
+    EXPECT_EQ(Ids("author.email = 'b@x.io'"), V({}));
+    EXPECT_EQ(Ids("author.email ~ 'b%'"), V({}));
+    EXPECT_EQ(Ids("email ~ 'c'", "users"), V({}));
+    EXPECT_EQ(Ids("likes.email ?= 'b@x.io'", "comments"), V({}));
+    EXPECT_EQ(Ids("author.email != ''"), V({"p1"}));  // a hidden email is no value at all
+    const RequestInfo bob = AuthAs("u2");
+    EXPECT_EQ(Ids("author.email = 'b@x.io'", "posts", "", false, &bob), V({"p2"}));  // his own
+    EXPECT_EQ(Ids("author.email = 'c@x.io'", "posts", "", false, &bob), V({}));
+    EXPECT_EQ(Ids("author.email = 'b@x.io'", "posts", "", true), V({"p2"}));  // a rule
+}
+
+// issue 11.3/11.4: a client filter sees a joined collection through its list rule, as PocketBase.
+TEST_F(QueryExecutionTest, JoinedCollectionsApplyTheirListRules) {
+    const RequestInfo ann = AuthAs("u1");
+    const RequestInfo bob = AuthAs("u2");
+    EXPECT_EQ(Ids("notes_via_owner.text ?= 'mine'", "users"), V({}));  // a guest lists no notes
+    EXPECT_EQ(Ids("notes_via_owner.text ?= 'mine'", "users", "", false, &ann), V({"u1"}));
+    EXPECT_EQ(Ids("notes_via_owner.text ?= 'mine'", "users", "", false, &bob), V({"u2"}));
+    EXPECT_EQ(Ids("notes_via_owner.text ?= 'mine'", "users", "", true), V({"u1", "u2"}));  // a rule
+    // No list rule: superusers only.
+    EXPECT_EQ(CompileError("vault.code = 'xyzzy'", "notes").code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(Ids("vault.code = 'xyzzy'", "notes", "", true), V({"n1"}));
+}
+
+// issue 11.4: an API key's scopes bound every collection a client filter reaches.
+TEST_F(QueryExecutionTest, ScopesBoundJoinedCollections) {
+    auto only_posts = [](const schema::Collection& c) {
+        return c.name == "posts";
+    };
+    EXPECT_EQ(CompileError("author.name = 'Ann'", "posts", only_posts).code, ErrorCode::kForbidden);
+    EXPECT_EQ(CompileError("comments_via_post.message ?= 'hi'", "posts", only_posts).code, ErrorCode::kForbidden);
+    CompileOptions opt;
+    opt.readable = only_posts;
+    Compiler c(*catalog_.Find("posts"), catalog_, opt);
+    EXPECT_TRUE(c.AddFilter("title = 'x'"));
+    EXPECT_FALSE(c.SetSort("author.name"));
 }
 
 }  // namespace
