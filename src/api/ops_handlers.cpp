@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "api/ops_handlers.hpp"
 
+#include "core/json.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -27,7 +29,7 @@ constexpr std::size_t kMaxPayload = std::size_t{256} * 1024;
 
 json::object JobJson(const jobs::Job& j) {
     boost::system::error_code ec;
-    json::value payload = json::parse(j.payload, ec);
+    json::value payload = ParseJson(j.payload, ec);
     return json::object{
         {"id", j.id},
         {"kind", j.kind},

@@ -133,8 +133,30 @@ void Dispatcher::Run() {
     }
 }
 
-Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id) {
-    return db.WriteOne("DELETE FROM _events WHERE created < ? AND id <= ?", {std::string(created_before), max_id});
+Result<std::int64_t> Prune(
+    db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows
+) {
+    auto latest = LatestId(db);
+    if (!latest) {
+        return latest.error();
+    }
+    // Ids follow commit order: everything at or below `beyond` is outside the newest max_rows.
+    const std::int64_t beyond = *latest - static_cast<std::int64_t>(max_rows);
+    std::int64_t total = 0;
+    for (;;) {
+        auto n = db.WriteOne(
+            "DELETE FROM _events WHERE id IN (SELECT id FROM _events WHERE id <= ? AND (created < ? OR id <= ?) "
+            "ORDER BY id LIMIT 10000)",
+            {max_id, std::string(created_before), beyond}
+        );
+        if (!n) {
+            return n.error();
+        }
+        total += *n;
+        if (*n < 10000) {
+            return total;
+        }
+    }
 }
 
 }  // namespace basalt::events

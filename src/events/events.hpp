@@ -46,9 +46,11 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
 /// The id of the newest event (0 when there is none).
 Result<std::int64_t> LatestId(db::Database& db);
 
-/// Retention: deletes events created before `created_before` with ids up to `max_id` (consumers
-/// that track a position pass theirs, so nothing they have not read goes). Returns how many.
-Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id);
+/// Retention: deletes events with ids up to `max_id` (consumers that track a position pass theirs,
+/// so nothing they have not read goes) that were created before `created_before` or are beyond the
+/// newest `max_rows`. Deletes in batches of 10,000, each its own short write, so the writer is never
+/// held long. Returns how many.
+Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows);
 
 /// Delivers new events to in-process consumers in commit order, on its own thread: woken by Notify()
 /// after a write, and every `poll` in case a write happened elsewhere (another process). A consumer

@@ -519,12 +519,10 @@ PreparedWrite RecordService::PrepareSystemUpdate(
                 return e;
             }
         }
-        if (hooks != nullptr) {
-            if (auto r = hooks->OnChange(ex, c, id, change, now); !r) {
-                return r;
-            }
+        if (auto r = AppendRecordEvent(ex, c, id, "update", now); !r) {
+            return r;
         }
-        return AppendRecordEvent(ex, c, id, "update", now);
+        return hooks != nullptr ? hooks->OnChange(ex, c, id, change, now) : Ok();
     };
     Track(w);
     return w;
@@ -1142,6 +1140,10 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return e;
             }
         }
+        // The record's event first, then what follows from it (session revocations).
+        if (auto r = Settle(ex, *cp, id, access, "update", now, *out); !r) {
+            return r;
+        }
         if (hooks != nullptr && cp->type == schema::CollectionType::kAuth) {
             // A new password (with a new tokenKey) or email ends every token and session of the
             // record, in this transaction; any other change refreshes cached principals.
@@ -1156,7 +1158,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return r;
             }
         }
-        return Settle(ex, *cp, id, access, "update", now, *out);
+        return Ok();
     };
     Track(w);
     return w;
@@ -1542,7 +1544,7 @@ Result<void> RecordService::Expand(
             const schema::Collection* target = nullptr;
             bool back = false;
             const schema::Field* back_field = nullptr;
-            if (f != nullptr && f->type == FieldType::kRelation && (!f->hidden || access.superuser)) {
+            if (f != nullptr && f->type == FieldType::kRelation && (!f->hidden || SeesHidden(access))) {
                 target = snap.Find(f->CollectionId());
                 std::vector<std::string> ids;
                 for (auto* r : recs) {
@@ -1569,7 +1571,7 @@ Result<void> RecordService::Expand(
                 target = snap.Find(seg.substr(0, via));
                 back_field = target != nullptr ? target->FindField(seg.substr(via + 5)) : nullptr;
                 if (back_field == nullptr || back_field->type != FieldType::kRelation ||
-                    back_field->CollectionId() != coll.id) {
+                    back_field->CollectionId() != coll.id || (back_field->hidden && !SeesHidden(access))) {
                     return MakeError(ErrorCode::kInvalidArgument, "cannot expand '" + seg + "'", "expand");
                 }
                 back = true;
