@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "api/ops_handlers.hpp"
 
-#include "core/json.hpp"
-
 #include <algorithm>
 #include <functional>
 #include <optional>
@@ -13,6 +11,7 @@
 
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 #include "mail/mail.hpp"
 

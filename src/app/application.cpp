@@ -2,8 +2,8 @@
 #include "app/application.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cerrno>
+#include <condition_variable>
 #include <csignal>
 #include <cstring>
 #include <mutex>
@@ -304,7 +304,10 @@ Result<void> Application::Start() {
         collections->BumpDataVersion();
         events->Notify();
     });
-    s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
+    s.events->Subscribe(
+        [hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); },
+        [hub = s.realtime.get()] { return hub->HasSubscriptions(); }
+    );
     if (runs_jobs) {
         s.events->Subscribe([hooks = s.webhooks.get()](const events::Event&) { hooks->Notify(); });
     }

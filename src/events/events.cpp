@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "events/events.hpp"
 
+#include <algorithm>
+
 #include "obs/log.hpp"
 
 namespace basalt::events {
@@ -68,8 +70,11 @@ Dispatcher::~Dispatcher() {
     Stop();
 }
 
-void Dispatcher::Subscribe(Consumer consumer) {
+void Dispatcher::Subscribe(Consumer consumer, std::function<bool()> wants_records) {
     consumers_.push_back(std::move(consumer));
+    if (wants_records) {
+        wants_records_.push_back(std::move(wants_records));
+    }
 }
 
 Result<void> Dispatcher::Start() {
@@ -105,17 +110,28 @@ void Dispatcher::Stop() {
 }
 
 void Dispatcher::Run() {
+    auto last_read = std::chrono::steady_clock::now() - gap_;
     for (;;) {
         {
             std::unique_lock lock(mu_);
             cv_.wait_for(lock, poll_, [&] { return stopping_ || pending_; });
+            // Under a write load every commit wakes the dispatcher; reading the outbox per commit
+            // cost more than the writes themselves (a read transaction re-reads its pages after
+            // every change). Reads are at least gap_ apart: the commits in between are read at once.
+            const auto since = std::chrono::steady_clock::now() - last_read;
+            if (since < gap_) {
+                cv_.wait_for(lock, gap_ - since, [&] { return stopping_; });
+            }
             if (stopping_) {
                 return;
             }
             pending_ = false;
         }
+        last_read = std::chrono::steady_clock::now();
         for (;;) {
-            auto batch = ReadAfter(db_, cursor_, 500);
+            const bool with_record =
+                std::any_of(wants_records_.begin(), wants_records_.end(), [](const auto& wants) { return wants(); });
+            auto batch = ReadAfter(db_, cursor_, 500, with_record);
             if (!batch) {
                 obs::Warn("events not read", {{"error", batch.error().message}});
                 break;
