@@ -1366,12 +1366,12 @@ private:
         return std::move(**rec);
     }
 
-    // Sets columns of an auth record (and `updated`), outside the records API. Blocking (a write).
-    // Writes system fields of an auth record (what follows it is the records service's).
+    // Sets columns of an auth record (and `updated`) outside the records API; what follows (events,
+    // sessions, caches) is the records service's. Blocking (a write).
     Result<void> UpdateAuthRecord(
-        const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
+        const schema::Collection& c, const std::string& id, const std::vector<std::pair<std::string, db::Value>>& sets
     ) const {
-        return d_.db.Write(d_.records.PrepareSystemUpdate(c, id, std::move(sets)).fn);
+        return d_.db.Write(d_.records.PrepareSystemUpdate(c, id, sets).fn);
     }
 
     // One mail per purpose and record per minute at most (the answer stays the same either way).

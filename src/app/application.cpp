@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
-#include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <fcntl.h>
@@ -378,7 +378,8 @@ Result<void> Application::Start() {
         if (fd < 0) {
             return MakeError(
                 ErrorCode::kUnavailable,
-                "cannot open the access log " + s.config.http.access_log + ": " + std::strerror(errno)
+                "cannot open the access log " + s.config.http.access_log + ": " +
+                    std::error_code(errno, std::generic_category()).message()
             );
         }
         access_log = std::make_shared<http::AccessLogMiddleware>(std::make_shared<obs::LineWriter>(fd, true));

@@ -1191,7 +1191,7 @@ struct Compiler::Impl {
 };
 
 Compiler::Compiler(const schema::Collection& root, const schema::Catalog& catalog, CompileOptions options)
-    : impl_(std::make_unique<Impl>(root, catalog, options)) {}
+    : impl_(std::make_unique<Impl>(root, catalog, std::move(options))) {}
 Compiler::~Compiler() = default;
 
 Result<void> Compiler::AddFilter(const Expr& expr) {

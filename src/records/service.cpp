@@ -481,16 +481,16 @@ void RecordService::Track(PreparedWrite& w) const {
 }
 
 PreparedWrite RecordService::PrepareSystemUpdate(
-    const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
+    const schema::Collection& c, const std::string& id, const std::vector<std::pair<std::string, db::Value>>& sets
 ) const {
     const std::string now = FormatDateTime(clock_.Now());
     std::string sql = "UPDATE " + Q(c.name) + " SET ";
     std::vector<db::Value> params;
     AuthChange change = AuthChange::kUpdated;
     bool password = false;
-    for (auto& [col, value] : sets) {
+    for (const auto& [col, value] : sets) {
         sql += (params.empty() ? "" : ", ") + Q(col) + " = ?";
-        params.push_back(std::move(value));
+        params.push_back(value);
         if (col == "password" || col == "tokenKey" || col == "email") {
             change = AuthChange::kCredentialsChanged;
         }

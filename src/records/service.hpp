@@ -108,7 +108,7 @@ public:
     /// OAuth2 linking) outside the client's rules: `sets` are column values as stored. A change to
     /// password, tokenKey or email ends the record's sessions and tokens. Emits the update event.
     PreparedWrite PrepareSystemUpdate(
-        const schema::Collection& c, const std::string& id, std::vector<std::pair<std::string, db::Value>> sets
+        const schema::Collection& c, const std::string& id, const std::vector<std::pair<std::string, db::Value>>& sets
     ) const;
 
     /// A page of records (may scan: call it off the I/O threads).
