@@ -1687,21 +1687,10 @@ Result<records::AuthInput> PrepareAuthInput(
     const bool wants = (password && !password->empty()) || (confirm && !confirm->empty()) || (old && !old->empty());
     std::vector<FieldError> errors;
     if (create || wants) {
-        const schema::Field* pf = c.FindField("password");
-        const auto min = static_cast<std::size_t>(
-            pf != nullptr && pf->options.contains("min") && pf->options.at("min").is_int64()
-                ? std::max<std::int64_t>(1, pf->options.at("min").as_int64())
-                : 8
-        );
         if (!password || password->empty()) {
             errors.push_back({"password", "validation_required", "Cannot be blank."});
-        } else if (password->size() < min || password->size() > auth::kMaxPasswordLength) {
-            errors.push_back(
-                {"password",
-                 "validation_length_out_of_range",
-                 "The length must be between " + std::to_string(min) + " and " +
-                     std::to_string(auth::kMaxPasswordLength) + "."}
-            );
+        } else if (auto e = records::PasswordLengthError(c.FindField("password"), *password)) {
+            errors.push_back(std::move(*e));  // PocketBase's codes and messages, lengths in characters
         }
         if (!confirm || confirm->empty()) {
             errors.push_back({"passwordConfirm", "validation_required", "Cannot be blank."});
