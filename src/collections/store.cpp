@@ -89,8 +89,25 @@ void FillDefaults(schema::Field& f) {
     }
 }
 
-const std::set<std::string, std::less<>> kReservedFieldNames{
-    "expand", "collectionId", "collectionName", "passwordConfirm", "oldPassword"};
+// Field names PocketBase excludes (filter literals and the record JSON's own keys), and the ones
+// reserved in auth collections for the password form.
+const std::set<std::string, std::less<>> kExcludedFieldNames{
+    "null", "true", "false", "_rowid_", "collectionId", "collectionName", "expand"};
+const std::set<std::string, std::less<>> kReservedAuthFieldNames{"passwordConfirm", "oldPassword"};
+
+bool ContainsVia(std::string_view name) {
+    return ToLower(name).find("_via_") != std::string::npos;
+}
+
+// ozzo-validation's Length(min, max) failure, as PocketBase reports it for names.
+FieldError LengthOutOfRange(std::string key, int min, int max) {
+    return {
+        std::move(key),
+        "validation_length_out_of_range",
+        "The length must be between " + std::to_string(min) + " and " + std::to_string(max) + ".",
+        {},
+        R"({"max":)" + std::to_string(max) + R"(,"min":)" + std::to_string(min) + "}"};
+}
 
 // Validates `f` (at index i) in the context of the collection being built.
 void ValidateField(
@@ -104,12 +121,23 @@ void ValidateField(
     if (f.system) {
         return;  // defined by basalt itself (auth fields, id)
     }
-    if (!IsWord(f.name)) {
-        errors.push_back({at + "name", "validation_invalid_name", "Must contain only letters, digits and _."});
+    // PocketBase's order: length, pattern, excluded names, `_via_`; then the auth form's names.
+    if (f.name.size() > 100) {
+        errors.push_back(LengthOutOfRange(at + "name", 1, 100));
         return;
     }
-    if (kReservedFieldNames.contains(f.name)) {
-        errors.push_back({at + "name", "validation_field_name_reserved", "The name is reserved."});
+    if (!IsWord(f.name)) {
+        errors.push_back({at + "name", "validation_match_invalid", "Must be in a valid format."});
+        return;
+    }
+    if (kExcludedFieldNames.contains(f.name)) {
+        errors.push_back({at + "name", "validation_not_in_invalid", "Must not be in list."});
+    } else if (ContainsVia(f.name)) {
+        errors.push_back({at + "name", "validation_found_via", "The value cannot contain \"_via_\"."});
+    } else if (self.type == schema::CollectionType::kAuth && kReservedAuthFieldNames.contains(f.name)) {
+        errors.push_back(
+            {at + "name", "validation_reserved_field_name", "The field name is reserved and cannot be used."}
+        );
     }
     if (f.type == FieldType::kFile || f.type == FieldType::kPassword) {
         errors.push_back({at + "type", "validation_field_type_unsupported", "This field type is not supported yet."});
@@ -142,7 +170,9 @@ void ValidateField(
         const schema::Collection* t = to_self ? &self : targets.Find(target);
         if (t == nullptr) {
             errors.push_back(
-                {at + "collectionId", "validation_missing_collection", "The related collection is missing."}
+                {at + "collectionId",
+                 "validation_field_relation_missing_collection",
+                 "The relation collection doesn't exist."}
             );
         } else {
             f.options["collectionId"] = t->id;  // stored by id, even when given by name
@@ -160,7 +190,9 @@ ChangeResult BuildCollection(
     const Snapshot& snap,
     const schema::Catalog& targets,
     const std::string& now,
-    const schema::Collection* existing
+    const schema::Collection* existing,
+    const std::function<bool(std::string_view)>& has_table,
+    bool allow_system
 ) {
     ChangeResult out;
     auto& errors = out.errors;
@@ -172,23 +204,38 @@ ChangeResult BuildCollection(
         c.name = existing->name;
     }
     const schema::Collection* same_name = c.name.empty() ? nullptr : snap.Find(c.name);
-    if (existing != nullptr && existing->system && c.name != existing->name) {
-        errors.push_back({"name", "validation_system_collection", "System collections cannot be renamed."});
-    } else if (existing != nullptr && c.name == existing->name) {
+    // PocketBase's order of checks: required, length, `_via_`, pattern, a system collection's name,
+    // unique among collections, not an internal table of its own (basalt's `_sessions`, ...).
+    if (existing != nullptr && c.name == existing->name) {
         // unchanged
     } else if (c.name.empty()) {
         errors.push_back({"name", "validation_required", "Cannot be blank."});
+    } else if (c.name.size() > 255) {
+        errors.push_back(LengthOutOfRange("name", 1, 255));
+    } else if (ContainsVia(c.name)) {
+        errors.push_back({"name", "validation_found_via", "The value cannot contain \"_via_\"."});
     } else if (!IsWord(c.name)) {
-        errors.push_back({"name", "validation_invalid_name", "Must contain only letters, digits and _."});
-    } else if (c.name.front() == '_' || c.name.rfind("sqlite_", 0) == 0) {
-        errors.push_back({"name", "validation_invalid_name", "Names starting with _ or sqlite_ are reserved."});
+        errors.push_back({"name", "validation_match_invalid", "Must be in a valid format."});
+    } else if (existing != nullptr && existing->system) {
+        errors.push_back(
+            {"name", "validation_collection_system_name_change", "System collection name cannot be changed."}
+        );
     } else if (same_name != nullptr && (existing == nullptr || same_name->id != existing->id)) {
         errors.push_back(
             {"name", "validation_collection_name_exists", "Collection name must be unique (case insensitive)."}
         );
+    } else if (ToLower(c.name).rfind("sqlite_", 0) == 0 || (same_name == nullptr && has_table(c.name))) {
+        errors.push_back(
+            {"name", "validation_collection_name_invalid", "The name shouldn't match with an existing internal table."}
+        );
     }
     const auto* type = body.if_contains("type");
     const std::string type_name = type != nullptr && type->is_string() ? std::string(type->as_string()) : "base";
+    if (existing == nullptr && allow_system) {
+        if (const auto* sys = body.if_contains("system"); sys != nullptr && sys->is_bool()) {
+            c.system = sys->as_bool();  // system migrations only; clients cannot create system collections
+        }
+    }
     if (existing != nullptr) {
         c.type = existing->type;
         c.system = existing->system;
@@ -240,11 +287,17 @@ ChangeResult BuildCollection(
                 if (!fv.is_object()) {
                     errors.push_back({"fields." + std::to_string(i), "validation_invalid_value", "Must be an object."});
                 } else if (auto f = schema::FieldFromJson(fv.as_object()); !f) {
-                    errors.push_back(
-                        {"fields." + std::to_string(i) + "." + f.error().field,
-                         "validation_invalid_value",
-                         Sentenize(f.error().message)}
-                    );
+                    if (f.error().field == "name") {
+                        errors.push_back(
+                            {"fields." + std::to_string(i) + ".name", "validation_required", "Cannot be blank."}
+                        );
+                    } else {
+                        errors.push_back(
+                            {"fields." + std::to_string(i) + "." + f.error().field,
+                             "validation_invalid_value",
+                             Sentenize(f.error().message)}
+                        );
+                    }
                 } else {
                     c.fields.push_back(std::move(*f));
                 }
@@ -394,12 +447,12 @@ ChangeResult BuildCollection(
         for (const auto& iv : idx->as_array()) {
             const std::string key = "indexes." + std::to_string(i++);
             if (!iv.is_string()) {
-                errors.push_back({key, "validation_invalid_index", "Must be a string."});
+                errors.push_back({key, "validation_invalid_index_expression", "Invalid CREATE INDEX expression."});
                 continue;
             }
             auto def = ParseIndex(iv.as_string(), c);
             if (!def) {
-                errors.push_back({key, "validation_invalid_index", Sentenize(def.error().message)});
+                errors.push_back({key, "validation_invalid_index_expression", Sentenize(def.error().message)});
                 continue;
             }
             if (!index_names.insert(def->name).second) {
@@ -584,9 +637,10 @@ public:
         return true;
     }
 
-    bool Create(const json::object& body, ChangeResult& out) {
+    /// `allow_system`: the body's `system` flag is honoured (system migrations, never clients).
+    bool Create(const json::object& body, ChangeResult& out, bool allow_system = false) {
         const schema::StaticCatalog working(all_);
-        ChangeResult built = BuildCollection(body, working, Targets(), now_, nullptr);
+        ChangeResult built = BuildCollection(body, working, Targets(), now_, nullptr, HasTableFn(), allow_system);
         if (!built.collection) {
             out = std::move(built);
             return false;
@@ -617,7 +671,7 @@ public:
         ChangeResult built;
         {
             const schema::StaticCatalog working(all_);
-            built = BuildCollection(body, working, Targets(), now_, &old);
+            built = BuildCollection(body, working, Targets(), now_, &old, HasTableFn(), false);
         }
         if (!built.collection) {
             out = std::move(built);
@@ -722,6 +776,18 @@ private:
         std::string id;
         schema::Collection removed;  // deletes only
     };
+
+    // Whether a table or view of that name (case-insensitively) exists, as this change has left
+    // the database: basalt's own tables (`_sessions`, ...) cannot become collections.
+    std::function<bool(std::string_view)> HasTableFn() const {
+        return [this](std::string_view name) {
+            auto rs = ex_.Query(
+                "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE LIMIT 1",
+                {std::string(name)}
+            );
+            return !rs || !rs->rows.empty();  // when in doubt, refuse the name
+        };
+    }
 
     schema::StaticCatalog Targets() const {
         std::vector<schema::Collection> all = all_;
@@ -978,7 +1044,7 @@ Result<void> CreateCollectionIn(
     }
     const Snapshot snap(std::move(*all));
     ChangeSet cs(ex, snap, now);
-    if (!cs.Begin(out) || !cs.Create(body, out) || !cs.Finish(out)) {
+    if (!cs.Begin(out) || !cs.Create(body, out, /*allow_system=*/true) || !cs.Finish(out)) {
         std::string why = out.message;
         for (const auto& e : out.errors) {
             why += " " + e.field + ": " + e.message;

@@ -92,7 +92,8 @@ private:
 };
 
 /// Creates a collection inside a running write (system migrations): the same validation and DDL as
-/// CollectionStore::Create, on `ex`. A CollectionStore loaded afterwards sees it.
+/// CollectionStore::Create, on `ex`, except that the body's `system` flag is honoured. A
+/// CollectionStore loaded afterwards sees it.
 Result<void> CreateCollectionIn(
     db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
 );

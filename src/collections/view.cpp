@@ -175,8 +175,9 @@ Result<ViewShape> DescribeView(
     if (!exprs) {
         return exprs.error();
     }
-    // Secrets never reach a view, whatever expression wraps them: no system table other than the
-    // auth collections' (basalt's own tables, SQLite's schema) and no password or tokenKey column.
+    // Secrets never reach a view, whatever expression wraps them: of the `_` tables only auth
+    // collections and collections of the superusers' own (not basalt's tables, SQLite's schema or
+    // the system collections of auth data: `_otps`, `_mfas`, ...), and no password or tokenKey column.
     auto columns = ex.Describe(query, [&catalog](std::string_view table, std::string_view column) {
         if (column == "password" || column == "tokenKey") {
             const schema::Collection* c = catalog.Find(table);
@@ -189,7 +190,7 @@ Result<ViewShape> DescribeView(
         }
         if (!table.empty() && table.front() == '_') {
             const schema::Collection* c = catalog.Find(table);
-            return c != nullptr && c->name == table && c->type == schema::CollectionType::kAuth;
+            return c != nullptr && c->name == table && (c->type == schema::CollectionType::kAuth || !c->system);
         }
         return true;
     });

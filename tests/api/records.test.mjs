@@ -94,7 +94,7 @@ describe('collections and records', () => {
       }),
     });
     assert.equal(r.status, 400);
-    assert.equal(r.body.data.name.code, 'validation_invalid_name');
+    assert.equal(r.body.data.name.code, 'validation_match_invalid');
     const dup = await getJson(srv.url + '/api/collections', {
       method: 'POST',
       headers: { Authorization: pb.authStore.token, 'Content-Type': 'application/json' },
@@ -115,7 +115,7 @@ describe('collections and records', () => {
       body: JSON.stringify({ name: 'idx', indexes: ['CREATE INDEX x ON other (id)'] }),
     });
     assert.equal(idx.status, 400);
-    assert.equal(idx.body.data.indexes['0'].code, 'validation_invalid_index');
+    assert.equal(idx.body.data.indexes['0'].code, 'validation_invalid_index_expression');
   });
 
   test('records: create, view, list with filter/sort/paging, update, delete', async () => {
