@@ -1031,6 +1031,101 @@ Result<std::vector<schema::Collection>> ReadDefinitions(
 
 }  // namespace
 
+namespace {
+
+// `_collections` as the collections list's filter and sort see it: only the columns PocketBase's
+// collections API resolves (its SimpleFieldResolver over id, created, updated, name, system, type).
+const schema::StaticCatalog& CollectionsTable() {
+    static const schema::StaticCatalog catalog = [] {
+        schema::Collection c;
+        c.id = "_collections";
+        c.name = "_collections";
+        c.list_rule = "";
+        auto add = [&c](FieldType type, std::string name) {
+            schema::Field f;
+            f.type = type;
+            f.id = name;
+            f.name = std::move(name);
+            c.fields.push_back(std::move(f));
+        };
+        add(FieldType::kText, "id");
+        add(FieldType::kAutodate, "created");
+        add(FieldType::kAutodate, "updated");
+        add(FieldType::kText, "name");
+        add(FieldType::kBool, "system");
+        add(FieldType::kText, "type");
+        return schema::StaticCatalog({c});
+    }();
+    return catalog;
+}
+
+}  // namespace
+
+Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
+    const schema::StaticCatalog& catalog = CollectionsTable();
+    query::CompileOptions options;
+    options.now = clock_.Now();
+    query::Compiler compiler(*catalog.Find("_collections"), catalog, options);
+    if (auto r = compiler.AddFilter(q.filter); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.SetSort(q.sort); !r) {
+        return r.error();
+    }
+    const query::CompiledFilter f = compiler.Build();
+    std::string from = " FROM \"_collections\"";
+    for (const auto& j : f.joins) {
+        from += " " + j;  // none: the table has no relations
+    }
+    std::vector<db::Value> params = f.join_params;
+    if (!f.where.empty()) {
+        from += " WHERE " + f.where;
+        params.insert(params.end(), f.params.begin(), f.params.end());
+    }
+    std::string page_sql = "SELECT \"_collections\".\"id\"" + from + " ORDER BY ";
+    std::vector<db::Value> page_params = params;
+    if (f.order_by.empty()) {
+        page_sql += "\"_collections\".\"_rowid_\"";
+    } else {
+        page_sql += f.order_by;
+        page_params.insert(page_params.end(), f.order_params.begin(), f.order_params.end());
+    }
+    page_sql += " LIMIT ? OFFSET ?";
+    page_params.emplace_back(q.per_page);
+    page_params.emplace_back((q.page - 1) * q.per_page);
+    std::vector<std::string> ids;
+    CollectionPage out;
+    auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
+        auto rs = ex.Query(page_sql, page_params);
+        if (!rs) {
+            return rs.error();
+        }
+        for (const auto& row : rs->rows) {
+            ids.push_back(db::AsString(row[0]));
+        }
+        if (!q.skip_total) {
+            auto count = ex.Query("SELECT COUNT(*)" + from, params);
+            if (!count) {
+                return count.error();
+            }
+            out.total_items = db::AsInt(count->rows[0][0]);
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    // The definitions as this process serves them (the table and the snapshot agree but for a
+    // change committing this very moment).
+    const auto snap = Current();
+    for (const auto& id : ids) {
+        if (const schema::Collection* c = snap->Find(id); c != nullptr && c->id == id) {
+            out.items.push_back(*c);
+        }
+    }
+    return out;
+}
+
 Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
     return ReadDefinitions([this](std::string_view sql) { return db_.Read(sql); });
 }
@@ -1055,6 +1150,7 @@ Result<void> CreateCollectionIn(
 }
 
 Result<void> CollectionStore::Load() {
+    std::lock_guard change(change_mu_);  // not in the middle of a schema change of our own
     auto all = ReadAll();
     if (!all) {
         return all.error();

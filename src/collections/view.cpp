@@ -280,4 +280,36 @@ Result<ViewShape> DescribeView(
     return out;
 }
 
+Result<ViewDryRun> DryRunView(
+    db::Executor& ex, std::string_view query, const schema::Catalog& catalog, std::size_t sample_size
+) {
+    const std::string normalized = NormalizeViewQuery(query);
+    auto shape = DescribeView(ex, normalized, catalog, {});
+    if (!shape) {
+        return shape.error();
+    }
+    auto rows = ex.Query("SELECT * FROM (" + shape->select_sql + ") LIMIT ?", {static_cast<std::int64_t>(sample_size)});
+    if (!rows) {
+        return MakeError(ErrorCode::kInvalidArgument, "failed to retrieve query records: " + rows.error().message);
+    }
+    // PocketBase's warning for ids a sample already shows to be unusable.
+    const int id = rows->ColumnIndex("id");
+    std::set<std::string> seen;
+    for (const auto& row : rows->rows) {
+        std::string value;
+        if (id >= 0) {
+            const db::Value& v = row[static_cast<std::size_t>(id)];
+            value =
+                std::holds_alternative<std::int64_t>(v) ? std::to_string(std::get<std::int64_t>(v)) : db::AsString(v);
+        }
+        if (value.empty()) {
+            return MakeError(ErrorCode::kInvalidArgument, "the query could return records with empty or invalid ids");
+        }
+        if (!seen.insert(value).second) {
+            return MakeError(ErrorCode::kInvalidArgument, "the query could return records with non-unique ids");
+        }
+    }
+    return ViewDryRun{std::move(*shape), std::move(*rows)};
+}
+
 }  // namespace basalt::collections
