@@ -882,6 +882,30 @@ private:
                     exprs += (exprs.empty() ? "" : ", ") + CopyExpr(*now_f, *before);
                 }
             }
+            // Columns basalt keeps beside a system collection's fields (`_otps.attempts`) survive.
+            auto extra = ex_.Query(
+                "SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info(?)", {std::string(old.name)}
+            );
+            if (!extra) {
+                built = WriteFailed(extra.error(), "");
+                return false;
+            }
+            for (const auto& row : extra->rows) {
+                const std::string name = db::AsString(row[0]);
+                if (old.FindField(name) != nullptr) {
+                    continue;
+                }
+                std::string column = query::QuoteIdent(name) + " " + db::AsString(row[1]);
+                if (db::AsInt(row[2]) != 0) {
+                    column += " NOT NULL";
+                }
+                if (!db::IsNull(row[3])) {
+                    column += " DEFAULT " + db::AsString(row[3]);  // SQLite's own text of the default
+                }
+                ddl.push_back("ALTER TABLE \"_basalt_rebuild\" ADD COLUMN " + column);
+                cols += ", " + query::QuoteIdent(name);
+                exprs += ", " + query::QuoteIdent(name);
+            }
             ddl.push_back("INSERT INTO \"_basalt_rebuild\" (" + cols + ") SELECT " + exprs + " FROM " + table);
             ddl.push_back("DROP TABLE " + table);
             ddl.push_back("ALTER TABLE \"_basalt_rebuild\" RENAME TO " + table);
