@@ -9,6 +9,7 @@
 #include "api/handlers.hpp"
 #include "api/ops_handlers.hpp"
 #include "api/realtime_handlers.hpp"
+#include "api/sql_handler.hpp"
 #include "http/middlewares.hpp"
 
 namespace basalt::api {
@@ -36,6 +37,7 @@ void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<st
     router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
     RegisterRealtimeRoutes(router, deps);
     RegisterOpsRoutes(router, deps);
+    RegisterSqlRoutes(router, deps);
 }
 
 }  // namespace basalt::api
