@@ -11,6 +11,7 @@
 
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 #include "mail/mail.hpp"
 
@@ -27,7 +28,7 @@ constexpr std::size_t kMaxPayload = std::size_t{256} * 1024;
 
 json::object JobJson(const jobs::Job& j) {
     boost::system::error_code ec;
-    json::value payload = json::parse(j.payload, ec);
+    json::value payload = ParseJson(j.payload, ec);
     return json::object{
         {"id", j.id},
         {"kind", j.kind},

@@ -19,13 +19,20 @@ const auth::Principal* RequestAuth(const http::Request& req) {
     return p != nullptr ? p->get() : nullptr;
 }
 
-void RegisterRoutes(http::Router& router, const Deps& deps, const std::vector<std::string>& cors_origins) {
+void RegisterRoutes(
+    http::Router& router,
+    const Deps& deps,
+    const std::vector<std::string>& cors_origins,
+    std::shared_ptr<http::Middleware> access_log
+) {
     using http::Method;
     // Order matters: the request id first (every later step logs with it), the access log next so
     // that it sees the final response of everything after it.
     router.Use(std::make_shared<ClientIpMiddleware>(deps.settings));  // every later step sees the client's IP
     router.Use(std::make_shared<http::RequestIdMiddleware>());
-    router.Use(std::make_shared<http::AccessLogMiddleware>());
+    if (access_log) {
+        router.Use(std::move(access_log));
+    }
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
     router.Use(std::make_shared<AuthMiddleware>(deps));

@@ -2,8 +2,10 @@
 #include "app/application.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstring>
 #include <mutex>
 #include <thread>
 
@@ -20,6 +22,7 @@
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
+#include "http/middlewares.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "identity/api_keys.hpp"
@@ -192,7 +195,12 @@ void RaiseOpenFileLimit(std::size_t max_connections) {
 
 // The built-in crons: retention of finished jobs, old events and webhook deliveries.
 Result<void> RegisterCrons(
-    jobs::Scheduler& scheduler, jobs::Queue& jobs, webhooks::Service& webhooks, db::Database& db, const Clock& time
+    jobs::Scheduler& scheduler,
+    jobs::Queue& jobs,
+    webhooks::Service& webhooks,
+    db::Database& db,
+    const Clock& time,
+    const config::EventsConfig& events_config
 ) {
     auto* queue = &jobs;
     auto* hooks = &webhooks;
@@ -208,15 +216,17 @@ Result<void> RegisterCrons(
         !r) {
         return r;
     }
+    // The outbox: every 10 minutes, what the webhook relay has passed and is older than the retention
+    // or beyond the row bound (the relay skips to the newest event when no webhook is enabled).
     if (auto r = scheduler.Add(
             "__basaltEventsCleanup__",
-            "20 3 * * *",
-            [&db, hooks, clock] {
+            "*/10 * * * *",
+            [&db, hooks, clock, retention = events_config.retention, max_rows = events_config.max_rows] {
                 auto cursor = hooks->Cursor();
                 if (!cursor) {
                     return Result<void>(cursor.error());
                 }
-                auto n = events::Prune(db, FormatDateTime(clock->Now() - std::chrono::hours(24 * 7)), *cursor);
+                auto n = events::Prune(db, FormatDateTime(clock->Now() - retention), *cursor, max_rows);
                 return n ? Ok() : Result<void>(n.error());
             }
         );
@@ -285,7 +295,7 @@ Result<void> Application::Start() {
     s.queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
     s.scheduler = std::make_unique<jobs::Scheduler>(*d.db, *s.queue, d.clock);
     s.webhooks = std::make_unique<webhooks::Service>(*d.db, *s.queue, *s.settings, d.clock);
-    if (auto r = RegisterCrons(*s.scheduler, *s.queue, *s.webhooks, *d.db, d.clock); !r) {
+    if (auto r = RegisterCrons(*s.scheduler, *s.queue, *s.webhooks, *d.db, d.clock, s.config.events); !r) {
         return r.error();
     }
     s.events = std::make_unique<events::Dispatcher>(*d.db);
@@ -294,7 +304,10 @@ Result<void> Application::Start() {
         collections->BumpDataVersion();
         events->Notify();
     });
-    s.events->Subscribe([hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); });
+    s.events->Subscribe(
+        [hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); },
+        [hub = s.realtime.get()] { return hub->HasSubscriptions(); }
+    );
     if (runs_jobs) {
         s.events->Subscribe([hooks = s.webhooks.get()](const events::Event&) { hooks->Notify(); });
     }
@@ -357,7 +370,20 @@ Result<void> Application::Start() {
         [w = s.worker.get()](const std::string& kind) {
             return w->Knows(kind);
         }};
-    api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins);
+    std::shared_ptr<http::Middleware> access_log;
+    if (s.config.http.access_log == "stdout") {
+        access_log = std::make_shared<http::AccessLogMiddleware>();
+    } else if (s.config.http.access_log != "off") {
+        const int fd = ::open(s.config.http.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0) {
+            return MakeError(
+                ErrorCode::kUnavailable,
+                "cannot open the access log " + s.config.http.access_log + ": " + std::strerror(errno)
+            );
+        }
+        access_log = std::make_shared<http::AccessLogMiddleware>(std::make_shared<obs::LineWriter>(fd, true));
+    }
+    api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins, std::move(access_log));
     const std::filesystem::path admin_dir =
         s.config.admin_dir.empty() ? api::AdminAssets::Find() : std::filesystem::path(s.config.admin_dir);
     auto assets = api::AdminAssets::Load(admin_dir);

@@ -147,12 +147,28 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
 
 Result<void> SuperuserStore::Delete(std::string_view email) {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec("DELETE FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
-        if (!n) {
-            return n.error();
+        auto found = ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
+        if (!found) {
+            return found.error();
         }
-        if (*n == 0) {
+        if (found->rows.empty()) {
             return MakeError(ErrorCode::kNotFound, "no superuser with that email");
+        }
+        const std::string id = db::AsString(found->rows[0][0]);
+        // What the record owned goes with it, in the same transaction: its sessions end (a running
+        // server refuses their tokens within its session cache's lifetime), its API keys and TOTP go.
+        const std::string now = FormatDateTime(clock_.Now());
+        const std::pair<const char*, std::vector<db::Value>> statements[] = {
+            {"UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = ''",
+             {now, std::string(kSuperusersId), id}},
+            {"DELETE FROM _apiKeys WHERE collectionId = ? AND recordId = ?", {std::string(kSuperusersId), id}},
+            {"DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {std::string(kSuperusersId), id}},
+            {"DELETE FROM _superusers WHERE id = ?", {id}},
+        };
+        for (const auto& [sql, params] : statements) {
+            if (auto n = ex.Exec(sql, params); !n) {
+                return n.error();
+            }
         }
         return Ok();
     });

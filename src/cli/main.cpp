@@ -96,6 +96,9 @@ int main(int argc, char** argv) {
         ->envname("BASALT_ORIGINS")
         ->delimiter(',')
         ->capture_default_str();
+    serve->add_option("--access-log", config.http.access_log, "One line per request: off, stdout or a file path")
+        ->envname("BASALT_ACCESS_LOG")
+        ->capture_default_str();
     serve->add_option("--max-connections", config.http.max_connections, "Open connections at most")
         ->envname("BASALT_MAX_CONNECTIONS")
         ->capture_default_str();
@@ -144,6 +147,20 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     serve->add_option("--admin-dir", config.admin_dir, "The built admin dashboard (default: found beside the binary)")
         ->envname("BASALT_ADMIN_DIR");
+    serve
+        ->add_option_function<long long>(
+            "--events-retention-hours",
+            [&config](long long h) { config.events.retention = std::chrono::hours(h); },
+            "Hours the outbox keeps events every consumer has passed"
+        )
+        ->envname("BASALT_EVENTS_RETENTION_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 365));
+    serve->add_option("--events-max-rows", config.events.max_rows, "Outbox rows at most (oldest passed ones go)")
+        ->envname("BASALT_EVENTS_MAX_ROWS")
+        ->capture_default_str();
+    serve->add_option("--query-threads", config.db.query_threads, "Threads for reads that may scan (lists, views)")
+        ->envname("BASALT_QUERY_THREADS")
+        ->capture_default_str();
     serve->add_option("--workers", config.jobs.workers, "Threads running jobs")
         ->envname("BASALT_WORKERS")
         ->capture_default_str();

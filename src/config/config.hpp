@@ -27,6 +27,9 @@ struct HttpConfig {
     milliseconds write_timeout{60000};                   // to write one response
     milliseconds shutdown_grace{10000};                  // in-flight requests get this long on SIGTERM
     std::vector<std::string> cors_origins{"*"};
+    /// One line per request: "off" (the default: request logs are a cost a server should not pay
+    /// unasked), "stdout" (with the process log) or the path of a file (appended to).
+    std::string access_log = "off";
 };
 
 /// Storage in the data directory.
@@ -60,6 +63,13 @@ struct JobsConfig {
     milliseconds poll{500};     // how often idle workers look for due jobs
 };
 
+/// The transactional outbox (`_events`): how long events are kept once every consumer with a
+/// position (the webhook relay) has passed them, and how many rows at most.
+struct EventsConfig {
+    std::chrono::hours retention{24};
+    std::size_t max_rows = 1000000;
+};
+
 /// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
 struct AppConfig {
     std::string data_dir = "basalt_data";
@@ -69,6 +79,7 @@ struct AppConfig {
     AuthConfig auth;
     RealtimeConfig realtime;
     JobsConfig jobs;
+    EventsConfig events;
     /// all: HTTP and jobs; api: HTTP only (no workers, no scheduler); worker: jobs only (no HTTP).
     std::string role = "all";
     /// The built admin dashboard; empty: found beside the binary or in the source tree.

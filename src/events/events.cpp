@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "events/events.hpp"
 
+#include <algorithm>
+
 #include "obs/log.hpp"
 
 namespace basalt::events {
@@ -68,8 +70,11 @@ Dispatcher::~Dispatcher() {
     Stop();
 }
 
-void Dispatcher::Subscribe(Consumer consumer) {
+void Dispatcher::Subscribe(Consumer consumer, std::function<bool()> wants_records) {
     consumers_.push_back(std::move(consumer));
+    if (wants_records) {
+        wants_records_.push_back(std::move(wants_records));
+    }
 }
 
 Result<void> Dispatcher::Start() {
@@ -105,17 +110,28 @@ void Dispatcher::Stop() {
 }
 
 void Dispatcher::Run() {
+    auto last_read = std::chrono::steady_clock::now() - gap_;
     for (;;) {
         {
             std::unique_lock lock(mu_);
             cv_.wait_for(lock, poll_, [&] { return stopping_ || pending_; });
+            // Under a write load every commit wakes the dispatcher; reading the outbox per commit
+            // cost more than the writes themselves (a read transaction re-reads its pages after
+            // every change). Reads are at least gap_ apart: the commits in between are read at once.
+            const auto since = std::chrono::steady_clock::now() - last_read;
+            if (since < gap_) {
+                cv_.wait_for(lock, gap_ - since, [&] { return stopping_; });
+            }
             if (stopping_) {
                 return;
             }
             pending_ = false;
         }
+        last_read = std::chrono::steady_clock::now();
         for (;;) {
-            auto batch = ReadAfter(db_, cursor_, 500);
+            const bool with_record =
+                std::any_of(wants_records_.begin(), wants_records_.end(), [](const auto& wants) { return wants(); });
+            auto batch = ReadAfter(db_, cursor_, 500, with_record);
             if (!batch) {
                 obs::Warn("events not read", {{"error", batch.error().message}});
                 break;
@@ -133,8 +149,30 @@ void Dispatcher::Run() {
     }
 }
 
-Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id) {
-    return db.WriteOne("DELETE FROM _events WHERE created < ? AND id <= ?", {std::string(created_before), max_id});
+Result<std::int64_t> Prune(
+    db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows
+) {
+    auto latest = LatestId(db);
+    if (!latest) {
+        return latest.error();
+    }
+    // Ids follow commit order: everything at or below `beyond` is outside the newest max_rows.
+    const std::int64_t beyond = *latest - static_cast<std::int64_t>(max_rows);
+    std::int64_t total = 0;
+    for (;;) {
+        auto n = db.WriteOne(
+            "DELETE FROM _events WHERE id IN (SELECT id FROM _events WHERE id <= ? AND (created < ? OR id <= ?) "
+            "ORDER BY id LIMIT 10000)",
+            {max_id, std::string(created_before), beyond}
+        );
+        if (!n) {
+            return n.error();
+        }
+        total += *n;
+        if (*n < 10000) {
+            return total;
+        }
+    }
 }
 
 }  // namespace basalt::events

@@ -46,9 +46,13 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
 /// The id of the newest event (0 when there is none).
 Result<std::int64_t> LatestId(db::Database& db);
 
-/// Retention: deletes events created before `created_before` with ids up to `max_id` (consumers
-/// that track a position pass theirs, so nothing they have not read goes). Returns how many.
-Result<std::int64_t> Prune(db::Database& db, std::string_view created_before, std::int64_t max_id);
+/// Retention: deletes events with ids up to `max_id` (consumers that track a position pass theirs,
+/// so nothing they have not read goes) that were created before `created_before` or are beyond the
+/// newest `max_rows`. Deletes in batches of 10,000, each its own short write, so the writer is never
+/// held long. Returns how many.
+Result<std::int64_t> Prune(
+    db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows
+);
 
 /// Delivers new events to in-process consumers in commit order, on its own thread: woken by Notify()
 /// after a write, and every `poll` in case a write happened elsewhere (another process). A consumer
@@ -57,15 +61,24 @@ class Dispatcher {
 public:
     using Consumer = std::function<void(const Event&)>;
 
-    explicit Dispatcher(db::Database& db, std::chrono::milliseconds poll = std::chrono::milliseconds(200))
+    /// `poll`: how often it looks for writes made elsewhere; `gap`: reads of the outbox are at least
+    /// this far apart (commits in between are handed on together), bounding what it costs under load.
+    explicit Dispatcher(
+        db::Database& db,
+        std::chrono::milliseconds poll = std::chrono::milliseconds(200),
+        std::chrono::milliseconds gap = std::chrono::milliseconds(5)
+    )
         : db_(db),
-          poll_(poll) {}
+          poll_(poll),
+          gap_(gap) {}
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;
 
-    /// Adds a consumer (before Start).
-    void Subscribe(Consumer consumer);
+    /// Adds a consumer (before Start). `wants_records` says whether it needs the events' record JSON
+    /// at the moment (null: never): when no consumer does, the outbox is read without it, which
+    /// under a write load is most of what reading it costs.
+    void Subscribe(Consumer consumer, std::function<bool()> wants_records = nullptr);
     /// Starts after the newest event already stored: consumers see what is committed from now on.
     Result<void> Start();
     void Notify();
@@ -76,7 +89,9 @@ private:
 
     db::Database& db_;
     std::chrono::milliseconds poll_;
+    std::chrono::milliseconds gap_;
     std::vector<Consumer> consumers_;
+    std::vector<std::function<bool()>> wants_records_;
     std::int64_t cursor_ = 0;
     std::mutex mu_;
     std::condition_variable cv_;

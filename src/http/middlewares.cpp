@@ -47,7 +47,7 @@ void RequestIdMiddleware::After(const Request& req, Response& res) {
 }
 
 void AccessLogMiddleware::After(const Request& req, Response& res) {
-    if (!obs::Enabled(obs::Level::kInfo)) {
+    if (!file_ && !obs::Enabled(obs::Level::kInfo)) {
         return;
     }
     const auto us =
@@ -77,7 +77,11 @@ void AccessLogMiddleware::After(const Request& req, Response& res) {
     line += R"(,"remote_ip":)";
     AppendJsonString(line, req.remote_ip);
     line.push_back('}');
-    obs::WriteRawLine(line);
+    if (file_) {
+        file_->Append(line);
+    } else {
+        obs::WriteRawLine(line);
+    }
 }
 
 CorsMiddleware::CorsMiddleware(std::vector<std::string> origins) : origins_(std::move(origins)) {

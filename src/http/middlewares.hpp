@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "http/router.hpp"
+#include "obs/log.hpp"
 
 namespace basalt::http {
 
@@ -16,10 +18,15 @@ public:
     void After(const Request& req, Response& res) override;
 };
 
-/// One JSON line per request on the log: time, method, path, status, bytes, duration, request id, ip.
+/// One JSON line per request: time, method, path, status, bytes, duration, request id, ip; to
+/// `file` (the access log file, shared) or, when null, the process log on stdout.
 class AccessLogMiddleware final : public Middleware {
 public:
+    explicit AccessLogMiddleware(std::shared_ptr<obs::LineWriter> file = nullptr) : file_(std::move(file)) {}
     void After(const Request& req, Response& res) override;
+
+private:
+    std::shared_ptr<obs::LineWriter> file_;
 };
 
 /// CORS. `origins` holds the allowed origins; "*" allows any (PocketBase's default).

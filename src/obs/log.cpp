@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -24,7 +25,7 @@ constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 
 class Sink {
 public:
-    Sink() : thread_([this] { Run(); }) {}
+    explicit Sink(int fd = 1) : fd_(fd), thread_([this] { Run(); }) {}
     ~Sink() {
         {
             std::lock_guard lock(mu_);
@@ -115,7 +116,7 @@ private:
     std::uint64_t flushed_ = 0;
     std::uint64_t dropped_ = 0;
     bool stop_ = false;
-    std::atomic<int> fd_{1};
+    std::atomic<int> fd_;
     std::thread thread_;
 };
 
@@ -193,6 +194,28 @@ void Flush() {
 }
 void SetOutputFdForTest(int fd) {
     GetSink().SetFd(fd);
+}
+
+struct LineWriter::Impl {
+    explicit Impl(int fd) : sink(fd) {}
+    Sink sink;
+};
+
+LineWriter::LineWriter(int fd, bool owns) : impl_(std::make_unique<Impl>(fd)), fd_(fd), owns_(owns) {}
+
+LineWriter::~LineWriter() {
+    impl_.reset();  // flushes and joins the writer thread
+    if (owns_) {
+        ::close(fd_);
+    }
+}
+
+void LineWriter::Append(std::string_view line) {
+    impl_->sink.Append(line);
+}
+
+void LineWriter::Flush() {
+    impl_->sink.Flush();
 }
 
 }  // namespace basalt::obs

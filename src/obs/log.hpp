@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -57,6 +58,27 @@ void Flush();
 
 /// Where lines go: a file descriptor (default 1, stdout).
 void SetOutputFdForTest(int fd);
+
+/// A file of its own for lines (the access log): written like the process log, in batches by a
+/// background thread, dropping (and counting) lines rather than blocking when the file is too slow.
+/// Thread-safe.
+class LineWriter {
+public:
+    /// Writes to `fd`; closes it at the end when `owns`.
+    LineWriter(int fd, bool owns);
+    ~LineWriter();
+    LineWriter(const LineWriter&) = delete;
+    LineWriter& operator=(const LineWriter&) = delete;
+    /// Appends one line (without its newline).
+    void Append(std::string_view line);
+    void Flush();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    int fd_;
+    bool owns_;
+};
 
 /// Appends the common prefix {"time":"...","level":"...","msg":"..." to `out` (no closing brace).
 void AppendLinePrefix(std::string& out, Level level, std::string_view msg);

@@ -376,6 +376,11 @@ void Hub::Publish(const events::Event& event) {
     queue_cv_.notify_one();
 }
 
+bool Hub::HasSubscriptions() const {
+    std::lock_guard lock(mu_);
+    return !by_collection_.empty();
+}
+
 std::size_t Hub::ClientCount() const {
     std::lock_guard lock(mu_);
     return clients_.size();

@@ -90,6 +90,8 @@ public:
     void Publish(const events::Event& event);
 
     std::size_t ClientCount() const;
+    /// Whether some client is subscribed to a collection (only then do events need their records).
+    bool HasSubscriptions() const;
     /// Ends every stream and the fan-out thread.
     void Stop();
 

@@ -77,6 +77,7 @@ private:
     /// With no enabled webhook: moves the cursor from `cursor` to the newest event without reading
     /// the outbox. Returns 0.
     Result<std::size_t> SkipTo(std::int64_t cursor);
+    std::chrono::steady_clock::time_point last_skip_{};  // relay thread only
     Result<boost::json::object> Validate(const boost::json::object& body, bool create) const;
 
     db::Database& db_;

@@ -1,11 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import PocketBase from 'pocketbase';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { getJson, startServer } from './helpers.mjs';
 
 describe('health and routing', () => {
   let srv;
-  before(async () => (srv = await startServer()));
+  before(async () => (srv = await startServer({ args: ['--access-log', 'stdout'] })));
   after(async () => srv && (await srv.stop()));
 
   test('GET /api/health answers like PocketBase', async () => {
@@ -66,7 +69,7 @@ describe('health and routing', () => {
     assert.equal(simple.headers.get('access-control-allow-origin'), '*');
   });
 
-  test('every request is one JSON line in the access log with its request id', async () => {
+  test('with --access-log stdout every request is one JSON line on stdout with its request id', async () => {
     await getJson(srv.url + '/api/health', { headers: { 'X-Request-Id': 'log-me-1' } });
     let line;
     for (let i = 0; i < 50 && !line; i++) {
@@ -95,5 +98,42 @@ describe('CORS with configured origins', () => {
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://admin.example');
     const bad = await fetch(srv.url + '/api/health', { headers: { Origin: 'https://evil.example' } });
     assert.equal(bad.headers.get('access-control-allow-origin'), null);
+  });
+});
+
+describe('access log', () => {
+  test('off by default; one JSON line per request in a file when asked', async () => {
+    const plain = await startServer();
+    try {
+      await getJson(plain.url + '/api/health');
+      await new Promise((r) => setTimeout(r, 300)); // the process log is written in batches
+      assert.equal(/"msg":"request"/.test(plain.stdout()), false, 'no request lines unless asked');
+    } finally {
+      await plain.stop();
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'basalt-accesslog-'));
+    const file = path.join(dir, 'access.log');
+    const srv = await startServer({ args: ['--access-log', file] });
+    try {
+      const r = await fetch(srv.url + '/api/health?x=1', { headers: { 'X-Request-Id': 'abc123' } });
+      assert.equal(r.status, 200);
+      let lines = [];
+      for (let i = 0; i < 50 && lines.length === 0; ++i) {
+        await new Promise((res) => setTimeout(res, 50));
+        lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+      }
+      assert.equal(lines.length, 1, 'one line for one request');
+      const line = JSON.parse(lines[0]);
+      assert.equal(line.msg, 'request');
+      assert.equal(line.method, 'GET');
+      assert.equal(line.path, '/api/health');
+      assert.equal(line.status, 200);
+      assert.equal(line.request_id, 'abc123');
+      assert.equal(line.remote_ip, '127.0.0.1');
+      assert.equal(/"msg":"request"/.test(srv.stdout()), false, 'the file, not stdout');
+    } finally {
+      await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

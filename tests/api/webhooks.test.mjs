@@ -104,8 +104,8 @@ describe('webhooks', () => {
       assert.equal(rx.got.length, 0, 'nothing reached the loopback receiver');
       await su.settings.update({ webhooks: { allowPrivateTargets: true } });
       // Once allowed, the superuser sends it again.
-      const again = await api(srv, su, 'POST', `/api/webhooks/deliveries/${refused.id}/redeliver`);
-      assert.ok(again.status < 300, JSON.stringify(again.body));
+      const resent = await api(srv, su, 'POST', `/api/webhooks/deliveries/${refused.id}/redeliver`);
+      assert.ok(resent.status < 300, JSON.stringify(resent.body));
 
       const post = await su.collection('posts').create({ title: 'hello', secret: 's' });
       await pb.collection('posts').update(post.id, { title: 'not sent: update is not chosen' });

@@ -90,7 +90,8 @@ struct World {
              [](const std::string& kind) {
                  return kind == "cron.run";
              }},
-            {"*"}
+            {"*"},
+            nullptr
         );
         cfg.max_header_bytes = 4096;
         cfg.max_body_bytes = 8192;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -21,6 +23,8 @@ namespace {
 
 constexpr std::size_t kStatementCacheSize = 256;
 constexpr int kAutoCheckpointFrames = 1000;  // SQLite's default wal_autocheckpoint
+constexpr auto kPassiveEvery = std::chrono::milliseconds(50);
+constexpr std::size_t kMaxAnalyzeEvery = 1000000;
 
 Error SqliteError(sqlite3* handle, int rc, std::string_view context) {
     const int primary = rc & 0xFF;
@@ -478,8 +482,19 @@ public:
         return out;
     }
 
-    // Runs a statement without parameters or caching (transaction control).
+    // Runs a statement without parameters (transaction control: BEGIN, SAVEPOINT, RELEASE, COMMIT),
+    // from the statement cache: the writer runs several per write, and parsing them each time was a
+    // measurable part of a create.
     Result<void> Raw(const char* sql) {
+        auto r = Exec(sql, std::span<const Value>());
+        if (!r) {
+            return r.error();
+        }
+        return Ok();
+    }
+
+    // Runs several statements without parameters or caching.
+    Result<void> Script(const char* sql) {
         const int rc = sqlite3_exec(handle_, sql, nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) {
             return SqliteError(handle_, rc, sql);
@@ -498,6 +513,8 @@ public:
     std::vector<std::function<void()>> TakeAfterCommit() { return std::exchange(after_commit_, {}); }
 
     sqlite3* Handle() const { return handle_; }
+
+    std::uint64_t stats_generation = 0;  // the statistics it loaded (readers; see Analyze)
 
 private:
     explicit Connection(sqlite3* handle) : handle_(handle) {}
@@ -575,19 +592,29 @@ private:
 
 class SqliteDatabase final : public Database {
 public:
-    SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer)
+    SqliteDatabase(SqliteOptions options, std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer)
         : options_(std::move(options)),
-          writer_(std::move(writer)) {
-        // The WAL's length after each commit, for the checkpointer (see Checkpoint).
+          writer_(std::move(writer)),
+          checkpointer_(std::move(checkpointer)) {
+        // The WAL's length after each commit, for the checkpoints (see Checkpoint). Registering the
+        // hook also turns off SQLite's own automatic checkpoint, which ran in the committing thread.
         sqlite3_wal_hook(
             writer_->Handle(),
             [](void* self, sqlite3*, const char*, int frames) {
-                static_cast<SqliteDatabase*>(self)->wal_frames_ = frames;
+                auto* db = static_cast<SqliteDatabase*>(self);
+                db->wal_frames_.store(frames, std::memory_order_relaxed);
+                if (frames >= kAutoCheckpointFrames) {
+                    db->checkpoint_cv_.notify_one();
+                }
                 return SQLITE_OK;
             },
             this
         );
+        analyze_after_ = options_.analyze_every;
         thread_ = std::thread([this] { RunWriter(); });
+        if (checkpointer_) {
+            checkpoint_thread_ = std::thread([this] { RunCheckpointer(); });
+        }
     }
 
     ~SqliteDatabase() override { SqliteDatabase::Close(); }
@@ -674,6 +701,15 @@ public:
         if (thread_.joinable()) {
             thread_.join();
         }
+        {
+            std::lock_guard lock(checkpoint_mu_);
+            checkpoint_stop_ = true;
+        }
+        checkpoint_cv_.notify_all();
+        if (checkpoint_thread_.joinable()) {
+            checkpoint_thread_.join();
+        }
+        checkpointer_.reset();
         for (auto& shard : shards_) {
             std::lock_guard lock(shard.mu);
             shard.conns.clear();
@@ -701,16 +737,24 @@ private:
     }
 
     Result<std::unique_ptr<Connection>> AcquireReader() {
+        const std::uint64_t generation = stats_generation_.load(std::memory_order_acquire);
         Shard& shard = shards_[ShardIndex()];
         {
             std::lock_guard lock(shard.mu);
-            if (!shard.conns.empty()) {
+            while (!shard.conns.empty()) {
                 auto c = std::move(shard.conns.back());
                 shard.conns.pop_back();
-                return c;
+                if (c->stats_generation == generation) {
+                    return c;
+                }
+                // Planned with older statistics (see Analyze): closed (outside this loop's use).
             }
         }
-        return Connection::Open(options_, /*reader=*/true);
+        auto c = Connection::Open(options_, /*reader=*/true);
+        if (c) {
+            (*c)->stats_generation = generation;
+        }
+        return c;
     }
 
     void ReleaseReader(std::unique_ptr<Connection> conn) {
@@ -755,7 +799,8 @@ private:
             } else {
                 CommitGroup(batch, results);
                 writes_since_analyze_ += batch.size();
-                if (options_.analyze_every != 0 && writes_since_analyze_ >= options_.analyze_every) {
+                if (options_.analyze_every != 0 && writes_since_analyze_ >= analyze_after_) {
+                    analyze_after_ = std::min<std::size_t>(analyze_after_ * 2, kMaxAnalyzeEvery);
                     Analyze();
                 }
             }
@@ -792,23 +837,25 @@ private:
         }
     }
 
-    // Keeps the WAL bounded under any load. SQLite's automatic checkpoints are PASSIVE: they copy
-    // what no reader still needs, but the WAL only starts over from its beginning when a writer finds
-    // it wholly copied and no reader using it, which a steady stream of overlapping reads prevents
-    // (checkpoint starvation): the file then grows without end. So once the WAL passes
-    // wal_truncate_frames, the writer (between groups: no write is in flight) runs a TRUNCATE
-    // checkpoint, which waits for the readers of older snapshots (statements: milliseconds), copies
-    // the rest and empties the file. It waits at most checkpoint_wait; if a long read is still
-    // running it gives up and tries again after the next group, so writes are never held up long.
+    // Keeps the WAL bounded under any load, in two parts.
+    // - Copying WAL frames into the database file (and its fsync) happens on a checkpointer thread of
+    //   its own, as PASSIVE checkpoints (they never block the writer or readers) whenever the WAL
+    //   passes 1000 pages, at most every 50 ms (RunCheckpointer). SQLite's default runs the same
+    //   checkpoint inside the committing thread after every commit past 1000 pages: with a steady
+    //   write load that put a database fsync into nearly every group commit.
+    // - The WAL only starts over from its beginning when a writer finds it wholly copied and no reader
+    //   using it, which a steady stream of overlapping reads prevents (checkpoint starvation): the
+    //   file then grows without end. So once it passes wal_truncate_frames, the writer (between
+    //   groups: no write in flight) runs a TRUNCATE checkpoint, which waits for readers of older
+    //   snapshots (statements: milliseconds), copies what is left (little: the checkpointer kept up)
+    //   and empties the file. It waits at most checkpoint_wait; if a long read is still running it
+    //   gives up and tries again after the next group, so writes are never held up long.
     void Checkpoint() {
-        sqlite3* h = writer_->Handle();
-        if (options_.wal_truncate_frames == 0 || wal_frames_ < static_cast<int>(options_.wal_truncate_frames)) {
-            // The hook replaced SQLite's automatic checkpoint: the same PASSIVE one, past 1000 pages.
-            if (wal_frames_ >= kAutoCheckpointFrames) {
-                (void)sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-            }
+        if (options_.wal_truncate_frames == 0 ||
+            wal_frames_.load(std::memory_order_relaxed) < static_cast<int>(options_.wal_truncate_frames)) {
             return;
         }
+        sqlite3* h = writer_->Handle();
         sqlite3_busy_timeout(h, static_cast<int>(options_.checkpoint_wait.count()));
         int log = 0;
         int copied = 0;
@@ -816,9 +863,37 @@ private:
         sqlite3_busy_timeout(h, static_cast<int>(options_.busy_timeout.count()));
         ++checkpoints_;
         if (rc == SQLITE_OK) {
-            wal_frames_ = 0;
+            wal_frames_.store(0, std::memory_order_relaxed);
         } else {
             ++checkpoints_busy_;
+        }
+    }
+
+    void RunCheckpointer() {
+        auto last = std::chrono::steady_clock::now() - kPassiveEvery;
+        std::unique_lock lock(checkpoint_mu_);
+        for (;;) {
+            checkpoint_cv_.wait_for(lock, kPassiveEvery, [&] {
+                return checkpoint_stop_ || wal_frames_.load(std::memory_order_relaxed) >= kAutoCheckpointFrames;
+            });
+            if (checkpoint_stop_) {
+                return;
+            }
+            const auto since = std::chrono::steady_clock::now() - last;
+            if (since < kPassiveEvery) {
+                checkpoint_cv_.wait_for(lock, kPassiveEvery - since, [&] { return checkpoint_stop_; });
+                if (checkpoint_stop_) {
+                    return;
+                }
+            }
+            if (wal_frames_.load(std::memory_order_relaxed) < kAutoCheckpointFrames) {
+                continue;
+            }
+            lock.unlock();
+            (void
+            )sqlite3_wal_checkpoint_v2(checkpointer_->Handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            last = std::chrono::steady_clock::now();
+            lock.lock();
         }
     }
 
@@ -905,12 +980,22 @@ private:
     // Refreshes the query planner's statistics (sqlite_stat1). Without them SQLite picks an equality
     // index over an ORDER BY index even when every row matches (`owner = ?` over one owner's notes),
     // and sorts the whole table per page. analysis_limit keeps the cost bounded on large tables.
+    //
+    // Other connections do not see new statistics: SQLite loads them with the schema, and ANALYZE
+    // does not change the schema. A reader that kept the statistics of an empty outbox planned
+    // `_events WHERE id > ? ORDER BY id` as a full scan and a sort, which under a write load cost more
+    // than the writes. So each ANALYZE moves stats_generation_, and a reader connection opened before
+    // it is closed when next released and a fresh one opened in its place (AcquireReader).
+    // ANALYZE runs at start, after schema changes, and after analyze_every writes, then 2x, 4x ...
+    // as many (up to 1,000,000): statistics stay within a factor of two of growing tables without an
+    // ANALYZE (and fresh connections) every few thousand writes under a steady load.
     void Analyze() {
         writes_since_analyze_ = 0;
         Connection& c = *writer_;
-        if (auto r = c.Raw("PRAGMA analysis_limit=1000; ANALYZE"); !r) {
-            (void)r;  // statistics are an optimisation: a failure leaves the old ones
+        if (auto r = c.Script("PRAGMA analysis_limit=1000; ANALYZE"); !r) {
+            return;  // statistics are an optimisation: a failure leaves the old ones
         }
+        stats_generation_.fetch_add(1, std::memory_order_acq_rel);
     }
 
     static Result<void> RunOne(const WriteFn& fn, Connection& c) {
@@ -930,13 +1015,20 @@ private:
     std::deque<Pending> queue_;
     bool closing_ = false;
     std::function<void()> observer_;        // under mu_
-    int wal_frames_ = 0;                    // writer thread only (set by the WAL hook)
+    std::atomic<int> wal_frames_{0};        // set by the WAL hook (writer thread)
     std::size_t checkpoints_ = 0;           // writer thread only
     std::size_t checkpoints_busy_ = 0;      // writer thread only: gave up waiting for a reader
     std::size_t writes_ = 0;                // writer thread only
     std::size_t writes_since_analyze_ = 0;  // writer thread only
+    std::size_t analyze_after_ = 0;         // writer thread only: writes before the next ANALYZE
+    std::atomic<std::uint64_t> stats_generation_{0};
     std::array<Shard, kShards> shards_;
     std::thread thread_;
+    std::unique_ptr<Connection> checkpointer_;  // its own connection: PASSIVE checkpoints
+    std::mutex checkpoint_mu_;
+    std::condition_variable checkpoint_cv_;
+    bool checkpoint_stop_ = false;  // under checkpoint_mu_
+    std::thread checkpoint_thread_;
 };
 
 }  // namespace
@@ -946,7 +1038,13 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
     if (!writer) {
         return writer.error();
     }
-    return std::unique_ptr<Database>(std::make_unique<SqliteDatabase>(options, std::move(*writer)));
+    auto checkpointer = Connection::Open(options, /*reader=*/false);
+    if (!checkpointer) {
+        return checkpointer.error();
+    }
+    return std::unique_ptr<Database>(
+        std::make_unique<SqliteDatabase>(options, std::move(*writer), std::move(*checkpointer))
+    );
 }
 
 }  // namespace basalt::db

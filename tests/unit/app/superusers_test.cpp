@@ -72,6 +72,26 @@ TEST_F(SuperusersTest, DeleteRemovesAndReportsMissing) {
     EXPECT_EQ(again.error().code, ErrorCode::kNotFound);
 }
 
+// Deleting a superuser (the CLI's way) ends what it owned in the same transaction.
+TEST_F(SuperusersTest, DeleteEndsSessionsAndRemovesKeys) {
+    auto a = store_->Upsert("a@b.co", "password1");
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(db_->WriteOne(
+        "INSERT INTO _sessions (id, collectionId, recordId, created, lastSeen) VALUES ('s1', ?, ?, 'x', 'x')",
+        {a->collection_id, a->id}
+    ));
+    ASSERT_TRUE(db_->WriteOne(
+        "INSERT INTO _apiKeys (id, collectionId, recordId, prefix, hash, created) VALUES ('k1', ?, ?, 'p', 'h', 'x')",
+        {a->collection_id, a->id}
+    ));
+    ASSERT_TRUE(store_->Delete("a@b.co"));
+    auto open = db_->Read("SELECT COUNT(*) FROM _sessions WHERE revoked = ''");
+    auto keys = db_->Read("SELECT COUNT(*) FROM _apiKeys");
+    ASSERT_TRUE(open && keys);
+    EXPECT_EQ(db::AsInt(open->rows[0][0]), 0);
+    EXPECT_EQ(db::AsInt(keys->rows[0][0]), 0);
+}
+
 TEST(DataDir, RefusesAnUnwritableDirectory) {
     config::AppConfig c;
     c.data_dir = "/proc/basalt-cannot-exist";

@@ -103,5 +103,36 @@ TEST_F(EventsTest, ConsumersSeeEveryCommittedChangeOnceInCommitOrder) {
     EXPECT_EQ(ids.size(), seen.size());
 }
 
+// Retention: what the consumers passed goes when it is old or beyond the row bound; nothing a
+// consumer has not read goes, however old.
+TEST_F(EventsTest, PruneKeepsWhatConsumersHaveNotPassedAndBoundsRows) {
+    ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
+        for (int i = 1; i <= 30; ++i) {
+            auto r = ex.Exec(
+                "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, "
+                "'c', 'c', 'r', 'create', '{}')",
+                {std::string(i <= 10 ? "2020-01-01 00:00:00.000Z" : "2030-01-01 00:00:00.000Z")}
+            );
+            if (!r) {
+                return r.error();
+            }
+        }
+        return Ok();
+    }));
+    auto ids = [&] {
+        auto rs = db_->Read("SELECT MIN(id), COUNT(*) FROM _events");
+        return std::pair{db::AsInt(rs->rows[0][0]), db::AsInt(rs->rows[0][1])};
+    };
+    // Old events (1..10) behind a consumer at 5: only 1..5 go.
+    auto n = Prune(*db_, "2025-01-01 00:00:00.000Z", 5, 1000);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 5);
+    EXPECT_EQ(ids(), (std::pair<std::int64_t, std::int64_t>{6, 25}));
+    // A row bound of 12 with the consumer at 25: 6..18 go (everything old, and beyond the newest 12).
+    n = Prune(*db_, "2025-01-01 00:00:00.000Z", 25, 12);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(ids(), (std::pair<std::int64_t, std::int64_t>{19, 12}));
+}
+
 }  // namespace
 }  // namespace basalt::events
