@@ -158,6 +158,15 @@ void RegisterAdminRoutes(
     });
     router.Add(Method::kGet, "/_/", serve);  // "/_" too: the router ignores a trailing slash
     router.Add(Method::kGet, "/_/{path...}", serve);
+    // PocketBase's dashboard loads its UI extensions from here; basalt has none: an empty module,
+    // built dashboard or not (PocketBase's answer and caching).
+    router.Add(Method::kGet, "/_/extensions.js", http::SyncHandler([](Request&) {
+                   Response r;
+                   r.status = 200;
+                   r.SetHeader("Content-Type", "text/javascript");
+                   r.SetHeader("Cache-Control", "max-age=1209600, stale-while-revalidate=86400");
+                   return r;
+               }));
 
     router.Add(
         Method::kPost, "/api/install", http::AsyncHandler([deps, gate](Request& req) -> net::awaitable<Response> {

@@ -662,9 +662,9 @@ public:
             const std::string now = FormatDateTime(d_.clock.Now());
             r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
                 auto n = ex.Exec(
-                    "INSERT INTO _otps (id, collectionId, recordId, password, sentTo, attempts, created) VALUES (?, ?, "
-                    "?, ?, ?, 0, ?)",
-                    {otp_id, collection.id, (*rec)->id, auth::Sha256Hex(code), (*rec)->email, now}
+                    "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, attempts, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                    {otp_id, collection.id, (*rec)->id, auth::Sha256Hex(code), (*rec)->email, now, now}
                 );
                 if (!n) {
                     return n.error();
@@ -702,7 +702,7 @@ public:
             const std::string oldest = FormatDateTime(d_.clock.Now() - std::chrono::seconds(duration));
             r = d_.db.Write([&](db::Executor& ex) -> Result<void> {
                 auto rs = ex.Query(
-                    "SELECT recordId, password, sentTo, attempts FROM _otps WHERE id = ? AND collectionId = ? AND "
+                    "SELECT recordRef, password, sentTo, attempts FROM _otps WHERE id = ? AND collectionRef = ? AND "
                     "created >= ?",
                     {otp_id, collection.id, oldest}
                 );
@@ -1161,7 +1161,7 @@ public:
         std::string record_id;
         co_await d_.blocking.Run([&] {
             auto rs =
-                d_.db.Read("SELECT recordId FROM _mfas WHERE id = ? AND collectionId = ?", {mfa_id, collection.id});
+                d_.db.Read("SELECT recordRef FROM _mfas WHERE id = ? AND collectionRef = ?", {mfa_id, collection.id});
             if (!rs) {
                 failure = rs.error();
                 return;
@@ -1560,8 +1560,9 @@ private:
                 std::string id = SecureRandomString(15, kAlphanumericLower);
                 auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
                     auto n = ex.Exec(
-                        "INSERT INTO _mfas (id, collectionId, recordId, method, created) VALUES (?, ?, ?, ?, ?)",
-                        {id, c.id, r.id, method_name, now}
+                        "INSERT INTO _mfas (id, collectionRef, recordRef, method, created, updated) VALUES (?, ?, ?, "
+                        "?, ?, ?)",
+                        {id, c.id, r.id, method_name, now, now}
                     );
                     if (!n) {
                         return n.error();
@@ -1577,7 +1578,8 @@ private:
             }
             const std::string oldest = FormatDateTime(d_.clock.Now() - std::chrono::seconds(duration));
             auto w = d_.db.Write([&](db::Executor& ex) -> Result<void> {
-                auto rs = ex.Query("SELECT collectionId, recordId, method, created FROM _mfas WHERE id = ?", {mfa_id});
+                auto rs =
+                    ex.Query("SELECT collectionRef, recordRef, method, created FROM _mfas WHERE id = ?", {mfa_id});
                 if (!rs) {
                     return rs.error();
                 }
@@ -1687,21 +1689,10 @@ Result<records::AuthInput> PrepareAuthInput(
     const bool wants = (password && !password->empty()) || (confirm && !confirm->empty()) || (old && !old->empty());
     std::vector<FieldError> errors;
     if (create || wants) {
-        const schema::Field* pf = c.FindField("password");
-        const auto min = static_cast<std::size_t>(
-            pf != nullptr && pf->options.contains("min") && pf->options.at("min").is_int64()
-                ? std::max<std::int64_t>(1, pf->options.at("min").as_int64())
-                : 8
-        );
         if (!password || password->empty()) {
             errors.push_back({"password", "validation_required", "Cannot be blank."});
-        } else if (password->size() < min || password->size() > auth::kMaxPasswordLength) {
-            errors.push_back(
-                {"password",
-                 "validation_length_out_of_range",
-                 "The length must be between " + std::to_string(min) + " and " +
-                     std::to_string(auth::kMaxPasswordLength) + "."}
-            );
+        } else if (auto e = records::PasswordLengthError(c.FindField("password"), *password)) {
+            errors.push_back(std::move(*e));  // PocketBase's codes and messages, lengths in characters
         }
         if (!confirm || confirm->empty()) {
             errors.push_back({"passwordConfirm", "validation_required", "Cannot be blank."});

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 #include "api/batch_handler.hpp"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 
 #include "api/auth_handlers.hpp"
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
+#include "core/text.hpp"
 #include "http/response.hpp"
 #include "obs/log.hpp"
 #include "records/fields_picker.hpp"
@@ -27,6 +30,7 @@ struct SubRequest {
     std::string fields;
     json::object body;
     json::object headers;
+    bool supported = false;  // one of the batchable actions
 };
 
 std::optional<std::string> QueryValue(std::string_view query, std::string_view name) {
@@ -42,19 +46,10 @@ std::optional<std::string> QueryValue(std::string_view query, std::string_view n
     return std::nullopt;
 }
 
-std::optional<SubRequest> ParseSubRequest(const json::value& v) {
-    if (!v.is_object()) {
-        return std::nullopt;
-    }
-    const auto& o = v.as_object();
-    const auto* method = o.if_contains("method");
-    const auto* url = o.if_contains("url");
-    if (method == nullptr || !method->is_string() || url == nullptr || !url->is_string()) {
-        return std::nullopt;
-    }
-    SubRequest r;
-    r.method = std::string(method->as_string());
-    std::string_view u = url->as_string();
+// The sub-request's action, if it is one of the batchable ones (PocketBase's ValidBatchActions):
+// create, upsert, update or delete of records at /api/collections/{collection}/records[/{id}][?query].
+bool ParseAction(SubRequest& r, std::string_view url) {
+    std::string_view u = url;
     std::string_view query;
     if (const auto q = u.find('?'); q != std::string_view::npos) {
         query = u.substr(q + 1);
@@ -62,12 +57,12 @@ std::optional<SubRequest> ParseSubRequest(const json::value& v) {
     }
     constexpr std::string_view kPrefix = "/api/collections/";
     if (u.substr(0, kPrefix.size()) != kPrefix) {
-        return std::nullopt;
+        return false;
     }
     u.remove_prefix(kPrefix.size());
     const auto slash = u.find('/');
-    if (slash == std::string_view::npos) {
-        return std::nullopt;
+    if (slash == 0 || slash == std::string_view::npos) {
+        return false;
     }
     r.collection = http::PercentDecode(u.substr(0, slash));
     u.remove_prefix(slash);
@@ -76,21 +71,79 @@ std::optional<SubRequest> ParseSubRequest(const json::value& v) {
     } else if (u.substr(0, 9) == "/records/" && u.size() > 9 && u.find('/', 9) == std::string_view::npos) {
         r.id = http::PercentDecode(u.substr(9));
     } else {
-        return std::nullopt;
+        return false;
     }
     r.expand = QueryValue(query, "expand").value_or("");
     r.fields = QueryValue(query, "fields").value_or("");
-    if (const auto* b = o.if_contains("body"); b != nullptr && b->is_object()) {
+    return (r.method == "POST" && r.id.empty()) || (r.method == "PUT" && r.id.empty()) ||
+           (r.method == "PATCH" && !r.id.empty()) || (r.method == "DELETE" && !r.id.empty());
+}
+
+ApiError ReadError() {
+    return ApiError::BadRequest("Failed to read the submitted batch data.");
+}
+
+// A string member of a sub-request, as Go binds it ("" when missing or null); another type is a
+// body that cannot be read.
+std::string BoundString(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || v->is_null()) {
+        return {};
+    }
+    if (!v->is_string()) {
+        throw ReadError();
+    }
+    return std::string(v->as_string());
+}
+
+// One item of `requests` bound and validated as PocketBase's InternalRequest: field errors are
+// added under requests.<i>; an item that is not an object (or has members of the wrong type) makes
+// the whole body unreadable.
+SubRequest BindSubRequest(const json::value& v, std::size_t i, std::vector<FieldError>& invalid) {
+    if (!v.is_object()) {
+        throw ReadError();
+    }
+    const auto& o = v.as_object();
+    SubRequest r;
+    r.method = BoundString(o, "method");
+    const std::string url = BoundString(o, "url");
+    if (const auto* b = o.if_contains("body"); b != nullptr && !b->is_null()) {
+        if (!b->is_object()) {
+            throw ReadError();
+        }
         r.body = b->as_object();
     }
-    if (const auto* h = o.if_contains("headers"); h != nullptr && h->is_object()) {
+    if (const auto* h = o.if_contains("headers"); h != nullptr && !h->is_null()) {
+        if (!h->is_object()) {
+            throw ReadError();
+        }
+        for (const auto& [k, hv] : h->as_object()) {
+            if (!hv.is_string()) {
+                throw ReadError();
+            }
+        }
         r.headers = h->as_object();
     }
-    const bool ok = (r.method == "POST" && r.id.empty()) || (r.method == "PUT" && r.id.empty()) ||
-                    (r.method == "PATCH" && !r.id.empty()) || (r.method == "DELETE" && !r.id.empty());
-    if (!ok) {
-        return std::nullopt;
+    const std::string at = "requests." + std::to_string(i) + ".";
+    static constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+    if (r.method.empty()) {
+        invalid.push_back({at + "method", "validation_required", "Cannot be blank."});
+    } else if (std::find(std::begin(kMethods), std::end(kMethods), r.method) == std::end(kMethods)) {
+        invalid.push_back({at + "method", "validation_in_invalid", "Must be a valid value."});
     }
+    constexpr std::size_t kMaxUrl = 2000;
+    if (url.empty()) {
+        invalid.push_back({at + "url", "validation_required", "Cannot be blank."});
+    } else if (Utf8Length(url) > kMaxUrl) {
+        invalid.push_back(
+            {at + "url",
+             "validation_length_too_long",
+             "The length must be no more than " + std::to_string(kMaxUrl) + ".",
+             {},
+             R"({"max":)" + std::to_string(kMaxUrl) + R"(,"min":0})"}
+        );
+    }
+    r.supported = ParseAction(r, url);
     return r;
 }
 
@@ -111,55 +164,76 @@ public:
         if (limits.max_body_size > 0 && static_cast<std::int64_t>(req.body.size()) > limits.max_body_size) {
             throw ApiError(413, "Request entity too large.");
         }
-        const json::object body = DecodeJsonObject(req);
+        json::object body;
+        if (const std::string_view type = req.Header("Content-Type");
+            type.find("multipart/") != std::string_view::npos ||
+            type.find("x-www-form-urlencoded") != std::string_view::npos) {
+            body = DecodeJsonObject(req);
+        } else if (req.body.find_first_not_of(" \t\r\n") != std::string::npos && !ParseJsonObject(req.body, body)) {
+            throw ReadError();
+        }
         const auto* list = body.if_contains("requests");
-        if (list == nullptr || !list->is_array() || list->as_array().empty()) {
+        if (list != nullptr && !list->is_null() && !list->is_array()) {
+            throw ReadError();
+        }
+        const std::size_t count = list != nullptr && list->is_array() ? list->as_array().size() : 0;
+        if (count == 0) {
             throw ApiError::BadRequest(
-                "An error occurred while validating the submitted data.",
-                {{"requests", "validation_required", "Cannot be blank."}}
+                "Invalid batch request data.", {{"requests", "validation_required", "Cannot be blank."}}
             );
         }
-        if (static_cast<std::int64_t>(list->as_array().size()) > limits.max_requests) {
+        if (static_cast<std::int64_t>(count) > limits.max_requests) {
+            const std::string max = std::to_string(limits.max_requests);
             throw ApiError::BadRequest(
-                "An error occurred while validating the submitted data.",
+                "Invalid batch request data.",
                 {{"requests",
                   "validation_length_too_long",
-                  "The batch may have at most " + std::to_string(limits.max_requests) + " requests."}}
+                  "The length must be no more than " + max + ".",
+                  {},
+                  R"({"max":)" + max + R"(,"min":0})"}}
             );
         }
         std::vector<SubRequest> subs;
         std::vector<FieldError> invalid;
-        for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-            auto sub = ParseSubRequest(list->as_array()[i]);
-            if (!sub) {
-                invalid.push_back(
-                    {"requests." + std::to_string(i),
-                     "batch_request_invalid",
-                     "Only create, upsert, update and delete of records can be batched."}
-                );
-                continue;
-            }
-            subs.push_back(std::move(*sub));
+        for (std::size_t i = 0; i < count; ++i) {
+            subs.push_back(BindSubRequest(list->as_array()[i], i, invalid));
         }
         if (!invalid.empty()) {
-            throw ApiError::BadRequest("Batch transaction failed.", std::move(invalid));
+            throw ApiError::BadRequest("Invalid batch request data.", std::move(invalid));
         }
-
+        // Requests run in order; an unsupported one fails the batch when it is reached (the ones
+        // before it run, then roll back), as PocketBase. PocketBase's error for it is a plain one: its
+        // own 400 as the first request, a 500 after others (it surfaces through their handlers).
+        std::size_t stop = subs.size();
+        std::string stop_response;
+        Error stop_error = MakeError(ErrorCode::kInvalidArgument, "unknown batch request action");
+        for (std::size_t i = 0; i < subs.size(); ++i) {
+            if (!subs[i].supported) {
+                stop = i;
+                stop_response = http::ErrorBody(
+                    i == 0 ? ApiError::BadRequest()
+                           : ApiError(500, "Something went wrong while processing your request.")
+                );
+                break;
+            }
+        }
         // Every sub-request runs inside one write: all of them commit, or none does.
         struct Outcome {
             std::vector<std::pair<int, std::shared_ptr<json::object>>> results;
             std::size_t failed = 0;
             Error error;
+            std::string response_json;  // the failed request's answer when it is not error's
         };
         auto outcome = std::make_shared<Outcome>();
         const records::Access base = AccessFor(req, d_.collections);
         const records::RecordService* records = &d_.records;
         // Writes to auth collections: password checks and hashing (~100 ms each) happen here, on the
-        // blocking pool, never inside the writer.
+        // blocking pool, never inside the writer. A failure here is that request's: the batch stops
+        // there (the requests before it still run first and roll back).
         std::vector<records::AuthInput> auth_inputs(subs.size());
         {
             const auto snap = d_.collections.Current();
-            for (std::size_t i = 0; i < subs.size(); ++i) {
+            for (std::size_t i = 0; i < stop; ++i) {
                 const SubRequest& s = subs[i];
                 const schema::Collection* c = snap->Find(s.collection);
                 if (c == nullptr || c->type != schema::CollectionType::kAuth || s.method == "DELETE") {
@@ -187,19 +261,33 @@ public:
                     in = PrepareAuthInput(d_, collection, id, s.body, access);
                 });
                 if (!in) {
-                    throw ApiError::BadRequest(
-                        "Batch transaction failed.",
-                        {{"requests." + std::to_string(i),
-                          "batch_request_failed",
-                          "Batch request failed.",
-                          ResponseJson(in.error())}}
-                    );
+                    stop = i;
+                    stop_error = in.error();
+                    stop_response.clear();
+                    break;
                 }
                 auth_inputs[i] = std::move(*in);
             }
         }
-        db::WriteFn fn = [subs, base, outcome, records, auth_inputs](db::Executor& ex) -> Result<void> {
+        if (stop == 0) {
+            // Nothing runs before the failing request.
+            throw ApiError::BadRequest(
+                "Batch transaction failed.",
+                {{"requests.0",
+                  "batch_request_failed",
+                  "Batch request failed.",
+                  stop_response.empty() ? ResponseJson(stop_error) : stop_response}}
+            );
+        }
+        db::WriteFn fn = [subs, base, outcome, records, auth_inputs, stop, stop_error, stop_response](db::Executor& ex
+                         ) -> Result<void> {
             for (std::size_t i = 0; i < subs.size(); ++i) {
+                if (i == stop) {
+                    outcome->failed = i;
+                    outcome->error = stop_error;
+                    outcome->response_json = stop_response;
+                    return stop_error;
+                }
                 const SubRequest& s = subs[i];
                 records::Access access = base;
                 access.request.method = s.method;
@@ -251,10 +339,11 @@ public:
         };
         auto r = co_await AwaitWrite(d_.db, std::move(fn));
         if (!r) {
-            if (outcome->error.message.empty()) {
+            if (outcome->error.message.empty() && outcome->response_json.empty()) {
                 outcome->error = r.error();  // the commit itself failed
             }
-            if (outcome->error.code == ErrorCode::kInternal || outcome->error.code == ErrorCode::kUnavailable) {
+            if (outcome->response_json.empty() &&
+                (outcome->error.code == ErrorCode::kInternal || outcome->error.code == ErrorCode::kUnavailable)) {
                 obs::Error("batch failed", {{"request_id", req.request_id}, {"error", outcome->error.message}});
             }
             throw ApiError::BadRequest(
@@ -262,7 +351,7 @@ public:
                 {{"requests." + std::to_string(outcome->failed),
                   "batch_request_failed",
                   "Batch request failed.",
-                  ResponseJson(outcome->error)}}
+                  outcome->response_json.empty() ? ResponseJson(outcome->error) : outcome->response_json}}
             );
         }
         json::array out;

@@ -10,8 +10,13 @@
 #include "api/json_body.hpp"
 #include "api/routes.hpp"
 #include "auth/scopes.hpp"
+#include "collections/view.hpp"
+#include "core/ids.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
+#include "core/random.hpp"
+#include "core/text.hpp"
+#include "identity/oauth2.hpp"
 #include "obs/log.hpp"
 
 namespace basalt::api {
@@ -64,6 +69,31 @@ void RequireSuperuser(const http::Request& req) {
     if (!p->superuser || (p->scopes && !auth::ScopesAllowAdmin(*p->scopes))) {
         throw ApiError::Forbidden("The authorized record is not allowed to perform this action.");
     }
+}
+
+std::string ConsoleQuery(const boost::json::object& body) {
+    const auto* v = body.if_contains("query");
+    if (v != nullptr && !v->is_string() && !v->is_null()) {
+        throw ApiError::BadRequest("An error occurred while loading the submitted data.");
+    }
+    std::string query = v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    if (query.empty()) {
+        throw ApiError::BadRequest(
+            "An error occurred while validating the submitted data.",
+            {{"query", "validation_required", "Cannot be blank."}}
+        );
+    }
+    if (Utf8Length(query) > kMaxConsoleQuery) {
+        throw ApiError::BadRequest(
+            "An error occurred while validating the submitted data.",
+            {{"query",
+              "validation_length_too_long",
+              "The length must be no more than " + std::to_string(kMaxConsoleQuery) + ".",
+              {},
+              R"({"max":)" + std::to_string(kMaxConsoleQuery) + R"(,"min":0})"}}
+        );
+    }
+    return query;
 }
 
 http::Response JsonResponse(const boost::json::value& v) {
@@ -191,23 +221,87 @@ public:
 
     // ---- collections ------------------------------------------------------------------------
 
-    Response ListCollections(Request& req) const {
+    // PocketBase's collections list: filter and sort over id, created, updated, name, system and
+    // type. Anything else answers PocketBase's generic 400 (it shows no detail either).
+    net::awaitable<Response> ListCollections(Request& req) const {
         RequireSuperuser(req);
-        const auto snap = d_.collections.Current();
-        const auto& all = snap->All();
-        const auto [page, per_page] = PagingOf(req, 30, records::kMaxPerPage);
-        json::array items;
-        const auto total = static_cast<std::int64_t>(all.size());
-        for (std::int64_t i = (page - 1) * per_page; i < std::min(total, page * per_page); ++i) {
-            items.emplace_back(schema::CollectionToJson(all[static_cast<std::size_t>(i)]));
+        collections::CollectionQuery q;
+        const Paging paging = PagingOf(req, 30, records::kMaxPerPage);
+        q.page = paging.page;
+        q.per_page = paging.per_page;
+        q.filter = req.QueryParam("filter").value_or("");
+        q.sort = req.QueryParam("sort").value_or("");
+        q.skip_total = BoolParam(req, "skipTotal");
+        Result<collections::CollectionPage> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.queries.Run([&] { r = d_.collections.List(q); });
+        if (!r) {
+            if (r.error().code == ErrorCode::kInvalidArgument || r.error().code == ErrorCode::kForbidden) {
+                throw ApiError::BadRequest();
+            }
+            Fail(req, r.error());
         }
-        const bool skip = BoolParam(req, "skipTotal");
-        return JsonResponse(json::object{
-            {"page", page},
-            {"perPage", per_page},
-            {"totalItems", skip ? -1 : total},
-            {"totalPages", skip ? -1 : (total + per_page - 1) / per_page},
+        json::array items;
+        for (const auto& c : r->items) {
+            items.emplace_back(schema::CollectionToJson(c));
+        }
+        const std::int64_t total = r->total_items;
+        co_return JsonResponse(json::object{
+            {"page", q.page},
+            {"perPage", q.per_page},
+            {"totalItems", total},
+            {"totalPages", total < 0 ? -1 : (total + q.per_page - 1) / q.per_page},
             {"items", std::move(items)}});
+    }
+
+    // Every OAuth2 provider PocketBase knows, for the dashboard's provider picker (a plain array).
+    Response OAuth2Providers(Request& req) const {
+        RequireSuperuser(req);
+        json::array out;
+        for (const auto& p : identity::ProviderCatalog()) {
+            out.push_back(json::object{
+                {"name", p.name}, {"displayName", p.display_name}, {"logo", identity::ProviderLogo(p.display_name)}});
+        }
+        return JsonResponse(out);
+    }
+
+    // The fields and a sample of the records a view collection with this query would have; nothing
+    // is created (the dashboard calls it as the query is typed).
+    net::awaitable<Response> DryRunView(Request& req) const {
+        RequireSuperuser(req);
+        const std::string query = ConsoleQuery(DecodeJsonObject(req));
+        const auto snap = d_.collections.Current();
+        std::optional<collections::ViewDryRun> run;
+        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        co_await d_.queries.Run([&] {
+            r = d_.db.ReadTx([&](db::Executor& ex) -> Result<void> {
+                auto d = collections::DryRunView(ex, query, *snap, 10);
+                if (!d) {
+                    return d.error();
+                }
+                run = std::move(*d);
+                return Ok();
+            });
+        });
+        if (!r) {
+            if (r.error().code != ErrorCode::kInvalidArgument) {
+                Fail(req, r.error());
+            }
+            throw ApiError::BadRequest(Sentenize("Invalid view query. Raw error: \n" + r.error().message));
+        }
+        schema::Collection temp;
+        temp.type = schema::CollectionType::kView;
+        temp.name = "temp_view_" + SecureRandomString(5, kAlphanumericLower);
+        temp.id = CollectionIdFor("view", temp.name);
+        temp.fields = run->shape.fields;
+        json::array fields;
+        for (const auto& f : temp.fields) {
+            fields.emplace_back(schema::FieldToJson(f));
+        }
+        json::array sample;
+        for (std::size_t i = 0; i < run->sample.rows.size(); ++i) {
+            sample.emplace_back(records::RecordJson(temp, run->sample, i, /*include_hidden=*/true));
+        }
+        co_return JsonResponse(json::object{{"fields", std::move(fields)}, {"sample", std::move(sample)}});
     }
 
     // Empty collections of each type, as the dashboard's "new collection" forms start from.
@@ -505,6 +599,10 @@ private:
             if (e.code == ErrorCode::kForbidden) {
                 throw ApiError::Forbidden(e.message);
             }
+            if (e.field != "expand") {
+                // PocketBase's answer to a filter or sort it cannot use: the generic 400, no detail.
+                throw ApiError::BadRequest();
+            }
             throw ApiError::BadRequest(
                 "Something went wrong while processing your request. Invalid " + e.field + " parameter.",
                 {{e.field, "validation_invalid_" + e.field, Sentenize(e.message)}}
@@ -526,9 +624,11 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     auto async = [api](net::awaitable<Response> (DataApi::*fn)(Request&) const) {
         return http::AsyncHandler([api, fn](Request& r) { return ((*api).*fn)(r); });
     };
-    router.Add(Method::kGet, "/api/collections", sync(&DataApi::ListCollections));
+    router.Add(Method::kGet, "/api/collections", async(&DataApi::ListCollections));
     router.Add(Method::kPost, "/api/collections", async(&DataApi::CreateCollection));
     router.Add(Method::kGet, "/api/collections/meta/scaffolds", sync(&DataApi::Scaffolds));
+    router.Add(Method::kGet, "/api/collections/meta/oauth2-providers", sync(&DataApi::OAuth2Providers));
+    router.Add(Method::kPost, "/api/collections/meta/dry-run-view", async(&DataApi::DryRunView));
     router.Add(Method::kPut, "/api/collections/import", async(&DataApi::ImportCollections));
     router.Add(Method::kGet, "/api/events", async(&DataApi::ListEvents));
     router.Add(Method::kGet, "/api/collections/{collection}", sync(&DataApi::ViewCollection));

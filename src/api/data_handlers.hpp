@@ -33,6 +33,14 @@ struct Paging {
 };
 Paging PagingOf(const http::Request& req, std::int64_t default_per_page, std::int64_t max_per_page);
 
+/// The longest `query` the view dry run and the SQL console accept (characters), as PocketBase.
+inline constexpr std::size_t kMaxConsoleQuery = 5000;
+
+/// The `query` of a view dry run or SQL console body, checked as PocketBase checks it: 400
+/// "An error occurred while loading the submitted data." when it is not a string, 400 with
+/// `data.query` validation_required / validation_length_too_long when empty or too long.
+std::string ConsoleQuery(const boost::json::object& body);
+
 /// A 200 with `v` as JSON.
 http::Response JsonResponse(const boost::json::value& v);
 

@@ -9,6 +9,7 @@
 #include "api/handlers.hpp"
 #include "api/ops_handlers.hpp"
 #include "api/realtime_handlers.hpp"
+#include "api/sql_handler.hpp"
 #include "http/middlewares.hpp"
 
 namespace basalt::api {
@@ -43,6 +44,7 @@ void RegisterRoutes(
     router.Add(Method::kPost, "/api/batch", BatchHandler(deps));
     RegisterRealtimeRoutes(router, deps);
     RegisterOpsRoutes(router, deps);
+    RegisterSqlRoutes(router, deps);
 }
 
 }  // namespace basalt::api

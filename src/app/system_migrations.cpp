@@ -298,6 +298,134 @@ Result<void> InitWebhooks(db::Executor& ex) {
     return Ok();
 }
 
+// A system text field as PocketBase defines one (no length limits, no pattern).
+json::object TextField(std::string_view name, bool required, bool hidden = false) {
+    return Field(
+        "text",
+        name,
+        {{"hidden", hidden},
+         {"required", required},
+         {"min", 0},
+         {"max", 0},
+         {"pattern", ""},
+         {"autogeneratePattern", ""},
+         {"primaryKey", false}}
+    );
+}
+
+// One of PocketBase's auth data collections: owners list and view their rows; writes are the
+// superusers' (deletes also the owners', where PocketBase allows them).
+json::object AuthDataCollection(std::string_view name, json::array fields, json::array indexes, bool owner_may_delete) {
+    const std::string owner =
+        "@request.auth.id != '' && recordRef = @request.auth.id && collectionRef = @request.auth.collectionId";
+    json::array all{TextField("collectionRef", true), TextField("recordRef", true)};
+    for (auto& f : fields) {
+        all.push_back(std::move(f));
+    }
+    all.push_back(Field("autodate", "created", {{"onCreate", true}, {"onUpdate", false}}));
+    all.push_back(Field("autodate", "updated", {{"onCreate", true}, {"onUpdate", true}}));
+    return {
+        {"id", CollectionIdFor("base", name)},
+        {"name", name},
+        {"type", "base"},
+        {"system", true},
+        {"listRule", owner},
+        {"viewRule", owner},
+        {"createRule", nullptr},
+        {"updateRule", nullptr},
+        {"deleteRule", owner_may_delete ? json::value(owner) : json::value(nullptr)},
+        {"fields", std::move(all)},
+        {"indexes", std::move(indexes)},
+    };
+}
+
+// PocketBase's system collections of auth data (its migrations/1640988000_init.go): `_mfas`,
+// `_otps`, `_authOrigins` and `_externalAuths` as base collections with PocketBase's ids, fields,
+// rules and indexes, so the records API (superusers; owners through the rules) and the dashboard see
+// them. The tables basalt made for `_otps`, `_mfas` and `_externalAuths` (migrations 6, 7, 9) are rebuilt in
+// that shape with their rows: collectionId/recordId become collectionRef/recordRef and `updated` is
+// added; `_otps` keeps basalt's `attempts` counter as a column outside the definition.
+// `_authOrigins` starts empty (basalt's new-origin alert reads `_sessions`).
+Result<void> InitAuthDataCollections(db::Executor& ex) {
+    const std::string now = FormatDateTime(std::chrono::system_clock::now());
+    const char* aside[] = {
+        "CREATE TEMP TABLE _basalt_old_mfas AS SELECT rowid AS r, * FROM _mfas",
+        "DROP TABLE _mfas",
+        "CREATE TEMP TABLE _basalt_old_otps AS SELECT rowid AS r, * FROM _otps",
+        "DROP TABLE _otps",
+        "CREATE TEMP TABLE _basalt_old_external AS SELECT rowid AS r, * FROM _externalAuths",
+        "DROP TABLE _externalAuths",
+    };
+    for (const char* sql : aside) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    const json::object collections[] = {
+        AuthDataCollection(
+            "_mfas",
+            {TextField("method", true)},
+            {"CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (collectionRef,recordRef)"},
+            false
+        ),
+        AuthDataCollection(
+            "_otps",
+            {Field(
+                 "password",
+                 "password",
+                 {{"hidden", true}, {"required", true}, {"cost", 8}, {"min", 0}, {"max", 0}, {"pattern", ""}}
+             ),
+             TextField("sentTo", false, true)},
+            {"CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (collectionRef, recordRef)"},
+            false
+        ),
+        AuthDataCollection(
+            "_authOrigins",
+            {TextField("fingerprint", true)},
+            {"CREATE UNIQUE INDEX `idx_authOrigins_unique_pairs` ON `_authOrigins` (collectionRef, recordRef, "
+             "fingerprint)"},
+            true
+        ),
+        AuthDataCollection(
+            "_externalAuths",
+            {TextField("provider", true), TextField("providerId", true)},
+            {"CREATE UNIQUE INDEX `idx_externalAuths_record_provider` ON `_externalAuths` (collectionRef, recordRef, "
+             "provider)",
+             "CREATE UNIQUE INDEX `idx_externalAuths_collection_provider` ON `_externalAuths` (collectionRef, "
+             "provider, providerId)"},
+            true
+        ),
+    };
+    for (const auto& body : collections) {
+        collections::ChangeResult out;
+        if (auto r = collections::CreateCollectionIn(ex, body, now, out); !r) {
+            return r;
+        }
+    }
+    const char* back[] = {
+        // One-time passwords count wrong guesses (basalt's; outside the definition).
+        "ALTER TABLE _otps ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        ("INSERT INTO _mfas (id, collectionRef, recordRef, method, created, updated) "
+         "SELECT id, collectionId, recordId, method, created, created FROM temp._basalt_old_mfas ORDER BY r"),
+        ("INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, created, updated, attempts) "
+         "SELECT id, collectionId, recordId, password, sentTo, created, created, attempts FROM temp._basalt_old_otps "
+         "ORDER BY r"),
+        // One link per record and provider now (PocketBase's index): the latest is kept.
+        ("INSERT OR IGNORE INTO _externalAuths (id, collectionRef, recordRef, provider, providerId, created, "
+         "updated) SELECT id, collectionRef, recordRef, provider, providerId, created, updated FROM "
+         "temp._basalt_old_external ORDER BY r DESC"),
+        "DROP TABLE temp._basalt_old_mfas",
+        "DROP TABLE temp._basalt_old_otps",
+        "DROP TABLE temp._basalt_old_external",
+    };
+    for (const char* sql : back) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -314,6 +442,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {10, "events_outbox", InitEvents},
         {11, "jobs", InitJobs},
         {12, "webhooks_and_crons", InitWebhooks},
+        {13, "auth_data_collections", InitAuthDataCollections},
     };
     return migrations;
 }

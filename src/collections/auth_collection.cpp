@@ -4,6 +4,7 @@
 #include <set>
 
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "core/ids.hpp"
 #include "core/random.hpp"
@@ -348,12 +349,34 @@ void ApplyAuthOptions(
             unique = unique || (idx.rfind("CREATE UNIQUE INDEX", 0) == 0 &&
                                 idx.find("(`" + f + "`") != std::string::npos && idx.find(',') == std::string::npos);
         }
-        if (field == nullptr || (field->type != FieldType::kText && field->type != FieldType::kEmail) || !unique ||
-            !seen.insert(f).second) {
+        // PocketBase's errors for a missing field and a field without a unique index (with the
+        // field's name as a param); basalt also wants text or email fields, each named once.
+        const std::string params = R"({"fieldName":)" + json::serialize(json::value(f)) + "}";
+        if (field == nullptr) {
+            errors.push_back(
+                {"passwordAuth.identityFields",
+                 "validation_missing_field",
+                 "Invalid or missing field " + f + ".",
+                 {},
+                 params}
+            );
+            break;
+        }
+        if (!unique) {
+            errors.push_back(
+                {"passwordAuth.identityFields",
+                 "validation_missing_unique_constraint",
+                 "The field " + f + " doesn't have a UNIQUE constraint.",
+                 {},
+                 params}
+            );
+            break;
+        }
+        if ((field->type != FieldType::kText && field->type != FieldType::kEmail) || !seen.insert(f).second) {
             errors.push_back(
                 {"passwordAuth.identityFields",
                  "validation_invalid_identity_field",
-                 "Identity fields must be text or email fields of the collection with a UNIQUE index."}
+                 "Identity fields must be text or email fields of the collection, each named once."}
             );
             break;
         }

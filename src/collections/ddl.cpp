@@ -100,6 +100,8 @@ std::string CreateTableSql(const schema::Collection& c, const schema::Catalog& c
 }
 
 Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& collection) {
+    // PocketBase's message for a definition that does not parse; other problems are named.
+    static const std::string kSyntax = "invalid CREATE INDEX expression";
     auto bad = [](const std::string& why) {
         return MakeError(ErrorCode::kInvalidArgument, why, "indexes");
     };
@@ -109,7 +111,7 @@ Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& coll
     bool ok = true;
     const auto t = Tokens(sql, ok);
     if (!ok) {
-        return bad("unbalanced quotes in the index definition");
+        return bad(kSyntax);
     }
     std::size_t i = 0;
     auto word = [&](std::string_view w) {
@@ -121,30 +123,30 @@ Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& coll
     };
     IndexDef def;
     if (!word("CREATE")) {
-        return bad("an index must start with CREATE [UNIQUE] INDEX");
+        return bad(kSyntax);
     }
     def.unique = word("UNIQUE");
     if (!word("INDEX")) {
-        return bad("an index must start with CREATE [UNIQUE] INDEX");
+        return bad(kSyntax);
     }
     if (word("IF")) {
         if (!word("NOT") || !word("EXISTS")) {
-            return bad("invalid IF NOT EXISTS");
+            return bad(kSyntax);
         }
     }
     if (i >= t.size() || !IsWord(t[i])) {
-        return bad("the index needs a name of letters, digits and _");
+        return bad(kSyntax);
     }
     def.name = t[i++];
     if (!word("ON")) {
-        return bad("expected ON <table>");
+        return bad(kSyntax);
     }
     if (i >= t.size() || t[i] != collection.name) {
         return bad("an index may only be defined on its own collection's table");
     }
     ++i;
     if (i >= t.size() || t[i] != "(") {
-        return bad("expected the list of columns");
+        return bad(kSyntax);
     }
     ++i;
     for (;;) {
@@ -176,7 +178,7 @@ Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& coll
             ++i;
             break;
         }
-        return bad("expected ',' or ')' in the list of columns");
+        return bad(kSyntax);
     }
     if (word("WHERE")) {
         // The one partial form allowed: WHERE <field> != '' (the auth collections' email index).

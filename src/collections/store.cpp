@@ -89,8 +89,25 @@ void FillDefaults(schema::Field& f) {
     }
 }
 
-const std::set<std::string, std::less<>> kReservedFieldNames{
-    "expand", "collectionId", "collectionName", "passwordConfirm", "oldPassword"};
+// Field names PocketBase excludes (filter literals and the record JSON's own keys), and the ones
+// reserved in auth collections for the password form.
+const std::set<std::string, std::less<>> kExcludedFieldNames{
+    "null", "true", "false", "_rowid_", "collectionId", "collectionName", "expand"};
+const std::set<std::string, std::less<>> kReservedAuthFieldNames{"passwordConfirm", "oldPassword"};
+
+bool ContainsVia(std::string_view name) {
+    return ToLower(name).find("_via_") != std::string::npos;
+}
+
+// ozzo-validation's Length(min, max) failure, as PocketBase reports it for names.
+FieldError LengthOutOfRange(std::string key, int min, int max) {
+    return {
+        std::move(key),
+        "validation_length_out_of_range",
+        "The length must be between " + std::to_string(min) + " and " + std::to_string(max) + ".",
+        {},
+        R"({"max":)" + std::to_string(max) + R"(,"min":)" + std::to_string(min) + "}"};
+}
 
 // Validates `f` (at index i) in the context of the collection being built.
 void ValidateField(
@@ -104,12 +121,23 @@ void ValidateField(
     if (f.system) {
         return;  // defined by basalt itself (auth fields, id)
     }
-    if (!IsWord(f.name)) {
-        errors.push_back({at + "name", "validation_invalid_name", "Must contain only letters, digits and _."});
+    // PocketBase's order: length, pattern, excluded names, `_via_`; then the auth form's names.
+    if (f.name.size() > 100) {
+        errors.push_back(LengthOutOfRange(at + "name", 1, 100));
         return;
     }
-    if (kReservedFieldNames.contains(f.name)) {
-        errors.push_back({at + "name", "validation_field_name_reserved", "The name is reserved."});
+    if (!IsWord(f.name)) {
+        errors.push_back({at + "name", "validation_match_invalid", "Must be in a valid format."});
+        return;
+    }
+    if (kExcludedFieldNames.contains(f.name)) {
+        errors.push_back({at + "name", "validation_not_in_invalid", "Must not be in list."});
+    } else if (ContainsVia(f.name)) {
+        errors.push_back({at + "name", "validation_found_via", "The value cannot contain \"_via_\"."});
+    } else if (self.type == schema::CollectionType::kAuth && kReservedAuthFieldNames.contains(f.name)) {
+        errors.push_back(
+            {at + "name", "validation_reserved_field_name", "The field name is reserved and cannot be used."}
+        );
     }
     if (f.type == FieldType::kFile || f.type == FieldType::kPassword) {
         errors.push_back({at + "type", "validation_field_type_unsupported", "This field type is not supported yet."});
@@ -142,7 +170,9 @@ void ValidateField(
         const schema::Collection* t = to_self ? &self : targets.Find(target);
         if (t == nullptr) {
             errors.push_back(
-                {at + "collectionId", "validation_missing_collection", "The related collection is missing."}
+                {at + "collectionId",
+                 "validation_field_relation_missing_collection",
+                 "The relation collection doesn't exist."}
             );
         } else {
             f.options["collectionId"] = t->id;  // stored by id, even when given by name
@@ -160,7 +190,9 @@ ChangeResult BuildCollection(
     const Snapshot& snap,
     const schema::Catalog& targets,
     const std::string& now,
-    const schema::Collection* existing
+    const schema::Collection* existing,
+    const std::function<bool(std::string_view)>& has_table,
+    bool allow_system
 ) {
     ChangeResult out;
     auto& errors = out.errors;
@@ -172,23 +204,38 @@ ChangeResult BuildCollection(
         c.name = existing->name;
     }
     const schema::Collection* same_name = c.name.empty() ? nullptr : snap.Find(c.name);
-    if (existing != nullptr && existing->system && c.name != existing->name) {
-        errors.push_back({"name", "validation_system_collection", "System collections cannot be renamed."});
-    } else if (existing != nullptr && c.name == existing->name) {
+    // PocketBase's order of checks: required, length, `_via_`, pattern, a system collection's name,
+    // unique among collections, not an internal table of its own (basalt's `_sessions`, ...).
+    if (existing != nullptr && c.name == existing->name) {
         // unchanged
     } else if (c.name.empty()) {
         errors.push_back({"name", "validation_required", "Cannot be blank."});
+    } else if (c.name.size() > 255) {
+        errors.push_back(LengthOutOfRange("name", 1, 255));
+    } else if (ContainsVia(c.name)) {
+        errors.push_back({"name", "validation_found_via", "The value cannot contain \"_via_\"."});
     } else if (!IsWord(c.name)) {
-        errors.push_back({"name", "validation_invalid_name", "Must contain only letters, digits and _."});
-    } else if (c.name.front() == '_' || c.name.rfind("sqlite_", 0) == 0) {
-        errors.push_back({"name", "validation_invalid_name", "Names starting with _ or sqlite_ are reserved."});
+        errors.push_back({"name", "validation_match_invalid", "Must be in a valid format."});
+    } else if (existing != nullptr && existing->system) {
+        errors.push_back(
+            {"name", "validation_collection_system_name_change", "System collection name cannot be changed."}
+        );
     } else if (same_name != nullptr && (existing == nullptr || same_name->id != existing->id)) {
         errors.push_back(
             {"name", "validation_collection_name_exists", "Collection name must be unique (case insensitive)."}
         );
+    } else if (ToLower(c.name).rfind("sqlite_", 0) == 0 || (same_name == nullptr && has_table(c.name))) {
+        errors.push_back(
+            {"name", "validation_collection_name_invalid", "The name shouldn't match with an existing internal table."}
+        );
     }
     const auto* type = body.if_contains("type");
     const std::string type_name = type != nullptr && type->is_string() ? std::string(type->as_string()) : "base";
+    if (existing == nullptr && allow_system) {
+        if (const auto* sys = body.if_contains("system"); sys != nullptr && sys->is_bool()) {
+            c.system = sys->as_bool();  // system migrations only; clients cannot create system collections
+        }
+    }
     if (existing != nullptr) {
         c.type = existing->type;
         c.system = existing->system;
@@ -240,11 +287,17 @@ ChangeResult BuildCollection(
                 if (!fv.is_object()) {
                     errors.push_back({"fields." + std::to_string(i), "validation_invalid_value", "Must be an object."});
                 } else if (auto f = schema::FieldFromJson(fv.as_object()); !f) {
-                    errors.push_back(
-                        {"fields." + std::to_string(i) + "." + f.error().field,
-                         "validation_invalid_value",
-                         Sentenize(f.error().message)}
-                    );
+                    if (f.error().field == "name") {
+                        errors.push_back(
+                            {"fields." + std::to_string(i) + ".name", "validation_required", "Cannot be blank."}
+                        );
+                    } else {
+                        errors.push_back(
+                            {"fields." + std::to_string(i) + "." + f.error().field,
+                             "validation_invalid_value",
+                             Sentenize(f.error().message)}
+                        );
+                    }
                 } else {
                     c.fields.push_back(std::move(*f));
                 }
@@ -394,12 +447,12 @@ ChangeResult BuildCollection(
         for (const auto& iv : idx->as_array()) {
             const std::string key = "indexes." + std::to_string(i++);
             if (!iv.is_string()) {
-                errors.push_back({key, "validation_invalid_index", "Must be a string."});
+                errors.push_back({key, "validation_invalid_index_expression", "Invalid CREATE INDEX expression."});
                 continue;
             }
             auto def = ParseIndex(iv.as_string(), c);
             if (!def) {
-                errors.push_back({key, "validation_invalid_index", Sentenize(def.error().message)});
+                errors.push_back({key, "validation_invalid_index_expression", Sentenize(def.error().message)});
                 continue;
             }
             if (!index_names.insert(def->name).second) {
@@ -584,9 +637,10 @@ public:
         return true;
     }
 
-    bool Create(const json::object& body, ChangeResult& out) {
+    /// `allow_system`: the body's `system` flag is honoured (system migrations, never clients).
+    bool Create(const json::object& body, ChangeResult& out, bool allow_system = false) {
         const schema::StaticCatalog working(all_);
-        ChangeResult built = BuildCollection(body, working, Targets(), now_, nullptr);
+        ChangeResult built = BuildCollection(body, working, Targets(), now_, nullptr, HasTableFn(), allow_system);
         if (!built.collection) {
             out = std::move(built);
             return false;
@@ -617,7 +671,7 @@ public:
         ChangeResult built;
         {
             const schema::StaticCatalog working(all_);
-            built = BuildCollection(body, working, Targets(), now_, &old);
+            built = BuildCollection(body, working, Targets(), now_, &old, HasTableFn(), false);
         }
         if (!built.collection) {
             out = std::move(built);
@@ -723,6 +777,18 @@ private:
         schema::Collection removed;  // deletes only
     };
 
+    // Whether a table or view of that name (case-insensitively) exists, as this change has left
+    // the database: basalt's own tables (`_sessions`, ...) cannot become collections.
+    std::function<bool(std::string_view)> HasTableFn() const {
+        return [this](std::string_view name) {
+            auto rs = ex_.Query(
+                "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE LIMIT 1",
+                {std::string(name)}
+            );
+            return !rs || !rs->rows.empty();  // when in doubt, refuse the name
+        };
+    }
+
     schema::StaticCatalog Targets() const {
         std::vector<schema::Collection> all = all_;
         for (const auto& p : pending_) {
@@ -815,6 +881,30 @@ private:
                     cols += (cols.empty() ? "" : ", ") + query::QuoteIdent(now_f->name);
                     exprs += (exprs.empty() ? "" : ", ") + CopyExpr(*now_f, *before);
                 }
+            }
+            // Columns basalt keeps beside a system collection's fields (`_otps.attempts`) survive.
+            auto extra = ex_.Query(
+                "SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info(?)", {std::string(old.name)}
+            );
+            if (!extra) {
+                built = WriteFailed(extra.error(), "");
+                return false;
+            }
+            for (const auto& row : extra->rows) {
+                const std::string name = db::AsString(row[0]);
+                if (old.FindField(name) != nullptr) {
+                    continue;
+                }
+                std::string column = query::QuoteIdent(name) + " " + db::AsString(row[1]);
+                if (db::AsInt(row[2]) != 0) {
+                    column += " NOT NULL";
+                }
+                if (!db::IsNull(row[3])) {
+                    column += " DEFAULT " + db::AsString(row[3]);  // SQLite's own text of the default
+                }
+                ddl.push_back("ALTER TABLE \"_basalt_rebuild\" ADD COLUMN " + column);
+                cols += ", " + query::QuoteIdent(name);
+                exprs += ", " + query::QuoteIdent(name);
             }
             ddl.push_back("INSERT INTO \"_basalt_rebuild\" (" + cols + ") SELECT " + exprs + " FROM " + table);
             ddl.push_back("DROP TABLE " + table);
@@ -965,6 +1055,101 @@ Result<std::vector<schema::Collection>> ReadDefinitions(
 
 }  // namespace
 
+namespace {
+
+// `_collections` as the collections list's filter and sort see it: only the columns PocketBase's
+// collections API resolves (its SimpleFieldResolver over id, created, updated, name, system, type).
+const schema::StaticCatalog& CollectionsTable() {
+    static const schema::StaticCatalog catalog = [] {
+        schema::Collection c;
+        c.id = "_collections";
+        c.name = "_collections";
+        c.list_rule = "";
+        auto add = [&c](FieldType type, std::string name) {
+            schema::Field f;
+            f.type = type;
+            f.id = name;
+            f.name = std::move(name);
+            c.fields.push_back(std::move(f));
+        };
+        add(FieldType::kText, "id");
+        add(FieldType::kAutodate, "created");
+        add(FieldType::kAutodate, "updated");
+        add(FieldType::kText, "name");
+        add(FieldType::kBool, "system");
+        add(FieldType::kText, "type");
+        return schema::StaticCatalog({c});
+    }();
+    return catalog;
+}
+
+}  // namespace
+
+Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
+    const schema::StaticCatalog& catalog = CollectionsTable();
+    query::CompileOptions options;
+    options.now = clock_.Now();
+    query::Compiler compiler(*catalog.Find("_collections"), catalog, options);
+    if (auto r = compiler.AddFilter(q.filter); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.SetSort(q.sort); !r) {
+        return r.error();
+    }
+    const query::CompiledFilter f = compiler.Build();
+    std::string from = " FROM \"_collections\"";
+    for (const auto& j : f.joins) {
+        from += " " + j;  // none: the table has no relations
+    }
+    std::vector<db::Value> params = f.join_params;
+    if (!f.where.empty()) {
+        from += " WHERE " + f.where;
+        params.insert(params.end(), f.params.begin(), f.params.end());
+    }
+    std::string page_sql = "SELECT \"_collections\".\"id\"" + from + " ORDER BY ";
+    std::vector<db::Value> page_params = params;
+    if (f.order_by.empty()) {
+        page_sql += "\"_collections\".\"_rowid_\"";
+    } else {
+        page_sql += f.order_by;
+        page_params.insert(page_params.end(), f.order_params.begin(), f.order_params.end());
+    }
+    page_sql += " LIMIT ? OFFSET ?";
+    page_params.emplace_back(q.per_page);
+    page_params.emplace_back((q.page - 1) * q.per_page);
+    std::vector<std::string> ids;
+    CollectionPage out;
+    auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
+        auto rs = ex.Query(page_sql, page_params);
+        if (!rs) {
+            return rs.error();
+        }
+        for (const auto& row : rs->rows) {
+            ids.push_back(db::AsString(row[0]));
+        }
+        if (!q.skip_total) {
+            auto count = ex.Query("SELECT COUNT(*)" + from, params);
+            if (!count) {
+                return count.error();
+            }
+            out.total_items = db::AsInt(count->rows[0][0]);
+        }
+        return Ok();
+    });
+    if (!r) {
+        return r.error();
+    }
+    // The definitions as this process serves them (the table and the snapshot agree but for a
+    // change committing this very moment).
+    const auto snap = Current();
+    for (const auto& id : ids) {
+        if (const schema::Collection* c = snap->Find(id); c != nullptr && c->id == id) {
+            out.items.push_back(*c);
+        }
+    }
+    return out;
+}
+
 Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
     return ReadDefinitions([this](std::string_view sql) { return db_.Read(sql); });
 }
@@ -978,7 +1163,7 @@ Result<void> CreateCollectionIn(
     }
     const Snapshot snap(std::move(*all));
     ChangeSet cs(ex, snap, now);
-    if (!cs.Begin(out) || !cs.Create(body, out) || !cs.Finish(out)) {
+    if (!cs.Begin(out) || !cs.Create(body, out, /*allow_system=*/true) || !cs.Finish(out)) {
         std::string why = out.message;
         for (const auto& e : out.errors) {
             why += " " + e.field + ": " + e.message;
@@ -989,6 +1174,7 @@ Result<void> CreateCollectionIn(
 }
 
 Result<void> CollectionStore::Load() {
+    std::lock_guard change(change_mu_);  // not in the middle of a schema change of our own
     auto all = ReadAll();
     if (!all) {
         return all.error();

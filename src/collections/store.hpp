@@ -34,6 +34,19 @@ struct ChangeResult {
     ErrorCode code = ErrorCode::kInvalidArgument;
 };
 
+/// A page of GET /api/collections.
+struct CollectionQuery {
+    std::string filter;
+    std::string sort;
+    std::int64_t page = 1;
+    std::int64_t per_page = 30;
+    bool skip_total = false;
+};
+struct CollectionPage {
+    std::vector<schema::Collection> items;
+    std::int64_t total_items = -1;  // -1 with skip_total
+};
+
 /// The collections: definitions in `_collections`, one real table each. Reads go to the current
 /// Snapshot; changes validate, run their DDL and the definition row in one transaction, then swap
 /// the snapshot. Changes are serialised and block on the writer: call them off the I/O threads.
@@ -41,10 +54,20 @@ class CollectionStore {
 public:
     CollectionStore(db::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
-    /// Reads every definition (at start). Fails when a stored definition cannot be read.
+    /// Reads every definition and swaps the snapshot: at start, and after SQL that may have changed
+    /// the schema behind the store's back (the superusers' SQL console). Waits for a schema change
+    /// in progress. Fails (keeping the current snapshot) when a stored definition cannot be read.
     Result<void> Load();
 
     std::shared_ptr<const Snapshot> Current() const;
+
+    /// A page of collections as PocketBase's collections API lists them: `filter` and `sort`
+    /// (PocketBase's syntax) over id, created, updated, name, system and type only (and @random,
+    /// @rowid), compiled to SQL over `_collections`; stored order unless sorted. The definitions
+    /// come from the current snapshot. A read that may scan: call it off the I/O threads.
+    /// kInvalidArgument or kForbidden (field "filter" or "sort") for anything the filter or sort
+    /// may not use.
+    Result<CollectionPage> List(const CollectionQuery& query) const;
 
     /// Creates a collection from PocketBase's collection JSON.
     ChangeResult Create(const boost::json::object& body);
@@ -92,7 +115,8 @@ private:
 };
 
 /// Creates a collection inside a running write (system migrations): the same validation and DDL as
-/// CollectionStore::Create, on `ex`. A CollectionStore loaded afterwards sees it.
+/// CollectionStore::Create, on `ex`, except that the body's `system` flag is honoured. A
+/// CollectionStore loaded afterwards sees it.
 Result<void> CreateCollectionIn(
     db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
 );

@@ -175,8 +175,9 @@ Result<ViewShape> DescribeView(
     if (!exprs) {
         return exprs.error();
     }
-    // Secrets never reach a view, whatever expression wraps them: no system table other than the
-    // auth collections' (basalt's own tables, SQLite's schema) and no password or tokenKey column.
+    // Secrets never reach a view, whatever expression wraps them: of the `_` tables only auth
+    // collections and collections of the superusers' own (not basalt's tables, SQLite's schema or
+    // the system collections of auth data: `_otps`, `_mfas`, ...), and no password or tokenKey column.
     auto columns = ex.Describe(query, [&catalog](std::string_view table, std::string_view column) {
         if (column == "password" || column == "tokenKey") {
             const schema::Collection* c = catalog.Find(table);
@@ -189,7 +190,7 @@ Result<ViewShape> DescribeView(
         }
         if (!table.empty() && table.front() == '_') {
             const schema::Collection* c = catalog.Find(table);
-            return c != nullptr && c->name == table && c->type == schema::CollectionType::kAuth;
+            return c != nullptr && c->name == table && (c->type == schema::CollectionType::kAuth || !c->system);
         }
         return true;
     });
@@ -277,6 +278,38 @@ Result<ViewShape> DescribeView(
     }
     out.select_sql += " FROM (" + std::string(query) + ")";
     return out;
+}
+
+Result<ViewDryRun> DryRunView(
+    db::Executor& ex, std::string_view query, const schema::Catalog& catalog, std::size_t sample_size
+) {
+    const std::string normalized = NormalizeViewQuery(query);
+    auto shape = DescribeView(ex, normalized, catalog, {});
+    if (!shape) {
+        return shape.error();
+    }
+    auto rows = ex.Query("SELECT * FROM (" + shape->select_sql + ") LIMIT ?", {static_cast<std::int64_t>(sample_size)});
+    if (!rows) {
+        return MakeError(ErrorCode::kInvalidArgument, "failed to retrieve query records: " + rows.error().message);
+    }
+    // PocketBase's warning for ids a sample already shows to be unusable.
+    const int id = rows->ColumnIndex("id");
+    std::set<std::string> seen;
+    for (const auto& row : rows->rows) {
+        std::string value;
+        if (id >= 0) {
+            const db::Value& v = row[static_cast<std::size_t>(id)];
+            value =
+                std::holds_alternative<std::int64_t>(v) ? std::to_string(std::get<std::int64_t>(v)) : db::AsString(v);
+        }
+        if (value.empty()) {
+            return MakeError(ErrorCode::kInvalidArgument, "the query could return records with empty or invalid ids");
+        }
+        if (!seen.insert(value).second) {
+            return MakeError(ErrorCode::kInvalidArgument, "the query could return records with non-unique ids");
+        }
+    }
+    return ViewDryRun{std::move(*shape), std::move(*rows)};
 }
 
 }  // namespace basalt::collections

@@ -38,4 +38,18 @@ Result<ViewShape> DescribeView(
     db::Executor& ex, std::string_view query, const schema::Catalog& catalog, const std::vector<schema::Field>& previous
 );
 
+/// A view collection that was not created: what the superusers' dry run shows.
+struct ViewDryRun {
+    ViewShape shape;
+    db::ResultSet sample;  // columns named as shape.fields
+};
+
+/// What a view collection with `query` would be, without creating anything (POST
+/// /api/collections/meta/dry-run-view): its fields as DescribeView derives them (the same refusals
+/// of secrets and system tables) and at most `sample_size` of its rows, read on `ex`. kInvalidArgument
+/// as DescribeView, or when the sample has a record with an empty or a repeated id.
+Result<ViewDryRun> DryRunView(
+    db::Executor& ex, std::string_view query, const schema::Catalog& catalog, std::size_t sample_size
+);
+
 }  // namespace basalt::collections

@@ -27,6 +27,7 @@ struct FieldError {
     std::string code;             // e.g. "validation_required"
     std::string message;          // e.g. "Cannot be blank."
     std::string response_json{};  // optional: serialized JSON written as "response" (batch failures)
+    std::string params_json{};    // optional: a serialized JSON object written as "params" ({"min":3})
 };
 
 /// An expected failure. `message` is safe to show to a client; `field` optionally names the bad input;

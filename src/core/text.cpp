@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "core/text.hpp"
 
+#include <charconv>
+#include <cmath>
+
 namespace basalt {
 
 bool IsValidUtf8(std::string_view s) {
@@ -125,6 +128,69 @@ std::string PercentEncode(std::string_view s, std::string_view keep) {
             out.push_back(kHex[u >> 4U]);
             out.push_back(kHex[u & 0xFU]);
         }
+    }
+    return out;
+}
+
+std::size_t Utf8Length(std::string_view s) {
+    std::size_t n = 0;
+    for (const char c : s) {
+        n += (static_cast<unsigned char>(c) & 0xC0U) != 0x80U ? 1 : 0;
+    }
+    return n;
+}
+
+std::string FormatGoFloat(double v) {
+    if (std::isnan(v)) {
+        return "NaN";
+    }
+    if (std::isinf(v)) {
+        return v > 0 ? "+Inf" : "-Inf";
+    }
+    // The shortest round-tripping digits and their exponent, then Go's layout rules for 'g'.
+    char buf[64];
+    const auto res = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));
+    const auto e = sci.find('e');
+    std::string out;
+    std::string digits;
+    for (const char c : sci.substr(0, e)) {
+        if (c == '-') {
+            out.push_back('-');
+        } else if (c != '.') {
+            digits.push_back(c);
+        }
+    }
+    int exp = 0;
+    std::from_chars(sci.data() + e + 1 + (sci[e + 1] == '+' ? 1 : 0), sci.data() + sci.size(), exp);
+    const auto nd = static_cast<int>(digits.size());
+    if (exp < -4 || exp >= 6) {
+        out.push_back(digits[0]);
+        if (nd > 1) {
+            out.push_back('.');
+            out.append(digits, 1);
+        }
+        out.push_back('e');
+        out.push_back(exp < 0 ? '-' : '+');
+        const int a = exp < 0 ? -exp : exp;
+        if (a < 10) {
+            out.push_back('0');
+        }
+        out += std::to_string(a);
+        return out;
+    }
+    const int dp = exp + 1;  // digits before the decimal point
+    if (dp <= 0) {
+        out += "0.";
+        out.append(static_cast<std::size_t>(-dp), '0');
+        out += digits;
+    } else if (dp >= nd) {
+        out += digits;
+        out.append(static_cast<std::size_t>(dp - nd), '0');
+    } else {
+        out.append(digits, 0, static_cast<std::size_t>(dp));
+        out.push_back('.');
+        out.append(digits, static_cast<std::size_t>(dp));
     }
     return out;
 }

@@ -19,6 +19,15 @@ bool IsWord(std::string_view s);
 /// after it, no whitespace, control characters or , ; < >, at most 255 bytes.
 bool IsEmail(std::string_view email);
 
+/// The number of code points of UTF-8 text (each byte that does not continue a sequence counts
+/// one), as PocketBase counts lengths (`len([]rune(s))`).
+std::size_t Utf8Length(std::string_view s);
+
+/// A double as Go's strconv.FormatFloat(v, 'g', -1, 64) writes it: the shortest digits that read
+/// back the same, in exponent form when the decimal exponent is below -4 or at least 6 (e.g. 1.5 ->
+/// "1.5", 100 -> "100", 123456 -> "123456", 1e6 -> "1e+06", 1.5e-5 -> "1.5e-05"); "NaN", "+Inf", "-Inf".
+std::string FormatGoFloat(double v);
+
 /// ASCII lower case.
 std::string ToLower(std::string_view s);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -58,6 +59,39 @@ struct ColumnSource {
     std::string column;  // the origin column, or empty
 };
 
+/// How Executor::RunScript runs a script of statements (the superusers' SQL console).
+struct ScriptOptions {
+    /// Keep the rows of the last statement (at most `max_rows`; it is not stepped further). When
+    /// false nothing is kept and `affected_rows` is reported instead (writes).
+    bool keep_rows = true;
+    std::size_t max_rows = 1000;
+    /// Statements still running past it are interrupted (the script fails).
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    /// Stop before the first statement that would write (see ScriptResult::needs_writer).
+    bool read_only = false;
+};
+
+/// One result column of a script's last statement.
+struct ScriptColumn {
+    std::string name;
+    std::string type;  // the declared type of the column it reads, upper-cased ("TEXT"); "" for expressions
+};
+
+/// What a script did.
+struct ScriptResult {
+    std::vector<ScriptColumn> columns;     // of the last statement, when rows are kept
+    std::vector<std::vector<Value>> rows;  // its rows, at most max_rows
+    /// Without kept rows: the rows the last data-changing statement changed (0 when the script
+    /// changed none).
+    std::int64_t affected_rows = 0;
+    /// With read_only: a statement would write. It and the statements after it did not run (those
+    /// before it only read): run the whole script again where writes are allowed.
+    bool needs_writer = false;
+    /// A statement created, altered or dropped a table, index, view or trigger, or wrote to
+    /// `_collections`: definitions derived from the schema may be stale.
+    bool schema_changed = false;
+};
+
 /// Called once per row of a streamed query; returning an Error stops the query with it.
 using RowFn = std::function<Result<void>(const RowView&)>;
 
@@ -83,6 +117,16 @@ public:
     virtual Result<std::vector<ColumnSource>> Describe(
         std::string_view select_sql, const std::function<bool(std::string_view, std::string_view)>& may_read
     ) = 0;
+
+    /// Runs `sql`, one or several `;`-separated statements, in order (the superusers' SQL console).
+    /// Each statement runs until it is done or has produced its first row (a data change completes
+    /// in its first step); with `keep_rows` the last one is stepped for up to `max_rows` rows. Transaction control
+    /// (BEGIN, COMMIT, SAVEPOINT, ...), ATTACH and DETACH, and pragmas that would change the connection's settings
+    /// (journal_mode, synchronous, foreign_keys, query_only, ...) are refused: the script runs inside the caller's
+    /// transaction on a connection basalt keeps. kInvalidArgument with the engine's message for invalid SQL, a failing
+    /// statement, a refused one or the deadline; kUnavailable when busy. Statements that ran before a failure are not
+    /// undone here: run writes inside a write, whose savepoint is.
+    virtual Result<ScriptResult> RunScript(std::string_view sql, const ScriptOptions& options) = 0;
 
     /// Inside a write: runs `fn` once the transaction holding this write has committed durably, on
     /// the writer thread, before the write's WriteDone. Never runs when this write (its savepoint) or

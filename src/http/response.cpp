@@ -63,6 +63,10 @@ void AppendNode(std::string& out, const ErrorNode& node) {
             AppendJsonString(out, child.leaf->code);
             out += R"(,"message":)";
             AppendJsonString(out, child.leaf->message);
+            if (!child.leaf->params_json.empty()) {
+                out += R"(,"params":)";
+                out += child.leaf->params_json;  // built by basalt: valid JSON
+            }
             if (!child.leaf->response_json.empty()) {
                 out += R"(,"response":)";
                 out += child.leaf->response_json;  // built by basalt from an error body: valid JSON

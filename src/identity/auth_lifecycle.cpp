@@ -22,8 +22,9 @@ Result<void> AuthLifecycle::OnChange(
             {"_externalAuths", "collectionRef = ? AND recordRef = ?"},
             {"_apiKeys", "collectionId = ? AND recordId = ?"},
             {"_totps", "collectionId = ? AND recordId = ?"},
-            {"_mfas", "collectionId = ? AND recordId = ?"},
-            {"_otps", "collectionId = ? AND recordId = ?"},
+            {"_mfas", "collectionRef = ? AND recordRef = ?"},
+            {"_otps", "collectionRef = ? AND recordRef = ?"},
+            {"_authOrigins", "collectionRef = ? AND recordRef = ?"},
         };
         for (const auto& [table, where] : kOwned) {
             if (auto n = ex.Exec(std::string("DELETE FROM ") + table + " WHERE " + where, {c.id, id}); !n) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "identity/oauth2.hpp"
 
+#include <cctype>
+
 #include <boost/json/parse.hpp>
 #include <sodium.h>
 
@@ -35,6 +37,76 @@ std::string Str(const json::object& o, std::string_view key) {
 }
 
 }  // namespace
+
+std::vector<ProviderInfo> ProviderCatalog() {
+    // PocketBase's providers (tools/auth/*.go) in its order: names and display names are facts.
+    static constexpr std::pair<std::string_view, std::string_view> kPocketBase[] = {
+        {"apple", "Apple"},
+        {"google", "Google"},
+        {"microsoft", "Microsoft"},
+        {"yandex", "Yandex"},
+        {"facebook", "Facebook"},
+        {"instagram2", "Instagram"},
+        {"github", "GitHub"},
+        {"gitlab", "GitLab"},
+        {"bitbucket", "Bitbucket"},
+        {"gitee", "Gitee"},
+        {"gitea", "Gitea/Forgejo"},
+        {"discord", "Discord"},
+        {"twitter", "X/Twitter"},
+        {"kakao", "Kakao"},
+        {"vk", "ВКонтакте"},
+        {"linear", "Linear"},
+        {"notion", "Notion"},
+        {"monday", "monday.com"},
+        {"lark", "Lark"},
+        {"box", "Box"},
+        {"spotify", "Spotify"},
+        {"trakt", "Trakt"},
+        {"twitch", "Twitch"},
+        {"patreon", "Patreon"},
+        {"strava", "Strava"},
+        {"wakatime", "WakaTime"},
+        {"livechat", "LiveChat"},
+        {"mailcow", "mailcow"},
+        {"planningcenter", "Planning Center"},
+        {"oidc", "OIDC"},
+        {"oidc2", "OIDC"},
+        {"oidc3", "OIDC"},
+    };
+    std::vector<ProviderInfo> out;
+    for (const bool supported : {true, false}) {
+        for (const auto& [name, display] : kPocketBase) {
+            if ((collections::FindOAuth2Provider(name) != nullptr) == supported) {
+                out.push_back({name, display, supported});
+            }
+        }
+    }
+    return out;
+}
+
+std::string ProviderLogo(std::string_view display_name) {
+    // The first character (a whole UTF-8 sequence), upper-cased when ASCII.
+    std::string letter;
+    if (!display_name.empty()) {
+        std::size_t n = 1;
+        while (n < display_name.size() && (static_cast<unsigned char>(display_name[n]) & 0xC0U) == 0x80U) {
+            ++n;
+        }
+        letter = display_name.substr(0, n);
+        if (n == 1) {
+            letter[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(letter[0])));
+        }
+    }
+    if (letter == "<" || letter == "&") {
+        letter = "?";
+    }
+    return R"(<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" width="32" height="32">)"
+           R"(<circle cx="16" cy="16" r="15" fill="#e4e9ec" stroke="#a0a6ac" stroke-width="1"/>)"
+           R"(<text x="16" y="21.5" text-anchor="middle" font-family="sans-serif" font-size="15" )"
+           R"(font-weight="600" fill="#16161a">)" +
+           letter + "</text></svg>";
+}
 
 std::vector<OAuth2Provider> ProvidersOf(const schema::Collection& c) {
     std::vector<OAuth2Provider> out;

@@ -31,6 +31,21 @@ struct OAuth2Provider {
 std::vector<OAuth2Provider> ProvidersOf(const schema::Collection& collection);
 std::optional<OAuth2Provider> ProviderOf(const schema::Collection& collection, std::string_view name);
 
+/// One provider of PocketBase's list (GET /api/collections/meta/oauth2-providers).
+struct ProviderInfo {
+    std::string_view name;
+    std::string_view display_name;  // PocketBase's
+    bool supported = false;         // basalt has its endpoints (a named default, or oidc*)
+};
+
+/// Every OAuth2 provider PocketBase knows: the ones basalt can sign in with first, then the others,
+/// each group in PocketBase's order (its `order`, then name).
+std::vector<ProviderInfo> ProviderCatalog();
+
+/// A neutral logo for a provider (PocketBase ships each provider's artwork; basalt does not): the
+/// display name's first letter in a circle, as SVG markup.
+std::string ProviderLogo(std::string_view display_name);
+
 /// What a client needs to start the authorization-code flow: PocketBase's auth-methods entry.
 struct OAuth2Start {
     std::string state;

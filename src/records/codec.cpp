@@ -23,6 +23,9 @@ namespace {
 namespace json = boost::json;
 using schema::FieldType;
 
+// PocketBase's editor field limit when maxSize is 0 (DefaultEditorFieldMaxSize).
+constexpr std::int64_t kDefaultEditorMaxSize = 5 << 20;
+
 double NumberOption(const schema::Field& f, std::string_view key, double fallback) {
     const auto* v = f.options.if_contains(key);
     if (v == nullptr || v->is_null()) {
@@ -49,6 +52,25 @@ void Add(std::vector<FieldError>& errors, const schema::Field& f, std::string co
     errors.push_back({f.name, std::move(code), std::move(message)});
 }
 
+// An error with PocketBase's `params` (one number: {"min":3}); the message has it filled in.
+void AddWithParam(
+    std::vector<FieldError>& errors,
+    const schema::Field& f,
+    std::string code,
+    std::string message,
+    std::string_view param,
+    double value
+) {
+    // Go's JSON and text/template both print a float64 this way (5 -> 5, 1.5 -> 1.5).
+    errors.push_back(
+        {f.name,
+         std::move(code),
+         std::move(message),
+         {},
+         "{\"" + std::string(param) + "\":" + FormatGoFloat(value) + "}"}
+    );
+}
+
 // Any scalar as text, as PocketBase's cast.ToString does.
 std::optional<std::string> AsText(const json::value& v) {
     if (v.is_string()) {
@@ -72,13 +94,18 @@ std::optional<double> AsNumber(const json::value& v) {
         return std::isfinite(d) ? std::optional<double>(d) : std::nullopt;
     }
     if (v.is_string()) {
-        const std::string s(v.as_string());
+        // Go's strconv.ParseFloat: an optional sign, decimal or exponent form, "NaN"/"Inf" spelled
+        // out (returned as they are: the caller refuses them).
+        std::string_view s = v.as_string();
         if (s.empty()) {
             return 0.0;
         }
+        if (s.front() == '+' && s.size() > 1 && s[1] != '-') {
+            s.remove_prefix(1);
+        }
         double d = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-        if (ec == std::errc() && p == s.data() + s.size() && std::isfinite(d)) {
+        if (ec == std::errc() && p == s.data() + s.size()) {
             return d;
         }
         return std::nullopt;
@@ -254,6 +281,34 @@ std::optional<std::string> NormalizeDate(std::string_view t) {
     return std::string(buf);
 }
 
+std::optional<FieldError> PasswordLengthError(
+    const schema::Field* field, std::string_view plain, std::string_view name
+) {
+    std::int64_t min = 0;
+    std::int64_t max = 0;
+    if (field != nullptr) {
+        min = static_cast<std::int64_t>(NumberOption(*field, "min", 0));
+        max = static_cast<std::int64_t>(NumberOption(*field, "max", 0));
+    }
+    if (max <= 0) {
+        max = kDefaultPasswordMax;
+    }
+    const auto n = static_cast<std::int64_t>(Utf8Length(plain));
+    if (n < min) {
+        return FieldError{
+            std::string(name),
+            "validation_min_text_constraint",
+            "Must be at least " + std::to_string(min) + " character(s)."};
+    }
+    if (n > max) {
+        return FieldError{
+            std::string(name),
+            "validation_max_text_constraint",
+            "Must be less than " + std::to_string(max) + " character(s)."};
+    }
+    return std::nullopt;
+}
+
 db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vector<FieldError>& errors) {
     static const json::value kNull;
     const json::value& v = in != nullptr ? *in : kNull;
@@ -273,22 +328,31 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
                 Add(errors, f, "validation_required", "Cannot be blank.");
             }
             if (f.type == FieldType::kText && !text->empty()) {
-                const double min = NumberOption(f, "min", 0);
-                double max = NumberOption(f, "max", 0);
+                // Lengths count characters (UTF-8 code points), as PocketBase does; min only when set.
+                const auto min = static_cast<std::int64_t>(NumberOption(f, "min", 0));
+                auto max = static_cast<std::int64_t>(NumberOption(f, "max", 0));
                 if (max <= 0) {
                     max = 5000;
                 }
-                // Lengths count characters (UTF-8 code points), as PocketBase does.
-                std::size_t n = 0;
-                for (unsigned char c : *text) {
-                    n += (c & 0xC0U) != 0x80U ? 1 : 0;
-                }
-                if (static_cast<double>(n) < min || static_cast<double>(n) > max) {
-                    Add(errors,
+                const auto n = static_cast<std::int64_t>(Utf8Length(*text));
+                if (min > 0 && n < min) {
+                    AddWithParam(
+                        errors,
                         f,
-                        "validation_length_out_of_range",
-                        "The length must be between " + std::to_string(static_cast<long long>(min)) + " and " +
-                            std::to_string(static_cast<long long>(max)) + ".");
+                        "validation_min_text_constraint",
+                        "Must be at least " + std::to_string(min) + " character(s).",
+                        "min",
+                        static_cast<double>(min)
+                    );
+                } else if (n > max) {
+                    AddWithParam(
+                        errors,
+                        f,
+                        "validation_max_text_constraint",
+                        "Must be no more than " + std::to_string(max) + " character(s).",
+                        "max",
+                        static_cast<double>(max)
+                    );
                 }
                 const std::string pattern = f.StringOption("pattern");
                 if (!pattern.empty() && errors.size() == before) {
@@ -302,38 +366,67 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
                 }
             }
             if (f.type == FieldType::kEditor) {
-                const double max = NumberOption(f, "maxSize", 0);
-                if (max > 0 && static_cast<double>(text->size()) > max) {
-                    Add(errors, f, "validation_max_size_limit", "Must be less than the max allowed size.");
+                auto max = static_cast<std::int64_t>(NumberOption(f, "maxSize", 0));
+                if (max <= 0) {
+                    max = kDefaultEditorMaxSize;
+                }
+                if (static_cast<std::int64_t>(text->size()) > max) {
+                    AddWithParam(
+                        errors,
+                        f,
+                        "validation_content_size_limit",
+                        "The maximum allowed content size is " + std::to_string(max) + " bytes.",
+                        "maxSize",
+                        static_cast<double>(max)
+                    );
                 }
             }
             if (f.type == FieldType::kEmail && !text->empty() && !IsEmail(*text)) {
                 Add(errors, f, "validation_is_email", "Must be a valid email address.");
             }
             if (f.type == FieldType::kUrl && !text->empty() && !IsUrl(*text)) {
-                Add(errors, f, "validation_is_url", "Must be a valid url.");
+                Add(errors, f, "validation_invalid_url", "Must be a valid url.");
             }
             return std::move(*text);
         }
         case FieldType::kNumber: {
-            auto d = AsNumber(v);
-            if (!d) {
-                Add(errors, f, "validation_invalid_number", "Must be a number.");
+            // As PocketBase's cast.ToFloat64: what does not read as a number is 0; only a NaN or an
+            // infinity (spelled out in a string) is refused.
+            const double d = AsNumber(v).value_or(0.0);
+            if (!std::isfinite(d)) {
+                Add(errors, f, "validation_not_a_number", "The submitted number is not properly formatted.");
                 return static_cast<std::int64_t>(0);
             }
-            if (required && *d == 0) {
-                Add(errors, f, "validation_required", "Cannot be blank.");
+            if (d == 0) {
+                if (required) {
+                    Add(errors, f, "validation_required", "Cannot be blank.");
+                }
+                return NumberValue(d);
             }
-            if (f.BoolOption("onlyInt") && std::floor(*d) != *d) {
+            if (f.BoolOption("onlyInt") && std::floor(d) != d) {
                 Add(errors, f, "validation_only_int_constraint", "Decimal numbers are not allowed.");
+            } else if (HasNumberOption(f, "min") && d < NumberOption(f, "min", 0)) {
+                const double min = NumberOption(f, "min", 0);
+                AddWithParam(
+                    errors,
+                    f,
+                    "validation_min_number_constraint",
+                    "Must be greater or equal than " + FormatGoFloat(min) + ".",
+                    "min",
+                    min
+                );
+            } else if (HasNumberOption(f, "max") && d > NumberOption(f, "max", 0)) {
+                const double max = NumberOption(f, "max", 0);
+                AddWithParam(
+                    errors,
+                    f,
+                    "validation_max_number_constraint",
+                    "Must be less or equal than " + FormatGoFloat(max) + ".",
+                    "max",
+                    max
+                );
             }
-            if (HasNumberOption(f, "min") && *d < NumberOption(f, "min", 0)) {
-                Add(errors, f, "validation_min_number_constraint", "Must be larger than the minimum.");
-            }
-            if (HasNumberOption(f, "max") && *d > NumberOption(f, "max", 0)) {
-                Add(errors, f, "validation_max_number_constraint", "Must be less than the maximum.");
-            }
-            return NumberValue(*d);
+            return NumberValue(d);
         }
         case FieldType::kBool: {
             bool b = false;
@@ -351,20 +444,13 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
             return static_cast<std::int64_t>(b ? 1 : 0);
         }
         case FieldType::kDate: {
-            auto text = AsText(v);
-            if (!text) {
-                Add(errors, f, "validation_invalid_date", "Must be a valid date.");
-                return std::string();
-            }
-            if (text->empty()) {
+            // As PocketBase: a value that does not parse as a date is no date ("").
+            const auto text = v.is_string() ? std::optional<std::string>(std::string(v.as_string())) : std::nullopt;
+            auto d = text && !text->empty() ? NormalizeDate(*text) : std::nullopt;
+            if (!d) {
                 if (required) {
                     Add(errors, f, "validation_required", "Cannot be blank.");
                 }
-                return std::string();
-            }
-            auto d = NormalizeDate(*text);
-            if (!d) {
-                Add(errors, f, "validation_invalid_date", "Must be a valid date.");
                 return std::string();
             }
             return std::move(*d);
@@ -455,8 +541,11 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
                 } else {
                     lon = lo->to_number<double>();
                     lat = la->to_number<double>();
-                    if (lon < -180 || lon > 180 || lat < -90 || lat > 90) {
-                        Add(errors, f, "validation_invalid_value", "Coordinates out of range.");
+                    if (lat < -90 || lat > 90) {
+                        Add(errors, f, "validation_invalid_latitude", "Latitude must be between -90 and 90 degrees.");
+                    } else if (lon < -180 || lon > 180) {
+                        Add(errors, f, "validation_invalid_longitude", "Longitude must be between -180 and 180 degrees."
+                        );
                     }
                 }
             } else if (!v.is_null()) {
@@ -467,8 +556,23 @@ db::Value NormalizeValue(const schema::Field& f, const json::value* in, std::vec
             }
             return json::serialize(json::object{{"lon", lon}, {"lat", lat}});
         }
+        case FieldType::kPassword: {
+            // A password field outside an auth collection (`_otps`): checked as PocketBase checks it;
+            // the service stores its digest, never the text (auth collections' passwords are hashed
+            // by the API layer and never come here).
+            auto text = AsText(v);
+            if (!text || text->empty()) {
+                if (required) {
+                    Add(errors, f, "validation_required", "Cannot be blank.");
+                }
+                return std::string();
+            }
+            if (auto e = PasswordLengthError(&f, *text, f.name)) {
+                errors.push_back(std::move(*e));
+            }
+            return std::move(*text);
+        }
         case FieldType::kFile:
-        case FieldType::kPassword:
             break;
     }
     return std::string();
@@ -639,7 +743,7 @@ json::object ApplyModifiers(
                     return;
                 }
                 auto d = AsNumber(*delta);
-                if (!d) {
+                if (!d || !std::isfinite(*d)) {
                     Add(errors, f, "validation_invalid_number", "Must be a number.");
                     return;
                 }

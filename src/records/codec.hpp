@@ -19,6 +19,16 @@ namespace basalt::records {
 /// Relation ids are only checked for shape here; their existence is checked in the write.
 db::Value NormalizeValue(const schema::Field& field, const boost::json::value* in, std::vector<FieldError>& errors);
 
+/// PocketBase's password length limit when a password field's max is 0 (bcrypt's 72 bytes, less one).
+inline constexpr std::int64_t kDefaultPasswordMax = 71;
+
+/// PocketBase's length checks for a new plain password of `field` (an auth collection's `password`,
+/// `_otps.password`; null: the defaults): at least its `min` characters, at most its `max` (71 when
+/// 0), counted in code points. The error is reported under `name`, without params, as PocketBase's.
+std::optional<FieldError> PasswordLengthError(
+    const schema::Field* field, std::string_view plain, std::string_view name = "password"
+);
+
 /// The JSON value of a stored column for the record JSON (zero values as PocketBase writes them).
 boost::json::value ColumnToJson(const schema::Field& field, const db::Value& column);
 

@@ -8,6 +8,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "auth/password.hpp"
 #include "auth/scopes.hpp"
 #include "core/ids.hpp"
 #include "core/json_text.hpp"
@@ -32,6 +33,18 @@ Error NotFound() {
 
 std::string Q(std::string_view name) {
     return query::QuoteIdent(name);
+}
+
+// A validated value for `f`; a password field outside an auth collection (`_otps.password`) is
+// stored as the SHA-256 digest basalt's one-time-password check compares, never as text.
+db::Value ColumnValue(const schema::Field& f, const json::value* in, std::vector<FieldError>& errors) {
+    db::Value v = NormalizeValue(f, in, errors);
+    if (f.type == FieldType::kPassword) {
+        if (const auto* text = std::get_if<std::string>(&v); text != nullptr && !text->empty()) {
+            return auth::Sha256Hex(*text);
+        }
+    }
+    return v;
 }
 
 // Exported unless hidden (superusers see hidden fields); passwords and auth token keys never.
@@ -945,7 +958,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
             values.emplace_back(&f, f.BoolOption("onCreate") ? now : std::string());
             continue;
         }
-        values.emplace_back(&f, NormalizeValue(f, in, errors));
+        values.emplace_back(&f, ColumnValue(f, in, errors));
     }
     if (!errors.empty()) {
         return ValidationError("Failed to create record.", std::move(errors));
@@ -1054,7 +1067,7 @@ UpdatePlan PlanUpdate(
         if (in == nullptr || (f.hidden && !superuser)) {
             continue;  // not submitted: keeps its stored value
         }
-        plan.values.emplace_back(&f, NormalizeValue(f, in, errors));
+        plan.values.emplace_back(&f, ColumnValue(f, in, errors));
     }
     plan.sql = "UPDATE " + Q(c.name) + " SET ";
     for (std::size_t i = 0; i < plan.values.size(); ++i) {

@@ -93,7 +93,7 @@ describe('users, authentication and sessions', () => {
     const bad = [
       [{ email: 'b@example.com', password: 'secret-pass-1' }, 'passwordConfirm', 'validation_required'],
       [{ email: 'b@example.com', password: 'secret-pass-1', passwordConfirm: 'other-pass-1' }, 'passwordConfirm', 'validation_values_mismatch'],
-      [{ email: 'b@example.com', password: 'short', passwordConfirm: 'short' }, 'password', 'validation_length_out_of_range'],
+      [{ email: 'b@example.com', password: 'short', passwordConfirm: 'short' }, 'password', 'validation_min_text_constraint'],
       [{ email: 'b@example.com' }, 'password', 'validation_required'],
       [{ password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' }, 'email', 'validation_required'],
       [{ email: 'not-an-email', password: 'secret-pass-1', passwordConfirm: 'secret-pass-1' }, 'email', 'validation_is_email'],

@@ -105,6 +105,8 @@ describe('settings and batch', () => {
       body: JSON.stringify({ requests: [{ method: 'GET', url: '/api/settings' }] }),
     });
     assert.equal(r.status, 400);
-    assert.equal(r.body.data.requests['0'].code, 'batch_request_invalid');
+    // PocketBase: an unsupported action fails when it is reached, like any other failed request.
+    assert.equal(r.body.data.requests['0'].code, 'batch_request_failed');
+    assert.equal(r.body.data.requests['0'].response.status, 400);
   });
 });

@@ -305,7 +305,7 @@ describe('schema: views, import, rebuilds', () => {
     );
     await pb.collections.import(teamsOnlyName, true);
     const names = (await pb.collections.getFullList()).map((c) => c.name).sort();
-    assert.deepEqual(names, ['_superusers', 'players', 'rosters', 'teams']);
+    assert.deepEqual(names, ['_authOrigins', '_externalAuths', '_mfas', '_otps', '_superusers', 'players', 'rosters', 'teams']);
     assert.ok(!(await pb.collections.getOne('teams')).fields.some((f) => f.name === 'city'));
     assert.deepEqual((await pb.collection('rosters').getFullList()).map((r) => r.name), ['Zoe']);
   });

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <chrono>
+#include <limits>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 #include "core/json_text.hpp"
 #include "core/random.hpp"
 #include "core/result.hpp"
+#include "core/text.hpp"
 
 namespace basalt {
 namespace {
@@ -115,6 +117,29 @@ TEST(JsonText, EscapesAtEveryPositionOfLongStrings) {
             }
         }
     }
+}
+
+TEST(Text, CountsCharactersAndFormatsFloatsAsGo) {
+    EXPECT_EQ(Utf8Length("abc"), 3U);
+    EXPECT_EQ(Utf8Length("äöü€"), 4U);
+    EXPECT_EQ(Utf8Length(""), 0U);
+    // strconv.FormatFloat(v, 'g', -1, 64)
+    EXPECT_EQ(FormatGoFloat(0), "0");
+    EXPECT_EQ(FormatGoFloat(-0.0), "-0");
+    EXPECT_EQ(FormatGoFloat(1), "1");
+    EXPECT_EQ(FormatGoFloat(1.5), "1.5");
+    EXPECT_EQ(FormatGoFloat(-2.25), "-2.25");
+    EXPECT_EQ(FormatGoFloat(100), "100");
+    EXPECT_EQ(FormatGoFloat(123456), "123456");
+    EXPECT_EQ(FormatGoFloat(1e6), "1e+06");
+    EXPECT_EQ(FormatGoFloat(123456789), "1.23456789e+08");
+    EXPECT_EQ(FormatGoFloat(0.0001), "0.0001");
+    EXPECT_EQ(FormatGoFloat(0.00001), "1e-05");
+    EXPECT_EQ(FormatGoFloat(1e21), "1e+21");
+    EXPECT_EQ(FormatGoFloat(1.7976931348623157e308), "1.7976931348623157e+308");
+    EXPECT_EQ(FormatGoFloat(0.1 + 0.2), "0.30000000000000004");
+    EXPECT_EQ(FormatGoFloat(std::numeric_limits<double>::quiet_NaN()), "NaN");
+    EXPECT_EQ(FormatGoFloat(-std::numeric_limits<double>::infinity()), "-Inf");
 }
 
 TEST(ApiError, SentenizesAndMapsStatuses) {

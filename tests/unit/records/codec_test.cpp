@@ -31,14 +31,17 @@ TEST(Codec, ValidatesByType) {
     EXPECT_TRUE(errors.empty());
     const boost::json::value big(11.5);
     (void)NormalizeValue(num, &big, errors);
-    ASSERT_EQ(errors.size(), 2U);  // not an int, above max
+    ASSERT_EQ(errors.size(), 1U);  // PocketBase reports the first problem: not an int (before above max)
+    EXPECT_EQ(errors[0].code, "validation_only_int_constraint");
     errors.clear();
 
     const auto text = MakeField(R"({"name":"t","type":"text","required":true,"max":3})");
     const boost::json::value long_text("abcd");
     (void)NormalizeValue(text, &long_text, errors);
     ASSERT_EQ(errors.size(), 1U);
-    EXPECT_EQ(errors[0].code, "validation_length_out_of_range");
+    EXPECT_EQ(errors[0].code, "validation_max_text_constraint");
+    EXPECT_EQ(errors[0].message, "Must be no more than 3 character(s).");
+    EXPECT_EQ(errors[0].params_json, R"({"max":3})");
     errors.clear();
     const boost::json::value accents("äöü");  // 3 characters, 6 bytes
     (void)NormalizeValue(text, &accents, errors);
@@ -126,6 +129,70 @@ TEST(Codec, ModifiersResolveAgainstTheStoredRecord) {
     (void)ApplyModifiers(c, boost::json::parse(R"({"n+":"abc"})").as_object(), nullptr, errors);
     ASSERT_EQ(errors.size(), 1U);
     EXPECT_EQ(errors[0].code, "validation_invalid_number");
+}
+
+// PocketBase's codes, messages and params per field type (core/field_*.go).
+TEST(Codec, ReportsPocketBaseCodes) {
+    std::vector<FieldError> errors;
+    auto one = [&](const char* field, const boost::json::value& v) {
+        errors.clear();
+        (void)NormalizeValue(MakeField(field), &v, errors);
+        return errors.empty() ? FieldError{} : errors.front();
+    };
+    auto e = one(R"({"name":"t","type":"text","min":3,"max":5})", boost::json::value("ab"));
+    EXPECT_EQ(e.code, "validation_min_text_constraint");
+    EXPECT_EQ(e.message, "Must be at least 3 character(s).");
+    EXPECT_EQ(e.params_json, R"({"min":3})");
+    EXPECT_EQ(one(R"({"name":"t","type":"text","min":3})", boost::json::value("äöü")).code, "");  // 3 characters
+    EXPECT_EQ(
+        one(R"({"name":"t","type":"text"})", boost::json::value(std::string(5001, 'a'))).params_json, R"({"max":5000})"
+    );
+
+    e = one(R"({"name":"n","type":"number","min":1.5})", boost::json::value(1));
+    EXPECT_EQ(e.code, "validation_min_number_constraint");
+    EXPECT_EQ(e.message, "Must be greater or equal than 1.5.");
+    EXPECT_EQ(e.params_json, R"({"min":1.5})");
+    e = one(R"({"name":"n","type":"number","max":10})", boost::json::value(11));
+    EXPECT_EQ(e.message, "Must be less or equal than 10.");
+    EXPECT_EQ(e.params_json, R"({"max":10})");
+    // What does not read as a number is 0, as PocketBase's cast; a spelled-out NaN is refused.
+    errors.clear();
+    const boost::json::value abc("abc");
+    EXPECT_EQ(std::get<std::int64_t>(NormalizeValue(MakeField(R"({"name":"n","type":"number"})"), &abc, errors)), 0);
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(one(R"({"name":"n","type":"number"})", boost::json::value("NaN")).code, "validation_not_a_number");
+    EXPECT_EQ(one(R"({"name":"n","type":"number","required":true})", abc).code, "validation_required");
+
+    // Dates PocketBase cannot read are no date.
+    errors.clear();
+    const boost::json::value garbage("garbage");
+    EXPECT_EQ(std::get<std::string>(NormalizeValue(MakeField(R"({"name":"d","type":"date"})"), &garbage, errors)), "");
+    EXPECT_TRUE(errors.empty());
+    EXPECT_EQ(one(R"({"name":"d","type":"date","required":true})", garbage).code, "validation_required");
+
+    EXPECT_EQ(one(R"({"name":"u","type":"url"})", boost::json::value("nope")).code, "validation_invalid_url");
+    e = one(R"({"name":"e","type":"editor","maxSize":4})", boost::json::value("<p>x</p>"));
+    EXPECT_EQ(e.code, "validation_content_size_limit");
+    EXPECT_EQ(e.message, "The maximum allowed content size is 4 bytes.");
+    EXPECT_EQ(e.params_json, R"({"maxSize":4})");
+    const auto geo = R"({"name":"g","type":"geoPoint"})";
+    EXPECT_EQ(one(geo, boost::json::parse(R"({"lon":200,"lat":100})")).code, "validation_invalid_latitude");
+    EXPECT_EQ(one(geo, boost::json::parse(R"({"lon":200,"lat":10})")).code, "validation_invalid_longitude");
+}
+
+TEST(Codec, ChecksPasswordsAsPocketBase) {
+    const auto pw = MakeField(R"({"name":"password","type":"password","min":8,"max":0})");
+    auto e = PasswordLengthError(&pw, "short");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code, "validation_min_text_constraint");
+    EXPECT_EQ(e->message, "Must be at least 8 character(s).");
+    EXPECT_TRUE(e->params_json.empty());
+    EXPECT_FALSE(PasswordLengthError(&pw, "äöüäöüäö"));  // 8 characters, 16 bytes
+    e = PasswordLengthError(&pw, std::string(72, 'a'));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code, "validation_max_text_constraint");
+    EXPECT_EQ(e->message, "Must be less than 71 character(s).");
+    EXPECT_FALSE(PasswordLengthError(&pw, std::string(71, 'a')));
 }
 
 }  // namespace
