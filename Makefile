@@ -5,7 +5,7 @@ HTTP ?= 127.0.0.1:8090
 DIR ?= basalt_data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build ui run test unit api e2e asan fuzz fuzz-build bench format format-check tidy clean
+.PHONY: all deps build ui run test unit api e2e asan fuzz fuzz-build bench bench-check format format-check tidy clean
 
 all: build ui
 
@@ -52,8 +52,19 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@scripts/run-fuzz $(FUZZ_SECONDS)
 
+# The benchmarks: health vs nginx, the records workloads (W1, W2, mixed, W3) and 5 minutes of
+# durable creates (WAL size, rate over time, idle CPU afterwards). Minutes of full load on every
+# core: on a shared machine, run it under the shared lock (flock /tmp/basalt-build.lock make bench).
 bench: build
 	bench/health.sh
+	bench/records.sh
+	bench/sustained.sh 300
+
+# The regression guard: 5 s of W1, W2 and W3 beside nginx against bench/baseline.json. No build
+# dependency: it measures the binary there is (`make test` builds it in an earlier step), so that
+# running it never starts a build (BASALT_BIN to point it at another).
+bench-check:
+	bench/check.sh
 
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp')

@@ -3,7 +3,9 @@
 
 out=$(mktemp -d /tmp/basalt-bench-XXXXXX)
 chmod 755 "$out"  # nginx workers run as nobody
-trap 'kill $(jobs -p) 2>/dev/null || true; [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)" 2>/dev/null; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
+# Under `set -e` a failing command in the trap ends the script with status 1: nginx's master is
+# usually gone by the second kill, hence the `|| true`s (the script's own status is kept).
+trap 'kill $(jobs -p) 2>/dev/null || true; { [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)"; } 2>/dev/null || true; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
@@ -67,4 +69,4 @@ run() {
   echo "$rps" > "$out/last"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", b ? a/b : 0}'; }
