@@ -100,13 +100,19 @@ void CheckAuthRule(const Deps& d, const Request& req, const schema::Collection& 
     }
 }
 
+}  // namespace
+
 std::string ThrottleKey(std::string_view kind, const schema::Collection& c, std::string_view value) {
     return std::string(kind) + '\x1f' + c.id + '\x1f' + ToLower(value);
 }
 
+namespace {
+
 bool IsIpKey(const std::string& k) {
     return k.rfind("ip\x1f", 0) == 0 || k.rfind("otp-ip\x1f", 0) == 0;
 }
+
+}  // namespace
 
 // Counts an attempt on every key before it runs (so concurrent guesses cannot all pass the check),
 // or answers 429 with Retry-After when one is closed. Keys of an IP ("ip", "otp-ip") get 30 free
@@ -138,6 +144,8 @@ void AttemptSucceeded(const Deps& d, const std::vector<std::string>& keys) {
         }
     }
 }
+
+namespace {
 
 json::object SessionJson(const identity::Session& s, std::string_view current) {
     return json::object{
@@ -1015,6 +1023,10 @@ public:
         const std::string password = RequiredString(DecodeJsonObject(req), "password");
         const schema::Collection collection = *c;
         Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
+        // A password check for a signed-in record: throttled like a sign-in (a stolen token must not
+        // turn into a password oracle).
+        const std::vector<std::string> throttle_keys{ThrottleKey("password", collection, p.record.id)};
+        ReserveAttempt(d_, throttle_keys);
         co_await d_.blocking.Run([&] {
             auto rec = d_.auth_records.FindById(collection, p.record.id);
             if (!rec || !rec->has_value() || !auth::VerifyPassword((*rec)->password_hash, password)) {
@@ -1054,6 +1066,9 @@ public:
                 {"secret", auth::Base32Encode(secret)},
                 {"uri", auth::TotpUri(issuer.empty() ? "basalt" : issuer, (*rec)->email, secret)}};
         });
+        if (r) {
+            AttemptSucceeded(d_, throttle_keys);
+        }
         if (!r) {
             Fail(req, r.error());
         }
@@ -1127,6 +1142,10 @@ public:
         const std::string password = RequiredString(DecodeJsonObject(req), "password");
         const schema::Collection collection = *c;
         Result<void> r = MakeError(ErrorCode::kInternal, "not run");
+        // A password check for a signed-in record: throttled like a sign-in (a stolen token must not
+        // turn into a password oracle).
+        const std::vector<std::string> throttle_keys{ThrottleKey("password", collection, p.record.id)};
+        ReserveAttempt(d_, throttle_keys);
         co_await d_.blocking.Run([&] {
             auto rec = d_.auth_records.FindById(collection, p.record.id);
             if (!rec || !rec->has_value() || !auth::VerifyPassword((*rec)->password_hash, password)) {
@@ -1142,6 +1161,9 @@ public:
                 return Ok();
             });
         });
+        if (r) {
+            AttemptSucceeded(d_, throttle_keys);
+        }
         if (!r) {
             Fail(req, r.error());
         }

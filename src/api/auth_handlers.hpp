@@ -26,4 +26,12 @@ Result<records::AuthInput> PrepareAuthInput(
     const records::Access& access
 );
 
+/// A brute-force throttle key: `kind` (identity, ip, otp, otp-ip, totp, password) of collection `c`.
+std::string ThrottleKey(std::string_view kind, const schema::Collection& c, std::string_view value);
+/// Counts an attempt on every key before it runs, or throws ApiError 429 with Retry-After when one
+/// is closed. Call it on the I/O thread, before the password check.
+void ReserveAttempt(const Deps& d, const std::vector<std::string>& keys);
+/// The attempt succeeded: identity-like keys start afresh, IP keys only get the attempt back.
+void AttemptSucceeded(const Deps& d, const std::vector<std::string>& keys);
+
 }  // namespace basalt::api

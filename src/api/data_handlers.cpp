@@ -570,11 +570,19 @@ private:
         if (!c) {
             co_return records::AuthInput{};
         }
+        // An owner's oldPassword is a password check: throttled per record like a sign-in (a stolen
+        // token must not turn into a password oracle).
+        std::vector<std::string> throttle_keys;
+        if (!id.empty() && body.contains("oldPassword")) {
+            throttle_keys.push_back(ThrottleKey("password", *c, id));
+            ReserveAttempt(d_, throttle_keys);
+        }
         Result<records::AuthInput> r = MakeError(ErrorCode::kInternal, "not run");
         co_await d_.blocking.Run([&] { r = PrepareAuthInput(d_, *c, id, body, access); });
         if (!r) {
             Fail(req, r.error());
         }
+        AttemptSucceeded(d_, throttle_keys);
         co_return std::move(*r);
     }
 

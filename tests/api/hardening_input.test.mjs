@@ -609,3 +609,37 @@ describe('issue 11: hardening', () => {
     }
   });
 });
+
+// Found while writing docs/security.md: password checks outside sign-in were not throttled, so a
+// stolen token could guess the account's password through oldPassword or the TOTP endpoints.
+describe('password checks of signed-in records are throttled like sign-ins', () => {
+  test('oldPassword on a record update and the password of totp-setup give 429 after the free attempts', async () => {
+    const srv = await startServer({ superuser: SU });
+    try {
+      const user = await signUp(srv, 'owner@example.com');
+      const s = await signIn(srv, 'owner@example.com', 'secret-pass-1');
+      assert.equal(s.status, 200);
+      const token = s.body.token;
+      const statuses = [];
+      for (let i = 0; i < 8; ++i) {
+        const r = await send(srv, 'PATCH', `/api/collections/users/records/${user.id}`, {
+          token,
+          body: { oldPassword: 'guess-' + i, password: 'new-secret-1', passwordConfirm: 'new-secret-1' },
+        });
+        statuses.push(r.status);
+      }
+      assert.deepEqual(statuses.slice(0, 5), [400, 400, 400, 400, 400], 'five free attempts');
+      assert.ok(statuses.slice(5).includes(429), `then 429: ${statuses}`);
+      const totp = [];
+      for (let i = 0; i < 8; ++i) {
+        const r = await send(srv, 'POST', '/api/collections/users/totp-setup', { token, body: { password: 'guess-' + i } });
+        totp.push(r.status);
+      }
+      assert.ok(totp.includes(429), `totp-setup is throttled too: ${totp}`);
+      // The owner still signs in (another key: the identity's own sign-in throttle is untouched).
+      assert.equal((await signIn(srv, 'owner@example.com', 'secret-pass-1')).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});

@@ -164,3 +164,50 @@ describe('graceful shutdown', () => {
     await srv.stop();
   });
 });
+
+describe('a body over the limit', () => {
+  // issue 11 (compatibility): the client must be able to read the 413 while it is still sending:
+  // closing at once with unread bytes makes the kernel reset the connection, and the client sees
+  // EPIPE/ECONNRESET instead of the answer. basalt half-closes and discards what still arrives.
+  test('the 413 reaches a client that keeps sending its body', async () => {
+    const srv = await startServer({ args: ['--max-body', '1048576'] });
+    try {
+      const total = 8 * 1048576;
+      const got = await new Promise((resolve) => {
+        const sock = net.connect(srv.port, '127.0.0.1');
+        let data = '';
+        let sent = 0;
+        let error = null;
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        sock.on('data', (d) => (data += d));
+        sock.on('error', (e) => (error = e));
+        sock.on('close', () => resolve({ data, error, sent }));
+        sock.on('connect', () => {
+          sock.write(
+            'POST /api/collections/x/records HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n' +
+              `Content-Length: ${total}\r\n\r\n`
+          );
+          const pump = () => {
+            while (sent < total) {
+              sent += chunk.length;
+              if (!sock.write(chunk)) {
+                sock.once('drain', pump);
+                return;
+              }
+            }
+            sock.end();
+          };
+          pump();
+        });
+        setTimeout(() => sock.destroy(), 20000);
+      });
+      assert.match(got.data, /^HTTP\/1\.1 413 /, `the answer arrived (error: ${got.error?.code}, sent ${got.sent})`);
+      const body = JSON.parse(got.data.slice(got.data.indexOf('\r\n\r\n') + 4));
+      assert.equal(body.status, 413);
+      // The server keeps serving.
+      assert.equal((await getJson(srv.url + '/api/health')).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
