@@ -1,10 +1,13 @@
 // PocketBase's OWN dashboard (its repository's ui/dist, v0.39.x) served by basalt with
 // `serve --admin-dir`, walked in Debian's headless Chromium (playwright-core), so that basalt stays
-// wire-compatible with it: sign in, the collections (users, _superusers and the other system
-// ones), a base collection made in the UI with several field types, its records created and edited,
-// a user's panel (Auth providers, impersonation), collection settings, the API preview, every
-// settings page (application with its accordions and a rate limit rule, mail, storage, backups,
-// crons, export/import collections, SQL console), logs, sign out and the password-reset request.
+// wire-compatible with it: sign in (and a reload that refreshes the token), the collections (users,
+// _superusers and the other system ones, the overview), a base collection made in the UI with
+// several field types (a taken name first: the 400 lands under the name input), its records created
+// and edited, a user created, its panel (Auth providers, impersonation), the users auth options
+// saved with OTP on, collection settings, the API preview, every settings page (application with its
+// accordions and a rate limit rule, mail, storage, backups, crons run, export, import merged), a
+// record bulk-deleted and a collection deleted, the SQL console, logs, sign out and a password-reset
+// request.
 //
 // Every /api/* answer >= 400 that PocketBase itself would not give, every failed dashboard asset,
 // every console error and every uncaught page error is collected and the last test fails with the
@@ -95,9 +98,10 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
   const problems = []; // {kind, step, ...}: fail the run
   const notBuilt = []; // failures of allow-listed endpoints: reported only
   const warnings = []; // console warnings: reported only
+  const calls = []; // every /api/* answer, for pb-report.json
   const pending = new Set(); // in-flight requests to /api/*
   const bodyReads = [];
-  const expected = []; // {method, re, status}: failures a step causes on purpose (consumed once)
+  const expected = []; // {method, re, status}: a failure a step causes on purpose (consumed once)
 
   before(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -134,6 +138,7 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     });
     page.on('response', (res) => {
       const u = new URL(res.url());
+      if (u.origin === origin && u.pathname.startsWith('/api/')) calls.push(`${current} | ${res.request().method()} ${decodeURIComponent(u.pathname + u.search)} -> ${res.status()}`);
       if (u.origin !== origin || res.status() < 400) return;
       const req = res.request();
       const entry = {
@@ -211,7 +216,7 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
       await page.locator('.collections-sidebar details.nav-group-system-collections > summary').click();
     }
     await sidebarItem(name).click();
-    await page.locator('.page-header .breadcrumbs', { hasText: name }).waitFor();
+    await page.locator('.page-header .breadcrumbs > div', { hasText: new RegExp(`^${name}$`) }).waitFor();
     await page.locator('.page-header').getByRole('button', { name: 'API preview' }).waitFor();
     await settle();
   }
@@ -247,6 +252,11 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     await sidebarItem('users').waitFor();
     // the app header shows who is signed in
     await page.locator('.logged-user', { hasText: EMAIL }).waitFor();
+    // a reload keeps the session (the dashboard refreshes the token in the background)
+    const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/collections/_superusers/auth-refresh'));
+    await page.reload();
+    assert.equal((await refreshed).status(), 200, 'auth-refresh');
+    await sidebarItem('users').waitFor();
   });
 
   walk('collections list: users and the system collections', async () => {
@@ -277,9 +287,17 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     await shot('new-collection');
     await modal.locator('.tab-item', { hasText: 'API rules' }).click();
     await shot('new-collection-rules');
+    // a taken name first: PocketBase answers 400 with data.name, shown under the name input
+    await modal.locator('input[name="name"]').fill('users');
+    expected.push({ method: 'POST', re: /^\/api\/collections$/, status: 400 });
+    await modal.getByRole('button', { name: 'Create', exact: true }).click();
+    await modal.locator('.generated-error[data-input-name="name"]').waitFor();
+    await shot('new-collection-name-taken');
+    assert.equal(expected.length, 0, 'the taken name was refused with a 400');
+    await modal.locator('input[name="name"]').fill('pb_notes');
     await modal.getByRole('button', { name: 'Create', exact: true }).click();
     await toast('Successfully created collection "pb_notes"').waitFor();
-    await page.locator('.page-header .breadcrumbs', { hasText: 'pb_notes' }).waitFor();
+    await page.locator('.page-header .breadcrumbs > div', { hasText: /^pb_notes$/ }).waitFor();
     await settle();
     await shot('new-collection-records');
     const col = await api('/api/collections/pb_notes');
@@ -301,7 +319,9 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     await modal.locator('input[name="url"]').fill('https://example.com/x');
     await modal.locator('input[name="date"]').fill('2024-05-06T07:08:09');
     await modal.locator('input[name="date"]').blur();
+    // the new record's JSON starts as `null` (the scaffold's value): replace it
     await modal.locator('.field-type-json [role="textbox"]').click();
+    await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.type('{"a": [1, 2]}');
     await modal.locator('input[name="email"]').click(); // blur the JSON editor: it commits on blur
     await shot('record-new');
@@ -380,7 +400,7 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
       await shot('user-auth-providers');
       await modal.locator('.tab-item', { hasText: 'Account' }).click();
     }
-    await modal.locator('button[title="More options"]').click();
+    await modal.locator('.modal-header button[title="More options"]').click();
     const impersonate = page.locator('.modal-header-dropdown:popover-open').getByRole('button', { name: 'Impersonate' });
     if (await impersonate.count()) {
       await impersonate.click();
@@ -422,7 +442,18 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
       await settle(200);
     }
     await shot('users-options');
+    // enable OTP and save: the whole auth collection goes back through PATCH
+    const otp = modal.locator('details.otp-accordion');
+    if ((await otp.getAttribute('open')) === null) await otp.locator('summary').click();
+    await otp.locator('input[name="otp.enabled"]').check();
+    await modal.getByRole('button', { name: 'Save changes' }).click();
+    const confirm = page.getByRole('button', { name: 'Yes, save changes' });
+    const saved = toast('Successfully updated collection "users"');
+    await Promise.race([saved.waitFor(), confirm.waitFor().then(() => confirm.click())]);
+    await saved.waitFor();
     await closeModals();
+    const users = await api('/api/collections/users');
+    assert.equal(users.body.otp?.enabled, true, 'OTP is enabled on users');
   });
 
   walk('logs page', async () => {
@@ -536,6 +567,37 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     assert.equal((await api('/api/collections/pb_notes')).status, 200, 'merge kept the others');
   });
 
+  walk('delete a record (bulk bar) and a collection (its settings)', async () => {
+    for (const title of ['keep me', 'delete me']) {
+      assert.equal((await api('/api/collections/pb_imported/records', { method: 'POST', body: JSON.stringify({ title }) })).status, 200);
+    }
+    await go('#/collections?collection=pb_imported', '.collections-sidebar');
+    await openCollection('pb_imported');
+    const row = page.locator('tr.handle', { hasText: 'delete me' });
+    await row.waitFor();
+    await row.locator('td.col-bulk-select input[type="checkbox"]').check({ force: true });
+    await page.locator('.btn.danger', { hasText: 'Delete' }).click();
+    await topModal().getByRole('button', { name: 'Yes', exact: true }).click();
+    await row.waitFor({ state: 'detached' });
+    await page.locator('tr.handle', { hasText: 'keep me' }).waitFor();
+    await shot('records-bulk-deleted');
+
+    await page.locator('.btn-collection-settings').click();
+    const modal = topModal();
+    await modal.locator('input[name="name"]').waitFor();
+    await modal.locator('.modal-header button[title="More options"]').click();
+    await page.locator('.modal-header-dropdown:popover-open').getByRole('button', { name: 'Delete' }).click();
+    // the confirmation is a reused modal that can sit before the collection modal in the DOM
+    const confirm = page.locator('.modal[data-modal-state="open"]').filter({ has: page.locator('input[id$=".confirm_name"]') });
+    await confirm.locator('input[id$=".confirm_name"]').fill('pb_imported');
+    await shot('collection-delete');
+    await confirm.getByRole('button', { name: 'Yes', exact: true }).click();
+    await toast('Successfully deleted collection "pb_imported"').waitFor();
+    await sidebarItem('pb_imported').waitFor({ state: 'detached' });
+    await closeModals();
+    assert.equal((await api('/api/collections/pb_imported')).status, 404);
+  });
+
   walk('settings: SQL console', async () => {
     await go('#/settings/sql', '.sql-console-field');
     await page.locator('.sql-console-field [role="textbox"]').click();
@@ -561,7 +623,7 @@ describe('PocketBase dashboard served by basalt', { skip: dash.skip || false }, 
     current = 'report';
     await Promise.allSettled(bodyReads);
     const total = Date.now() - started;
-    const report = { dashboard: dash.source, version: dashboardVersion(dash.dir), totalMs: total, timings, problems, notBuilt, warnings };
+    const report = { dashboard: dash.source, version: dashboardVersion(dash.dir), totalMs: total, timings, problems, notBuilt, warnings, calls };
     writeFileSync(path.join(artifacts, 'pb-report.json'), JSON.stringify(report, null, 2));
     t.diagnostic(`PocketBase dashboard ${report.version} from ${dash.source}; walk took ${(total / 1000).toFixed(1)} s`);
     for (const x of timings) t.diagnostic(`  ${(x.ms / 1000).toFixed(1).padStart(5)} s  ${x.step}`);
