@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "api/handlers.hpp"
 
+#include <algorithm>
+
 #include "api/routes.hpp"
+#include "core/ip.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
 
@@ -26,6 +29,24 @@ std::optional<http::Response> AuthMiddleware::Before(http::Request& req) {
     auto principal =
         identity::ApiKeyStore::IsKey(token) ? deps_.api_keys.Authenticate(token) : deps_.tokens.Authenticate(token);
     if (principal) {
+        // settings.superuserIPs (PocketBase's whitelist): a superuser from any other client IP is
+        // refused, whatever the request.
+        if ((*principal)->superuser) {
+            const auto net = deps_.settings.TrustedProxy();
+            if (!net->superuser_ips.empty()) {
+                const auto ip = ParseIp(req.remote_ip);
+                const bool listed =
+                    ip && std::any_of(net->superuser_ips.begin(), net->superuser_ips.end(), [&](const auto& t) {
+                        const auto n = ParseIpNetwork(t);
+                        return n && Contains(*n, *ip);
+                    });
+                if (!listed) {
+                    return http::Response::FromApiError(
+                        ApiError::Forbidden("You are not allowed to perform this request.")
+                    );
+                }
+            }
+        }
         req.auth = std::move(*principal);
     } else if (principal.error().code != ErrorCode::kUnauthorized) {
         obs::Warn("token check failed", {{"request_id", req.request_id}, {"error", principal.error().message}});

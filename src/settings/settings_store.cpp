@@ -117,7 +117,8 @@ json::object SettingsStore::Defaults() {
           {"appURL", "http://127.0.0.1:8090"},
           {"senderName", "Support"},
           {"senderAddress", "support@example.com"},
-          {"hideControls", false}}},
+          {"hideControls", false},
+          {"accentColor", "#1055c9"}}},
         {"logs", {{"maxDays", 7}, {"minLevel", 0}, {"logIP", true}, {"logAuthId", false}}},
         {"smtp",
          {{"enabled", false},
@@ -131,8 +132,11 @@ json::object SettingsStore::Defaults() {
         {"backups", {{"cron", ""}, {"cronMaxKeep", 3}, {"s3", s3}}},
         {"s3", s3},
         {"batch", {{"enabled", false}, {"maxRequests", 50}, {"timeout", 3}, {"maxBodySize", 0}}},
+        // Superusers may sign requests only from these IPs/CIDRs when any are listed (PocketBase's).
+        {"superuserIPs", json::array{}},
         {"rateLimits",
          {{"enabled", false},
+          {"excludedIPs", json::array{}},
           {"rules",
            json::array{
                json::object{{"label", "*:auth"}, {"audience", ""}, {"duration", 3}, {"maxRequests", 2}},
@@ -189,6 +193,13 @@ void SettingsStore::SetDocument(json::object doc) {
             proxy->use_leftmost_ip = b->as_bool();
         }
     }
+    if (const auto* a = doc_.if_contains("superuserIPs"); a != nullptr && a->is_array()) {
+        for (const auto& e : a->as_array()) {
+            if (e.is_string() && !e.as_string().empty()) {
+                proxy->superuser_ips.emplace_back(e.as_string());
+            }
+        }
+    }
     proxy_ = std::move(proxy);
 }
 
@@ -216,6 +227,18 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     std::vector<std::string> path;
     std::vector<FieldError> errors;
     Merge(next, Defaults(), patch, path, errors);
+    if (const auto* list = next.if_contains("superuserIPs"); list != nullptr && list->is_array()) {
+        for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+            const auto& e = list->as_array()[i];
+            if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
+                errors.push_back(
+                    {"superuserIPs." + std::to_string(i),
+                     "validation_invalid_value",
+                     "Must be an IP address or a CIDR network."}
+                );
+            }
+        }
+    }
     if (const auto* proxy = next.if_contains("trustedProxy"); proxy != nullptr && proxy->is_object()) {
         if (const auto* list = proxy->as_object().if_contains("proxies"); list != nullptr && list->is_array()) {
             for (std::size_t i = 0; i < list->as_array().size(); ++i) {

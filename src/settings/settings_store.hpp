@@ -49,6 +49,8 @@ struct ProxySettings {
     std::vector<std::string> headers;
     bool use_leftmost_ip = false;
     std::vector<std::string> proxies;
+    /// settings.superuserIPs: when not empty, superusers are refused (403) from any other client IP.
+    std::vector<std::string> superuser_ips;
 };
 
 /// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,

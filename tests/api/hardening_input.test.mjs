@@ -643,3 +643,29 @@ describe('password checks of signed-in records are throttled like sign-ins', () 
     }
   });
 });
+
+// Found by walking PocketBase's dashboard: settings it saves must be stored, and superuserIPs enforced.
+describe('settings PocketBase stores', () => {
+  test('meta.accentColor and rateLimits.excludedIPs round-trip; superuserIPs restricts superusers', async () => {
+    const srv = await startServer({ superuser: SU });
+    try {
+      const su = await admin(srv);
+      const s = await su.settings.update({ meta: { accentColor: '#aa3300' }, rateLimits: { excludedIPs: ['10.1.2.3'] } });
+      assert.equal(s.meta.accentColor, '#aa3300');
+      assert.deepEqual(s.rateLimits.excludedIPs, ['10.1.2.3']);
+      const bad = await send(srv, 'PATCH', '/api/settings', { token: su.authStore.token, body: { superuserIPs: ['not an ip'] } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.data.superuserIPs['0'].code, 'validation_invalid_value');
+      // Listed: loopback may go on.
+      await su.settings.update({ superuserIPs: ['127.0.0.0/8'] });
+      assert.equal((await send(srv, 'GET', '/api/settings', { token: su.authStore.token })).status, 200);
+      // Not listed: every superuser request is refused, guests are not affected.
+      await su.settings.update({ superuserIPs: ['10.9.9.9'] });
+      const refused = await send(srv, 'GET', '/api/collections', { token: su.authStore.token });
+      assert.equal(refused.status, 403);
+      assert.equal((await send(srv, 'GET', '/api/health')).status, 200);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
