@@ -34,6 +34,20 @@ async function superuser(srv) {
   return su;
 }
 
+/** A local OIDC provider with `users`, a server with a superuser, OAuth2 enabled on users. */
+async function startWithOAuth2(users) {
+  const idp = await startOidcProvider({ ...IDP, users });
+  const srv = await startServer({ superuser: SU });
+  const su = await superuser(srv);
+  await enableOAuth2(su, idp);
+  return { idp, srv, su };
+}
+
+async function stopAll(srv, idp) {
+  if (srv) await srv.stop();
+  if (idp) await idp.close();
+}
+
 async function enableOAuth2(su, idp) {
   await su.collections.update('users', {
     oauth2: {
@@ -187,28 +201,19 @@ describe('issue 11.1: OAuth2 sign-up honours createRule and hidden fields', () =
   let su;
 
   before(async () => {
-    idp = await startOidcProvider({
-      ...IDP,
-      users: {
-        rolly: { sub: 'rolly-1', email: 'rolly@example.com', email_verified: true, name: 'Rolly' },
-        rolly2: { sub: 'rolly-2', email: 'rolly2@example.com', email_verified: true, name: 'Rolly Two' },
-        plain: { sub: 'plain-1', email: 'plain@example.com', email_verified: true, name: 'Plain' },
-        plain2: { sub: 'plain-2', email: 'plain2@example.com', email_verified: true, name: 'Plain Two' },
-        hidey: { sub: 'hidey-1', email: 'hidey@example.com', email_verified: true, name: 'Hidey' },
-      },
-    });
-    srv = await startServer({ superuser: SU });
-    su = await superuser(srv);
+    ({ idp, srv, su } = await startWithOAuth2({
+      rolly: { sub: 'rolly-1', email: 'rolly@example.com', email_verified: true, name: 'Rolly' },
+      rolly2: { sub: 'rolly-2', email: 'rolly2@example.com', email_verified: true, name: 'Rolly Two' },
+      plain: { sub: 'plain-1', email: 'plain@example.com', email_verified: true, name: 'Plain' },
+      plain2: { sub: 'plain-2', email: 'plain2@example.com', email_verified: true, name: 'Plain Two' },
+      hidey: { sub: 'hidey-1', email: 'hidey@example.com', email_verified: true, name: 'Hidey' },
+    }));
     await addUserFields(su, [
       { name: 'role', type: 'text' },
       { name: 'note', type: 'text', hidden: true },
     ]);
-    await enableOAuth2(su, idp);
   });
-  after(async () => {
-    if (srv) await srv.stop();
-    if (idp) await idp.close();
-  });
+  after(() => stopAll(srv, idp));
 
   test('issue 11.1: createData that the createRule forbids creates no account (400, like a plain create)', async () => {
     // Rule on the request body.
@@ -259,18 +264,11 @@ describe('issue 11.2: OAuth2 linking of an unverified account', () => {
   let su;
 
   before(async () => {
-    idp = await startOidcProvider({
-      ...IDP,
-      users: { victim: { sub: 'victim-1', email: 'victim@example.com', email_verified: true, name: 'Victim' } },
-    });
-    srv = await startServer({ superuser: SU });
-    su = await superuser(srv);
-    await enableOAuth2(su, idp);
+    ({ idp, srv, su } = await startWithOAuth2({
+      victim: { sub: 'victim-1', email: 'victim@example.com', email_verified: true, name: 'Victim' },
+    }));
   });
-  after(async () => {
-    if (srv) await srv.stop();
-    if (idp) await idp.close();
-  });
+  after(() => stopAll(srv, idp));
 
   test("issue 11.2: the attacker's pre-registered password and token stop working once the victim signs in with OAuth2", async () => {
     const call = caller(srv);
@@ -585,20 +583,13 @@ describe('issue 11.11: auth side effects of writes through /api/batch', () => {
   let call;
 
   before(async () => {
-    idp = await startOidcProvider({
-      ...IDP,
-      users: { dee: { sub: 'dee-1', email: 'dee@example.com', email_verified: true, name: 'Dee' } },
-    });
-    srv = await startServer({ superuser: SU });
-    su = await superuser(srv);
+    ({ idp, srv, su } = await startWithOAuth2({
+      dee: { sub: 'dee-1', email: 'dee@example.com', email_verified: true, name: 'Dee' },
+    }));
     call = caller(srv);
     await su.settings.update({ batch: { enabled: true, maxRequests: 10 } });
-    await enableOAuth2(su, idp);
   });
-  after(async () => {
-    if (srv) await srv.stop();
-    if (idp) await idp.close();
-  });
+  after(() => stopAll(srv, idp));
 
   const batch = (token, requests) => call('POST', '/api/batch', token, { requests });
   const signIn = async (email, password) => {
