@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -12,10 +13,13 @@
 #include <future>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 namespace basalt::db {
 
@@ -212,7 +216,10 @@ private:
 // One SQLite connection with a cache of prepared statements. Used by one thread at a time.
 class Connection final : public Executor {
 public:
-    static Result<std::unique_ptr<Connection>> Open(const SqliteOptions& o, bool reader) {
+    // `deferred_sync`: COMMIT writes the WAL without an fsync (synchronous=NORMAL), for a writer whose
+    // sync thread makes each group durable before answering (SqliteOptions::sync_thread).
+    // Checkpoints still fsync in that mode.
+    static Result<std::unique_ptr<Connection>> Open(const SqliteOptions& o, bool reader, bool deferred_sync = false) {
         sqlite3* handle = nullptr;
         const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
         const int rc = sqlite3_open_v2(o.path.c_str(), &handle, flags, nullptr);
@@ -222,9 +229,11 @@ public:
         }
         sqlite3_extended_result_codes(handle, 1);
         sqlite3_busy_timeout(handle, static_cast<int>(o.busy_timeout.count()));
-        std::string setup =
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
-            "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000; PRAGMA journal_size_limit=67108864;";
+        std::string setup = deferred_sync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                                          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; ";
+        setup +=
+            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16000; "
+            "PRAGMA journal_size_limit=67108864;";
         if (reader) {
             setup += " PRAGMA query_only=1;";
         }
@@ -611,6 +620,13 @@ public:
             this
         );
         analyze_after_ = options_.analyze_every;
+        if (options_.sync_thread) {
+            const char* main = sqlite3_db_filename(writer_->Handle(), "main");
+            if (main != nullptr && *main != '\0') {
+                wal_path_ = sqlite3_filename_wal(main);
+            }
+            sync_thread_ = std::thread([this] { RunSyncer(); });
+        }
         thread_ = std::thread([this] { RunWriter(); });
         if (checkpointer_) {
             checkpoint_thread_ = std::thread([this] { RunCheckpointer(); });
@@ -702,6 +718,18 @@ public:
             thread_.join();
         }
         {
+            std::lock_guard lock(sync_mu_);
+            sync_stop_ = true;
+        }
+        sync_cv_.notify_all();
+        if (sync_thread_.joinable()) {
+            sync_thread_.join();  // after the writer: it drains what the writer handed over
+        }
+        if (wal_fd_ >= 0) {
+            ::close(wal_fd_);
+            wal_fd_ = -1;
+        }
+        {
             std::lock_guard lock(checkpoint_mu_);
             checkpoint_stop_ = true;
         }
@@ -722,6 +750,16 @@ private:
         WriteFn fn;
         WriteDone done;
         bool schema = false;  // runs alone, foreign keys off (WriteSchema)
+    };
+
+    // A group the writer finished, waiting for the sync thread: its answers are given, and what it
+    // asked to run after the commit is run, once the WAL holding it is durable.
+    struct Finished {
+        std::vector<WriteDone> done;
+        std::vector<Result<void>> results;
+        std::vector<std::function<void()>> after_commit;
+        bool committed = false;  // false: rolled back, nothing to make durable
+        bool any_write = false;  // at least one write of the group committed
     };
 
     // Reader connections live in shards picked by thread, so that I/O threads rarely share a lock.
@@ -793,46 +831,116 @@ private:
                     }
                 }
             }
+            Finished f;
             if (batch.front().schema) {
-                results.push_back(CommitSchema(batch.front().fn));
+                Result<void> r = CommitSchema(batch.front().fn);
+                f.committed = f.any_write = static_cast<bool>(r);
+                results.push_back(std::move(r));
                 Analyze();  // new tables and indexes get their statistics at once
             } else {
-                CommitGroup(batch, results);
+                std::tie(f.committed, f.any_write) = CommitGroup(batch, results);
                 writes_since_analyze_ += batch.size();
                 if (options_.analyze_every != 0 && writes_since_analyze_ >= analyze_after_) {
                     analyze_after_ = std::min<std::size_t>(analyze_after_ * 2, kMaxAnalyzeEvery);
                     Analyze();
                 }
             }
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (batch[i].done) {
-                    batch[i].done(std::move(results[i]));
-                }
+            f.after_commit = writer_->TakeAfterCommit();
+            if (!f.committed) {
+                f.after_commit.clear();
+            }
+            f.results = std::move(results);
+            for (auto& p : batch) {
+                f.done.push_back(std::move(p.done));
             }
             batch.clear();
             results.clear();
+            if (options_.sync_thread) {
+                {
+                    std::lock_guard lock(sync_mu_);
+                    synced_.push_back(std::move(f));
+                }
+                sync_cv_.notify_one();
+            } else {
+                Settle(f, Ok());  // synchronous=FULL: COMMIT returned after the fsync
+            }
             Checkpoint();
         }
     }
 
-    // Runs what the committed writes asked for, then the observer; or drops it all when the
-    // transaction did not commit.
-    void Settle(bool committed, bool any_write) {
-        auto fns = writer_->TakeAfterCommit();
-        if (!committed) {
-            return;
-        }
-        for (auto& fn : fns) {
-            fn();
-        }
-        if (any_write) {
-            std::function<void()> observer;
+    // The sync thread: one fsync of the WAL covers every group the writer finished meanwhile (their
+    // pages were written before they were handed over), so the writer executes group n+1 while
+    // group n's fsync runs, instead of waiting for it. Groups are settled in commit order.
+    void RunSyncer() {
+        std::vector<Finished> groups;
+        for (;;) {
             {
-                std::lock_guard lock(mu_);
-                observer = observer_;
+                std::unique_lock lock(sync_mu_);
+                sync_cv_.wait(lock, [&] { return sync_stop_ || !synced_.empty(); });
+                if (synced_.empty()) {
+                    return;  // stopping, and the writer (joined first) has nothing left
+                }
+                groups.swap(synced_);
             }
-            if (observer) {
-                observer();
+            const bool any_committed =
+                std::any_of(groups.begin(), groups.end(), [](const Finished& g) { return g.committed; });
+            const Result<void> synced = any_committed ? SyncWal() : Ok();
+            for (auto& g : groups) {
+                Settle(g, synced);
+            }
+            groups.clear();
+        }
+    }
+
+    // fdatasync of the WAL through a descriptor of our own (opened on first use: the file exists
+    // once a group has committed). Any descriptor of the file syncs the file's data.
+    Result<void> SyncWal() {
+        if (wal_path_.empty()) {
+            return Ok();  // an in-memory or temporary database: nothing to make durable
+        }
+        if (wal_fd_ < 0) {
+            wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+            if (wal_fd_ < 0) {
+                return MakeError(
+                    ErrorCode::kInternal, "cannot open the WAL to sync it: " + std::string(strerror(errno))
+                );
+            }
+        }
+        if (::fdatasync(wal_fd_) != 0) {
+            return MakeError(ErrorCode::kInternal, "cannot sync the WAL: " + std::string(strerror(errno)));
+        }
+        return Ok();
+    }
+
+    // Runs what the committed writes asked for and the observer, then answers the writes. When the
+    // WAL could not be made durable the committed writes are answered with that error (they are
+    // visible, so caches are still told).
+    void Settle(Finished& g, const Result<void>& synced) {
+        if (g.committed) {
+            for (auto& fn : g.after_commit) {
+                fn();
+            }
+            if (g.any_write) {
+                std::function<void()> observer;
+                {
+                    std::lock_guard lock(mu_);
+                    observer = observer_;
+                }
+                if (observer) {
+                    observer();
+                }
+            }
+            if (!synced) {
+                for (auto& r : g.results) {
+                    if (r) {
+                        r = synced.error();
+                    }
+                }
+            }
+        }
+        for (std::size_t i = 0; i < g.done.size(); ++i) {
+            if (g.done[i]) {
+                g.done[i](std::move(g.results[i]));
             }
         }
     }
@@ -897,13 +1005,14 @@ private:
         }
     }
 
-    // One transaction for the whole group; each write in its own savepoint.
-    void CommitGroup(std::vector<Pending>& batch, std::vector<Result<void>>& results) {
+    // One transaction for the whole group; each write in its own savepoint. Returns whether the
+    // transaction committed and whether a write of it did.
+    std::pair<bool, bool> CommitGroup(std::vector<Pending>& batch, std::vector<Result<void>>& results) {
         Connection& c = *writer_;
         auto begin = c.Raw("BEGIN IMMEDIATE");
         if (!begin) {
             results.assign(batch.size(), begin.error());
-            return;
+            return {false, false};
         }
         bool any_write = false;
         for (auto& p : batch) {
@@ -940,7 +1049,7 @@ private:
                 }
             }
         }
-        Settle(static_cast<bool>(commit), any_write);
+        return {static_cast<bool>(commit), any_write};
     }
 
     // One schema change in its own transaction with foreign keys off (the pragma is a no-op inside a
@@ -973,7 +1082,6 @@ private:
             (void)c.Raw("ROLLBACK");
         }
         (void)c.Raw("PRAGMA foreign_keys=ON");
-        Settle(static_cast<bool>(r), true);
         return r;
     }
 
@@ -1029,12 +1137,19 @@ private:
     std::condition_variable checkpoint_cv_;
     bool checkpoint_stop_ = false;  // under checkpoint_mu_
     std::thread checkpoint_thread_;
+    std::string wal_path_;  // empty: no WAL file to sync
+    int wal_fd_ = -1;       // sync thread only
+    std::mutex sync_mu_;
+    std::condition_variable sync_cv_;
+    std::vector<Finished> synced_;  // under sync_mu_: finished groups, in commit order
+    bool sync_stop_ = false;        // under sync_mu_
+    std::thread sync_thread_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
-    auto writer = Connection::Open(options, /*reader=*/false);
+    auto writer = Connection::Open(options, /*reader=*/false, options.sync_thread);
     if (!writer) {
         return writer.error();
     }

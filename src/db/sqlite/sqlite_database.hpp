@@ -20,12 +20,17 @@ struct SqliteOptions {
     std::size_t wal_truncate_frames = 4096;
     /// How long that checkpoint waits for readers of older snapshots before trying again later.
     std::chrono::milliseconds checkpoint_wait{200};
+    /// Durability off the writer thread: a group is committed without an fsync and the writer moves
+    /// on to the next group while a sync thread makes the WAL durable; the writes' callbacks (and the
+    /// commit observer) run only after that fsync. false: synchronous=FULL, the fsync inside COMMIT.
+    bool sync_thread = true;
     /// Makes the Nth write (1-based) of this database fail with kInternal, for fault-injection tests.
     std::size_t fail_nth_write_for_test = 0;
 };
 
-/// Opens (creating if needed) an SQLite database in WAL mode with synchronous=FULL: a write is
-/// acknowledged only after the WAL is fsynced. Fails with kUnavailable when the file cannot be opened.
+/// Opens (creating if needed) an SQLite database in WAL mode. A write is acknowledged only after the
+/// WAL holding it is fsynced (by the sync thread, or inside COMMIT without it). Fails with kUnavailable when the file
+/// cannot be opened.
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
 
 }  // namespace basalt::db

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "db/sqlite/sqlite_database.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <latch>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -245,6 +248,77 @@ TEST_F(SqliteDatabaseTest, AcknowledgedWritesSurviveAKill) {
     ASSERT_TRUE(rs);
     EXPECT_GE(AsInt(rs->rows[0][0]), last);
     EXPECT_EQ(AsInt(rs->rows[0][1]), AsInt(rs->rows[0][0]) + 1);
+}
+
+// A write is answered only after what its commit asked for (AfterCommit) and the commit observer
+// have run: a client that got its answer finds caches already told. With and without the sync thread.
+TEST_F(SqliteDatabaseTest, AnswersComeAfterTheCommitHooksInCommitOrder) {
+    for (const bool sync_thread : {true, false}) {
+        db_->Close();
+        opts_.sync_thread = sync_thread;
+        db_ = Open();
+        std::atomic<int> observed{0};
+        db_->SetCommitObserver([&] { observed.fetch_add(1); });
+        constexpr int kWrites = 200;
+        std::vector<int> hooks_at_answer(kWrites, -1);
+        std::vector<int> observed_at_answer(kWrites, -1);
+        std::atomic<int> hooks{0};
+        std::mutex order_mu;
+        std::vector<int> answered;
+        std::latch all(kWrites);
+        for (int i = 0; i < kWrites; ++i) {
+            db_->SubmitWrite(
+                [i, &hooks, sync_thread](Executor& ex) -> Result<void> {
+                    ex.AfterCommit([&hooks] { hooks.fetch_add(1); });
+                    auto r = ex.Exec(
+                        "INSERT INTO t (seq, who, v) VALUES (?, 'hook', ?)",
+                        {static_cast<std::int64_t>(i), std::to_string(sync_thread) + "-" + std::to_string(i)}
+                    );
+                    return r ? Ok() : Result<void>(r.error());
+                },
+                [&, i](Result<void> r) {
+                    EXPECT_TRUE(r);
+                    hooks_at_answer[i] = hooks.load();
+                    observed_at_answer[i] = observed.load();
+                    {
+                        std::lock_guard lock(order_mu);
+                        answered.push_back(i);
+                    }
+                    all.count_down();
+                }
+            );
+        }
+        all.wait();
+        for (int i = 0; i < kWrites; ++i) {
+            EXPECT_GT(hooks_at_answer[i], i) << "write " << i << " answered before its own hook ran";
+            EXPECT_GE(observed_at_answer[i], 1) << "write " << i << " answered before the observer ran";
+        }
+        std::vector<int> sorted = answered;
+        std::sort(sorted.begin(), sorted.end());
+        EXPECT_EQ(answered, sorted) << "answers out of submission (commit) order";
+        EXPECT_EQ(Count("who = 'hook'"), kWrites);
+        EXPECT_TRUE(db_->Write([](Executor& ex) -> Result<void> {
+            auto r = ex.Exec("DELETE FROM t WHERE who = 'hook'");
+            return r ? Ok() : Result<void>(r.error());
+        }));
+    }
+}
+
+// Close answers every write it accepted: none is left behind between the writer and the sync thread.
+TEST_F(SqliteDatabaseTest, CloseAnswersEveryAcceptedWrite) {
+    std::atomic<int> answered{0};
+    std::atomic<int> ok{0};
+    constexpr int kWrites = 500;
+    for (int i = 0; i < kWrites; ++i) {
+        db_->SubmitWrite(Insert(i, "close", "c" + std::to_string(i)), [&](Result<void> r) {
+            ok.fetch_add(r ? 1 : 0);
+            answered.fetch_add(1);
+        });
+    }
+    db_->Close();
+    EXPECT_EQ(answered.load(), kWrites);
+    db_ = Open();
+    EXPECT_EQ(Count("who = 'close'"), ok.load());
 }
 
 TEST_F(SqliteDatabaseTest, InjectedFailureFailsExactlyThatWrite) {
