@@ -1097,11 +1097,37 @@ private:
     // ANALYZE runs at start, after schema changes, and after analyze_every writes, then 2x, 4x ...
     // as many (up to 1,000,000): statistics stay within a factor of two of growing tables without an
     // ANALYZE (and fresh connections) every few thousand writes under a steady load.
+    //
+    // Index by index, not `ANALYZE` of everything: for a table without an index ANALYZE records only
+    // its row count, and counts it by reading the whole table whatever analysis_limit says — a
+    // second per 2 GB outbox with the writer paused (every write waiting), measured on a 1.3M-row
+    // `_events`; the 3 indexes of a 1.3M-row table took 40 ms. Such row counts are then dropped: the
+    // planner's default for a table it has no statistics for plans rowid ranges as it should, where
+    // a stale count (an empty table's) had planned the outbox read as a full scan and a sort.
     void Analyze() {
         writes_since_analyze_ = 0;
         Connection& c = *writer_;
-        if (auto r = c.Script("PRAGMA analysis_limit=1000; ANALYZE"); !r) {
+        auto indexes = c.Query("SELECT name FROM sqlite_schema WHERE type = 'index'", {});
+        if (!indexes) {
             return;  // statistics are an optimisation: a failure leaves the old ones
+        }
+        std::string script = "PRAGMA analysis_limit=1000;";
+        for (const auto& row : indexes->rows) {
+            std::string name = AsString(row[0]);
+            std::string quoted = "\"";
+            for (const char ch : name) {
+                quoted += ch;
+                if (ch == '"') {
+                    quoted += '"';
+                }
+            }
+            script += " ANALYZE " + quoted + "\";";
+        }
+        if (!indexes->rows.empty()) {
+            script += " DELETE FROM sqlite_stat1 WHERE idx IS NULL;";
+        }
+        if (auto r = c.Script(script.c_str()); !r) {
+            return;
         }
         stats_generation_.fetch_add(1, std::memory_order_acq_rel);
     }

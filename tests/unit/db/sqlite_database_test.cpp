@@ -321,6 +321,39 @@ TEST_F(SqliteDatabaseTest, CloseAnswersEveryAcceptedWrite) {
     EXPECT_EQ(Count("who = 'close'"), ok.load());
 }
 
+// The planner's statistics (refreshed after each schema change) cover the indexes and never a table
+// without one: counting such a table means reading all of it with every write waiting, and its
+// rowid ranges plan right without statistics.
+TEST_F(SqliteDatabaseTest, StatisticsCoverIndexesButNotTablesWithoutOne) {
+    ASSERT_TRUE(db_->WriteSchema([](Executor& ex) -> Result<void> {
+        auto r = ex.Exec("CREATE TABLE plain (id INTEGER PRIMARY KEY, x TEXT)");
+        return r ? Ok() : Result<void>(r.error());
+    }));
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(db_->Write(Insert(i, "stat", "s" + std::to_string(i))));
+        ASSERT_TRUE(db_->Write([i](Executor& ex) -> Result<void> {
+            auto r = ex.Exec("INSERT INTO plain (x) VALUES (?)", {std::to_string(i)});
+            return r ? Ok() : Result<void>(r.error());
+        }));
+    }
+    ASSERT_TRUE(db_->WriteSchema([](Executor& ex) -> Result<void> {
+        auto r = ex.Exec("CREATE INDEX t_seq ON t (seq)");
+        return r ? Ok() : Result<void>(r.error());
+    }));
+    auto stats = db_->Read("SELECT tbl, idx, stat FROM sqlite_stat1 ORDER BY tbl, idx");
+    ASSERT_TRUE(stats);
+    std::vector<std::string> seen;
+    for (const auto& row : stats->rows) {
+        EXPECT_NE(AsString(row[0]), "plain") << "a table without an index was counted";
+        seen.push_back(AsString(row[1]));
+    }
+    EXPECT_NE(std::find(seen.begin(), seen.end(), "t_seq"), seen.end());
+    auto plan = db_->Read("EXPLAIN QUERY PLAN SELECT x FROM plain WHERE id > 10 ORDER BY id LIMIT 5");
+    ASSERT_TRUE(plan);
+    ASSERT_FALSE(plan->rows.empty());
+    EXPECT_NE(AsString(plan->rows[0][3]).find("INTEGER PRIMARY KEY"), std::string::npos) << AsString(plan->rows[0][3]);
+}
+
 TEST_F(SqliteDatabaseTest, InjectedFailureFailsExactlyThatWrite) {
     db_->Close();
     opts_.fail_nth_write_for_test = 2;
