@@ -28,6 +28,9 @@
 #include "identity/api_keys.hpp"
 #include "identity/auth_lifecycle.hpp"
 #include "identity/auth_records.hpp"
+#include "identity/external_auths.hpp"
+#include "identity/mfas.hpp"
+#include "identity/otps.hpp"
 #include "identity/sessions.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
@@ -119,6 +122,13 @@ struct Application::Impl {
     std::unique_ptr<jobs::Scheduler> scheduler;
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
+    std::unique_ptr<identity::OtpStore> otps;
+    std::unique_ptr<identity::MfaStore> mfas;
+    std::unique_ptr<identity::TotpStore> totps;
+    std::unique_ptr<identity::ExternalAuthStore> external_auths;
+    std::unique_ptr<identity::AccountMail> account_mail;
+    std::unique_ptr<identity::SignInService> sign_in;
+    std::unique_ptr<identity::OAuth2Accounts> oauth2_accounts;
     std::string install_token;
     std::mutex stop_mu;
     std::condition_variable stop_cv;
@@ -347,6 +357,24 @@ Result<void> Application::Start() {
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
     s.router = std::make_shared<http::Router>();
+    s.otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
+    s.mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
+    s.totps = std::make_unique<identity::TotpStore>(*d.db, d.clock);
+    s.external_auths = std::make_unique<identity::ExternalAuthStore>(*d.db, d.clock);
+    std::function<void()> notify_workers;
+    if (runs_jobs) {
+        notify_workers = [w = s.worker.get()] {
+            w->Notify();
+        };
+    }
+    s.account_mail = std::make_unique<identity::AccountMail>(
+        *d.db, *s.records, *s.auth_records, *s.settings, *s.queue, d.clock, notify_workers
+    );
+    s.sign_in = std::make_unique<identity::SignInService>(
+        *d.db, *s.records, *s.auth_records, *s.sessions, *s.tokens, *s.mfas, *s.totps, *s.otps, *s.account_mail, d.clock
+    );
+    s.oauth2_accounts =
+        std::make_unique<identity::OAuth2Accounts>(*d.db, *s.records, *s.auth_records, *s.external_auths);
     api::Deps deps{
         *d.db,
         *d.superusers,
@@ -361,12 +389,16 @@ Result<void> Application::Start() {
         *s.tokens,
         *s.throttle,
         *s.api_keys,
+        *s.sign_in,
+        *s.account_mail,
+        *s.oauth2_accounts,
+        *s.totps,
         *s.events,
         *s.realtime,
         *s.queue,
         *s.scheduler,
         *s.webhooks,
-        runs_jobs ? std::function<void()>([w = s.worker.get()] { w->Notify(); }) : std::function<void()>(),
+        notify_workers,
         [w = s.worker.get()](const std::string& kind) {
             return w->Knows(kind);
         }};
