@@ -4,7 +4,6 @@
 #include <functional>
 
 #include "api/blocking.hpp"
-#include "auth/superusers.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
@@ -15,6 +14,7 @@
 #include "identity/oauth2_accounts.hpp"
 #include "identity/sessions.hpp"
 #include "identity/sign_in.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
 #include "identity/totps.hpp"
@@ -30,7 +30,7 @@ namespace basalt::api {
 /// What the Web API handlers work with; built and owned by app::Application.
 struct Deps {
     db::Database& db;
-    auth::SuperuserStore& superusers;
+    identity::SuperuserStore& superusers;
     BlockingPool& blocking;  // CPU-bound work (password hashing) and blocking writes
     BlockingPool& queries;   // reads that may scan (lists, views that join or read view collections)
     const Clock& clock;

@@ -18,7 +18,6 @@
 #include "api/blocking.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
-#include "auth/superusers.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
@@ -32,6 +31,7 @@
 #include "identity/mfas.hpp"
 #include "identity/otps.hpp"
 #include "identity/sessions.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
 #include "jobs/cron.hpp"
@@ -49,7 +49,7 @@ struct DataDir::Impl {
     std::filesystem::path path;
     SystemClock clock;
     std::unique_ptr<db::Database> db;
-    std::unique_ptr<auth::SuperuserStore> superusers;
+    std::unique_ptr<identity::SuperuserStore> superusers;
 
     ~Impl() {
         superusers.reset();
@@ -64,7 +64,7 @@ DataDir::~DataDir() = default;
 const std::filesystem::path& DataDir::Path() const {
     return impl_->path;
 }
-auth::SuperuserStore& DataDir::Superusers() {
+identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
 }
 
@@ -100,7 +100,7 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
     if (*applied > 0) {
         obs::Info("applied system migrations", {{"count", *applied}});
     }
-    impl->superusers = std::make_unique<auth::SuperuserStore>(*impl->db, impl->clock);
+    impl->superusers = std::make_unique<identity::SuperuserStore>(*impl->db, impl->clock);
     return std::unique_ptr<DataDir>(new DataDir(std::move(impl)));
 }
 
@@ -470,7 +470,7 @@ void Application::Stop() {
     s.stop_requested = true;
     s.stop_cv.notify_all();
 }
-auth::SuperuserStore& Application::Superusers() {
+identity::SuperuserStore& Application::Superusers() {
     return impl_->data->Superusers();
 }
 const std::string& Application::InstallToken() const {

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "app/system_migrations.hpp"
-#include "auth/superusers.hpp"
 #include "auth/totp.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -13,6 +12,7 @@
 #include "identity/mfas.hpp"
 #include "identity/otps.hpp"
 #include "identity/sessions.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/totps.hpp"
 #include "support/fake_clock.hpp"
@@ -35,7 +35,7 @@ protected:
         ASSERT_TRUE(applied) << applied.error().message;
         collections_ = std::make_unique<collections::CollectionStore>(*db_, clock_);
         ASSERT_TRUE(collections_->Load());
-        superusers_ = std::make_unique<auth::SuperuserStore>(*db_, clock_);
+        superusers_ = std::make_unique<identity::SuperuserStore>(*db_, clock_);
         auto a = superusers_->Upsert("a@b.co", "password1");
         auto b = superusers_->Upsert("b@b.co", "password2");
         ASSERT_TRUE(a && b);
@@ -58,7 +58,7 @@ protected:
     testing::FakeClock clock_;
     std::unique_ptr<db::Database> db_;
     std::unique_ptr<collections::CollectionStore> collections_;
-    std::unique_ptr<auth::SuperuserStore> superusers_;
+    std::unique_ptr<identity::SuperuserStore> superusers_;
     auth::AuthRecord alice_;
     auth::AuthRecord bob_;
     schema::Collection collection_;

@@ -15,7 +15,7 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 
-namespace basalt::auth {
+namespace basalt::identity {
 
 inline constexpr std::size_t kMinPasswordLength = 8;
 inline constexpr std::size_t kMaxPasswordLength = 255;
@@ -27,14 +27,14 @@ public:
     SuperuserStore(db::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
     /// Case-insensitive email lookup.
-    Result<std::optional<AuthRecord>> FindByEmail(std::string_view email) const;
-    Result<std::optional<AuthRecord>> FindById(std::string_view id) const;
+    Result<std::optional<auth::AuthRecord>> FindByEmail(std::string_view email) const;
+    Result<std::optional<auth::AuthRecord>> FindById(std::string_view id) const;
     Result<std::int64_t> Count() const;
 
     /// Creates the superuser or sets its password. A new password always gets a new tokenKey and
     /// revokes the superuser's sessions, so every earlier token stops working. Fails with kInvalidArgument (field
     /// "email" or "password") on bad input.
-    Result<AuthRecord> Upsert(std::string_view email, std::string_view password);
+    Result<auth::AuthRecord> Upsert(std::string_view email, std::string_view password);
 
     /// Deletes by email; kNotFound when there is none.
     Result<void> Delete(std::string_view email);
@@ -43,7 +43,7 @@ public:
     Result<std::string> TokenSecret() const;
 
 private:
-    Result<std::optional<AuthRecord>> FindOne(std::string_view where, std::string_view value) const;
+    Result<std::optional<auth::AuthRecord>> FindOne(std::string_view where, std::string_view value) const;
 
     db::Database& db_;
     const Clock& clock_;
@@ -51,4 +51,4 @@ private:
     mutable std::string secret_;
 };
 
-}  // namespace basalt::auth
+}  // namespace basalt::identity
