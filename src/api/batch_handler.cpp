@@ -5,11 +5,11 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "api/auth_handlers.hpp"
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
 #include "core/text.hpp"
 #include "http/response.hpp"
+#include "identity/auth_input.hpp"
 #include "obs/log.hpp"
 #include "records/fields_picker.hpp"
 
@@ -258,7 +258,7 @@ public:
                     } else if (s.method == "POST") {
                         id.clear();
                     }
-                    in = PrepareAuthInput(d_, collection, id, s.body, access);
+                    in = identity::PrepareAuthInput(d_.records, d_.auth_records, collection, id, s.body, access);
                 });
                 if (!in) {
                     stop = i;

@@ -16,7 +16,9 @@
 #include "core/json_text.hpp"
 #include "core/random.hpp"
 #include "core/text.hpp"
+#include "identity/auth_input.hpp"
 #include "identity/oauth2.hpp"
+#include "identity/throttle.hpp"
 #include "obs/log.hpp"
 
 namespace basalt::api {
@@ -574,11 +576,13 @@ private:
         // token must not turn into a password oracle).
         std::vector<std::string> throttle_keys;
         if (!id.empty() && body.contains("oldPassword")) {
-            throttle_keys.push_back(ThrottleKey("password", *c, id));
+            throttle_keys.push_back(identity::ThrottleKey(identity::ThrottleKind::kPassword, c->id, id));
             ReserveAttempt(d_, throttle_keys);
         }
         Result<records::AuthInput> r = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.blocking.Run([&] { r = PrepareAuthInput(d_, *c, id, body, access); });
+        co_await d_.blocking.Run([&] {
+            r = identity::PrepareAuthInput(d_.records, d_.auth_records, *c, id, body, access);
+        });
         if (!r) {
             Fail(req, r.error());
         }

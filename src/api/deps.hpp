@@ -4,16 +4,20 @@
 #include <functional>
 
 #include "api/blocking.hpp"
-#include "auth/superusers.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
 #include "events/events.hpp"
+#include "identity/account_mail.hpp"
 #include "identity/api_keys.hpp"
 #include "identity/auth_records.hpp"
+#include "identity/oauth2_accounts.hpp"
 #include "identity/sessions.hpp"
+#include "identity/sign_in.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
+#include "identity/totps.hpp"
 #include "jobs/cron.hpp"
 #include "jobs/queue.hpp"
 #include "realtime/hub.hpp"
@@ -26,7 +30,7 @@ namespace basalt::api {
 /// What the Web API handlers work with; built and owned by app::Application.
 struct Deps {
     db::Database& db;
-    auth::SuperuserStore& superusers;
+    identity::SuperuserStore& superusers;
     BlockingPool& blocking;  // CPU-bound work (password hashing) and blocking writes
     BlockingPool& queries;   // reads that may scan (lists, views that join or read view collections)
     const Clock& clock;
@@ -38,6 +42,10 @@ struct Deps {
     identity::TokenService& tokens;
     identity::Throttle& throttle;
     identity::ApiKeyStore& api_keys;
+    identity::SignInService& sign_in;
+    identity::AccountMail& account_mail;
+    identity::OAuth2Accounts& oauth2_accounts;
+    identity::TotpStore& totps;
     events::Dispatcher& events;
     realtime::Hub& realtime;
     jobs::Queue& jobs;

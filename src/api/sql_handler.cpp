@@ -9,6 +9,7 @@
 #include "api/json_body.hpp"
 #include "core/text.hpp"
 #include "obs/log.hpp"
+#include "query/statement_kind.hpp"
 
 namespace basalt::api {
 
@@ -31,7 +32,7 @@ public:
         if (query.empty()) {
             throw ApiError::BadRequest("Failed to execute query. Raw error:\nempty query.");
         }
-        const bool write = IsWriteQuery(query);
+        const bool write = query::IsWriteQuery(query);
         const auto start = std::chrono::steady_clock::now();
         db::ScriptOptions options;
         options.max_rows = kMaxRows;
@@ -117,25 +118,6 @@ private:
 };
 
 }  // namespace
-
-bool IsWriteQuery(std::string_view query) {
-    const std::string upper = [&] {
-        std::string u(TrimSpace(query));
-        for (char& c : u) {
-            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        }
-        return u;
-    }();
-    if (upper.rfind("SELECT", 0) == 0) {
-        return false;
-    }
-    for (const char* prefix : {"INSERT", "CREATE", "UPDATE", "DELETE", "DROP", "DETACH", "ALTER", "REPLACE"}) {
-        if (upper.rfind(prefix, 0) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
 
 json::value ConsoleCell(const db::Value& v) {
     if (std::holds_alternative<std::nullptr_t>(v)) {

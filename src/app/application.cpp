@@ -18,7 +18,6 @@
 #include "api/blocking.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
-#include "auth/superusers.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
@@ -28,7 +27,11 @@
 #include "identity/api_keys.hpp"
 #include "identity/auth_lifecycle.hpp"
 #include "identity/auth_records.hpp"
+#include "identity/external_auths.hpp"
+#include "identity/mfas.hpp"
+#include "identity/otps.hpp"
 #include "identity/sessions.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
 #include "jobs/cron.hpp"
@@ -46,7 +49,7 @@ struct DataDir::Impl {
     std::filesystem::path path;
     SystemClock clock;
     std::unique_ptr<db::Database> db;
-    std::unique_ptr<auth::SuperuserStore> superusers;
+    std::unique_ptr<identity::SuperuserStore> superusers;
 
     ~Impl() {
         superusers.reset();
@@ -61,7 +64,7 @@ DataDir::~DataDir() = default;
 const std::filesystem::path& DataDir::Path() const {
     return impl_->path;
 }
-auth::SuperuserStore& DataDir::Superusers() {
+identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
 }
 
@@ -97,7 +100,7 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
     if (*applied > 0) {
         obs::Info("applied system migrations", {{"count", *applied}});
     }
-    impl->superusers = std::make_unique<auth::SuperuserStore>(*impl->db, impl->clock);
+    impl->superusers = std::make_unique<identity::SuperuserStore>(*impl->db, impl->clock);
     return std::unique_ptr<DataDir>(new DataDir(std::move(impl)));
 }
 
@@ -119,6 +122,13 @@ struct Application::Impl {
     std::unique_ptr<jobs::Scheduler> scheduler;
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
+    std::unique_ptr<identity::OtpStore> otps;
+    std::unique_ptr<identity::MfaStore> mfas;
+    std::unique_ptr<identity::TotpStore> totps;
+    std::unique_ptr<identity::ExternalAuthStore> external_auths;
+    std::unique_ptr<identity::AccountMail> account_mail;
+    std::unique_ptr<identity::SignInService> sign_in;
+    std::unique_ptr<identity::OAuth2Accounts> oauth2_accounts;
     std::string install_token;
     std::mutex stop_mu;
     std::condition_variable stop_cv;
@@ -347,6 +357,24 @@ Result<void> Application::Start() {
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
     s.router = std::make_shared<http::Router>();
+    s.otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
+    s.mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
+    s.totps = std::make_unique<identity::TotpStore>(*d.db, d.clock);
+    s.external_auths = std::make_unique<identity::ExternalAuthStore>(*d.db, d.clock);
+    std::function<void()> notify_workers;
+    if (runs_jobs) {
+        notify_workers = [w = s.worker.get()] {
+            w->Notify();
+        };
+    }
+    s.account_mail = std::make_unique<identity::AccountMail>(
+        *d.db, *s.records, *s.auth_records, *s.settings, *s.queue, d.clock, notify_workers
+    );
+    s.sign_in = std::make_unique<identity::SignInService>(
+        *d.db, *s.records, *s.auth_records, *s.sessions, *s.tokens, *s.mfas, *s.totps, *s.otps, *s.account_mail, d.clock
+    );
+    s.oauth2_accounts =
+        std::make_unique<identity::OAuth2Accounts>(*d.db, *s.records, *s.auth_records, *s.external_auths);
     api::Deps deps{
         *d.db,
         *d.superusers,
@@ -361,12 +389,16 @@ Result<void> Application::Start() {
         *s.tokens,
         *s.throttle,
         *s.api_keys,
+        *s.sign_in,
+        *s.account_mail,
+        *s.oauth2_accounts,
+        *s.totps,
         *s.events,
         *s.realtime,
         *s.queue,
         *s.scheduler,
         *s.webhooks,
-        runs_jobs ? std::function<void()>([w = s.worker.get()] { w->Notify(); }) : std::function<void()>(),
+        notify_workers,
         [w = s.worker.get()](const std::string& kind) {
             return w->Knows(kind);
         }};
@@ -438,7 +470,7 @@ void Application::Stop() {
     s.stop_requested = true;
     s.stop_cv.notify_all();
 }
-auth::SuperuserStore& Application::Superusers() {
+identity::SuperuserStore& Application::Superusers() {
     return impl_->data->Superusers();
 }
 const std::string& Application::InstallToken() const {

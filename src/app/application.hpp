@@ -7,7 +7,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 
-namespace basalt::auth {
+namespace basalt::identity {
 class SuperuserStore;
 }
 
@@ -25,7 +25,7 @@ public:
     DataDir& operator=(const DataDir&) = delete;
 
     const std::filesystem::path& Path() const;
-    auth::SuperuserStore& Superusers();
+    identity::SuperuserStore& Superusers();
 
 private:
     friend class Application;
@@ -50,7 +50,7 @@ public:
     /// Asks Run() to return (graceful).
     void Stop();
 
-    auth::SuperuserStore& Superusers();
+    identity::SuperuserStore& Superusers();
     const std::filesystem::path& DataPath() const;
     /// The one-time install token while no superuser exists (empty otherwise).
     const std::string& InstallToken() const;

@@ -7,7 +7,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "core/ids.hpp"

@@ -7,8 +7,8 @@
 #include <malloc.h>
 
 #include "app/application.hpp"
-#include "auth/superusers.hpp"
 #include "config/config.hpp"
+#include "identity/superusers.hpp"
 #include "obs/log.hpp"
 
 namespace {

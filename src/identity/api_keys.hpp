@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "schema/collection.hpp"

@@ -230,6 +230,20 @@ Result<void> SessionStore::Revoke(std::string_view sid) {
     return Ok();
 }
 
+Result<bool> SessionStore::IsNewOrigin(
+    std::string_view collection_id, std::string_view record_id, std::string_view ip, std::string_view user_agent
+) const {
+    auto rs = db_.Read(
+        "SELECT COUNT(*), COALESCE(SUM(ip = ? AND userAgent = ?), 0) FROM _sessions WHERE collectionId = ? AND "
+        "recordId = ?",
+        {std::string(ip), Clip(user_agent, 512), std::string(collection_id), std::string(record_id)}
+    );
+    if (!rs) {
+        return rs.error();
+    }
+    return !rs->rows.empty() && db::AsInt(rs->rows[0][0]) > 0 && db::AsInt(rs->rows[0][1]) == 0;
+}
+
 Result<std::int64_t> SessionStore::RevokeAllIn(
     db::Executor& ex,
     std::string_view collection_id,

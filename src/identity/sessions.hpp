@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
@@ -53,6 +53,12 @@ public:
     /// Sessions of a record (newest first), or of everyone when `collection_id` is empty; at most `limit`.
     Result<std::vector<Session>> List(
         std::string_view collection_id, std::string_view record_id, bool include_revoked, std::size_t limit
+    ) const;
+
+    /// Whether a sign-in from `ip` with `user_agent` is news for the record: it had sessions before,
+    /// none from that IP and user agent (the first sign-in ever is not news).
+    Result<bool> IsNewOrigin(
+        std::string_view collection_id, std::string_view record_id, std::string_view ip, std::string_view user_agent
     ) const;
 
     /// Moves whenever a session is revoked on this node: whatever was derived from a session check

@@ -3,7 +3,68 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace basalt::identity {
+
+namespace {
+
+std::string_view KindName(ThrottleKind kind) {
+    switch (kind) {
+        case ThrottleKind::kIdentity:
+            return "identity";
+        case ThrottleKind::kIp:
+            return "ip";
+        case ThrottleKind::kOtp:
+            return "otp";
+        case ThrottleKind::kOtpIp:
+            return "otp-ip";
+        case ThrottleKind::kTotp:
+            return "totp";
+        case ThrottleKind::kPassword:
+            return "password";
+    }
+    return "?";
+}
+
+bool IsIpKey(std::string_view k) {
+    return k.starts_with("ip\x1f") || k.starts_with("otp-ip\x1f");
+}
+
+}  // namespace
+
+std::string ThrottleKey(ThrottleKind kind, std::string_view collection_id, std::string_view value) {
+    std::string key(KindName(kind));
+    key += '\x1f';
+    key += collection_id;
+    key += '\x1f';
+    key += ToLower(value);
+    return key;
+}
+
+std::optional<std::chrono::seconds> Throttle::ReserveAll(const std::vector<std::string>& keys) {
+    for (const auto& k : keys) {
+        if (auto wait = Closed(k)) {
+            return wait;
+        }
+    }
+    for (const auto& k : keys) {
+        if (auto wait = Reserve(k, IsIpKey(k) ? kIpFreeFailures : -1)) {
+            return wait;
+        }
+    }
+    return std::nullopt;
+}
+
+void Throttle::SucceededAll(const std::vector<std::string>& keys) {
+    for (const auto& k : keys) {
+        if (IsIpKey(k)) {
+            Refund(k);
+        } else {
+            Succeeded(k);
+        }
+    }
+}
 
 namespace {
 constexpr std::size_t kPruneAbove = 50000;

@@ -7,8 +7,22 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace basalt::identity {
+
+/// What a sign-in attempt is counted against.
+enum class ThrottleKind {
+    kIdentity,  // an identity (email, username) of password sign-ins
+    kIp,        // the client's IP for password sign-ins
+    kOtp,       // an address OTPs are requested for (mail bombing is throttled like guessing)
+    kOtpIp,     // the client's IP for OTP requests
+    kTotp,      // a record's TOTP codes
+    kPassword,  // password checks of a signed-in record (oldPassword, totp-setup, totp-disable)
+};
+
+/// The key of `kind` for `value` (case-insensitive) in auth collection `collection_id`.
+std::string ThrottleKey(ThrottleKind kind, std::string_view collection_id, std::string_view value);
 
 /// Brute-force protection for sign-ins, per key (an identity, an IP): the first `free_failures`
 /// attempts within `window` cost nothing; each one after that closes the key for 2^(n - free) seconds
@@ -37,6 +51,16 @@ public:
     void Succeeded(std::string_view key);
     /// The attempt succeeded but the key keeps its history (an IP): only that attempt is given back.
     void Refund(std::string_view key);
+
+    /// One attempt counted on every key of ThrottleKey: when none is closed, counts it on each (the
+    /// keys of an IP get kIpFreeFailures free attempts, so that one person's typos do not lock out
+    /// everyone behind the same NAT) and returns nothing; otherwise how long to wait.
+    std::optional<std::chrono::seconds> ReserveAll(const std::vector<std::string>& keys);
+    /// The attempt of ReserveAll succeeded: an identity (or a TOTP record) starts afresh; an IP only
+    /// gets its attempt back, so that an attacker's own sign-ins do not reset the count of guesses.
+    void SucceededAll(const std::vector<std::string>& keys);
+
+    static constexpr int kIpFreeFailures = 30;
 
 private:
     struct Entry {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"

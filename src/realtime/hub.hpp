@@ -18,7 +18,7 @@
 
 #include <boost/json/object.hpp>
 
-#include "auth/superusers.hpp"
+#include "auth/principal.hpp"
 #include "collections/store.hpp"
 #include "core/result.hpp"
 #include "events/events.hpp"

@@ -19,7 +19,7 @@ namespace {
 struct World {
     basalt::SystemClock clock;
     std::unique_ptr<basalt::db::Database> db;
-    std::unique_ptr<basalt::auth::SuperuserStore> store;
+    std::unique_ptr<basalt::identity::SuperuserStore> store;
     std::unique_ptr<basalt::collections::CollectionStore> collections;
     std::unique_ptr<basalt::identity::AuthRecords> auth_records;
     std::unique_ptr<basalt::identity::SessionStore> sessions;
@@ -49,7 +49,7 @@ struct World {
         }
         db = std::move(*opened);
         (void)basalt::db::ApplyMigrations(*db, basalt::app::SystemMigrations());
-        store = std::make_unique<basalt::auth::SuperuserStore>(*db, clock);
+        store = std::make_unique<basalt::identity::SuperuserStore>(*db, clock);
         collections = std::make_unique<basalt::collections::CollectionStore>(*db, clock);
         (void)collections->Load();
         auth_records = std::make_unique<basalt::identity::AuthRecords>(*db);

@@ -7,33 +7,6 @@
 namespace basalt::api {
 namespace {
 
-TEST(SqlConsole, ClassifiesWritesAsPocketBase) {
-    for (const char* q :
-         {"INSERT INTO t VALUES (1)",
-          "  create table x (a)",
-          "update t set a = 1",
-          "delete from t",
-          "DROP TABLE t",
-          "detach db",
-          "alter table t add b",
-          "replace into t values (1)",
-          "insert into t values (1); select 1"}) {
-        EXPECT_TRUE(IsWriteQuery(q)) << q;
-    }
-    for (const char* q :
-         {"select 1",
-          "SELECT * FROM t; DELETE FROM t",
-          "with x as (select 1) delete from t",
-          "-- comment\ninsert into t values (1)",
-          "pragma user_version = 1",
-          "vacuum",
-          "explain select 1",
-          "selectinsert",
-          ""}) {
-        EXPECT_FALSE(IsWriteQuery(q)) << q;
-    }
-}
-
 TEST(SqlConsole, CellsAreStringsOrNull) {
     auto text = [](const db::Value& v) {
         return boost::json::serialize(ConsoleCell(v));

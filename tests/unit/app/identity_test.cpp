@@ -8,12 +8,12 @@
 
 #include "app/system_migrations.hpp"
 #include "auth/jwt.hpp"
-#include "auth/superusers.hpp"
 #include "collections/auth_collection.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
+#include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
 #include "support/fake_clock.hpp"
@@ -32,7 +32,7 @@ protected:
         db_ = std::move(*db);
         auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
         ASSERT_TRUE(applied) << applied.error().message;
-        superusers_ = std::make_unique<auth::SuperuserStore>(*db_, clock_);
+        superusers_ = std::make_unique<identity::SuperuserStore>(*db_, clock_);
         collections_ = std::make_unique<collections::CollectionStore>(*db_, clock_);
         ASSERT_TRUE(collections_->Load());
         records_ = std::make_unique<AuthRecords>(*db_);
@@ -53,7 +53,7 @@ protected:
     testing::TempDir dir_;
     testing::FakeClock clock_;
     std::unique_ptr<db::Database> db_;
-    std::unique_ptr<auth::SuperuserStore> superusers_;
+    std::unique_ptr<identity::SuperuserStore> superusers_;
     std::unique_ptr<collections::CollectionStore> collections_;
     std::unique_ptr<AuthRecords> records_;
     std::unique_ptr<SessionStore> sessions_;

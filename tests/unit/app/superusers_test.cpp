@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "auth/superusers.hpp"
+#include "identity/superusers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
-namespace basalt::auth {
+namespace basalt::identity {
 namespace {
 
 class SuperusersTest : public ::testing::Test {
@@ -100,4 +100,4 @@ TEST(DataDir, RefusesAnUnwritableDirectory) {
 }
 
 }  // namespace
-}  // namespace basalt::auth
+}  // namespace basalt::identity

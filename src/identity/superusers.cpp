@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "auth/superusers.hpp"
+#include "identity/superusers.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -11,17 +11,17 @@
 #include "core/text.hpp"
 #include "events/events.hpp"
 
-namespace basalt::auth {
+namespace basalt::identity {
 
 namespace {
 
 constexpr std::string_view kColumns = "id, email, emailVisibility, verified, password, tokenKey, created, updated";
 
-AuthRecord FromRow(const std::vector<db::Value>& row) {
-    AuthRecord r;
+auth::AuthRecord FromRow(const std::vector<db::Value>& row) {
+    auth::AuthRecord r;
     r.id = db::AsString(row[0]);
-    r.collection_id = std::string(kSuperusersId);
-    r.collection_name = std::string(kSuperusersName);
+    r.collection_id = std::string(auth::kSuperusersId);
+    r.collection_name = std::string(auth::kSuperusersName);
     r.email = db::AsString(row[1]);
     r.email_visibility = db::AsInt(row[2]) != 0;
     r.verified = db::AsInt(row[3]) != 0;
@@ -38,7 +38,7 @@ Error FieldError(std::string field, std::string message) {
 
 }  // namespace
 
-Result<std::optional<AuthRecord>> SuperuserStore::FindOne(std::string_view where, std::string_view value) const {
+Result<std::optional<auth::AuthRecord>> SuperuserStore::FindOne(std::string_view where, std::string_view value) const {
     std::string sql = "SELECT ";
     sql += kColumns;
     sql += " FROM _superusers WHERE ";
@@ -49,16 +49,16 @@ Result<std::optional<AuthRecord>> SuperuserStore::FindOne(std::string_view where
         return rs.error();
     }
     if (rs->rows.empty()) {
-        return std::optional<AuthRecord>();
+        return std::optional<auth::AuthRecord>();
     }
-    return std::optional<AuthRecord>(FromRow(rs->rows[0]));
+    return std::optional<auth::AuthRecord>(FromRow(rs->rows[0]));
 }
 
-Result<std::optional<AuthRecord>> SuperuserStore::FindByEmail(std::string_view email) const {
+Result<std::optional<auth::AuthRecord>> SuperuserStore::FindByEmail(std::string_view email) const {
     return FindOne("email = ? COLLATE NOCASE", email);
 }
 
-Result<std::optional<AuthRecord>> SuperuserStore::FindById(std::string_view id) const {
+Result<std::optional<auth::AuthRecord>> SuperuserStore::FindById(std::string_view id) const {
     return FindOne("id = ?", id);
 }
 
@@ -70,7 +70,7 @@ Result<std::int64_t> SuperuserStore::Count() const {
     return db::AsInt(rs->rows.at(0).at(0));
 }
 
-Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_view password) {
+Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_view password) {
     if (!IsEmail(email)) {
         return FieldError("email", "Must be a valid email address.");
     }
@@ -81,11 +81,11 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
                 " characters."
         );
     }
-    auto hash = HashPassword(password);
+    auto hash = auth::HashPassword(password);
     if (!hash) {
         return hash.error();
     }
-    AuthRecord rec;
+    auth::AuthRecord rec;
     const std::string now = FormatDateTime(clock_.Now());
     const std::string token_key = SecureRandomString(50, kAlphanumeric);
     const std::string new_id = NewRecordId();
@@ -114,7 +114,7 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
             // A new password ends every session of the superuser.
             auto revoked = ex.Exec(
                 "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = ''",
-                {now, std::string(kSuperusersId), db::AsString(existing->rows[0][0])}
+                {now, std::string(auth::kSuperusersId), db::AsString(existing->rows[0][0])}
             );
             if (!revoked) {
                 return revoked.error();
@@ -122,8 +122,9 @@ Result<AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_vi
             // In the outbox like every password change (the CLI's too), in the same transaction.
             const std::string sid = db::AsString(existing->rows[0][0]);
             const std::string payload =
-                "{\"collectionId\":\"" + std::string(kSuperusersId) + "\",\"recordId\":\"" + sid + "\"}";
-            if (auto e = events::Append(ex, now, kSuperusersId, "_superusers", sid, "auth.passwordChange", payload);
+                "{\"collectionId\":\"" + std::string(auth::kSuperusersId) + "\",\"recordId\":\"" + sid + "\"}";
+            if (auto e =
+                    events::Append(ex, now, auth::kSuperusersId, "_superusers", sid, "auth.passwordChange", payload);
                 !e) {
                 return e;
             }
@@ -160,9 +161,9 @@ Result<void> SuperuserStore::Delete(std::string_view email) {
         const std::string now = FormatDateTime(clock_.Now());
         const std::pair<const char*, std::vector<db::Value>> statements[] = {
             {"UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = ''",
-             {now, std::string(kSuperusersId), id}},
-            {"DELETE FROM _apiKeys WHERE collectionId = ? AND recordId = ?", {std::string(kSuperusersId), id}},
-            {"DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {std::string(kSuperusersId), id}},
+             {now, std::string(auth::kSuperusersId), id}},
+            {"DELETE FROM _apiKeys WHERE collectionId = ? AND recordId = ?", {std::string(auth::kSuperusersId), id}},
+            {"DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {std::string(auth::kSuperusersId), id}},
             {"DELETE FROM _superusers WHERE id = ?", {id}},
         };
         for (const auto& [sql, params] : statements) {
@@ -181,7 +182,7 @@ Result<std::string> SuperuserStore::TokenSecret() const {
             return secret_;
         }
     }
-    auto rs = db_.Read("SELECT options FROM _collections WHERE id = ?", {std::string(kSuperusersId)});
+    auto rs = db_.Read("SELECT options FROM _collections WHERE id = ?", {std::string(auth::kSuperusersId)});
     if (!rs) {
         return rs.error();
     }
@@ -204,4 +205,4 @@ Result<std::string> SuperuserStore::TokenSecret() const {
     return secret_;
 }
 
-}  // namespace basalt::auth
+}  // namespace basalt::identity

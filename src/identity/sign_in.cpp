@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: MIT
+#include "identity/sign_in.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include "auth/password.hpp"
+#include "collections/auth_collection.hpp"
+#include "core/random.hpp"
+#include "core/text.hpp"
+#include "identity/auth_options.hpp"
+
+namespace basalt::identity {
+
+records::Access AccessAs(records::Access request, const auth::AuthRecord& r) {
+    request.superuser = false;
+    boost::json::object rec = r.data;
+    rec["id"] = r.id;
+    rec["collectionId"] = r.collection_id;
+    rec["collectionName"] = r.collection_name;
+    rec["email"] = r.email;
+    request.request.auth = std::make_shared<const boost::json::object>(std::move(rec));
+    return request;
+}
+
+Result<std::optional<auth::AuthRecord>> SignInService::FindByPassword(
+    const schema::Collection& c, std::string_view identity, std::string_view identity_field, std::string_view password
+) const {
+    std::vector<std::string> order;
+    if (!identity_field.empty()) {
+        order.emplace_back(identity_field);
+    } else {
+        // email first, and only when the identity looks like one
+        for (const auto& f : collections::IdentityFields(c)) {
+            if (f == "email") {
+                order.insert(order.begin(), f);
+            } else {
+                order.push_back(f);
+            }
+        }
+    }
+    std::optional<auth::AuthRecord> found;
+    for (const auto& f : order) {
+        if (f == "email" && !IsEmail(identity)) {
+            continue;
+        }
+        auto rec = auth_records_.FindByIdentity(c, f, identity);
+        if (!rec) {
+            return rec.error();
+        }
+        if (rec->has_value()) {
+            found = std::move(*rec);
+            break;
+        }
+    }
+    if (!found) {
+        auth::VerifyPasswordDummy(password);
+        return std::optional<auth::AuthRecord>();
+    }
+    if (!auth::VerifyPassword(found->password_hash, password)) {
+        return std::optional<auth::AuthRecord>();
+    }
+    return found;
+}
+
+Result<auth::AuthRecord> SignInService::CheckPassword(
+    const schema::Collection& c, std::string_view record_id, std::string_view password
+) const {
+    auto rec = auth_records_.FindById(c, record_id);
+    if (!rec || !rec->has_value() || !auth::VerifyPassword((*rec)->password_hash, password)) {
+        return ValidationError(
+            "An error occurred while validating the submitted data.",
+            {{"password", "validation_invalid_password", "Missing or invalid auth record password."}}
+        );
+    }
+    return std::move(**rec);
+}
+
+Result<std::string> SignInService::RequestOtp(const schema::Collection& c, std::string_view email) {
+    std::string otp_id = SecureRandomString(15, kAlphanumericLower);
+    auto rec = auth_records_.FindByIdentity(c, "email", email);
+    if (!rec) {
+        return rec.error();
+    }
+    if (!rec->has_value()) {
+        return otp_id;  // one that never works
+    }
+    const auto length = std::clamp<std::int64_t>(AuthOptionsOf(c).otp_length, 4, 32);
+    const std::string code = SecureRandomString(static_cast<std::size_t>(length), "0123456789");
+    if (auto r = otps_.Add(otp_id, c, **rec, code); !r) {
+        return r.error();
+    }
+    mail_.SendOtp(c, **rec, code, otp_id);
+    return otp_id;
+}
+
+Result<std::optional<auth::AuthRecord>> SignInService::RedeemOtp(
+    const schema::Collection& c, std::string_view otp_id, std::string_view code
+) {
+    const std::int64_t duration = std::max<std::int64_t>(1, AuthOptionsOf(c).otp_duration);
+    auto redeemed = otps_.Redeem(otp_id, c, code, std::chrono::seconds(duration));
+    if (!redeemed) {
+        return redeemed.error();
+    }
+    if (!*redeemed) {
+        return std::optional<auth::AuthRecord>();
+    }
+    auto rec = auth_records_.FindById(c, (*redeemed)->record_id);
+    if (!rec || !rec->has_value()) {
+        return std::optional<auth::AuthRecord>();
+    }
+    auth::AuthRecord found = std::move(**rec);
+    // The code proves the mailbox: an unverified record with that address becomes verified.
+    if (!found.verified && EqualsIgnoreCase((*redeemed)->sent_to, found.email)) {
+        auto w = db_.Write(records_.PrepareSystemUpdate(c, found.id, {{"verified", std::int64_t{1}}}).fn);
+        if (!w) {
+            return w.error();
+        }
+        found.verified = true;
+    }
+    return std::optional<auth::AuthRecord>(std::move(found));
+}
+
+Result<std::optional<std::string>> SignInService::MfaRecord(const schema::Collection& c, std::string_view mfa_id)
+    const {
+    return mfas_.RecordOf(mfa_id, c);
+}
+
+Result<std::optional<auth::AuthRecord>> SignInService::RedeemTotp(
+    const schema::Collection& c, std::string_view record_id, std::string_view code
+) {
+    auto ok = totps_.Verify(c, record_id, code);
+    if (!ok) {
+        return ok.error();
+    }
+    if (!*ok) {
+        return std::optional<auth::AuthRecord>();
+    }
+    auto rec = auth_records_.FindById(c, record_id);
+    if (!rec || !rec->has_value()) {
+        return std::optional<auth::AuthRecord>();
+    }
+    return std::move(*rec);
+}
+
+Result<void> SignInService::CheckAuthRule(
+    const schema::Collection& c, const auth::AuthRecord& r, const records::Access& request
+) const {
+    const auto rule = AuthOptionsOf(c).auth_rule;
+    constexpr std::string_view kRefused = "The request doesn't satisfy the collection requirements to authenticate.";
+    if (!rule) {
+        return MakeError(ErrorCode::kForbidden, std::string(kRefused));
+    }
+    auto ok = records_.Satisfies(c, r.id, *rule, AccessAs(request, r));
+    if (!ok) {
+        return ok.error();
+    }
+    if (!*ok) {
+        return MakeError(ErrorCode::kForbidden, std::string(kRefused));
+    }
+    return Ok();
+}
+
+// Whether `r` must pass a second method: a TOTP the record enrolled, or the collection's MFA (for
+// records its rule matches).
+Result<bool> SignInService::WantsMfa(
+    const schema::Collection& c, const auth::AuthRecord& r, const records::Access& request
+) const {
+    auto totp = totps_.Enabled(c.id, r.id);
+    if (!totp) {
+        return totp.error();
+    }
+    if (*totp) {
+        return true;
+    }
+    const AuthOptions options = AuthOptionsOf(c);
+    if (!options.mfa) {
+        return false;
+    }
+    if (options.mfa_rule.empty()) {
+        return true;
+    }
+    auto ok = records_.Satisfies(c, r.id, options.mfa_rule, AccessAs(request, r));
+    return ok ? *ok : true;  // when in doubt, ask for the second method
+}
+
+// authAlert: a sign-in from an IP and user agent none of the record's earlier sessions had mails
+// the record.
+void SignInService::AlertOnNewOrigin(
+    const schema::Collection& c, const auth::AuthRecord& r, std::string_view ip, std::string_view user_agent
+) const {
+    if (!AuthOptionsOf(c).auth_alert || r.email.empty()) {
+        return;
+    }
+    auto news = sessions_.IsNewOrigin(c.id, r.id, ip, user_agent);
+    if (news && *news) {
+        mail_.SendAuthAlert(c, r, std::string(ip) + " / " + std::string(user_agent));
+    }
+}
+
+Result<SignInOutcome> SignInService::Finish(
+    const schema::Collection& c,
+    const auth::AuthRecord& r,
+    std::string_view method,
+    std::string_view mfa_id,
+    const records::Access& request,
+    std::string_view ip,
+    std::string_view user_agent
+) {
+    auto wants = WantsMfa(c, r, request);
+    if (!wants) {
+        return wants.error();
+    }
+    if (*wants) {
+        if (mfa_id.empty()) {
+            auto id = mfas_.Open(c, r, method);
+            if (!id) {
+                return id.error();
+            }
+            return SignInOutcome{std::move(*id), {}};
+        }
+        const std::int64_t duration = std::max<std::int64_t>(60, AuthOptionsOf(c).mfa_duration);
+        if (auto done = mfas_.Complete(mfa_id, c, r, method, std::chrono::seconds(duration)); !done) {
+            return done.error();
+        }
+    }
+    AlertOnNewOrigin(c, r, ip, user_agent);
+    auto session = sessions_.Open(r, method, ip, user_agent);
+    if (!session) {
+        return session.error();
+    }
+    auto token = tokens_.Issue(r, session->id, /*refreshable=*/true);
+    if (!token) {
+        return token.error();
+    }
+    return SignInOutcome{std::nullopt, std::move(*token)};
+}
+
+}  // namespace basalt::identity
