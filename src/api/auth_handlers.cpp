@@ -800,7 +800,7 @@ public:
         // @request.body, hidden fields refused, the client's own rights.
         const records::Access signup = AccessFor(req, d_.collections, create_data);
         Result<identity::OAuth2User> user = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.blocking.Run([&] { user = identity::ExchangeCode(*provider, code, verifier, redirect); });
+        co_await d_.io.Run([&] { user = identity::ExchangeCode(*provider, code, verifier, redirect); });
         if (!user) {
             obs::Warn(
                 "OAuth2 exchange failed",
