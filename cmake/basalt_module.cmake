@@ -15,6 +15,8 @@ function(basalt_module name)
   endif()
 endfunction()
 
+# Test executables of the modules named in BASALT_SYSTEM_DB_TESTS also link the shared database
+# fixture (tests/support/system_database.hpp); the others stay free of what it pulls in.
 function(basalt_add_unit_tests)
   foreach(name ${BASALT_TEST_MODULES})
     file(GLOB tests CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/unit/${name}/*_test.cpp)
@@ -25,6 +27,9 @@ function(basalt_add_unit_tests)
     target_compile_options(basalt_${name}_tests PRIVATE ${BASALT_WARNINGS})
     target_compile_definitions(basalt_${name}_tests PRIVATE BASALT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
     target_link_libraries(basalt_${name}_tests PRIVATE basalt::${name} basalt::test_support GTest::gtest_main GTest::gmock)
+    if(name IN_LIST BASALT_SYSTEM_DB_TESTS)
+      target_link_libraries(basalt_${name}_tests PRIVATE basalt::test_system_database)
+    endif()
     add_test(NAME unit.${name} COMMAND basalt_${name}_tests --gtest_brief=1)
     set_tests_properties(unit.${name} PROPERTIES LABELS unit TIMEOUT 300)
   endforeach()

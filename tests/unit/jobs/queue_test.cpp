@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The durable job queue against a real database with the system migrations and a fake clock:
 // leases, retries with backoff, dead-lettering, idempotency, manual retry and discard.
+#include "jobs/queue.hpp"
+
 #include <gtest/gtest.h>
 
-#include "app/system_migrations.hpp"
-#include "db/sqlite/sqlite_database.hpp"
 #include "jobs/cron.hpp"
-#include "jobs/queue.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::jobs {
 namespace {
@@ -16,19 +14,13 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class QueueTest : public ::testing::Test {
+class QueueTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
-        queue_ = std::make_unique<Queue>(*db_, clock_);
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
+        queue_ = std::make_unique<Queue>(Db(), clock_);
     }
-    void TearDown() override { db_->Close(); }
 
     std::string Add(const std::string& kind, std::int64_t attempts = 3, const std::string& key = {}) {
         NewJob j;
@@ -40,9 +32,6 @@ protected:
         return id ? *id : std::string();
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<Queue> queue_;
 };
 

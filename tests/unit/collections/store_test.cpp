@@ -1,31 +1,24 @@
 // SPDX-License-Identifier: MIT
 // PocketBase's collections API behaviour that needs the system migrations: the list's filter and
 // sort, the auth data collections, the view dry run.
+#include "collections/store.hpp"
+
 #include <algorithm>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-#include "app/system_migrations.hpp"
-#include "collections/store.hpp"
 #include "collections/view.hpp"
-#include "db/sqlite/sqlite_database.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::collections {
 namespace {
 
-class CollectionsCompatTest : public ::testing::Test {
+class CollectionsCompatTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
         store_ = std::make_unique<CollectionStore>(*db_, clock_);
         ASSERT_TRUE(store_->Load());
         for (const char* name : {"zeta", "alpha"}) {
@@ -54,9 +47,6 @@ protected:
         return out;
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<CollectionStore> store_;
 };
 
