@@ -172,13 +172,16 @@ std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, st
     client->prefix = std::make_shared<const std::string>("id:" + client->id);
     client->stream->Push(Frame(client->id, "PB_CONNECT", "{\"clientId\":\"" + client->id + "\"}"));
     client->stream->OnClose([this, id = client->id] { Forget(id); });
+    bool refused = false;
     {
         std::lock_guard lock(mu_);
-        if (stopping_) {
-            client->stream->Close();
-        } else {
+        refused = stopping_;
+        if (!refused) {
             clients_.emplace(client->id, client);
         }
+    }
+    if (refused) {
+        client->stream->Close();  // outside mu_: closing runs Forget, which takes it
     }
     *client_id = client->id;
     return client->stream;

@@ -220,5 +220,52 @@ TEST_F(CollectionsCompatTest, DryRunDerivesFieldsAndASampleWithoutCreatingAnythi
     }
 }
 
+TEST_F(CollectionsCompatTest, ChangesReachTheTableAndSurviveALoad) {
+    auto made = store_->Create(boost::json::parse(R"json({
+        "name": "notes",
+        "fields": [{"name": "body", "type": "text"}, {"name": "stars", "type": "number"}],
+        "indexes": ["CREATE INDEX idx_notes_stars ON notes (stars)"]
+    })json")
+                                   .as_object());
+    ASSERT_TRUE(made.collection) << made.message;
+    Exec("INSERT INTO notes (id, body, stars) VALUES ('n1', 'hello', 3)");
+
+    // A rename keeps the rows.
+    auto changed = store_->Update("notes", boost::json::parse(R"({"name": "memos", "listRule": ""})").as_object());
+    ASSERT_TRUE(changed.collection) << changed.message;
+    auto rows = Db().Read("SELECT body, stars FROM memos WHERE id = 'n1'");
+    ASSERT_TRUE(rows) << rows.error().message;
+    ASSERT_EQ(rows->rows.size(), 1U);
+    EXPECT_EQ(db::AsString(rows->rows[0][0]), "hello");
+
+    // Another store over the same database sees the same definitions.
+    CollectionStore again(Db(), clock_);
+    ASSERT_TRUE(again.Load());
+    const auto* memos = again.Current()->Find("memos");
+    ASSERT_NE(memos, nullptr);
+    EXPECT_EQ(memos->id, made.collection->id);
+    EXPECT_EQ(memos->list_rule, std::optional<std::string>(""));
+    EXPECT_EQ(again.Current()->Find("notes"), nullptr);
+
+    // Deleting drops the table; system collections cannot go.
+    ASSERT_TRUE(store_->Delete("memos"));
+    EXPECT_FALSE(Db().Read("SELECT 1 FROM memos"));
+    EXPECT_FALSE(store_->Delete("_superusers"));
+    EXPECT_EQ(store_->Delete("nothing").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(CollectionsCompatTest, AnInvalidChangeLeavesNothingBehind) {
+    auto bad = store_->Create(boost::json::parse(R"({
+        "name": "broken",
+        "fields": [{"name": "title", "type": "text"}],
+        "listRule": "nope = 1"
+    })")
+                                  .as_object());
+    EXPECT_FALSE(bad.collection);
+    EXPECT_FALSE(bad.errors.empty());
+    EXPECT_EQ(store_->Current()->Find("broken"), nullptr);
+    EXPECT_FALSE(Db().Read("SELECT 1 FROM broken"));
+}
+
 }  // namespace
 }  // namespace basalt::collections

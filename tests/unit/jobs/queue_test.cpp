@@ -3,6 +3,9 @@
 // leases, retries with backoff, dead-lettering, idempotency, manual retry and discard.
 #include "jobs/queue.hpp"
 
+#include <condition_variable>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include "jobs/cron.hpp"
@@ -161,6 +164,47 @@ TEST_F(QueueTest, SchedulerFiresMissedCronsOnceAtStart) {
     ASSERT_TRUE(s->RunJob(page->items[0]));
     EXPECT_EQ(runs, 1);
     EXPECT_EQ(s->RunNow("missing").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(QueueTest, WorkersRunJobsWhenWokenAndRecordTheOutcome) {
+    Worker::Options o;
+    o.threads = 3;
+    o.poll = std::chrono::hours(1);  // only Notify() can wake them in this test
+    Worker worker(*queue_, o);
+    std::mutex mu;
+    std::condition_variable cv;
+    int ran = 0;
+    worker.Handle("ok", [&](const Job&) -> Result<void> {
+        std::lock_guard lock(mu);
+        ++ran;
+        cv.notify_all();
+        return Ok();
+    });
+    worker.Handle("bad", [&](const Job&) -> Result<void> {
+        std::lock_guard lock(mu);
+        ++ran;
+        cv.notify_all();
+        return MakeError(ErrorCode::kInvalidArgument, "malformed");  // final: dead-lettered at once
+    });
+    worker.Start();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) {
+        ids.push_back(Add("ok"));
+    }
+    const std::string bad = Add("bad");
+    worker.Notify();
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, seconds(10), [&] { return ran == 6; }));
+    }
+    worker.Stop();  // lets the outcomes be saved
+    for (const auto& id : ids) {
+        EXPECT_EQ((*queue_->Get(id))->status, "done");
+    }
+    auto failed = *queue_->Get(bad);
+    EXPECT_EQ(failed->status, "failed");
+    EXPECT_EQ(failed->last_error, "malformed");
+    worker.Stop();  // idempotent
 }
 
 }  // namespace
