@@ -9,7 +9,7 @@ BackgroundLoop::~BackgroundLoop() {
     Stop();
 }
 
-void BackgroundLoop::Start(Body body, unsigned threads) {
+void BackgroundLoop::Start(const Body& body, unsigned threads) {
     const unsigned n = std::max(1U, threads);
     threads_.reserve(n);
     for (unsigned i = 0; i < n; ++i) {

@@ -38,7 +38,7 @@ public:
     BackgroundLoop& operator=(const BackgroundLoop&) = delete;
 
     /// Starts `threads` threads (at least one), each running `body` with its stop token. Once only.
-    void Start(Body body, unsigned threads = 1);
+    void Start(const Body& body, unsigned threads = 1);
     /// Wakes every thread waiting in WaitForWake (and the next wait of one that is working).
     void Notify();
     /// How many times Notify() was called so far.
