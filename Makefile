@@ -5,7 +5,7 @@ HTTP ?= 127.0.0.1:8090
 DIR ?= basalt_data
 FUZZ_SECONDS ?= 30
 
-.PHONY: all deps build ui run test unit api e2e asan fuzz fuzz-build bench bench-check format format-check tidy clean
+.PHONY: all deps build ui run test unit api e2e asan tsan fuzz fuzz-build bench bench-check format format-check tidy clean
 
 all: build ui
 
@@ -26,7 +26,7 @@ run: build ui
 	./build/basalt serve --http $(HTTP) --dir $(DIR)
 
 # Every suite: format, unit (release), API against the release binary, the same under
-# ASan+UBSan, and each fuzz target for FUZZ_SECONDS.
+# ASan+UBSan, the threaded unit tests under TSan, and each fuzz target for FUZZ_SECONDS.
 test: deps
 	@scripts/run-tests
 
@@ -44,6 +44,12 @@ asan: deps
 	@cmake --build build-debug -j$(JOBS)
 	cd build-debug && ctest -L unit --output-on-failure
 	BASALT_BIN=$(CURDIR)/build-debug/basalt node --test --test-concurrency=1 tests/api/
+
+# ThreadSanitizer over the unit tests whose units run threads (ctest label "threads").
+tsan: deps
+	@[ -f build-tsan/build.ninja ] || cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j$(JOBS)
+	cd build-tsan && ctest -L threads --output-on-failure
 
 fuzz-build: deps
 	@[ -f build-fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
@@ -76,4 +82,4 @@ tidy: build
 	scripts/run-tidy
 
 clean:
-	rm -rf build build-debug build-fuzz build-relassert web/admin/dist
+	rm -rf build build-debug build-tsan build-fuzz build-relassert web/admin/dist

@@ -22,6 +22,14 @@ if(BASALT_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(BASALT_TSAN)
+  # ThreadSanitizer (the tsan preset): only the unit tests that run threads are built with it (the
+  # basalt_threaded_tests target; see basalt_add_unit_tests).
+  # -Wno-tsan: GCC warns that Asio's atomic_thread_fence is not modelled by TSan; no threaded test
+  # runs Asio code (realtime links basalt_http for EventStream only).
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer -Wno-tsan)
+  add_link_options(-fsanitize=thread)
+endif()
 if(BASALT_FUZZ)
   # ASan only: clang 14 miscompiles coroutines under UBSan + coverage instrumentation
   # ("Cannot represent a difference across sections"). UBSan runs in the GCC debug build.

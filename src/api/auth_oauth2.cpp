@@ -62,7 +62,7 @@ net::awaitable<Response> WithOAuth2(const Deps& d, Request& req) {
     // hidden fields refused, the client's own rights.
     const records::Access signup = AccessFor(req, d.collections, create_data);
     std::optional<Result<identity::OAuth2User>> user;
-    co_await d.blocking.Run([&] { user.emplace(identity::ExchangeCode(*provider, code, verifier, redirect)); });
+    co_await d.io.Run([&] { user.emplace(identity::ExchangeCode(*provider, code, verifier, redirect)); });
     if (!*user) {
         obs::Warn(
             "OAuth2 exchange failed",

@@ -33,6 +33,7 @@ struct Deps {
     identity::SuperuserStore& superusers;
     BlockingPool& blocking;  // CPU-bound work (password hashing) and blocking writes
     BlockingPool& queries;   // reads that may scan (lists, views that join or read view collections)
+    BlockingPool& io;        // slow outbound I/O (OAuth2 round trips, SMTP): never starves the two above
     const Clock& clock;
     collections::CollectionStore& collections;
     records::RecordService& records;

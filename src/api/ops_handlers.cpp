@@ -252,7 +252,7 @@ public:
         message.html = "<p>This is a test email from " + mail::HtmlEscape(m.app_name.empty() ? "basalt" : m.app_name) +
                        ". Your SMTP settings work.</p>";
         Result<void> r = Ok();
-        co_await d_.blocking.Run([&] { r = mail::SendWithSettings(m, message); });
+        co_await d_.io.Run([&] { r = mail::SendWithSettings(m, message); });
         if (!r) {
             throw ApiError::BadRequest("Failed to send the test email: " + Sentenize(r.error().message));
         }

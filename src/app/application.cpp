@@ -136,6 +136,7 @@ struct Application::Impl {
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
+    std::unique_ptr<api::BlockingPool> io;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
 
@@ -155,6 +156,9 @@ struct Application::Impl {
         }
         if (queries) {
             queries->Stop();
+        }
+        if (io) {
+            io->Stop();
         }
         if (events) {
             events->Stop();
@@ -356,6 +360,7 @@ Result<void> Application::Start() {
     }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
+    s.io = std::make_unique<api::BlockingPool>(s.config.outbound.threads, s.config.outbound.max_queue);
     s.router = std::make_shared<http::Router>();
     s.otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
     s.mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
@@ -380,6 +385,7 @@ Result<void> Application::Start() {
         *d.superusers,
         *s.blocking,
         *s.queries,
+        *s.io,
         d.clock,
         *s.collections,
         *s.records,

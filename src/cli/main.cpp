@@ -179,6 +179,15 @@ int main(int argc, char** argv) {
     serve->add_option("--query-threads", config.db.query_threads, "Threads for reads that may scan (lists, views)")
         ->envname("BASALT_QUERY_THREADS")
         ->capture_default_str();
+    serve->add_option("--hash-threads", config.auth.hash_threads, "Threads for password hashing (CPU-bound)")
+        ->envname("BASALT_HASH_THREADS")
+        ->capture_default_str();
+    serve
+        ->add_option(
+            "--io-threads", config.outbound.threads, "Threads for slow outbound I/O a request waits for (OAuth2, SMTP)"
+        )
+        ->envname("BASALT_IO_THREADS")
+        ->capture_default_str();
     serve->add_option("--workers", config.jobs.workers, "Threads running jobs")
         ->envname("BASALT_WORKERS")
         ->capture_default_str();

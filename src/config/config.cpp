@@ -68,8 +68,11 @@ Result<void> Validate(const AppConfig& c) {
     if (c.jobs.lease.count() < 100 || c.jobs.poll.count() < 10) {
         return MakeError(ErrorCode::kInvalidArgument, "job lease must be at least 100 ms and poll at least 10 ms");
     }
-    if (c.auth.hash_threads == 0) {
-        return bad("hash threads must be at least 1");
+    if (c.auth.hash_threads == 0 || c.auth.hash_threads > 256) {
+        return bad("hash threads must be between 1 and 256");
+    }
+    if (c.outbound.threads == 0 || c.outbound.threads > 256) {
+        return bad("outbound I/O threads must be between 1 and 256");
     }
     if (c.db.query_threads == 0 || c.db.query_threads > 256) {
         return bad("query threads must be between 1 and 256");

@@ -44,8 +44,16 @@ struct DbConfig {
 
 /// Authentication.
 struct AuthConfig {
-    unsigned hash_threads = 2;         // blocking pool for password hashing
+    unsigned hash_threads = 2;         // blocking pool for password hashing (CPU-bound)
     std::size_t max_hash_queue = 256;  // requests waiting for a hash beyond this get 503
+};
+
+/// Slow outbound I/O a request waits for (OAuth2 token and user-info round trips, the SMTP test
+/// mail): a pool of its own, so a slow provider or mail server never holds the threads that hash
+/// passwords (sign-ins) or run list queries.
+struct OutboundConfig {
+    unsigned threads = 4;
+    std::size_t max_queue = 256;  // requests waiting beyond this get 503
 };
 
 /// Realtime (server-sent events) clients.
@@ -77,6 +85,7 @@ struct AppConfig {
     HttpConfig http;
     DbConfig db;
     AuthConfig auth;
+    OutboundConfig outbound;
     RealtimeConfig realtime;
     JobsConfig jobs;
     EventsConfig events;

@@ -83,50 +83,33 @@ Result<void> Dispatcher::Start() {
         return latest.error();
     }
     cursor_ = *latest;
-    thread_ = std::thread([this] { Run(); });
+    loop_.Start([this](const std::stop_token& stop) { Run(stop); });
     return Ok();
 }
 
 void Dispatcher::Notify() {
-    {
-        std::lock_guard lock(mu_);
-        pending_ = true;
-    }
-    cv_.notify_one();
+    loop_.Notify();
 }
 
 void Dispatcher::Stop() {
-    {
-        std::lock_guard lock(mu_);
-        if (stopping_) {
-            return;
-        }
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
+    loop_.Stop();
 }
 
-void Dispatcher::Run() {
+void Dispatcher::Run(const std::stop_token& stop) {
     auto last_read = std::chrono::steady_clock::now() - gap_;
+    std::uint64_t seen = 0;
     for (;;) {
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait_for(lock, poll_, [&] { return stopping_ || pending_; });
-            // Under a write load every commit wakes the dispatcher; reading the outbox per commit
-            // cost more than the writes themselves (a read transaction re-reads its pages after
-            // every change). Reads are at least gap_ apart: the commits in between are read at once.
-            const auto since = std::chrono::steady_clock::now() - last_read;
-            if (since < gap_) {
-                cv_.wait_for(lock, gap_ - since, [&] { return stopping_; });
-            }
-            if (stopping_) {
-                return;
-            }
-            pending_ = false;
+        if (!loop_.WaitForWake(stop, seen, poll_)) {
+            return;
         }
+        // Under a write load every commit wakes the dispatcher; reading the outbox per commit
+        // cost more than the writes themselves (a read transaction re-reads its pages after
+        // every change). Reads are at least gap_ apart: the commits in between are read at once.
+        const auto since = std::chrono::steady_clock::now() - last_read;
+        if (since < gap_ && !loop_.SleepFor(stop, gap_ - since)) {
+            return;
+        }
+        seen = loop_.Wakeups();  // what woke it during the gap is read now
         last_read = std::chrono::steady_clock::now();
         for (;;) {
             const bool with_record =

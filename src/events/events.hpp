@@ -2,14 +2,12 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/background_loop.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
 
@@ -85,19 +83,15 @@ public:
     void Stop();
 
 private:
-    void Run();
+    void Run(const std::stop_token& stop);
 
     db::Database& db_;
     std::chrono::milliseconds poll_;
     std::chrono::milliseconds gap_;
     std::vector<Consumer> consumers_;
     std::vector<std::function<bool()>> wants_records_;
-    std::int64_t cursor_ = 0;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool pending_ = false;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::int64_t cursor_ = 0;  // the loop thread's
+    BackgroundLoop loop_;      // last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::events

@@ -276,32 +276,17 @@ Result<void> Scheduler::Start() {
         }
     }
     FireDue();  // what came due while basalt was down runs once, now
-    thread_ = std::thread([this] { Run(); });
+    // Once a second: crons have minute resolution, and a second late is on time.
+    loop_.Start([this](const std::stop_token& stop) {
+        while (loop_.SleepFor(stop, std::chrono::seconds(1))) {
+            FireDue();
+        }
+    });
     return Ok();
 }
 
 void Scheduler::Stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
-}
-
-void Scheduler::Run() {
-    std::unique_lock lock(mu_);
-    while (!stopping_) {
-        cv_.wait_for(lock, std::chrono::seconds(1));
-        if (stopping_) {
-            return;
-        }
-        lock.unlock();
-        FireDue();
-        lock.lock();
-    }
+    loop_.Stop();
 }
 
 void Scheduler::FireDue() {

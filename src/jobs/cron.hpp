@@ -2,16 +2,15 @@
 #pragma once
 
 #include <bitset>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+#include "core/background_loop.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
@@ -76,7 +75,6 @@ private:
         Fn fn;
         std::int64_t last_run_ms = 0;
     };
-    void Run();
     /// Enqueues every cron whose next time after its last run has come.
     void FireDue();
 
@@ -85,9 +83,7 @@ private:
     const Clock& clock_;
     mutable std::mutex mu_;
     std::map<std::string, Entry> crons_;
-    std::condition_variable cv_;
-    bool stopping_ = false;
-    std::thread thread_;
+    BackgroundLoop loop_;  // the clock; last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::jobs

@@ -308,51 +308,28 @@ bool Worker::Knows(const std::string& kind) const {
 }
 
 void Worker::Start() {
-    for (unsigned i = 0; i < std::max(1U, options_.threads); ++i) {
-        threads_.emplace_back([this] { Run(); });
-    }
+    loop_.Start([this](const std::stop_token& stop) { Run(stop); }, options_.threads);
 }
 
 void Worker::Notify() {
-    {
-        std::lock_guard lock(mu_);
-        ++wakeups_;
-    }
-    cv_.notify_all();
+    loop_.Notify();
 }
 
 void Worker::Stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-        if (t.joinable()) {
-            t.join();
-        }
-    }
-    threads_.clear();
+    loop_.Stop();
 }
 
-void Worker::Run() {
+void Worker::Run(const std::stop_token& stop) {
     constexpr std::size_t kClaimBatch = 8;
-    for (;;) {
-        std::uint64_t seen = 0;
-        {
-            std::lock_guard lock(mu_);
-            if (stopping_) {
-                return;
-            }
-            seen = wakeups_;
-        }
+    while (!stop.stop_requested()) {
+        // Read before claiming: an enqueue notified while this claim runs ends the next wait.
+        std::uint64_t seen = loop_.Wakeups();
         auto claimed = queue_.Claim(id_, kClaimBatch, options_.lease);
         if (!claimed) {
             obs::Warn("job claim failed", {{"error", claimed.error().message}});
         }
         if (!claimed || claimed->empty()) {
-            std::unique_lock lock(mu_);
-            cv_.wait_for(lock, options_.poll, [&] { return stopping_ || wakeups_ != seen; });
+            loop_.WaitForWake(stop, seen, options_.poll);
             continue;
         }
         for (const Job& job : *claimed) {

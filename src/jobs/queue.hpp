@@ -3,16 +3,14 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "core/background_loop.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
@@ -128,17 +126,13 @@ public:
     void Stop();
 
 private:
-    void Run();
+    void Run(const std::stop_token& stop);
 
     Queue& queue_;
     Options options_;
     std::string id_;
     std::map<std::string, std::pair<Handler, bool>> handlers_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::uint64_t wakeups_ = 0;
-    bool stopping_ = false;
-    std::vector<std::thread> threads_;
+    BackgroundLoop loop_;  // the worker threads; last: stopped before the members they use go
 };
 
 }  // namespace basalt::jobs

@@ -8,10 +8,10 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <thread>
 
 #include <unistd.h>
 
+#include "core/background_loop.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
 
@@ -25,14 +25,14 @@ constexpr auto kFlushEvery = std::chrono::milliseconds(100);
 
 class Sink {
 public:
-    explicit Sink(int fd = 1) : fd_(fd), thread_([this] { Run(); }) {}
+    explicit Sink(int fd = 1) : fd_(fd) {
+        loop_.Start([this](const std::stop_token& stop) { Run(stop); });
+    }
     ~Sink() {
-        {
-            std::lock_guard lock(mu_);
-            stop_ = true;
-        }
-        cv_.notify_all();
-        thread_.join();
+        loop_.Stop();  // the thread writes out what is buffered before it ends
+        std::lock_guard lock(mu_);
+        stop_ = true;
+        flushed_cv_.notify_all();
     }
 
     void Append(std::string_view line) {
@@ -48,14 +48,14 @@ public:
             wake = buffer_.size() >= kWakeBytes;
         }
         if (wake) {
-            cv_.notify_one();
+            loop_.Notify();
         }
     }
 
     void Flush() {
         std::unique_lock lock(mu_);
         const std::uint64_t target = ++flush_requests_;
-        cv_.notify_one();
+        loop_.Notify();
         flushed_cv_.wait(lock, [&] { return flushed_ >= target || stop_; });
     }
 
@@ -65,18 +65,17 @@ public:
     }
 
 private:
-    void Run() {
+    void Run(const std::stop_token& stop) {
         std::string out;
-        std::unique_lock lock(mu_);
+        std::uint64_t seen = 0;
         for (;;) {
-            cv_.wait_for(lock, kFlushEvery, [&] {
-                return stop_ || buffer_.size() >= kWakeBytes || flush_requests_ > flushed_;
-            });
+            // Append (at kWakeBytes) and Flush wake it; otherwise it writes every kFlushEvery.
+            const bool stopping = !loop_.WaitForWake(stop, seen, kFlushEvery);
+            std::unique_lock lock(mu_);
             out.swap(buffer_);
             const std::uint64_t served = flush_requests_;
             const std::uint64_t dropped = dropped_;
             dropped_ = 0;
-            const bool stop = stop_;
             lock.unlock();
             if (dropped > 0) {
                 out += R"({"level":"warn","msg":"log lines dropped: output too slow","dropped":)" +
@@ -87,7 +86,7 @@ private:
             lock.lock();
             flushed_ = served;
             flushed_cv_.notify_all();
-            if (stop && buffer_.empty()) {
+            if (stopping && buffer_.empty()) {
                 return;
             }
         }
@@ -109,15 +108,14 @@ private:
     }
 
     std::mutex mu_;
-    std::condition_variable cv_;
     std::condition_variable flushed_cv_;
     std::string buffer_;
     std::uint64_t flush_requests_ = 0;
     std::uint64_t flushed_ = 0;
     std::uint64_t dropped_ = 0;
-    bool stop_ = false;
+    bool stop_ = false;  // the writer thread has ended: Flush no longer waits
     std::atomic<int> fd_;
-    std::thread thread_;
+    BackgroundLoop loop_;  // the writer; last: stopped before the members its thread uses go
 };
 
 Sink& GetSink() {

@@ -156,8 +156,9 @@ struct Hub::Client {
 Hub::Hub(collections::CollectionStore& collections, records::RecordService& records, Limits limits)
     : collections_(collections),
       records_(records),
-      limits_(limits),
-      thread_([this] { Run(); }) {}
+      limits_(limits) {
+    loop_.Start([this](const std::stop_token& stop) { Run(stop); });
+}
 
 Hub::~Hub() {
     Stop();
@@ -171,13 +172,16 @@ std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, st
     client->prefix = std::make_shared<const std::string>("id:" + client->id);
     client->stream->Push(Frame(client->id, "PB_CONNECT", "{\"clientId\":\"" + client->id + "\"}"));
     client->stream->OnClose([this, id = client->id] { Forget(id); });
+    bool refused = false;
     {
         std::lock_guard lock(mu_);
-        if (stopping_) {
-            client->stream->Close();
-        } else {
+        refused = stopping_;
+        if (!refused) {
             clients_.emplace(client->id, client);
         }
+    }
+    if (refused) {
+        client->stream->Close();  // outside mu_: closing runs Forget, which takes it
     }
     *client_id = client->id;
     return client->stream;
@@ -373,7 +377,7 @@ void Hub::Publish(const events::Event& event) {
         }
         return;
     }
-    queue_cv_.notify_one();
+    loop_.Notify();
 }
 
 bool Hub::HasSubscriptions() const {
@@ -389,15 +393,9 @@ std::size_t Hub::ClientCount() const {
 void Hub::Stop() {
     {
         std::lock_guard lock(queue_mu_);
-        if (stopping_ && !thread_.joinable()) {
-            return;
-        }
         stopping_ = true;
     }
-    queue_cv_.notify_all();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
+    loop_.Stop();
     std::vector<std::shared_ptr<http::EventStream>> streams;
     {
         std::lock_guard lock(mu_);
@@ -410,25 +408,33 @@ void Hub::Stop() {
     }
 }
 
-void Hub::Run() {
+void Hub::Run(const std::stop_token& stop) {
     std::vector<events::Event> batch;
     std::size_t reached = 0;  // clients the last fan-out wrote to
     auto last = std::chrono::steady_clock::now();
-    for (;;) {
+    std::uint64_t seen = 0;
+    while (!stop.stop_requested()) {
+        bool empty = false;
         {
-            std::unique_lock lock(queue_mu_);
-            queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (stopping_) {
+            std::lock_guard lock(queue_mu_);
+            empty = queue_.empty();
+        }
+        // Publish queues and then notifies, and `seen` was read before the queue: no event waits
+        // for a wake-up that came before this check.
+        if (empty) {
+            if (!loop_.WaitForWake(stop, seen)) {
                 return;
             }
-            // Many subscribers: gather events for a short window after the last fan-out, so each
-            // client gets one write (one wake-up, one syscall) per window rather than per commit.
-            if (reached >= kCoalesceAbove && limits_.coalesce.count() > 0) {
-                queue_cv_.wait_until(lock, last + limits_.coalesce, [this] { return stopping_.load(); });
-                if (stopping_) {
-                    return;
-                }
-            }
+            continue;
+        }
+        // Many subscribers: gather events for a short window after the last fan-out, so each
+        // client gets one write (one wake-up, one syscall) per window rather than per commit.
+        if (reached >= kCoalesceAbove && limits_.coalesce.count() > 0 &&
+            !loop_.SleepUntil(stop, last + limits_.coalesce)) {
+            return;
+        }
+        {
+            std::lock_guard lock(queue_mu_);
             batch.clear();
             while (!queue_.empty() && batch.size() < kMaxBatch) {
                 batch.push_back(std::move(queue_.front()));

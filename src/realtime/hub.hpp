@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -12,7 +11,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -20,6 +18,7 @@
 
 #include "auth/principal.hpp"
 #include "collections/store.hpp"
+#include "core/background_loop.hpp"
 #include "core/result.hpp"
 #include "events/events.hpp"
 #include "http/event_stream.hpp"
@@ -109,7 +108,7 @@ private:
         std::shared_ptr<const std::vector<Entry>> snapshot;
     };
 
-    void Run();
+    void Run(const std::stop_token& stop);
     /// Returns how many clients it wrote to.
     std::size_t FanOut(const std::vector<events::Event>& batch);
     std::optional<std::string> Render(
@@ -140,10 +139,9 @@ private:
     std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_auth_;
 
     std::mutex queue_mu_;
-    std::condition_variable queue_cv_;
     std::deque<events::Event> queue_;
     std::atomic<bool> stopping_{false};
-    std::thread thread_;
+    BackgroundLoop loop_;  // the fan-out; last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::realtime

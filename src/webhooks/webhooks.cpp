@@ -502,39 +502,21 @@ Result<void> Service::Start(std::function<void()> enqueued) {
     if (!r) {
         return r;
     }
-    thread_ = std::thread([this] { Run(); });
+    loop_.Start([this](const std::stop_token& stop) { Run(stop); });
     return Ok();
 }
 
 void Service::Notify() {
-    {
-        std::lock_guard lock(mu_);
-        pending_ = true;
-    }
-    cv_.notify_one();
+    loop_.Notify();
 }
 
 void Service::Stop() {
-    {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) {
-        thread_.join();
-    }
+    loop_.Stop();
 }
 
-void Service::Run() {
-    for (;;) {
-        {
-            std::unique_lock lock(mu_);
-            cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_ || pending_; });
-            if (stopping_) {
-                return;
-            }
-            pending_ = false;
-        }
+void Service::Run(const std::stop_token& stop) {
+    std::uint64_t seen = 0;
+    while (loop_.WaitForWake(stop, seen, std::chrono::milliseconds(200))) {
         for (;;) {
             auto n = RelayBatch();
             if (!n) {

@@ -2,16 +2,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <boost/json/object.hpp>
 
+#include "core/background_loop.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
@@ -70,7 +68,7 @@ public:
     void Stop();
 
 private:
-    void Run();
+    void Run(const std::stop_token& stop);
     /// Moves the outbox cursor over one batch of events, creating their deliveries. Returns how many
     /// events it read.
     Result<std::size_t> RelayBatch();
@@ -85,11 +83,7 @@ private:
     const settings::SettingsStore& settings_;
     const Clock& clock_;
     std::function<void()> enqueued_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool pending_ = false;
-    bool stopping_ = false;
-    std::thread thread_;
+    BackgroundLoop loop_;  // the relay; last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::webhooks

@@ -6,32 +6,24 @@
 
 #include <gtest/gtest.h>
 
-#include "app/system_migrations.hpp"
 #include "auth/jwt.hpp"
 #include "collections/auth_collection.hpp"
 #include "collections/store.hpp"
-#include "db/sqlite/sqlite_database.hpp"
 #include "identity/auth_records.hpp"
 #include "identity/sessions.hpp"
 #include "identity/superusers.hpp"
 #include "identity/throttle.hpp"
 #include "identity/tokens.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::identity {
 namespace {
 
-class IdentityTest : public ::testing::Test {
+class IdentityTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
         superusers_ = std::make_unique<identity::SuperuserStore>(*db_, clock_);
         collections_ = std::make_unique<collections::CollectionStore>(*db_, clock_);
         ASSERT_TRUE(collections_->Load());
@@ -50,9 +42,6 @@ protected:
         return t ? *t : std::string();
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<identity::SuperuserStore> superusers_;
     std::unique_ptr<collections::CollectionStore> collections_;
     std::unique_ptr<AuthRecords> records_;

@@ -4,30 +4,19 @@
 #include <gtest/gtest.h>
 
 #include "app/application.hpp"
-#include "app/system_migrations.hpp"
-#include "db/sqlite/sqlite_database.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::identity {
 namespace {
 
-class SuperusersTest : public ::testing::Test {
+class SuperusersTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
         store_ = std::make_unique<SuperuserStore>(*db_, clock_);
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<SuperuserStore> store_;
 };
 

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "db/sqlite/sqlite_database.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::collections {
 namespace {
@@ -52,28 +52,14 @@ TEST(ViewQuery, SelectListRefusesWildcardsAndNonSelects) {
     EXPECT_EQ(List("SELECT id, count(*) AS n FROM t").size(), 2U);
 }
 
-class DescribeViewTest : public ::testing::Test {
+// Over the system database (whose `_params` a view must not read) with two tables of its own.
+class DescribeViewTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("basalt-view-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::remove_all(dir_);
-        std::filesystem::create_directories(dir_);
-        auto db = db::OpenSqlite({.path = (dir_ / "data.db").string()});
-        ASSERT_TRUE(db) << db.error().message;
-        db_ = std::move(*db);
-        ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
-            for (const char* sql :
-                 {"CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT, password TEXT, tokenKey TEXT)",
-                  "CREATE TABLE _params (key TEXT PRIMARY KEY, value TEXT)",
-                  "CREATE TABLE books (id TEXT PRIMARY KEY, title TEXT, pages NUMERIC, author TEXT, meta JSON)"}) {
-                if (auto r = ex.Exec(sql); !r) {
-                    return r.error();
-                }
-            }
-            return Ok();
-        }));
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
+        Exec("CREATE TABLE authors (id TEXT PRIMARY KEY, name TEXT, password TEXT, tokenKey TEXT)");
+        Exec("CREATE TABLE books (id TEXT PRIMARY KEY, title TEXT, pages NUMERIC, author TEXT, meta JSON)");
         schema::Collection authors;
         authors.id = "pbc_authors";
         authors.name = "authors";
@@ -96,11 +82,6 @@ protected:
         books.fields[3].options["maxSelect"] = 1;
         catalog_ = std::make_unique<schema::StaticCatalog>(std::vector<schema::Collection>{authors, books});
     }
-    void TearDown() override {
-        db_->Close();
-        std::filesystem::remove_all(dir_);
-    }
-
     static schema::Field Field(std::string name, schema::FieldType type) {
         schema::Field f;
         f.id = type == schema::FieldType::kText ? "text_" + name : "f_" + name;
@@ -119,8 +100,6 @@ protected:
         return out;
     }
 
-    std::filesystem::path dir_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<schema::StaticCatalog> catalog_;
 };
 

@@ -7,30 +7,14 @@
 
 #include <gtest/gtest.h>
 
-#include "db/sqlite/sqlite_database.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::events {
 namespace {
 
-class EventsTest : public ::testing::Test {
+// Over the real outbox (`_events` as the system migrations create it).
+class EventsTest : public testing::SystemDatabaseTest {
 protected:
-    void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
-            auto r = ex.Exec(
-                "CREATE TABLE _events (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, collectionId TEXT "
-                "NOT NULL, collectionName TEXT NOT NULL, recordId TEXT NOT NULL, action TEXT NOT NULL, record TEXT "
-                "NOT NULL)"
-            );
-            return r ? Ok() : Result<void>(r.error());
-        }));
-    }
-
     static db::WriteFn Change(std::string record, bool fail) {
         return [record = std::move(record), fail](db::Executor& ex) -> Result<void> {
             auto r = ex.Exec(
@@ -47,9 +31,6 @@ protected:
             return Ok();
         };
     }
-
-    testing::TempDir dir_;
-    std::unique_ptr<db::Database> db_;
 };
 
 TEST_F(EventsTest, ConsumersSeeEveryCommittedChangeOnceInCommitOrder) {

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Runs tests/golden/query/*.case: filter (and sort) text -> expected joins, SQL and parameters, or
-// an expected error. Adding a case needs no C++. With BASALT_GOLDEN_UPDATE=1 the files are
+// an expected error, each case reported as a test of its own (GoldenQuery/Cases.Matches/<file>_<case>).
+// Adding a case needs no C++. With BASALT_GOLDEN_UPDATE=1 the files are
 // rewritten with what the compiler produces now (review the diff before committing).
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
@@ -196,44 +200,99 @@ void Write(const fs::path& file, const std::vector<std::string>& header, const s
     }
 }
 
-TEST(GoldenQuery, AllCasesMatch) {
-    const auto catalog = testing::QueryTestCatalog();
-    const fs::path dir = fs::path(BASALT_SOURCE_DIR) / "tests/golden/query";
-    const bool update = std::getenv("BASALT_GOLDEN_UPDATE") != nullptr;
-    std::size_t total = 0;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-        if (entry.path().extension() != ".case") {
-            continue;
-        }
-        std::vector<std::string> header;
-        auto cases = Load(entry.path(), header);
-        std::vector<Case> actual;
-        for (const auto& c : cases) {
-            ++total;
-            Case a = RunCase(c, catalog);
-            const std::string where = entry.path().filename().string() + ": " + c.name;
-            if (update) {
-                actual.push_back(std::move(a));
-                continue;
-            }
-            ASSERT_TRUE(c.has_expectation) << where << ": no expectation (run with BASALT_GOLDEN_UPDATE=1)";
-            if (!c.error.empty()) {
-                EXPECT_NE(a.error.find(c.error), std::string::npos)
-                    << where << "\n  expected error: " << c.error
-                    << "\n  actual: " << (a.error.empty() ? a.where : a.error);
-                continue;
-            }
-            EXPECT_EQ(a.error, "") << where;
-            EXPECT_EQ(a.joins, c.joins) << where;
-            EXPECT_EQ(a.where, c.where) << where;
-            EXPECT_EQ(a.params, c.params) << where;
-            EXPECT_EQ(a.order, c.order) << where;
-        }
-        if (update) {
-            Write(entry.path(), header, actual);
+fs::path GoldenDir() {
+    return fs::path(BASALT_SOURCE_DIR) / "tests/golden/query";
+}
+
+std::vector<fs::path> CaseFiles() {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(GoldenDir())) {
+        if (entry.path().extension() == ".case") {
+            files.push_back(entry.path());
         }
     }
-    EXPECT_GE(total, 100U) << "the golden suite shrank";
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+// One golden case as a test of its own: <file>_<case name>, so ctest and gtest report each.
+struct GoldenCase {
+    std::string file;
+    std::string test_name;
+    Case c;
+};
+
+// How gtest shows a case (in --gtest_list_tests and failures).
+void PrintTo(const GoldenCase& g, std::ostream* os) {
+    *os << g.file << ": " << g.c.name;
+}
+
+std::vector<GoldenCase> AllCases() {
+    std::vector<GoldenCase> out;
+    std::set<std::string> names;
+    for (const auto& file : CaseFiles()) {
+        std::vector<std::string> header;
+        for (auto& c : Load(file, header)) {
+            std::string name = file.stem().string() + "_" + c.name;
+            for (char& ch : name) {
+                if (std::isalnum(static_cast<unsigned char>(ch)) == 0) {
+                    ch = '_';
+                }
+            }
+            const std::string base = name;
+            for (int n = 2; !names.insert(name).second; ++n) {
+                name = base + "_" + std::to_string(n);
+            }
+            out.push_back({file.filename().string(), std::move(name), std::move(c)});
+        }
+    }
+    return out;
+}
+
+class GoldenQuery : public ::testing::TestWithParam<GoldenCase> {};
+
+TEST_P(GoldenQuery, Matches) {
+    if (std::getenv("BASALT_GOLDEN_UPDATE") != nullptr) {
+        GTEST_SKIP() << "BASALT_GOLDEN_UPDATE: GoldenQueryFiles.UpdateWhenAsked rewrites the files";
+    }
+    static const auto catalog = testing::QueryTestCatalog();
+    const Case& c = GetParam().c;
+    const std::string where = GetParam().file + ": " + c.name;
+    ASSERT_TRUE(c.has_expectation) << where << ": no expectation (run with BASALT_GOLDEN_UPDATE=1)";
+    const Case a = RunCase(c, catalog);
+    if (!c.error.empty()) {
+        EXPECT_NE(a.error.find(c.error), std::string::npos)
+            << where << "\n  expected error: " << c.error << "\n  actual: " << (a.error.empty() ? a.where : a.error);
+        return;
+    }
+    EXPECT_EQ(a.error, "") << where;
+    EXPECT_EQ(a.joins, c.joins) << where;
+    EXPECT_EQ(a.where, c.where) << where;
+    EXPECT_EQ(a.params, c.params) << where;
+    EXPECT_EQ(a.order, c.order) << where;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, GoldenQuery, ::testing::ValuesIn(AllCases()), [](const auto& p) {
+    return p.param.test_name;
+});
+
+TEST(GoldenQueryFiles, HoldEnoughCases) {
+    EXPECT_GE(AllCases().size(), 100U) << "the golden suite shrank";
+}
+
+TEST(GoldenQueryFiles, UpdateWhenAsked) {
+    if (std::getenv("BASALT_GOLDEN_UPDATE") == nullptr) {
+        return;  // a normal run: the cases above check the files
+    }
+    const auto catalog = testing::QueryTestCatalog();
+    for (const auto& file : CaseFiles()) {
+        std::vector<std::string> header;
+        std::vector<Case> actual;
+        for (const auto& c : Load(file, header)) {
+            actual.push_back(RunCase(c, catalog));
+        }
+        Write(file, header, actual);
+    }
 }
 
 }  // namespace

@@ -1,31 +1,24 @@
 // SPDX-License-Identifier: MIT
 // PocketBase's collections API behaviour that needs the system migrations: the list's filter and
 // sort, the auth data collections, the view dry run.
+#include "collections/store.hpp"
+
 #include <algorithm>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-#include "app/system_migrations.hpp"
-#include "collections/store.hpp"
 #include "collections/view.hpp"
-#include "db/sqlite/sqlite_database.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::collections {
 namespace {
 
-class CollectionsCompatTest : public ::testing::Test {
+class CollectionsCompatTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
         store_ = std::make_unique<CollectionStore>(*db_, clock_);
         ASSERT_TRUE(store_->Load());
         for (const char* name : {"zeta", "alpha"}) {
@@ -54,9 +47,6 @@ protected:
         return out;
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<CollectionStore> store_;
 };
 
@@ -228,6 +218,53 @@ TEST_F(CollectionsCompatTest, DryRunDerivesFieldsAndASampleWithoutCreatingAnythi
         ASSERT_FALSE(failed) << bad;
         EXPECT_EQ(failed.error().code, ErrorCode::kInvalidArgument) << bad;
     }
+}
+
+TEST_F(CollectionsCompatTest, ChangesReachTheTableAndSurviveALoad) {
+    auto made = store_->Create(boost::json::parse(R"json({
+        "name": "notes",
+        "fields": [{"name": "body", "type": "text"}, {"name": "stars", "type": "number"}],
+        "indexes": ["CREATE INDEX idx_notes_stars ON notes (stars)"]
+    })json")
+                                   .as_object());
+    ASSERT_TRUE(made.collection) << made.message;
+    Exec("INSERT INTO notes (id, body, stars) VALUES ('n1', 'hello', 3)");
+
+    // A rename keeps the rows.
+    auto changed = store_->Update("notes", boost::json::parse(R"({"name": "memos", "listRule": ""})").as_object());
+    ASSERT_TRUE(changed.collection) << changed.message;
+    auto rows = Db().Read("SELECT body, stars FROM memos WHERE id = 'n1'");
+    ASSERT_TRUE(rows) << rows.error().message;
+    ASSERT_EQ(rows->rows.size(), 1U);
+    EXPECT_EQ(db::AsString(rows->rows[0][0]), "hello");
+
+    // Another store over the same database sees the same definitions.
+    CollectionStore again(Db(), clock_);
+    ASSERT_TRUE(again.Load());
+    const auto* memos = again.Current()->Find("memos");
+    ASSERT_NE(memos, nullptr);
+    EXPECT_EQ(memos->id, made.collection->id);
+    EXPECT_EQ(memos->list_rule, std::optional<std::string>(""));
+    EXPECT_EQ(again.Current()->Find("notes"), nullptr);
+
+    // Deleting drops the table; system collections cannot go.
+    ASSERT_TRUE(store_->Delete("memos"));
+    EXPECT_FALSE(Db().Read("SELECT 1 FROM memos"));
+    EXPECT_FALSE(store_->Delete("_superusers"));
+    EXPECT_EQ(store_->Delete("nothing").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(CollectionsCompatTest, AnInvalidChangeLeavesNothingBehind) {
+    auto bad = store_->Create(boost::json::parse(R"({
+        "name": "broken",
+        "fields": [{"name": "title", "type": "text"}],
+        "listRule": "nope = 1"
+    })")
+                                  .as_object());
+    EXPECT_FALSE(bad.collection);
+    EXPECT_FALSE(bad.errors.empty());
+    EXPECT_EQ(store_->Current()->Find("broken"), nullptr);
+    EXPECT_FALSE(Db().Read("SELECT 1 FROM broken"));
 }
 
 }  // namespace

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: MIT
 // The durable job queue against a real database with the system migrations and a fake clock:
 // leases, retries with backoff, dead-lettering, idempotency, manual retry and discard.
+#include "jobs/queue.hpp"
+
+#include <condition_variable>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
-#include "app/system_migrations.hpp"
-#include "db/sqlite/sqlite_database.hpp"
 #include "jobs/cron.hpp"
-#include "jobs/queue.hpp"
-#include "support/fake_clock.hpp"
-#include "support/temp_dir.hpp"
+#include "support/system_database.hpp"
 
 namespace basalt::jobs {
 namespace {
@@ -16,19 +17,13 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class QueueTest : public ::testing::Test {
+class QueueTest : public testing::SystemDatabaseTest {
 protected:
     void SetUp() override {
-        db::SqliteOptions o;
-        o.path = (dir_.Path() / "data.db").string();
-        auto db = db::OpenSqlite(o);
-        ASSERT_TRUE(db);
-        db_ = std::move(*db);
-        auto applied = db::ApplyMigrations(*db_, app::SystemMigrations());
-        ASSERT_TRUE(applied) << applied.error().message;
-        queue_ = std::make_unique<Queue>(*db_, clock_);
+        SystemDatabaseTest::SetUp();
+        ASSERT_FALSE(HasFatalFailure());
+        queue_ = std::make_unique<Queue>(Db(), clock_);
     }
-    void TearDown() override { db_->Close(); }
 
     std::string Add(const std::string& kind, std::int64_t attempts = 3, const std::string& key = {}) {
         NewJob j;
@@ -40,9 +35,6 @@ protected:
         return id ? *id : std::string();
     }
 
-    testing::TempDir dir_;
-    testing::FakeClock clock_;
-    std::unique_ptr<db::Database> db_;
     std::unique_ptr<Queue> queue_;
 };
 
@@ -172,6 +164,47 @@ TEST_F(QueueTest, SchedulerFiresMissedCronsOnceAtStart) {
     ASSERT_TRUE(s->RunJob(page->items[0]));
     EXPECT_EQ(runs, 1);
     EXPECT_EQ(s->RunNow("missing").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(QueueTest, WorkersRunJobsWhenWokenAndRecordTheOutcome) {
+    Worker::Options o;
+    o.threads = 3;
+    o.poll = std::chrono::hours(1);  // only Notify() can wake them in this test
+    Worker worker(*queue_, o);
+    std::mutex mu;
+    std::condition_variable cv;
+    int ran = 0;
+    worker.Handle("ok", [&](const Job&) -> Result<void> {
+        std::lock_guard lock(mu);
+        ++ran;
+        cv.notify_all();
+        return Ok();
+    });
+    worker.Handle("bad", [&](const Job&) -> Result<void> {
+        std::lock_guard lock(mu);
+        ++ran;
+        cv.notify_all();
+        return MakeError(ErrorCode::kInvalidArgument, "malformed");  // final: dead-lettered at once
+    });
+    worker.Start();
+    std::vector<std::string> ids;
+    for (int i = 0; i < 5; ++i) {
+        ids.push_back(Add("ok"));
+    }
+    const std::string bad = Add("bad");
+    worker.Notify();
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, seconds(10), [&] { return ran == 6; }));
+    }
+    worker.Stop();  // lets the outcomes be saved
+    for (const auto& id : ids) {
+        EXPECT_EQ((*queue_->Get(id))->status, "done");
+    }
+    auto failed = *queue_->Get(bad);
+    EXPECT_EQ(failed->status, "failed");
+    EXPECT_EQ(failed->last_error, "malformed");
+    worker.Stop();  // idempotent
 }
 
 }  // namespace

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#include "support/system_database.hpp"
+
+#include "app/system_migrations.hpp"
+#include "db/migrations.hpp"
+
+namespace basalt::testing {
+
+Result<std::unique_ptr<db::Database>> OpenSystemDatabase(const std::filesystem::path& dir, db::SqliteOptions options) {
+    options.path = (dir / "data.db").string();
+    auto db = db::OpenSqlite(options);
+    if (!db) {
+        return db.error();
+    }
+    if (auto applied = db::ApplyMigrations(**db, app::SystemMigrations()); !applied) {
+        return applied.error();
+    }
+    return std::move(*db);
+}
+
+void SystemDatabaseTest::SetUp() {
+    auto db = OpenSystemDatabase(dir_.Path(), options_);
+    ASSERT_TRUE(db) << db.error().message;
+    db_ = std::move(*db);
+}
+
+void SystemDatabaseTest::TearDown() {
+    if (db_) {
+        db_->Close();
+    }
+}
+
+void SystemDatabaseTest::Exec(const std::string& sql, std::vector<db::Value> params) {
+    auto n = db_->WriteOne(sql, std::move(params));
+    ASSERT_TRUE(n) << sql << ": " << n.error().message;
+}
+
+}  // namespace basalt::testing
