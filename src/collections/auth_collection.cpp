@@ -23,7 +23,7 @@ schema::Field System(FieldType type, std::string name, json::object options, boo
     f.id = FieldIdFor(schema::FieldTypeName(type), f.name);
     f.system = true;
     f.hidden = hidden;
-    f.options = std::move(options);
+    f.SetOptions(std::move(options));
     return f;
 }
 
@@ -88,20 +88,6 @@ json::object DefaultOptions() {
              "href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\">Confirm the new address</a></p>"
          )},
     };
-}
-
-std::vector<std::string> IdentityFieldsOf(const json::object& options) {
-    std::vector<std::string> out;
-    const auto* pa = options.if_contains("passwordAuth");
-    const auto* ids = pa != nullptr && pa->is_object() ? pa->as_object().if_contains("identityFields") : nullptr;
-    if (ids != nullptr && ids->is_array()) {
-        for (const auto& v : ids->as_array()) {
-            if (v.is_string()) {
-                out.emplace_back(v.as_string());
-            }
-        }
-    }
-    return out;
 }
 
 bool IsInt(const json::value& v) {
@@ -244,11 +230,13 @@ void EnsureAuthFields(schema::Collection& c) {
                 if (f.id.empty()) {
                     f.id = sys.id;
                 }
-                for (const auto& [k, v] : sys.options) {
-                    if (!f.options.contains(k) || k == "required" || f.name == "tokenKey" || f.name == "password") {
-                        f.options[k] = v;
+                json::object options = f.OptionsJson();
+                for (const auto& [k, v] : sys.OptionsJson()) {
+                    if (!options.contains(k) || k == "required" || f.name == "tokenKey" || f.name == "password") {
+                        options[k] = v;
                     }
                 }
+                f.SetOptions(std::move(options));
             }
         }
         if (!present) {
@@ -342,7 +330,7 @@ void ApplyAuthOptions(
     }
     // passwordAuth.identityFields: fields of this collection with a unique index.
     std::set<std::string> seen;
-    for (const auto& f : IdentityFieldsOf(options)) {
+    for (const auto& f : schema::ParseCollectionOptions(options).identity_fields) {
         const schema::Field* field = c.FindField(f);
         bool unique = f == "email";
         for (const auto& idx : c.indexes) {
@@ -381,11 +369,11 @@ void ApplyAuthOptions(
             break;
         }
     }
-    c.options = std::move(options);
+    c.SetOptions(std::move(options));
 }
 
 std::vector<std::string> IdentityFields(const schema::Collection& c) {
-    return IdentityFieldsOf(c.options);
+    return c.Options().identity_fields;
 }
 
 TokenConfig TokenConfigOf(const schema::Collection& c, std::string_view key) {
