@@ -550,8 +550,9 @@ private:
         ApplyAuthOptions(body_, existing_, c_, errors_);
         const schema::CollectionOptions& o = c_.Options();
         std::vector<std::pair<std::string, std::string_view>> rules;
-        rules.emplace_back("authRule", o.auth_rule.value_or(""));
-        rules.emplace_back("manageRule", o.manage_rule.value_or(""));
+        // Views into the options themselves (value_or would give temporaries).
+        rules.emplace_back("authRule", o.auth_rule ? std::string_view(*o.auth_rule) : std::string_view());
+        rules.emplace_back("manageRule", o.manage_rule ? std::string_view(*o.manage_rule) : std::string_view());
         rules.emplace_back("mfa.rule", o.mfa_rule);
         CompileRules(c_, CatalogWith(ctx_.snap, c_), rules, errors_);
     }

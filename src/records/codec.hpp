@@ -10,6 +10,7 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "schema/collection.hpp"
+#include "schema/field_values.hpp"
 
 namespace basalt::records {
 

@@ -94,18 +94,4 @@ std::span<const FieldKind> AllKinds();
 std::string_view FieldTypeName(FieldType type);
 std::optional<FieldType> ParseFieldType(std::string_view name);
 
-/// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
-/// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
-std::optional<std::string> NormalizeDate(std::string_view text);
-
-/// PocketBase's password length limit when a password field's max is 0 (bcrypt's 72 bytes, less one).
-inline constexpr std::int64_t kDefaultPasswordMax = 71;
-
-/// PocketBase's length checks for a new plain password of `field` (an auth collection's `password`,
-/// `_otps.password`; null: the defaults): at least its `min` characters, at most its `max` (71 when
-/// 0), counted in code points. The error is reported under `name`, without params, as PocketBase's.
-std::optional<FieldError> PasswordLengthError(
-    const Field* field, std::string_view plain, std::string_view name = "password"
-);
-
 }  // namespace basalt::schema

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/json/value.hpp>
 
+#include "core/result.hpp"
 #include "schema/field_kind.hpp"
 
 namespace basalt::schema {
@@ -22,5 +25,19 @@ std::optional<std::vector<std::string>> ValueAsList(const boost::json::value& v)
 
 /// A number as its column value: integral values (|d| < 9e15) as integers, others as doubles.
 ColumnValue NumberColumn(double d);
+
+/// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
+/// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
+std::optional<std::string> NormalizeDate(std::string_view text);
+
+/// PocketBase's password length limit when a password field's max is 0 (bcrypt's 72 bytes, less one).
+inline constexpr std::int64_t kDefaultPasswordMax = 71;
+
+/// PocketBase's length checks for a new plain password of `field` (an auth collection's `password`,
+/// `_otps.password`; null: the defaults): at least its `min` characters, at most its `max` (71 when
+/// 0), counted in code points. The error is reported under `name`, without params, as PocketBase's.
+std::optional<FieldError> PasswordLengthError(
+    const Field* field, std::string_view plain, std::string_view name = "password"
+);
 
 }  // namespace basalt::schema
