@@ -197,6 +197,126 @@ const OAuth2Defaults* FindOAuth2Provider(std::string_view name) {
     return nullptr;
 }
 
+namespace {
+
+// The auth options: the defaults, overlaid by the current ones (`existing`), overlaid by the body's
+// (each known key checked for its type; authRule/manageRule strings or null).
+json::object OverlaidOptions(
+    const json::object& body, const schema::Collection* existing, std::vector<FieldError>& errors
+) {
+    json::object options = DefaultOptions();
+    if (existing != nullptr) {
+        for (const auto& [k, v] : existing->options) {
+            options[k] = v;  // the current values (and secrets) win over the defaults
+        }
+    }
+    for (const char* rule : {"authRule", "manageRule"}) {
+        if (const auto* v = body.if_contains(rule)) {
+            if (v->is_string() || v->is_null()) {
+                options[rule] = *v;
+            } else {
+                errors.push_back({rule, "validation_invalid_rule", "Rules must be strings or null."});
+            }
+        }
+    }
+    for (auto& [key, value] : options) {
+        const auto* in = body.if_contains(key);
+        if (in == nullptr || !value.is_object()) {
+            continue;
+        }
+        if (!in->is_object()) {
+            errors.push_back({std::string(key), "validation_invalid_value", "Must be an object."});
+            continue;
+        }
+        Overlay(key, in->as_object(), value.as_object(), errors);
+    }
+    return options;
+}
+
+// oauth2.providers: known names, a clientId; a clientSecret left out keeps the stored one.
+void CheckProviders(json::object& options, const schema::Collection* existing, std::vector<FieldError>& errors) {
+    if (auto* o = options.if_contains("oauth2"); o != nullptr && o->is_object()) {
+        if (auto* list = o->as_object().if_contains("providers"); list != nullptr && list->is_array()) {
+            const json::array* before = nullptr;
+            if (existing != nullptr) {
+                const auto* eo = existing->options.if_contains("oauth2");
+                const auto* el = eo != nullptr && eo->is_object() ? eo->as_object().if_contains("providers") : nullptr;
+                before = el != nullptr && el->is_array() ? &el->as_array() : nullptr;
+            }
+            std::set<std::string> names;
+            for (auto& v : list->as_array()) {
+                const auto* name = v.is_object() ? v.as_object().if_contains("name") : nullptr;
+                const auto* id = v.is_object() ? v.as_object().if_contains("clientId") : nullptr;
+                if (name == nullptr || !name->is_string() || FindOAuth2Provider(name->as_string()) == nullptr ||
+                    id == nullptr || !id->is_string() || id->as_string().empty() ||
+                    !names.insert(std::string(name->as_string())).second) {
+                    errors.push_back(
+                        {"oauth2.providers",
+                         "validation_invalid_provider",
+                         "Each provider needs a known, unique name and a clientId."}
+                    );
+                    break;
+                }
+                auto& p = v.as_object();
+                if (!p.contains("clientSecret") && before != nullptr) {
+                    for (const auto& old : *before) {
+                        if (old.is_object() && old.as_object().if_contains("name") != nullptr &&
+                            old.as_object().at("name") == *name && old.as_object().contains("clientSecret")) {
+                            p["clientSecret"] = old.as_object().at("clientSecret");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// passwordAuth.identityFields: fields of this collection with a unique index.
+void CheckIdentityFields(const json::object& options, const schema::Collection& c, std::vector<FieldError>& errors) {
+    std::set<std::string> seen;
+    for (const auto& f : schema::ParseCollectionOptions(options).identity_fields) {
+        const schema::Field* field = c.FindField(f);
+        bool unique = f == "email";
+        for (const auto& idx : c.indexes) {
+            unique = unique || (idx.rfind("CREATE UNIQUE INDEX", 0) == 0 &&
+                                idx.find("(`" + f + "`") != std::string::npos && idx.find(',') == std::string::npos);
+        }
+        // PocketBase's errors for a missing field and a field without a unique index (with the
+        // field's name as a param); basalt also wants text or email fields, each named once.
+        const std::string params = R"({"fieldName":)" + json::serialize(json::value(f)) + "}";
+        if (field == nullptr) {
+            errors.push_back(
+                {"passwordAuth.identityFields",
+                 "validation_missing_field",
+                 "Invalid or missing field " + f + ".",
+                 {},
+                 params}
+            );
+            break;
+        }
+        if (!unique) {
+            errors.push_back(
+                {"passwordAuth.identityFields",
+                 "validation_missing_unique_constraint",
+                 "The field " + f + " doesn't have a UNIQUE constraint.",
+                 {},
+                 params}
+            );
+            break;
+        }
+        if ((field->type != FieldType::kText && field->type != FieldType::kEmail) || !seen.insert(f).second) {
+            errors.push_back(
+                {"passwordAuth.identityFields",
+                 "validation_invalid_identity_field",
+                 "Identity fields must be text or email fields of the collection, each named once."}
+            );
+            break;
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<schema::Field> AuthSystemFields() {
     return {
         System(FieldType::kPassword, "password", {{"required", true}, {"min", 8}, {"max", 0}, {"cost", 0}}, true),
@@ -267,108 +387,9 @@ void EnsureAuthIndexes(schema::Collection& c) {
 void ApplyAuthOptions(
     const json::object& body, const schema::Collection* existing, schema::Collection& c, std::vector<FieldError>& errors
 ) {
-    json::object options = DefaultOptions();
-    if (existing != nullptr) {
-        for (const auto& [k, v] : existing->options) {
-            options[k] = v;  // the current values (and secrets) win over the defaults
-        }
-    }
-    for (const char* rule : {"authRule", "manageRule"}) {
-        if (const auto* v = body.if_contains(rule)) {
-            if (v->is_string() || v->is_null()) {
-                options[rule] = *v;
-            } else {
-                errors.push_back({rule, "validation_invalid_rule", "Rules must be strings or null."});
-            }
-        }
-    }
-    for (auto& [key, value] : options) {
-        const auto* in = body.if_contains(key);
-        if (in == nullptr || !value.is_object()) {
-            continue;
-        }
-        if (!in->is_object()) {
-            errors.push_back({std::string(key), "validation_invalid_value", "Must be an object."});
-            continue;
-        }
-        Overlay(key, in->as_object(), value.as_object(), errors);
-    }
-    // oauth2.providers: known names, a clientId; a clientSecret left out keeps the stored one.
-    if (auto* o = options.if_contains("oauth2"); o != nullptr && o->is_object()) {
-        if (auto* list = o->as_object().if_contains("providers"); list != nullptr && list->is_array()) {
-            const json::array* before = nullptr;
-            if (existing != nullptr) {
-                const auto* eo = existing->options.if_contains("oauth2");
-                const auto* el = eo != nullptr && eo->is_object() ? eo->as_object().if_contains("providers") : nullptr;
-                before = el != nullptr && el->is_array() ? &el->as_array() : nullptr;
-            }
-            std::set<std::string> names;
-            for (auto& v : list->as_array()) {
-                const auto* name = v.is_object() ? v.as_object().if_contains("name") : nullptr;
-                const auto* id = v.is_object() ? v.as_object().if_contains("clientId") : nullptr;
-                if (name == nullptr || !name->is_string() || FindOAuth2Provider(name->as_string()) == nullptr ||
-                    id == nullptr || !id->is_string() || id->as_string().empty() ||
-                    !names.insert(std::string(name->as_string())).second) {
-                    errors.push_back(
-                        {"oauth2.providers",
-                         "validation_invalid_provider",
-                         "Each provider needs a known, unique name and a clientId."}
-                    );
-                    break;
-                }
-                auto& p = v.as_object();
-                if (!p.contains("clientSecret") && before != nullptr) {
-                    for (const auto& old : *before) {
-                        if (old.is_object() && old.as_object().if_contains("name") != nullptr &&
-                            old.as_object().at("name") == *name && old.as_object().contains("clientSecret")) {
-                            p["clientSecret"] = old.as_object().at("clientSecret");
-                        }
-                    }
-                }
-            }
-        }
-    }
-    // passwordAuth.identityFields: fields of this collection with a unique index.
-    std::set<std::string> seen;
-    for (const auto& f : schema::ParseCollectionOptions(options).identity_fields) {
-        const schema::Field* field = c.FindField(f);
-        bool unique = f == "email";
-        for (const auto& idx : c.indexes) {
-            unique = unique || (idx.rfind("CREATE UNIQUE INDEX", 0) == 0 &&
-                                idx.find("(`" + f + "`") != std::string::npos && idx.find(',') == std::string::npos);
-        }
-        // PocketBase's errors for a missing field and a field without a unique index (with the
-        // field's name as a param); basalt also wants text or email fields, each named once.
-        const std::string params = R"({"fieldName":)" + json::serialize(json::value(f)) + "}";
-        if (field == nullptr) {
-            errors.push_back(
-                {"passwordAuth.identityFields",
-                 "validation_missing_field",
-                 "Invalid or missing field " + f + ".",
-                 {},
-                 params}
-            );
-            break;
-        }
-        if (!unique) {
-            errors.push_back(
-                {"passwordAuth.identityFields",
-                 "validation_missing_unique_constraint",
-                 "The field " + f + " doesn't have a UNIQUE constraint.",
-                 {},
-                 params}
-            );
-            break;
-        }
-        if ((field->type != FieldType::kText && field->type != FieldType::kEmail) || !seen.insert(f).second) {
-            errors.push_back(
-                {"passwordAuth.identityFields",
-                 "validation_invalid_identity_field",
-                 "Identity fields must be text or email fields of the collection, each named once."}
-            );
-            break;
-        }
-    }
+    json::object options = OverlaidOptions(body, existing, errors);
+    CheckProviders(options, existing, errors);
+    CheckIdentityFields(options, c, errors);
     c.SetOptions(std::move(options));
 }
 

@@ -51,12 +51,18 @@ const schema::StaticCatalog& CollectionsTable() {
     return catalog;
 }
 
-}  // namespace
+// The SQL of one page of the collections list and of its total.
+struct ListSql {
+    std::string page;
+    std::vector<db::Value> page_params;
+    std::string count;
+    std::vector<db::Value> count_params;
+};
 
-Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
+Result<ListSql> CompileListSql(const CollectionQuery& q, SystemTime now) {
     const schema::StaticCatalog& catalog = CollectionsTable();
     query::CompileOptions options;
-    options.now = clock_.Now();
+    options.now = now;
     query::Compiler compiler(*catalog.Find("_collections"), catalog, options);
     if (auto r = compiler.AddFilter(q.filter); !r) {
         return r.error();
@@ -65,30 +71,42 @@ Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
         return r.error();
     }
     const query::CompiledFilter f = compiler.Build();
+    ListSql out;
     std::string from = " FROM \"_collections\"";
     for (const auto& j : f.joins) {
         from += " " + j;  // none: the table has no relations
     }
-    std::vector<db::Value> params = f.join_params;
+    out.count_params = f.join_params;
     if (!f.where.empty()) {
         from += " WHERE " + f.where;
-        params.insert(params.end(), f.params.begin(), f.params.end());
+        out.count_params.insert(out.count_params.end(), f.params.begin(), f.params.end());
     }
-    std::string page_sql = "SELECT \"_collections\".\"id\"" + from + " ORDER BY ";
-    std::vector<db::Value> page_params = params;
+    out.count = "SELECT COUNT(*)" + from;
+    out.page = "SELECT \"_collections\".\"id\"" + from + " ORDER BY ";
+    out.page_params = out.count_params;
     if (f.order_by.empty()) {
-        page_sql += "\"_collections\".\"_rowid_\"";
+        out.page += "\"_collections\".\"_rowid_\"";
     } else {
-        page_sql += f.order_by;
-        page_params.insert(page_params.end(), f.order_params.begin(), f.order_params.end());
+        out.page += f.order_by;
+        out.page_params.insert(out.page_params.end(), f.order_params.begin(), f.order_params.end());
     }
-    page_sql += " LIMIT ? OFFSET ?";
-    page_params.emplace_back(q.per_page);
-    page_params.emplace_back((q.page - 1) * q.per_page);
+    out.page += " LIMIT ? OFFSET ?";
+    out.page_params.emplace_back(q.per_page);
+    out.page_params.emplace_back((q.page - 1) * q.per_page);
+    return out;
+}
+
+}  // namespace
+
+Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
+    auto sql = CompileListSql(q, clock_.Now());
+    if (!sql) {
+        return sql.error();
+    }
     std::vector<std::string> ids;
     CollectionPage out;
     auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query(page_sql, page_params);
+        auto rs = ex.Query(sql->page, sql->page_params);
         if (!rs) {
             return rs.error();
         }
@@ -96,7 +114,7 @@ Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
             ids.push_back(db::AsString(row[0]));
         }
         if (!q.skip_total) {
-            auto count = ex.Query("SELECT COUNT(*)" + from, params);
+            auto count = ex.Query(sql->count, sql->count_params);
             if (!count) {
                 return count.error();
             }
