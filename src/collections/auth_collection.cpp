@@ -23,7 +23,7 @@ schema::Field System(FieldType type, std::string name, json::object options, boo
     f.id = FieldIdFor(schema::FieldTypeName(type), f.name);
     f.system = true;
     f.hidden = hidden;
-    f.options = std::move(options);
+    f.SetOptions(std::move(options));
     return f;
 }
 
@@ -88,20 +88,6 @@ json::object DefaultOptions() {
              "href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\">Confirm the new address</a></p>"
          )},
     };
-}
-
-std::vector<std::string> IdentityFieldsOf(const json::object& options) {
-    std::vector<std::string> out;
-    const auto* pa = options.if_contains("passwordAuth");
-    const auto* ids = pa != nullptr && pa->is_object() ? pa->as_object().if_contains("identityFields") : nullptr;
-    if (ids != nullptr && ids->is_array()) {
-        for (const auto& v : ids->as_array()) {
-            if (v.is_string()) {
-                out.emplace_back(v.as_string());
-            }
-        }
-    }
-    return out;
 }
 
 bool IsInt(const json::value& v) {
@@ -211,73 +197,12 @@ const OAuth2Defaults* FindOAuth2Provider(std::string_view name) {
     return nullptr;
 }
 
-std::vector<schema::Field> AuthSystemFields() {
-    return {
-        System(FieldType::kPassword, "password", {{"required", true}, {"min", 8}, {"max", 0}, {"cost", 0}}, true),
-        System(
-            FieldType::kText,
-            "tokenKey",
-            {{"required", true},
-             {"min", 30},
-             {"max", 60},
-             {"pattern", ""},
-             {"autogeneratePattern", "[a-zA-Z0-9]{50}"},
-             {"primaryKey", false}},
-            true
-        ),
-        System(FieldType::kEmail, "email", {{"required", true}, {"exceptDomains", nullptr}, {"onlyDomains", nullptr}}),
-        System(FieldType::kBool, "emailVisibility", {{"required", false}}),
-        System(FieldType::kBool, "verified", {{"required", false}}),
-    };
-}
+namespace {
 
-void EnsureAuthFields(schema::Collection& c) {
-    std::size_t at = c.FindField("id") != nullptr ? 1 : 0;
-    for (auto& sys : AuthSystemFields()) {
-        bool present = false;
-        for (auto& f : c.fields) {
-            if (f.name == sys.name) {
-                present = true;
-                f.system = true;  // the definition is basalt's, whatever was sent
-                f.type = sys.type;
-                f.hidden = sys.hidden;
-                if (f.id.empty()) {
-                    f.id = sys.id;
-                }
-                for (const auto& [k, v] : sys.options) {
-                    if (!f.options.contains(k) || k == "required" || f.name == "tokenKey" || f.name == "password") {
-                        f.options[k] = v;
-                    }
-                }
-            }
-        }
-        if (!present) {
-            c.fields.insert(c.fields.begin() + static_cast<std::ptrdiff_t>(std::min(at, c.fields.size())), sys);
-        }
-        ++at;
-    }
-}
-
-void EnsureAuthIndexes(schema::Collection& c) {
-    auto ensure_index = [&c](const std::string& name, const std::string& text) {
-        for (const auto& existing : c.indexes) {
-            if (existing.find("`" + name + "`") != std::string::npos) {
-                return;
-            }
-        }
-        c.indexes.push_back(text);
-    };
-    ensure_index(
-        "idx_tokenKey_" + c.id, "CREATE UNIQUE INDEX `idx_tokenKey_" + c.id + "` ON `" + c.name + "` (`tokenKey`)"
-    );
-    ensure_index(
-        "idx_email_" + c.id,
-        "CREATE UNIQUE INDEX `idx_email_" + c.id + "` ON `" + c.name + "` (`email` COLLATE NOCASE) WHERE `email` != ''"
-    );
-}
-
-void ApplyAuthOptions(
-    const json::object& body, const schema::Collection* existing, schema::Collection& c, std::vector<FieldError>& errors
+// The auth options: the defaults, overlaid by the current ones (`existing`), overlaid by the body's
+// (each known key checked for its type; authRule/manageRule strings or null).
+json::object OverlaidOptions(
+    const json::object& body, const schema::Collection* existing, std::vector<FieldError>& errors
 ) {
     json::object options = DefaultOptions();
     if (existing != nullptr) {
@@ -305,7 +230,11 @@ void ApplyAuthOptions(
         }
         Overlay(key, in->as_object(), value.as_object(), errors);
     }
-    // oauth2.providers: known names, a clientId; a clientSecret left out keeps the stored one.
+    return options;
+}
+
+// oauth2.providers: known names, a clientId; a clientSecret left out keeps the stored one.
+void CheckProviders(json::object& options, const schema::Collection* existing, std::vector<FieldError>& errors) {
     if (auto* o = options.if_contains("oauth2"); o != nullptr && o->is_object()) {
         if (auto* list = o->as_object().if_contains("providers"); list != nullptr && list->is_array()) {
             const json::array* before = nullptr;
@@ -340,9 +269,12 @@ void ApplyAuthOptions(
             }
         }
     }
-    // passwordAuth.identityFields: fields of this collection with a unique index.
+}
+
+// passwordAuth.identityFields: fields of this collection with a unique index.
+void CheckIdentityFields(const json::object& options, const schema::Collection& c, std::vector<FieldError>& errors) {
     std::set<std::string> seen;
-    for (const auto& f : IdentityFieldsOf(options)) {
+    for (const auto& f : schema::ParseCollectionOptions(options).identity_fields) {
         const schema::Field* field = c.FindField(f);
         bool unique = f == "email";
         for (const auto& idx : c.indexes) {
@@ -381,11 +313,88 @@ void ApplyAuthOptions(
             break;
         }
     }
-    c.options = std::move(options);
+}
+
+}  // namespace
+
+std::vector<schema::Field> AuthSystemFields() {
+    return {
+        System(FieldType::kPassword, "password", {{"required", true}, {"min", 8}, {"max", 0}, {"cost", 0}}, true),
+        System(
+            FieldType::kText,
+            "tokenKey",
+            {{"required", true},
+             {"min", 30},
+             {"max", 60},
+             {"pattern", ""},
+             {"autogeneratePattern", "[a-zA-Z0-9]{50}"},
+             {"primaryKey", false}},
+            true
+        ),
+        System(FieldType::kEmail, "email", {{"required", true}, {"exceptDomains", nullptr}, {"onlyDomains", nullptr}}),
+        System(FieldType::kBool, "emailVisibility", {{"required", false}}),
+        System(FieldType::kBool, "verified", {{"required", false}}),
+    };
+}
+
+void EnsureAuthFields(schema::Collection& c) {
+    std::size_t at = c.FindField("id") != nullptr ? 1 : 0;
+    for (auto& sys : AuthSystemFields()) {
+        bool present = false;
+        for (auto& f : c.fields) {
+            if (f.name == sys.name) {
+                present = true;
+                f.system = true;  // the definition is basalt's, whatever was sent
+                f.type = sys.type;
+                f.hidden = sys.hidden;
+                if (f.id.empty()) {
+                    f.id = sys.id;
+                }
+                json::object options = f.OptionsJson();
+                for (const auto& [k, v] : sys.OptionsJson()) {
+                    if (!options.contains(k) || k == "required" || f.name == "tokenKey" || f.name == "password") {
+                        options[k] = v;
+                    }
+                }
+                f.SetOptions(std::move(options));
+            }
+        }
+        if (!present) {
+            c.fields.insert(c.fields.begin() + static_cast<std::ptrdiff_t>(std::min(at, c.fields.size())), sys);
+        }
+        ++at;
+    }
+}
+
+void EnsureAuthIndexes(schema::Collection& c) {
+    auto ensure_index = [&c](const std::string& name, const std::string& text) {
+        for (const auto& existing : c.indexes) {
+            if (existing.find("`" + name + "`") != std::string::npos) {
+                return;
+            }
+        }
+        c.indexes.push_back(text);
+    };
+    ensure_index(
+        "idx_tokenKey_" + c.id, "CREATE UNIQUE INDEX `idx_tokenKey_" + c.id + "` ON `" + c.name + "` (`tokenKey`)"
+    );
+    ensure_index(
+        "idx_email_" + c.id,
+        "CREATE UNIQUE INDEX `idx_email_" + c.id + "` ON `" + c.name + "` (`email` COLLATE NOCASE) WHERE `email` != ''"
+    );
+}
+
+void ApplyAuthOptions(
+    const json::object& body, const schema::Collection* existing, schema::Collection& c, std::vector<FieldError>& errors
+) {
+    json::object options = OverlaidOptions(body, existing, errors);
+    CheckProviders(options, existing, errors);
+    CheckIdentityFields(options, c, errors);
+    c.SetOptions(std::move(options));
 }
 
 std::vector<std::string> IdentityFields(const schema::Collection& c) {
-    return IdentityFieldsOf(c.options);
+    return c.Options().identity_fields;
 }
 
 TokenConfig TokenConfigOf(const schema::Collection& c, std::string_view key) {

@@ -10,7 +10,7 @@ namespace basalt::collections {
 
 namespace {
 
-using schema::FieldType;
+using schema::ValueShape;
 
 std::string Upper(std::string_view s) {
     std::string out(s);
@@ -52,6 +52,17 @@ std::vector<std::string> Tokens(std::string_view s, bool& ok) {
     return out;
 }
 
+// A single relation's foreign key: ON DELETE CASCADE with cascadeDelete, RESTRICT when required,
+// SET NULL otherwise; none while its collection is unknown.
+std::string ForeignKeySql(const schema::Field& f, const schema::Catalog& catalog) {
+    const schema::Collection* target = catalog.Find(f.CollectionId());
+    if (target == nullptr) {
+        return "";
+    }
+    const char* action = f.Options().cascade_delete ? "CASCADE" : f.Options().required ? "RESTRICT" : "SET NULL";
+    return " REFERENCES " + query::QuoteIdent(target->name) + " (\"id\") ON DELETE " + action;
+}
+
 }  // namespace
 
 std::string ColumnSql(const schema::Field& f, const schema::Catalog& catalog) {
@@ -59,32 +70,23 @@ std::string ColumnSql(const schema::Field& f, const schema::Catalog& catalog) {
     if (f.name == "id") {
         return name + " TEXT PRIMARY KEY DEFAULT ('r'||lower(hex(randomblob(7)))) NOT NULL";
     }
-    if (f.IsMultiple()) {
-        return name + " JSON DEFAULT '[]' NOT NULL";
-    }
-    switch (f.type) {
-        case FieldType::kNumber:
+    switch (f.Shape()) {
+        case ValueShape::kList:
+            return name + " JSON DEFAULT '[]' NOT NULL";
+        case ValueShape::kNumber:
             return name + " NUMERIC DEFAULT 0 NOT NULL";
-        case FieldType::kBool:
+        case ValueShape::kBool:
             return name + " BOOLEAN DEFAULT FALSE NOT NULL";
-        case FieldType::kJson:
+        case ValueShape::kJson:
             return name + " JSON DEFAULT NULL";
-        case FieldType::kGeoPoint:
+        case ValueShape::kGeoPoint:
             return name + R"( JSON DEFAULT '{"lon":0,"lat":0}' NOT NULL)";
-        case FieldType::kRelation: {
-            const schema::Collection* target = catalog.Find(f.CollectionId());
-            if (target == nullptr) {
-                return name + " TEXT DEFAULT NULL";
-            }
-            const char* action = f.BoolOption("cascadeDelete") ? "CASCADE"
-                                 : f.BoolOption("required")    ? "RESTRICT"
-                                                               : "SET NULL";
-            return name + " TEXT DEFAULT NULL REFERENCES " + query::QuoteIdent(target->name) + " (\"id\") ON DELETE " +
-                   action;
-        }
-        default:
-            return name + " TEXT DEFAULT '' NOT NULL";
+        case ValueShape::kRelation:
+            return name + " TEXT DEFAULT NULL" + ForeignKeySql(f, catalog);
+        case ValueShape::kText:
+            break;
     }
+    return name + " TEXT DEFAULT '' NOT NULL";
 }
 
 std::string CreateTableSql(const schema::Collection& c, const schema::Catalog& catalog) {

@@ -222,12 +222,12 @@ Result<ViewShape> DescribeView(
             has_id = true;
             id_is_column = !col.table.empty();
             f = schema::IdField();
-            f.options["autogeneratePattern"] = "";
-            f.options["pattern"] = "^[a-z0-9]+$";
-            f.options["required"] = true;
+            f.SetOption("autogeneratePattern", "");
+            f.SetOption("pattern", "^[a-z0-9]+$");
+            f.SetOption("required", true);
         } else if (source_field != nullptr && col.column == "id") {
             f = MakeField(FieldType::kRelation, col.name);
-            f.options = {{"collectionId", source->id}, {"maxSelect", 1}, {"minSelect", 0}, {"cascadeDelete", false}};
+            f.SetOptions({{"collectionId", source->id}, {"maxSelect", 1}, {"minSelect", 0}, {"cascadeDelete", false}});
         } else if (source_field != nullptr) {
             f = *source_field;
             f.name = col.name;
@@ -235,7 +235,7 @@ Result<ViewShape> DescribeView(
             f.id.clear();
         } else if (expr.rfind("count(", 0) == 0) {
             f = MakeField(FieldType::kNumber, col.name);
-            f.options["onlyInt"] = true;
+            f.SetOption("onlyInt", true);
         } else if (expr.rfind("total(", 0) == 0) {
             f = MakeField(FieldType::kNumber, col.name);
         } else if (const std::string cast = CastType(expr); !cast.empty()) {
@@ -243,7 +243,7 @@ Result<ViewShape> DescribeView(
                 f = MakeField(FieldType::kNumber, col.name);
             } else if (cast == "int" || cast == "integer") {
                 f = MakeField(FieldType::kNumber, col.name);
-                f.options["onlyInt"] = true;
+                f.SetOption("onlyInt", true);
             } else if (cast == "text") {
                 f = MakeField(FieldType::kText, col.name);
             } else if (cast == "bool" || cast == "boolean") {

@@ -10,24 +10,24 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "schema/collection.hpp"
+#include "schema/field_values.hpp"
 
 namespace basalt::records {
 
-/// Converts a submitted value for `field` into its column value, validating it against the field's
-/// type and options (required, min/max, values, maxSelect, formats). `in` == nullptr means "not
+/// Converts a submitted value for `field` into its column value (the kind's `normalize`), validating
+/// it against the field's type and options (required, min/max, values, maxSelect, formats). `in` == nullptr means "not
 /// submitted" and yields the zero value. Appends PocketBase-coded errors under the field's name.
 /// Relation ids are only checked for shape here; their existence is checked in the write.
 db::Value NormalizeValue(const schema::Field& field, const boost::json::value* in, std::vector<FieldError>& errors);
 
-/// PocketBase's password length limit when a password field's max is 0 (bcrypt's 72 bytes, less one).
-inline constexpr std::int64_t kDefaultPasswordMax = 71;
+// Moved to the schema with the field kinds; callers here keep their names.
+using schema::kDefaultPasswordMax;
+using schema::NormalizeDate;
+using schema::PasswordLengthError;
 
-/// PocketBase's length checks for a new plain password of `field` (an auth collection's `password`,
-/// `_otps.password`; null: the defaults): at least its `min` characters, at most its `max` (71 when
-/// 0), counted in code points. The error is reported under `name`, without params, as PocketBase's.
-std::optional<FieldError> PasswordLengthError(
-    const schema::Field* field, std::string_view plain, std::string_view name = "password"
-);
+/// The SQL expression (for SQLite's json_object) that gives the record JSON of `field` from its
+/// column `col` (quoted) in the outbox row, as ColumnToJson would.
+std::string OutboxJsonExpr(const schema::Field& field, const std::string& col);
 
 /// The JSON value of a stored column for the record JSON (zero values as PocketBase writes them).
 boost::json::value ColumnToJson(const schema::Field& field, const db::Value& column);
@@ -52,10 +52,6 @@ boost::json::object ApplyModifiers(
     const boost::json::object* current,
     std::vector<FieldError>& errors
 );
-
-/// Parses the datetime formats PocketBase accepts (RFC 3339, "YYYY-MM-DD HH:MM:SS[.sss][Z]",
-/// "YYYY-MM-DD") into the wire format "YYYY-MM-DD HH:MM:SS.sssZ" (UTC). nullopt when invalid.
-std::optional<std::string> NormalizeDate(std::string_view text);
 
 /// The ids of a relation column value (single or multiple), without empties.
 std::vector<std::string> RelationIds(const schema::Field& field, const db::Value& column);

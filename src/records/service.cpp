@@ -326,22 +326,7 @@ Result<void> AppendRecordEvent(
         params.emplace_back(c.name);
         for (const schema::Field* f : fields) {
             const std::string col = Q(f->name);
-            std::string expr;
-            if (f->IsMultiple()) {
-                expr = "CASE WHEN json_valid(" + col + ") THEN json(" + col + ") ELSE json('[]') END";
-            } else if (f->type == FieldType::kJson) {
-                expr = "CASE WHEN " + col + " IS NULL THEN NULL WHEN json_valid(" + col + ") THEN json(" + col +
-                       ") ELSE " + col + " END";
-            } else if (f->type == FieldType::kGeoPoint) {
-                expr =
-                    "CASE WHEN json_valid(" + col + ") THEN json(" + col + ") ELSE json('{\"lon\":0,\"lat\":0}') END";
-            } else if (f->type == FieldType::kBool) {
-                expr = "json(CASE WHEN " + col + " THEN 'true' ELSE 'false' END)";
-            } else if (f->type == FieldType::kNumber) {
-                expr = "COALESCE(" + col + ", 0)";
-            } else {
-                expr = "COALESCE(" + col + ", '')";
-            }
+            const std::string expr = OutboxJsonExpr(*f, col);
             sql += ", ?, " + expr;
             params.emplace_back(f->name);
         }
@@ -848,9 +833,9 @@ Result<void> RecordService::ExpandOne(
 json::object RecordService::WithManagedEmail(
     const schema::Collection& c, json::object record, const db::ResultSet& rs, const Access& access
 ) const {
-    const auto* rule = c.options.if_contains("manageRule");
-    if (c.type != schema::CollectionType::kAuth || access.superuser || record.contains("email") || rule == nullptr ||
-        !rule->is_string() || !access.request.auth) {
+    const auto& rule = c.Options().manage_rule;
+    if (c.type != schema::CollectionType::kAuth || access.superuser || record.contains("email") || !rule ||
+        !access.request.auth) {
         return record;
     }
     const auto* id = record.if_contains("id");
@@ -858,7 +843,7 @@ json::object RecordService::WithManagedEmail(
     if (id == nullptr || !id->is_string() || email < 0) {
         return record;
     }
-    if (auto ok = Satisfies(c, id->as_string(), rule->as_string(), access); ok && *ok) {
+    if (auto ok = Satisfies(c, id->as_string(), *rule, access); ok && *ok) {
         record["email"] = db::AsString(rs.rows[0][static_cast<std::size_t>(email)]);
     }
     return record;
@@ -955,7 +940,7 @@ Result<PreparedWrite> RecordService::PrepareCreate(
             continue;
         }
         if (f.type == FieldType::kAutodate) {
-            values.emplace_back(&f, f.BoolOption("onCreate") ? now : std::string());
+            values.emplace_back(&f, f.Options().on_create ? now : std::string());
             continue;
         }
         values.emplace_back(&f, ColumnValue(f, in, errors));
@@ -1058,7 +1043,7 @@ UpdatePlan PlanUpdate(
             continue;
         }
         if (f.type == FieldType::kAutodate) {
-            if (f.BoolOption("onUpdate")) {
+            if (f.Options().on_update) {
                 plan.values.emplace_back(&f, now);
             }
             continue;
@@ -1218,11 +1203,11 @@ Result<bool> RecordService::CanManage(const schema::Collection& c, std::string_v
     if (access.superuser) {
         return true;
     }
-    const auto* rule = c.options.if_contains("manageRule");
-    if (rule == nullptr || !rule->is_string()) {
+    const auto& rule = c.Options().manage_rule;
+    if (!rule) {
         return false;
     }
-    return Satisfies(c, id, rule->as_string(), access);
+    return Satisfies(c, id, *rule, access);
 }
 
 Result<json::object> RecordService::Plain(
@@ -1269,7 +1254,9 @@ Result<bool> RecordService::CanSeeEvent(
             cte += ", ";
         }
         first = false;
-        const bool json_text = fd.type == FieldType::kJson || fd.type == FieldType::kGeoPoint || fd.IsMultiple();
+        const schema::ValueShape shape = fd.Shape();
+        const bool json_text = shape == schema::ValueShape::kJson || shape == schema::ValueShape::kGeoPoint ||
+                               shape == schema::ValueShape::kList;
         cte += "?1 " + std::string(json_text ? "->" : "->>") + " '$." + fd.name + "' AS " + Q(fd.name);
     }
     cte += ")";
@@ -1355,7 +1342,7 @@ Result<void> DeleteCascading(
             if (!rs) {
                 return WriteFailure(rs.error(), c, "Failed to delete record.");
             }
-            const bool cascade = f.BoolOption("cascadeDelete");
+            const bool cascade = f.Options().cascade_delete;
             for (const auto& row : rs->rows) {
                 const std::string other_id = db::AsString(row[0]);
                 if (cascade) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "schema/collection.hpp"
 
-#include <array>
+#include <algorithm>
 #include <utility>
 
 #include <boost/json/value.hpp>
@@ -13,23 +13,6 @@ namespace basalt::schema {
 
 namespace {
 
-constexpr std::array<std::pair<FieldType, std::string_view>, 14> kFieldTypes{{
-    {FieldType::kText, "text"},
-    {FieldType::kNumber, "number"},
-    {FieldType::kBool, "bool"},
-    {FieldType::kEmail, "email"},
-    {FieldType::kUrl, "url"},
-    {FieldType::kEditor, "editor"},
-    {FieldType::kDate, "date"},
-    {FieldType::kAutodate, "autodate"},
-    {FieldType::kSelect, "select"},
-    {FieldType::kJson, "json"},
-    {FieldType::kRelation, "relation"},
-    {FieldType::kFile, "file"},
-    {FieldType::kPassword, "password"},
-    {FieldType::kGeoPoint, "geoPoint"},
-}};
-
 std::string GetString(const boost::json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
@@ -38,6 +21,24 @@ std::string GetString(const boost::json::object& o, std::string_view key) {
 bool GetBool(const boost::json::object& o, std::string_view key) {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_bool() && v->as_bool();
+}
+
+// A number (absent, null or of another JSON type: none).
+std::optional<double> GetNumber(const boost::json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr) {
+        return std::nullopt;
+    }
+    if (v->is_int64()) {
+        return static_cast<double>(v->as_int64());
+    }
+    if (v->is_uint64()) {
+        return static_cast<double>(v->as_uint64());
+    }
+    if (v->is_double()) {
+        return v->as_double();
+    }
+    return std::nullopt;
 }
 
 std::optional<std::string> GetRule(const boost::json::object& o, std::string_view key) {
@@ -49,24 +50,6 @@ std::optional<std::string> GetRule(const boost::json::object& o, std::string_vie
 }
 
 }  // namespace
-
-std::string_view FieldTypeName(FieldType type) {
-    for (const auto& [t, name] : kFieldTypes) {
-        if (t == type) {
-            return name;
-        }
-    }
-    return "text";
-}
-
-std::optional<FieldType> ParseFieldType(std::string_view name) {
-    for (const auto& [t, n] : kFieldTypes) {
-        if (n == name) {
-            return t;
-        }
-    }
-    return std::nullopt;
-}
 
 std::string_view CollectionTypeName(CollectionType type) {
     switch (type) {
@@ -93,35 +76,70 @@ std::optional<CollectionType> ParseCollectionType(std::string_view name) {
     return std::nullopt;
 }
 
-std::int64_t Field::MaxSelect() const {
-    const auto* v = options.if_contains("maxSelect");
-    if (v == nullptr) {
-        return 0;
+FieldOptions ParseFieldOptions(const boost::json::object& o) {
+    FieldOptions out;
+    out.required = GetBool(o, "required");
+    out.min = GetNumber(o, "min");
+    out.max = GetNumber(o, "max");
+    out.pattern = GetString(o, "pattern");
+    out.primary_key = GetBool(o, "primaryKey");
+    out.only_int = GetBool(o, "onlyInt");
+    out.max_size = GetNumber(o, "maxSize").value_or(0);
+    if (const auto* values = o.if_contains("values"); values != nullptr && values->is_array()) {
+        for (const auto& v : values->as_array()) {
+            if (v.is_string()) {
+                out.values.emplace_back(v.as_string());
+            }
+        }
     }
-    if (v->is_int64()) {
-        return v->as_int64();
-    }
-    if (v->is_uint64()) {
-        return static_cast<std::int64_t>(v->as_uint64());
-    }
-    if (v->is_double()) {
-        return static_cast<std::int64_t>(v->as_double());
-    }
-    return 0;
+    // maxSelect truncates towards zero, as the integer it is meant to be.
+    out.max_select = static_cast<std::int64_t>(std::clamp(GetNumber(o, "maxSelect").value_or(0), -1e18, 1e18));
+    out.min_select = GetNumber(o, "minSelect").value_or(0);
+    out.collection_id = GetString(o, "collectionId");
+    out.cascade_delete = GetBool(o, "cascadeDelete");
+    out.on_create = GetBool(o, "onCreate");
+    out.on_update = GetBool(o, "onUpdate");
+    return out;
 }
 
-bool Field::IsMultiple() const {
-    return (type == FieldType::kSelect || type == FieldType::kFile || type == FieldType::kRelation) && MaxSelect() > 1;
+void Field::SetOptions(boost::json::object options) {
+    options_json_ = std::move(options);
+    options_ = ParseFieldOptions(options_json_);
 }
 
-std::string Field::CollectionId() const {
-    return GetString(options, "collectionId");
+void Field::SetOption(std::string_view key, boost::json::value value) {
+    options_json_[key] = std::move(value);
+    options_ = ParseFieldOptions(options_json_);
 }
-std::string Field::StringOption(std::string_view key) const {
-    return GetString(options, key);
+
+void Field::EraseOption(std::string_view key) {
+    options_json_.erase(key);
+    options_ = ParseFieldOptions(options_json_);
 }
-bool Field::BoolOption(std::string_view key) const {
-    return GetBool(options, key);
+
+CollectionOptions ParseCollectionOptions(const boost::json::object& o) {
+    CollectionOptions out;
+    out.view_query = GetString(o, "viewQuery");
+    out.auth_rule = GetRule(o, "authRule");
+    out.manage_rule = GetRule(o, "manageRule");
+    if (const auto* mfa = o.if_contains("mfa"); mfa != nullptr && mfa->is_object()) {
+        out.mfa_rule = GetString(mfa->as_object(), "rule");
+    }
+    const auto* pa = o.if_contains("passwordAuth");
+    const auto* ids = pa != nullptr && pa->is_object() ? pa->as_object().if_contains("identityFields") : nullptr;
+    if (ids != nullptr && ids->is_array()) {
+        for (const auto& v : ids->as_array()) {
+            if (v.is_string()) {
+                out.identity_fields.emplace_back(v.as_string());
+            }
+        }
+    }
+    return out;
+}
+
+void Collection::SetOptions(boost::json::object json) {
+    options = std::move(json);
+    typed_options_ = ParseCollectionOptions(options);
 }
 
 const Field* Collection::FindField(std::string_view field_name) const {
@@ -154,13 +172,14 @@ Field IdField() {
     f.type = FieldType::kText;
     f.id = FieldIdFor("text", "id");
     f.system = true;
-    f.options = {
-        {"primaryKey", true},
-        {"required", true},
-        {"min", 15},
-        {"max", 15},
-        {"pattern", "^[a-z0-9]+$"},
-        {"autogeneratePattern", "[a-z0-9]{15}"}};
+    f.SetOptions(
+        {{"primaryKey", true},
+         {"required", true},
+         {"min", 15},
+         {"max", 15},
+         {"pattern", "^[a-z0-9]+$"},
+         {"autogeneratePattern", "[a-z0-9]{15}"}}
+    );
     return f;
 }
 
@@ -179,11 +198,13 @@ Result<Field> FieldFromJson(const boost::json::object& json) {
     f.system = GetBool(json, "system");
     f.hidden = GetBool(json, "hidden");
     f.presentable = GetBool(json, "presentable");
+    boost::json::object options;
     for (const auto& [k, v] : json) {
         if (k != "id" && k != "name" && k != "type" && k != "system" && k != "hidden" && k != "presentable") {
-            f.options[k] = v;
+            options[k] = v;
         }
     }
+    f.SetOptions(std::move(options));
     return f;
 }
 
@@ -225,7 +246,7 @@ Result<Collection> CollectionFromJson(const boost::json::object& json) {
     c.update_rule = GetRule(json, "updateRule");
     c.delete_rule = GetRule(json, "deleteRule");
     if (const auto* o = json.if_contains("options"); o != nullptr && o->is_object()) {
-        c.options = o->as_object();
+        c.SetOptions(o->as_object());
     }
     c.created = GetString(json, "created");
     c.updated = GetString(json, "updated");
@@ -240,7 +261,7 @@ boost::json::object FieldToJson(const Field& f) {
     o["system"] = f.system;
     o["hidden"] = f.hidden;
     o["presentable"] = f.presentable;
-    for (const auto& [k, v] : f.options) {
+    for (const auto& [k, v] : f.OptionsJson()) {
         o[k] = v;
     }
     return o;

@@ -78,8 +78,8 @@ protected:
             Field("pages", schema::FieldType::kNumber),
             Field("author", schema::FieldType::kRelation),
             Field("meta", schema::FieldType::kJson)};
-        books.fields[3].options["collectionId"] = "pbc_authors";
-        books.fields[3].options["maxSelect"] = 1;
+        books.fields[3].SetOption("collectionId", "pbc_authors");
+        books.fields[3].SetOption("maxSelect", 1);
         catalog_ = std::make_unique<schema::StaticCatalog>(std::vector<schema::Collection>{authors, books});
     }
     static schema::Field Field(std::string name, schema::FieldType type) {
@@ -114,7 +114,7 @@ TEST_F(DescribeViewTest, FieldsFollowTheirSources) {
     ASSERT_EQ(f.size(), 11U);
     using T = schema::FieldType;
     EXPECT_EQ(f[0].name, "id");
-    EXPECT_TRUE(f[0].BoolOption("primaryKey"));
+    EXPECT_TRUE(f[0].Options().primary_key);
     EXPECT_EQ(f[1].name, "heading");
     EXPECT_EQ(f[1].type, T::kText);
     EXPECT_EQ(f[2].type, T::kRelation);
@@ -123,11 +123,11 @@ TEST_F(DescribeViewTest, FieldsFollowTheirSources) {
     EXPECT_EQ(f[3].CollectionId(), "pbc_authors");
     EXPECT_EQ(f[4].type, T::kJson);
     EXPECT_EQ(f[5].type, T::kNumber);
-    EXPECT_TRUE(f[5].BoolOption("onlyInt"));
+    EXPECT_TRUE(f[5].Options().only_int);
     EXPECT_EQ(f[6].type, T::kNumber);
-    EXPECT_FALSE(f[6].BoolOption("onlyInt"));
+    EXPECT_FALSE(f[6].Options().only_int);
     EXPECT_EQ(f[7].type, T::kNumber);
-    EXPECT_TRUE(f[7].BoolOption("onlyInt"));
+    EXPECT_TRUE(f[7].Options().only_int);
     EXPECT_EQ(f[8].type, T::kText);
     EXPECT_EQ(f[9].type, T::kBool);
     EXPECT_EQ(f[10].type, T::kJson);
