@@ -12,6 +12,7 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <unordered_map>
@@ -902,12 +903,12 @@ private:
             wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
             if (wal_fd_ < 0) {
                 return MakeError(
-                    ErrorCode::kInternal, "cannot open the WAL to sync it: " + std::string(strerror(errno))
+                    ErrorCode::kInternal, "cannot open the WAL to sync it: " + std::system_category().message(errno)
                 );
             }
         }
         if (::fdatasync(wal_fd_) != 0) {
-            return MakeError(ErrorCode::kInternal, "cannot sync the WAL: " + std::string(strerror(errno)));
+            return MakeError(ErrorCode::kInternal, "cannot sync the WAL: " + std::system_category().message(errno));
         }
         return Ok();
     }
