@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // basalt's TOTP (an authenticator app as a second sign-in method): totp-setup, totp-enable,
 // totp-disable, auth-with-totp.
+#include <string>
+#include <type_traits>
+
 #include "api/auth_common.hpp"
 #include "api/json_body.hpp"
 #include "auth/totp.hpp"
@@ -22,24 +25,42 @@ std::vector<std::string> PasswordKeys(const schema::Collection& c, const auth::P
     return {identity::ThrottleKey(identity::ThrottleKind::kPassword, c.id, p.record.id)};
 }
 
-net::awaitable<Response> Setup(const Deps& d, Request& req) {
-    const auto [snap, c] = AuthCollection(d, req);
-    const auth::Principal& p = RequireOwn(req, *c);
+// Checks the signed-in record's password from the body (throttled like a sign-in), then runs
+// `then(record)` in the same blocking call; the throttle counts the attempt a success after both.
+template <typename T, typename Fn>
+net::awaitable<T> WithOwnPassword(
+    const Deps& d, Request& req, const schema::Collection& c, const auth::Principal& p, Fn then
+) {
     const std::string password = RequiredString(DecodeJsonObject(req), "password");
-    const schema::Collection collection = *c;
-    const std::string record_id = p.record.id;
-    const auto throttle_keys = PasswordKeys(collection, p);
+    const auto throttle_keys = PasswordKeys(c, p);
     ReserveAttempt(d, throttle_keys);
-    std::string email;
-    const std::string secret = co_await Blocking<std::string>(d, req, [&]() -> Result<std::string> {
-        auto rec = d.sign_in.CheckPassword(collection, record_id, password);
+    auto run = [&]() -> Result<T> {
+        auto rec = d.sign_in.CheckPassword(c, p.record.id, password);
         if (!rec) {
             return rec.error();
         }
-        email = rec->email;
-        return d.totps.Begin(collection, record_id);
-    });
-    AttemptSucceeded(d, throttle_keys);
+        return then(*rec);
+    };
+    if constexpr (std::is_void_v<T>) {
+        co_await Blocking<void>(d, req, run);
+        AttemptSucceeded(d, throttle_keys);
+    } else {
+        T out = co_await Blocking<T>(d, req, run);
+        AttemptSucceeded(d, throttle_keys);
+        co_return out;
+    }
+}
+
+net::awaitable<Response> Setup(const Deps& d, Request& req) {
+    const auto [snap, c] = AuthCollection(d, req);
+    const auth::Principal& p = RequireOwn(req, *c);
+    const schema::Collection collection = *c;
+    std::string email;
+    const std::string secret =
+        co_await WithOwnPassword<std::string>(d, req, collection, p, [&](const auto& rec) -> Result<std::string> {
+            email = rec.email;
+            return d.totps.Begin(collection, rec.id);
+        });
     const std::string issuer = d.settings.Mail().app_name;
     co_return JsonResponse(json::object{
         {"secret", auth::Base32Encode(secret)},
@@ -65,18 +86,10 @@ net::awaitable<Response> Enable(const Deps& d, Request& req) {
 net::awaitable<Response> Disable(const Deps& d, Request& req) {
     const auto [snap, c] = AuthCollection(d, req);
     const auth::Principal& p = RequireOwn(req, *c);
-    const std::string password = RequiredString(DecodeJsonObject(req), "password");
     const schema::Collection collection = *c;
-    const std::string record_id = p.record.id;
-    const auto throttle_keys = PasswordKeys(collection, p);
-    ReserveAttempt(d, throttle_keys);
-    co_await Blocking<void>(d, req, [&]() -> Result<void> {
-        if (auto rec = d.sign_in.CheckPassword(collection, record_id, password); !rec) {
-            return rec.error();
-        }
-        return d.totps.Remove(collection, record_id);
+    co_await WithOwnPassword<void>(d, req, collection, p, [&](const auto& rec) {
+        return d.totps.Remove(collection, rec.id);
     });
-    AttemptSucceeded(d, throttle_keys);
     co_return Response::NoContent();
 }
 
