@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "support/system_database.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include "app/system_migrations.hpp"
 #include "db/migrations.hpp"
 
@@ -33,6 +35,18 @@ void SystemDatabaseTest::TearDown() {
 void SystemDatabaseTest::Exec(const std::string& sql, std::vector<db::Value> params) {
     auto n = db_->WriteOne(sql, std::move(params));
     ASSERT_TRUE(n) << sql << ": " << n.error().message;
+}
+
+void SystemCollectionsTest::SetUp() {
+    SystemDatabaseTest::SetUp();
+    ASSERT_FALSE(HasFatalFailure());
+    collections_ = std::make_unique<collections::CollectionStore>(*db_, clock_);
+    ASSERT_TRUE(collections_->Load());
+}
+
+void SystemCollectionsTest::CreateCollection(std::string_view json) {
+    auto made = collections_->Create(boost::json::parse(json).as_object());
+    ASSERT_TRUE(made.collection) << made.message;
 }
 
 }  // namespace basalt::testing

@@ -3,9 +3,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include <gtest/gtest.h>
 
+#include "collections/store.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -43,6 +45,17 @@ protected:
     TempDir dir_;
     FakeClock clock_;
     std::unique_ptr<db::Database> db_;
+};
+
+/// SystemDatabaseTest with the collections loaded into `collections_` (a CollectionStore over the
+/// database), for tests of what works over collections: records, realtime, the auth lifecycle.
+class SystemCollectionsTest : public SystemDatabaseTest {
+protected:
+    void SetUp() override;
+    /// Creates a collection from its PocketBase JSON; fails the test when it is refused.
+    void CreateCollection(std::string_view json);
+
+    std::unique_ptr<collections::CollectionStore> collections_;
 };
 
 }  // namespace basalt::testing

@@ -22,13 +22,11 @@ namespace {
 
 namespace json = boost::json;
 
-class AuthLifecycleTest : public testing::SystemDatabaseTest {
+class AuthLifecycleTest : public testing::SystemCollectionsTest {
 protected:
     void SetUp() override {
-        SystemDatabaseTest::SetUp();
+        SystemCollectionsTest::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        collections_ = std::make_unique<collections::CollectionStore>(Db(), clock_);
-        ASSERT_TRUE(collections_->Load());
         auth_records_ = std::make_unique<AuthRecords>(Db());
         sessions_ = std::make_unique<SessionStore>(Db(), clock_, std::chrono::seconds(60));
         tokens_ =
@@ -87,7 +85,6 @@ protected:
         ASSERT_TRUE(r) << r.error().message;
     }
 
-    std::unique_ptr<collections::CollectionStore> collections_;
     std::unique_ptr<AuthRecords> auth_records_;
     std::unique_ptr<SessionStore> sessions_;
     std::unique_ptr<TokenService> tokens_;

@@ -67,14 +67,12 @@ private:
     std::string received_;
 };
 
-class HubTest : public testing::SystemDatabaseTest {
+class HubTest : public testing::SystemCollectionsTest {
 protected:
     void SetUp() override {
-        SystemDatabaseTest::SetUp();
+        SystemCollectionsTest::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        collections_ = std::make_unique<collections::CollectionStore>(Db(), clock_);
-        ASSERT_TRUE(collections_->Load());
-        auto made = collections_->Create(json::parse(R"({
+        CreateCollection(R"({
             "name": "posts",
             "fields": [{"name": "title", "type": "text"}],
             "listRule": "title != 'secret'",
@@ -82,16 +80,15 @@ protected:
             "createRule": "",
             "updateRule": "",
             "deleteRule": ""
-        })")
-                                             .as_object());
-        ASSERT_TRUE(made.collection) << made.message;
+        })");
+        ASSERT_FALSE(HasFatalFailure());
         records_ = std::make_unique<records::RecordService>(Db(), *collections_, clock_);
         hub_ = std::make_unique<Hub>(*collections_, *records_, Hub::Limits{});
     }
 
     void TearDown() override {
         hub_.reset();
-        SystemDatabaseTest::TearDown();
+        SystemCollectionsTest::TearDown();
     }
 
     std::string Create(const std::string& title) {
@@ -111,7 +108,6 @@ protected:
         }
     }
 
-    std::unique_ptr<collections::CollectionStore> collections_;
     std::unique_ptr<records::RecordService> records_;
     std::unique_ptr<Hub> hub_;
     std::int64_t after_ = 0;

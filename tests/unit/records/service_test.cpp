@@ -15,16 +15,14 @@ namespace {
 
 namespace json = boost::json;
 
-class RecordServiceTest : public testing::SystemDatabaseTest {
+class RecordServiceTest : public testing::SystemCollectionsTest {
 protected:
     void SetUp() override {
-        SystemDatabaseTest::SetUp();
+        SystemCollectionsTest::SetUp();
         ASSERT_FALSE(HasFatalFailure());
-        collections_ = std::make_unique<collections::CollectionStore>(Db(), clock_);
-        ASSERT_TRUE(collections_->Load());
         // Guests may create anything but "forbidden", update what is not "locked", delete "trash",
         // and see what is not "secret".
-        auto made = collections_->Create(json::parse(R"({
+        CreateCollection(R"({
             "name": "posts",
             "fields": [{"name": "title", "type": "text", "required": true}, {"name": "views", "type": "number"}],
             "listRule": "title != 'secret'",
@@ -32,13 +30,10 @@ protected:
             "createRule": "title != 'forbidden'",
             "updateRule": "title != 'locked'",
             "deleteRule": "title = 'trash'"
-        })")
-                                             .as_object());
-        ASSERT_TRUE(made.collection) << made.message;
-        auto closed = collections_->Create(
-            json::parse(R"({"name": "closed", "fields": [{"name": "title", "type": "text"}]})").as_object()
-        );
-        ASSERT_TRUE(closed.collection) << closed.message;
+        })");
+        ASSERT_FALSE(HasFatalFailure());
+        CreateCollection(R"({"name": "closed", "fields": [{"name": "title", "type": "text"}]})");
+        ASSERT_FALSE(HasFatalFailure());
         service_ = std::make_unique<RecordService>(Db(), *collections_, clock_);
     }
 
@@ -80,7 +75,6 @@ protected:
         return out;
     }
 
-    std::unique_ptr<collections::CollectionStore> collections_;
     std::unique_ptr<RecordService> service_;
 };
 
