@@ -35,12 +35,21 @@ async function superuser(srv) {
 }
 
 /** A local OIDC provider with `users`, a server with a superuser, OAuth2 enabled on users. */
+// When the server cannot start (no binary, a broken build), the provider is closed here: the
+// suite's variables are never assigned then, and an open provider would keep the test file (and
+// CI) running for ever.
 async function startWithOAuth2(users) {
   const idp = await startOidcProvider({ ...IDP, users });
-  const srv = await startServer({ superuser: SU });
-  const su = await superuser(srv);
-  await enableOAuth2(su, idp);
-  return { idp, srv, su };
+  let srv;
+  try {
+    srv = await startServer({ superuser: SU });
+    const su = await superuser(srv);
+    await enableOAuth2(su, idp);
+    return { idp, srv, su };
+  } catch (e) {
+    await stopAll(srv, idp);
+    throw e;
+  }
 }
 
 async function stopAll(srv, idp) {
