@@ -376,7 +376,7 @@ Result<void> Application::Start() {
         *d.db, *s.records, *s.auth_records, *s.settings, *s.queue, d.clock, notify_workers
     );
     s.sign_in = std::make_unique<identity::SignInService>(
-        *d.db, *s.records, *s.auth_records, *s.sessions, *s.tokens, *s.mfas, *s.totps, *s.otps, *s.account_mail, d.clock
+        *d.db, *s.records, *s.auth_records, *s.sessions, *s.tokens, *s.mfas, *s.totps, *s.otps, *s.account_mail
     );
     s.oauth2_accounts =
         std::make_unique<identity::OAuth2Accounts>(*d.db, *s.records, *s.auth_records, *s.external_auths);

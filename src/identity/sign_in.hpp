@@ -7,7 +7,6 @@
 #include <string_view>
 
 #include "auth/principal.hpp"
-#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "identity/account_mail.hpp"
@@ -44,8 +43,7 @@ public:
         MfaStore& mfas,
         TotpStore& totps,
         OtpStore& otps,
-        AccountMail& mail,
-        const Clock& clock
+        AccountMail& mail
     )
         : db_(db),
           records_(records),
@@ -55,8 +53,7 @@ public:
           mfas_(mfas),
           totps_(totps),
           otps_(otps),
-          mail_(mail),
-          clock_(clock) {}
+          mail_(mail) {}
 
     /// The record `identity` names (by `identity_field`, or by each identity field of `c`, email
     /// first and only when it looks like one) when `password` is its password; nothing otherwise. An
@@ -128,7 +125,6 @@ private:
     TotpStore& totps_;
     OtpStore& otps_;
     AccountMail& mail_;
-    const Clock& clock_;
 };
 
 /// `request` with `r` as @request.auth and no superuser rights: how the authRule and mfa.rule see a

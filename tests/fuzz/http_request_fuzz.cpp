@@ -12,6 +12,9 @@
 #include "db/sqlite/sqlite_database.hpp"
 #include "http/event_stream.hpp"
 #include "http/server.hpp"
+#include "identity/external_auths.hpp"
+#include "identity/mfas.hpp"
+#include "identity/otps.hpp"
 #include "obs/log.hpp"
 
 namespace {
@@ -33,6 +36,13 @@ struct World {
     std::unique_ptr<basalt::jobs::Queue> queue;
     std::unique_ptr<basalt::jobs::Scheduler> scheduler;
     std::unique_ptr<basalt::webhooks::Service> webhooks;
+    std::unique_ptr<basalt::identity::OtpStore> otps;
+    std::unique_ptr<basalt::identity::MfaStore> mfas;
+    std::unique_ptr<basalt::identity::TotpStore> totps;
+    std::unique_ptr<basalt::identity::ExternalAuthStore> external_auths;
+    std::unique_ptr<basalt::identity::AccountMail> account_mail;
+    std::unique_ptr<basalt::identity::SignInService> sign_in;
+    std::unique_ptr<basalt::identity::OAuth2Accounts> oauth2_accounts;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -65,31 +75,50 @@ struct World {
         queue = std::make_unique<basalt::jobs::Queue>(*db, clock);
         scheduler = std::make_unique<basalt::jobs::Scheduler>(*db, *queue, clock);
         webhooks = std::make_unique<basalt::webhooks::Service>(*db, *queue, *settings, clock);
+        otps = std::make_unique<basalt::identity::OtpStore>(*db, clock);
+        mfas = std::make_unique<basalt::identity::MfaStore>(*db, clock);
+        totps = std::make_unique<basalt::identity::TotpStore>(*db, clock);
+        external_auths = std::make_unique<basalt::identity::ExternalAuthStore>(*db, clock);
+        account_mail = std::make_unique<basalt::identity::AccountMail>(
+            *db, *records, *auth_records, *settings, *queue, clock, nullptr
+        );
+        sign_in = std::make_unique<basalt::identity::SignInService>(
+            *db, *records, *auth_records, *sessions, *tokens, *mfas, *totps, *otps, *account_mail
+        );
+        oauth2_accounts =
+            std::make_unique<basalt::identity::OAuth2Accounts>(*db, *records, *auth_records, *external_auths);
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
+        // Named members: a field added to Deps fails this build rather than shifting the others.
         basalt::api::RegisterRoutes(
             router,
-            {*db,
-             *store,
-             *pool,
-             *pool,
-             clock,
-             *collections,
-             *records,
-             *settings,
-             *auth_records,
-             *sessions,
-             *tokens,
-             *throttle,
-             *api_keys,
-             *events,
-             *hub,
-             *queue,
-             *scheduler,
-             *webhooks,
-             nullptr,
-             [](const std::string& kind) {
-                 return kind == "cron.run";
-             }},
+            {.db = *db,
+             .superusers = *store,
+             .blocking = *pool,
+             .queries = *pool,
+             .io = *pool,
+             .clock = clock,
+             .collections = *collections,
+             .records = *records,
+             .settings = *settings,
+             .auth_records = *auth_records,
+             .sessions = *sessions,
+             .tokens = *tokens,
+             .throttle = *throttle,
+             .api_keys = *api_keys,
+             .sign_in = *sign_in,
+             .account_mail = *account_mail,
+             .oauth2_accounts = *oauth2_accounts,
+             .totps = *totps,
+             .events = *events,
+             .realtime = *hub,
+             .jobs = *queue,
+             .crons = *scheduler,
+             .webhooks = *webhooks,
+             .notify_workers = nullptr,
+             .job_kinds =
+                 [](const std::string& kind) {
+                     return kind == "cron.run";
+                 }},
             {"*"},
             nullptr
         );
