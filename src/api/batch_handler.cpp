@@ -247,9 +247,8 @@ public:
                         id = std::string(v->as_string());
                     }
                 }
-                Result<records::AuthInput> in = MakeError(ErrorCode::kInternal, "not run");
                 const schema::Collection collection = *c;
-                co_await d_.blocking.Run([&] {
+                auto in = co_await d_.blocking.Call([&] {
                     if (s.method == "PUT" && !id.empty()) {
                         auto existing = d_.auth_records.FindById(collection, id);
                         if (existing && !existing->has_value()) {
@@ -258,7 +257,7 @@ public:
                     } else if (s.method == "POST") {
                         id.clear();
                     }
-                    in = identity::PrepareAuthInput(d_.records, d_.auth_records, collection, id, s.body, access);
+                    return identity::PrepareAuthInput(d_.records, d_.auth_records, collection, id, s.body, access);
                 });
                 if (!in) {
                     stop = i;

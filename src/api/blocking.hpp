@@ -4,6 +4,8 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <type_traits>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -26,6 +28,15 @@ public:
     /// Runs `fn` on the pool and resumes the calling coroutine on its own executor afterwards.
     /// Throws ApiError 503 when the queue is full.
     net::awaitable<void> Run(std::function<void()> fn);
+
+    /// Runs `fn` on the pool and answers what it returned (usually a Result), so a caller needs no
+    /// placeholder to assign into: `auto r = co_await pool.Call([&] { return store.List(q); });`.
+    template <typename F>
+    net::awaitable<std::invoke_result_t<F&>> Call(F fn) {
+        std::optional<std::invoke_result_t<F&>> out;
+        co_await Run([&] { out.emplace(fn()); });
+        co_return std::move(*out);
+    }
 
     void Stop();
 

@@ -234,8 +234,7 @@ public:
         q.filter = req.QueryParam("filter").value_or("");
         q.sort = req.QueryParam("sort").value_or("");
         q.skip_total = BoolParam(req, "skipTotal");
-        Result<collections::CollectionPage> r = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.queries.Run([&] { r = d_.collections.List(q); });
+        auto r = co_await d_.queries.Call([&] { return d_.collections.List(q); });
         if (!r) {
             if (r.error().code == ErrorCode::kInvalidArgument || r.error().code == ErrorCode::kForbidden) {
                 throw ApiError::BadRequest();
@@ -273,14 +272,9 @@ public:
         const std::string query = ConsoleQuery(DecodeJsonObject(req));
         const auto snap = d_.collections.Current();
         std::optional<collections::ViewDryRun> run;
-        Result<void> r = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.queries.Run([&] {
-            r = d_.db.ReadTx([&](db::Executor& ex) -> Result<void> {
-                auto d = collections::DryRunView(ex, query, *snap, 10);
-                if (!d) {
-                    return d.error();
-                }
-                run = std::move(*d);
+        auto r = co_await d_.queries.Call([&] {
+            return d_.db.ReadTx([&](db::Executor& ex) -> Result<void> {
+                BASALT_ASSIGN_OR_RETURN(run, collections::DryRunView(ex, query, *snap, 10));
                 return Ok();
             });
         });
@@ -374,8 +368,8 @@ public:
         RequireSuperuser(req);
         const std::int64_t after = std::max<std::int64_t>(0, IntParam(req, "after", 0));
         const std::int64_t limit = std::clamp<std::int64_t>(IntParam(req, "limit", 100), 1, 1000);
-        Result<std::vector<events::Event>> list = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.queries.Run([&] { list = events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit)); });
+        auto list =
+            co_await d_.queries.Call([&] { return events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit)); });
         if (!list) {
             Fail(req, list.error());
         }
@@ -467,8 +461,7 @@ public:
     net::awaitable<Response> PatchSettings(Request& req) const {
         RequireSuperuser(req);
         const json::object body = DecodeJsonObject(req);
-        Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.blocking.Run([&] { r = d_.settings.Patch(body); });
+        auto r = co_await d_.blocking.Call([&] { return d_.settings.Patch(body); });
         if (!r) {
             Fail(req, r.error());
         }
@@ -488,9 +481,8 @@ public:
         p.expand = req.QueryParam("expand").value_or("");
         const std::string collection(req.Param("collection"));
         const records::Access access = AccessFor(req, d_.collections);
-        Result<records::ListResult> r = MakeError(ErrorCode::kInternal, "not run");
         // A filter may scan: off the I/O thread.
-        co_await d_.queries.Run([&] { r = d_.records.List(collection, p, access); });
+        auto r = co_await d_.queries.Call([&] { return d_.records.List(collection, p, access); });
         if (!r) {
             ListFailure(req, r.error());
         }
@@ -502,19 +494,24 @@ public:
         const std::string id(req.Param("id"));
         const std::string expand = req.QueryParam("expand").value_or("");
         const records::Access access = AccessFor(req, d_.collections);
-        Result<json::object> r = MakeError(ErrorCode::kInternal, "not run");
+        auto view = [&] {
+            return d_.records.View(collection, id, access, expand);
+        };
         if (d_.records.ViewMayScan(collection, access, expand)) {
             // A view collection's query, a joining rule or expand may scan: never on an I/O thread.
-            co_await d_.queries.Run([&] { r = d_.records.View(collection, id, access, expand); });
-        } else {
-            // One primary-key read (and the rows its relations point at): inline is faster than a
-            // hop to the pool and back (docs/architecture.md, "Reads on the I/O threads").
-            r = d_.records.View(collection, id, access, expand);
+            auto r = co_await d_.queries.Call(view);
+            co_return ViewAnswer(req, r);
         }
+        // One primary-key read (and the rows its relations point at): inline is faster than a hop to
+        // the pool and back (docs/architecture.md, "Reads on the I/O threads").
+        co_return ViewAnswer(req, view());
+    }
+
+    static Response ViewAnswer(const Request& req, const Result<json::object>& r) {
         if (!r) {
             ListFailure(req, r.error());
         }
-        co_return JsonResponse(*r);
+        return JsonResponse(*r);
     }
 
     net::awaitable<Response> CreateRecord(Request& req) const {
@@ -579,9 +576,8 @@ private:
             throttle_keys.push_back(identity::ThrottleKey(identity::ThrottleKind::kPassword, c->id, id));
             ReserveAttempt(d_, throttle_keys);
         }
-        Result<records::AuthInput> r = MakeError(ErrorCode::kInternal, "not run");
-        co_await d_.blocking.Run([&] {
-            r = identity::PrepareAuthInput(d_.records, d_.auth_records, *c, id, body, access);
+        auto r = co_await d_.blocking.Call([&] {
+            return identity::PrepareAuthInput(d_.records, d_.auth_records, *c, id, body, access);
         });
         if (!r) {
             Fail(req, r.error());

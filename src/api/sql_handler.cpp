@@ -2,6 +2,8 @@
 #include "api/sql_handler.hpp"
 
 #include <chrono>
+#include <memory>
+#include <optional>
 
 #include <boost/json/serialize.hpp>
 
@@ -37,53 +39,7 @@ public:
         db::ScriptOptions options;
         options.max_rows = kMaxRows;
         options.deadline = start + kTimeLimit;
-        Result<db::ScriptResult> result = MakeError(ErrorCode::kInternal, "not run");
-        if (!write) {
-            // A read may scan: on a reader connection, off the I/O threads. It stops before its first
-            // statement that would write (a reader cannot), and then runs again as a write.
-            options.read_only = true;
-            co_await d_.queries.Run([&] {
-                auto tx = d_.db.ReadTx([&](db::Executor& ex) -> Result<void> {
-                    result = ex.RunScript(query, options);
-                    return Ok();
-                });
-                if (!tx) {
-                    result = tx.error();
-                }
-            });
-        }
-        if (write || (result && result->needs_writer)) {
-            options.read_only = false;
-            options.keep_rows = !write;
-            // One write of the writer: its savepoint undoes every statement of a failing script.
-            auto shared = std::make_shared<Result<db::ScriptResult>>(MakeError(ErrorCode::kInternal, "not run"));
-            // A named function, not a temporary inside co_await: GCC 12 destroys such temporaries
-            // twice when they own something.
-            db::WriteFn fn = [shared, query, options](db::Executor& ex) -> Result<void> {
-                *shared = ex.RunScript(query, options);
-                if (!*shared) {
-                    return shared->error();
-                }
-                return Ok();
-            };
-            auto w = co_await AwaitWrite(d_.db, std::move(fn));
-            result = std::move(*shared);
-            if (!w && result) {
-                result = w.error();  // the commit failed
-            }
-            if (result && result->schema_changed) {
-                // The console may have created, altered or dropped what collections stand on, or
-                // edited `_collections`: serve the definitions as they now are.
-                co_await d_.blocking.Run([&] {
-                    if (auto loaded = d_.collections.Load(); !loaded) {
-                        obs::Warn(
-                            "collections not reloaded after an SQL console write",
-                            {{"request_id", req.request_id}, {"error", loaded.error().message}}
-                        );
-                    }
-                });
-            }
-        }
+        auto result = co_await Execute(req, query, write, options);
         if (!result) {
             const Error& e = result.error();
             if (e.code != ErrorCode::kInvalidArgument && e.code != ErrorCode::kConflict) {
@@ -114,6 +70,62 @@ public:
     }
 
 private:
+    // A read may scan: on a reader connection, off the I/O threads. It stops before its first
+    // statement that would write (a reader cannot), and then runs again as a write.
+    net::awaitable<Result<db::ScriptResult>> Execute(
+        const Request& req, const std::string& query, bool write, db::ScriptOptions options
+    ) const {
+        if (!write) {
+            options.read_only = true;
+            auto read = co_await d_.queries.Call([&] { return ReadScript(query, options); });
+            if (!read || !read->needs_writer) {
+                co_return read;
+            }
+        }
+        options.read_only = false;
+        options.keep_rows = !write;
+        // One write of the writer: its savepoint undoes every statement of a failing script.
+        auto outcome = std::make_shared<std::optional<Result<db::ScriptResult>>>();
+        // A named function, not a temporary inside co_await: GCC 12 destroys such temporaries
+        // twice when they own something.
+        db::WriteFn fn = [outcome, query, options](db::Executor& ex) -> Result<void> {
+            outcome->emplace(ex.RunScript(query, options));
+            if (!**outcome) {
+                return (*outcome)->error();
+            }
+            return Ok();
+        };
+        auto w = co_await AwaitWrite(d_.db, std::move(fn));
+        if (outcome->has_value() && !**outcome) {
+            co_return std::move(**outcome);  // the script failed: its own error
+        }
+        if (!w) {
+            co_return w.error();  // the commit failed (or the writer was gone)
+        }
+        if ((**outcome)->schema_changed) {
+            // The console may have created, altered or dropped what collections stand on, or
+            // edited `_collections`: serve the definitions as they now are.
+            co_await d_.blocking.Run([&] {
+                if (auto loaded = d_.collections.Load(); !loaded) {
+                    obs::Warn(
+                        "collections not reloaded after an SQL console write",
+                        {{"request_id", req.request_id}, {"error", loaded.error().message}}
+                    );
+                }
+            });
+        }
+        co_return std::move(**outcome);
+    }
+
+    Result<db::ScriptResult> ReadScript(const std::string& query, const db::ScriptOptions& options) const {
+        std::optional<db::ScriptResult> read;
+        BASALT_TRY(d_.db.ReadTx([&](db::Executor& ex) -> Result<void> {
+            BASALT_ASSIGN_OR_RETURN(read, ex.RunScript(query, options));
+            return Ok();
+        }));
+        return std::move(*read);
+    }
+
     Deps d_;
 };
 

@@ -99,4 +99,29 @@ inline Result<void> Ok() {
     return {};
 }
 
+// The two shapes of "stop here and pass the failure up" (absl's and LLVM's names), for functions that
+// return a Result. The expression is evaluated once; the error is moved, not copied.
+//
+//   BASALT_TRY(tx.Exec(sql));                       // a Result<void> (or any Result whose value is unused)
+//   BASALT_ASSIGN_OR_RETURN(auto row, Load(id));    // declares `row` as the value of a Result<T>
+//   BASALT_ASSIGN_OR_RETURN(existing, Load(id));    // or assigns to a variable declared before
+#define BASALT_TRY(expr)                                  \
+    do {                                                  \
+        auto&& basalt_try_result_ = (expr);               \
+        if (!basalt_try_result_) {                        \
+            return std::move(basalt_try_result_.error()); \
+        }                                                 \
+    } while (false)
+
+#define BASALT_RESULT_CONCAT_INNER(a, b) a##b
+#define BASALT_RESULT_CONCAT(a, b) BASALT_RESULT_CONCAT_INNER(a, b)
+#define BASALT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+    auto&& tmp = (expr);                             \
+    if (!tmp) {                                      \
+        return std::move(tmp.error());               \
+    }                                                \
+    lhs = std::move(*tmp)
+#define BASALT_ASSIGN_OR_RETURN(lhs, expr) \
+    BASALT_ASSIGN_OR_RETURN_IMPL(BASALT_RESULT_CONCAT(basalt_result_, __LINE__), lhs, expr)
+
 }  // namespace basalt

@@ -163,5 +163,50 @@ TEST(Result, HoldsValueOrError) {
     EXPECT_TRUE(v);
 }
 
+// Helpers for the TRY/ASSIGN_OR_RETURN test: each counts its calls, so a double evaluation shows.
+int g_calls = 0;
+Result<int> Parse(int x) {
+    ++g_calls;
+    if (x < 0) {
+        return MakeError(ErrorCode::kInvalidArgument, "negative", "x");
+    }
+    return x * 2;
+}
+Result<void> Check(int x) {
+    ++g_calls;
+    if (x > 100) {
+        return MakeError(ErrorCode::kTooLarge, "too big");
+    }
+    return Ok();
+}
+Result<int> Pipeline(int x) {
+    BASALT_ASSIGN_OR_RETURN(const int doubled, Parse(x));
+    BASALT_TRY(Check(doubled));
+    int again = 0;
+    BASALT_ASSIGN_OR_RETURN(again, Parse(doubled));
+    return again + 1;
+}
+
+TEST(Result, TryAndAssignOrReturnPassTheFirstFailureUp) {
+    g_calls = 0;
+    auto ok = Pipeline(5);
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(*ok, 21);
+    EXPECT_EQ(g_calls, 3);  // each expression evaluated once
+
+    g_calls = 0;
+    auto negative = Pipeline(-1);
+    ASSERT_FALSE(negative);
+    EXPECT_EQ(negative.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(negative.error().field, "x");
+    EXPECT_EQ(g_calls, 1);  // stopped at the first failure
+
+    g_calls = 0;
+    auto big = Pipeline(60);
+    ASSERT_FALSE(big);
+    EXPECT_EQ(big.error().code, ErrorCode::kTooLarge);
+    EXPECT_EQ(g_calls, 2);
+}
+
 }  // namespace
 }  // namespace basalt
