@@ -113,6 +113,8 @@ inline Result<void> Ok() {
         }                                                 \
     } while (false)
 
+// `tmp` and `lhs` are a name and a declaration: they cannot be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define BASALT_RESULT_CONCAT_INNER(a, b) a##b
 #define BASALT_RESULT_CONCAT(a, b) BASALT_RESULT_CONCAT_INNER(a, b)
 #define BASALT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -123,5 +125,6 @@ inline Result<void> Ok() {
     lhs = std::move(*tmp)
 #define BASALT_ASSIGN_OR_RETURN(lhs, expr) \
     BASALT_ASSIGN_OR_RETURN_IMPL(BASALT_RESULT_CONCAT(basalt_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)
 
 }  // namespace basalt
