@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "app/application.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -301,6 +302,8 @@ Result<void> Application::Start() {
     rt.stream.idle = s.config.realtime.idle;
     rt.stream.max_duration = s.config.realtime.max_duration;
     rt.stream.max_queued_bytes = s.config.realtime.max_queued_bytes;
+    rt.fanout_threads = s.config.realtime.fanout_threads != 0 ? s.config.realtime.fanout_threads
+                                                              : std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
     s.realtime = std::make_unique<realtime::Hub>(*s.collections, *s.records, rt);
     s.settings = std::make_unique<settings::SettingsStore>(*d.db);
     if (auto r = s.settings->Load(); !r) {

@@ -201,6 +201,15 @@ int main(int argc, char** argv) {
         )
         ->envname("BASALT_REALTIME_MAX_QUEUE")
         ->capture_default_str();
+    serve
+        ->add_option(
+            "--realtime-threads",
+            config.realtime.fanout_threads,
+            "Threads sending realtime events to clients (0: one per core, at most 4)"
+        )
+        ->envname("BASALT_REALTIME_THREADS")
+        ->check(CLI::Range(0U, 64U))
+        ->capture_default_str();
 
     auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
     superuser->require_subcommand(1);

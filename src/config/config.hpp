@@ -62,6 +62,7 @@ struct RealtimeConfig {
     milliseconds idle{300000};                     // a client with no message for this long is closed (reconnects)
     milliseconds max_duration{1800000};            // a connection lives at most this long (reconnects)
     std::size_t max_queued_bytes = 1024UL * 1024;  // a client this far behind is dropped (reconnects)
+    unsigned fanout_threads = 0;                   // threads sending events to clients; 0 = one per core, at most 4
 };
 
 /// The job queue's workers.

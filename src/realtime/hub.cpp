@@ -144,6 +144,7 @@ struct Hub::Client {
     std::string ip;
     std::shared_ptr<http::EventStream> stream;
     http::EventStream::Segment prefix;  // "id:<id>": every frame starts with it
+    unsigned shard = 0;                 // the fan-out thread that serves it
     std::mutex mu;
     std::shared_ptr<const State> state = std::make_shared<State>();
 
@@ -157,7 +158,9 @@ Hub::Hub(collections::CollectionStore& collections, records::RecordService& reco
     : collections_(collections),
       records_(records),
       limits_(limits) {
-    loop_.Start([this](const std::stop_token& stop) { Run(stop); });
+    limits_.fanout_threads = std::max(1U, limits_.fanout_threads);
+    queues_.resize(limits_.fanout_threads);
+    loop_.Start([this](const std::stop_token& stop) { Run(stop); }, limits_.fanout_threads);
 }
 
 Hub::~Hub() {
@@ -170,6 +173,7 @@ std::shared_ptr<http::EventStream> Hub::Connect(const std::string& remote_ip, st
     client->ip = remote_ip;
     client->stream = std::make_shared<http::EventStream>(limits_.stream);
     client->prefix = std::make_shared<const std::string>("id:" + client->id);
+    client->shard = next_client_shard_.fetch_add(1, std::memory_order_relaxed) % limits_.fanout_threads;
     client->stream->Push(Frame(client->id, "PB_CONNECT", "{\"clientId\":\"" + client->id + "\"}"));
     client->stream->OnClose([this, id = client->id] { Forget(id); });
     bool refused = false;
@@ -226,7 +230,7 @@ void Hub::Reindex(
         auto idx = by_collection_.find(s.collection);
         if (idx != by_collection_.end()) {
             idx->second.members.erase(client->id);
-            idx->second.snapshot.reset();
+            idx->second.snapshots[client->shard].reset();
             if (idx->second.members.empty()) {
                 by_collection_.erase(idx);
             }
@@ -236,8 +240,9 @@ void Hub::Reindex(
         for (const auto& s : next->subs) {
             if (!s.collection.empty()) {
                 Index& idx = by_collection_[s.collection];
+                idx.snapshots.resize(limits_.fanout_threads);
                 idx.members[client->id] = Entry{client, next};
-                idx.snapshot.reset();
+                idx.snapshots[client->shard].reset();
             }
         }
     }
@@ -245,20 +250,22 @@ void Hub::Reindex(
     client->state = next ? next : std::make_shared<const State>();
 }
 
-std::shared_ptr<const std::vector<Hub::Entry>> Hub::Subscribers(const std::string& key) {
+std::shared_ptr<const std::vector<Hub::Entry>> Hub::Subscribers(const std::string& key, unsigned shard) {
     auto idx = by_collection_.find(key);
     if (idx == by_collection_.end()) {
         return nullptr;
     }
-    if (!idx->second.snapshot) {
+    auto& snapshot = idx->second.snapshots[shard];
+    if (!snapshot) {
         auto v = std::make_shared<std::vector<Entry>>();
-        v->reserve(idx->second.members.size());
         for (const auto& [id, e] : idx->second.members) {
-            v->push_back(e);
+            if (e.client->shard == shard) {
+                v->push_back(e);
+            }
         }
-        idx->second.snapshot = std::move(v);
+        snapshot = std::move(v);
     }
-    return idx->second.snapshot;
+    return snapshot->empty() ? nullptr : snapshot;
 }
 
 Result<void> Hub::SetSubscriptions(
@@ -350,16 +357,21 @@ void Hub::Publish(const events::Event& event) {
         return;
     }
     bool overflow = false;
+    auto shared = std::make_shared<const events::Event>(event);  // one copy, read by every shard
     {
         std::lock_guard lock(queue_mu_);
         if (stopping_) {
             return;
         }
-        if (queue_.size() >= limits_.max_pending_events) {
-            queue_.clear();
-            overflow = true;
-        } else {
-            queue_.push_back(event);
+        for (const auto& q : queues_) {
+            overflow = overflow || q.size() >= limits_.max_pending_events;
+        }
+        for (auto& q : queues_) {
+            if (overflow) {
+                q.clear();
+            } else {
+                q.push_back(shared);
+            }
         }
     }
     if (overflow) {
@@ -409,7 +421,9 @@ void Hub::Stop() {
 }
 
 void Hub::Run(const std::stop_token& stop) {
-    std::vector<events::Event> batch;
+    const unsigned shard = next_thread_shard_.fetch_add(1) % limits_.fanout_threads;
+    std::deque<EventPtr>& queue = queues_[shard];
+    std::vector<EventPtr> batch;
     std::size_t reached = 0;  // clients the last fan-out wrote to
     auto last = std::chrono::steady_clock::now();
     std::uint64_t seen = 0;
@@ -417,7 +431,7 @@ void Hub::Run(const std::stop_token& stop) {
         bool empty = false;
         {
             std::lock_guard lock(queue_mu_);
-            empty = queue_.empty();
+            empty = queue.empty();
         }
         // Publish queues and then notifies, and `seen` was read before the queue: no event waits
         // for a wake-up that came before this check.
@@ -436,14 +450,14 @@ void Hub::Run(const std::stop_token& stop) {
         {
             std::lock_guard lock(queue_mu_);
             batch.clear();
-            while (!queue_.empty() && batch.size() < kMaxBatch) {
-                batch.push_back(std::move(queue_.front()));
-                queue_.pop_front();
+            while (!queue.empty() && batch.size() < kMaxBatch) {
+                batch.push_back(std::move(queue.front()));
+                queue.pop_front();
             }
         }
         last = std::chrono::steady_clock::now();
         try {
-            reached = FanOut(batch);
+            reached = FanOut(batch, shard);
         } catch (const std::exception& e) {
             obs::Error("realtime fan-out failed", {{"error", e.what()}});
         }
@@ -481,57 +495,63 @@ records::Access AccessOf(const auth::Principal* p, const Subscription& s) {
 
 }  // namespace
 
-std::size_t Hub::FanOut(const std::vector<events::Event>& batch) {
+void Hub::ReauthOwners(const schema::Collection& c, const events::Event& event, unsigned shard) {
+    std::vector<std::shared_ptr<Client>> owners;
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = by_auth_.find(c.id + "/" + event.record_id); it != by_auth_.end()) {
+            for (const auto& [id, client] : it->second) {
+                if (client->shard == shard) {
+                    owners.push_back(client);
+                }
+            }
+        }
+    }
+    // A new password, a deleted record, a logout: the client's auth is dropped when its credentials
+    // no longer hold.
+    for (const auto& client : owners) {
+        const auto current = client->Current();
+        std::shared_ptr<const auth::Principal> fresh;
+        if (event.action != "delete" && current->auth.reauth) {
+            fresh = current->auth.reauth();
+        }
+        auto next = std::make_shared<State>(*current);
+        next->auth.principal = fresh;
+        if (!fresh) {
+            next->auth.reauth = nullptr;
+        }
+        std::lock_guard lock(mu_);
+        if (clients_.count(client->id) != 0) {
+            Reindex(client, *current, next);
+        }
+    }
+}
+
+std::size_t Hub::FanOut(const std::vector<EventPtr>& batch, unsigned shard) {
     const auto snapshot = collections_.Current();
     // Everything one batch sends a client, pushed at once: one wake-up and one write per client.
     std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::vector<http::EventStream::Segment>>> out;
-    for (const auto& event : batch) {
+    for (const auto& event_ptr : batch) {
+        const events::Event& event = *event_ptr;
         const schema::Collection* c = snapshot->Find(event.collection_id);
         if (c == nullptr) {
             continue;
         }
-        std::shared_ptr<const std::vector<Entry>> by_id;
-        std::shared_ptr<const std::vector<Entry>> by_name;
-        std::vector<std::shared_ptr<Client>> owners;
-        {
-            std::lock_guard lock(mu_);
-            by_id = Subscribers(c->id);
-            by_name = Subscribers(c->name);
-            if (event.action != "create") {
-                if (auto it = by_auth_.find(c->id + "/" + event.record_id); it != by_auth_.end()) {
-                    for (const auto& [id, client] : it->second) {
-                        owners.push_back(client);
-                    }
-                }
-            }
-        }
-        // A change to a client's own auth record, or a revocation of its sessions or keys: check its
-        // credentials again (a new password, a deleted record, a logout), dropping its auth when they
-        // no longer hold. This runs before the event's own fan-out, so nothing the client may no
+        // A change to a client's own auth record, or a revocation of its sessions or keys: its
+        // credentials are checked before the event's own fan-out, so nothing the client may no
         // longer see reaches it.
-        for (const auto& client : owners) {
-            const auto current = client->Current();
-            std::shared_ptr<const auth::Principal> fresh;
-            if (event.action != "delete" && current->auth.reauth) {
-                fresh = current->auth.reauth();
-            }
-            auto next = std::make_shared<State>(*current);
-            next->auth.principal = fresh;
-            if (!fresh) {
-                next->auth.reauth = nullptr;
-            }
-            std::lock_guard lock(mu_);
-            if (clients_.count(client->id) != 0) {
-                Reindex(client, *current, next);
-            }
+        if (event.action != "create") {
+            ReauthOwners(*c, event, shard);
         }
         if (IsRevocation(event)) {
             continue;
         }
-        if (!owners.empty()) {
+        std::shared_ptr<const std::vector<Entry>> by_id;
+        std::shared_ptr<const std::vector<Entry>> by_name;
+        {
             std::lock_guard lock(mu_);
-            by_id = Subscribers(c->id);
-            by_name = Subscribers(c->name);
+            by_id = Subscribers(c->id, shard);
+            by_name = Subscribers(c->name, shard);
         }
         if (!by_id && !by_name) {
             continue;  // nobody listens: the record is not even parsed

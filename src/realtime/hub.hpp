@@ -54,8 +54,10 @@ struct ClientAuth {
 /// The realtime hub: SSE clients, their subscriptions, and the fan-out of committed events (from the
 /// outbox, in commit order) to them, checking each client's access per message with
 /// @request.context = "realtime" and exporting records with REST's visibility. Fan-out runs on the
-/// hub's own thread; pushing to a client never blocks (a client whose queue is full is dropped and
-/// reconnects). Thread-safe.
+/// hub's own threads, `Limits::fanout_threads` of them: each client belongs to one (its shard), and
+/// that thread renders and pushes every event for it, so a client gets its events in commit order
+/// while the shards work side by side. Pushing to a client never blocks (a client whose queue is full
+/// is dropped and reconnects). Thread-safe.
 class Hub {
 public:
     struct Limits {
@@ -63,6 +65,8 @@ public:
         std::size_t max_pending_events = 100000;  // beyond it the hub is behind: every client is reset
         /// After a fan-out that reached many clients, events are gathered this long before the next.
         std::chrono::milliseconds coalesce{20};
+        /// Fan-out threads (shards of the clients); at least one.
+        unsigned fanout_threads = 1;
     };
 
     Hub(collections::CollectionStore& collections, records::RecordService& records, Limits limits);
@@ -101,16 +105,21 @@ private:
         std::shared_ptr<Client> client;
         std::shared_ptr<const State> state;
     };
-    // The subscribers of one collection key; `snapshot` (rebuilt when stale) is what fan-out reads
-    // without holding the lock per client.
+    // The subscribers of one collection key; `snapshots` (one per shard, null when stale, rebuilt on
+    // use) are what fan-out reads without holding the lock per client.
     struct Index {
         std::unordered_map<std::string, Entry> members;
-        std::shared_ptr<const std::vector<Entry>> snapshot;
+        std::vector<std::shared_ptr<const std::vector<Entry>>> snapshots;
     };
+    using EventPtr = std::shared_ptr<const events::Event>;
 
+    /// The body of one fan-out thread: claims a shard and serves its clients until stopped.
     void Run(const std::stop_token& stop);
-    /// Returns how many clients it wrote to.
-    std::size_t FanOut(const std::vector<events::Event>& batch);
+    /// Sends a batch to the clients of `shard`; returns how many it wrote to.
+    std::size_t FanOut(const std::vector<EventPtr>& batch, unsigned shard);
+    /// Checks again the credentials of the shard's clients signed in as the event's record (a change
+    /// to it, a revocation of its sessions or keys).
+    void ReauthOwners(const schema::Collection& c, const events::Event& event, unsigned shard);
     std::optional<std::string> Render(
         const schema::Collection& c,
         const collections::Snapshot& snapshot,
@@ -124,7 +133,8 @@ private:
     void Reindex(
         const std::shared_ptr<Client>& client, const State& previous, const std::shared_ptr<const State>& next
     );
-    std::shared_ptr<const std::vector<Entry>> Subscribers(const std::string& key);
+    /// The subscribers under `key` in `shard`; null when there are none. Under mu_.
+    std::shared_ptr<const std::vector<Entry>> Subscribers(const std::string& key, unsigned shard);
 
     collections::CollectionStore& collections_;
     records::RecordService& records_;
@@ -139,9 +149,11 @@ private:
     std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_auth_;
 
     std::mutex queue_mu_;
-    std::deque<events::Event> queue_;
+    std::vector<std::deque<EventPtr>> queues_;  // one per shard, all fed by Publish
     std::atomic<bool> stopping_{false};
-    BackgroundLoop loop_;  // the fan-out; last: stopped before the members its thread uses go
+    std::atomic<unsigned> next_thread_shard_{0};  // Run claims shards in order
+    std::atomic<unsigned> next_client_shard_{0};  // Connect deals clients round-robin
+    BackgroundLoop loop_;                         // the fan-out; last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::realtime

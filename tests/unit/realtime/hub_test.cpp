@@ -164,6 +164,37 @@ TEST_F(HubTest, SubscriptionsBelongToTheirClientAndItsAddress) {
     EXPECT_FALSE(hub_->HasSubscriptions());
 }
 
+TEST_F(HubTest, ShardedFanOutGivesEveryClientEveryEventInCommitOrder) {
+    hub_.reset();
+    Hub::Limits limits;
+    limits.fanout_threads = 3;
+    hub_ = std::make_unique<Hub>(*collections_, *records_, limits);
+    constexpr int kClients = 7;  // more than the shards: each shard serves several
+    std::vector<std::unique_ptr<Reader>> readers;
+    for (int i = 0; i < kClients; ++i) {
+        std::string id;
+        readers.push_back(std::make_unique<Reader>(hub_->Connect("10.0.0.1", &id)));
+        ASSERT_TRUE(hub_->SetSubscriptions(id, "10.0.0.1", {"posts"}, {}));
+    }
+    constexpr int kEvents = 40;
+    for (int i = 0; i < kEvents; ++i) {
+        Create("n" + std::to_string(i) + "x");
+        if (i % 7 == 0) {
+            PublishNew();  // several batches, so the shards interleave with the publisher
+        }
+    }
+    PublishNew();
+    for (auto& reader : readers) {
+        const std::string got = reader->WaitFor(R"("title":"n)" + std::to_string(kEvents - 1) + "x");
+        std::size_t at = 0;
+        for (int i = 0; i < kEvents; ++i) {
+            const auto next = got.find(R"("title":"n)" + std::to_string(i) + "x", at);
+            ASSERT_NE(next, std::string::npos) << "event " << i << " missing or out of order";
+            at = next;
+        }
+    }
+}
+
 TEST_F(HubTest, StopEndsEveryStreamAndRefusesNewClients) {
     std::string a;
     std::string b;
