@@ -23,6 +23,7 @@
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
+#include "storage/storage.hpp"
 #include "webhooks/webhooks.hpp"
 
 namespace basalt::api {
@@ -52,6 +53,7 @@ struct Deps {
     jobs::Queue& jobs;
     jobs::Scheduler& crons;
     webhooks::Service& webhooks;
+    storage::Storage& storage;  // the files of file fields
     /// Wakes this process's job workers (empty in an api-only process).
     std::function<void()> notify_workers;
     /// Whether a job kind has a handler (jobs enqueued through the API must).

@@ -6,6 +6,7 @@
 #include "api/client_ip.hpp"
 #include "api/data_handlers.hpp"
 #include "api/fields_picker.hpp"
+#include "api/file_handlers.hpp"
 #include "api/handlers.hpp"
 #include "api/ops_handlers.hpp"
 #include "api/realtime_handlers.hpp"
@@ -45,6 +46,7 @@ void RegisterRoutes(
     RegisterRealtimeRoutes(router, deps);
     RegisterOpsRoutes(router, deps);
     RegisterSqlRoutes(router, deps);
+    RegisterFileRoutes(router, deps);
 }
 
 }  // namespace basalt::api

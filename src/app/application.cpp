@@ -22,6 +22,7 @@
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
+#include "storage/storage.hpp"
 #include "http/middlewares.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -123,6 +124,7 @@ struct Application::Impl {
     std::unique_ptr<jobs::Scheduler> scheduler;
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
+    std::unique_ptr<storage::Storage> storage;  // the files of file fields: <data dir>/storage
     std::unique_ptr<identity::OtpStore> otps;
     std::unique_ptr<identity::MfaStore> mfas;
     std::unique_ptr<identity::TotpStore> totps;
@@ -289,6 +291,11 @@ Result<void> Application::Start() {
     if (auto r = s.collections->Load(); !r) {
         return r.error();
     }
+    auto files = storage::OpenLocal(d.path / "storage");
+    if (!files) {
+        return files.error();
+    }
+    s.storage = std::move(*files);
     s.auth_records = std::make_unique<identity::AuthRecords>(*d.db);
     s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
     s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
@@ -407,6 +414,7 @@ Result<void> Application::Start() {
         *s.queue,
         *s.scheduler,
         *s.webhooks,
+        *s.storage,
         notify_workers,
         [w = s.worker.get()](const std::string& kind) {
             return w->Knows(kind);

@@ -5,6 +5,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "auth/principal.hpp"
@@ -61,6 +62,7 @@ json::object SuperusersCollection(const std::string& now) {
     };
     json::object options{
         {"authToken", {{"duration", 86400}, {"secret", SecureRandomString(50, kAlphanumeric)}}},
+        {"fileToken", {{"duration", 180}, {"secret", SecureRandomString(50, kAlphanumeric)}}},
         {"passwordAuth", {{"enabled", true}, {"identityFields", json::array{"email"}}}},
         {"oauth2", {{"enabled", false}}},
         {"mfa", {{"enabled", false}, {"duration", 1800}, {"rule", ""}}},
@@ -426,6 +428,27 @@ Result<void> InitAuthDataCollections(db::Executor& ex) {
     return Ok();
 }
 
+// Superusers get file tokens (protected files): data directories made before files gain the
+// fileToken option PocketBase's _superusers has, with a secret of their own.
+Result<void> AddSuperuserFileToken(db::Executor& ex) {
+    const db::Value id{std::string(auth::kSuperusersId)};
+    auto rows = ex.Query("SELECT options FROM _collections WHERE id = ?", std::span(&id, 1));
+    if (!rows) {
+        return rows.error();
+    }
+    if (rows->rows.empty()) {
+        return Ok();
+    }
+    boost::system::error_code ec;
+    json::value options = json::parse(db::AsString(rows->rows[0][0], "{}"), ec);
+    if (ec || !options.is_object() || options.as_object().contains("fileToken")) {
+        return Ok();
+    }
+    options.as_object()["fileToken"] =
+        json::object{{"duration", 180}, {"secret", SecureRandomString(50, kAlphanumeric)}};
+    return Exec(ex, "UPDATE _collections SET options = ? WHERE id = ?", {json::serialize(options), id});
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -443,6 +466,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {11, "jobs", InitJobs},
         {12, "webhooks_and_crons", InitWebhooks},
         {13, "auth_data_collections", InitAuthDataCollections},
+        {14, "superuser_file_token", AddSuperuserFileToken},
     };
     return migrations;
 }

@@ -130,10 +130,14 @@ void CorsMiddleware::After(const Request& req, Response& res) {
     }
 }
 
-void SecurityHeadersMiddleware::After(const Request& /*req*/, Response& res) {
+void SecurityHeadersMiddleware::After(const Request& req, Response& res) {
     res.headers.emplace_back("X-Xss-Protection", "1; mode=block");
     res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    res.headers.emplace_back("X-Frame-Options", "SAMEORIGIN");
+    // Uploaded files may be embedded anywhere (PocketBase drops the header for them too); they are
+    // sandboxed by their own Content-Security-Policy instead.
+    if (!req.path.starts_with("/api/files/")) {
+        res.headers.emplace_back("X-Frame-Options", "SAMEORIGIN");
+    }
 }
 
 }  // namespace basalt::http

@@ -80,33 +80,9 @@ Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::s
         return Unauthorized("not an auth token of a known collection");
     }
     const auto config = collections::TokenConfigOf(*c, "authToken");
-    const std::string key = Key(c->id, claims.id);
-    std::optional<Cached> record;
-    if (!fresh) {
-        std::lock_guard lock(mu_);
-        if (auto it = cache_.find(key); it != cache_.end() && now - it->second.loaded < ttl_) {
-            record = it->second;
-        }
-    }
+    BASALT_ASSIGN_OR_RETURN(std::optional<Cached> record, LoadRecord(*c, claims.id, fresh));
     if (!record) {
-        auto found = records_.FindById(*c, claims.id);
-        if (!found) {
-            return found.error();
-        }
-        if (!found->has_value()) {
-            return Unauthorized("unknown auth record");
-        }
-        boost::json::object auth_json = (*found)->data;
-        auth_json["id"] = (*found)->id;
-        auth_json["collectionId"] = c->id;
-        auth_json["collectionName"] = c->name;
-        auth_json["email"] = (*found)->email;
-        record = Cached{std::move(**found), std::make_shared<const boost::json::object>(std::move(auth_json)), now};
-        std::lock_guard lock(mu_);
-        if (cache_.size() >= kMaxCached) {
-            cache_.clear();
-        }
-        cache_[key] = *record;
+        return Unauthorized("unknown auth record");
     }
     if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, record->record.token_key + config.secret)) {
         return Unauthorized("invalid token signature");
@@ -133,6 +109,88 @@ Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::s
         verified_[std::string(token)] = Verified{shared, claims.exp, generation, now};
     }
     return shared;
+}
+
+Result<std::optional<TokenService::Cached>> TokenService::LoadRecord(
+    const schema::Collection& c, const std::string& id, bool fresh
+) const {
+    const auto now = std::chrono::steady_clock::now();
+    const std::string key = Key(c.id, id);
+    if (!fresh) {
+        std::lock_guard lock(mu_);
+        if (auto it = cache_.find(key); it != cache_.end() && now - it->second.loaded < ttl_) {
+            return std::optional<Cached>(it->second);
+        }
+    }
+    BASALT_ASSIGN_OR_RETURN(auto found, records_.FindById(c, id));
+    if (!found) {
+        return std::optional<Cached>();
+    }
+    boost::json::object auth_json = found->data;
+    auth_json["id"] = found->id;
+    auth_json["collectionId"] = c.id;
+    auth_json["collectionName"] = c.name;
+    auth_json["email"] = found->email;
+    Cached record{std::move(*found), std::make_shared<const boost::json::object>(std::move(auth_json)), now};
+    std::lock_guard lock(mu_);
+    if (cache_.size() >= kMaxCached) {
+        cache_.clear();
+    }
+    cache_[key] = record;
+    return std::optional<Cached>(std::move(record));
+}
+
+Result<std::string> TokenService::IssueFile(const auth::Principal& who) const {
+    const auto snap = collections_.Current();
+    const schema::Collection* c = snap->Find(who.record.collection_id);
+    if (c == nullptr || c->id != who.record.collection_id || c->type != schema::CollectionType::kAuth) {
+        return MakeError(ErrorCode::kInternal, "the record's auth collection is gone");
+    }
+    const auto config = collections::TokenConfigOf(*c, "fileToken");
+    if (config.secret.empty()) {
+        return MakeError(ErrorCode::kInternal, "the auth collection has no file token secret");
+    }
+    auth::TokenClaims claims;
+    claims.type = "file";
+    claims.id = who.record.id;
+    claims.collection_id = c->id;
+    claims.exp = UnixSeconds(clock_.Now()) + config.duration;
+    claims.session_id = who.session_id;
+    return auth::SignToken(claims, who.record.token_key + config.secret);
+}
+
+Result<std::shared_ptr<const auth::Principal>> TokenService::AuthenticateFile(std::string_view token) const {
+    BASALT_ASSIGN_OR_RETURN(const auth::ParsedToken parsed, auth::ParseToken(token));
+    const auth::TokenClaims& claims = parsed.claims;
+    if (claims.type != "file") {
+        return Unauthorized("not a file token");
+    }
+    if (claims.exp <= UnixSeconds(clock_.Now())) {
+        return Unauthorized("token expired");
+    }
+    const auto snap = collections_.Current();
+    const schema::Collection* c = snap->Find(claims.collection_id);
+    if (c == nullptr || c->id != claims.collection_id || c->type != schema::CollectionType::kAuth) {
+        return Unauthorized("not a token of a known collection");
+    }
+    BASALT_ASSIGN_OR_RETURN(std::optional<Cached> record, LoadRecord(*c, claims.id, false));
+    const auto config = collections::TokenConfigOf(*c, "fileToken");
+    if (!record || config.secret.empty() ||
+        !auth::VerifyTokenSignature(parsed, record->record.token_key + config.secret)) {
+        return Unauthorized("invalid token signature");
+    }
+    if (!claims.session_id.empty()) {
+        BASALT_ASSIGN_OR_RETURN(const bool open, sessions_.Check(claims.session_id, c->id, record->record.id, false));
+        if (!open) {
+            return Unauthorized("the session was revoked");
+        }
+    }
+    auto p = std::make_shared<auth::Principal>();
+    p->record = std::move(record->record);
+    p->superuser = c->id == auth::kSuperusersId;
+    p->session_id = claims.session_id;
+    p->auth_json = std::move(record->auth_json);
+    return std::shared_ptr<const auth::Principal>(std::move(p));
 }
 
 void TokenService::Forget(std::string_view collection_id, std::string_view record_id) const {

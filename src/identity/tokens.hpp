@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,6 +51,14 @@ public:
     /// forgotten or a session revoked on this node).
     Result<std::shared_ptr<const auth::Principal>> Authenticate(std::string_view token, bool fresh = false) const;
 
+    /// A short-lived file token (PocketBase's type "file", the collection's fileToken secret and
+    /// duration) for `who`; it carries the session id, so signing out ends it too.
+    Result<std::string> IssueFile(const auth::Principal& who) const;
+
+    /// The principal a file token stands for; kUnauthorized as Authenticate (and for a token that is
+    /// not a file token).
+    Result<std::shared_ptr<const auth::Principal>> AuthenticateFile(std::string_view token) const;
+
     /// Drops a cached record after a change to it (password, email, fields, deletion).
     void Forget(std::string_view collection_id, std::string_view record_id) const;
 
@@ -66,6 +75,8 @@ private:
         std::chrono::steady_clock::time_point loaded;
     };
     std::uint64_t Generation() const;
+    /// The record `id` of auth collection `c`, from the cache when it is young enough.
+    Result<std::optional<Cached>> LoadRecord(const schema::Collection& c, const std::string& id, bool fresh) const;
 
     collections::CollectionStore& collections_;
     AuthRecords& records_;

@@ -49,6 +49,19 @@ std::optional<std::string> GetRule(const boost::json::object& o, std::string_vie
     return std::string(v->as_string());
 }
 
+// The string entries of a list option (others are skipped; validation reports them).
+std::vector<std::string> GetStrings(const boost::json::object& o, std::string_view key) {
+    std::vector<std::string> out;
+    if (const auto* values = o.if_contains(key); values != nullptr && values->is_array()) {
+        for (const auto& v : values->as_array()) {
+            if (v.is_string()) {
+                out.emplace_back(v.as_string());
+            }
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string_view CollectionTypeName(CollectionType type) {
@@ -85,13 +98,10 @@ FieldOptions ParseFieldOptions(const boost::json::object& o) {
     out.primary_key = GetBool(o, "primaryKey");
     out.only_int = GetBool(o, "onlyInt");
     out.max_size = GetNumber(o, "maxSize").value_or(0);
-    if (const auto* values = o.if_contains("values"); values != nullptr && values->is_array()) {
-        for (const auto& v : values->as_array()) {
-            if (v.is_string()) {
-                out.values.emplace_back(v.as_string());
-            }
-        }
-    }
+    out.values = GetStrings(o, "values");
+    out.mime_types = GetStrings(o, "mimeTypes");
+    out.thumbs = GetStrings(o, "thumbs");
+    out.protected_files = GetBool(o, "protected");
     // maxSelect truncates towards zero, as the integer it is meant to be.
     out.max_select = static_cast<std::int64_t>(std::clamp(GetNumber(o, "maxSelect").value_or(0), -1e18, 1e18));
     out.min_select = GetNumber(o, "minSelect").value_or(0);

@@ -25,17 +25,20 @@ struct FieldOptions {
     bool required = false;
     std::optional<double> min;  // text and password: characters; number: the value
     std::optional<double> max;
-    std::string pattern;              // text
-    bool primary_key = false;         // text
-    bool only_int = false;            // number
-    double max_size = 0;              // editor, json: bytes (0: the default)
-    std::vector<std::string> values;  // select (its string entries)
-    std::int64_t max_select = 0;      // select, relation
-    double min_select = 0;            // relation
-    std::string collection_id;        // relation: the target collection's id
-    bool cascade_delete = false;      // relation
-    bool on_create = false;           // autodate
-    bool on_update = false;           // autodate
+    std::string pattern;                  // text
+    bool primary_key = false;             // text
+    bool only_int = false;                // number
+    double max_size = 0;                  // editor, json, file: bytes (0: the default)
+    std::vector<std::string> values;      // select (its string entries)
+    std::int64_t max_select = 0;          // select, relation, file
+    double min_select = 0;                // relation
+    std::string collection_id;            // relation: the target collection's id
+    bool cascade_delete = false;          // relation
+    bool on_create = false;               // autodate
+    bool on_update = false;               // autodate
+    std::vector<std::string> mime_types;  // file: allowed types (empty: any)
+    std::vector<std::string> thumbs;      // file: thumb sizes served besides 100x100
+    bool protected_files = false;         // file: served only with a file token that passes viewRule
 };
 
 /// Parses FieldOptions from a field's options JSON.

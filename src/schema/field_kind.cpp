@@ -404,9 +404,45 @@ ColumnValue NormalizePassword(const Field& f, const json::value& v, std::vector<
     return std::move(*text);
 }
 
-// Files are not stored yet: nothing is accepted.
-ColumnValue NormalizeFile(const Field& /*f*/, const json::value& /*v*/, std::vector<FieldError>& /*errors*/) {
-    return std::string();
+// A stored file name as the column keeps it: one path segment (the record's folder holds it).
+bool PlausibleFileName(std::string_view name) {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find_first_of(std::string_view("/\\\0", 3)) == std::string_view::npos;
+}
+
+// The names of a file field (uploads become names before this: the records layer stores the
+// bytes and checks that no name is new). Duplicates collapse, as PocketBase's uniqueFiles.
+ColumnValue NormalizeFile(const Field& f, const json::value& v, std::vector<FieldError>& errors) {
+    std::vector<std::string> list;
+    for (auto& name : ListOf(f, v, errors)) {
+        if (std::find(list.begin(), list.end(), name) == list.end()) {
+            list.push_back(std::move(name));
+        }
+    }
+    if (f.Options().required && list.empty()) {
+        AddRequired(errors, f);
+    }
+    const std::int64_t max = f.IsMultiple() ? f.MaxSelect() : 1;
+    if (static_cast<std::int64_t>(list.size()) > max) {
+        AddWithParam(
+            errors,
+            f,
+            "validation_too_many_files",
+            "The maximum allowed files is " + std::to_string(max),
+            "maxSelect",
+            static_cast<double>(max)
+        );
+    }
+    for (const auto& name : list) {
+        if (!PlausibleFileName(name)) {
+            Add(errors, f, "validation_invalid_file", "Invalid new files: " + name.substr(0, 250) + ".");
+            break;
+        }
+    }
+    if (f.IsMultiple()) {
+        return JsonList(list);
+    }
+    return list.empty() ? std::string() : list.back();
 }
 
 // ---- checks of a definition's options ----
@@ -432,6 +468,49 @@ void ValidateSelectOptions(const Field& f, const std::string& at, std::vector<Fi
     ValidateMaxSelect(f, at, errors);
 }
 
+constexpr double kMaxSafeJsonInt = 9007199254740991.0;  // 2^53 - 1, PocketBase's maxSafeJSONInt
+
+// Thumb sizes as PocketBase accepts them: WxH with an optional t/b/f, never 0x0.
+bool ValidThumbSize(std::string_view s) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t start = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            ++i;
+        }
+        return s.substr(start, i - start);
+    };
+    const std::string_view w = digits();
+    if (w.empty() || i >= s.size() || s[i] != 'x') {
+        return false;
+    }
+    ++i;
+    const std::string_view h = digits();
+    if (h.empty() ||
+        (i < s.size() && (i + 1 != s.size() || std::string_view("tbf").find(s[i]) == std::string_view::npos))) {
+        return false;
+    }
+    const auto zero = [](std::string_view d) {
+        return d.find_first_not_of('0') == std::string_view::npos;
+    };
+    return !(zero(w) && zero(h));
+}
+
+void ValidateFileOptions(const Field& f, const std::string& at, std::vector<FieldError>& errors) {
+    ValidateMaxSelect(f, at, errors);
+    if (f.Options().max_size < 0 || f.Options().max_size > kMaxSafeJsonInt) {
+        errors.push_back({at + "maxSize", "validation_min_greater_equal_than_required", "Must be no less than 0."});
+    }
+    const auto& thumbs = f.Options().thumbs;
+    for (std::size_t i = 0; i < thumbs.size(); ++i) {
+        if (!ValidThumbSize(thumbs[i])) {
+            errors.push_back(
+                {at + "thumbs." + std::to_string(i), "validation_match_invalid", "Must be in a valid format."}
+            );
+        }
+    }
+}
+
 // ---- the table ----
 
 using D = OptionDefault::Kind;
@@ -450,6 +529,12 @@ constexpr OptionDefault kSelectDefaults[] = {{"values", D::kEmptyList}, {"maxSel
 constexpr OptionDefault kRelationDefaults[] = {
     {"cascadeDelete", D::kFalse}, {"minSelect", D::kZero}, {"maxSelect", D::kOne}};
 constexpr OptionDefault kJsonDefaults[] = {{"maxSize", D::kZero}};
+constexpr OptionDefault kFileDefaults[] = {
+    {"maxSelect", D::kZero},
+    {"maxSize", D::kZero},
+    {"mimeTypes", D::kNull},
+    {"thumbs", D::kNull},
+    {"protected", D::kFalse}};
 
 using S = ValueShape;
 using M = Modifiers;
@@ -467,7 +552,7 @@ constexpr std::array<FieldKind, 14> kKinds{{
     {FieldType::kSelect,   "select",   S::kText,     true,  true,  M::kList,   kSelectDefaults,   true,  NormalizeSelect,    ValidateSelectOptions},
     {FieldType::kJson,     "json",     S::kJson,     false, true,  M::kNone,   kJsonDefaults,     true,  NormalizeJson,      nullptr},
     {FieldType::kRelation, "relation", S::kRelation, true,  true,  M::kList,   kRelationDefaults, true,  NormalizeRelation,  ValidateMaxSelect},
-    {FieldType::kFile,     "file",     S::kText,     true,  false, M::kNone,   {},                true,  NormalizeFile,      nullptr},
+    {FieldType::kFile,     "file",     S::kText,     true,  true,  M::kList,   kFileDefaults,     true,  NormalizeFile,      ValidateFileOptions},
     {FieldType::kPassword, "password", S::kText,     false, false, M::kNone,   {},                true,  NormalizePassword,  nullptr},
     {FieldType::kGeoPoint, "geoPoint", S::kGeoPoint, false, true,  M::kNone,   {},                true,  NormalizeGeoPoint,  nullptr},
 }};

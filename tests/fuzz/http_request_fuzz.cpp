@@ -36,6 +36,7 @@ struct World {
     std::unique_ptr<basalt::jobs::Queue> queue;
     std::unique_ptr<basalt::jobs::Scheduler> scheduler;
     std::unique_ptr<basalt::webhooks::Service> webhooks;
+    std::unique_ptr<basalt::storage::Storage> storage;
     std::unique_ptr<basalt::identity::OtpStore> otps;
     std::unique_ptr<basalt::identity::MfaStore> mfas;
     std::unique_ptr<basalt::identity::TotpStore> totps;
@@ -75,6 +76,8 @@ struct World {
         queue = std::make_unique<basalt::jobs::Queue>(*db, clock);
         scheduler = std::make_unique<basalt::jobs::Scheduler>(*db, *queue, clock);
         webhooks = std::make_unique<basalt::webhooks::Service>(*db, *queue, *settings, clock);
+        storage =
+            std::move(*basalt::storage::OpenLocal(std::filesystem::temp_directory_path() / "basalt-fuzz-storage"));
         otps = std::make_unique<basalt::identity::OtpStore>(*db, clock);
         mfas = std::make_unique<basalt::identity::MfaStore>(*db, clock);
         totps = std::make_unique<basalt::identity::TotpStore>(*db, clock);
@@ -114,6 +117,7 @@ struct World {
              .jobs = *queue,
              .crons = *scheduler,
              .webhooks = *webhooks,
+             .storage = *storage,
              .notify_workers = nullptr,
              .job_kinds =
                  [](const std::string& kind) {

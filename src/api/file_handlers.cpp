@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: MIT
+// The files API (PocketBase's apis/file.go). Files are read on the blocking pool, never on an I/O
+// thread. Thumbnails are not made yet: a `thumb` is answered with the original, as PocketBase does
+// when it cannot make one.
+#include "api/file_handlers.hpp"
+
+#include <array>
+#include <charconv>
+#include <ctime>
+
+#include <boost/json/serialize.hpp>
+
+#include "api/auth_common.hpp"
+#include "api/data_handlers.hpp"
+#include "core/text.hpp"
+#include "storage/storage.hpp"
+
+namespace basalt::api {
+
+namespace {
+
+namespace json = boost::json;
+using http::Request;
+using http::Response;
+
+// The types PocketBase serves inline; everything else is an attachment, so that an uploaded HTML or
+// SVG file never runs in the app's origin.
+constexpr std::array<std::string_view, 25> kInlineTypes{
+    "image/png",       "image/jpg",      "image/jpeg",  "image/gif",       "image/webp",
+    "image/x-icon",    "image/bmp",      "video/webm",  "video/mp4",       "video/3gpp",
+    "video/quicktime", "video/x-ms-wmv", "audio/basic", "audio/aiff",      "audio/mpeg",
+    "audio/midi",      "audio/mp3",      "audio/wave",  "audio/wav",       "audio/x-wav",
+    "audio/x-mpeg",    "audio/x-m4a",    "audio/aac",   "application/pdf", "application/x-pdf"};
+
+// Content types by extension, for files stored without one (and the exceptions PocketBase makes
+// whatever the stored type says: SVG, CSS and JavaScript must carry their own type to load).
+struct ExtensionType {
+    std::string_view ext;
+    std::string_view type;
+    bool always;
+};
+constexpr std::array<ExtensionType, 22> kExtensionTypes{{
+    {".svg", "image/svg+xml", true},
+    {".css", "text/css", true},
+    {".js", "text/javascript", true},
+    {".mjs", "text/javascript", true},
+    {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", true},
+    {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", true},
+    {".pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", true},
+    {".png", "image/png", false},
+    {".jpg", "image/jpeg", false},
+    {".jpeg", "image/jpeg", false},
+    {".gif", "image/gif", false},
+    {".webp", "image/webp", false},
+    {".ico", "image/x-icon", false},
+    {".bmp", "image/bmp", false},
+    {".pdf", "application/pdf", false},
+    {".mp4", "video/mp4", false},
+    {".webm", "video/webm", false},
+    {".mp3", "audio/mpeg", false},
+    {".wav", "audio/wav", false},
+    {".txt", "text/plain; charset=utf-8", false},
+    {".html", "text/html; charset=utf-8", false},
+    {".json", "application/json", false},
+}};
+
+std::string ContentTypeOf(std::string_view filename, const std::string& stored) {
+    const auto dot = filename.rfind('.');
+    const std::string ext = dot == std::string_view::npos ? std::string() : ToLower(filename.substr(dot));
+    for (const auto& e : kExtensionTypes) {
+        if (e.ext == ext && (e.always || stored.empty())) {
+            return std::string(e.type);
+        }
+    }
+    return stored.empty() ? "application/octet-stream" : stored;
+}
+
+bool ServedInline(std::string_view content_type) {
+    const std::string_view bare = content_type.substr(0, content_type.find(';'));
+    return std::find(kInlineTypes.begin(), kInlineTypes.end(), bare) != kInlineTypes.end();
+}
+
+std::string HttpDate(std::chrono::system_clock::time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::array<char, 64> buf{};
+    const std::size_t n = std::strftime(buf.data(), buf.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return std::string(buf.data(), n);
+}
+
+std::optional<std::time_t> ParseHttpDate(std::string_view text) {
+    std::tm tm{};
+    const std::string s(text);
+    const char* end = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == nullptr || *end != '\0') {
+        return std::nullopt;
+    }
+    return timegm(&tm);
+}
+
+// A strong validator from what changes when a file is replaced: its size and modification time.
+std::string ETagOf(const storage::ObjectInfo& info) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(info.modified.time_since_epoch()).count();
+    char buf[64];
+    const int n = std::snprintf(
+        buf,
+        sizeof(buf),
+        "\"%llx-%llx\"",
+        static_cast<unsigned long long>(info.size),
+        static_cast<unsigned long long>(ns)
+    );
+    return std::string(buf, static_cast<std::size_t>(n));
+}
+
+bool NotModified(const Request& req, const storage::ObjectInfo& info, const std::string& etag) {
+    if (const std::string_view inm = req.Header("If-None-Match"); !inm.empty()) {
+        return TrimSpace(inm) == "*" || inm.find(etag) != std::string_view::npos;
+    }
+    if (const std::string_view ims = req.Header("If-Modified-Since"); !ims.empty()) {
+        const auto since = ParseHttpDate(ims);
+        return since && std::chrono::system_clock::to_time_t(info.modified) <= *since;
+    }
+    return false;
+}
+
+Error NotFound() {
+    return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
+}
+
+// The names a record holds in `field` (a string, or a list when the field takes several).
+bool HoldsFile(const json::object& record, const schema::Field& field, std::string_view filename) {
+    const auto* v = record.if_contains(field.name);
+    if (v == nullptr) {
+        return false;
+    }
+    if (v->is_string()) {
+        return v->as_string() == filename;
+    }
+    if (v->is_array()) {
+        for (const auto& item : v->as_array()) {
+            if (item.is_string() && item.as_string() == filename) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// What a download serves: the file's key and the field it belongs to.
+struct Located {
+    std::string key;
+    bool is_protected = false;
+};
+
+class FileApi {
+public:
+    explicit FileApi(const Deps& deps) : d_(deps) {}
+
+    Response Token(Request& req) const {
+        const auth::Principal& who = authapi::RequireAuth(req);
+        auto token = d_.tokens.IssueFile(who);
+        if (!token) {
+            Fail(req, token.error());
+        }
+        return JsonResponse(json::object{{"token", *token}});
+    }
+
+    net::awaitable<Response> Download(Request& req) const {
+        const std::string collection(req.Param("collection"));
+        const std::string record_id(req.Param("recordId"));
+        const std::string filename(req.Param("filename"));
+        const std::string token = req.QueryParam("token").value_or("");
+        const bool force_attachment = IsTrue(req.QueryParam("download").value_or(""));
+        auto served = co_await d_.blocking.Call([&]() -> Result<std::pair<storage::ObjectInfo, std::string>> {
+            BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
+            BASALT_ASSIGN_OR_RETURN(auto reader, d_.storage.Open(at.key));
+            const storage::ObjectInfo info = reader->Info();
+            const auto range = ParseRange(req.Header("Range"), info.size);
+            const std::string etag = ETagOf(info);
+            if (NotModified(req, info, etag) || (range && !range->satisfiable)) {
+                return std::make_pair(info, std::string());
+            }
+            const std::uint64_t first = range ? range->first : 0;
+            const std::uint64_t length = range ? range->length : info.size;
+            std::string bytes(length, '\0');
+            BASALT_ASSIGN_OR_RETURN(const std::size_t n, reader->ReadAt(first, bytes));
+            bytes.resize(n);
+            return std::make_pair(info, std::move(bytes));
+        });
+        if (!served) {
+            if (served.error().code == ErrorCode::kNotFound || served.error().code == ErrorCode::kInvalidArgument) {
+                throw ApiError::NotFound();
+            }
+            Fail(req, served.error());
+        }
+        co_return Answer(req, filename, served->first, std::move(served->second), force_attachment);
+    }
+
+private:
+    static bool IsTrue(std::string_view v) { return v == "1" || v == "true" || v == "t" || v == "TRUE" || v == "True"; }
+
+    // The storage key of `filename` when the record holds it in a file field and, for a protected
+    // field, the file token's record passes the collection's viewRule. kNotFound otherwise.
+    Result<Located> Locate(
+        const std::string& collection,
+        const std::string& record_id,
+        const std::string& filename,
+        const std::string& token
+    ) const {
+        const auto snap = d_.collections.Current();
+        const schema::Collection* c = snap->Find(collection);
+        if (c == nullptr || record_id.empty() || !storage::ValidKey(filename)) {
+            return NotFound();
+        }
+        records::Access all;
+        all.superuser = true;
+        BASALT_ASSIGN_OR_RETURN(const json::object record, d_.records.View(c->id, record_id, all, ""));
+        const schema::Field* field = nullptr;
+        for (const auto& f : c->fields) {
+            if (f.type == schema::FieldType::kFile && HoldsFile(record, f, filename)) {
+                field = &f;
+                break;
+            }
+        }
+        if (field == nullptr) {
+            return NotFound();
+        }
+        if (field->Options().protected_files) {
+            BASALT_TRY(CheckFileAccess(*c, record_id, token));
+        }
+        return Located{c->id + "/" + record_id + "/" + filename, field->Options().protected_files};
+    }
+
+    // PocketBase's protected files: the file token's record (or a guest without one) must pass the
+    // viewRule with @request.context "protectedFile".
+    Result<void> CheckFileAccess(const schema::Collection& c, const std::string& record_id, const std::string& token)
+        const {
+        records::Access access;
+        access.request.context = "protectedFile";
+        if (!token.empty()) {
+            if (auto who = d_.tokens.AuthenticateFile(token); who) {
+                access.superuser = (*who)->superuser;
+                access.request.auth = (*who)->auth_json;
+            }
+        }
+        auto seen = d_.records.View(c.id, record_id, access, "");
+        if (!seen) {
+            return NotFound();
+        }
+        return Ok();
+    }
+
+    static Response Answer(
+        const Request& req,
+        const std::string& filename,
+        const storage::ObjectInfo& info,
+        std::string body,
+        bool force_attachment
+    ) {
+        Response res;
+        const std::string type = ContentTypeOf(filename, info.content_type);
+        const std::string etag = ETagOf(info);
+        res.SetHeader("Content-Type", type);
+        res.SetHeader(
+            "Content-Disposition",
+            std::string(!force_attachment && ServedInline(type) ? "inline" : "attachment") + "; filename=" + filename
+        );
+        res.SetHeader(
+            "Content-Security-Policy", "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+        );
+        res.SetHeader("Cache-Control", "max-age=2592000, stale-while-revalidate=86400");
+        res.SetHeader("Accept-Ranges", "bytes");
+        res.SetHeader("ETag", etag);
+        res.SetHeader("Last-Modified", HttpDate(info.modified));
+        if (NotModified(req, info, etag)) {
+            res.status = 304;
+            return res;
+        }
+        const auto range = ParseRange(req.Header("Range"), info.size);
+        if (range && !range->satisfiable) {
+            res.status = 416;
+            res.SetHeader("Content-Range", "bytes */" + std::to_string(info.size));
+            return res;
+        }
+        if (range) {
+            res.status = 206;
+            res.SetHeader(
+                "Content-Range",
+                "bytes " + std::to_string(range->first) + "-" + std::to_string(range->first + range->length - 1) + "/" +
+                    std::to_string(info.size)
+            );
+        }
+        res.body = std::move(body);
+        return res;
+    }
+
+    Deps d_;
+};
+
+std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {
+    std::uint64_t v = 0;
+    if (s.empty() || s.size() > 19) {
+        return std::nullopt;
+    }
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size()) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+}  // namespace
+
+std::optional<ByteRange> ParseRange(std::string_view header, std::uint64_t size) {
+    header = TrimSpace(header);
+    if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string_view spec = TrimSpace(header.substr(6));
+    const auto dash = spec.find('-');
+    if (dash == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const std::string_view a = TrimSpace(spec.substr(0, dash));
+    const std::string_view b = TrimSpace(spec.substr(dash + 1));
+    if (a.empty()) {  // the last N bytes
+        const auto n = ParseUnsigned(b);
+        if (!n || *n == 0) {
+            return n ? std::optional<ByteRange>(ByteRange{0, 0, false}) : std::nullopt;
+        }
+        const std::uint64_t length = std::min(*n, size);
+        return size == 0 ? ByteRange{0, 0, false} : ByteRange{size - length, length, true};
+    }
+    const auto first = ParseUnsigned(a);
+    if (!first) {
+        return std::nullopt;
+    }
+    std::uint64_t last = size == 0 ? 0 : size - 1;
+    if (!b.empty()) {
+        const auto l = ParseUnsigned(b);
+        if (!l || *l < *first) {
+            return std::nullopt;
+        }
+        last = std::min(*l, last);
+    }
+    if (*first >= size) {
+        return ByteRange{0, 0, false};
+    }
+    return ByteRange{*first, last - *first + 1, true};
+}
+
+void RegisterFileRoutes(http::Router& router, const Deps& deps) {
+    auto api = std::make_shared<const FileApi>(deps);
+    router.Add(http::Method::kPost, "/api/files/token", http::SyncHandler([api](Request& req) {
+                   return api->Token(req);
+               }));
+    router.Add(
+        http::Method::kGet, "/api/files/{collection}/{recordId}/{filename}", http::AsyncHandler([api](Request& req) {
+            return api->Download(req);
+        })
+    );
+}
+
+}  // namespace basalt::api

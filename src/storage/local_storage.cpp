@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+// The local disk store. Writes go to a hidden temporary file in the target folder and are renamed
+// into place after an fsync, so a reader never sees half a file and a crash leaves at most a
+// temporary file (named kTempPrefix..., skipped by List). Content types live in PocketBase's
+// "<name>.attrs" side files (gocloud's fileblob format: {"user.content_type": ...}).
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/random.hpp"
+#include "storage/storage.hpp"
+
+namespace basalt::storage {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kTempPrefix = ".basalt-upload-";
+constexpr std::string_view kAttrs = ".attrs";
+constexpr std::string_view kTempAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+Error IoError(std::string_view what, int err) {
+    return MakeError(ErrorCode::kInternal, std::string(what) + ": " + std::system_category().message(err));
+}
+
+Error BadKey() {
+    return MakeError(ErrorCode::kInvalidArgument, "invalid file key");
+}
+
+Error Missing() {
+    return MakeError(ErrorCode::kNotFound, "file not found");
+}
+
+// Writes all of `bytes` to `fd`.
+Result<void> WriteAll(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return IoError("write", errno);
+        }
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Ok();
+}
+
+void SyncDir(const fs::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        ::fsync(fd);
+        ::close(fd);
+    }
+}
+
+std::string ReadContentType(const fs::path& file) {
+    std::ifstream in(file.string() + std::string(kAttrs), std::ios::binary);
+    if (!in) {
+        return {};
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    boost::system::error_code ec;
+    const json::value v = json::parse(text.str(), ec);
+    if (ec || !v.is_object()) {
+        return {};
+    }
+    const auto* ct = v.as_object().if_contains("user.content_type");
+    return ct != nullptr && ct->is_string() ? std::string(ct->as_string()) : std::string();
+}
+
+ObjectInfo InfoOf(const struct stat& st, const fs::path& file) {
+    ObjectInfo info;
+    info.size = static_cast<std::uint64_t>(st.st_size);
+    info.modified =
+        std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)
+        ));
+    info.content_type = ReadContentType(file);
+    return info;
+}
+
+class LocalUpload final : public Upload {
+public:
+    LocalUpload(int fd, fs::path temp, fs::path target, std::string content_type)
+        : fd_(fd),
+          temp_(std::move(temp)),
+          target_(std::move(target)),
+          content_type_(std::move(content_type)) {}
+    ~LocalUpload() override {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        if (!committed_) {
+            std::error_code ec;
+            fs::remove(temp_, ec);
+        }
+    }
+    LocalUpload(const LocalUpload&) = delete;
+    LocalUpload& operator=(const LocalUpload&) = delete;
+
+    Result<void> Write(std::string_view bytes) override {
+        if (fd_ < 0) {
+            return MakeError(ErrorCode::kInternal, "write after commit");
+        }
+        BASALT_TRY(WriteAll(fd_, bytes));
+        size_ += bytes.size();
+        return Ok();
+    }
+
+    std::uint64_t Size() const override { return size_; }
+
+    Result<void> Commit() override {
+        if (fd_ < 0) {
+            return MakeError(ErrorCode::kInternal, "committed twice");
+        }
+        if (::fsync(fd_) != 0) {
+            return IoError("fsync", errno);
+        }
+        const int fd = fd_;
+        fd_ = -1;
+        if (::close(fd) != 0) {
+            return IoError("close", errno);
+        }
+        BASALT_TRY(WriteAttrs());
+        if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+            return IoError("rename", errno);
+        }
+        committed_ = true;
+        SyncDir(target_.parent_path());
+        return Ok();
+    }
+
+private:
+    // The side file first: a crash between the two leaves an .attrs without its file (ignored),
+    // never a file with another upload's content type.
+    Result<void> WriteAttrs() {
+        const fs::path attrs = target_.string() + std::string(kAttrs);
+        if (content_type_.empty()) {
+            std::error_code ec;
+            fs::remove(attrs, ec);
+            return Ok();
+        }
+        const fs::path temp = temp_.string() + std::string(kAttrs);
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            return IoError("open attrs", errno);
+        }
+        const std::string body = json::serialize(json::object{{"user.content_type", content_type_}}) + "\n";
+        auto written = WriteAll(fd, body);
+        const bool synced = written && ::fsync(fd) == 0;
+        ::close(fd);
+        if (!synced || ::rename(temp.c_str(), attrs.c_str()) != 0) {
+            std::error_code ec;
+            fs::remove(temp, ec);
+            return written ? IoError("attrs", errno) : written.error();
+        }
+        return Ok();
+    }
+
+    int fd_;
+    fs::path temp_;
+    fs::path target_;
+    std::string content_type_;
+    std::uint64_t size_ = 0;
+    bool committed_ = false;
+};
+
+class LocalReader final : public Reader {
+public:
+    LocalReader(int fd, ObjectInfo info) : fd_(fd), info_(std::move(info)) {}
+    ~LocalReader() override { ::close(fd_); }
+    LocalReader(const LocalReader&) = delete;
+    LocalReader& operator=(const LocalReader&) = delete;
+
+    const ObjectInfo& Info() const override { return info_; }
+
+    Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) override {
+        std::size_t done = 0;
+        while (done < out.size()) {
+            const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                return IoError("read", errno);
+            }
+            if (n == 0) {
+                break;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        return done;
+    }
+
+private:
+    int fd_;
+    ObjectInfo info_;
+};
+
+class LocalStorage final : public Storage {
+public:
+    explicit LocalStorage(fs::path root) : root_(std::move(root)) {}
+
+    Result<std::unique_ptr<Upload>> Create(std::string_view key, std::string_view content_type) override {
+        if (!ValidKey(key)) {
+            return BadKey();
+        }
+        const fs::path target = root_ / fs::path(std::string(key));
+        std::error_code ec;
+        fs::create_directories(target.parent_path(), ec);
+        if (ec) {
+            return IoError("create folder", ec.value());
+        }
+        const fs::path temp = target.parent_path() / (std::string(kTempPrefix) + SecureRandomString(12, kTempAlphabet));
+        const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0) {
+            return IoError("create", errno);
+        }
+        return std::unique_ptr<Upload>(std::make_unique<LocalUpload>(fd, temp, target, std::string(content_type)));
+    }
+
+    Result<std::unique_ptr<Reader>> Open(std::string_view key) override {
+        if (!ValidKey(key)) {
+            return Missing();
+        }
+        const fs::path file = root_ / fs::path(std::string(key));
+        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? Missing() : IoError("open", errno);
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            ::close(fd);
+            return Missing();
+        }
+        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, file)));
+    }
+
+    Result<ObjectInfo> Stat(std::string_view key) override {
+        if (!ValidKey(key)) {
+            return Missing();
+        }
+        const fs::path file = root_ / fs::path(std::string(key));
+        struct stat st {};
+        if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            return Missing();
+        }
+        return InfoOf(st, file);
+    }
+
+    Result<void> Delete(std::string_view key) override {
+        if (!ValidKey(key)) {
+            return BadKey();
+        }
+        const fs::path file = root_ / fs::path(std::string(key));
+        std::error_code ec;
+        fs::remove(file.string() + std::string(kAttrs), ec);
+        if (!fs::remove(file, ec) && ec && ec != std::errc::no_such_file_or_directory) {
+            return IoError("delete", ec.value());
+        }
+        RemoveEmptyParents(file.parent_path());
+        return Ok();
+    }
+
+    Result<void> DeletePrefix(std::string_view prefix) override {
+        if (!ValidKey(prefix)) {
+            return BadKey();
+        }
+        const fs::path dir = root_ / fs::path(std::string(prefix));
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+        if (ec && ec != std::errc::no_such_file_or_directory) {
+            return IoError("delete folder", ec.value());
+        }
+        RemoveEmptyParents(dir.parent_path());
+        return Ok();
+    }
+
+    Result<std::vector<std::string>> List(std::string_view prefix) override {
+        if (!ValidKey(prefix)) {
+            return BadKey();
+        }
+        std::vector<std::string> keys;
+        const fs::path dir = root_ / fs::path(std::string(prefix));
+        std::error_code ec;
+        fs::recursive_directory_iterator it(dir, ec);
+        if (ec) {
+            if (ec == std::errc::no_such_file_or_directory) {
+                return keys;
+            }
+            return IoError("list", ec.value());
+        }
+        for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (ec) {
+                return IoError("list", ec.value());
+            }
+            const std::string name = it->path().filename().string();
+            if (!it->is_regular_file(ec) || name.starts_with(kTempPrefix) || name.ends_with(kAttrs)) {
+                continue;
+            }
+            keys.push_back(std::string(prefix) + "/" + it->path().lexically_relative(dir).generic_string());
+        }
+        std::sort(keys.begin(), keys.end());
+        return keys;
+    }
+
+private:
+    // Folders left empty by a delete go too (a record's folder once its last file is gone), up to
+    // the root, which stays.
+    void RemoveEmptyParents(fs::path dir) const {
+        std::error_code ec;
+        while (dir != root_ && dir.native().starts_with(root_.native()) && fs::is_empty(dir, ec) && !ec) {
+            if (!fs::remove(dir, ec)) {
+                return;
+            }
+            dir = dir.parent_path();
+        }
+    }
+
+    fs::path root_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenLocal(const std::filesystem::path& root) {
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) {
+        return IoError("create storage folder", ec.value());
+    }
+    fs::path normal = fs::absolute(root).lexically_normal();
+    if (!normal.has_filename()) {
+        normal = normal.parent_path();  // "data/storage/" → "data/storage"
+    }
+    return std::unique_ptr<Storage>(std::make_unique<LocalStorage>(std::move(normal)));
+}
+
+}  // namespace basalt::storage

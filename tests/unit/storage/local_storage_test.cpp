@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// The local disk store over a real temporary folder.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "core/random.hpp"
+#include "storage/storage.hpp"
+
+namespace basalt::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LocalStorageTest : public testing::Test {
+protected:
+    void SetUp() override {
+        root_ = fs::temp_directory_path() / ("basalt-storage-" + SecureRandomString(10, "abcdefghij"));
+        auto s = OpenLocal(root_ / "storage");
+        ASSERT_TRUE(s) << s.error().message;
+        store_ = std::move(*s);
+    }
+    void TearDown() override {
+        store_.reset();
+        fs::remove_all(root_);
+    }
+
+    void Put(const std::string& key, const std::string& bytes, const std::string& type = "text/plain") {
+        auto up = store_->Create(key, type);
+        ASSERT_TRUE(up) << up.error().message;
+        ASSERT_TRUE((*up)->Write(bytes));
+        ASSERT_TRUE((*up)->Commit());
+    }
+
+    std::string Get(const std::string& key) {
+        auto r = store_->Open(key);
+        EXPECT_TRUE(r) << r.error().message;
+        if (!r) {
+            return {};
+        }
+        std::string out((*r)->Info().size, '\0');
+        auto n = (*r)->ReadAt(0, out);
+        EXPECT_TRUE(n && *n == out.size());
+        return out;
+    }
+
+    std::size_t FilesOnDisk() const {
+        std::size_t n = 0;
+        for (const auto& e : fs::recursive_directory_iterator(root_)) {
+            n += e.is_regular_file() ? 1 : 0;
+        }
+        return n;
+    }
+
+    fs::path root_;
+    std::unique_ptr<Storage> store_;
+};
+
+TEST(StorageKeys, RefuseEscapesAndOddNames) {
+    EXPECT_TRUE(ValidKey("abc/rec1/photo_a1b2c3d4e5.png"));
+    EXPECT_TRUE(ValidKey("abc/rec1/thumbs_photo.png/100x100_photo.png"));
+    const std::vector<std::string> bads{
+        "",
+        "/abs",
+        "a//b",
+        "a/../b",
+        "..",
+        "a/./b",
+        "a/b/",
+        "a\\b",
+        std::string("a\0b", 3),
+        "a/b.attrs",
+        std::string(256, 'x'),
+        "a/\x01"};
+    for (const std::string& bad : bads) {
+        EXPECT_FALSE(ValidKey(bad)) << bad;
+    }
+}
+
+TEST_F(LocalStorageTest, StoresReadsAndReportsAFile) {
+    Put("col/rec/a.txt", "hello world", "text/plain; charset=utf-8");
+    EXPECT_EQ(Get("col/rec/a.txt"), "hello world");
+    auto info = store_->Stat("col/rec/a.txt");
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->size, 11U);
+    EXPECT_EQ(info->content_type, "text/plain; charset=utf-8");
+    // The side file is PocketBase's: a PocketBase storage folder reads the same.
+    std::ifstream attrs(root_ / "storage/col/rec/a.txt.attrs");
+    std::string text((std::istreambuf_iterator<char>(attrs)), {});
+    EXPECT_NE(text.find(R"("user.content_type":"text/plain; charset=utf-8")"), std::string::npos);
+
+    auto r = store_->Open("col/rec/a.txt");
+    ASSERT_TRUE(r);
+    std::string part(5, '\0');
+    auto n = (*r)->ReadAt(6, part);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(part.substr(0, *n), "world");
+}
+
+TEST_F(LocalStorageTest, NothingIsVisibleOrLeftBeforeCommit) {
+    {
+        auto up = store_->Create("col/rec/big.bin", "application/octet-stream");
+        ASSERT_TRUE(up);
+        ASSERT_TRUE((*up)->Write(std::string(100000, 'x')));
+        EXPECT_EQ((*up)->Size(), 100000U);
+        EXPECT_FALSE(store_->Stat("col/rec/big.bin"));
+        auto listed = store_->List("col");
+        ASSERT_TRUE(listed);
+        EXPECT_TRUE(listed->empty());  // the temporary file is not a file of the store
+    }                                  // dropped without a commit: discarded
+    EXPECT_EQ(FilesOnDisk(), 0U);
+    auto missing = store_->Open("col/rec/big.bin");
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(LocalStorageTest, ReplacesListsAndDeletes) {
+    Put("col/r1/a.txt", "one");
+    Put("col/r1/a.txt", "two");
+    Put("col/r1/thumbs_a.txt/100x100_a.txt", "thumb");
+    Put("col/r2/b.txt", "three");
+    EXPECT_EQ(Get("col/r1/a.txt"), "two");
+    auto listed = store_->List("col");
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(*listed, (std::vector<std::string>{"col/r1/a.txt", "col/r1/thumbs_a.txt/100x100_a.txt", "col/r2/b.txt"}));
+
+    ASSERT_TRUE(store_->Delete("col/r2/b.txt"));
+    ASSERT_TRUE(store_->Delete("col/r2/b.txt"));         // gone already: fine
+    EXPECT_FALSE(fs::exists(root_ / "storage/col/r2"));  // the emptied record folder goes too
+    ASSERT_TRUE(store_->DeletePrefix("col/r1"));
+    EXPECT_EQ(FilesOnDisk(), 0U);
+    EXPECT_TRUE(fs::exists(root_ / "storage"));  // the root stays
+}
+
+TEST_F(LocalStorageTest, RefusesKeysOutsideTheRoot) {
+    auto up = store_->Create("../escape.txt", "");
+    ASSERT_FALSE(up);
+    EXPECT_EQ(up.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_FALSE(store_->Open("../../etc/passwd"));
+    EXPECT_FALSE(store_->Delete("col/../../x"));
+    EXPECT_FALSE(fs::exists(root_ / "escape.txt"));
+}
+
+TEST_F(LocalStorageTest, DoesNotFollowSymlinks) {
+    Put("col/rec/real.txt", "secret");
+    fs::create_symlink("/etc/hostname", root_ / "storage/col/rec/link.txt");
+    auto r = store_->Open("col/rec/link.txt");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
+    EXPECT_FALSE(store_->Stat("col/rec/link.txt"));
+}
+
+}  // namespace
+}  // namespace basalt::storage
