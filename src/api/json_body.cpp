@@ -58,7 +58,9 @@ boost::json::value InferValue(const std::string& text) {
     return boost::json::value(text);
 }
 
-boost::json::object DecodeMultipart(const std::string& body, const std::string& boundary) {
+boost::json::object DecodeMultipart(
+    const std::string& body, const std::string& boundary, std::vector<records::UploadedFile>* files
+) {
     auto parts = ParseMultipart(body, boundary);
     if (!parts) {
         throw LoadError();
@@ -66,6 +68,11 @@ boost::json::object DecodeMultipart(const std::string& body, const std::string& 
     boost::json::object out;
     for (auto& part : *parts) {
         RequireUtf8(part.name, part.filename.empty() ? part.data : std::string());
+        if (!part.filename.empty() && files != nullptr) {
+            RequireUtf8(part.filename, {});
+            files->push_back({part.name, part.filename, std::move(part.data)});
+            continue;
+        }
         if (!part.filename.empty()) {
             throw ApiError::BadRequest(
                 "File uploads are not supported yet.",
@@ -110,7 +117,9 @@ bool ParseJsonObject(std::string_view text, boost::json::object& out) {
     return true;
 }
 
-boost::json::object DecodeJsonObject(const http::Request& req) {
+namespace {
+
+boost::json::object DecodeBody(const http::Request& req, std::vector<records::UploadedFile>* files) {
     boost::json::object out;
     const std::string_view type = MediaType(req.Header("Content-Type"));
     if (http::EqualsIgnoreCase(type, "application/x-www-form-urlencoded")) {
@@ -132,7 +141,7 @@ boost::json::object DecodeJsonObject(const http::Request& req) {
         return out;
     }
     if (const std::string boundary = MultipartBoundary(req.Header("Content-Type")); !boundary.empty()) {
-        return DecodeMultipart(req.body, boundary);
+        return DecodeMultipart(req.body, boundary, files);
     }
     if (req.body.empty() || req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
         return out;
@@ -157,6 +166,16 @@ boost::json::object DecodeJsonObject(const http::Request& req) {
         throw ApiError::BadRequest("An error occurred while loading the submitted data.", std::move(errors));
     }
     return out;
+}
+
+}  // namespace
+
+boost::json::object DecodeJsonObject(const http::Request& req) {
+    return DecodeBody(req, nullptr);
+}
+
+boost::json::object DecodeRecordBody(const http::Request& req, std::vector<records::UploadedFile>& files) {
+    return DecodeBody(req, &files);
 }
 
 std::string StringField(const boost::json::object& body, std::string_view name) {

@@ -22,7 +22,6 @@
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
-#include "storage/storage.hpp"
 #include "http/middlewares.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
@@ -43,6 +42,7 @@
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
+#include "storage/storage.hpp"
 #include "webhooks/webhooks.hpp"
 
 namespace basalt::app {
@@ -304,6 +304,7 @@ Result<void> Application::Start() {
     s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
     s.auth_lifecycle = std::make_unique<identity::AuthLifecycle>(*s.sessions, *s.tokens, *s.api_keys);
     s.records->SetAuthHooks(s.auth_lifecycle.get());
+    s.records->SetStorage(s.storage.get());
     realtime::Hub::Limits rt;
     rt.stream.heartbeat = s.config.realtime.heartbeat;
     rt.stream.idle = s.config.realtime.idle;

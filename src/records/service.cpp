@@ -16,6 +16,7 @@
 #include "core/text.hpp"
 #include "events/events.hpp"
 #include "records/codec.hpp"
+#include "records/files.hpp"
 
 namespace basalt::records {
 
@@ -890,7 +891,11 @@ Result<json::object> RecordService::ViewPlain(std::string_view collection, std::
 }
 
 Result<PreparedWrite> RecordService::PrepareCreate(
-    std::string_view collection, const json::object& body, const Access& access, const AuthInput& auth
+    std::string_view collection,
+    const json::object& body,
+    const Access& access,
+    const AuthInput& auth,
+    const std::vector<std::string>& uploaded
 ) const {
     auto l = LoadForWrite(collections_, collection, access, &schema::Collection::create_rule);
     if (!l) {
@@ -945,6 +950,8 @@ Result<PreparedWrite> RecordService::PrepareCreate(
         }
         values.emplace_back(&f, ColumnValue(f, in, errors));
     }
+    std::vector<std::string> dropped;  // none: a new record held nothing
+    CheckFileNames(values, nullptr, uploaded, errors, dropped);
     if (!errors.empty()) {
         return ValidationError("Failed to create record.", std::move(errors));
     }
@@ -1071,7 +1078,8 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     std::string_view id,
     const json::object& body,
     const Access& access,
-    const AuthInput& auth
+    const AuthInput& auth,
+    const std::vector<std::string>& uploaded
 ) const {
     auto l = LoadForWrite(collections_, collection, access, &schema::Collection::update_rule);
     if (!l) {
@@ -1107,6 +1115,8 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             auth,
             out = w.record,
             hooks = auth_hooks_,
+            uploaded,
+            files = storage_,
             &clock = clock_](db::Executor& ex) -> Result<void> {
         // The rule is checked against the record as it is now (with @request.body the submitted data).
         if (rule && !rule->empty()) {
@@ -1133,10 +1143,23 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
                 return ValidationError("Failed to update record.", std::move(errors));
             }
         }
+        std::vector<FieldError> file_errors;
+        std::vector<std::string> dropped;
+        CheckFileNames(plan.values, &*current, uploaded, file_errors, dropped);
+        if (!file_errors.empty()) {
+            return ValidationError("Failed to update record.", std::move(file_errors));
+        }
         if (auto r = CheckRelations(ex, *cp, *snapshot, plan.values); !r) {
             Error e = r.error();
             e.message = "Failed to update record.";
             return e;
+        }
+        if (files != nullptr && !dropped.empty()) {
+            ex.AfterCommit([files, prefix = cp->id + "/" + id + "/", dropped = std::move(dropped)] {
+                for (const auto& name : dropped) {
+                    (void)files->Delete(prefix + name);
+                }
+            });
         }
         if (!plan.values.empty()) {
             if (auto r = ex.Exec(plan.sql, plan.params); !r) {
@@ -1317,6 +1340,7 @@ Result<void> DeleteCascading(
     const std::string& id,
     const std::string& now,
     const AuthRecordHooks* hooks,
+    storage::Storage* files,
     std::set<std::string>& seen
 ) {
     if (!seen.insert(c.id + "/" + id).second) {
@@ -1346,7 +1370,7 @@ Result<void> DeleteCascading(
             for (const auto& row : rs->rows) {
                 const std::string other_id = db::AsString(row[0]);
                 if (cascade) {
-                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, hooks, seen); !r) {
+                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, hooks, files, seen); !r) {
                         return r;
                     }
                 } else if (!(other.id == c.id && other_id == id)) {
@@ -1388,6 +1412,13 @@ Result<void> DeleteCascading(
     if (*n == 0) {
         return NotFound();
     }
+    const bool has_files = std::any_of(c.fields.begin(), c.fields.end(), [](const schema::Field& f) {
+        return f.type == FieldType::kFile;
+    });
+    if (files != nullptr && has_files) {
+        // The record's folder (its files and their thumbs) goes once the delete is durable.
+        ex.AfterCommit([files, folder = c.id + "/" + id] { (void)files->DeletePrefix(folder); });
+    }
     std::set<std::string> updated;
     for (const auto& [other, other_id] : cleared) {
         const std::string key = other->id + "/" + other_id;
@@ -1416,9 +1447,10 @@ Result<PreparedWrite> RecordService::PrepareDelete(
     const schema::Collection* cp = l->collection;
     const std::optional<std::string> rule = access.superuser ? std::nullopt : cp->delete_rule;
     const std::string now = FormatDateTime(clock_.Now());
-    w.fn = [snapshot, cp, id = std::string(id), rule, access, now, hooks = auth_hooks_, &clock = clock_](
-               db::Executor& ex
-           ) -> Result<void> {
+    w.fn =
+        [snapshot, cp, id = std::string(id), rule, access, now, hooks = auth_hooks_, files = storage_, &clock = clock_](
+            db::Executor& ex
+        ) -> Result<void> {
         if (rule && !rule->empty()) {
             auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
             if (!ok) {
@@ -1429,7 +1461,7 @@ Result<PreparedWrite> RecordService::PrepareDelete(
             }
         }
         std::set<std::string> seen;
-        return DeleteCascading(ex, *snapshot, *cp, id, now, hooks, seen);
+        return DeleteCascading(ex, *snapshot, *cp, id, now, hooks, files, seen);
     };
     Track(w);
     return w;

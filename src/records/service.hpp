@@ -18,6 +18,7 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "query/compiler.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::records {
 
@@ -103,6 +104,9 @@ public:
     /// Wires the auth-record hooks (app, once, before serving). Without them auth records are written
     /// with no clean-up (tools and tests that have no identity services).
     void SetAuthHooks(const AuthRecordHooks* hooks) { auth_hooks_ = hooks; }
+    /// Wires the file store (app, once): files a write drops, and the folders of deleted records,
+    /// are deleted after the commit. Without it nothing is deleted (tools and tests).
+    void SetStorage(storage::Storage* files) { storage_ = files; }
 
     /// A write of system fields of auth record `id` (verification, password reset, email change,
     /// OAuth2 linking) outside the client's rules: `sets` are column values as stored. A change to
@@ -143,16 +147,23 @@ public:
     Result<bool> ExistsIn(db::Executor& ex, std::string_view collection, std::string_view id) const;
 
     /// For auth collections, `auth` carries the hashed password (password/passwordConfirm/oldPassword
-    /// are the API layer's) and manage access; tokenKey is generated here.
+    /// are the API layer's) and manage access; tokenKey is generated here. File fields may hold only
+    /// names the record held before and `uploaded` (stored by StageUploads); names an update drops are
+    /// deleted from storage after the commit.
     Result<PreparedWrite> PrepareCreate(
-        std::string_view collection, const boost::json::object& body, const Access& access, const AuthInput& auth = {}
+        std::string_view collection,
+        const boost::json::object& body,
+        const Access& access,
+        const AuthInput& auth = {},
+        const std::vector<std::string>& uploaded = {}
     ) const;
     Result<PreparedWrite> PrepareUpdate(
         std::string_view collection,
         std::string_view id,
         const boost::json::object& body,
         const Access& access,
-        const AuthInput& auth = {}
+        const AuthInput& auth = {},
+        const std::vector<std::string>& uploaded = {}
     ) const;
 
     /// Whether `access` may manage record `id` of auth collection `c` (superusers; manageRule "" or a
@@ -197,6 +208,7 @@ private:
     collections::CollectionStore& collections_;
     const Clock& clock_;
     const AuthRecordHooks* auth_hooks_ = nullptr;
+    storage::Storage* storage_ = nullptr;
     // List totals by (count SQL, params), valid while the data version is unchanged: a list page
     // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
     /// The compiled rule+filter+sort of a list, cached by text while the schema snapshot is the same

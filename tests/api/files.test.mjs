@@ -4,7 +4,7 @@
 // the record's names are set through the SQL console, the bytes written straight to disk.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
 import { startServer } from './helpers.mjs';
@@ -173,5 +173,121 @@ describe('files', () => {
     // guests cannot ask for one
     const err = await guest.files.getToken().catch((e) => e);
     assert.equal(err.status, 401);
+  });
+});
+
+describe('uploads', () => {
+  let srv;
+  let su;
+  let col;
+  const storageFiles = (recordId) => {
+    const dir = path.join(srv.dir, 'storage', col.id, recordId);
+    return existsSync(dir) ? readdirSync(dir).filter((n) => !n.endsWith('.attrs')).sort() : [];
+  };
+  const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex');
+
+  before(async () => {
+    srv = await startServer({ superuser: SU });
+    su = new PocketBase(srv.url);
+    await su.collection('_superusers').authWithPassword(SU.email, SU.password);
+    col = await su.collections.create({
+      name: 'posts',
+      listRule: '',
+      viewRule: '',
+      createRule: 'title != "refused"',
+      updateRule: '',
+      deleteRule: '',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'doc', type: 'file' },
+        { name: 'gallery', type: 'file', maxSelect: 5 },
+        { name: 'tiny', type: 'file', maxSize: 10 },
+        { name: 'image', type: 'file', mimeTypes: ['image/png'] },
+      ],
+    });
+  });
+  after(() => srv?.stop());
+
+  test('a create stores the file under a PocketBase name and serves it back', async () => {
+    const rec = await su.collection('posts').create({
+      title: 'a',
+      doc: new File(['hello upload'], 'My Report.final.txt', { type: 'text/plain' }),
+    });
+    assert.match(rec.doc, /^my_report_[a-z0-9]{10}\.final\.txt$/);
+    assert.deepEqual(storageFiles(rec.id), [rec.doc]);
+    const res = await fetch(su.files.getURL(rec, rec.doc));
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'hello upload');
+    assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
+  });
+
+  test('field+ appends, field- removes and deletes the file, a plain write keeps what is there', async () => {
+    let rec = await su.collection('posts').create({
+      title: 'g',
+      gallery: [new File([PNG], 'one.png'), new File([PNG], 'two.png')],
+    });
+    assert.equal(rec.gallery.length, 2);
+    rec = await su.collection('posts').update(rec.id, { 'gallery+': new File([PNG], 'three.png') });
+    assert.equal(rec.gallery.length, 3);
+    assert.match(rec.gallery[2], /^three_[a-z0-9]{10}\.png$/);
+    const [first] = rec.gallery;
+    rec = await su.collection('posts').update(rec.id, { 'gallery-': [first] });
+    assert.equal(rec.gallery.length, 2);
+    assert.ok(!rec.gallery.includes(first));
+    assert.deepEqual(storageFiles(rec.id), [...rec.gallery].sort());
+    // the SDK sends the record back as it read it: the names it holds are kept
+    rec = await su.collection('posts').update(rec.id, { title: 'g2', gallery: rec.gallery });
+    assert.equal(rec.gallery.length, 2);
+    // names the record never held are refused, as PocketBase
+    const err = await su
+      .collection('posts')
+      .update(rec.id, { gallery: [...rec.gallery, 'other_abcdefghij.png'] })
+      .catch((e) => e);
+    assert.equal(err.status, 400);
+    assert.equal(err.response.data.gallery.code, 'validation_invalid_file');
+    // clearing deletes them all
+    rec = await su.collection('posts').update(rec.id, { gallery: [] });
+    assert.deepEqual(rec.gallery, []);
+    assert.deepEqual(storageFiles(rec.id), []);
+  });
+
+  test('size and sniffed type are checked and nothing is left behind', async () => {
+    const big = await su
+      .collection('posts')
+      .create({ title: 'b', tiny: new File(['more than ten bytes'], 'big.txt') })
+      .catch((e) => e);
+    assert.equal(big.status, 400);
+    assert.equal(big.response.data.tiny.code, 'validation_file_size_limit');
+
+    const fake = await su
+      .collection('posts')
+      .create({ title: 'f', image: new File(['<svg onload=alert(1)>'], 'x.png', { type: 'image/png' }) })
+      .catch((e) => e);
+    assert.equal(fake.status, 400);
+    assert.equal(fake.response.data.image.code, 'validation_invalid_mime_type');
+
+    const ok = await su.collection('posts').create({ title: 'p', image: new File([PNG], 'pixel.png') });
+    assert.match(ok.image, /^pixel_[a-z0-9]{10}\.png$/);
+
+    const refused = await new PocketBase(srv.url)
+      .collection('posts')
+      .create({ title: 'refused', doc: new File(['x'], 'x.txt') })
+      .catch((e) => e);
+    assert.equal(refused.status, 400);
+    const dir = path.join(srv.dir, 'storage', col.id);
+    const folders = readdirSync(dir);
+    for (const f of folders) {
+      assert.ok((await su.collection('posts').getOne(f).catch(() => null)) !== null, `orphan folder ${f}`);
+    }
+  });
+
+  test('deleting a record deletes its files', async () => {
+    const rec = await su.collection('posts').create({ title: 'd', doc: new File(['bye'], 'bye.txt') });
+    assert.equal(storageFiles(rec.id).length, 1);
+    await su.collection('posts').delete(rec.id);
+    for (let i = 0; i < 50 && existsSync(path.join(srv.dir, 'storage', col.id, rec.id)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(existsSync(path.join(srv.dir, 'storage', col.id, rec.id)), false);
   });
 });
