@@ -76,8 +76,8 @@ struct World {
         queue = std::make_unique<basalt::jobs::Queue>(*db, clock);
         scheduler = std::make_unique<basalt::jobs::Scheduler>(*db, *queue, clock);
         webhooks = std::make_unique<basalt::webhooks::Service>(*db, *queue, *settings, clock);
-        storage =
-            std::move(*basalt::storage::OpenLocal(std::filesystem::temp_directory_path() / "basalt-fuzz-storage"));
+        storage = *basalt::storage::OpenLocal(std::filesystem::temp_directory_path() / "basalt-fuzz-storage");
+        records->SetStorage(storage.get());
         otps = std::make_unique<basalt::identity::OtpStore>(*db, clock);
         mfas = std::make_unique<basalt::identity::MfaStore>(*db, clock);
         totps = std::make_unique<basalt::identity::TotpStore>(*db, clock);
