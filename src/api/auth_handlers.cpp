@@ -122,7 +122,7 @@ json::object AuthResponse(
     const Deps& d, const Request& req, const schema::Collection& c, const auth::AuthRecord& r, const std::string& token
 ) {
     const bool superuser = c.id == auth::kSuperusersId;
-    auto rec = d.records.Plain(c, r.id, superuser, r.id);
+    auto rec = d.records.ReadWithoutRules(c, r.id, superuser, r.id);
     if (!rec) {
         Fail(req, rec.error());
     }

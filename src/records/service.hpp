@@ -127,14 +127,14 @@ public:
         std::string_view collection, std::string_view id, const Access& access, std::string_view expand = {}
     ) const;
 
-    /// Adds "expand" to `records` (of `collection`): relations and back-relations named in `expand`,
-    /// nested up to kMaxExpandDepth levels; each related collection's view rule applies (records it
-    /// hides are left out). An unknown name is an error (kInvalidArgument, field "expand").
     /// Expand for one record of the collection named `collection` (responses of create/update).
     Result<void> ExpandOne(
         std::string_view collection, boost::json::object& record, std::string_view expand, const Access& access
     ) const;
 
+    /// Adds "expand" to `records` (of `collection`): relations and back-relations named in `expand`,
+    /// nested up to kMaxExpandDepth levels; each related collection's view rule applies (records it
+    /// hides are left out). An unknown name is an error (kInvalidArgument, field "expand").
     Result<void> Expand(
         const schema::Collection& collection,
         const collections::Snapshot& snapshot,
@@ -174,7 +174,7 @@ public:
         const schema::Collection& c, std::string_view id, std::string_view rule, const Access& access
     ) const;
     /// One record's JSON without any rule (auth responses: the signed-in record itself).
-    Result<boost::json::object> Plain(
+    Result<boost::json::object> ReadWithoutRules(
         const schema::Collection& c, std::string_view id, bool include_hidden, std::string_view self_id
     ) const;
     Result<PreparedWrite> PrepareDelete(std::string_view collection, std::string_view id, const Access& access) const;
@@ -197,10 +197,13 @@ private:
     boost::json::object WithManagedEmail(
         const schema::Collection& c, boost::json::object record, const db::ResultSet& rs, const Access& access
     ) const;
-    Result<boost::json::object> ViewPlain(std::string_view collection, std::string_view id, const Access& access) const;
+    /// View without expand: the record by id under the view rule.
+    Result<boost::json::object> ViewWithoutExpand(
+        std::string_view collection, std::string_view id, const Access& access
+    ) const;
     /// Wraps `fn` so that the data version moves before its commit (the commit observer moves it
     /// after).
-    void Track(PreparedWrite& w) const;
+    void AddDataVersionBump(PreparedWrite& w) const;
     std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;
     void StoreCount(std::string key, std::uint64_t version, std::int64_t count) const;
 
@@ -209,8 +212,6 @@ private:
     const Clock& clock_;
     const AuthRecordHooks* auth_hooks_ = nullptr;
     storage::Storage* storage_ = nullptr;
-    // List totals by (count SQL, params), valid while the data version is unchanged: a list page
-    // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
     /// The compiled rule+filter+sort of a list, cached by text while the schema snapshot is the same
     /// (only for texts without @: macros and @request values change per request).
     std::optional<query::CompiledFilter> CachedPlan(const std::string& key, const void* snapshot) const;
@@ -228,6 +229,8 @@ private:
     };
     mutable std::mutex plans_mu_;
     mutable std::unordered_map<std::string, CachedPlanEntry> plans_;
+    // List totals by (count SQL, params), valid while the data version is unchanged: a list page
+    // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
     mutable std::mutex counts_mu_;
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };

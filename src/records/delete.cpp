@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+#include <algorithm>
+#include <set>
+
+#include "records/service.hpp"
+#include "records/service_internal.hpp"
+
+namespace basalt::records {
+
+namespace json = boost::json;
+using schema::FieldType;
+
+namespace {
+
+constexpr std::size_t kMaxCascade = 10000;
+
+// Deletes record `id` of `c` with an event for every record the deletion touches, in this
+// transaction: records that cascade (single relations with cascadeDelete, which the foreign key
+// would delete silently, and multiple relations with it, which have no foreign key) are deleted
+// first, recursively, each with its delete event; records whose relation is cleared (the foreign
+// key's SET NULL, or the id dropped from a multiple relation) get an update event after the change.
+Result<void> DeleteCascading(
+    db::Executor& ex,
+    const collections::Snapshot& snap,
+    const schema::Collection& c,
+    const std::string& id,
+    const std::string& now,
+    const AuthRecordHooks* hooks,
+    storage::Storage* files,
+    std::set<std::string>& seen
+) {
+    if (!seen.insert(c.id + "/" + id).second) {
+        return Ok();  // a cycle: already being deleted
+    }
+    if (seen.size() > kMaxCascade) {
+        return MakeError(ErrorCode::kInvalidArgument, "Failed to delete record: the cascade is too large.");
+    }
+    std::vector<std::pair<const schema::Collection*, std::string>> cleared;
+    for (const auto& other : snap.All()) {
+        if (other.type == schema::CollectionType::kView) {
+            continue;
+        }
+        for (const auto& f : other.fields) {
+            if (f.type != FieldType::kRelation || f.CollectionId() != c.id) {
+                continue;
+            }
+            const std::string col = query::QuoteIdent(other.name) + "." + query::QuoteIdent(f.name);
+            const std::string holds =
+                f.IsMultiple() ? "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.\"value\" = ?)"
+                               : col + " = ?";
+            auto rs = ex.Query("SELECT \"id\" FROM " + query::QuoteIdent(other.name) + " WHERE " + holds, {id});
+            if (!rs) {
+                return WriteFailure(rs.error(), c, "Failed to delete record.");
+            }
+            const bool cascade = f.Options().cascade_delete;
+            for (const auto& row : rs->rows) {
+                const std::string other_id = db::AsString(row[0]);
+                if (cascade) {
+                    if (auto r = DeleteCascading(ex, snap, other, other_id, now, hooks, files, seen); !r) {
+                        return r;
+                    }
+                } else if (!(other.id == c.id && other_id == id)) {
+                    cleared.emplace_back(&other, other_id);
+                }
+            }
+            if (!cascade && f.IsMultiple() && !rs->rows.empty()) {
+                // No foreign key for multiple relations: drop the id here.
+                auto n = ex.Exec(
+                    "UPDATE " + query::QuoteIdent(other.name) + " SET " + query::QuoteIdent(f.name) +
+                        " = (SELECT json_group_array(json_each.\"value\") FROM json_each(" + col +
+                        ") WHERE json_each.\"value\" != ?) WHERE " + holds,
+                    {id, id}
+                );
+                if (!n) {
+                    return WriteFailure(n.error(), c, "Failed to delete record.");
+                }
+            }
+        }
+    }
+    // The event carries the record as it was: written before the delete, in the same savepoint.
+    if (auto e = AppendRecordEvent(ex, c, id, "delete", now); !e) {
+        return e.error().code == ErrorCode::kNotFound ? Result<void>(NotFound()) : e;
+    }
+    if (hooks != nullptr && c.type == schema::CollectionType::kAuth) {
+        // Its sessions, keys, external auths, OTPs, MFAs and TOTP go in the same transaction.
+        if (auto r = hooks->OnChange(ex, c, id, AuthChange::kDeleted, now); !r) {
+            return r;
+        }
+    }
+    auto n = ex.Exec("DELETE FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?", {id});
+    if (!n) {
+        return WriteFailure(
+            n.error(),
+            c,
+            "Failed to delete record. Make sure that the record is not part of a required relation reference."
+        );
+    }
+    if (*n == 0) {
+        return NotFound();
+    }
+    const bool has_files = std::any_of(c.fields.begin(), c.fields.end(), [](const schema::Field& f) {
+        return f.type == FieldType::kFile;
+    });
+    if (files != nullptr && has_files) {
+        // The record's folder (its files and their thumbs) goes once the delete is durable.
+        ex.AfterCommit([files, folder = c.id + "/" + id] { (void)files->DeletePrefix(folder); });
+    }
+    std::set<std::string> updated;
+    for (const auto& [other, other_id] : cleared) {
+        const std::string key = other->id + "/" + other_id;
+        if (seen.count(key) != 0 || !updated.insert(key).second) {
+            continue;  // deleted too, or already reported
+        }
+        if (auto e = AppendRecordEvent(ex, *other, other_id, "update", now);
+            !e && e.error().code != ErrorCode::kNotFound) {
+            return e;
+        }
+    }
+    return Ok();
+}
+
+}  // namespace
+
+Result<PreparedWrite> RecordService::PrepareDelete(
+    std::string_view collection, std::string_view id, const Access& access
+) const {
+    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::delete_rule);
+    if (!l) {
+        return l.error();
+    }
+    PreparedWrite w;
+    auto snapshot = l->snapshot;
+    const schema::Collection* cp = l->collection;
+    const std::optional<std::string> rule = access.superuser ? std::nullopt : cp->delete_rule;
+    const std::string now = FormatDateTime(clock_.Now());
+    w.fn =
+        [snapshot, cp, id = std::string(id), rule, access, now, hooks = auth_hooks_, files = storage_, &clock = clock_](
+            db::Executor& ex
+        ) -> Result<void> {
+        if (rule && !rule->empty()) {
+            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
+            if (!ok) {
+                return ok.error();
+            }
+            if (!*ok) {
+                return NotFound();
+            }
+        }
+        std::set<std::string> seen;
+        return DeleteCascading(ex, *snapshot, *cp, id, now, hooks, files, seen);
+    };
+    AddDataVersionBump(w);
+    return w;
+}
+
+}  // namespace basalt::records
