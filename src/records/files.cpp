@@ -292,7 +292,8 @@ std::string StoredFileName(std::string_view original, std::string_view bytes) {
     }
     const std::string_view ext = Extension(original);
     std::string clean_ext = CleanExtension(ext);
-    if (clean_ext.empty()) {
+    // ".attrs" names the storage's side files: such an upload keeps only its sniffed extension.
+    if (clean_ext.empty() || clean_ext.ends_with(".attrs")) {
         clean_ext = std::string(ExtensionOfType(SniffContentType(bytes)));
     }
     std::string_view stem = original.substr(0, original.size() - ext.size());
