@@ -137,15 +137,7 @@ Result<PreparedWrite> RecordService::PrepareDelete(
         [snapshot, cp, id = std::string(id), rule, access, now, hooks = auth_hooks_, files = storage_, &clock = clock_](
             db::Executor& ex
         ) -> Result<void> {
-        if (rule && !rule->empty()) {
-            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
-            if (!ok) {
-                return ok.error();
-            }
-            if (!*ok) {
-                return NotFound();
-            }
-        }
+        BASALT_TRY(RequireRuleMatch(ex, *cp, *snapshot, rule, access, clock, id));
         std::set<std::string> seen;
         return DeleteCascading(ex, *snapshot, *cp, id, now, hooks, files, seen);
     };

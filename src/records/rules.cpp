@@ -164,6 +164,25 @@ Result<bool> RuleMatches(
     return !rs->rows.empty();
 }
 
+Result<void> RequireRuleMatch(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    const std::optional<std::string>& rule,
+    const Access& access,
+    const Clock& clock,
+    const std::string& id
+) {
+    if (!rule || rule->empty()) {
+        return {};
+    }
+    BASALT_ASSIGN_OR_RETURN(const bool ok, RuleMatches(ex, c, snap, *rule, access, clock, id));
+    if (!ok) {
+        return NotFound();
+    }
+    return {};
+}
+
 Result<bool> RecordService::CanSeeEvent(
     const schema::Collection& c, std::string_view record_json, std::string_view id, bool list, const Access& access
 ) const {

@@ -70,6 +70,17 @@ Result<bool> RuleMatches(
     const Clock& clock,
     const std::string& id
 );
+/// The update/delete form of RuleMatches: nothing to check for a null or empty rule, 404 when the
+/// record does not match it.
+Result<void> RequireRuleMatch(
+    db::Executor& ex,
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    const std::optional<std::string>& rule,
+    const Access& access,
+    const Clock& clock,
+    const std::string& id
+);
 
 // --- SQL of a compiled filter (rules.cpp) ---
 

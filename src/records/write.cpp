@@ -363,15 +363,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             files = storage_,
             &clock = clock_](db::Executor& ex) -> Result<void> {
         // The rule is checked against the record as it is now (with @request.body the submitted data).
-        if (rule && !rule->empty()) {
-            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
-            if (!ok) {
-                return ok.error();
-            }
-            if (!*ok) {
-                return NotFound();
-            }
-        }
+        BASALT_TRY(RequireRuleMatch(ex, *cp, *snapshot, rule, access, clock, id));
         auto current = ReadCurrent(ex, *cp, id);
         if (!current) {
             return current.error();
