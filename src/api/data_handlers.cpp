@@ -516,7 +516,7 @@ public:
 
     net::awaitable<Response> CreateRecord(Request& req) const {
         std::vector<records::UploadedFile> files;
-        json::object body = DecodeRecordBody(req, files);
+        json::object body = co_await DecodeWithFiles(req, files);
         const records::StagedFiles staged = co_await StageFiles(req, "", body, files, "Failed to create record.");
         const records::Access access = AccessFor(req, d_.collections, body);
         const records::AuthInput auth = co_await AuthInputFor(req, "", body, access);
@@ -530,7 +530,7 @@ public:
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         std::vector<records::UploadedFile> files;
-        json::object body = DecodeRecordBody(req, files);
+        json::object body = co_await DecodeWithFiles(req, files);
         const std::string id(req.Param("id"));
         const records::StagedFiles staged = co_await StageFiles(req, id, body, files, "Failed to update record.");
         const records::Access access = AccessFor(req, d_.collections, body);
@@ -546,6 +546,14 @@ public:
     // Stores the uploaded files of a create (`id` empty: the body's id, or a new one put into the
     // body, since the files live in the record's folder) or an update, and puts their names into
     // the body. They are deleted again when the write does not commit.
+    // The body of a create or update; a large upload (spooled to disk) is parsed off the I/O thread.
+    net::awaitable<json::object> DecodeWithFiles(const Request& req, std::vector<records::UploadedFile>& files) const {
+        if (!req.body_file) {
+            co_return DecodeRecordBody(req, files);
+        }
+        co_return co_await d_.blocking.Call([&] { return DecodeRecordBody(req, files); });
+    }
+
     net::awaitable<records::StagedFiles> StageFiles(
         const Request& req,
         std::string id,

@@ -59,10 +59,14 @@ boost::json::value InferValue(const std::string& text) {
 }
 
 boost::json::object DecodeMultipart(
-    const std::string& body, const std::string& boundary, std::vector<records::UploadedFile>* files
+    const http::Request& req, const std::string& boundary, std::vector<records::UploadedFile>* files
 ) {
-    auto parts = ParseMultipart(body, boundary);
+    // A large upload was streamed to a spool file as it arrived: its file parts stay there.
+    auto parts = req.body_file ? ParseMultipartFile(req.body_file, boundary) : ParseMultipart(req.body, boundary);
     if (!parts) {
+        if (parts.error().code == ErrorCode::kTooLarge) {
+            throw ApiError(413, "Request entity too large.");
+        }
         throw LoadError();
     }
     boost::json::object out;
@@ -70,7 +74,8 @@ boost::json::object DecodeMultipart(
         RequireUtf8(part.name, part.filename.empty() ? part.data : std::string());
         if (!part.filename.empty() && files != nullptr) {
             RequireUtf8(part.filename, {});
-            files->push_back({part.name, part.filename, std::move(part.data)});
+            ByteSource bytes = req.body_file ? std::move(part.file) : ByteSource::InMemory(std::move(part.data));
+            files->push_back({part.name, part.filename, std::move(bytes)});
             continue;
         }
         if (!part.filename.empty()) {
@@ -141,7 +146,7 @@ boost::json::object DecodeBody(const http::Request& req, std::vector<records::Up
         return out;
     }
     if (const std::string boundary = MultipartBoundary(req.Header("Content-Type")); !boundary.empty()) {
-        return DecodeMultipart(req.body, boundary, files);
+        return DecodeMultipart(req, boundary, files);
     }
     if (req.body.empty() || req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
         return out;

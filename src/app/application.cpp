@@ -449,7 +449,10 @@ Result<void> Application::Start() {
     if (!serves_http) {
         return Ok();
     }
-    s.server = std::make_unique<http::Server>(s.config.http, s.router);
+    // Large uploads stream to unnamed files beside the storage (same disk, never /tmp's memory).
+    config::HttpConfig http = s.config.http;
+    http.spool_dir = (s.data->Path() / ".tmp").string();
+    s.server = std::make_unique<http::Server>(http, s.router);
     return s.server->Listen();
 }
 

@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
     serve->add_option("--max-body", config.http.max_body_bytes, "Request body bytes at most")
         ->envname("BASALT_MAX_BODY")
         ->capture_default_str();
+    serve->add_option("--max-upload", config.http.max_upload_bytes, "multipart/form-data (upload) body bytes at most")
+        ->envname("BASALT_MAX_UPLOAD")
+        ->capture_default_str();
     serve->add_option("--max-header", config.http.max_header_bytes, "Request line + header bytes at most")
         ->envname("BASALT_MAX_HEADER")
         ->capture_default_str();

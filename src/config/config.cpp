@@ -46,6 +46,9 @@ Result<void> Validate(const AppConfig& c) {
     if (c.http.max_body_bytes == 0) {
         return bad("max body bytes must be at least 1");
     }
+    if (c.http.max_upload_bytes < c.http.max_body_bytes) {
+        return bad("max upload bytes must be at least max body bytes");
+    }
     for (auto t : {c.http.header_timeout, c.http.body_timeout, c.http.idle_timeout, c.http.write_timeout}) {
         if (t.count() <= 0) {
             return bad("timeouts must be positive");

@@ -21,11 +21,16 @@ struct HttpConfig {
     std::size_t max_connections = 4096;                  // beyond it new connections are accepted and closed
     std::size_t max_header_bytes = 16UL * 1024;          // request line + headers -> 431
     std::uint64_t max_body_bytes = 32ULL * 1024 * 1024;  // -> 413
-    milliseconds header_timeout{10000};                  // from the first byte of a request to its last header byte
-    milliseconds body_timeout{60000};                    // to receive the body once headers are in
-    milliseconds idle_timeout{60000};                    // keep-alive connection with no request in flight
-    milliseconds write_timeout{60000};                   // to write one response
-    milliseconds shutdown_grace{10000};                  // in-flight requests get this long on SIGTERM
+    /// multipart/form-data bodies (uploads) may be this large (-> 413 beyond): those over
+    /// spool_threshold_bytes stream to an unnamed file in spool_dir as they arrive, not to memory.
+    std::uint64_t max_upload_bytes = 256ULL * 1024 * 1024;
+    std::uint64_t spool_threshold_bytes = 1024ULL * 1024;
+    std::string spool_dir;               // set by the app (<data dir>/.tmp); empty keeps every body in memory
+    milliseconds header_timeout{10000};  // from the first byte of a request to its last header byte
+    milliseconds body_timeout{60000};    // to receive the body once headers are in
+    milliseconds idle_timeout{60000};    // keep-alive connection with no request in flight
+    milliseconds write_timeout{60000};   // to write one response
+    milliseconds shutdown_grace{10000};  // in-flight requests get this long on SIGTERM
     std::vector<std::string> cors_origins{"*"};
     /// One line per request: "off" (the default: request logs are a cost a server should not pay
     /// unasked), "stdout" (with the process log) or the path of a file (appended to).

@@ -3,12 +3,14 @@
 
 #include <any>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "core/spool_file.hpp"
 #include "core/text.hpp"
 
 namespace basalt::http {
@@ -32,6 +34,9 @@ struct Request {
     std::string query;        // after '?', without it
     HeaderList headers;
     std::string body;
+    /// Set instead of `body` for a multipart body too large to keep in memory: it was streamed to
+    /// this unnamed file as it arrived (see HttpConfig::spool_dir); gone when the last holder drops it.
+    std::shared_ptr<const SpoolFile> body_file;
     std::string remote_ip;  // the client's IP: the peer's, or one a trusted proxy reported (api layer)
     std::string peer_ip;    // the connection's peer (the proxy, behind one)
     std::chrono::steady_clock::time_point started;

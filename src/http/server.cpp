@@ -15,6 +15,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -25,6 +26,7 @@
 #include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
+#include "http/body_spool.hpp"
 #include "http/event_stream.hpp"
 #include "http/router.hpp"
 #include "obs/log.hpp"
@@ -81,9 +83,9 @@ Method ToMethod(bhttp::verb v) {
     }
 }
 
-// Converts Beast's parsed message into basalt's Request (moving the body). Returns false when the
-// request-target is not in origin form ("/path?query").
-bool BuildRequest(bhttp::request<bhttp::string_body>& msg, Request& req) {
+// Converts Beast's parsed request head into basalt's Request (the body is set apart). Returns false
+// when the request-target is not in origin form ("/path?query").
+bool BuildRequest(const bhttp::request_header<>& msg, Request& req) {
     req.method = ToMethod(msg.method());
     req.method_name = std::string(msg.method_string());
     req.target = std::string(msg.target());
@@ -99,7 +101,6 @@ bool BuildRequest(bhttp::request<bhttp::string_body>& msg, Request& req) {
     for (const auto& field : msg) {
         req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
-    req.body = std::move(msg.body());
     return true;
 }
 
@@ -143,9 +144,11 @@ Response ResponseForParseError(const boost::system::error_code& ec) {
     return ProtocolError(400, "Malformed HTTP request.");
 }
 
+// The header parser allows the larger upload limit when uploads may be spooled; a body kept in
+// memory is held to max_body_bytes once its head is known (ReadBody).
 void ApplyLimits(Parser& parser, const config::HttpConfig& cfg) {
     parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-    parser.body_limit(cfg.max_body_bytes);
+    parser.body_limit(cfg.spool_dir.empty() ? cfg.max_body_bytes : std::max(cfg.max_body_bytes, cfg.max_upload_bytes));
 }
 
 // Converts basalt's Response into Beast's message. HEAD keeps Content-Length and drops the body.
@@ -446,9 +449,10 @@ private:
                 co_await WriteError(w, conn, ProtocolError(400, "Malformed HTTP request."), remote_ip);
                 break;
             }
+            std::optional<SpoolParser> spool;
+            std::shared_ptr<SpoolFile> spooled;
             if (!ec && !parser.is_done()) {
-                conn.deadline = Clock::now() + cfg_.body_timeout;
-                co_await bhttp::async_read(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+                spooled = co_await ReadBody(conn, buffer, parser, spool, ec);
             }
             if (ec) {
                 if (conn.timed_out) {
@@ -464,20 +468,27 @@ private:
 
             // Handling.
             conn.phase = Phase::kHandling;
-            auto& msg = parser.get();
-            const unsigned version = msg.version();
-            const bool client_keep_alive = msg.keep_alive();
+            const bhttp::request_header<>& head = spool ? spool->get().base() : parser.get().base();
+            const unsigned version = head.version();
+            const bool client_keep_alive = spool ? spool->get().keep_alive() : parser.get().keep_alive();
             Request req;
             req.started = Clock::now();
             req.remote_ip = remote_ip;
             req.peer_ip = remote_ip;
             Response res;
-            if (!BuildRequest(msg, req)) {
+            if (!BuildRequest(head, req)) {
                 res = ProtocolError(400, "Malformed HTTP request.");
-            } else if (auto sync = router_->TryDispatchSync(req)) {
-                res = std::move(*sync);
             } else {
-                res = co_await router_->Dispatch(req);
+                if (spooled) {
+                    req.body_file = std::move(spooled);
+                } else {
+                    req.body = std::move(parser.get().body());
+                }
+                if (auto sync = router_->TryDispatchSync(req)) {
+                    res = std::move(*sync);
+                } else {
+                    res = co_await router_->Dispatch(req);
+                }
             }
 
             if (res.stream && req.method != Method::kHead) {
@@ -501,6 +512,31 @@ private:
         boost::system::error_code ignored;
         conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
         conn.socket.close(ignored);
+    }
+
+    // Reads the body whose head `parser` holds: a large upload into a spool file (returned; `spool`
+    // then holds the message), anything else into memory under max_body_bytes. `ec` on failure.
+    net::awaitable<std::shared_ptr<SpoolFile>> ReadBody(
+        Connection& conn,
+        beast::flat_buffer& buffer,
+        Parser& parser,
+        std::optional<SpoolParser>& spool,
+        boost::system::error_code& ec
+    ) {
+        const bool chunked = parser.chunked();
+        const std::uint64_t length = parser.content_length().value_or(0);
+        if (ShouldSpool(parser.get().base(), chunked, length, cfg_)) {
+            spool.emplace(std::move(parser));
+            co_return co_await ReadBodyToSpool(conn.socket, buffer, *spool, cfg_, disk_, conn.deadline, ec);
+        }
+        if (!chunked && length > cfg_.max_body_bytes) {
+            ec = bhttp::error::body_limit;
+            co_return nullptr;
+        }
+        parser.body_limit(cfg_.max_body_bytes);
+        conn.deadline = Clock::now() + cfg_.body_timeout;
+        co_await bhttp::async_read(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+        co_return nullptr;
     }
 
     // What a streaming connection waits on: the producer's wake-up (a posted timer cancel) and the
@@ -677,6 +713,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<Clock::time_point> stop_started_{};
     std::uint16_t port_ = 0;
+    net::thread_pool disk_{2};  // writes spooled upload bodies, off the I/O threads
 };
 
 Server::Server(const config::HttpConfig& config, std::shared_ptr<const Router> router)
@@ -724,9 +761,10 @@ Response HandleRawRequestForTest(const Router& router, const config::HttpConfig&
     req.started = Clock::now();
     req.remote_ip = "127.0.0.1";
     req.peer_ip = "127.0.0.1";
-    if (!BuildRequest(parser.get(), req)) {
+    if (!BuildRequest(parser.get().base(), req)) {
         return ProtocolError(400, "Malformed HTTP request.");
     }
+    req.body = std::move(parser.get().body());
     if (auto sync = router.TryDispatchSync(req)) {
         return std::move(*sync);
     }

@@ -7,6 +7,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
 
 #include "core/random.hpp"
 
@@ -165,6 +166,21 @@ std::string Bare(std::string_view type) {
     return std::string(type.substr(0, type.find(';')));
 }
 
+// How much of a file the type is sniffed from (as PocketBase's detector reads).
+constexpr std::size_t kSniffBytes = 3072;
+
+// Streams `bytes` into the storage under `key` (a spooled upload is copied a chunk at a time).
+Result<void> Store(storage::Storage& store, const std::string& key, const std::string& type, const ByteSource& bytes) {
+    auto up = store.Create(key, type);
+    if (!up) {
+        return up.error();
+    }
+    if (auto r = bytes.ForEachChunk([&](std::string_view chunk) { return (*up)->Write(chunk); }); !r) {
+        return r;
+    }
+    return (*up)->Commit();
+}
+
 FieldError SizeError(const schema::Field& f, const UploadedFile& u, double max) {
     const auto limit = static_cast<long long>(max);
     return FieldError{
@@ -219,7 +235,7 @@ void AddNames(json::object& body, const std::string& key, const std::vector<std:
 
 }  // namespace
 
-std::string SniffContentType(std::string_view b) {
+std::string SniffContentType(std::string_view b, bool complete) {
     const auto starts = [&](std::string_view sig, std::size_t at = 0) {
         return b.size() >= at + sig.size() && b.substr(at, sig.size()) == sig;
     };
@@ -277,8 +293,13 @@ std::string SniffContentType(std::string_view b) {
         return "text/html; charset=utf-8";
     }
     if (trimmed.starts_with("{") || trimmed.starts_with("[")) {
+        // JSON when it parses; a window cut from a larger file only has to parse as far as it goes.
+        json::stream_parser parser;
         boost::system::error_code ec;
-        (void)json::parse(b, ec);
+        parser.write_some(b.data(), b.size(), ec);
+        if (!ec && complete) {
+            parser.finish(ec);
+        }
         if (!ec) {
             return "application/json";
         }
@@ -334,11 +355,16 @@ Result<StagedFiles> StageUploads(
             continue;  // as PocketBase: files under other names are not stored
         }
         const double max = f->Options().max_size > 0 ? f->Options().max_size : kDefaultMaxFileSize;
-        if (static_cast<double>(u.data.size()) > max) {
+        if (static_cast<double>(u.bytes.Size()) > max) {
             errors.push_back(SizeError(*f, u, max));
             continue;
         }
-        const std::string type = SniffContentType(u.data);
+        auto head = u.bytes.Prefix(kSniffBytes);
+        if (!head) {
+            DiscardStaged(store, staged);
+            return head.error();
+        }
+        const std::string type = SniffContentType(*head, u.bytes.Size() <= kSniffBytes);
         if (!TypeAllowed(*f, type, u.original_name)) {
             errors.push_back(
                 {f->name,
@@ -350,14 +376,9 @@ Result<StagedFiles> StageUploads(
         if (!errors.empty()) {
             continue;  // nothing more is stored once one failed
         }
-        const std::string stored = StoredFileName(u.original_name, u.data);
+        const std::string stored = StoredFileName(u.original_name, *head);
         const std::string key = c.id + "/" + record_id + "/" + stored;
-        auto up = store.Create(key, type);
-        Result<void> written = up ? (*up)->Write(u.data) : Result<void>(up.error());
-        if (written) {
-            written = (*up)->Commit();
-        }
-        if (!written) {
+        if (auto written = Store(store, key, type, u.bytes); !written) {
             DiscardStaged(store, staged);
             return written.error();
         }

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 
 #include "core/result.hpp"
+#include "core/spool_file.hpp"
 #include "db/database.hpp"
 #include "schema/collection.hpp"
 #include "storage/storage.hpp"
@@ -18,7 +19,7 @@ namespace basalt::records {
 struct UploadedFile {
     std::string field;
     std::string original_name;
-    std::string data;
+    ByteSource bytes;  // in memory, or a range of the spooled request body
 };
 
 /// Files stored for a write that has not committed yet: their names (now in the body) and keys
@@ -36,8 +37,8 @@ std::string StoredFileName(std::string_view original, std::string_view bytes);
 
 /// The content type of `bytes` from their leading signature (PNG, JPEG, GIF, WebP, PDF, ZIP, GZIP,
 /// MP4, WebM, MP3, WAV, SVG, HTML, JSON, UTF-8 text), application/octet-stream otherwise. Never
-/// trusted from the client.
-std::string SniffContentType(std::string_view bytes);
+/// trusted from the client. `bytes` may be the leading window of a larger file (`complete` false).
+std::string SniffContentType(std::string_view bytes, bool complete = true);
 
 /// Validates uploads against the collection's file fields (the field exists and is a file field,
 /// maxSize — 5 MiB by default —, mimeTypes, not empty), stores each under

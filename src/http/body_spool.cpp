@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: MIT
+#include "http/body_spool.hpp"
+
+#include <optional>
+#include <string>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+namespace basalt::http {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+// What one read may gather before it is written out: large enough that the disk thread is woken
+// rarely, small enough that thousands of uploads hold little memory.
+constexpr std::size_t kSpoolBuffer = 256 * 1024;
+
+// Runs `fn` on `pool` and resumes the caller on its own executor once it returned.
+template <typename F>
+net::awaitable<void> OnPool(net::thread_pool& pool, F&& fn) {
+    co_await net::co_spawn(
+        pool,
+        [&]() -> net::awaitable<void> {
+            fn();
+            co_return;
+        },
+        net::use_awaitable
+    );
+}
+
+}  // namespace
+
+bool ShouldSpool(
+    const bhttp::request_header<>& header, bool chunked, std::uint64_t content_length, const config::HttpConfig& cfg
+) {
+    if (cfg.spool_dir.empty() || (!chunked && content_length <= cfg.spool_threshold_bytes)) {
+        return false;
+    }
+    const auto type = header[bhttp::field::content_type];
+    constexpr std::string_view kMultipart = "multipart/form-data";
+    return type.size() >= kMultipart.size() && boost::beast::iequals(type.substr(0, kMultipart.size()), kMultipart);
+}
+
+net::awaitable<std::shared_ptr<SpoolFile>> ReadBodyToSpool(
+    net::ip::tcp::socket& socket,
+    boost::beast::flat_buffer& buffer,
+    SpoolParser& parser,
+    const config::HttpConfig& cfg,
+    net::thread_pool& disk,
+    std::chrono::steady_clock::time_point& deadline,
+    boost::system::error_code& ec
+) {
+    parser.body_limit(cfg.max_upload_bytes);
+    std::optional<Result<std::shared_ptr<SpoolFile>>> created;
+    co_await OnPool(disk, [&] { created.emplace(SpoolFile::Create(cfg.spool_dir)); });
+    if (!*created) {
+        ec = make_error_code(boost::system::errc::io_error);
+        co_return nullptr;
+    }
+    std::shared_ptr<SpoolFile> file = std::move(**created);
+    std::string chunk(kSpoolBuffer, '\0');
+    while (!parser.is_done()) {
+        parser.get().body().data = chunk.data();
+        parser.get().body().size = chunk.size();
+        deadline = std::chrono::steady_clock::now() + cfg.body_timeout;
+        co_await bhttp::async_read(socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+        if (ec == bhttp::error::need_buffer) {
+            ec = {};
+        }
+        if (ec) {
+            co_return nullptr;
+        }
+        const std::size_t n = chunk.size() - parser.get().body().size;
+        if (n == 0) {
+            continue;
+        }
+        Result<void> written = Ok();
+        co_await OnPool(disk, [&] { written = file->Append(std::string_view(chunk.data(), n)); });
+        if (!written) {
+            ec = make_error_code(boost::system::errc::io_error);
+            co_return nullptr;
+        }
+    }
+    co_return file;
+}
+
+}  // namespace basalt::http
