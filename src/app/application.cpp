@@ -40,6 +40,7 @@
 #include "mail/mail.hpp"
 #include "obs/log.hpp"
 #include "realtime/hub.hpp"
+#include "records/file_sweep.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 #include "storage/storage.hpp"
@@ -68,6 +69,16 @@ const std::filesystem::path& DataDir::Path() const {
 }
 identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
+}
+
+Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& options) {
+    collections::CollectionStore collections(*impl_->db, impl_->clock);
+    BASALT_TRY(collections.Load());
+    auto store = storage::OpenLocal(impl_->path / "storage");
+    if (!store) {
+        return store.error();
+    }
+    return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), **store, impl_->clock.Now(), options);
 }
 
 Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) {
@@ -125,6 +136,7 @@ struct Application::Impl {
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
     std::unique_ptr<storage::Storage> storage;  // the files of file fields: <data dir>/storage
+    std::unique_ptr<records::FileSweeper> file_sweeper;
     std::unique_ptr<identity::OtpStore> otps;
     std::unique_ptr<identity::MfaStore> mfas;
     std::unique_ptr<identity::TotpStore> totps;
@@ -145,6 +157,9 @@ struct Application::Impl {
 
     ~Impl() {
         server.reset();
+        if (file_sweeper) {
+            file_sweeper->Stop();  // a sweep in progress ends after its batch
+        }
         if (scheduler) {
             scheduler->Stop();
         }
@@ -368,6 +383,11 @@ Result<void> Application::Start() {
         if (auto r = s.scheduler->Start(); !r) {
             return r.error();
         }
+        // Files orphaned by a crash between a commit and the deletes after it (0 hours: off).
+        s.file_sweeper = std::make_unique<records::FileSweeper>(
+            *d.db, *s.collections, *s.storage, d.clock, s.config.files.sweep_interval
+        );
+        s.file_sweeper->Start();
     }
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);

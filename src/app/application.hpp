@@ -10,11 +10,15 @@
 namespace basalt::identity {
 class SuperuserStore;
 }
+namespace basalt::records {
+struct SweepCounts;
+struct SweepOptions;
+}  // namespace basalt::records
 
 namespace basalt::app {
 
 /// The data directory opened for use: the database with every system migration applied.
-/// Used by `serve` and by the CLI's offline commands (`superuser upsert`, ...).
+/// Used by `serve` and by the CLI's offline commands (`superuser upsert`, `files sweep`, ...).
 class DataDir {
 public:
     /// Creates the directory if needed, opens data.db and applies the system migrations. Fails with a
@@ -26,6 +30,9 @@ public:
 
     const std::filesystem::path& Path() const;
     identity::SuperuserStore& Superusers();
+    /// `basalt files sweep`: removes the stored files no record names (records::SweepOrphanedFiles
+    /// over `<dir>/storage`).
+    Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);
 
 private:
     friend class Application;

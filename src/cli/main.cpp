@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +14,7 @@
 #include "config/config.hpp"
 #include "identity/superusers.hpp"
 #include "obs/log.hpp"
+#include "records/file_sweep.hpp"
 
 namespace {
 
@@ -68,6 +73,30 @@ int Serve(AppConfig config, const std::string& listen) {
     basalt::obs::Info("server started", {{"address", base}, {"data_dir", app.DataPath().string()}});
     app.Run();
     basalt::obs::Flush();
+    return 0;
+}
+
+// `basalt files sweep`: prints each file it removes, then the counts.
+int SweepFiles(basalt::app::DataDir& dir, long long grace_minutes) {
+    basalt::records::SweepOptions options;
+    options.grace = std::chrono::minutes(grace_minutes);
+    options.on_removed = [](std::string_view key, std::uint64_t bytes) {
+        std::fputs(("removed " + std::string(key) + " (" + std::to_string(bytes) + " bytes)\n").c_str(), stdout);
+    };
+    auto r = dir.SweepFiles(options);
+    if (!r) {
+        return Fail(r.error().message);
+    }
+    std::fputs(
+        ("Removed " + std::to_string(r->files) + " files (" + std::to_string(r->bytes) + " bytes), " +
+         std::to_string(r->folders) + " record folders whole.\n")
+            .c_str(),
+        stdout
+    );
+    basalt::obs::Flush();
+    if (r->skipped > 0) {
+        return Fail(std::to_string(r->skipped) + " collection folders could not be swept (see the warnings)");
+    }
     return 0;
 }
 
@@ -214,6 +243,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0U, 64U))
         ->capture_default_str();
 
+    serve
+        ->add_option_function<long long>(
+            "--files-sweep-hours",
+            [&config](long long h) { config.files.sweep_interval = std::chrono::hours(h); },
+            "Hours between sweeps for stored files no record names (0: off; default 6)"
+        )
+        ->envname("BASALT_FILES_SWEEP_HOURS")
+        ->check(CLI::Range(0LL, 24LL * 365));
+
     auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
     superuser->require_subcommand(1);
     auto* upsert = superuser->add_subcommand("upsert", "Create a superuser or set its password");
@@ -223,6 +261,13 @@ int main(int argc, char** argv) {
     upsert->add_option("password", password, "Password (at least 8 characters)")->required();
     auto* remove = superuser->add_subcommand("delete", "Delete a superuser");
     remove->add_option("email", email, "Email")->required();
+    auto* files = cli.add_subcommand("files", "Manage stored files");
+    files->require_subcommand(1);
+    auto* sweep = files->add_subcommand("sweep", "Remove stored files no record names (left by a crash)");
+    long long grace_minutes = 60;
+    sweep->add_option("--grace-minutes", grace_minutes, "Leave files modified less than this long ago")
+        ->check(CLI::Range(0LL, 24LL * 60 * 365))
+        ->capture_default_str();
 
     CLI11_PARSE(cli, argc, argv);
 
@@ -235,6 +280,9 @@ int main(int argc, char** argv) {
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {
         return Fail(dir.error().message);
+    }
+    if (sweep->parsed()) {
+        return SweepFiles(**dir, grace_minutes);
     }
     auto& store = (*dir)->Superusers();
     if (upsert->parsed()) {

@@ -28,6 +28,7 @@ Result<void> ParseListenAddress(std::string_view text, HttpConfig& http) {
 }
 
 Result<void> Validate(const AppConfig& c) {
+    constexpr long long kMaxSweepHours = 24LL * 365;
     auto bad = [](std::string msg) {
         return MakeError(ErrorCode::kInvalidArgument, std::move(msg));
     };
@@ -79,6 +80,9 @@ Result<void> Validate(const AppConfig& c) {
     }
     if (c.db.query_threads == 0 || c.db.query_threads > 256) {
         return bad("query threads must be between 1 and 256");
+    }
+    if (c.files.sweep_interval.count() < 0 || c.files.sweep_interval.count() > kMaxSweepHours) {
+        return bad("files sweep hours must be between 0 (off) and 8760");
     }
     return Ok();
 }

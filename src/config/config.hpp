@@ -84,6 +84,11 @@ struct EventsConfig {
     std::size_t max_rows = 1000000;
 };
 
+/// Stored files: how often the sweep for files no record names runs (roles all and worker).
+struct FilesConfig {
+    std::chrono::hours sweep_interval{6};  // 0: never
+};
+
 /// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
 struct AppConfig {
     std::string data_dir = "basalt_data";
@@ -95,6 +100,7 @@ struct AppConfig {
     RealtimeConfig realtime;
     JobsConfig jobs;
     EventsConfig events;
+    FilesConfig files;
     /// all: HTTP and jobs; api: HTTP only (no workers, no scheduler); worker: jobs only (no HTTP).
     std::string role = "all";
     /// The built admin dashboard; empty: found beside the binary or in the source tree.

@@ -80,6 +80,12 @@ std::string ReadContentType(const fs::path& file) {
     return ct != nullptr && ct->is_string() ? std::string(ct->as_string()) : std::string();
 }
 
+// Whether `dir` is a folder itself, not a symlink to one (nor missing): listings never leave the root.
+bool RealFolder(const fs::path& dir) {
+    std::error_code ec;
+    return fs::symlink_status(dir, ec).type() == fs::file_type::directory;
+}
+
 ObjectInfo InfoOf(const struct stat& st, const fs::path& file) {
     ObjectInfo info;
     info.size = static_cast<std::uint64_t>(st.st_size);
@@ -294,6 +300,9 @@ public:
         }
         std::vector<std::string> keys;
         const fs::path dir = root_ / fs::path(std::string(prefix));
+        if (!RealFolder(dir)) {
+            return keys;
+        }
         std::error_code ec;
         fs::recursive_directory_iterator it(dir, ec);
         if (ec) {
@@ -307,13 +316,45 @@ public:
                 return IoError("list", ec.value());
             }
             const std::string name = it->path().filename().string();
-            if (!it->is_regular_file(ec) || name.starts_with(kTempPrefix) || name.ends_with(kAttrs)) {
+            if (it->symlink_status(ec).type() != fs::file_type::regular || name.starts_with(kTempPrefix) ||
+                name.ends_with(kAttrs)) {
                 continue;
             }
             keys.push_back(std::string(prefix) + "/" + it->path().lexically_relative(dir).generic_string());
         }
         std::sort(keys.begin(), keys.end());
         return keys;
+    }
+
+    Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+        if (!prefix.empty() && !ValidKey(prefix)) {
+            return BadKey();
+        }
+        std::vector<std::string> names;
+        // The root may be a link (storage on another disk); folders under it may not.
+        const fs::path dir = prefix.empty() ? root_ : root_ / fs::path(std::string(prefix));
+        if (!prefix.empty() && !RealFolder(dir)) {
+            return names;
+        }
+        std::error_code ec;
+        fs::directory_iterator it(dir, ec);
+        if (ec) {
+            if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
+                return names;
+            }
+            return IoError("list folders", ec.value());
+        }
+        for (; it != fs::directory_iterator(); it.increment(ec)) {
+            if (ec) {
+                return IoError("list folders", ec.value());
+            }
+            // symlink_status: a link to a folder is not one of ours to walk (or sweep).
+            if (it->symlink_status(ec).type() == fs::file_type::directory) {
+                names.push_back(it->path().filename().string());
+            }
+        }
+        std::sort(names.begin(), names.end());
+        return names;
     }
 
 private:

@@ -60,8 +60,12 @@ public:
     virtual Result<void> Delete(std::string_view key) = 0;
     /// Deletes every file whose key starts with `prefix` + "/" (a record's folder, say).
     virtual Result<void> DeletePrefix(std::string_view prefix) = 0;
-    /// The keys under `prefix` + "/" (recursively), sorted.
+    /// The keys under `prefix` + "/" (recursively), sorted. Symlinks are not listed.
     virtual Result<std::vector<std::string>> List(std::string_view prefix) = 0;
+    /// The names of the folders directly under `prefix` ("" for the root), sorted: the collections
+    /// of the root, the records of `<collectionId>`. Symlinks are not listed; a missing prefix has
+    /// none. kInvalidArgument for a prefix ValidKey refuses.
+    virtual Result<std::vector<std::string>> ListFolders(std::string_view prefix) = 0;
 };
 
 /// Whether `key` is a safe relative key: segments separated by single '/', none empty, "." or

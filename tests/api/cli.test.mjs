@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, cli, getJson, startServer, tempDir } from './helpers.mjs';
 import { spawnSync } from 'node:child_process';
+import PocketBase from 'pocketbase';
 
 test('--version and --help', () => {
   const v = cli(['--version']);
@@ -74,6 +75,61 @@ test('a taken port or a data dir in use fails fast with a clear message', async 
     assert.equal(dir.status, 1);
     assert.match(dir.stderr, /already using/);
     assert.equal((await getJson(srv.url + '/api/health')).status, 200);
+  } finally {
+    await srv.stop();
+  }
+});
+
+test('files sweep removes stored files no record names, old enough, and prints them', async () => {
+  const SU = { email: 'sweep@example.com', password: 'sweep-password-1' };
+  const srv = await startServer({ superuser: SU });
+  try {
+    const pb = new PocketBase(srv.url);
+    await pb.collection('_superusers').authWithPassword(SU.email, SU.password);
+    const docs = await pb.collections.create({
+      name: 'docs',
+      listRule: '',
+      viewRule: '',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'doc', type: 'file' },
+      ],
+    });
+    const rec = await pb.collection('docs').create({ title: 'x', doc: new File(['kept body'], 'kept.txt') });
+    const storage = path.join(srv.dir, 'storage', docs.id);
+    // What a crash between a commit and its deletes leaves: a deleted record's folder, a dropped
+    // file in a live record; and an upload of a write still in flight (young).
+    const old = new Date(Date.now() - 2 * 3600 * 1000);
+    const place = (rel, body, when = old) => {
+      const file = path.join(storage, rel);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, body);
+      utimesSync(file, when, when);
+    };
+    place('gone12345678901/a_abcdefghij.txt', 'aaaa');
+    place(`${rec.id}/dropped_abcdefghij.txt`, 'dd');
+    place(`${rec.id}/staged_abcdefghij.txt`, 's', new Date());
+    utimesSync(path.join(storage, rec.id, rec.doc), old, old); // named: stays however old
+
+    const r = cli(['files', 'sweep', '--dir', srv.dir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(r.stdout.includes(`removed ${docs.id}/gone12345678901/a_abcdefghij.txt (4 bytes)`), r.stdout);
+    assert.ok(r.stdout.includes(`removed ${docs.id}/${rec.id}/dropped_abcdefghij.txt (2 bytes)`), r.stdout);
+    assert.match(r.stdout, /Removed 2 files \(6 bytes\), 1 record folders whole\./);
+    assert.ok(!existsSync(path.join(storage, 'gone12345678901')));
+    assert.ok(existsSync(path.join(storage, rec.id, 'staged_abcdefghij.txt')));
+    const kept = await fetch(`${srv.url}/api/files/docs/${rec.id}/${rec.doc}`);
+    assert.equal(kept.status, 200);
+    assert.equal(await kept.text(), 'kept body');
+
+    const now = cli(['files', 'sweep', '--dir', srv.dir, '--grace-minutes', '0']);
+    assert.equal(now.status, 0, now.stderr);
+    assert.match(now.stdout, /Removed 1 files \(1 bytes\)/);
+    assert.ok(!existsSync(path.join(storage, rec.id, 'staged_abcdefghij.txt')));
+    assert.ok(existsSync(path.join(storage, rec.id, rec.doc)));
+
+    assert.notEqual(cli(['files', 'sweep', '--dir', srv.dir, '--grace-minutes', '-1']).status, 0);
+    assert.notEqual(cli(['serve', '--dir', tempDir(), '--files-sweep-hours', '-1']).status, 0);
   } finally {
     await srv.stop();
   }

@@ -39,5 +39,18 @@ TEST(Validate, RefusesNonsense) {
     EXPECT_FALSE(Validate(c));
 }
 
+TEST(Validate, FilesSweepHoursAreZeroToAYear) {
+    AppConfig c;
+    EXPECT_EQ(c.files.sweep_interval, std::chrono::hours(6));
+    c.files.sweep_interval = std::chrono::hours(0);  // off
+    EXPECT_TRUE(Validate(c));
+    c.files.sweep_interval = std::chrono::hours(24 * 365);
+    EXPECT_TRUE(Validate(c));
+    c.files.sweep_interval = std::chrono::hours(-1);
+    EXPECT_FALSE(Validate(c));
+    c.files.sweep_interval = std::chrono::hours(24 * 365 + 1);
+    EXPECT_FALSE(Validate(c));
+}
+
 }  // namespace
 }  // namespace basalt::config

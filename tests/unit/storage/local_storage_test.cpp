@@ -151,5 +151,53 @@ TEST_F(LocalStorageTest, DoesNotFollowSymlinks) {
     EXPECT_FALSE(store_->Stat("col/rec/link.txt"));
 }
 
+TEST_F(LocalStorageTest, ListsTheFoldersDirectlyUnderAPrefix) {
+    Put("c2/r1/a.txt", "a");
+    Put("c1/r2/b.txt", "b");
+    Put("c1/r1/c.txt", "c");
+    Put("c1/r1/thumbs_c.txt/100x100_c.txt", "t");
+    Put("c1/loose.txt", "not a folder");
+    auto top = store_->ListFolders("");
+    ASSERT_TRUE(top) << top.error().message;
+    EXPECT_EQ(*top, (std::vector<std::string>{"c1", "c2"}));
+    auto records = store_->ListFolders("c1");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(*records, (std::vector<std::string>{"r1", "r2"}));  // files are not folders
+    auto thumbs = store_->ListFolders("c1/r1");
+    ASSERT_TRUE(thumbs);
+    EXPECT_EQ(*thumbs, (std::vector<std::string>{"thumbs_c.txt"}));
+    auto none = store_->ListFolders("missing");
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+    auto bad = store_->ListFolders("../x");
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST_F(LocalStorageTest, ListingsSkipSymlinks) {
+    Put("col/rec/real.txt", "mine");
+    const fs::path outside = root_ / "outside";
+    fs::create_directories(outside / "rec");
+    std::ofstream(outside / "rec" / "theirs.txt") << "not ours";
+    fs::create_directory_symlink(outside, root_ / "storage/linked");
+    fs::create_directory_symlink(outside / "rec", root_ / "storage/col/linkrec");
+    fs::create_symlink(outside / "rec" / "theirs.txt", root_ / "storage/col/rec/link.txt");
+    auto top = store_->ListFolders("");
+    ASSERT_TRUE(top);
+    EXPECT_EQ(*top, std::vector<std::string>{"col"});
+    auto records = store_->ListFolders("col");
+    ASSERT_TRUE(records);
+    EXPECT_EQ(*records, std::vector<std::string>{"rec"});
+    auto through = store_->ListFolders("linked");
+    ASSERT_TRUE(through);
+    EXPECT_TRUE(through->empty());  // a linked folder is not walked into
+    auto keys = store_->List("col");
+    ASSERT_TRUE(keys);
+    EXPECT_EQ(*keys, std::vector<std::string>{"col/rec/real.txt"});
+    auto linked_keys = store_->List("linked");
+    ASSERT_TRUE(linked_keys);
+    EXPECT_TRUE(linked_keys->empty());
+}
+
 }  // namespace
 }  // namespace basalt::storage
