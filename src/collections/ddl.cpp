@@ -63,6 +63,145 @@ std::string ForeignKeySql(const schema::Field& f, const schema::Catalog& catalog
     return " REFERENCES " + query::QuoteIdent(target->name) + " (\"id\") ON DELETE " + action;
 }
 
+// PocketBase's message for a definition that does not parse; other problems are named.
+const char* const kIndexSyntax = "invalid CREATE INDEX expression";
+
+Error BadIndex(const std::string& why) {
+    return MakeError(ErrorCode::kInvalidArgument, why, "indexes");
+}
+
+// Reads the tokens of one CREATE INDEX definition front to back:
+// CREATE [UNIQUE] INDEX [IF NOT EXISTS] <name> ON <table> (<column>, ...) [WHERE <field> != ''] [;]
+class IndexParser {
+public:
+    IndexParser(const std::vector<std::string>& tokens, const schema::Collection& collection)
+        : t_(tokens),
+          collection_(collection) {}
+
+    Result<IndexDef> Parse() {
+        IndexDef def;
+        if (auto r = Head(def); !r) {
+            return r.error();
+        }
+        if (auto r = Columns(def); !r) {
+            return r.error();
+        }
+        if (auto r = Where(def); !r) {
+            return r.error();
+        }
+        if (i_ != t_.size() && !(i_ + 1 == t_.size() && t_[i_] == ";")) {
+            return BadIndex("only plain column indexes are supported (no expressions)");
+        }
+        return def;
+    }
+
+private:
+    // Takes the keyword `w` (any case) when it comes next.
+    bool Word(std::string_view w) {
+        if (i_ < t_.size() && Upper(t_[i_]) == w) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+
+    // CREATE [UNIQUE] INDEX [IF NOT EXISTS] <name> ON <own table> (
+    Result<void> Head(IndexDef& def) {
+        if (!Word("CREATE")) {
+            return BadIndex(kIndexSyntax);
+        }
+        def.unique = Word("UNIQUE");
+        if (!Word("INDEX")) {
+            return BadIndex(kIndexSyntax);
+        }
+        if (Word("IF")) {
+            if (!Word("NOT") || !Word("EXISTS")) {
+                return BadIndex(kIndexSyntax);
+            }
+        }
+        if (i_ >= t_.size() || !IsWord(t_[i_])) {
+            return BadIndex(kIndexSyntax);
+        }
+        def.name = t_[i_++];
+        if (!Word("ON")) {
+            return BadIndex(kIndexSyntax);
+        }
+        if (i_ >= t_.size() || t_[i_] != collection_.name) {
+            return BadIndex("an index may only be defined on its own collection's table");
+        }
+        ++i_;
+        if (i_ >= t_.size() || t_[i_] != "(") {
+            return BadIndex(kIndexSyntax);
+        }
+        ++i_;
+        return Ok();
+    }
+
+    // <column>, ... ) after the opening parenthesis.
+    Result<void> Columns(IndexDef& def) {
+        for (;;) {
+            auto col = Column();
+            if (!col) {
+                return col.error();
+            }
+            def.columns.push_back(std::move(*col));
+            if (i_ < t_.size() && t_[i_] == ",") {
+                ++i_;
+                continue;
+            }
+            if (i_ < t_.size() && t_[i_] == ")") {
+                ++i_;
+                return Ok();
+            }
+            return BadIndex(kIndexSyntax);
+        }
+    }
+
+    // <field> [COLLATE NOCASE|BINARY|RTRIM] [ASC|DESC], as "`field` COLLATE ... ASC".
+    Result<std::string> Column() {
+        if (i_ >= t_.size() || !IsWord(t_[i_]) || collection_.FindField(t_[i_]) == nullptr) {
+            return BadIndex("an index column must be a field of the collection");
+        }
+        std::string col = "`" + t_[i_++] + "`";
+        if (Word("COLLATE")) {
+            if (i_ >= t_.size()) {
+                return BadIndex("expected a collation");
+            }
+            const std::string coll = Upper(t_[i_++]);
+            if (coll != "NOCASE" && coll != "BINARY" && coll != "RTRIM") {
+                return BadIndex("unknown collation " + coll);
+            }
+            col += " COLLATE " + coll;
+        }
+        if (Word("ASC")) {
+            col += " ASC";
+        } else if (Word("DESC")) {
+            col += " DESC";
+        }
+        return col;
+    }
+
+    // The one partial form allowed: WHERE <field> != '' (the auth collections' email index).
+    Result<void> Where(IndexDef& def) {
+        if (!Word("WHERE")) {
+            return Ok();
+        }
+        const bool simple = i_ + 4 <= t_.size() && IsWord(t_[i_]) && collection_.FindField(t_[i_]) != nullptr &&
+                            t_[i_ + 1] == "!" && t_[i_ + 2] == "=" && t_[i_ + 3] == "'" && i_ + 4 < t_.size() &&
+                            t_[i_ + 4] == "'";
+        if (!simple) {
+            return BadIndex("the only WHERE clause allowed in an index is `WHERE <field> != ''`");
+        }
+        def.where_not_empty = t_[i_];
+        i_ += 5;
+        return Ok();
+    }
+
+    const std::vector<std::string>& t_;
+    const schema::Collection& collection_;
+    std::size_t i_ = 0;
+};
+
 }  // namespace
 
 std::string ColumnSql(const schema::Field& f, const schema::Catalog& catalog) {
@@ -102,101 +241,15 @@ std::string CreateTableSql(const schema::Collection& c, const schema::Catalog& c
 }
 
 Result<IndexDef> ParseIndex(std::string_view sql, const schema::Collection& collection) {
-    // PocketBase's message for a definition that does not parse; other problems are named.
-    static const std::string kSyntax = "invalid CREATE INDEX expression";
-    auto bad = [](const std::string& why) {
-        return MakeError(ErrorCode::kInvalidArgument, why, "indexes");
-    };
     if (sql.size() > 2000) {
-        return bad("the index definition is too long");
+        return BadIndex("the index definition is too long");
     }
     bool ok = true;
-    const auto t = Tokens(sql, ok);
+    const auto tokens = Tokens(sql, ok);
     if (!ok) {
-        return bad(kSyntax);
+        return BadIndex(kIndexSyntax);
     }
-    std::size_t i = 0;
-    auto word = [&](std::string_view w) {
-        if (i < t.size() && Upper(t[i]) == w) {
-            ++i;
-            return true;
-        }
-        return false;
-    };
-    IndexDef def;
-    if (!word("CREATE")) {
-        return bad(kSyntax);
-    }
-    def.unique = word("UNIQUE");
-    if (!word("INDEX")) {
-        return bad(kSyntax);
-    }
-    if (word("IF")) {
-        if (!word("NOT") || !word("EXISTS")) {
-            return bad(kSyntax);
-        }
-    }
-    if (i >= t.size() || !IsWord(t[i])) {
-        return bad(kSyntax);
-    }
-    def.name = t[i++];
-    if (!word("ON")) {
-        return bad(kSyntax);
-    }
-    if (i >= t.size() || t[i] != collection.name) {
-        return bad("an index may only be defined on its own collection's table");
-    }
-    ++i;
-    if (i >= t.size() || t[i] != "(") {
-        return bad(kSyntax);
-    }
-    ++i;
-    for (;;) {
-        if (i >= t.size() || !IsWord(t[i]) || collection.FindField(t[i]) == nullptr) {
-            return bad("an index column must be a field of the collection");
-        }
-        std::string col = "`" + t[i++] + "`";
-        if (word("COLLATE")) {
-            if (i >= t.size()) {
-                return bad("expected a collation");
-            }
-            const std::string coll = Upper(t[i++]);
-            if (coll != "NOCASE" && coll != "BINARY" && coll != "RTRIM") {
-                return bad("unknown collation " + coll);
-            }
-            col += " COLLATE " + coll;
-        }
-        if (word("ASC")) {
-            col += " ASC";
-        } else if (word("DESC")) {
-            col += " DESC";
-        }
-        def.columns.push_back(std::move(col));
-        if (i < t.size() && t[i] == ",") {
-            ++i;
-            continue;
-        }
-        if (i < t.size() && t[i] == ")") {
-            ++i;
-            break;
-        }
-        return bad(kSyntax);
-    }
-    if (word("WHERE")) {
-        // The one partial form allowed: WHERE <field> != '' (the auth collections' email index).
-        const bool simple = i + 4 <= t.size() && IsWord(t[i]) && collection.FindField(t[i]) != nullptr &&
-                            t[i + 1] == "!" && t[i + 2] == "=" && t[i + 3] == "'" && i + 4 < t.size() &&
-                            t[i + 4] == "'";
-        if (!simple) {
-            return bad("the only WHERE clause allowed in an index is `WHERE <field> != ''`");
-        }
-        def.where_not_empty = t[i];
-        i += 5;
-    }
-    if (i != t.size() && !(i + 1 == t.size() && t[i] == ";")) {
-        return bad("only plain column indexes are supported (no expressions)");
-    }
-    return def;
+    return IndexParser(tokens, collection).Parse();
 }
 
 std::string IndexText(const IndexDef& index, std::string_view table) {

@@ -168,6 +168,106 @@ Result<std::vector<std::string>> SelectListOf(std::string_view q) {
     return out;
 }
 
+namespace {
+
+// Secrets never reach a view, whatever expression wraps them: of the `_` tables only auth
+// collections and collections of the superusers' own (not basalt's tables, SQLite's schema or
+// the system collections of auth data: `_otps`, `_mfas`, ...), and no password or tokenKey column.
+bool ViewMayRead(const schema::Catalog& catalog, std::string_view table, std::string_view column) {
+    if (column == "password" || column == "tokenKey") {
+        const schema::Collection* c = catalog.Find(table);
+        if (c == nullptr || c->type == schema::CollectionType::kAuth) {
+            return false;
+        }
+    }
+    if (table.rfind("sqlite_", 0) == 0) {
+        return false;
+    }
+    if (!table.empty() && table.front() == '_') {
+        const schema::Collection* c = catalog.Find(table);
+        return c != nullptr && c->name == table && (c->type == schema::CollectionType::kAuth || !c->system);
+    }
+    return true;
+}
+
+// The field of a column whose expression is CAST(... AS `cast`).
+schema::Field CastField(const std::string& cast, const std::string& name) {
+    if (cast == "real" || cast == "decimal" || cast == "numeric") {
+        return MakeField(FieldType::kNumber, name);
+    }
+    if (cast == "int" || cast == "integer") {
+        schema::Field f = MakeField(FieldType::kNumber, name);
+        f.SetOption("onlyInt", true);
+        return f;
+    }
+    if (cast == "text") {
+        return MakeField(FieldType::kText, name);
+    }
+    if (cast == "bool" || cast == "boolean") {
+        return MakeField(FieldType::kBool, name);
+    }
+    return MakeField(FieldType::kJson, name);
+}
+
+// The field of one view column: the id; a relation for another collection's id; a copy of the
+// collection field it reads; a number for count()/total(); the type of a CAST; else json.
+// `expr` is the column's expression, lowercased.
+schema::Field ViewColumnField(const db::ColumnSource& col, const std::string& expr, const schema::Catalog& catalog) {
+    const schema::Collection* source = col.table.empty() ? nullptr : catalog.Find(col.table);
+    const schema::Field* source_field = source != nullptr ? source->FindField(col.column) : nullptr;
+    schema::Field f;
+    if (col.name == "id") {
+        f = schema::IdField();
+        f.SetOption("autogeneratePattern", "");
+        f.SetOption("pattern", "^[a-z0-9]+$");
+        f.SetOption("required", true);
+    } else if (source_field != nullptr && col.column == "id") {
+        f = MakeField(FieldType::kRelation, col.name);
+        f.SetOptions({{"collectionId", source->id}, {"maxSelect", 1}, {"minSelect", 0}, {"cascadeDelete", false}});
+    } else if (source_field != nullptr) {
+        f = *source_field;
+        f.name = col.name;
+        f.system = false;
+        f.id.clear();
+    } else if (expr.rfind("count(", 0) == 0) {
+        f = MakeField(FieldType::kNumber, col.name);
+        f.SetOption("onlyInt", true);
+    } else if (expr.rfind("total(", 0) == 0) {
+        f = MakeField(FieldType::kNumber, col.name);
+    } else if (const std::string cast = CastType(expr); !cast.empty()) {
+        f = CastField(cast, col.name);
+    } else {
+        f = MakeField(FieldType::kJson, col.name);
+    }
+    return f;
+}
+
+// A column's field keeps the id it had (same name and type) in the view's `previous` fields.
+void KeepFieldId(schema::Field& f, const std::string& column, const std::vector<schema::Field>& previous) {
+    if (f.id.empty() || column != "id") {
+        f.id = FieldIdFor(schema::FieldTypeName(f.type), f.name);
+        for (const auto& p : previous) {
+            if (p.name == f.name && p.type == f.type) {
+                f.id = p.id;
+            }
+        }
+    }
+}
+
+// "SELECT <each column> FROM (<query>)"; an id that is not a table column is cast to text.
+std::string ViewSelectSql(const std::vector<db::ColumnSource>& columns, std::string_view query, bool id_is_column) {
+    std::string sql = "SELECT ";
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+        const std::string name = query::QuoteIdent(columns[i].name);
+        sql += i > 0 ? ", " : "";
+        sql += name == "\"id\"" && !id_is_column ? "CAST(\"id\" AS TEXT) AS \"id\"" : name;
+    }
+    sql += " FROM (" + std::string(query) + ")";
+    return sql;
+}
+
+}  // namespace
+
 Result<ViewShape> DescribeView(
     db::Executor& ex, std::string_view query, const schema::Catalog& catalog, const std::vector<schema::Field>& previous
 ) {
@@ -175,24 +275,8 @@ Result<ViewShape> DescribeView(
     if (!exprs) {
         return exprs.error();
     }
-    // Secrets never reach a view, whatever expression wraps them: of the `_` tables only auth
-    // collections and collections of the superusers' own (not basalt's tables, SQLite's schema or
-    // the system collections of auth data: `_otps`, `_mfas`, ...), and no password or tokenKey column.
     auto columns = ex.Describe(query, [&catalog](std::string_view table, std::string_view column) {
-        if (column == "password" || column == "tokenKey") {
-            const schema::Collection* c = catalog.Find(table);
-            if (c == nullptr || c->type == schema::CollectionType::kAuth) {
-                return false;
-            }
-        }
-        if (table.rfind("sqlite_", 0) == 0) {
-            return false;
-        }
-        if (!table.empty() && table.front() == '_') {
-            const schema::Collection* c = catalog.Find(table);
-            return c != nullptr && c->name == table && (c->type == schema::CollectionType::kAuth || !c->system);
-        }
-        return true;
+        return ViewMayRead(catalog, table, column);
     });
     if (!columns) {
         return columns.error();
@@ -214,54 +298,12 @@ Result<ViewShape> DescribeView(
         if (!names.insert(ToLower(col.name)).second) {
             return MakeError(ErrorCode::kInvalidArgument, "duplicated column name '" + col.name + "'");
         }
-        const std::string expr = ToLower((*exprs)[i]);
-        const schema::Collection* source = col.table.empty() ? nullptr : catalog.Find(col.table);
-        const schema::Field* source_field = source != nullptr ? source->FindField(col.column) : nullptr;
-        schema::Field f;
         if (col.name == "id") {
             has_id = true;
             id_is_column = !col.table.empty();
-            f = schema::IdField();
-            f.SetOption("autogeneratePattern", "");
-            f.SetOption("pattern", "^[a-z0-9]+$");
-            f.SetOption("required", true);
-        } else if (source_field != nullptr && col.column == "id") {
-            f = MakeField(FieldType::kRelation, col.name);
-            f.SetOptions({{"collectionId", source->id}, {"maxSelect", 1}, {"minSelect", 0}, {"cascadeDelete", false}});
-        } else if (source_field != nullptr) {
-            f = *source_field;
-            f.name = col.name;
-            f.system = false;
-            f.id.clear();
-        } else if (expr.rfind("count(", 0) == 0) {
-            f = MakeField(FieldType::kNumber, col.name);
-            f.SetOption("onlyInt", true);
-        } else if (expr.rfind("total(", 0) == 0) {
-            f = MakeField(FieldType::kNumber, col.name);
-        } else if (const std::string cast = CastType(expr); !cast.empty()) {
-            if (cast == "real" || cast == "decimal" || cast == "numeric") {
-                f = MakeField(FieldType::kNumber, col.name);
-            } else if (cast == "int" || cast == "integer") {
-                f = MakeField(FieldType::kNumber, col.name);
-                f.SetOption("onlyInt", true);
-            } else if (cast == "text") {
-                f = MakeField(FieldType::kText, col.name);
-            } else if (cast == "bool" || cast == "boolean") {
-                f = MakeField(FieldType::kBool, col.name);
-            } else {
-                f = MakeField(FieldType::kJson, col.name);
-            }
-        } else {
-            f = MakeField(FieldType::kJson, col.name);
         }
-        if (f.id.empty() || col.name != "id") {
-            f.id = FieldIdFor(schema::FieldTypeName(f.type), f.name);
-            for (const auto& p : previous) {
-                if (p.name == f.name && p.type == f.type) {
-                    f.id = p.id;
-                }
-            }
-        }
+        schema::Field f = ViewColumnField(col, ToLower((*exprs)[i]), catalog);
+        KeepFieldId(f, col.name, previous);
         out.fields.push_back(std::move(f));
     }
     if (!has_id) {
@@ -270,13 +312,7 @@ Result<ViewShape> DescribeView(
             "missing required id column (you can use `(ROW_NUMBER() OVER()) as id` if you don't have one)"
         );
     }
-    out.select_sql = "SELECT ";
-    for (std::size_t i = 0; i < columns->size(); ++i) {
-        const std::string name = query::QuoteIdent((*columns)[i].name);
-        out.select_sql += i > 0 ? ", " : "";
-        out.select_sql += name == "\"id\"" && !id_is_column ? "CAST(\"id\" AS TEXT) AS \"id\"" : name;
-    }
-    out.select_sql += " FROM (" + std::string(query) + ")";
+    out.select_sql = ViewSelectSql(*columns, query, id_is_column);
     return out;
 }
 

@@ -18,6 +18,25 @@ FieldError Mismatch(std::string field) {
     return {std::move(field), "validation_values_mismatch", "Values don't match."};
 }
 
+// Whether the request manages the auth record (or, on create, would): superusers always; else the
+// collection's manageRule, which on create can only be checked when it is empty (allows everyone).
+Result<bool> ManagesRecord(
+    const records::RecordService& records,
+    const schema::Collection& c,
+    bool create,
+    std::string_view current_id,
+    const records::Access& access
+) {
+    if (access.superuser) {
+        return true;
+    }
+    if (create) {
+        const auto rule = AuthOptionsOf(c).manage_rule;
+        return rule && rule->empty();
+    }
+    return records.CanManage(c, current_id, access);
+}
+
 }  // namespace
 
 Result<records::AuthInput> PrepareAuthInput(
@@ -41,18 +60,11 @@ Result<records::AuthInput> PrepareAuthInput(
         }
         current = std::move(**found);
     }
-    if (access.superuser) {
-        out.manage = true;
-    } else if (create) {
-        const auto rule = AuthOptionsOf(c).manage_rule;
-        out.manage = rule && rule->empty();
-    } else {
-        auto m = records.CanManage(c, current_id, access);
-        if (!m) {
-            return m.error();
-        }
-        out.manage = *m;
+    auto manage = ManagesRecord(records, c, create, current_id, access);
+    if (!manage) {
+        return manage.error();
     }
+    out.manage = *manage;
     auto text = [&body](std::string_view key) -> std::optional<std::string> {
         const auto* v = body.if_contains(key);
         if (v == nullptr || v->is_null()) {

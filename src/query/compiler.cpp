@@ -763,6 +763,88 @@ struct Compiler::Impl {
         return out;
     }
 
+    // A joined collection: guarded by its rules in the main query; in a subquery's joins only a
+    // superuser may filter by a collection without a list rule (or one it may not read).
+    Result<void> CheckJoined(const schema::Collection& target, const std::string& qa, JoinSink& sink) {
+        if (&sink == &main) {
+            return GuardJoin(target, qa);
+        }
+        if (!opt.allow_hidden && (!target.list_rule || (opt.readable && !opt.readable(target)))) {
+            return Invalid("the fields of " + target.name + " can be filtered only by superusers");
+        }
+        return Ok();
+    }
+
+    // Joins `target`, which the relation field `f` (column `col`) points to, once per path `key`;
+    // the join's quoted alias.
+    Result<std::string> JoinRelation(
+        const schema::Field& f,
+        const schema::Collection& target,
+        const std::string& col,
+        const std::string& key,
+        JoinSink& sink
+    ) {
+        bool created = false;
+        auto a = sink.Alias(key, created);
+        if (!a) {
+            return a.error();
+        }
+        std::string qa = QuoteIdent(*a);
+        if (!created) {
+            return qa;
+        }
+        if (f.IsMultiple()) {
+            const std::string je = QuoteIdent(*a + "_je");
+            sink.joins.push_back(Lit("LEFT JOIN json_each(" + col + ") " + je));
+            sink.joins.push_back(
+                Lit("LEFT JOIN " + QuoteIdent(target.name) + " " + qa + " ON " + qa + ".\"id\" = " + je + ".\"value\"")
+            );
+        } else {
+            sink.joins.push_back(
+                Lit("LEFT JOIN " + QuoteIdent(target.name) + " " + qa + " ON " + qa + ".\"id\" = " + col)
+            );
+        }
+        if (auto g = CheckJoined(target, qa, sink); !g) {
+            return g.error();
+        }
+        return qa;
+    }
+
+    // Joins the records of `from` whose relation `rel` points to the row of `alias`, once per path
+    // `key`; the join's quoted alias.
+    Result<std::string> JoinBackRelation(
+        const schema::Collection& from,
+        const schema::Field& rel,
+        const std::string& alias,
+        const std::string& key,
+        JoinSink& sink
+    ) {
+        bool created = false;
+        auto a = sink.Alias(key, created);
+        if (!a) {
+            return a.error();
+        }
+        std::string qa = QuoteIdent(*a);
+        if (!created) {
+            return qa;
+        }
+        const std::string rcol = qa + "." + QuoteIdent(rel.name);
+        if (rel.IsMultiple()) {
+            sink.joins.push_back(
+                Lit("LEFT JOIN " + QuoteIdent(from.name) + " " + qa + " ON EXISTS (SELECT 1 FROM json_each(" + rcol +
+                    ") WHERE json_each.\"value\" = " + alias + ".\"id\")")
+            );
+        } else {
+            sink.joins.push_back(
+                Lit("LEFT JOIN " + QuoteIdent(from.name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\"")
+            );
+        }
+        if (auto g = CheckJoined(from, qa, sink); !g) {
+            return g.error();
+        }
+        return qa;
+    }
+
     Result<Walked> Walk(const Root& start, const std::string& path, const std::string& modifier, JoinSink& sink) {
         const auto segments = Split(path, '.');
         const schema::Collection* c = start.collection;
@@ -802,36 +884,13 @@ struct Compiler::Impl {
                 if (target == nullptr) {
                     return Invalid("relation '" + seg + "' points to a missing collection");
                 }
-                bool created = false;
-                auto a = sink.Alias(key, created);
-                if (!a) {
-                    return a.error();
-                }
-                const std::string qa = QuoteIdent(*a);
-                if (created) {
-                    if (f->IsMultiple()) {
-                        const std::string je = QuoteIdent(*a + "_je");
-                        sink.joins.push_back(Lit("LEFT JOIN json_each(" + col + ") " + je));
-                        sink.joins.push_back(
-                            Lit("LEFT JOIN " + QuoteIdent(target->name) + " " + qa + " ON " + qa + ".\"id\" = " + je +
-                                ".\"value\"")
-                        );
-                    } else {
-                        sink.joins.push_back(
-                            Lit("LEFT JOIN " + QuoteIdent(target->name) + " " + qa + " ON " + qa + ".\"id\" = " + col)
-                        );
-                    }
-                    if (&sink == &main) {
-                        if (auto g = GuardJoin(*target, qa); !g) {
-                            return g.error();
-                        }
-                    } else if (!opt.allow_hidden && (!target->list_rule || (opt.readable && !opt.readable(*target)))) {
-                        return Invalid("the fields of " + target->name + " can be filtered only by superusers");
-                    }
+                auto qa = JoinRelation(*f, *target, col, key, sink);
+                if (!qa) {
+                    return qa.error();
                 }
                 multi = multi || f->IsMultiple();
                 c = target;
-                alias = qa;
+                alias = std::move(*qa);
                 continue;
             }
             // Back-relation: <collection>_via_<relation field of that collection pointing here>.
@@ -843,35 +902,13 @@ struct Compiler::Impl {
                     (rel->hidden && !opt.allow_hidden)) {
                     return Invalid("invalid back-relation '" + seg + "'");
                 }
-                bool created = false;
-                auto a = sink.Alias(key, created);
-                if (!a) {
-                    return a.error();
-                }
-                const std::string qa = QuoteIdent(*a);
-                if (created) {
-                    const std::string rcol = qa + "." + QuoteIdent(rel->name);
-                    if (rel->IsMultiple()) {
-                        sink.joins.push_back(Lit(
-                            "LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON EXISTS (SELECT 1 FROM json_each(" +
-                            rcol + ") WHERE json_each.\"value\" = " + alias + ".\"id\")"
-                        ));
-                    } else {
-                        sink.joins.push_back(Lit(
-                            "LEFT JOIN " + QuoteIdent(from->name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\""
-                        ));
-                    }
-                    if (&sink == &main) {
-                        if (auto g = GuardJoin(*from, qa); !g) {
-                            return g.error();
-                        }
-                    } else if (!opt.allow_hidden && (!from->list_rule || (opt.readable && !opt.readable(*from)))) {
-                        return Invalid("the fields of " + from->name + " can be filtered only by superusers");
-                    }
+                auto qa = JoinBackRelation(*from, *rel, alias, key, sink);
+                if (!qa) {
+                    return qa.error();
                 }
                 multi = true;
                 c = from;
-                alias = qa;
+                alias = std::move(*qa);
                 continue;
             }
             return Invalid("unknown field '" + seg + "'");

@@ -529,8 +529,7 @@ void Hub::ReauthOwners(const schema::Collection& c, const events::Event& event, 
 
 std::size_t Hub::FanOut(const std::vector<EventPtr>& batch, unsigned shard) {
     const auto snapshot = collections_.Current();
-    // Everything one batch sends a client, pushed at once: one wake-up and one write per client.
-    std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::vector<http::EventStream::Segment>>> out;
+    Outgoing out;
     for (const auto& event_ptr : batch) {
         const events::Event& event = *event_ptr;
         const schema::Collection* c = snapshot->Find(event.collection_id);
@@ -546,75 +545,85 @@ std::size_t Hub::FanOut(const std::vector<EventPtr>& batch, unsigned shard) {
         if (IsRevocation(event)) {
             continue;
         }
-        std::shared_ptr<const std::vector<Entry>> by_id;
-        std::shared_ptr<const std::vector<Entry>> by_name;
-        {
-            std::lock_guard lock(mu_);
-            by_id = Subscribers(c->id, shard);
-            by_name = Subscribers(c->name, shard);
-        }
-        if (!by_id && !by_name) {
-            continue;  // nobody listens: the record is not even parsed
-        }
-        boost::system::error_code ec;
-        json::value parsed = ParseJson(event.record, ec);
-        if (ec || !parsed.is_object()) {
-            continue;
-        }
-        const json::object& record = parsed.as_object();
-
-        // One frame tail ("\nevent:...\ndata:...\n\n") per (who, topic) for this event; null when
-        // that subscriber may not see it. Neighbours in the list usually share both: the last one
-        // is checked before the map.
-        std::unordered_map<MemoKey, http::EventStream::Segment, MemoKeyHash> memo;
-        MemoKey last_key{nullptr, {}};
-        const http::EventStream::Segment* last = nullptr;
-        std::unordered_set<const Client*> seen;  // only when both lists exist
-        const bool both = by_id && by_name;
-        for (const auto* list : {by_id.get(), by_name.get()}) {
-            if (list == nullptr) {
-                continue;
-            }
-            for (const Entry& entry : *list) {
-                Client* client = entry.client.get();
-                if (both && !seen.insert(client).second) {
-                    continue;  // subscribed by both id and name: handled
-                }
-                const auth::Principal* principal = entry.state->auth.principal.get();
-                for (const auto& sub : entry.state->subs) {
-                    if ((sub.collection != c->id && sub.collection != c->name) ||
-                        (!sub.record_id.empty() && sub.record_id != event.record_id)) {
-                        continue;
-                    }
-                    const MemoKey key{principal, sub.topic};
-                    if (last == nullptr || !(key == last_key)) {
-                        auto [slot, inserted] = memo.try_emplace(key);
-                        if (inserted) {
-                            if (auto payload = Render(*c, *snapshot, event, record, sub, principal)) {
-                                slot->second = std::make_shared<const std::string>(
-                                    "\nevent:" + sub.topic + "\ndata:" + *payload + "\n\n"
-                                );
-                            }
-                        }
-                        last_key = key;
-                        last = &slot->second;
-                    }
-                    if (*last) {
-                        auto& [owner, segments] = out[client];
-                        if (!owner) {
-                            owner = entry.client;
-                        }
-                        segments.push_back(client->prefix);  // shared: no bytes copied per subscriber
-                        segments.push_back(*last);
-                    }
-                }
-            }
-        }
+        FanOutEvent(*c, *snapshot, event, shard, out);
     }
     for (auto& [ptr, entry] : out) {
         entry.first->stream->Push(entry.second);  // a full queue closes the stream: the client reconnects
     }
     return out.size();
+}
+
+void Hub::FanOutEvent(
+    const schema::Collection& c,
+    const collections::Snapshot& snapshot,
+    const events::Event& event,
+    unsigned shard,
+    Outgoing& out
+) {
+    std::shared_ptr<const std::vector<Entry>> by_id;
+    std::shared_ptr<const std::vector<Entry>> by_name;
+    {
+        std::lock_guard lock(mu_);
+        by_id = Subscribers(c.id, shard);
+        by_name = Subscribers(c.name, shard);
+    }
+    if (!by_id && !by_name) {
+        return;  // nobody listens: the record is not even parsed
+    }
+    boost::system::error_code ec;
+    json::value parsed = ParseJson(event.record, ec);
+    if (ec || !parsed.is_object()) {
+        return;
+    }
+    const json::object& record = parsed.as_object();
+
+    // One frame tail ("\nevent:...\ndata:...\n\n") per (who, topic) for this event; null when
+    // that subscriber may not see it. Neighbours in the list usually share both: the last one
+    // is checked before the map.
+    std::unordered_map<MemoKey, http::EventStream::Segment, MemoKeyHash> memo;
+    MemoKey last_key{nullptr, {}};
+    const http::EventStream::Segment* last = nullptr;
+    std::unordered_set<const Client*> seen;  // only when both lists exist
+    const bool both = by_id && by_name;
+    for (const auto* list : {by_id.get(), by_name.get()}) {
+        if (list == nullptr) {
+            continue;
+        }
+        for (const Entry& entry : *list) {
+            Client* client = entry.client.get();
+            if (both && !seen.insert(client).second) {
+                continue;  // subscribed by both id and name: handled
+            }
+            const auth::Principal* principal = entry.state->auth.principal.get();
+            for (const auto& sub : entry.state->subs) {
+                if ((sub.collection != c.id && sub.collection != c.name) ||
+                    (!sub.record_id.empty() && sub.record_id != event.record_id)) {
+                    continue;
+                }
+                const MemoKey key{principal, sub.topic};
+                if (last == nullptr || !(key == last_key)) {
+                    auto [slot, inserted] = memo.try_emplace(key);
+                    if (inserted) {
+                        if (auto payload = Render(c, snapshot, event, record, sub, principal)) {
+                            slot->second = std::make_shared<const std::string>(
+                                "\nevent:" + sub.topic + "\ndata:" + *payload + "\n\n"
+                            );
+                        }
+                    }
+                    last_key = key;
+                    last = &slot->second;
+                }
+                if (*last) {
+                    auto& [owner, segments] = out[client];
+                    if (!owner) {
+                        owner = entry.client;
+                    }
+                    segments.push_back(client->prefix);  // shared: no bytes copied per subscriber
+                    segments.push_back(*last);
+                }
+            }
+        }
+    }
 }
 
 std::optional<std::string> Hub::Render(

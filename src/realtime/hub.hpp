@@ -117,6 +117,17 @@ private:
     void Run(const std::stop_token& stop);
     /// Sends a batch to the clients of `shard`; returns how many it wrote to.
     std::size_t FanOut(const std::vector<EventPtr>& batch, unsigned shard);
+    /// Everything one batch sends each client, pushed at once: one wake-up and one write per client.
+    using Outgoing =
+        std::unordered_map<Client*, std::pair<std::shared_ptr<Client>, std::vector<http::EventStream::Segment>>>;
+    /// Adds to `out` the frames of one event of `c` for the subscribers of `shard` that may see it.
+    void FanOutEvent(
+        const schema::Collection& c,
+        const collections::Snapshot& snapshot,
+        const events::Event& event,
+        unsigned shard,
+        Outgoing& out
+    );
     /// Checks again the credentials of the shard's clients signed in as the event's record (a change
     /// to it, a revocation of its sessions or keys).
     void ReauthOwners(const schema::Collection& c, const events::Event& event, unsigned shard);

@@ -183,13 +183,92 @@ void AppendColumnJson(std::string& out, const schema::Field& f, const db::RowVie
     AppendColumnJson(out, f, v);
 }
 
+namespace {
+
+// "field+", "field-" or "+field" for a field of `c`.
+bool IsModifierKey(const schema::Collection& c, std::string_view k) {
+    if (k.size() > 1 && (k.back() == '+' || k.back() == '-') && c.FindField(k.substr(0, k.size() - 1)) != nullptr) {
+        return true;
+    }
+    return k.size() > 1 && k.front() == '+' && c.FindField(k.substr(1)) != nullptr;
+}
+
+// A number field's `base` plus `plus` minus `minus` (either may be absent).
+json::value NumberModified(
+    const schema::Field& f,
+    const json::value* base,
+    const json::value* plus,
+    const json::value* minus,
+    std::vector<FieldError>& errors
+) {
+    double n = base != nullptr ? schema::ValueAsNumber(*base).value_or(0) : 0;
+    auto apply = [&](const json::value* delta, double sign) {
+        if (delta == nullptr) {
+            return;
+        }
+        auto d = schema::ValueAsNumber(*delta);
+        if (!d || !std::isfinite(*d)) {
+            Add(errors, f, "validation_invalid_number", "Must be a number.");
+            return;
+        }
+        n += sign * *d;
+    };
+    apply(plus, 1.0);
+    apply(minus, -1.0);
+    return n;
+}
+
+// The values of a list modifier: a string or a list of strings (none when absent).
+std::vector<std::string> ModifierValues(const schema::Field& f, const json::value* v, std::vector<FieldError>& errors) {
+    if (v == nullptr) {
+        return {};
+    }
+    auto list = schema::ValueAsList(*v);
+    if (!list) {
+        Add(errors, f, "validation_invalid_value", "Must be a string or a list of strings.");
+        return {};
+    }
+    return std::move(*list);
+}
+
+// A list field's `base` with `prepend` put in front, `plus` appended and every value of `minus`
+// removed (each may be absent).
+json::value ListModified(
+    const schema::Field& f,
+    const json::value* base,
+    const json::value* prepend,
+    const json::value* plus,
+    const json::value* minus,
+    std::vector<FieldError>& errors
+) {
+    std::vector<std::string> items;
+    if (base != nullptr) {
+        auto list = schema::ValueAsList(*base);
+        if (list) {
+            items = std::move(*list);
+        }
+    }
+    std::vector<std::string> front = ModifierValues(f, prepend, errors);
+    front.insert(front.end(), items.begin(), items.end());
+    items = std::move(front);
+    for (auto& v : ModifierValues(f, plus, errors)) {
+        items.push_back(std::move(v));
+    }
+    for (const auto& v : ModifierValues(f, minus, errors)) {
+        items.erase(std::remove(items.begin(), items.end(), v), items.end());
+    }
+    json::array a;
+    for (auto& v : items) {
+        a.emplace_back(v);
+    }
+    return a;
+}
+
+}  // namespace
+
 bool HasModifiers(const schema::Collection& c, const json::object& body) {
     for (const auto& [key, value] : body) {
-        const std::string_view k = key;
-        if (k.size() > 1 && (k.back() == '+' || k.back() == '-') && c.FindField(k.substr(0, k.size() - 1)) != nullptr) {
-            return true;
-        }
-        if (k.size() > 1 && k.front() == '+' && c.FindField(k.substr(1)) != nullptr) {
+        if (IsModifierKey(c, key)) {
             return true;
         }
     }
@@ -201,11 +280,7 @@ json::object ApplyModifiers(
 ) {
     json::object out;
     for (const auto& [key, value] : body) {
-        const std::string_view k = key;
-        const bool modifier = (k.size() > 1 && (k.back() == '+' || k.back() == '-') &&
-                               c.FindField(k.substr(0, k.size() - 1)) != nullptr) ||
-                              (k.size() > 1 && k.front() == '+' && c.FindField(k.substr(1)) != nullptr);
-        if (!modifier) {
+        if (!IsModifierKey(c, key)) {
             out[key] = value;
         }
     }
@@ -223,59 +298,12 @@ json::object ApplyModifiers(
         }
         const schema::Modifiers modifiers = f.Kind().modifiers;
         if (modifiers == schema::Modifiers::kNumber) {
-            double n = base != nullptr ? schema::ValueAsNumber(*base).value_or(0) : 0;
-            auto apply = [&](const json::value* delta, double sign) {
-                if (delta == nullptr) {
-                    return;
-                }
-                auto d = schema::ValueAsNumber(*delta);
-                if (!d || !std::isfinite(*d)) {
-                    Add(errors, f, "validation_invalid_number", "Must be a number.");
-                    return;
-                }
-                n += sign * *d;
-            };
-            apply(plus, 1.0);
-            apply(minus, -1.0);
-            out[f.name] = n;
-            continue;
-        }
-        if (modifiers != schema::Modifiers::kList) {
+            out[f.name] = NumberModified(f, base, plus, minus, errors);
+        } else if (modifiers == schema::Modifiers::kList) {
+            out[f.name] = ListModified(f, base, prepend, plus, minus, errors);
+        } else {
             Add(errors, f, "validation_invalid_modifier", "This field has no +/- modifiers.");
-            continue;
         }
-        std::vector<std::string> items;
-        if (base != nullptr) {
-            auto list = schema::ValueAsList(*base);
-            if (list) {
-                items = std::move(*list);
-            }
-        }
-        auto values_of = [&](const json::value* v) -> std::vector<std::string> {
-            if (v == nullptr) {
-                return {};
-            }
-            auto list = schema::ValueAsList(*v);
-            if (!list) {
-                Add(errors, f, "validation_invalid_value", "Must be a string or a list of strings.");
-                return {};
-            }
-            return std::move(*list);
-        };
-        std::vector<std::string> front = values_of(prepend);
-        front.insert(front.end(), items.begin(), items.end());
-        items = std::move(front);
-        for (auto& v : values_of(plus)) {
-            items.push_back(std::move(v));
-        }
-        for (const auto& v : values_of(minus)) {
-            items.erase(std::remove(items.begin(), items.end(), v), items.end());
-        }
-        json::array a;
-        for (auto& v : items) {
-            a.emplace_back(v);
-        }
-        out[f.name] = std::move(a);
     }
     return out;
 }

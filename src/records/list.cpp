@@ -41,7 +41,111 @@ std::string CountKey(const std::string& sql, const std::vector<db::Value>& param
     return key;
 }
 
+// The key of a cached plan: the collection, who reads, the rule, filter and sort, and for a rule
+// with @request.auth.* the auth record's JSON object (by address: the cache keeps it alive).
+std::string PlanKey(
+    const schema::Collection& c,
+    const std::string& applied_rule,
+    const ListParams& p,
+    const Access& access,
+    bool keyed_by_auth
+) {
+    std::string key =
+        c.id + '\x1f' + (access.superuser ? "s" : "g") + '\x1f' + applied_rule + '\x1f' + p.filter + '\x1f' + p.sort;
+    if (keyed_by_auth) {
+        key += '\x1f' + std::to_string(reinterpret_cast<std::uintptr_t>(access.request.auth.get()));
+    }
+    return key;
+}
+
+// The list rule, filter and sort of a list compiled together.
+Result<query::CompiledFilter> CompileListPlan(
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    const ListParams& p,
+    const Access& access,
+    const Clock& clock
+) {
+    query::Compiler compiler(c, snap, CompileOptionsFor(access, clock));
+    if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.AddFilter(p.filter); !r) {
+        return r.error();
+    }
+    if (auto r = compiler.SetSort(p.sort); !r) {
+        return r.error();
+    }
+    return compiler.Build();
+}
+
 constexpr std::size_t kMaxCachedCounts = 4096;
+
+}  // namespace
+
+// The SQL of one list page: the page itself and (unless skip_total) its total, with the total
+// when the count cache has it for the data version read before the data.
+struct ListQueries {
+    std::string page_sql;
+    std::vector<db::Value> page_params;
+    std::string count_sql;
+    std::vector<db::Value> count_params;
+    std::string count_key;  // empty for system collections (their totals are not cached)
+    std::optional<std::int64_t> cached_total;
+    std::uint64_t version = 0;
+};
+
+namespace {
+
+// The page and count statements of the plan `f` on `c` for the page `out` describes.
+ListQueries ListQueriesFor(
+    const schema::Collection& c, const query::CompiledFilter& f, const ListParams& p, const ListResult& out
+) {
+    ListQueries q;
+    const bool distinct = !f.joins.empty();
+    Sql base = FromWhere(c, f, "", {});
+    q.page_sql = SelectList(c, distinct) + base.text;
+    q.page_params = base.params;
+    if (!f.order_by.empty()) {
+        q.page_sql += " ORDER BY " + f.order_by;
+        q.page_params.insert(q.page_params.end(), f.order_params.begin(), f.order_params.end());
+    }
+    q.page_sql += " LIMIT ? OFFSET ?";
+    q.page_params.emplace_back(out.per_page);
+    q.page_params.emplace_back((out.page - 1) * out.per_page);
+    if (!p.skip_total) {
+        q.count_sql = (distinct ? "SELECT COUNT(DISTINCT " + query::QuoteIdent(c.name) +
+                                      (c.type == schema::CollectionType::kView ? ".\"id\")" : ".\"_rowid_\")")
+                                : std::string("SELECT COUNT(*)")) +
+                      base.text;
+        q.count_params = std::move(base.params);
+    }
+    return q;
+}
+
+// The records of a list with expand as JSON text: expanded, then serialized.
+Result<std::string> ExpandedItemsJson(
+    const RecordService& service,
+    const schema::Collection& c,
+    const collections::Snapshot& snap,
+    std::vector<json::object>& records,
+    const ListParams& p,
+    const Access& access
+) {
+    std::vector<json::object*> ptrs;
+    ptrs.reserve(records.size());
+    for (auto& o : records) {
+        ptrs.push_back(&o);
+    }
+    if (auto e = service.Expand(c, snap, ptrs, p.expand, access); !e) {
+        return e.error();
+    }
+    json::array with_expand;
+    for (auto& o : records) {
+        with_expand.emplace_back(std::move(o));
+    }
+    return json::serialize(with_expand);
+}
 
 }  // namespace
 
@@ -84,18 +188,12 @@ void RecordService::StoreCount(std::string key, std::uint64_t version, std::int6
     counts_[std::move(key)] = {version, count};
 }
 
-Result<ListResult> RecordService::List(std::string_view collection, const ListParams& p, const Access& access) const {
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
-    const schema::Collection& c = *l->collection;
-    if (!ScopeAllows(access, c, "list")) {
-        return ScopeForbidden();
-    }
-    if (!access.superuser && !c.list_rule) {
-        return Forbidden();
-    }
+Result<query::CompiledFilter> RecordService::ListPlan(
+    const schema::Collection& c,
+    const std::shared_ptr<const collections::Snapshot>& snapshot,
+    const ListParams& p,
+    const Access& access
+) const {
     const std::string applied_rule = access.superuser ? std::string() : *c.list_rule;
     // A plan is reused while the schema is the same. Texts with macros or @request.* values change
     // per request and are compiled each time, except @request.auth.*: those values are fixed for one
@@ -104,69 +202,51 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     const bool auth_only_rule = OnlyAuthReferences(applied_rule);
     const bool cacheable =
         auth_only_rule && p.filter.find('@') == std::string::npos && p.sort.find('@') == std::string::npos;
+    if (!cacheable) {
+        return CompileListPlan(c, *snapshot, p, access, clock_);
+    }
     const bool keyed_by_auth = applied_rule.find('@') != std::string::npos;
-    std::string plan_key;
-    std::optional<query::CompiledFilter> cached_plan;
-    if (cacheable) {
-        plan_key = c.id + '\x1f' + (access.superuser ? "s" : "g") + '\x1f' + applied_rule + '\x1f' + p.filter + '\x1f' +
-                   p.sort;
-        if (keyed_by_auth) {
-            plan_key += '\x1f' + std::to_string(reinterpret_cast<std::uintptr_t>(access.request.auth.get()));
-        }
-        cached_plan = CachedPlan(plan_key, l->snapshot.get());
+    std::string plan_key = PlanKey(c, applied_rule, p, access, keyed_by_auth);
+    if (auto cached = CachedPlan(plan_key, snapshot.get())) {
+        return *std::move(cached);
     }
-    if (!cached_plan) {
-        query::Compiler compiler(c, *l->snapshot, CompileOptionsFor(access, clock_));
-        if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
-            return r.error();
-        }
-        if (auto r = compiler.AddFilter(p.filter); !r) {
-            return r.error();
-        }
-        if (auto r = compiler.SetSort(p.sort); !r) {
-            return r.error();
-        }
-        cached_plan = compiler.Build();
-        if (cacheable) {
-            StorePlan(
-                std::move(plan_key),
-                l->snapshot,
-                *cached_plan,
-                keyed_by_auth ? std::shared_ptr<const void>(access.request.auth) : nullptr
-            );
-        }
+    auto plan = CompileListPlan(c, *snapshot, p, access, clock_);
+    if (!plan) {
+        return plan.error();
     }
-    const query::CompiledFilter& f = *cached_plan;
-    ListResult out;
-    out.page = std::clamp<std::int64_t>(p.page, 1, kMaxPage);
-    out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
-    const bool distinct = !f.joins.empty();
-    Sql base = FromWhere(c, f, "", {});
-    std::string page_sql = SelectList(c, distinct) + base.text;
-    std::vector<db::Value> page_params = base.params;
-    if (!f.order_by.empty()) {
-        page_sql += " ORDER BY " + f.order_by;
-        page_params.insert(page_params.end(), f.order_params.begin(), f.order_params.end());
+    StorePlan(
+        std::move(plan_key), snapshot, *plan, keyed_by_auth ? std::shared_ptr<const void>(access.request.auth) : nullptr
+    );
+    return plan;
+}
+
+Result<void> RecordService::CountListTotal(
+    db::Executor& ex, const schema::Collection& c, ListQueries& q, ListResult& out
+) const {
+    if (q.cached_total) {
+        out.total_items = *q.cached_total;
+        return Ok();
     }
-    page_sql += " LIMIT ? OFFSET ?";
-    page_params.emplace_back(out.per_page);
-    page_params.emplace_back((out.page - 1) * out.per_page);
+    auto count = ex.Query(q.count_sql, q.count_params);
+    if (!count) {
+        return count.error();
+    }
+    out.total_items = db::AsInt(count->rows[0][0]);
+    if (!c.system) {
+        StoreCount(std::move(q.count_key), q.version, out.total_items);
+    }
+    return Ok();
+}
+
+Result<void> RecordService::ReadListPage(
+    const schema::Collection& c,
+    const ListParams& p,
+    const Access& access,
+    ListQueries& q,
+    ListResult& out,
+    std::vector<json::object>& expanded
+) const {
     const bool include_hidden = SeesHidden(access);
-    const std::uint64_t version = collections_.DataVersion();  // read before the data
-    std::vector<json::object> expanded;                        // only with expand: records as DOM objects
-    std::string count_sql;
-    std::string count_key;
-    std::optional<std::int64_t> cached_total;
-    if (!p.skip_total) {
-        count_sql = (distinct ? "SELECT COUNT(DISTINCT " + query::QuoteIdent(c.name) +
-                                    (c.type == schema::CollectionType::kView ? ".\"id\")" : ".\"_rowid_\")")
-                              : std::string("SELECT COUNT(*)")) +
-                    base.text;
-        if (!c.system) {
-            count_key = CountKey(count_sql, base.params);
-            cached_total = CachedCount(count_key, version);
-        }
-    }
     // Rows are streamed straight into the JSON text: no result set, no DOM.
     std::string items = "[";
     items.reserve(static_cast<std::size_t>(out.per_page) * 512);
@@ -181,66 +261,78 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
         return Ok();
     };
     Result<void> r = Ok();
-    if (p.expand.empty() && (p.skip_total || cached_total)) {
+    if (p.expand.empty() && (p.skip_total || q.cached_total)) {
         // One statement: no read transaction needed.
-        r = db_.ReadEach(page_sql, page_params, stream);
-        if (cached_total) {
-            out.total_items = *cached_total;
+        r = db_.ReadEach(q.page_sql, q.page_params, stream);
+        if (q.cached_total) {
+            out.total_items = *q.cached_total;
         }
     } else {
         r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
             if (!p.expand.empty()) {
-                auto rs = ex.Query(page_sql, page_params);
+                // With expand: records as DOM objects.
+                auto rs = ex.Query(q.page_sql, q.page_params);
                 if (!rs) {
                     return rs.error();
                 }
                 for (std::size_t i = 0; i < rs->rows.size(); ++i) {
                     expanded.push_back(RecordJson(c, *rs, i, include_hidden, SelfId(c, access)));
                 }
-            } else if (auto each = ex.QueryEach(page_sql, page_params, stream); !each) {
+            } else if (auto each = ex.QueryEach(q.page_sql, q.page_params, stream); !each) {
                 return each.error();
             }
-            if (!p.skip_total) {
-                if (cached_total) {
-                    out.total_items = *cached_total;
-                } else {
-                    auto count = ex.Query(count_sql, base.params);
-                    if (!count) {
-                        return count.error();
-                    }
-                    out.total_items = db::AsInt(count->rows[0][0]);
-                    if (!c.system) {
-                        StoreCount(std::move(count_key), version, out.total_items);
-                    }
-                }
+            if (p.skip_total) {
+                return Ok();
             }
-            return Ok();
+            return CountListTotal(ex, c, q, out);
         });
     }
-    if (r) {
-        items.push_back(']');
-        out.items_json = std::move(items);
-        if (!p.skip_total) {
-            out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
-        }
-    }
     if (!r) {
+        return r;
+    }
+    items.push_back(']');
+    out.items_json = std::move(items);
+    return Ok();
+}
+
+Result<ListResult> RecordService::List(std::string_view collection, const ListParams& p, const Access& access) const {
+    auto l = LoadCollection(collections_, collection);
+    if (!l) {
+        return l.error();
+    }
+    const schema::Collection& c = *l->collection;
+    if (!ScopeAllows(access, c, "list")) {
+        return ScopeForbidden();
+    }
+    if (!access.superuser && !c.list_rule) {
+        return Forbidden();
+    }
+    auto plan = ListPlan(c, l->snapshot, p, access);
+    if (!plan) {
+        return plan.error();
+    }
+    ListResult out;
+    out.page = std::clamp<std::int64_t>(p.page, 1, kMaxPage);
+    out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
+    ListQueries q = ListQueriesFor(c, *plan, p, out);
+    q.version = collections_.DataVersion();  // read before the data
+    if (!p.skip_total && !c.system) {
+        q.count_key = CountKey(q.count_sql, q.count_params);
+        q.cached_total = CachedCount(q.count_key, q.version);
+    }
+    std::vector<json::object> expanded;
+    if (auto r = ReadListPage(c, p, access, q, out, expanded); !r) {
         return r.error();
     }
+    if (!p.skip_total) {
+        out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
+    }
     if (!p.expand.empty()) {
-        std::vector<json::object*> ptrs;
-        ptrs.reserve(expanded.size());
-        for (auto& o : expanded) {
-            ptrs.push_back(&o);
+        auto items = ExpandedItemsJson(*this, c, *l->snapshot, expanded, p, access);
+        if (!items) {
+            return items.error();
         }
-        if (auto e = Expand(c, *l->snapshot, ptrs, p.expand, access); !e) {
-            return e.error();
-        }
-        json::array with_expand;
-        for (auto& o : expanded) {
-            with_expand.emplace_back(std::move(o));
-        }
-        out.items_json = json::serialize(with_expand);
+        out.items_json = std::move(*items);
     }
     return out;
 }

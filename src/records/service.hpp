@@ -40,6 +40,8 @@ struct ListParams {
     std::string expand;  // "author,tags.owner,comments_via_post"
 };
 
+struct ListQueries;  // list.cpp
+
 inline constexpr std::size_t kMaxExpandDepth = 6;
 inline constexpr std::size_t kMaxBackRelationExpand = 1000;
 
@@ -204,6 +206,25 @@ private:
     /// Wraps `fn` so that the data version moves before its commit (the commit observer moves it
     /// after).
     void AddDataVersionBump(PreparedWrite& w) const;
+    /// The compiled list rule + filter + sort of a list (cached when the texts allow it).
+    Result<query::CompiledFilter> ListPlan(
+        const schema::Collection& c,
+        const std::shared_ptr<const collections::Snapshot>& snapshot,
+        const ListParams& p,
+        const Access& access
+    ) const;
+    /// Reads a list page (and its total) into `out`: streamed JSON, or with expand the records as
+    /// objects into `expanded`.
+    Result<void> ReadListPage(
+        const schema::Collection& c,
+        const ListParams& p,
+        const Access& access,
+        ListQueries& q,
+        ListResult& out,
+        std::vector<boost::json::object>& expanded
+    ) const;
+    /// The total of a list inside its read transaction (from the count cache when it has it).
+    Result<void> CountListTotal(db::Executor& ex, const schema::Collection& c, ListQueries& q, ListResult& out) const;
     std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;
     void StoreCount(std::string key, std::uint64_t version, std::int64_t count) const;
 

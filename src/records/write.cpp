@@ -169,6 +169,223 @@ UpdatePlan PlanUpdate(
     return plan;
 }
 
+// The id of a new record: the submitted one (checked) or a new one.
+std::string NewRecordIdValue(const json::value* in, std::vector<FieldError>& errors) {
+    if (in != nullptr && in->is_string() && !in->as_string().empty()) {
+        std::string id(in->as_string());
+        if (!IsValidRecordId(id)) {
+            errors.push_back({"id", "validation_invalid_format", "Must be 15 characters of a-z and 0-9."});
+        }
+        return id;
+    }
+    if (in != nullptr && !in->is_null() && !(in->is_string() && in->as_string().empty())) {
+        errors.push_back({"id", "validation_invalid_value", "Must be a string."});
+        return {};
+    }
+    return NewRecordId();
+}
+
+// Every column of a new record from the (modifier-applied) body: the id, a password and tokenKey
+// for auth records, autodates with onCreate, and each other field validated.
+std::vector<std::pair<const schema::Field*, db::Value>> CreateValues(
+    const schema::Collection& c,
+    const json::object& input,
+    const Access& access,
+    const AuthInput& auth,
+    const std::string& now,
+    std::string& id,
+    std::vector<FieldError>& errors
+) {
+    std::vector<std::pair<const schema::Field*, db::Value>> values;
+    const bool is_auth = c.type == schema::CollectionType::kAuth;
+    for (const auto& f : c.fields) {
+        const json::value* in = input.if_contains(f.name);
+        if (is_auth && f.type == FieldType::kPassword) {
+            if (!auth.password_hash) {
+                errors.push_back({f.name, "validation_required", "Cannot be blank."});
+            }
+            values.emplace_back(&f, auth.password_hash.value_or(""));
+            continue;
+        }
+        if (is_auth && f.name == "tokenKey") {
+            values.emplace_back(&f, SecureRandomString(50, kAlphanumeric));
+            continue;
+        }
+        if (is_auth && f.name == "verified" && !auth.manage && in != nullptr && !(in->is_bool() && !in->as_bool()) &&
+            !in->is_null()) {
+            errors.push_back({"verified", "validation_values_mismatch", "Values don't match."});
+            continue;
+        }
+        if (f.hidden && !SeesHidden(access)) {
+            in = nullptr;  // clients cannot set hidden fields
+        }
+        if (f.name == "id") {
+            id = NewRecordIdValue(in, errors);
+            values.emplace_back(&f, id);
+            continue;
+        }
+        if (f.type == FieldType::kAutodate) {
+            values.emplace_back(&f, f.Options().on_create ? now : std::string());
+            continue;
+        }
+        values.emplace_back(&f, ColumnValue(f, in, errors));
+    }
+    return values;
+}
+
+// "INSERT INTO <table> (<every column>) VALUES (?, ...)" and its parameters.
+Sql InsertSql(const schema::Collection& c, const std::vector<std::pair<const schema::Field*, db::Value>>& values) {
+    Sql insert{"INSERT INTO " + query::QuoteIdent(c.name) + " (", {}};
+    std::string marks;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        insert.text += (i > 0 ? ", " : "") + query::QuoteIdent(values[i].first->name);
+        marks += i > 0 ? ", ?" : "?";
+        insert.params.push_back(values[i].second);
+    }
+    insert.text += ") VALUES (" + marks + ")";
+    return insert;
+}
+
+// The writer-thread part of a create: the relations exist, the INSERT, the create rule on the
+// record as stored (failing it undoes the insert: our savepoint), the outbox event.
+struct InsertRecord {
+    std::shared_ptr<const collections::Snapshot> snapshot;
+    const schema::Collection* collection = nullptr;
+    std::vector<std::pair<const schema::Field*, db::Value>> values;
+    Sql insert;
+    std::string payload;
+    std::string id;
+    std::optional<std::string> rule;
+    Access access;
+    std::string now;
+    const Clock* clock = nullptr;
+
+    Result<void> operator()(db::Executor& ex) const {
+        const schema::Collection& c = *collection;
+        if (auto r = CheckRelations(ex, c, *snapshot, values); !r) {
+            Error e = r.error();
+            e.message = "Failed to create record.";
+            return e;
+        }
+        if (auto r = ex.Exec(insert.text, insert.params); !r) {
+            return WriteFailure(r.error(), c, "Failed to create record.");
+        }
+        if (rule && !rule->empty()) {
+            auto ok = RuleMatches(ex, c, *snapshot, *rule, access, *clock, id);
+            if (!ok) {
+                return ok.error();
+            }
+            if (!*ok) {
+                return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
+            }
+        }
+        return events::Append(ex, now, c.id, c.name, id, "create", payload);
+    }
+};
+
+// The writer-thread part of an update: the update rule against the record as it is now (with
+// @request.body the submitted data), the UPDATE (with modifiers applied to the stored values), file
+// and relation checks, the outbox events and the auth hooks.
+struct UpdateRecord {
+    std::shared_ptr<const collections::Snapshot> snapshot;
+    const schema::Collection* collection = nullptr;
+    std::optional<UpdatePlan> ready;  // the plan of a modifier-free body, made on the caller's thread
+    json::object body;
+    std::string now;
+    std::string id;
+    std::optional<std::string> rule;
+    Access access;
+    AuthInput auth;
+    std::shared_ptr<json::object> out;
+    const AuthRecordHooks* hooks = nullptr;
+    std::vector<std::string> uploaded;
+    storage::Storage* files = nullptr;
+    const Clock* clock = nullptr;
+
+    Result<void> operator()(db::Executor& ex) const {
+        const schema::Collection& c = *collection;
+        BASALT_TRY(RequireRuleMatch(ex, c, *snapshot, rule, access, *clock, id));
+        auto current = ReadCurrent(ex, c, id);
+        if (!current) {
+            return current.error();
+        }
+        auto plan = Plan(*current);
+        if (!plan) {
+            return plan.error();
+        }
+        std::vector<FieldError> file_errors;
+        std::vector<std::string> dropped;
+        CheckFileNames(plan->values, &*current, uploaded, file_errors, dropped);
+        if (!file_errors.empty()) {
+            return ValidationError("Failed to update record.", std::move(file_errors));
+        }
+        if (auto r = CheckRelations(ex, c, *snapshot, plan->values); !r) {
+            Error e = r.error();
+            e.message = "Failed to update record.";
+            return e;
+        }
+        DeleteAfterCommit(ex, std::move(dropped));
+        if (!plan->values.empty()) {
+            if (auto r = ex.Exec(plan->sql, plan->params); !r) {
+                return WriteFailure(r.error(), c, "Failed to update record.");
+            }
+        }
+        if (auth.password_hash) {
+            // A password change is an auth event of its own, next to the record's update.
+            if (auto e = AppendPasswordChangeEvent(ex, c, id, now); !e) {
+                return e;
+            }
+        }
+        // The record's event first, then what follows from it (session revocations).
+        if (auto r = AppendEventAndReadBack(ex, c, id, access, "update", now, *out); !r) {
+            return r;
+        }
+        return NotifyAuthHooks(ex, *current);
+    }
+
+private:
+    // The ready plan, or with modifiers the plan of the body applied to the stored values.
+    Result<UpdatePlan> Plan(const json::object& current) const {
+        if (ready) {
+            return *ready;
+        }
+        std::vector<FieldError> errors;
+        const json::object effective = ApplyModifiers(*collection, body, &current, errors);
+        UpdatePlan plan = PlanUpdate(*collection, effective, SeesHidden(access), auth, now, id, errors);
+        if (!errors.empty()) {
+            return ValidationError("Failed to update record.", std::move(errors));
+        }
+        return plan;
+    }
+
+    // The files the update drops are deleted once it has committed.
+    void DeleteAfterCommit(db::Executor& ex, std::vector<std::string> dropped) const {
+        if (files != nullptr && !dropped.empty()) {
+            ex.AfterCommit([files = files, prefix = collection->id + "/" + id + "/", dropped = std::move(dropped)] {
+                for (const auto& name : dropped) {
+                    (void)files->Delete(prefix + name);
+                }
+            });
+        }
+    }
+
+    // A new password (with a new tokenKey) or email ends every token and session of an auth record,
+    // in this transaction; any other change refreshes cached principals.
+    Result<void> NotifyAuthHooks(db::Executor& ex, const json::object& current) const {
+        if (hooks == nullptr || collection->type != schema::CollectionType::kAuth) {
+            return Ok();
+        }
+        bool credentials = auth.password_hash.has_value();
+        if (const auto* email = body.if_contains("email"); email != nullptr && email->is_string()) {
+            const auto* was = current.if_contains("email");
+            credentials = credentials || was == nullptr || !was->is_string() ||
+                          !EqualsIgnoreCase(was->as_string(), email->as_string());
+        }
+        const AuthChange change = credentials ? AuthChange::kCredentialsChanged : AuthChange::kUpdated;
+        return hooks->OnChange(ex, *collection, id, change, now);
+    }
+};
+
 }  // namespace
 
 Error WriteFailure(const Error& e, const schema::Collection& c, std::string_view failed_message) {
@@ -204,67 +421,17 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     }
     const schema::Collection& c = *l->collection;
     std::vector<FieldError> errors;
-    std::vector<std::pair<const schema::Field*, db::Value>> values;
     const std::string now = FormatDateTime(clock_.Now());
     std::string id;
     const json::object effective = HasModifiers(c, body) ? ApplyModifiers(c, body, nullptr, errors) : json::object();
     const json::object& input = HasModifiers(c, body) ? effective : body;
-    const bool is_auth = c.type == schema::CollectionType::kAuth;
-    for (const auto& f : c.fields) {
-        const json::value* in = input.if_contains(f.name);
-        if (is_auth && f.type == FieldType::kPassword) {
-            if (!auth.password_hash) {
-                errors.push_back({f.name, "validation_required", "Cannot be blank."});
-            }
-            values.emplace_back(&f, auth.password_hash.value_or(""));
-            continue;
-        }
-        if (is_auth && f.name == "tokenKey") {
-            values.emplace_back(&f, SecureRandomString(50, kAlphanumeric));
-            continue;
-        }
-        if (is_auth && f.name == "verified" && !auth.manage && in != nullptr && !(in->is_bool() && !in->as_bool()) &&
-            !in->is_null()) {
-            errors.push_back({"verified", "validation_values_mismatch", "Values don't match."});
-            continue;
-        }
-        if (f.hidden && !SeesHidden(access)) {
-            in = nullptr;  // clients cannot set hidden fields
-        }
-        if (f.name == "id") {
-            if (in != nullptr && in->is_string() && !in->as_string().empty()) {
-                id = std::string(in->as_string());
-                if (!IsValidRecordId(id)) {
-                    errors.push_back({"id", "validation_invalid_format", "Must be 15 characters of a-z and 0-9."});
-                }
-            } else if (in != nullptr && !in->is_null() && !(in->is_string() && in->as_string().empty())) {
-                errors.push_back({"id", "validation_invalid_value", "Must be a string."});
-            } else {
-                id = NewRecordId();
-            }
-            values.emplace_back(&f, id);
-            continue;
-        }
-        if (f.type == FieldType::kAutodate) {
-            values.emplace_back(&f, f.Options().on_create ? now : std::string());
-            continue;
-        }
-        values.emplace_back(&f, ColumnValue(f, in, errors));
-    }
+    auto values = CreateValues(c, input, access, auth, now, id, errors);
     std::vector<std::string> dropped;  // none: a new record held nothing
     CheckFileNames(values, nullptr, uploaded, errors, dropped);
     if (!errors.empty()) {
         return ValidationError("Failed to create record.", std::move(errors));
     }
-    std::string sql = "INSERT INTO " + query::QuoteIdent(c.name) + " (";
-    std::string marks;
-    std::vector<db::Value> params;
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        sql += (i > 0 ? ", " : "") + query::QuoteIdent(values[i].first->name);
-        marks += i > 0 ? ", ?" : "?";
-        params.push_back(values[i].second);
-    }
-    sql += ") VALUES (" + marks + ")";
+    Sql insert = InsertSql(c, values);
 
     // The INSERT names every column, so the stored row is exactly `values`: the answer and the
     // outbox payload are built here, on the caller's thread, instead of reading the row back on the
@@ -279,39 +446,17 @@ Result<PreparedWrite> RecordService::PrepareCreate(
 
     PreparedWrite w;
     w.record = std::make_shared<json::object>(RecordJson(c, stored, 0, SeesHidden(access), SelfId(c, access)));
-    auto snapshot = l->snapshot;
-    const schema::Collection* cp = l->collection;
-    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.create_rule;
-    w.fn = [snapshot,
-            cp,
-            values = std::move(values),
-            sql = std::move(sql),
-            params = std::move(params),
-            payload = std::move(payload),
-            id,
-            rule,
-            access,
-            now,
-            &clock = clock_](db::Executor& ex) -> Result<void> {
-        if (auto r = CheckRelations(ex, *cp, *snapshot, values); !r) {
-            Error e = r.error();
-            e.message = "Failed to create record.";
-            return e;
-        }
-        if (auto r = ex.Exec(sql, params); !r) {
-            return WriteFailure(r.error(), *cp, "Failed to create record.");
-        }
-        if (rule && !rule->empty()) {
-            // The rule sees the new record as stored; failing it undoes the insert (our savepoint).
-            auto ok = RuleMatches(ex, *cp, *snapshot, *rule, access, clock, id);
-            if (!ok) {
-                return ok.error();
-            }
-            if (!*ok) {
-                return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
-            }
-        }
-        return events::Append(ex, now, cp->id, cp->name, id, "create", payload);
+    w.fn = InsertRecord{
+        .snapshot = l->snapshot,
+        .collection = l->collection,
+        .values = std::move(values),
+        .insert = std::move(insert),
+        .payload = std::move(payload),
+        .id = id,
+        .rule = access.superuser ? std::nullopt : c.create_rule,
+        .access = access,
+        .now = now,
+        .clock = &clock_,
     };
     AddDataVersionBump(w);
     return w;
@@ -345,88 +490,21 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
 
     PreparedWrite w;
     w.record = std::make_shared<json::object>();
-    auto snapshot = l->snapshot;
-    const schema::Collection* cp = l->collection;
-    const std::optional<std::string> rule = access.superuser ? std::nullopt : c.update_rule;
-    w.fn = [snapshot,
-            cp,
-            ready = std::move(ready),
-            body,
-            now,
-            id = std::string(id),
-            rule,
-            access,
-            auth,
-            out = w.record,
-            hooks = auth_hooks_,
-            uploaded,
-            files = storage_,
-            &clock = clock_](db::Executor& ex) -> Result<void> {
-        // The rule is checked against the record as it is now (with @request.body the submitted data).
-        BASALT_TRY(RequireRuleMatch(ex, *cp, *snapshot, rule, access, clock, id));
-        auto current = ReadCurrent(ex, *cp, id);
-        if (!current) {
-            return current.error();
-        }
-        UpdatePlan plan;
-        if (ready) {
-            plan = *ready;
-        } else {
-            std::vector<FieldError> errors;
-            const json::object effective = ApplyModifiers(*cp, body, &*current, errors);
-            plan = PlanUpdate(*cp, effective, SeesHidden(access), auth, now, id, errors);
-            if (!errors.empty()) {
-                return ValidationError("Failed to update record.", std::move(errors));
-            }
-        }
-        std::vector<FieldError> file_errors;
-        std::vector<std::string> dropped;
-        CheckFileNames(plan.values, &*current, uploaded, file_errors, dropped);
-        if (!file_errors.empty()) {
-            return ValidationError("Failed to update record.", std::move(file_errors));
-        }
-        if (auto r = CheckRelations(ex, *cp, *snapshot, plan.values); !r) {
-            Error e = r.error();
-            e.message = "Failed to update record.";
-            return e;
-        }
-        if (files != nullptr && !dropped.empty()) {
-            ex.AfterCommit([files, prefix = cp->id + "/" + id + "/", dropped = std::move(dropped)] {
-                for (const auto& name : dropped) {
-                    (void)files->Delete(prefix + name);
-                }
-            });
-        }
-        if (!plan.values.empty()) {
-            if (auto r = ex.Exec(plan.sql, plan.params); !r) {
-                return WriteFailure(r.error(), *cp, "Failed to update record.");
-            }
-        }
-        if (auth.password_hash) {
-            // A password change is an auth event of its own, next to the record's update.
-            if (auto e = AppendPasswordChangeEvent(ex, *cp, id, now); !e) {
-                return e;
-            }
-        }
-        // The record's event first, then what follows from it (session revocations).
-        if (auto r = AppendEventAndReadBack(ex, *cp, id, access, "update", now, *out); !r) {
-            return r;
-        }
-        if (hooks != nullptr && cp->type == schema::CollectionType::kAuth) {
-            // A new password (with a new tokenKey) or email ends every token and session of the
-            // record, in this transaction; any other change refreshes cached principals.
-            bool credentials = auth.password_hash.has_value();
-            if (const auto* email = body.if_contains("email"); email != nullptr && email->is_string()) {
-                const auto* was = current->if_contains("email");
-                credentials = credentials || was == nullptr || !was->is_string() ||
-                              !EqualsIgnoreCase(was->as_string(), email->as_string());
-            }
-            const AuthChange change = credentials ? AuthChange::kCredentialsChanged : AuthChange::kUpdated;
-            if (auto r = hooks->OnChange(ex, *cp, id, change, now); !r) {
-                return r;
-            }
-        }
-        return Ok();
+    w.fn = UpdateRecord{
+        .snapshot = l->snapshot,
+        .collection = l->collection,
+        .ready = std::move(ready),
+        .body = body,
+        .now = now,
+        .id = std::string(id),
+        .rule = access.superuser ? std::nullopt : c.update_rule,
+        .access = access,
+        .auth = auth,
+        .out = w.record,
+        .hooks = auth_hooks_,
+        .uploaded = uploaded,
+        .files = storage_,
+        .clock = &clock_,
     };
     AddDataVersionBump(w);
     return w;

@@ -79,85 +79,96 @@ ColumnValue NumberColumn(double d) {
     return d;
 }
 
-std::optional<std::string> NormalizeDate(std::string_view t) {
-    if (t.size() < 10 || t.size() > 40) {
-        return std::nullopt;
+namespace {
+
+// The `len` digits of `t` at `pos` as a number; false when they are not all there.
+bool ReadDigits(std::string_view t, std::size_t pos, std::size_t len, int& out) {
+    if (pos + len > t.size()) {
+        return false;
     }
-    auto num = [&](std::size_t pos, std::size_t len, int& out) {
-        if (pos + len > t.size()) {
+    out = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) {
+        if (t[i] < '0' || t[i] > '9') {
             return false;
         }
-        out = 0;
-        for (std::size_t i = pos; i < pos + len; ++i) {
-            if (t[i] < '0' || t[i] > '9') {
-                return false;
-            }
-            out = out * 10 + (t[i] - '0');
-        }
-        return true;
-    };
+        out = out * 10 + (t[i] - '0');
+    }
+    return true;
+}
+
+// A date and time as written, before it is normalized to UTC.
+struct DateTimeParts {
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, ms = 0;
-    if (!num(0, 4, y) || t[4] != '-' || !num(5, 2, mo) || t[7] != '-' || !num(8, 2, d)) {
-        return std::nullopt;
-    }
-    std::size_t i = 10;
     long offset_minutes = 0;
-    if (i < t.size()) {
-        if (t[i] != ' ' && t[i] != 'T') {
-            return std::nullopt;
+};
+
+// The digits after the '.' at t[i - 1]: milliseconds from the first three (the rest are dropped).
+// false without a digit.
+bool ReadFraction(std::string_view t, std::size_t& i, int& ms) {
+    int digits = 0;
+    int frac = 0;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+        if (digits < 3) {
+            frac = frac * 10 + (t[i] - '0');
         }
-        if (!num(i + 1, 2, h) || t.size() < i + 9 || t[i + 3] != ':' || !num(i + 4, 2, mi) || t[i + 6] != ':' ||
-            !num(i + 7, 2, s)) {
-            return std::nullopt;
-        }
-        i += 9;
-        if (i < t.size() && t[i] == '.') {
-            ++i;
-            int digits = 0;
-            int frac = 0;
-            while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
-                if (digits < 3) {
-                    frac = frac * 10 + (t[i] - '0');
-                }
-                ++digits;
-                ++i;
-            }
-            if (digits == 0) {
-                return std::nullopt;
-            }
-            for (int k = digits; k < 3; ++k) {
-                frac *= 10;
-            }
-            ms = frac;
-        }
-        if (i < t.size()) {
-            if (t[i] == 'Z' && i + 1 == t.size()) {
-                ++i;
-            } else if ((t[i] == '+' || t[i] == '-') && t.size() == i + 6 && t[i + 3] == ':') {
-                int oh = 0, om = 0;
-                if (!num(i + 1, 2, oh) || !num(i + 4, 2, om)) {
-                    return std::nullopt;
-                }
-                offset_minutes = (t[i] == '+' ? 1 : -1) * (oh * 60L + om);
-            } else {
-                return std::nullopt;
-            }
+        ++digits;
+        ++i;
+    }
+    if (digits == 0) {
+        return false;
+    }
+    for (int k = digits; k < 3; ++k) {
+        frac *= 10;
+    }
+    ms = frac;
+    return true;
+}
+
+// What follows the date: " hh:mm:ss" (or 'T'), an optional fraction, then the end, "Z", or an
+// offset "+hh:mm" / "-hh:mm".
+bool ReadTime(std::string_view t, DateTimeParts& p) {
+    std::size_t i = 10;
+    if (t[i] != ' ' && t[i] != 'T') {
+        return false;
+    }
+    if (!ReadDigits(t, i + 1, 2, p.h) || t.size() < i + 9 || t[i + 3] != ':' || !ReadDigits(t, i + 4, 2, p.mi) ||
+        t[i + 6] != ':' || !ReadDigits(t, i + 7, 2, p.s)) {
+        return false;
+    }
+    i += 9;
+    if (i < t.size() && t[i] == '.') {
+        ++i;
+        if (!ReadFraction(t, i, p.ms)) {
+            return false;
         }
     }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
-        return std::nullopt;
+    if (i >= t.size() || (t[i] == 'Z' && i + 1 == t.size())) {
+        return true;
     }
+    if ((t[i] == '+' || t[i] == '-') && t.size() == i + 6 && t[i + 3] == ':') {
+        int oh = 0, om = 0;
+        if (!ReadDigits(t, i + 1, 2, oh) || !ReadDigits(t, i + 4, 2, om)) {
+            return false;
+        }
+        p.offset_minutes = (t[i] == '+' ? 1 : -1) * (oh * 60L + om);
+        return true;
+    }
+    return false;
+}
+
+// "YYYY-MM-DD HH:MM:SS.mmmZ" in UTC; nullopt for a day the month does not have.
+std::optional<std::string> FormatUtc(const DateTimeParts& p) {
     std::tm tm{};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    std::time_t secs = timegm(&tm) - offset_minutes * 60;
+    tm.tm_year = p.y - 1900;
+    tm.tm_mon = p.mo - 1;
+    tm.tm_mday = p.d;
+    tm.tm_hour = p.h;
+    tm.tm_min = p.mi;
+    tm.tm_sec = p.s;
+    std::time_t secs = timegm(&tm) - p.offset_minutes * 60;
     std::tm out{};
     gmtime_r(&secs, &out);
-    if (offset_minutes == 0 && out.tm_mday != d) {
+    if (p.offset_minutes == 0 && out.tm_mday != p.d) {
         return std::nullopt;  // 2024-02-31 and the like
     }
     char buf[64];
@@ -171,9 +182,29 @@ std::optional<std::string> NormalizeDate(std::string_view t) {
         out.tm_hour,
         out.tm_min,
         out.tm_sec,
-        ms
+        p.ms
     );
     return std::string(buf);
+}
+
+}  // namespace
+
+std::optional<std::string> NormalizeDate(std::string_view t) {
+    if (t.size() < 10 || t.size() > 40) {
+        return std::nullopt;
+    }
+    DateTimeParts p;
+    if (!ReadDigits(t, 0, 4, p.y) || t[4] != '-' || !ReadDigits(t, 5, 2, p.mo) || t[7] != '-' ||
+        !ReadDigits(t, 8, 2, p.d)) {
+        return std::nullopt;
+    }
+    if (t.size() > 10 && !ReadTime(t, p)) {
+        return std::nullopt;
+    }
+    if (p.mo < 1 || p.mo > 12 || p.d < 1 || p.d > 31 || p.h > 23 || p.mi > 59 || p.s > 60) {
+        return std::nullopt;
+    }
+    return FormatUtc(p);
 }
 
 std::optional<FieldError> PasswordLengthError(const Field* field, std::string_view plain, std::string_view name) {

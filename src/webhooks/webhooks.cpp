@@ -62,30 +62,7 @@ json::object WebhookJson(const std::vector<db::Value>& row) {
 
 constexpr const char* kWebhookColumns = "id, name, url, collections, actions, enabled, created, updated";
 
-std::string DeliveryIdOf(const std::string& payload) {
-    boost::system::error_code ec;
-    json::value v = json::parse(payload, ec);
-    if (ec || !v.is_object()) {
-        return {};
-    }
-    const auto* d = v.as_object().if_contains("delivery");
-    return d != nullptr && d->is_string() ? std::string(d->as_string()) : std::string();
-}
-
 }  // namespace
-
-std::string Signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(timestamp.data()), timestamp.size());
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>("."), 1);
-    crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(body.data()), body.size());
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_final(&st, mac);
-    char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-    return std::string("v1=") + hex;
-}
 
 Service::~Service() {
     Stop();
@@ -365,104 +342,6 @@ Result<void> Service::Redeliver(const std::string& delivery_id) const {
     });
 }
 
-Result<void> Service::Deliver(const jobs::Job& job) const {
-    const std::string did = DeliveryIdOf(job.payload);
-    auto rs = db_.Read(
-        "SELECT d.eventId, w.url, w.secret, w.enabled FROM _webhookDeliveries d JOIN _webhooks w ON w.id = d.webhook "
-        "WHERE d.id = ?",
-        {did}
-    );
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
-        return Ok();  // the webhook (and its deliveries) was deleted
-    }
-    const std::int64_t event_id = db::AsInt(rs->rows[0][0]);
-    const std::string url = db::AsString(rs->rows[0][1]);
-    const std::string secret = db::AsString(rs->rows[0][2]);
-    const bool enabled = db::AsInt(rs->rows[0][3]) != 0;
-
-    auto record = [&](const std::string& status, long code, const std::string& error, std::int64_t ms) {
-        auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
-            auto n = ex.Exec(
-                "UPDATE _webhookDeliveries SET status = ?, attempts = attempts + 1, responseStatus = ?, error = ?, "
-                "durationMs = ?, updated = ? WHERE id = ?",
-                {status, std::int64_t{code}, error.substr(0, 1000), ms, FormatDateTime(clock_.Now()), did}
-            );
-            if (!n) {
-                return n.error();
-            }
-            return Ok();
-        });
-        if (!w) {
-            obs::Warn("webhook delivery not recorded", {{"delivery", did}, {"error", w.error().message}});
-        }
-    };
-    if (!enabled) {
-        record("skipped", 0, "the webhook is disabled", 0);
-        return Ok();
-    }
-    auto ev = db_.Read(
-        "SELECT created, collectionId, collectionName, recordId, action, record FROM _events WHERE id = ?", {event_id}
-    );
-    if (!ev) {
-        return ev.error();
-    }
-    if (ev->rows.empty()) {
-        record("failed", 0, "the event is no longer in the outbox", 0);
-        return Ok();  // nothing left to send: do not retry
-    }
-    const auto& e = ev->rows[0];
-    std::string body = "{\"id\":";
-    AppendJsonString(body, did);
-    body += ",\"type\":";
-    AppendJsonString(body, "record." + db::AsString(e[4]));
-    body += ",\"eventId\":" + std::to_string(event_id) + ",\"created\":";
-    AppendJsonString(body, db::AsString(e[0]));
-    body += ",\"collection\":{\"id\":";
-    AppendJsonString(body, db::AsString(e[1]));
-    body += ",\"name\":";
-    AppendJsonString(body, db::AsString(e[2]));
-    body += "},\"action\":";
-    AppendJsonString(body, db::AsString(e[4]));
-    body += ",\"record\":" + db::AsString(e[5]) + "}";
-
-    const settings::WebhookSettings cfg = settings_.Webhooks();
-    const std::string ts = std::to_string(UnixSeconds(clock_.Now()));
-    client::HttpRequest req;
-    req.method = "POST";
-    req.url = url;
-    req.body = body;
-    req.timeout = std::chrono::seconds(cfg.timeout_seconds);
-    req.max_response_bytes = std::size_t{64} * 1024;
-    req.block_private = !cfg.allow_private_targets;
-    req.headers = {
-        {"Content-Type", "application/json"},
-        {"X-Basalt-Delivery", did},
-        {"X-Basalt-Event", std::to_string(event_id)},
-        {"X-Basalt-Timestamp", ts},
-        {"X-Basalt-Signature", Signature(secret, ts, body)},
-    };
-    const auto started = std::chrono::steady_clock::now();
-    auto res = client::Fetch(req);
-    const auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
-    const bool last = job.attempts >= job.max_attempts;
-    if (res && res->status >= 200 && res->status < 300) {
-        record("delivered", res->status, "", ms);
-        return Ok();
-    }
-    const std::string error = res ? "the receiver answered " + std::to_string(res->status) : res.error().message;
-    if (!res && res.error().code == ErrorCode::kForbidden) {
-        // Refused by the SSRF guard: it will be refused again, so the delivery fails now.
-        record("failed", 0, error, ms);
-        return MakeError(ErrorCode::kForbidden, error);
-    }
-    record(last ? "failed" : "retrying", res ? res->status : 0, error, ms);
-    return MakeError(ErrorCode::kUnavailable, error);
-}
-
 Result<std::int64_t> Service::PruneDeliveries(std::chrono::milliseconds age) const {
     return db_.WriteOne(
         "DELETE FROM _webhookDeliveries WHERE created < ? AND status != 'pending' AND status != 'retrying'",
@@ -552,6 +431,60 @@ Result<std::size_t> Service::SkipTo(std::int64_t cursor) {
     return std::size_t{0};
 }
 
+namespace {
+
+// An enabled webhook as the relay matches events against it.
+struct RelayHook {
+    std::string id;
+    json::array collections;
+    json::array actions;
+    std::int64_t start = 0;
+};
+
+std::vector<RelayHook> RelayHooks(const db::ResultSet& rows) {
+    std::vector<RelayHook> list;
+    for (const auto& row : rows.rows) {
+        list.push_back(
+            {db::AsString(row[0]), ParseList(db::AsString(row[1])), ParseList(db::AsString(row[2])), db::AsInt(row[3])}
+        );
+    }
+    return list;
+}
+
+// A pending delivery of event `e` to webhook `h` and the job that sends it, when `h` wants the
+// event and has no delivery of it yet. Whether one was created.
+Result<bool> CreateDelivery(
+    db::Executor& ex, jobs::Queue& queue, const RelayHook& h, const events::Event& e, const std::string& now
+) {
+    if (e.id <= h.start || !ListHas(h.collections, e.collection_id, e.collection_name) ||
+        !ListHas(h.actions, e.action)) {
+        return false;
+    }
+    const std::string did = NewRecordId();
+    auto n = ex.Exec(
+        "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
+        "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+        {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
+    );
+    if (!n) {
+        return n.error();
+    }
+    if (*n == 0) {
+        return false;
+    }
+    jobs::NewJob job;
+    job.kind = "webhook.deliver";
+    job.payload = "{\"delivery\":\"" + did + "\"}";
+    job.idempotency_key = did;
+    job.max_attempts = kDeliveryAttempts;
+    if (auto j = queue.EnqueueIn(ex, job); !j) {
+        return j.error();
+    }
+    return true;
+}
+
+}  // namespace
+
 Result<std::size_t> Service::RelayBatch() {
     auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
     if (!cur) {
@@ -581,18 +514,7 @@ Result<std::size_t> Service::RelayBatch() {
     if (events->empty()) {
         return std::size_t{0};
     }
-    struct Hook {
-        std::string id;
-        json::array collections;
-        json::array actions;
-        std::int64_t start = 0;
-    };
-    std::vector<Hook> list;
-    for (const auto& row : hooks->rows) {
-        list.push_back(
-            {db::AsString(row[0]), ParseList(db::AsString(row[1])), ParseList(db::AsString(row[2])), db::AsInt(row[3])}
-        );
-    }
+    const std::vector<RelayHook> list = RelayHooks(*hooks);
     std::size_t created = 0;
     const std::string now = FormatDateTime(clock_.Now());
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
@@ -610,31 +532,11 @@ Result<std::size_t> Service::RelayBatch() {
                 continue;
             }
             for (const auto& h : list) {
-                if (e.id <= h.start || !ListHas(h.collections, e.collection_id, e.collection_name) ||
-                    !ListHas(h.actions, e.action)) {
-                    continue;
+                auto made = CreateDelivery(ex, queue_, h, e, now);
+                if (!made) {
+                    return made.error();
                 }
-                const std::string did = NewRecordId();
-                auto n = ex.Exec(
-                    "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
-                    "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
-                    {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
-                );
-                if (!n) {
-                    return n.error();
-                }
-                if (*n == 0) {
-                    continue;
-                }
-                jobs::NewJob job;
-                job.kind = "webhook.deliver";
-                job.payload = "{\"delivery\":\"" + did + "\"}";
-                job.idempotency_key = did;
-                job.max_attempts = kDeliveryAttempts;
-                if (auto j = queue_.EnqueueIn(ex, job); !j) {
-                    return j.error();
-                }
-                ++created;
+                created += *made ? 1 : 0;
             }
         }
         auto n = ex.Exec(

@@ -16,7 +16,7 @@ struct SqliteOptions {
     std::size_t max_group = 512;                   // writes committed together at most
     std::size_t analyze_every = 5000;              // planner statistics refreshed after this many writes (0: never)
     /// A WAL longer than this many pages is checkpointed and emptied by the writer (0: never; see
-    /// the checkpointer in sqlite_database.cpp). 4096 pages of 4 KiB: 16 MiB.
+    /// the checkpointer in checkpoint.cpp). 4096 pages of 4 KiB: 16 MiB.
     std::size_t wal_truncate_frames = 4096;
     /// How long that checkpoint waits for readers of older snapshots before trying again later.
     std::chrono::milliseconds checkpoint_wait{200};
