@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// The files API (PocketBase's apis/file.go). Files are read on the blocking pool, never on an I/O
-// thread. Thumbnails are not made yet: a `thumb` is answered with the original, as PocketBase does
-// when it cannot make one.
+// The files API (PocketBase's apis/file.go). The record is looked up on the blocking pool; the file's
+// bytes are streamed by the connection (http::BodyReader), never read whole into memory. Thumbnails are not made yet: a
+// `thumb` is answered with the original, as PocketBase does when it cannot make one.
 #include "api/file_handlers.hpp"
 
 #include <array>
 #include <charconv>
 #include <ctime>
+#include <memory>
+#include <span>
 
 #include <boost/json/serialize.hpp>
 
@@ -147,6 +149,33 @@ bool HoldsFile(const json::object& record, const schema::Field& field, std::stri
     return false;
 }
 
+// A byte range of a stored file as a response body: the connection reads it a piece at a time
+// (from the page cache on its own thread when it can, else on its disk pool), never whole.
+class StoredRange final : public http::BodyReader {
+public:
+    StoredRange(std::unique_ptr<storage::Reader> reader, std::uint64_t first, std::uint64_t length)
+        : reader_(std::move(reader)),
+          first_(first),
+          length_(length) {}
+    std::uint64_t Size() const override { return length_; }
+    Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) override {
+        return reader_->ReadAt(first_ + offset, Clamp(offset, out));
+    }
+    std::optional<Result<std::size_t>> ReadAtIfReady(std::uint64_t offset, std::span<char> out) override {
+        return reader_->ReadAtIfCached(first_ + offset, Clamp(offset, out));
+    }
+
+private:
+    std::span<char> Clamp(std::uint64_t offset, std::span<char> out) const {
+        return out.first(
+            static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), length_ - std::min(offset, length_)))
+        );
+    }
+    std::unique_ptr<storage::Reader> reader_;
+    std::uint64_t first_;
+    std::uint64_t length_;
+};
+
 // What a download serves: the file's key and the field it belongs to.
 struct Located {
     std::string key;
@@ -172,21 +201,19 @@ public:
         const std::string filename(req.Param("filename"));
         const std::string token = req.QueryParam("token").value_or("");
         const bool force_attachment = IsTrue(req.QueryParam("download").value_or(""));
-        auto served = co_await d_.blocking.Call([&]() -> Result<std::pair<storage::ObjectInfo, std::string>> {
+        using Served = std::pair<storage::ObjectInfo, std::shared_ptr<http::BodyReader>>;
+        auto served = co_await d_.blocking.Call([&]() -> Result<Served> {
             BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
             BASALT_ASSIGN_OR_RETURN(auto reader, d_.storage.Open(at.key));
             const storage::ObjectInfo info = reader->Info();
             const auto range = ParseRange(req.Header("Range"), info.size);
             const std::string etag = ETagOf(info);
             if (NotModified(req, info, etag) || (range && !range->satisfiable)) {
-                return std::make_pair(info, std::string());
+                return Served(info, nullptr);
             }
             const std::uint64_t first = range ? range->first : 0;
             const std::uint64_t length = range ? range->length : info.size;
-            std::string bytes(length, '\0');
-            BASALT_ASSIGN_OR_RETURN(const std::size_t n, reader->ReadAt(first, bytes));
-            bytes.resize(n);
-            return std::make_pair(info, std::move(bytes));
+            return Served(info, std::make_shared<StoredRange>(std::move(reader), first, length));
         });
         if (!served) {
             if (served.error().code == ErrorCode::kNotFound || served.error().code == ErrorCode::kInvalidArgument) {
@@ -255,7 +282,7 @@ private:
         const Request& req,
         const std::string& filename,
         const storage::ObjectInfo& info,
-        std::string body,
+        std::shared_ptr<http::BodyReader> body,
         bool force_attachment
     ) {
         Response res;
@@ -291,7 +318,7 @@ private:
                     std::to_string(info.size)
             );
         }
-        res.body = std::move(body);
+        res.body_reader = std::move(body);
         return res;
     }
 

@@ -284,7 +284,7 @@ Result<std::vector<MultipartPart>> ParseMultipartFile(
             },
         }
     );
-    constexpr std::size_t kChunk = 64 * 1024;
+    constexpr std::size_t kChunk = std::size_t{64} * 1024;
     std::string chunk(kChunk, '\0');
     for (std::uint64_t at = 0; at < file->Size();) {
         auto n = file->ReadAt(at, std::span<char>(chunk.data(), chunk.size()));

@@ -14,9 +14,7 @@ namespace basalt {
 namespace {
 
 Error DiskError(const char* what) {
-    return MakeError(
-        ErrorCode::kInternal, std::string(what) + ": " + std::strerror(errno)
-    );  // NOLINT(concurrency-mt-unsafe)
+    return MakeError(ErrorCode::kInternal, std::string(what) + ": " + std::generic_category().message(errno));
 }
 
 // O_TMPFILE where the filesystem has it; elsewhere a unique name, unlinked before anyone can open it.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -69,7 +70,7 @@ Result<void> ByteSource::ForEachChunk(Sink&& sink) const {
     if (!file_) {
         return sink(std::string_view(*memory_));
     }
-    constexpr std::size_t kChunk = 64 * 1024;
+    constexpr std::size_t kChunk = std::size_t{64} * 1024;
     std::string chunk(kChunk, '\0');
     for (std::uint64_t done = 0; done < size_;) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size_ - done));

@@ -26,7 +26,7 @@
 #include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
-#include "http/body_spool.hpp"
+#include "http/body_io.hpp"
 #include "http/event_stream.hpp"
 #include "http/router.hpp"
 #include "obs/log.hpp"
@@ -501,10 +501,7 @@ private:
 
             // Writing.
             const bool keep_alive = client_keep_alive && !res.close && !stopping_;
-            auto out = ToBeast(res, version, req.method == Method::kHead, keep_alive, Date(w));
-            conn.phase = Phase::kWriting;
-            conn.deadline = Clock::now() + cfg_.write_timeout;
-            co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+            co_await WriteResponse(w, conn, res, version, req.method == Method::kHead, keep_alive, ec);
             if (ec || !keep_alive) {
                 break;
             }
@@ -512,6 +509,34 @@ private:
         boost::system::error_code ignored;
         conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
         conn.socket.close(ignored);
+    }
+
+    // Writes `res` whole, or its head and then its body_reader's bytes a piece at a time.
+    net::awaitable<void> WriteResponse(
+        Worker* w,
+        Connection& conn,
+        Response& res,
+        unsigned version,
+        bool head,
+        bool keep_alive,
+        boost::system::error_code& ec
+    ) {
+        const std::shared_ptr<BodyReader> reader = std::move(res.body_reader);
+        auto out = ToBeast(res, version, head, keep_alive, Date(w));
+        if (reader) {
+            out.content_length(reader->Size());
+        }
+        conn.phase = Phase::kWriting;
+        conn.deadline = Clock::now() + cfg_.write_timeout;
+        if (!reader || head) {
+            co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+            co_return;
+        }
+        bhttp::response_serializer<bhttp::string_body> head_only(out);
+        co_await bhttp::async_write_header(conn.socket, head_only, net::redirect_error(net::use_awaitable, ec));
+        if (!ec) {
+            co_await WriteBodyFromReader(conn.socket, *reader, disk_, cfg_.write_timeout, conn.deadline, ec);
+        }
     }
 
     // Reads the body whose head `parser` holds: a large upload into a spool file (returned; `spool`
@@ -713,7 +738,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<Clock::time_point> stop_started_{};
     std::uint16_t port_ = 0;
-    net::thread_pool disk_{2};  // writes spooled upload bodies, off the I/O threads
+    net::thread_pool disk_{2};  // spooled upload bodies and uncached file downloads, off the I/O threads
 };
 
 Server::Server(const config::HttpConfig& config, std::shared_ptr<const Router> router)

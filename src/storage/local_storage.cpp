@@ -13,6 +13,7 @@
 #include <boost/json/serialize.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/random.hpp"
@@ -208,6 +209,16 @@ public:
             done += static_cast<std::size_t>(n);
         }
         return done;
+    }
+
+    // preadv2 with RWF_NOWAIT answers only from the page cache (EAGAIN when it would read the disk).
+    std::optional<Result<std::size_t>> ReadAtIfCached(std::uint64_t offset, std::span<char> out) override {
+        iovec iov{out.data(), out.size()};
+        const ssize_t n = ::preadv2(fd_, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+        if (n > 0 || (n == 0 && offset >= info_.size)) {
+            return Result<std::size_t>(static_cast<std::size_t>(n));
+        }
+        return std::nullopt;  // EAGAIN (not cached), EOPNOTSUPP (no RWF_NOWAIT here), or an error ReadAt reports
     }
 
 private:

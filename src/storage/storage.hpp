@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +42,13 @@ public:
     virtual const ObjectInfo& Info() const = 0;
     /// Reads up to out.size() bytes at `offset`; fewer only at the end of the file.
     virtual Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) = 0;
+    /// The same without waiting for a disk or the network: some bytes when they are at hand (a local
+    /// file's pages in the page cache), nullopt when reading would wait. Safe on an I/O thread.
+    virtual std::optional<Result<std::size_t>> ReadAtIfCached(std::uint64_t offset, std::span<char> out) {
+        (void)offset;
+        (void)out;
+        return std::nullopt;
+    }
 };
 
 /// Where files live: the local disk (`OpenLocal`) or an S3-compatible bucket. Keys are

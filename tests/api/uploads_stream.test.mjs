@@ -1,5 +1,5 @@
-// Large uploads stream to disk as they arrive (issue: files): a 200 MB upload keeps the server's
-// memory near idle, a client that disconnects mid-upload leaves nothing behind, the upload limit
+// Large uploads stream to disk as they arrive and downloads stream from it (issue: files): a 200 MB
+// upload and its download keep the server's memory near idle, a client that disconnects mid-upload leaves nothing behind, the upload limit
 // answers 413, and a chunked upload is read the same way.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,9 +78,19 @@ describe('streamed uploads', () => {
     assert.ok(after.peak - idle.rss < 40 * MB, `peak ${after.peak} vs idle ${idle.rss}`);
     assert.equal(rec.title, 'two hundred');
     assert.match(rec.blob, /^big_[a-z0-9]{10}\.bin$/);
+    // The download streams too: the file is never held whole in the server's memory.
+    resetPeak(srv.proc.pid);
     const res = await fetch(`${srv.url}/api/files/${coll.id}/${rec.id}/${rec.blob}`);
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-length'), String(bytes.length));
     const got = Buffer.from(await res.arrayBuffer());
+    const served = memory(srv.proc.pid);
+    assert.ok(served.peak - idle.rss < 40 * MB, `download peak ${served.peak} vs idle ${idle.rss}`);
+    const tail = await fetch(`${srv.url}/api/files/${coll.id}/${rec.id}/${rec.blob}`, {
+      headers: { Range: `bytes=${bytes.length - 10}-` },
+    });
+    assert.equal(tail.status, 206);
+    assert.ok(Buffer.from(await tail.arrayBuffer()).equals(bytes.subarray(bytes.length - 10)));
     assert.equal(got.length, bytes.length);
     assert.equal(createHash('sha256').update(got).digest('hex'), createHash('sha256').update(bytes).digest('hex'));
     assert.deepEqual(openSpoolFiles(srv), []);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "http/body_spool.hpp"
+#include "http/body_io.hpp"
 
 #include <optional>
 #include <string>
@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -20,7 +21,7 @@ namespace {
 
 // What one read may gather before it is written out: large enough that the disk thread is woken
 // rarely, small enough that thousands of uploads hold little memory.
-constexpr std::size_t kSpoolBuffer = 256 * 1024;
+constexpr std::size_t kSpoolBuffer = std::size_t{256} * 1024;
 
 // Runs `fn` on `pool` and resumes the caller on its own executor once it returned.
 template <typename F>
@@ -89,6 +90,39 @@ net::awaitable<std::shared_ptr<SpoolFile>> ReadBodyToSpool(
         }
     }
     co_return file;
+}
+
+net::awaitable<void> WriteBodyFromReader(
+    net::ip::tcp::socket& socket,
+    BodyReader& reader,
+    net::thread_pool& disk,
+    std::chrono::milliseconds write_timeout,
+    std::chrono::steady_clock::time_point& deadline,
+    boost::system::error_code& ec
+) {
+    const std::uint64_t size = reader.Size();
+    std::string chunk(static_cast<std::size_t>(std::min<std::uint64_t>(kSpoolBuffer, size)), '\0');
+    for (std::uint64_t done = 0; done < size;) {
+        const std::span<char> out(
+            chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - done))
+        );
+        std::optional<Result<std::size_t>> got = reader.ReadAtIfReady(done, out);
+        if (!got) {
+            co_await OnPool(disk, [&] { got.emplace(reader.ReadAt(done, out)); });
+        }
+        if (!*got || **got == 0) {
+            ec = make_error_code(boost::system::errc::io_error);
+            co_return;
+        }
+        deadline = std::chrono::steady_clock::now() + write_timeout;
+        co_await net::async_write(
+            socket, net::buffer(chunk.data(), **got), net::redirect_error(net::use_awaitable, ec)
+        );
+        if (ec) {
+            co_return;
+        }
+        done += **got;
+    }
 }
 
 }  // namespace basalt::http

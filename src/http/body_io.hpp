@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Internal to the http module (Beast types): reading a large request body into a spool file.
+// Internal to the http module (Beast types): request bodies streamed to a spool file, response
+// bodies streamed from a BodyReader; the disk work on a small pool, never on an I/O thread.
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "core/spool_file.hpp"
+#include "http/response.hpp"
 
 namespace basalt::http {
 
@@ -41,6 +43,19 @@ boost::asio::awaitable<std::shared_ptr<SpoolFile>> ReadBodyToSpool(
     SpoolParser& parser,
     const config::HttpConfig& cfg,
     boost::asio::thread_pool& disk,
+    std::chrono::steady_clock::time_point& deadline,
+    boost::system::error_code& ec
+);
+
+/// Writes `reader`'s bytes after the head was written: a piece at a time, each read first where it
+/// is at hand (ReadAtIfReady, on this thread) and otherwise on `disk`. `deadline` is moved on by
+/// `write_timeout` before each write. `ec` on a write error, or io_error when the reader fails or
+/// ends early (the connection must then close: the Content-Length was promised).
+boost::asio::awaitable<void> WriteBodyFromReader(
+    boost::asio::ip::tcp::socket& socket,
+    BodyReader& reader,
+    boost::asio::thread_pool& disk,
+    std::chrono::milliseconds write_timeout,
     std::chrono::steady_clock::time_point& deadline,
     boost::system::error_code& ec
 );
