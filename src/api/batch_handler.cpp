@@ -2,11 +2,13 @@
 #include "api/batch_handler.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <boost/json/serialize.hpp>
 
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
+#include "api/record_files.hpp"
 #include "core/text.hpp"
 #include "http/response.hpp"
 #include "identity/auth_input.hpp"
@@ -152,23 +154,251 @@ std::string ResponseJson(const Error& e) {
     return http::ErrorBody(ApiError::FromError(e));
 }
 
+// The request a batch fails at and what it answers: the requests before it run (and roll back),
+// the ones after it never do. Set before the transaction for a request that cannot run (an
+// unsupported action, files or a password that fail their checks), inside it for any other failure.
+struct Stop {
+    std::size_t index = 0;
+    Error error = MakeError(ErrorCode::kInvalidArgument, "unknown batch request action");
+    std::string response_json;   // the answer when it is not error's
+    bool upload_failed = false;  // its files failed their checks: a create's or an update's message
+};
+
+Stop FailedAt(std::size_t index, Error error) {
+    Stop stop;
+    stop.index = index;
+    stop.error = std::move(error);
+    return stop;
+}
+
+[[noreturn]] void ThrowFailed(const Request& req, const Stop& f) {
+    if (f.response_json.empty() && (f.error.code == ErrorCode::kInternal || f.error.code == ErrorCode::kUnavailable)) {
+        obs::Error("batch failed", {{"request_id", req.request_id}, {"error", f.error.message}});
+    }
+    throw ApiError::BadRequest(
+        "Batch transaction failed.",
+        {{"requests." + std::to_string(f.index),
+          "batch_request_failed",
+          "Batch request failed.",
+          f.response_json.empty() ? ResponseJson(f.error) : f.response_json}}
+    );
+}
+
+// Requests run in order; an unsupported one fails the batch when it is reached (the ones before it
+// run, then roll back), as PocketBase. PocketBase's error for it is a plain one: its own 400 as the
+// first request, a 500 after others (it surfaces through their handlers).
+Stop FirstUnsupported(const std::vector<SubRequest>& subs) {
+    Stop stop;
+    stop.index = subs.size();
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        if (!subs[i].supported) {
+            stop.index = i;
+            stop.response_json = http::ErrorBody(
+                i == 0 ? ApiError::BadRequest() : ApiError(500, "Something went wrong while processing your request.")
+            );
+            break;
+        }
+    }
+    return stop;
+}
+
+// The sub-request a file part is for and the field it names: `requests.N.field` (what the SDK
+// sends) or `requests[N].field` (PocketBase accepts both); nullopt for any other name.
+std::optional<std::pair<std::size_t, std::string>> FilePartTarget(std::string_view name) {
+    constexpr std::string_view kPrefix = "requests";
+    if (!name.starts_with(kPrefix) || name.size() == kPrefix.size()) {
+        return std::nullopt;
+    }
+    name.remove_prefix(kPrefix.size());
+    const char open = name.front();
+    if (open != '.' && open != '[') {
+        return std::nullopt;
+    }
+    name.remove_prefix(1);
+    const std::size_t digits = name.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string_view::npos || (digits > 1 && name.front() == '0') || digits > 9) {
+        return std::nullopt;  // PocketBase matches the canonical index only
+    }
+    const std::size_t index = std::stoul(std::string(name.substr(0, digits)));
+    name.remove_prefix(digits);
+    const std::string_view close = open == '.' ? "." : "].";
+    if (!name.starts_with(close)) {
+        return std::nullopt;
+    }
+    name.remove_prefix(close.size());
+    return std::make_pair(index, std::string(name));
+}
+
+// The file parts of a multipart batch by sub-request, each named by its field (modifiers kept:
+// `field+`, `+field`). As PocketBase, parts under other names or for an index past the last
+// request are ignored.
+std::vector<std::vector<records::UploadedFile>> FilesByRequest(
+    std::vector<records::UploadedFile> files, std::size_t count
+) {
+    std::vector<std::vector<records::UploadedFile>> out(count);
+    for (auto& f : files) {
+        auto target = FilePartTarget(f.field);
+        if (target && target->first < count) {
+            f.field = std::move(target->second);
+            out[target->first].push_back(std::move(f));
+        }
+    }
+    return out;
+}
+
+// One sub-request run inside the batch's write: its status and record (null for a delete).
+using SubResult = std::pair<int, std::shared_ptr<json::object>>;
+
+// Upsert: an id that exists is an update, otherwise a create. Looked up in the batch's
+// transaction, so earlier requests of the batch count.
+Result<std::string> ResolveMethod(db::Executor& ex, const records::RecordService& records, const SubRequest& s) {
+    if (s.method != "PUT") {
+        return s.method;
+    }
+    const auto* id = s.body.if_contains("id");
+    if (id == nullptr || !id->is_string()) {
+        return std::string("POST");
+    }
+    auto found = records.ExistsIn(ex, s.collection, id->as_string());
+    if (!found) {
+        return found.error();
+    }
+    return std::string(*found ? "PATCH" : "POST");
+}
+
+Result<SubResult> RunOne(
+    db::Executor& ex,
+    const records::RecordService& records,
+    const SubRequest& s,
+    const std::string& method,
+    records::Access access,
+    const records::AuthInput& auth,
+    const std::vector<std::string>& uploaded
+) {
+    access.request.method = s.method;
+    access.request.body = s.body;
+    for (const auto& [k, v] : s.headers) {
+        access.request.headers[k] = v;
+    }
+    Result<records::PreparedWrite> prepared = MakeError(ErrorCode::kInternal, "not prepared");
+    if (method == "POST") {
+        prepared = records.PrepareCreate(s.collection, s.body, access, auth, uploaded);
+    } else if (method == "PATCH") {
+        const std::string id = s.id.empty() ? std::string(s.body.at("id").as_string()) : s.id;
+        prepared = records.PrepareUpdate(s.collection, id, s.body, access, auth, uploaded);
+    } else {
+        prepared = records.PrepareDelete(s.collection, s.id, access);
+    }
+    if (!prepared) {
+        return prepared.error();
+    }
+    if (auto r = prepared->fn(ex); !r) {
+        return r.error();
+    }
+    return SubResult{method == "DELETE" ? 204 : 200, method == "DELETE" ? nullptr : prepared->record};
+}
+
+// What the batch's write leaves: the results in order, or the request it failed at.
+struct Outcome {
+    std::vector<SubResult> results;
+    std::optional<Stop> failed;
+};
+
+// Everything one batch runs with inside its write.
+struct Plan {
+    std::vector<SubRequest> subs;
+    records::Access base;
+    std::vector<records::AuthInput> auth_inputs;
+    std::vector<std::vector<std::string>> uploaded;  // per request: the names of its staged files
+    Stop stop;
+};
+
+// The batch's write function: every sub-request runs inside it, so they share one savepoint and
+// all commit or none does.
+db::WriteFn BatchWrite(
+    const records::RecordService* records, std::shared_ptr<const Plan> plan, std::shared_ptr<Outcome> out
+) {
+    return [records, plan = std::move(plan), out = std::move(out)](db::Executor& ex) -> Result<void> {
+        for (std::size_t i = 0; i < plan->subs.size(); ++i) {
+            const SubRequest& s = plan->subs[i];
+            auto method = i == plan->stop.index && !plan->stop.upload_failed ? Result<std::string>(s.method)
+                                                                             : ResolveMethod(ex, *records, s);
+            if (!method) {
+                out->failed = FailedAt(i, method.error());
+                return method.error();
+            }
+            if (i == plan->stop.index) {
+                out->failed = plan->stop;
+                if (plan->stop.upload_failed) {
+                    out->failed->error.message =
+                        *method == "PATCH" ? "Failed to update record." : "Failed to create record.";
+                }
+                return out->failed->error;
+            }
+            auto r = RunOne(ex, *records, s, *method, plan->base, plan->auth_inputs[i], plan->uploaded[i]);
+            if (!r) {
+                out->failed = FailedAt(i, r.error());
+                return r.error();
+            }
+            out->results.push_back(std::move(*r));
+        }
+        return Ok();
+    };
+}
+
 class Batch {
 public:
     explicit Batch(const Deps& deps) : d_(deps) {}
 
     net::awaitable<Response> Handle(Request& req) const {
+        std::vector<records::UploadedFile> files;
+        auto plan = std::make_shared<Plan>();
+        plan->subs = co_await Bind(req, files);
+        plan->stop = FirstUnsupported(plan->subs);
+        plan->base = AccessFor(req, d_.collections);
+        // Every request's files are stored before the transaction; if the batch does not commit,
+        // `staged` deletes them all. Files that committed updates and deletes drop go after the commit.
+        StagedUploads staged(d_.storage);
+        auto uploads = FilesByRequest(std::move(files), plan->subs.size());
+        co_await StageAll(*plan, std::move(uploads), staged);
+        co_await PrepareAuthInputs(*plan);
+        auto outcome = std::make_shared<Outcome>();
+        if (plan->stop.index == 0 && !plan->stop.upload_failed) {
+            outcome->failed = plan->stop;  // nothing runs before the failing request
+        } else {
+            db::WriteFn write = BatchWrite(&d_.records, plan, outcome);
+            auto r = co_await AwaitWrite(d_.db, std::move(write));
+            if (!r && !outcome->failed) {
+                outcome->failed = FailedAt(0, r.error());  // the commit itself failed
+            }
+        }
+        if (outcome->failed) {
+            if (!staged.Empty()) {
+                co_await d_.blocking.Run([&] { staged.Discard(); });
+            }
+            ThrowFailed(req, *outcome->failed);
+        }
+        staged.Keep();
+        co_return Encode(req, plan->subs, outcome->results);
+    }
+
+private:
+    // The body bound and validated as PocketBase's batch form; file parts of a multipart body go to
+    // `files`.
+    net::awaitable<std::vector<SubRequest>> Bind(const Request& req, std::vector<records::UploadedFile>& files) const {
         const settings::BatchSettings limits = d_.settings.Batch();
         if (!limits.enabled) {
             throw ApiError::Forbidden("Batch requests are not allowed.");
         }
-        if (limits.max_body_size > 0 && static_cast<std::int64_t>(req.body.size()) > limits.max_body_size) {
+        const std::uint64_t size = req.body_file ? req.body_file->Size() : req.body.size();
+        if (limits.max_body_size > 0 && size > static_cast<std::uint64_t>(limits.max_body_size)) {
             throw ApiError(413, "Request entity too large.");
         }
         json::object body;
         if (const std::string_view type = req.Header("Content-Type");
             type.find("multipart/") != std::string_view::npos ||
             type.find("x-www-form-urlencoded") != std::string_view::npos) {
-            body = DecodeJsonObject(req);
+            body = co_await DecodeUploadBody(d_, req, files);
         } else if (req.body.find_first_not_of(" \t\r\n") != std::string::npos && !ParseJsonObject(req.body, body)) {
             throw ReadError();
         }
@@ -201,161 +431,85 @@ public:
         if (!invalid.empty()) {
             throw ApiError::BadRequest("Invalid batch request data.", std::move(invalid));
         }
-        // Requests run in order; an unsupported one fails the batch when it is reached (the ones
-        // before it run, then roll back), as PocketBase. PocketBase's error for it is a plain one: its
-        // own 400 as the first request, a 500 after others (it surfaces through their handlers).
-        std::size_t stop = subs.size();
-        std::string stop_response;
-        Error stop_error = MakeError(ErrorCode::kInvalidArgument, "unknown batch request action");
-        for (std::size_t i = 0; i < subs.size(); ++i) {
-            if (!subs[i].supported) {
-                stop = i;
-                stop_response = http::ErrorBody(
-                    i == 0 ? ApiError::BadRequest()
-                           : ApiError(500, "Something went wrong while processing your request.")
-                );
+        co_return subs;
+    }
+
+    // Stores the files of the creates, upserts and updates that run (those before the stop), in
+    // order, as the records API does (StageRecordFiles), and notes their names in the plan. The first
+    // request whose files fail their checks becomes the stop. As PocketBase, a file part replaces
+    // the body's member of the same name, and a delete's files are ignored.
+    net::awaitable<void> StageAll(
+        Plan& plan, std::vector<std::vector<records::UploadedFile>> uploads, StagedUploads& staged
+    ) const {
+        plan.uploaded.resize(plan.subs.size());
+        for (std::size_t i = 0; i < plan.stop.index; ++i) {
+            SubRequest& s = plan.subs[i];
+            if (uploads[i].empty() || s.method == "DELETE") {
+                continue;
+            }
+            for (const auto& u : uploads[i]) {
+                s.body.erase(u.field);
+            }
+            // (No temporaries inside the co_await: GCC 12 miscompiles some, conditionals among them.)
+            const bool update = s.method == "PATCH";
+            std::string id = update ? s.id : std::string();
+            std::string failure = update ? "Failed to update record." : "Failed to create record.";
+            auto r = co_await StageRecordFiles(d_, s.collection, std::move(id), s.body, uploads[i], std::move(failure));
+            if (!r) {
+                plan.stop = FailedAt(i, std::move(r.error()));
+                plan.stop.upload_failed = true;
                 break;
             }
+            staged.Add(*r);
+            plan.uploaded[i] = std::move(r->names);
         }
-        // Every sub-request runs inside one write: all of them commit, or none does.
-        struct Outcome {
-            std::vector<std::pair<int, std::shared_ptr<json::object>>> results;
-            std::size_t failed = 0;
-            Error error;
-            std::string response_json;  // the failed request's answer when it is not error's
-        };
-        auto outcome = std::make_shared<Outcome>();
-        const records::Access base = AccessFor(req, d_.collections);
-        const records::RecordService* records = &d_.records;
-        // Writes to auth collections: password checks and hashing (~100 ms each) happen here, on the
-        // blocking pool, never inside the writer. A failure here is that request's: the batch stops
-        // there (the requests before it still run first and roll back).
-        std::vector<records::AuthInput> auth_inputs(subs.size());
-        {
-            const auto snap = d_.collections.Current();
-            for (std::size_t i = 0; i < stop; ++i) {
-                const SubRequest& s = subs[i];
-                const schema::Collection* c = snap->Find(s.collection);
-                if (c == nullptr || c->type != schema::CollectionType::kAuth || s.method == "DELETE") {
-                    continue;
+    }
+
+    // Writes to auth collections: password checks and hashing (~100 ms each) happen here, on the
+    // blocking pool, never inside the writer. A failure here is that request's: the batch stops
+    // there (the requests before it still run first and roll back).
+    net::awaitable<void> PrepareAuthInputs(Plan& plan) const {
+        plan.auth_inputs.resize(plan.subs.size());
+        const auto snap = d_.collections.Current();
+        for (std::size_t i = 0; i < plan.stop.index; ++i) {
+            const SubRequest& s = plan.subs[i];
+            const schema::Collection* c = snap->Find(s.collection);
+            if (c == nullptr || c->type != schema::CollectionType::kAuth || s.method == "DELETE") {
+                continue;
+            }
+            records::Access access = plan.base;
+            access.request.body = s.body;
+            std::string id = s.id;
+            if (id.empty() && s.method == "PUT") {
+                if (const auto* v = s.body.if_contains("id"); v != nullptr && v->is_string()) {
+                    id = std::string(v->as_string());
                 }
-                records::Access access = base;
-                access.request.body = s.body;
-                std::string id = s.id;
-                if (id.empty() && s.method == "PUT") {
-                    if (const auto* v = s.body.if_contains("id"); v != nullptr && v->is_string()) {
-                        id = std::string(v->as_string());
+            }
+            const schema::Collection collection = *c;
+            auto in = co_await d_.blocking.Call([&] {
+                if (s.method == "PUT" && !id.empty()) {
+                    auto existing = d_.auth_records.FindById(collection, id);
+                    if (existing && !existing->has_value()) {
+                        id.clear();  // an upsert of a new record is a create
                     }
+                } else if (s.method == "POST") {
+                    id.clear();
                 }
-                const schema::Collection collection = *c;
-                auto in = co_await d_.blocking.Call([&] {
-                    if (s.method == "PUT" && !id.empty()) {
-                        auto existing = d_.auth_records.FindById(collection, id);
-                        if (existing && !existing->has_value()) {
-                            id.clear();  // an upsert of a new record is a create
-                        }
-                    } else if (s.method == "POST") {
-                        id.clear();
-                    }
-                    return identity::PrepareAuthInput(d_.records, d_.auth_records, collection, id, s.body, access);
-                });
-                if (!in) {
-                    stop = i;
-                    stop_error = in.error();
-                    stop_response.clear();
-                    break;
-                }
-                auth_inputs[i] = std::move(*in);
+                return identity::PrepareAuthInput(d_.records, d_.auth_records, collection, id, s.body, access);
+            });
+            if (!in) {
+                plan.stop = FailedAt(i, in.error());
+                break;
             }
+            plan.auth_inputs[i] = std::move(*in);
         }
-        if (stop == 0) {
-            // Nothing runs before the failing request.
-            throw ApiError::BadRequest(
-                "Batch transaction failed.",
-                {{"requests.0",
-                  "batch_request_failed",
-                  "Batch request failed.",
-                  stop_response.empty() ? ResponseJson(stop_error) : stop_response}}
-            );
-        }
-        db::WriteFn fn = [subs, base, outcome, records, auth_inputs, stop, stop_error, stop_response](db::Executor& ex
-                         ) -> Result<void> {
-            for (std::size_t i = 0; i < subs.size(); ++i) {
-                if (i == stop) {
-                    outcome->failed = i;
-                    outcome->error = stop_error;
-                    outcome->response_json = stop_response;
-                    return stop_error;
-                }
-                const SubRequest& s = subs[i];
-                records::Access access = base;
-                access.request.method = s.method;
-                access.request.body = s.body;
-                for (const auto& [k, v] : s.headers) {
-                    access.request.headers[k] = v;
-                }
-                Result<records::PreparedWrite> prepared = MakeError(ErrorCode::kInternal, "not prepared");
-                int status = 200;
-                std::string method = s.method;
-                if (method == "PUT") {
-                    // Upsert: an id that exists is an update, otherwise a create.
-                    method = "POST";
-                    if (const auto* id = s.body.if_contains("id"); id != nullptr && id->is_string()) {
-                        // Looked up in this transaction: earlier requests of the batch count.
-                        auto found = records->ExistsIn(ex, s.collection, id->as_string());
-                        if (!found) {
-                            outcome->failed = i;
-                            outcome->error = found.error();
-                            return found.error();
-                        }
-                        if (*found) {
-                            method = "PATCH";
-                        }
-                    }
-                }
-                if (method == "POST") {
-                    prepared = records->PrepareCreate(s.collection, s.body, access, auth_inputs[i]);
-                } else if (method == "PATCH") {
-                    const std::string id = s.id.empty() ? std::string(s.body.at("id").as_string()) : s.id;
-                    prepared = records->PrepareUpdate(s.collection, id, s.body, access, auth_inputs[i]);
-                } else {
-                    prepared = records->PrepareDelete(s.collection, s.id, access);
-                    status = 204;
-                }
-                if (!prepared) {
-                    outcome->failed = i;
-                    outcome->error = prepared.error();
-                    return prepared.error();
-                }
-                if (auto r = prepared->fn(ex); !r) {
-                    outcome->failed = i;
-                    outcome->error = r.error();
-                    return r.error();
-                }
-                outcome->results.emplace_back(status, prepared->record);
-            }
-            return Ok();
-        };
-        auto r = co_await AwaitWrite(d_.db, std::move(fn));
-        if (!r) {
-            if (outcome->error.message.empty() && outcome->response_json.empty()) {
-                outcome->error = r.error();  // the commit itself failed
-            }
-            if (outcome->response_json.empty() &&
-                (outcome->error.code == ErrorCode::kInternal || outcome->error.code == ErrorCode::kUnavailable)) {
-                obs::Error("batch failed", {{"request_id", req.request_id}, {"error", outcome->error.message}});
-            }
-            throw ApiError::BadRequest(
-                "Batch transaction failed.",
-                {{"requests." + std::to_string(outcome->failed),
-                  "batch_request_failed",
-                  "Batch request failed.",
-                  outcome->response_json.empty() ? ResponseJson(outcome->error) : outcome->response_json}}
-            );
-        }
+    }
+
+    // The results as PocketBase answers them, with each request's `expand` and `fields` applied.
+    Response Encode(const Request& req, const std::vector<SubRequest>& subs, std::vector<SubResult>& results) const {
         json::array out;
-        for (std::size_t i = 0; i < outcome->results.size(); ++i) {
-            auto& [status, record] = outcome->results[i];
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            auto& [status, record] = results[i];
             const SubRequest& s = subs[i];
             json::value result = nullptr;
             if (status == 200 && record) {
@@ -371,10 +525,9 @@ public:
             }
             out.push_back(json::object{{"status", status}, {"body", std::move(result)}});
         }
-        co_return Response::Json(200, json::serialize(out));
+        return Response::Json(200, json::serialize(out));
     }
 
-private:
     Deps d_;
 };
 

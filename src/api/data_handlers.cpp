@@ -8,6 +8,7 @@
 
 #include "api/auth_handlers.hpp"
 #include "api/json_body.hpp"
+#include "api/record_files.hpp"
 #include "api/routes.hpp"
 #include "auth/scopes.hpp"
 #include "collections/view.hpp"
@@ -516,79 +517,41 @@ public:
 
     net::awaitable<Response> CreateRecord(Request& req) const {
         std::vector<records::UploadedFile> files;
-        json::object body = co_await DecodeWithFiles(req, files);
-        const records::StagedFiles staged = co_await StageFiles(req, "", body, files, "Failed to create record.");
+        json::object body = co_await DecodeUploadBody(d_, req, files);
+        const std::string collection(req.Param("collection"));
+        StagedUploads staged(d_.storage);
+        auto stored = co_await StageRecordFiles(d_, collection, "", body, files, "Failed to create record.");
+        if (!stored) {
+            Fail(req, stored.error());
+        }
+        staged.Add(*stored);
         const records::Access access = AccessFor(req, d_.collections, body);
         const records::AuthInput auth = co_await AuthInputFor(req, "", body, access);
-        auto prepared = d_.records.PrepareCreate(req.Param("collection"), body, access, auth, staged.names);
+        auto prepared = d_.records.PrepareCreate(collection, body, access, auth, stored->names);
         if (!prepared) {
-            records::DiscardStaged(d_.storage, staged);
-            Fail(req, prepared.error());
+            Fail(req, prepared.error());  // `staged` deletes the files
         }
-        co_return co_await Commit(req, std::move(*prepared), staged);
+        co_return co_await Commit(req, std::move(*prepared), std::move(staged));
     }
 
     net::awaitable<Response> UpdateRecord(Request& req) const {
         std::vector<records::UploadedFile> files;
-        json::object body = co_await DecodeWithFiles(req, files);
+        json::object body = co_await DecodeUploadBody(d_, req, files);
+        const std::string collection(req.Param("collection"));
         const std::string id(req.Param("id"));
-        const records::StagedFiles staged = co_await StageFiles(req, id, body, files, "Failed to update record.");
+        StagedUploads staged(d_.storage);
+        auto stored = co_await StageRecordFiles(d_, collection, id, body, files, "Failed to update record.");
+        if (!stored) {
+            Fail(req, stored.error());
+        }
+        staged.Add(*stored);
         const records::Access access = AccessFor(req, d_.collections, body);
         const records::AuthInput auth = co_await AuthInputFor(req, id, body, access);
-        auto prepared = d_.records.PrepareUpdate(req.Param("collection"), id, body, access, auth, staged.names);
+        auto prepared = d_.records.PrepareUpdate(collection, id, body, access, auth, stored->names);
         if (!prepared) {
-            records::DiscardStaged(d_.storage, staged);
-            Fail(req, prepared.error());
+            Fail(req, prepared.error());  // `staged` deletes the files
         }
-        co_return co_await Commit(req, std::move(*prepared), staged);
-    }
-
-    // Stores the uploaded files of a create (`id` empty: the body's id, or a new one put into the
-    // body, since the files live in the record's folder) or an update, and puts their names into
-    // the body. They are deleted again when the write does not commit.
-    // The body of a create or update; a large upload (spooled to disk) is parsed off the I/O thread.
-    net::awaitable<json::object> DecodeWithFiles(const Request& req, std::vector<records::UploadedFile>& files) const {
-        if (!req.body_file) {
-            co_return DecodeRecordBody(req, files);
-        }
-        co_return co_await d_.blocking.Call([&] { return DecodeRecordBody(req, files); });
-    }
-
-    net::awaitable<records::StagedFiles> StageFiles(
-        const Request& req,
-        std::string id,
-        json::object& body,
-        const std::vector<records::UploadedFile>& files,
-        const char* failure
-    ) const {
-        if (files.empty()) {
-            co_return records::StagedFiles{};
-        }
-        const auto snap = d_.collections.Current();
-        const schema::Collection* c = snap->Find(req.Param("collection"));
-        if (c == nullptr) {
-            co_return records::StagedFiles{};  // the write answers 404
-        }
-        if (id.empty()) {
-            const auto* given = body.if_contains("id");
-            if (given != nullptr && given->is_string() && IsValidRecordId(given->as_string())) {
-                id = std::string(given->as_string());
-            } else if (given == nullptr || given->is_null() || (given->is_string() && given->as_string().empty())) {
-                id = NewRecordId();
-                body["id"] = id;
-            } else {
-                co_return records::StagedFiles{};  // the write refuses the id; nothing is stored
-            }
-        }
-        auto staged = co_await d_.blocking.Call([&] { return records::StageUploads(*c, id, body, files, d_.storage); });
-        if (!staged) {
-            Error e = std::move(staged.error());
-            if (e.code == ErrorCode::kInvalidArgument) {
-                e.message = failure;
-            }
-            Fail(req, e);
-        }
-        co_return std::move(*staged);
+        co_return co_await Commit(req, std::move(*prepared), std::move(staged));
     }
 
     net::awaitable<Response> DeleteRecord(Request& req) const {
@@ -640,15 +603,16 @@ private:
         co_return std::move(*r);
     }
 
-    net::awaitable<Response> Commit(Request& req, records::PreparedWrite w, records::StagedFiles staged) const {
+    net::awaitable<Response> Commit(Request& req, records::PreparedWrite w, StagedUploads staged) const {
         auto record = w.record;
         auto r = co_await AwaitWrite(d_.db, std::move(w.fn));
         if (!r) {
-            if (!staged.keys.empty()) {
-                co_await d_.blocking.Run([&] { records::DiscardStaged(d_.storage, staged); });
+            if (!staged.Empty()) {
+                co_await d_.blocking.Run([&] { staged.Discard(); });
             }
             Fail(req, r.error());
         }
+        staged.Keep();
         const std::string expand = req.QueryParam("expand").value_or("");
         if (!expand.empty()) {
             if (auto e = d_.records.ExpandOne(req.Param("collection"), *record, expand, AccessFor(req, d_.collections));

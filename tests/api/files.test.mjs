@@ -281,6 +281,28 @@ describe('uploads', () => {
     }
   });
 
+  test('a write refused for its password leaves no file (files are stored before the check)', async () => {
+    const members = await su.collections.create({
+      name: 'members',
+      type: 'auth',
+      createRule: '',
+      fields: [{ name: 'photo', type: 'file' }],
+    });
+    const err = await su
+      .collection('members')
+      .create({
+        email: 'pw@example.com',
+        password: 'long-enough-1',
+        passwordConfirm: 'something-else',
+        photo: new File([PNG], 'face.png'),
+      })
+      .catch((e) => e);
+    assert.equal(err.status, 400);
+    assert.equal(err.response.data.passwordConfirm.code, 'validation_values_mismatch');
+    const dir = path.join(srv.dir, 'storage', members.id);
+    assert.deepEqual(existsSync(dir) ? readdirSync(dir) : [], []);
+  });
+
   test('deleting a record deletes its files', async () => {
     const rec = await su.collection('posts').create({ title: 'd', doc: new File(['bye'], 'bye.txt') });
     assert.equal(storageFiles(rec.id).length, 1);
