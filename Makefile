@@ -64,6 +64,7 @@ fuzz: fuzz-build
 bench: build
 	bench/health.sh
 	bench/records.sh
+	bench/files.sh
 	bench/sustained.sh 300
 
 # The regression guard: 5 s of W1, W2 and W3 beside nginx against bench/baseline.json. No build

@@ -5,7 +5,7 @@ out=$(mktemp -d /tmp/basalt-bench-XXXXXX)
 chmod 755 "$out"  # nginx workers run as nobody
 # Under `set -e` a failing command in the trap ends the script with status 1: nginx's master is
 # usually gone by the second kill, hence the `|| true`s (the script's own status is kept).
-trap 'kill $(jobs -p) 2>/dev/null || true; { [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)"; } 2>/dev/null || true; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; { [ -f "$out/nginx.pid" ] && kill "$(cat "$out/nginx.pid" 2>/dev/null)"; } 2>/dev/null || true; [ -n "${KEEP_BENCH:-}" ] || rm -rf "$out"' EXIT
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
