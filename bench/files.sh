@@ -20,7 +20,7 @@ start_nginx file.bin
 cmp <(curl -sf "$BURL/api/files/$NAME") "$out/www/file.bin"
 
 echo "== files, wrk -t1 -c64 -d${SECS}s"
-run "nginx 1 MB file" "http://127.0.0.1:$NPORT/file.bin"; NGINX=$(cat "$out/last")
+run "nginx 1 MB file${NGINX_SENDFILE:+ (sendfile)}" "http://127.0.0.1:$NPORT/file.bin"; NGINX=$(cat "$out/last")
 run "basalt 1 MB download" "$BURL/api/files/$NAME"; DL=$(cat "$out/last")
 echo "download / nginx: $(ratio "$DL" "$NGINX")x (target >= 0.8)"
 

@@ -11,7 +11,8 @@ free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1
 wait_up() { for _ in $(seq 1 200); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "not up: $1" >&2; return 1; }
 
 # start_nginx NAME: serves $out/www/NAME (written by the caller) at http://127.0.0.1:$NPORT/NAME,
-# access log on, every worker of the machine.
+# access log on, every worker of the machine; NGINX_SENDFILE=1 turns sendfile on (as Debian's
+# stock nginx.conf does).
 start_nginx() {
   NPORT=$(free_port)
   mkdir -p "$out/nginx"
@@ -25,6 +26,7 @@ http {
   client_body_temp_path $out/nginx; proxy_temp_path $out/nginx; fastcgi_temp_path $out/nginx;
   uwsgi_temp_path $out/nginx; scgi_temp_path $out/nginx;
   keepalive_requests 1000000;
+  ${NGINX_SENDFILE:+sendfile on; tcp_nopush on;}
   server { listen 127.0.0.1:$NPORT; location = /$1 { root $out/www; default_type application/json; } }
 }
 CONF
