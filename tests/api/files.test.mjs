@@ -221,6 +221,40 @@ describe('uploads', () => {
     assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
   });
 
+  test('a view collection exposes its source records files (also through a view of a view)', async () => {
+    const rec = await su.collection('posts').create({
+      title: 'viewed',
+      doc: new File(['seen through a view'], 'v.txt', { type: 'text/plain' }),
+      gallery: [new File(['g1'], 'g1.txt'), new File(['g2'], 'g2.txt')],
+    });
+    await su.collections.create({
+      name: 'post_files',
+      type: 'view',
+      viewRule: '',
+      viewQuery: 'SELECT id, doc AS attachment, gallery FROM posts',
+    });
+    await su.collections.create({
+      name: 'post_files2',
+      type: 'view',
+      viewRule: '',
+      viewQuery: 'SELECT id, attachment FROM post_files',
+    });
+    for (const view of ['post_files', 'post_files2']) {
+      const row = await su.collection(view).getOne(rec.id);
+      assert.equal(row.attachment, rec.doc, view);
+      const res = await fetch(su.files.getURL(row, row.attachment));
+      assert.equal(res.status, 200, view);
+      assert.equal(await res.text(), 'seen through a view');
+    }
+    const row = await su.collection('post_files').getOne(rec.id);
+    const second = await fetch(su.files.getURL(row, row.gallery[1]));
+    assert.equal(await second.text(), 'g2');
+    // A name the view's record does not hold is not served, even when another record holds it.
+    const other = await su.collection('posts').create({ doc: new File(['other'], 'o.txt') });
+    const res = await fetch(`${srv.url}/api/files/post_files/${rec.id}/${other.doc}`);
+    assert.equal(res.status, 404);
+  });
+
   test('field+ appends, field- removes and deletes the file, a plain write keeps what is there', async () => {
     let rec = await su.collection('posts').create({
       title: 'g',
