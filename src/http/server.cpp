@@ -28,6 +28,7 @@
 
 #include "http/body_io.hpp"
 #include "http/event_stream.hpp"
+#include "http/messages.hpp"
 #include "http/router.hpp"
 #include "obs/log.hpp"
 
@@ -49,8 +50,6 @@ constexpr std::size_t kLingerBytes = std::size_t{256} << 20;
 // what a stalled subscriber holds is this plus its stream's own bounded queue.
 constexpr int kStreamSendBuffer = 64 * 1024;
 
-using Parser = bhttp::request_parser<bhttp::string_body>;
-
 // What a connection is doing, for the sweeper and for shutdown.
 enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming };
 
@@ -61,118 +60,6 @@ struct Connection {
     bool timed_out = false;
     std::list<Connection*>::iterator self;
 };
-
-Method ToMethod(bhttp::verb v) {
-    switch (v) {
-        case bhttp::verb::get:
-            return Method::kGet;
-        case bhttp::verb::head:
-            return Method::kHead;
-        case bhttp::verb::post:
-            return Method::kPost;
-        case bhttp::verb::put:
-            return Method::kPut;
-        case bhttp::verb::patch:
-            return Method::kPatch;
-        case bhttp::verb::delete_:
-            return Method::kDelete;
-        case bhttp::verb::options:
-            return Method::kOptions;
-        default:
-            return Method::kOther;
-    }
-}
-
-// Converts Beast's parsed request head into basalt's Request (the body is set apart). Returns false
-// when the request-target is not in origin form ("/path?query").
-bool BuildRequest(const bhttp::request_header<>& msg, Request& req) {
-    req.method = ToMethod(msg.method());
-    req.method_name = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    if (req.target.empty() || req.target.front() != '/') {
-        return false;
-    }
-    const auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) {
-        req.query = req.target.substr(q + 1);
-    }
-    req.headers.reserve(8);
-    for (const auto& field : msg) {
-        req.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    return true;
-}
-
-// RFC 9112 6.3: a request with Transfer-Encoding must end its codings with chunked (the only
-// coding basalt reads), name no other coding, and carry no Content-Length beside it.
-template <class Message>
-bool FramingIsSound(const Message& msg) {
-    const auto te = msg.find(bhttp::field::transfer_encoding);
-    if (te == msg.end()) {
-        return true;
-    }
-    if (msg.count(bhttp::field::transfer_encoding) != 1 || msg.count(bhttp::field::content_length) != 0) {
-        return false;
-    }
-    // Exactly "chunked" (any case, optional surrounding whitespace): gzip, chunked and the like are
-    // codings basalt does not decode.
-    std::string_view v = te->value();
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) {
-        v.remove_prefix(1);
-    }
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) {
-        v.remove_suffix(1);
-    }
-    return v.size() == 7 && beast::iequals(v, "chunked");
-}
-
-// An error the connection answers itself (before the router): malformed or over-limit requests.
-Response ProtocolError(int status, std::string message) {
-    Response r = Response::FromApiError(ApiError(status, std::move(message)));
-    r.close = true;
-    return r;
-}
-
-Response ResponseForParseError(const boost::system::error_code& ec) {
-    if (ec == bhttp::error::header_limit) {
-        return ProtocolError(431, "Request header fields too large.");
-    }
-    if (ec == bhttp::error::body_limit) {
-        return ProtocolError(413, "Request entity too large.");
-    }
-    return ProtocolError(400, "Malformed HTTP request.");
-}
-
-// The header parser allows the larger upload limit when uploads may be spooled; a body kept in
-// memory is held to max_body_bytes once its head is known (ReadBody).
-void ApplyLimits(Parser& parser, const config::HttpConfig& cfg) {
-    parser.header_limit(static_cast<std::uint32_t>(cfg.max_header_bytes));
-    parser.body_limit(cfg.spool_dir.empty() ? cfg.max_body_bytes : std::max(cfg.max_body_bytes, cfg.max_upload_bytes));
-}
-
-// Converts basalt's Response into Beast's message. HEAD keeps Content-Length and drops the body.
-bhttp::response<bhttp::string_body> ToBeast(
-    Response& res, unsigned version, bool head, bool keep_alive, std::string_view date
-) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-    for (auto& [k, v] : res.headers) {
-        out.insert(k, v);
-    }
-    if (!date.empty()) {
-        out.set(bhttp::field::date, date);
-    }
-    const std::size_t size = res.body.size();
-    const bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
-    if (!no_body) {
-        out.content_length(size);
-        if (!head) {
-            out.body() = std::move(res.body);
-        }
-    }
-    out.keep_alive(keep_alive);
-    return out;
-}
 
 // Completion handler for co_spawn: logs an exception that escaped a coroutine.
 auto LogEscape(const char* what) {
@@ -758,52 +645,6 @@ void Server::Stop() {
 }
 void Server::StopOnSignals() {
     impl_->StopOnSignals();
-}
-
-Response HandleRawRequestForTest(const Router& router, const config::HttpConfig& config, std::string_view raw) {
-    Parser parser;
-    ApplyLimits(parser, config);
-    parser.eager(true);
-    boost::system::error_code ec;
-    std::size_t used = 0;
-    while (!ec && !parser.is_done() && used < raw.size()) {
-        used += parser.put(net::buffer(raw.data() + used, raw.size() - used), ec);
-        if (ec == bhttp::error::need_more) {
-            ec = {};
-            break;
-        }
-    }
-    if (!ec && !parser.is_done()) {
-        if (!parser.got_some()) {
-            return ProtocolError(400, "Malformed HTTP request.");
-        }
-        parser.put_eof(ec);
-    }
-    if (ec) {
-        return ResponseForParseError(ec);
-    }
-    Request req;
-    req.started = Clock::now();
-    req.remote_ip = "127.0.0.1";
-    req.peer_ip = "127.0.0.1";
-    if (!BuildRequest(parser.get().base(), req)) {
-        return ProtocolError(400, "Malformed HTTP request.");
-    }
-    req.body = std::move(parser.get().body());
-    if (auto sync = router.TryDispatchSync(req)) {
-        return std::move(*sync);
-    }
-    net::io_context ioc;
-    Response out;
-    net::co_spawn(
-        ioc,
-        [](const Router& r, Request& q, Response& o) -> net::awaitable<void> {
-            o = co_await r.Dispatch(q);
-        }(router, req, out),
-        net::detached
-    );
-    ioc.run();
-    return out;
 }
 
 }  // namespace basalt::http
