@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The files API (PocketBase's apis/file.go). Files are read on the blocking pool, never on an I/O
-// thread. Thumbnails are not made yet: a `thumb` is answered with the original, as PocketBase does
-// when it cannot make one.
+// thread. A `thumb` of an image is served from `thumbs_<name>/`, made there by the thumbnailer on
+// first request; when it cannot be made the original is served, as PocketBase does.
 #include "api/file_handlers.hpp"
 
 #include <array>
@@ -13,7 +13,9 @@
 #include "api/auth_common.hpp"
 #include "api/data_handlers.hpp"
 #include "core/text.hpp"
+#include "obs/log.hpp"
 #include "storage/storage.hpp"
+#include "thumbs/thumb_spec.hpp"
 
 namespace basalt::api {
 
@@ -151,7 +153,26 @@ bool HoldsFile(const json::object& record, const schema::Field& field, std::stri
 struct Located {
     std::string key;
     bool is_protected = false;
+    std::vector<std::string> thumbs;  // the field's thumb sizes
 };
+
+// A `thumb` request's state between the read that finds its thumb missing and the read after the
+// thumbnailer made it (or failed to: then the original is served).
+struct ThumbPlan {
+    std::string size;  // the `thumb` query parameter
+    std::string served_name;
+    std::string original_key;
+    std::string thumb_key;
+    thumbs::ThumbSpec spec;
+    bool missing = false;
+    bool failed = false;
+};
+
+// Whether `size` is a thumb PocketBase serves for this field: 100x100, or one the field lists.
+bool ThumbAllowed(const std::string& size, const Located& at) {
+    return !size.empty() &&
+           (size == "100x100" || std::find(at.thumbs.begin(), at.thumbs.end(), size) != at.thumbs.end());
+}
 
 class FileApi {
 public:
@@ -172,9 +193,15 @@ public:
         const std::string filename(req.Param("filename"));
         const std::string token = req.QueryParam("token").value_or("");
         const bool force_attachment = IsTrue(req.QueryParam("download").value_or(""));
-        auto served = co_await d_.blocking.Call([&]() -> Result<std::pair<storage::ObjectInfo, std::string>> {
+        ThumbPlan thumb;
+        thumb.size = req.QueryParam("thumb").value_or("");
+        thumb.served_name = filename;
+        const auto read = [&]() -> Result<std::pair<storage::ObjectInfo, std::string>> {
             BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
-            BASALT_ASSIGN_OR_RETURN(auto reader, d_.storage.Open(at.key));
+            BASALT_ASSIGN_OR_RETURN(auto reader, OpenServed(at, filename, thumb));
+            if (thumb.missing) {
+                return std::make_pair(storage::ObjectInfo{}, std::string());
+            }
             const storage::ObjectInfo info = reader->Info();
             const auto range = ParseRange(req.Header("Range"), info.size);
             const std::string etag = ETagOf(info);
@@ -187,14 +214,30 @@ public:
             BASALT_ASSIGN_OR_RETURN(const std::size_t n, reader->ReadAt(first, bytes));
             bytes.resize(n);
             return std::make_pair(info, std::move(bytes));
-        });
+        };
+        auto served = co_await d_.blocking.Call(read);
+        for (int attempt = 0; served && thumb.missing; ++attempt) {
+            // Made (or not) while this request waited; a thumb gone again at once gets the original.
+            Result<void> made = MakeError(ErrorCode::kNotFound, "the thumb vanished");
+            if (attempt == 0) {
+                made = co_await d_.thumbs.Ensure(thumb.original_key, thumb.thumb_key, thumb.spec);
+            }
+            if (!made) {
+                obs::Warn(
+                    "thumb failed, the original is served", {{"key", thumb.thumb_key}, {"error", made.error().message}}
+                );
+            }
+            thumb.missing = false;
+            thumb.failed = !made;
+            served = co_await d_.blocking.Call(read);
+        }
         if (!served) {
             if (served.error().code == ErrorCode::kNotFound || served.error().code == ErrorCode::kInvalidArgument) {
                 throw ApiError::NotFound();
             }
             Fail(req, served.error());
         }
-        co_return Answer(req, filename, served->first, std::move(served->second), force_attachment);
+        co_return Answer(req, thumb.served_name, served->first, std::move(served->second), force_attachment);
     }
 
 private:
@@ -229,7 +272,36 @@ private:
         if (field->Options().protected_files) {
             BASALT_TRY(CheckFileAccess(*c, record_id, token));
         }
-        return Located{c->id + "/" + record_id + "/" + filename, field->Options().protected_files};
+        return Located{
+            c->id + "/" + record_id + "/" + filename, field->Options().protected_files, field->Options().thumbs};
+    }
+
+    // Opens what a download serves: the original, or its thumb when `thumb.size` asks for one that
+    // this image may have. A thumb not made yet sets `thumb.missing` (and answers no reader).
+    Result<std::unique_ptr<storage::Reader>> OpenServed(
+        const Located& at, const std::string& filename, ThumbPlan& thumb
+    ) const {
+        BASALT_ASSIGN_OR_RETURN(auto original, d_.storage.Open(at.key));
+        const auto spec =
+            thumb.failed || !ThumbAllowed(thumb.size, at) ? std::nullopt : thumbs::ParseThumbSpec(thumb.size);
+        if (!spec || !thumbs::IsThumbable(original->Info().content_type)) {
+            return original;
+        }
+        const std::string folder = at.key.substr(0, at.key.size() - filename.size() - 1);
+        std::string key = thumbs::ThumbKey(folder, filename, thumb.size);
+        auto served = d_.storage.Open(key);
+        if (!served && served.error().code == ErrorCode::kNotFound) {
+            thumb.original_key = at.key;
+            thumb.thumb_key = std::move(key);
+            thumb.spec = *spec;
+            thumb.missing = true;
+            return std::unique_ptr<storage::Reader>();
+        }
+        if (!served) {
+            return original;  // an unusable thumb key (a long name): the original, as on a failure
+        }
+        thumb.served_name = thumb.size + "_" + filename;
+        return served;
     }
 
     // PocketBase's protected files: the file token's record (or a guest without one) must pass the

@@ -394,6 +394,7 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
             ex.AfterCommit([files, prefix = cp->id + "/" + id + "/", dropped = std::move(dropped)] {
                 for (const auto& name : dropped) {
                     (void)files->Delete(prefix + name);
+                    (void)files->DeletePrefix(prefix + "thumbs_" + name);  // its thumbs go with it
                 }
             });
         }
