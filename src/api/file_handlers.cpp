@@ -277,31 +277,34 @@ private:
     }
 
     // Opens what a download serves: the original, or its thumb when `thumb.size` asks for one that
-    // this image may have. A thumb not made yet sets `thumb.missing` (and answers no reader).
+    // this image may have. A thumb not made yet sets `thumb.missing` (and answers no reader). A
+    // stored thumb is served without opening the original: thumbs are only made of images, and a
+    // replaced file has a new name.
     Result<std::unique_ptr<storage::Reader>> OpenServed(
         const Located& at, const std::string& filename, ThumbPlan& thumb
     ) const {
-        BASALT_ASSIGN_OR_RETURN(auto original, d_.storage.Open(at.key));
         const auto spec =
             thumb.failed || !ThumbAllowed(thumb.size, at) ? std::nullopt : thumbs::ParseThumbSpec(thumb.size);
-        if (!spec || !thumbs::IsThumbable(original->Info().content_type)) {
-            return original;
+        if (!spec) {
+            return d_.storage.Open(at.key);
         }
         const std::string folder = at.key.substr(0, at.key.size() - filename.size() - 1);
         std::string key = thumbs::ThumbKey(folder, filename, thumb.size);
-        auto served = d_.storage.Open(key);
-        if (!served && served.error().code == ErrorCode::kNotFound) {
-            thumb.original_key = at.key;
-            thumb.thumb_key = std::move(key);
-            thumb.spec = *spec;
-            thumb.missing = true;
-            return std::unique_ptr<storage::Reader>();
+        if (auto served = d_.storage.Open(key); served) {
+            thumb.served_name = thumb.size + "_" + filename;
+            return served;
+        } else if (served.error().code != ErrorCode::kNotFound) {
+            return d_.storage.Open(at.key);  // an unusable thumb key (a long name): the original
         }
-        if (!served) {
-            return original;  // an unusable thumb key (a long name): the original, as on a failure
+        BASALT_ASSIGN_OR_RETURN(auto original, d_.storage.Open(at.key));
+        if (!thumbs::IsThumbable(original->Info().content_type)) {
+            return original;
         }
-        thumb.served_name = thumb.size + "_" + filename;
-        return served;
+        thumb.original_key = at.key;
+        thumb.thumb_key = std::move(key);
+        thumb.spec = *spec;
+        thumb.missing = true;
+        return std::unique_ptr<storage::Reader>();
     }
 
     // PocketBase's protected files: the file token's record (or a guest without one) must pass the
