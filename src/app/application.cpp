@@ -158,6 +158,11 @@ struct Application::Impl {
     std::unique_ptr<http::Server> server;
 
     ~Impl() {
+        if (thumbs) {
+            // First: generations under way finish and resume their requests on live I/O threads;
+            // requests after this get the original.
+            thumbs->Stop();
+        }
         server.reset();
         if (file_sweeper) {
             file_sweeper->Stop();  // a sweep in progress ends after its batch
@@ -179,9 +184,6 @@ struct Application::Impl {
         }
         if (io) {
             io->Stop();
-        }
-        if (thumbs) {
-            thumbs->Stop();
         }
         if (events) {
             events->Stop();
