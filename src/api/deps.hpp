@@ -24,6 +24,7 @@
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 #include "storage/storage.hpp"
+#include "thumbs/thumbnailer.hpp"
 #include "webhooks/webhooks.hpp"
 
 namespace basalt::api {
@@ -53,7 +54,8 @@ struct Deps {
     jobs::Queue& jobs;
     jobs::Scheduler& crons;
     webhooks::Service& webhooks;
-    storage::Storage& storage;  // the files of file fields
+    storage::Storage& storage;    // the files of file fields
+    thumbs::Thumbnailer& thumbs;  // makes `?thumb=` images of them, off the I/O threads
     /// Wakes this process's job workers (empty in an api-only process).
     std::function<void()> notify_workers;
     /// Whether a job kind has a handler (jobs enqueued through the API must).

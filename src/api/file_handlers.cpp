@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The files API (PocketBase's apis/file.go). The record is looked up on the blocking pool; the file's
-// bytes are streamed by the connection (http::BodyReader), never read whole into memory. Thumbnails are not made yet: a
-// `thumb` is answered with the original, as PocketBase does when it cannot make one.
+// bytes are streamed by the connection (http::BodyReader), never read whole into memory. A `thumb`
+// of an image is served from `thumbs_<name>/`, made there by the thumbnailer on first request; when
+// it cannot be made the original is served, as PocketBase does.
 #include "api/file_handlers.hpp"
 
 #include <array>
@@ -17,8 +18,10 @@
 #include "api/data_handlers.hpp"
 #include "collections/store.hpp"
 #include "core/text.hpp"
+#include "obs/log.hpp"
 #include "query/compiler.hpp"
 #include "storage/storage.hpp"
+#include "thumbs/thumb_spec.hpp"
 
 namespace basalt::api {
 
@@ -183,7 +186,26 @@ private:
 struct Located {
     std::string key;
     bool is_protected = false;
+    std::vector<std::string> thumbs;  // the field's thumb sizes
 };
+
+// A `thumb` request's state between the read that finds its thumb missing and the read after the
+// thumbnailer made it (or failed to: then the original is served).
+struct ThumbPlan {
+    std::string size;  // the `thumb` query parameter
+    std::string served_name;
+    std::string original_key;
+    std::string thumb_key;
+    thumbs::ThumbSpec spec;
+    bool missing = false;
+    bool failed = false;
+};
+
+// Whether `size` is a thumb PocketBase serves for this field: 100x100, or one the field lists.
+bool ThumbAllowed(const std::string& size, const Located& at) {
+    return !size.empty() &&
+           (size == "100x100" || std::find(at.thumbs.begin(), at.thumbs.end(), size) != at.thumbs.end());
+}
 
 class FileApi {
 public:
@@ -204,10 +226,16 @@ public:
         const std::string filename(req.Param("filename"));
         const std::string token = req.QueryParam("token").value_or("");
         const bool force_attachment = IsTrue(req.QueryParam("download").value_or(""));
+        ThumbPlan thumb;
+        thumb.size = req.QueryParam("thumb").value_or("");
+        thumb.served_name = filename;
         using Served = std::pair<storage::ObjectInfo, std::shared_ptr<http::BodyReader>>;
-        auto served = co_await d_.blocking.Call([&]() -> Result<Served> {
+        const auto read = [&]() -> Result<Served> {
             BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
-            BASALT_ASSIGN_OR_RETURN(auto reader, d_.storage.Open(at.key));
+            BASALT_ASSIGN_OR_RETURN(auto reader, OpenServed(at, filename, thumb));
+            if (thumb.missing) {
+                return Served(storage::ObjectInfo{}, nullptr);
+            }
             const storage::ObjectInfo info = reader->Info();
             const auto range = ParseRange(req.Header("Range"), info.size);
             const std::string etag = ETagOf(info);
@@ -217,14 +245,30 @@ public:
             const std::uint64_t first = range ? range->first : 0;
             const std::uint64_t length = range ? range->length : info.size;
             return Served(info, std::make_shared<StoredRange>(std::move(reader), first, length));
-        });
+        };
+        auto served = co_await d_.blocking.Call(read);
+        for (int attempt = 0; served && thumb.missing; ++attempt) {
+            // Made (or not) while this request waited; a thumb gone again at once gets the original.
+            Result<void> made = MakeError(ErrorCode::kNotFound, "the thumb vanished");
+            if (attempt == 0) {
+                made = co_await d_.thumbs.Ensure(thumb.original_key, thumb.thumb_key, thumb.spec);
+            }
+            if (!made) {
+                obs::Warn(
+                    "thumb failed, the original is served", {{"key", thumb.thumb_key}, {"error", made.error().message}}
+                );
+            }
+            thumb.missing = false;
+            thumb.failed = !made;
+            served = co_await d_.blocking.Call(read);
+        }
         if (!served) {
             if (served.error().code == ErrorCode::kNotFound || served.error().code == ErrorCode::kInvalidArgument) {
                 throw ApiError::NotFound();
             }
             Fail(req, served.error());
         }
-        co_return Answer(req, filename, served->first, std::move(served->second), force_attachment);
+        co_return Answer(req, thumb.served_name, served->first, std::move(served->second), force_attachment);
     }
 
 private:
@@ -262,9 +306,41 @@ private:
         if (c->type == schema::CollectionType::kView) {
             // A view has no storage of its own: the file is in the folder of the source record.
             BASALT_ASSIGN_OR_RETURN(const std::string folder, ViewFileFolder(*snap, *c, filename, 1));
-            return Located{folder + "/" + filename, field->Options().protected_files};
+            return Located{folder + "/" + filename, field->Options().protected_files, field->Options().thumbs};
         }
-        return Located{c->id + "/" + record_id + "/" + filename, field->Options().protected_files};
+        return Located{
+            c->id + "/" + record_id + "/" + filename, field->Options().protected_files, field->Options().thumbs};
+    }
+
+    // Opens what a download serves: the original, or its thumb when `thumb.size` asks for one that
+    // this image may have. A thumb not made yet sets `thumb.missing` (and answers no reader). A
+    // stored thumb is served without opening the original: thumbs are only made of images, and a
+    // replaced file has a new name.
+    Result<std::unique_ptr<storage::Reader>> OpenServed(
+        const Located& at, const std::string& filename, ThumbPlan& thumb
+    ) const {
+        const auto spec =
+            thumb.failed || !ThumbAllowed(thumb.size, at) ? std::nullopt : thumbs::ParseThumbSpec(thumb.size);
+        if (!spec) {
+            return d_.storage.Open(at.key);
+        }
+        const std::string folder = at.key.substr(0, at.key.size() - filename.size() - 1);
+        std::string key = thumbs::ThumbKey(folder, filename, thumb.size);
+        if (auto served = d_.storage.Open(key); served) {
+            thumb.served_name = thumb.size + "_" + filename;
+            return served;
+        } else if (served.error().code != ErrorCode::kNotFound) {
+            return d_.storage.Open(at.key);  // an unusable thumb key (a long name): the original
+        }
+        BASALT_ASSIGN_OR_RETURN(auto original, d_.storage.Open(at.key));
+        if (!thumbs::IsThumbable(original->Info().content_type)) {
+            return original;
+        }
+        thumb.original_key = at.key;
+        thumb.thumb_key = std::move(key);
+        thumb.spec = *spec;
+        thumb.missing = true;
+        return std::unique_ptr<storage::Reader>();
     }
 
     // PocketBase's FindRecordByViewFile: the folder (`<collectionId>/<recordId>`) of the record that

@@ -44,6 +44,7 @@
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
 #include "storage/storage.hpp"
+#include "thumbs/thumbnailer.hpp"
 #include "webhooks/webhooks.hpp"
 
 namespace basalt::app {
@@ -152,10 +153,16 @@ struct Application::Impl {
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
     std::unique_ptr<api::BlockingPool> io;
+    std::unique_ptr<thumbs::Thumbnailer> thumbs;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
 
     ~Impl() {
+        if (thumbs) {
+            // First: generations under way finish and resume their requests on live I/O threads;
+            // requests after this get the original.
+            thumbs->Stop();
+        }
         server.reset();
         if (file_sweeper) {
             file_sweeper->Stop();  // a sweep in progress ends after its batch
@@ -392,6 +399,7 @@ Result<void> Application::Start() {
     s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
     s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
     s.io = std::make_unique<api::BlockingPool>(s.config.outbound.threads, s.config.outbound.max_queue);
+    s.thumbs = std::make_unique<thumbs::Thumbnailer>(*s.storage, thumbs::ThumbnailerOptions{});
     s.router = std::make_shared<http::Router>();
     s.otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
     s.mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
@@ -436,6 +444,7 @@ Result<void> Application::Start() {
         *s.scheduler,
         *s.webhooks,
         *s.storage,
+        *s.thumbs,
         notify_workers,
         [w = s.worker.get()](const std::string& kind) {
             return w->Knows(kind);

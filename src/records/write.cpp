@@ -364,6 +364,7 @@ private:
             ex.AfterCommit([files = files, prefix = collection->id + "/" + id + "/", dropped = std::move(dropped)] {
                 for (const auto& name : dropped) {
                     (void)files->Delete(prefix + name);
+                    (void)files->DeletePrefix(prefix + "thumbs_" + name);  // its thumbs go with it
                 }
             });
         }
