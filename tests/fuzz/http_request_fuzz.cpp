@@ -16,6 +16,7 @@
 #include "identity/mfas.hpp"
 #include "identity/otps.hpp"
 #include "obs/log.hpp"
+#include "thumbs/thumbnailer.hpp"
 
 namespace {
 
@@ -37,6 +38,7 @@ struct World {
     std::unique_ptr<basalt::jobs::Scheduler> scheduler;
     std::unique_ptr<basalt::webhooks::Service> webhooks;
     std::unique_ptr<basalt::storage::Storage> storage;
+    std::unique_ptr<basalt::thumbs::Thumbnailer> thumbs;
     std::unique_ptr<basalt::identity::OtpStore> otps;
     std::unique_ptr<basalt::identity::MfaStore> mfas;
     std::unique_ptr<basalt::identity::TotpStore> totps;
@@ -77,6 +79,7 @@ struct World {
         scheduler = std::make_unique<basalt::jobs::Scheduler>(*db, *queue, clock);
         webhooks = std::make_unique<basalt::webhooks::Service>(*db, *queue, *settings, clock);
         storage = *basalt::storage::OpenLocal(std::filesystem::temp_directory_path() / "basalt-fuzz-storage");
+        thumbs = std::make_unique<basalt::thumbs::Thumbnailer>(*storage, basalt::thumbs::ThumbnailerOptions{});
         records->SetStorage(storage.get());
         otps = std::make_unique<basalt::identity::OtpStore>(*db, clock);
         mfas = std::make_unique<basalt::identity::MfaStore>(*db, clock);
@@ -118,6 +121,7 @@ struct World {
              .crons = *scheduler,
              .webhooks = *webhooks,
              .storage = *storage,
+             .thumbs = *thumbs,
              .notify_workers = nullptr,
              .job_kinds =
                  [](const std::string& kind) {
