@@ -62,22 +62,31 @@ Result<void> SpoolFile::Append(std::string_view bytes) {
     return {};
 }
 
-Result<std::size_t> SpoolFile::ReadAt(std::uint64_t offset, std::span<char> out) const {
+std::int64_t ReadFullyAt(int fd, std::uint64_t offset, std::span<char> out) {
     std::size_t done = 0;
     while (done < out.size()) {
-        const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+        const ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            return DiskError("cannot read a spool file");
+            return -static_cast<std::int64_t>(errno);
         }
         if (n == 0) {
             break;
         }
         done += static_cast<std::size_t>(n);
     }
-    return done;
+    return static_cast<std::int64_t>(done);
+}
+
+Result<std::size_t> SpoolFile::ReadAt(std::uint64_t offset, std::span<char> out) const {
+    const std::int64_t n = ReadFullyAt(fd_, offset, out);
+    if (n < 0) {
+        errno = static_cast<int>(-n);
+        return DiskError("cannot read a spool file");
+    }
+    return static_cast<std::size_t>(n);
 }
 
 ByteSource ByteSource::InMemory(std::string bytes) {

@@ -38,6 +38,10 @@ private:
     std::uint64_t size_ = 0;
 };
 
+/// pread until `out` is full or the file ends (EINTR retried): how many bytes were read, or minus
+/// the errno of a failed read. Shared by the spool file and the local storage's readers.
+std::int64_t ReadFullyAt(int fd, std::uint64_t offset, std::span<char> out);
+
 /// Bytes a handler was given: held in memory, or a range of a spool file (a part of an upload that
 /// was streamed to disk). Cheap to copy.
 class ByteSource {

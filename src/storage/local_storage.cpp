@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/random.hpp"
+#include "core/spool_file.hpp"
 #include "storage/storage.hpp"
 
 namespace basalt::storage {
@@ -194,21 +195,11 @@ public:
     const ObjectInfo& Info() const override { return info_; }
 
     Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) override {
-        std::size_t done = 0;
-        while (done < out.size()) {
-            const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                return IoError("read", errno);
-            }
-            if (n == 0) {
-                break;
-            }
-            done += static_cast<std::size_t>(n);
+        const std::int64_t n = ReadFullyAt(fd_, offset, out);
+        if (n < 0) {
+            return IoError("read", static_cast<int>(-n));
         }
-        return done;
+        return static_cast<std::size_t>(n);
     }
 
     // preadv2 with RWF_NOWAIT answers only from the page cache (EAGAIN when it would read the disk).
