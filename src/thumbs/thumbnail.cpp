@@ -76,29 +76,31 @@ std::pair<std::int64_t, std::int64_t> OutputSize(std::int64_t width, std::int64_
     return {spec.width, spec.height};
 }
 
+// Decodes `source` shrunk while loading to fit width x height (vips_thumbnail_buffer), with the
+// loaders kLoadOptions allows.
+Result<ImagePtr> ShrinkOnLoad(std::string_view source, int width, int height, VipsSize size) {
+    void* buf = const_cast<char*>(source.data());  // vips reads it only
+    VipsImage* raw = nullptr;
+    if (vips_thumbnail_buffer(
+            buf, source.size(), &raw, width, "height", height, "size", size, "option_string", kLoadOptions, nullptr
+        ) != 0) {
+        return VipsFailure("thumbnail");
+    }
+    return ImagePtr(raw);
+}
+
 // Shrinks (or enlarges) to cover the box, then cuts it out at the mode's anchor: only one side
 // overflows, and a horizontal overflow is always cut around the centre (PocketBase's Top/Bottom
 // anchors are top-centre and bottom-centre).
 Result<ImagePtr> Fill(std::string_view source, std::int64_t width, std::int64_t height, const ThumbSpec& spec) {
     const bool wider = width * spec.height > height * spec.width;
-    void* buf = const_cast<char*>(source.data());  // vips reads it only
-    VipsImage* raw = nullptr;
-    if (vips_thumbnail_buffer(
-            buf,
-            source.size(),
-            &raw,
-            wider ? VIPS_MAX_COORD : spec.width,
-            "height",
-            wider ? spec.height : VIPS_MAX_COORD,
-            "size",
-            VIPS_SIZE_BOTH,
-            "option_string",
-            kLoadOptions,
-            nullptr
-        ) != 0) {
-        return VipsFailure("thumbnail");
+    auto shrunk =
+        ShrinkOnLoad(source, wider ? VIPS_MAX_COORD : spec.width, wider ? spec.height : VIPS_MAX_COORD, VIPS_SIZE_BOTH);
+    if (!shrunk) {
+        return shrunk.error();
     }
-    ImagePtr covered(raw);
+    const ImagePtr covered = std::move(*shrunk);
+    VipsImage* raw = covered.get();
     const int w = std::min(spec.width, vips_image_get_width(raw));
     const int h = std::min(spec.height, vips_image_get_height(raw));
     const int left = (vips_image_get_width(raw) - w) / 2;
@@ -118,24 +120,12 @@ Result<ImagePtr> Fill(std::string_view source, std::int64_t width, std::int64_t 
 // Fits inside the box (a zero side is unbounded); never enlarges in kFit mode.
 Result<ImagePtr> Scale(std::string_view source, const ThumbSpec& spec) {
     const bool keep_aspect = spec.width == 0 || spec.height == 0;
-    void* buf = const_cast<char*>(source.data());  // vips reads it only
-    VipsImage* raw = nullptr;
-    if (vips_thumbnail_buffer(
-            buf,
-            source.size(),
-            &raw,
-            spec.width == 0 ? VIPS_MAX_COORD : spec.width,
-            "height",
-            spec.height == 0 ? VIPS_MAX_COORD : spec.height,
-            "size",
-            keep_aspect ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN,
-            "option_string",
-            kLoadOptions,
-            nullptr
-        ) != 0) {
-        return VipsFailure("thumbnail");
-    }
-    return ImagePtr(raw);
+    return ShrinkOnLoad(
+        source,
+        spec.width == 0 ? VIPS_MAX_COORD : spec.width,
+        spec.height == 0 ? VIPS_MAX_COORD : spec.height,
+        keep_aspect ? VIPS_SIZE_BOTH : VIPS_SIZE_DOWN
+    );
 }
 
 Result<Image> Encode(VipsImage* thumb, Format format) {
