@@ -18,10 +18,6 @@ namespace json = boost::json;
 using schema::FieldType;
 using FieldPairs = std::vector<std::pair<const schema::Field*, const schema::Field*>>;  // now, before (or null)
 
-bool IsView(const schema::Collection& c) {
-    return c.type == schema::CollectionType::kView;
-}
-
 // The name of an index from its canonical text.
 std::string IndexName(const std::string& text) {
     const auto start = text.find('`');
@@ -100,7 +96,7 @@ ChangeResult WriteFailed(const Error& e, std::string conflict_message) {
 
 bool ChangeSet::Begin(ChangeResult& out) {
     for (const auto& c : before_.All()) {
-        if (IsView(c) && !Run({"DROP VIEW IF EXISTS " + query::QuoteIdent(c.name)}, out, "")) {
+        if (c.IsView() && !Run({"DROP VIEW IF EXISTS " + query::QuoteIdent(c.name)}, out, "")) {
             return false;
         }
     }
@@ -120,7 +116,7 @@ bool ChangeSet::Create(const json::object& body, ChangeResult& out, bool allow_s
     }
     const schema::Collection& c = *built.collection;
     all_.push_back(c);
-    if (!IsView(c)) {
+    if (!c.IsView()) {
         const schema::StaticCatalog with_new = Targets();
         std::vector<std::string> ddl{CreateTableSql(c, with_new)};
         for (const auto& text : c.indexes) {
@@ -155,7 +151,7 @@ bool ChangeSet::Update(const schema::Collection& old, const json::object& body, 
             other = c;
         }
     }
-    if (!IsView(c) && !AlterTable(old, c, built)) {
+    if (!c.IsView() && !AlterTable(old, c, built)) {
         built.collection.reset();
         if (built.message.empty()) {
             built.message = "Failed to update collection.";
@@ -174,7 +170,7 @@ bool ChangeSet::Delete(const schema::Collection& c, ChangeResult& out) {
         return false;
     }
     std::vector<std::string> ddl;
-    if (!IsView(c)) {
+    if (!c.IsView()) {
         ddl.push_back("DROP TABLE " + query::QuoteIdent(c.name));
     }
     if (!Run(ddl, out, "") || !Run({"DELETE FROM _collections WHERE id = ?"}, out, "", {c.id})) {
@@ -187,7 +183,7 @@ bool ChangeSet::Delete(const schema::Collection& c, ChangeResult& out) {
 
 bool ChangeSet::Finish(ChangeResult& out) {
     for (std::size_t i = 0; i < all_.size(); ++i) {
-        if (IsView(all_[i]) && !RecreateView(i, out)) {
+        if (all_[i].IsView() && !RecreateView(i, out)) {
             return false;
         }
     }
@@ -206,7 +202,7 @@ bool ChangeSet::Finish(ChangeResult& out) {
 bool ChangeSet::CheckRelations(const schema::StaticCatalog& final_catalog, ChangeResult& out) const {
     for (const auto& c : all_) {
         for (const auto& f : c.fields) {
-            if (!IsView(c) && f.type == FieldType::kRelation && final_catalog.Find(f.CollectionId()) == nullptr) {
+            if (!c.IsView() && f.type == FieldType::kRelation && final_catalog.Find(f.CollectionId()) == nullptr) {
                 out.message = "The relation " + c.name + "." + f.name + " points at a collection that is gone.";
                 return false;
             }

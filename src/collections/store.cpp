@@ -12,10 +12,6 @@ namespace {
 
 using schema::FieldType;
 
-bool IsView(const schema::Collection& c) {
-    return c.type == schema::CollectionType::kView;
-}
-
 }  // namespace
 
 std::shared_ptr<const Snapshot> CollectionStore::Current() const {
@@ -234,7 +230,7 @@ Result<void> CollectionStore::Delete(std::string_view id_or_name) {
         const auto snap = Current();
         for (const auto& other : snap->All()) {
             for (const auto& f : other.fields) {
-                if (other.id != c->id && !IsView(other) && f.type == FieldType::kRelation &&
+                if (other.id != c->id && !other.IsView() && f.type == FieldType::kRelation &&
                     f.CollectionId() == c->id) {
                     out.message = "The collection is referenced by " + other.name + "." + f.name +
                                   "; remove that relation first.";
@@ -257,7 +253,7 @@ Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
     if (c == nullptr) {
         return MakeError(ErrorCode::kNotFound, "collection not found");
     }
-    if (IsView(*c)) {
+    if (c->IsView()) {
         return MakeError(
             ErrorCode::kInvalidArgument,
             "View collections cannot be truncated since they don't store their own records."

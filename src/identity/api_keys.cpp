@@ -20,10 +20,10 @@ namespace json = boost::json;
 constexpr std::string_view kPrefix = "bsk_";
 constexpr std::size_t kIdLength = 15;
 constexpr std::size_t kSecretLength = 40;
-constexpr std::size_t kMaxCached = 10000;
-constexpr std::string_view kColumns = "id, name, collectionId, recordId, prefix, scopes, expires, created, lastUsed";
+constexpr std::size_t kMaxCachedKeys = 10000;
+constexpr std::string_view kKeyColumns = "id, name, collectionId, recordId, prefix, scopes, expires, created, lastUsed";
 
-ApiKey FromRow(const std::vector<db::Value>& row) {
+ApiKey KeyFromRow(const std::vector<db::Value>& row) {
     ApiKey k;
     k.id = db::AsString(row[0]);
     k.name = db::AsString(row[1]);
@@ -103,13 +103,13 @@ Result<std::pair<ApiKey, std::string>> ApiKeyStore::Create(
 }
 
 Result<std::vector<ApiKey>> ApiKeyStore::List() const {
-    auto rs = db_.Read("SELECT " + std::string(kColumns) + " FROM _apiKeys ORDER BY created DESC, id");
+    auto rs = db_.Read("SELECT " + std::string(kKeyColumns) + " FROM _apiKeys ORDER BY created DESC, id");
     if (!rs) {
         return rs.error();
     }
     std::vector<ApiKey> out;
     for (const auto& row : rs->rows) {
-        out.push_back(FromRow(row));
+        out.push_back(KeyFromRow(row));
     }
     return out;
 }
@@ -170,7 +170,7 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
     }
     const std::string id(key.substr(kPrefix.size(), kIdLength));
     const std::string secret(key.substr(kPrefix.size() + kIdLength + 1));
-    auto rs = db_.Read("SELECT " + std::string(kColumns) + ", hash FROM _apiKeys WHERE id = ? LIMIT 1", {id});
+    auto rs = db_.Read("SELECT " + std::string(kKeyColumns) + ", hash FROM _apiKeys WHERE id = ? LIMIT 1", {id});
     if (!rs) {
         return rs.error();
     }
@@ -180,7 +180,7 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
     if (rs->rows.empty() || !match) {
         return Unauthorized();
     }
-    ApiKey k = FromRow(rs->rows[0]);
+    ApiKey k = KeyFromRow(rs->rows[0]);
     if (!k.expires.empty() && k.expires <= now_text) {
         return Unauthorized();
     }
@@ -220,7 +220,7 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
         [](const Result<void>& /*lastUsed is best effort*/) {}
     );
     std::lock_guard lock(mu_);
-    if (verified_.size() >= kMaxCached) {
+    if (verified_.size() >= kMaxCachedKeys) {
         verified_.clear();
     }
     verified_[std::string(key)] = Verified{shared, k.expires, generation, now};

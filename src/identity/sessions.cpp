@@ -12,11 +12,12 @@ namespace basalt::identity {
 
 namespace {
 
-constexpr std::size_t kMaxCached = 100000;
+constexpr std::size_t kMaxCachedSessions = 100000;
 constexpr std::chrono::seconds kSeenEvery{60};
-constexpr std::string_view kColumns = "id, collectionId, recordId, created, lastSeen, ip, userAgent, method, revoked";
+constexpr std::string_view kSessionColumns =
+    "id, collectionId, recordId, created, lastSeen, ip, userAgent, method, revoked";
 
-Session FromRow(const std::vector<db::Value>& row) {
+Session SessionFromRow(const std::vector<db::Value>& row) {
     Session s;
     s.id = db::AsString(row[0]);
     s.collection_id = db::AsString(row[1]);
@@ -77,7 +78,7 @@ Result<Session> SessionStore::Open(
         return r.error();
     }
     std::lock_guard lock(mu_);
-    if (cache_.size() >= kMaxCached) {
+    if (cache_.size() >= kMaxCachedSessions) {
         cache_.clear();
     }
     const auto now = std::chrono::steady_clock::now();
@@ -113,7 +114,7 @@ Result<bool> SessionStore::Check(
             e.open = db::AsString(rs->rows[0][2]).empty();
         }
         std::lock_guard lock(mu_);
-        if (cache_.size() >= kMaxCached) {
+        if (cache_.size() >= kMaxCachedSessions) {
             cache_.clear();
         }
         cache_[key] = std::move(e);
@@ -155,20 +156,21 @@ Result<bool> SessionStore::Check(
 }
 
 Result<std::optional<Session>> SessionStore::Get(std::string_view sid) const {
-    auto rs = db_.Read("SELECT " + std::string(kColumns) + " FROM _sessions WHERE id = ? LIMIT 1", {std::string(sid)});
+    auto rs =
+        db_.Read("SELECT " + std::string(kSessionColumns) + " FROM _sessions WHERE id = ? LIMIT 1", {std::string(sid)});
     if (!rs) {
         return rs.error();
     }
     if (rs->rows.empty()) {
         return std::optional<Session>();
     }
-    return std::optional<Session>(FromRow(rs->rows[0]));
+    return std::optional<Session>(SessionFromRow(rs->rows[0]));
 }
 
 Result<std::vector<Session>> SessionStore::List(
     std::string_view collection_id, std::string_view record_id, bool include_revoked, std::size_t limit
 ) const {
-    std::string sql = "SELECT " + std::string(kColumns) + " FROM _sessions WHERE 1 = 1";
+    std::string sql = "SELECT " + std::string(kSessionColumns) + " FROM _sessions WHERE 1 = 1";
     std::vector<db::Value> params;
     if (!collection_id.empty()) {
         sql += " AND collectionId = ? AND recordId = ?";
@@ -186,7 +188,7 @@ Result<std::vector<Session>> SessionStore::List(
     }
     std::vector<Session> out;
     for (const auto& row : rs->rows) {
-        out.push_back(FromRow(row));
+        out.push_back(SessionFromRow(row));
     }
     return out;
 }

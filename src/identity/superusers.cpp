@@ -15,9 +15,10 @@ namespace basalt::identity {
 
 namespace {
 
-constexpr std::string_view kColumns = "id, email, emailVisibility, verified, password, tokenKey, created, updated";
+constexpr std::string_view kSuperuserColumns =
+    "id, email, emailVisibility, verified, password, tokenKey, created, updated";
 
-auth::AuthRecord FromRow(const std::vector<db::Value>& row) {
+auth::AuthRecord SuperuserFromRow(const std::vector<db::Value>& row) {
     auth::AuthRecord r;
     r.id = db::AsString(row[0]);
     r.collection_id = std::string(auth::kSuperusersId);
@@ -40,7 +41,7 @@ Error FieldError(std::string field, std::string message) {
 
 Result<std::optional<auth::AuthRecord>> SuperuserStore::FindOne(std::string_view where, std::string_view value) const {
     std::string sql = "SELECT ";
-    sql += kColumns;
+    sql += kSuperuserColumns;
     sql += " FROM _superusers WHERE ";
     sql += where;
     sql += " LIMIT 1";
@@ -51,7 +52,7 @@ Result<std::optional<auth::AuthRecord>> SuperuserStore::FindOne(std::string_view
     if (rs->rows.empty()) {
         return std::optional<auth::AuthRecord>();
     }
-    return std::optional<auth::AuthRecord>(FromRow(rs->rows[0]));
+    return std::optional<auth::AuthRecord>(SuperuserFromRow(rs->rows[0]));
 }
 
 Result<std::optional<auth::AuthRecord>> SuperuserStore::FindByEmail(std::string_view email) const {
@@ -137,7 +138,7 @@ Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::str
         if (!row) {
             return row.error();
         }
-        rec = FromRow(row->rows.at(0));
+        rec = SuperuserFromRow(row->rows.at(0));
         return Ok();
     });
     if (!written) {

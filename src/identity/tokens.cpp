@@ -8,7 +8,7 @@ namespace basalt::identity {
 
 namespace {
 
-constexpr std::size_t kMaxCached = 100000;
+constexpr std::size_t kMaxCachedTokens = 100000;
 
 Error Unauthorized(std::string why) {
     return MakeError(ErrorCode::kUnauthorized, std::move(why));
@@ -103,7 +103,7 @@ Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::s
     std::shared_ptr<const auth::Principal> shared = std::move(p);
     {
         std::lock_guard lock(mu_);
-        if (verified_.size() >= kMaxCached) {
+        if (verified_.size() >= kMaxCachedTokens) {
             verified_.clear();
         }
         verified_[std::string(token)] = Verified{shared, claims.exp, generation, now};
@@ -133,7 +133,7 @@ Result<std::optional<TokenService::Cached>> TokenService::LoadRecord(
     auth_json["email"] = found->email;
     Cached record{std::move(*found), std::make_shared<const boost::json::object>(std::move(auth_json)), now};
     std::lock_guard lock(mu_);
-    if (cache_.size() >= kMaxCached) {
+    if (cache_.size() >= kMaxCachedTokens) {
         cache_.clear();
     }
     cache_[key] = record;

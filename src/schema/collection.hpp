@@ -112,6 +112,8 @@ struct Collection {
     std::string created;
     std::string updated;
 
+    bool IsView() const { return type == CollectionType::kView; }
+
     /// The typed options.
     const CollectionOptions& Options() const { return typed_options_; }
     void SetOptions(boost::json::object json);
