@@ -14,6 +14,11 @@ elseif(LLD_PROGRAM)
 endif()
 
 set(BASALT_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+if(BASALT_UNITY AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # In a unity batch every source is an included file, where GCC takes a member of a type from an
+  # anonymous namespace for a header's mistake; it is not one in a .cpp file.
+  list(APPEND BASALT_WARNINGS -Wno-subobject-linkage)
+endif()
 if(BASALT_WERROR)
   list(APPEND BASALT_WARNINGS -Werror)
 endif()
