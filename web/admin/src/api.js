@@ -26,24 +26,33 @@ export const FIELD_TYPES = ['text', 'number', 'bool', 'email', 'url', 'date', 's
 
 // A file token (POST /api/files/token) opens protected files; it is valid for a few minutes (180 s
 // by default), so one is shared by every thumbnail and link and fetched again after two minutes.
-const TOKEN_REUSE_MS = 120_000;
-let token = null; // {promise, at}
+export const TOKEN_REUSE_MS = 120_000;
+let cached = null; // {promise, at}
+const issued = new Map(); // token -> when it was asked for (the last few)
 
 /** A file token for the signed-in superuser, fresh enough to use now. */
 export function fileToken() {
-  if (!token || Date.now() - token.at > TOKEN_REUSE_MS) {
-    const t = { at: Date.now(), promise: pb.files.getToken() };
-    t.promise.catch(() => {
-      if (token === t) token = null;
-    });
-    token = t;
+  if (!cached || Date.now() - cached.at > TOKEN_REUSE_MS) {
+    const c = { at: Date.now() };
+    c.promise = pb.files.getToken().then(
+      (t) => {
+        issued.set(t, c.at);
+        if (issued.size > 8) issued.delete(issued.keys().next().value);
+        return t;
+      },
+      (e) => {
+        if (cached === c) cached = null;
+        throw e;
+      },
+    );
+    cached = c;
   }
-  return token.promise;
+  return cached.promise;
 }
 
-/** Whether the file token fileToken() would give now was fetched within `ms`. */
-export function fileTokenFresh(ms = TOKEN_REUSE_MS) {
-  return !!token && Date.now() - token.at <= ms;
+/** How long ago a token fileToken() gave was asked for (Infinity for any other). */
+export function fileTokenAge(t) {
+  return issued.has(t) ? Date.now() - issued.get(t) : Infinity;
 }
 
 /** The names a record holds in a file field (a string for single fields, a list for multiple). */
