@@ -4,7 +4,8 @@
 // the API), a record created with files picked and dropped (a refused type shows the server's
 // error), thumbnails that load in the form and the records table, one file removed and another
 // added in one save, a single field replaced, and a protected file opened with a file token. No
-// console errors. Each failure leaves a screenshot in tests/e2e/artifacts/.
+// console errors. Each failure leaves a screenshot in tests/e2e/artifacts/; SCREENSHOTS=docs/admin
+// refreshes the tour's picture of a record form with files (docs/admin/files.png).
 //
 // The server serves the dashboard it finds beside its binary; BASALT_ADMIN_DIR points it at another
 // build (e.g. a worktree's web/admin/dist).
@@ -19,6 +20,7 @@ import { getJson, startServer } from '../api/helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, 'artifacts');
+const tour = process.env.SCREENSHOTS ? path.resolve(here, '../..', process.env.SCREENSHOTS) : null;
 const SU = { email: 'owner@example.com', password: 'owner-password-1' };
 
 // A small RGB PNG (a red and a blue half), encoded here: signature, IHDR, one IDAT, IEND.
@@ -78,6 +80,7 @@ describe('admin dashboard: files', () => {
     page.on('pageerror', (e) => consoleErrors.push(String(e) + (process.env.STACKS ? e.stack : '')));
     page.on('dialog', (d) => d.accept());
     mkdirSync(artifacts, { recursive: true });
+    if (tour) mkdirSync(tour, { recursive: true });
   });
 
   after(async () => {
@@ -93,6 +96,7 @@ describe('admin dashboard: files', () => {
       throw e;
     }
   }
+  const shot = async (name) => tour && page.screenshot({ path: path.join(tour, name + '.png') });
   const rows = () => page.locator('tbody tr');
   const token = () => page.evaluate(() => JSON.parse(localStorage.getItem('basalt_admin_auth')).token);
   const api = async (p, opts = {}) => getJson(srv.url + p, { ...opts, headers: { Authorization: await token(), ...(opts.headers || {}) } });
@@ -230,6 +234,7 @@ describe('admin dashboard: files', () => {
       // Other files show their kind.
       assert.equal(await form().locator(`[data-file-item="${record.files[1]}"] .file-kind`).innerText(), 'TXT');
       await loaded(form().locator(`[data-file-item="${record.secret}"] img`));
+      await shot('files');
     });
 
     await step('a protected file opens with a file token', async () => {
