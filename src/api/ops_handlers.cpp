@@ -12,8 +12,10 @@
 #include "api/data_handlers.hpp"
 #include "api/json_body.hpp"
 #include "core/json.hpp"
+#include "core/random.hpp"
 #include "core/text.hpp"
 #include "mail/mail.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::api {
 
@@ -259,7 +261,67 @@ public:
         co_return Response::NoContent();
     }
 
+    // POST /api/settings/test/s3 {filesystem: "storage"|"backups"}: writes a small object to the
+    // saved bucket and deletes its folder again (listing and deleting), as PocketBase's test does.
+    net::awaitable<Response> TestS3(Request& req) const {
+        RequireSuperuser(req);
+        const json::object body = DecodeJsonObject(req);
+        const std::string filesystem = StringField(body, "filesystem");
+        if (filesystem.empty() || (filesystem != "storage" && filesystem != "backups")) {
+            throw ApiError::BadRequest(
+                "Failed to test the S3 filesystem.",
+                {filesystem.empty() ? FieldError{"filesystem", "validation_required", "Cannot be blank."}
+                                    : FieldError{"filesystem", "validation_in_invalid", "Must be a valid value."}}
+            );
+        }
+        const settings::S3Settings s3 =
+            filesystem == "backups" ? d_.settings.BackupStorage() : d_.settings.FileStorage();
+        if (!s3.enabled) {
+            throw ApiError::BadRequest(
+                "Failed to test the S3 filesystem. Raw error: \nS3 storage filesystem is not enabled"
+            );
+        }
+        std::optional<std::string> failure;
+        co_await d_.io.Run([&] { failure = TryS3(s3); });
+        if (failure) {
+            throw ApiError::BadRequest("Failed to test the S3 filesystem. Raw error: \n" + *failure);
+        }
+        co_return Response::NoContent();
+    }
+
 private:
+    // The test itself, blocking (on the io pool): nullopt when the bucket works, else what failed
+    // (the storage's messages never contain the secret).
+    static std::optional<std::string> TryS3(const settings::S3Settings& s3) {
+        storage::S3Config config;
+        config.bucket = s3.bucket;
+        config.region = s3.region;
+        config.endpoint = s3.endpoint;
+        config.access_key = s3.access_key;
+        config.secret = s3.secret;
+        config.force_path_style = s3.force_path_style;
+        config.request_timeout = std::chrono::seconds(30);
+        auto store = storage::OpenS3(config);
+        if (!store) {
+            return "failed to initialize the S3 filesystem: " + store.error().message;
+        }
+        const std::string prefix =
+            "pb_settings_test_" +
+            SecureRandomString(5, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+        auto upload = (*store)->Create(prefix + "/test.txt", "text/plain; charset=utf-8");
+        Result<void> written = upload ? (*upload)->Write("test") : Result<void>(upload.error());
+        if (written) {
+            written = (*upload)->Commit();
+        }
+        if (!written) {
+            return "failed to upload a test file: " + written.error().message;
+        }
+        if (auto deleted = (*store)->DeletePrefix(prefix); !deleted) {
+            return "failed to delete a test file: " + deleted.error().message;
+        }
+        return std::nullopt;
+    }
+
     // Runs `fn` on the blocking pool (these all read or write the database); a failure becomes the
     // API error.
     template <typename T>
@@ -300,6 +362,7 @@ void RegisterOpsRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kGet, "/api/webhooks/{id}/deliveries", async(&OpsApi::ListDeliveries));
     router.Add(Method::kPost, "/api/webhooks/deliveries/{id}/redeliver", async(&OpsApi::Redeliver));
     router.Add(Method::kPost, "/api/settings/test/email", async(&OpsApi::TestEmail));
+    router.Add(Method::kPost, "/api/settings/test/s3", async(&OpsApi::TestS3));
     router.Add(Method::kGet, "/api/crons", sync(&OpsApi::ListCrons));
     router.Add(Method::kPost, "/api/crons/{id}", async(&OpsApi::RunCron));
 }

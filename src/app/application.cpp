@@ -49,6 +49,39 @@
 
 namespace basalt::app {
 
+namespace {
+
+storage::S3Config S3ConfigOf(const settings::S3Settings& s) {
+    storage::S3Config c;
+    c.bucket = s.bucket;
+    c.region = s.region;
+    c.endpoint = s.endpoint;
+    c.access_key = s.access_key;
+    c.secret = s.secret;
+    c.force_path_style = s.force_path_style;
+    return c;
+}
+
+// The store file fields use: settings.s3's bucket when it is enabled (and complete), else `local`.
+std::shared_ptr<storage::Storage> FileStorageFor(
+    const settings::S3Settings& s3, const std::shared_ptr<storage::Storage>& local
+) {
+    if (!s3.enabled) {
+        return local;
+    }
+    auto bucket = storage::OpenS3(S3ConfigOf(s3));
+    if (!bucket) {
+        obs::Warn(
+            "file storage: settings.s3 is unusable; files stay on the local disk", {{"error", bucket.error().message}}
+        );
+        return local;
+    }
+    obs::Info("file storage: S3", {{"bucket", s3.bucket}, {"endpoint", s3.endpoint}});
+    return std::shared_ptr<storage::Storage>(std::move(*bucket));
+}
+
+}  // namespace
+
 struct DataDir::Impl {
     std::filesystem::path path;
     SystemClock clock;
@@ -75,11 +108,15 @@ identity::SuperuserStore& DataDir::Superusers() {
 Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& options) {
     collections::CollectionStore collections(*impl_->db, impl_->clock);
     BASALT_TRY(collections.Load());
-    auto store = storage::OpenLocal(impl_->path / "storage");
-    if (!store) {
-        return store.error();
+    settings::SettingsStore settings(*impl_->db);
+    BASALT_TRY(settings.Load());
+    auto local = storage::OpenLocal(impl_->path / "storage");
+    if (!local) {
+        return local.error();
     }
-    return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), **store, impl_->clock.Now(), options);
+    // The store files go to now (settings.s3), as the server's sweeper does.
+    const auto store = FileStorageFor(settings.FileStorage(), std::shared_ptr<storage::Storage>(std::move(*local)));
+    return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), *store, impl_->clock.Now(), options);
 }
 
 Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) {
@@ -136,7 +173,12 @@ struct Application::Impl {
     std::unique_ptr<jobs::Scheduler> scheduler;
     std::unique_ptr<jobs::Worker> worker;
     std::unique_ptr<webhooks::Service> webhooks;
-    std::unique_ptr<storage::Storage> storage;  // the files of file fields: <data dir>/storage
+    // The files of file fields: <data dir>/storage, or settings.s3's bucket when it is enabled
+    // (switched when the settings change; see ApplyFileStorage).
+    std::unique_ptr<storage::Switchable> storage;
+    std::shared_ptr<storage::Storage> local_storage;
+    std::mutex storage_mu;
+    settings::S3Settings storage_settings;  // what `storage` was last set from
     std::unique_ptr<records::FileSweeper> file_sweeper;
     std::unique_ptr<identity::OtpStore> otps;
     std::unique_ptr<identity::MfaStore> mfas;
@@ -156,6 +198,22 @@ struct Application::Impl {
     std::unique_ptr<thumbs::Thumbnailer> thumbs;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
+
+    // Points `storage` at the store settings.s3 asks for, when that changed. New uploads and reads go
+    // there; transfers in flight finish with the store they started on (as PocketBase, files stored
+    // before a switch stay where they are).
+    void ApplyFileStorage(bool first) {
+        const settings::S3Settings wanted = settings->FileStorage();
+        std::lock_guard lock(storage_mu);
+        if (!first && wanted == storage_settings) {
+            return;
+        }
+        storage_settings = wanted;
+        storage->Set(FileStorageFor(wanted, local_storage));
+        if (!first && !wanted.enabled) {
+            obs::Info("file storage: the local disk");
+        }
+    }
 
     ~Impl() {
         if (thumbs) {
@@ -317,7 +375,8 @@ Result<void> Application::Start() {
     if (!files) {
         return files.error();
     }
-    s.storage = std::move(*files);
+    s.local_storage = std::shared_ptr<storage::Storage>(std::move(*files));
+    s.storage = std::make_unique<storage::Switchable>(s.local_storage);
     s.auth_records = std::make_unique<identity::AuthRecords>(*d.db);
     s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
     s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
@@ -339,6 +398,8 @@ Result<void> Application::Start() {
     if (auto r = s.settings->Load(); !r) {
         return r.error();
     }
+    s.ApplyFileStorage(/*first=*/true);
+    s.settings->SetOnChange([impl = &s] { impl->ApplyFileStorage(/*first=*/false); });
     s.queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
     s.scheduler = std::make_unique<jobs::Scheduler>(*d.db, *s.queue, d.clock);
     s.webhooks = std::make_unique<webhooks::Service>(*d.db, *s.queue, *s.settings, d.clock);

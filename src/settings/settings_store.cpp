@@ -8,6 +8,7 @@
 #include <boost/json/value.hpp>
 
 #include "core/ip.hpp"
+#include "core/text.hpp"
 
 namespace basalt::settings {
 
@@ -98,6 +99,58 @@ void Redact(json::object& doc) {
 std::int64_t Int(const json::object& o, std::string_view key, std::int64_t fallback) {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_number() ? static_cast<std::int64_t>(v->to_number<double>()) : fallback;
+}
+
+// PocketBase's S3Config.Validate: when enabled, every field but forcePathStyle is required.
+void ValidateS3(const json::object& doc, std::string_view where, std::vector<FieldError>& errors) {
+    const json::object* o = nullptr;
+    std::string prefix(where);
+    if (where == "s3") {
+        if (const auto* v = doc.if_contains("s3"); v != nullptr && v->is_object()) {
+            o = &v->as_object();
+        }
+    } else if (const auto* b = doc.if_contains("backups"); b != nullptr && b->is_object()) {
+        if (const auto* v = b->as_object().if_contains("s3"); v != nullptr && v->is_object()) {
+            o = &v->as_object();
+        }
+    }
+    if (o == nullptr) {
+        return;
+    }
+    const auto* enabled = o->if_contains("enabled");
+    if (enabled == nullptr || !enabled->is_bool() || !enabled->as_bool()) {
+        return;
+    }
+    for (const char* key : {"endpoint", "bucket", "region", "accessKey", "secret"}) {
+        const auto* v = o->if_contains(key);
+        if (v == nullptr || !v->is_string() ||
+            TrimSpace(std::string_view(v->as_string().data(), v->as_string().size())).empty()) {
+            errors.push_back({prefix + "." + key, "validation_required", "Cannot be blank."});
+        }
+    }
+}
+
+S3Settings ReadS3(const json::object* o) {
+    S3Settings s;
+    if (o == nullptr) {
+        return s;
+    }
+    auto str = [o](std::string_view k) {
+        const auto* v = o->if_contains(k);
+        return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    auto flag = [o](std::string_view k) {
+        const auto* v = o->if_contains(k);
+        return v != nullptr && v->is_bool() && v->as_bool();
+    };
+    s.enabled = flag("enabled");
+    s.bucket = str("bucket");
+    s.region = str("region");
+    s.endpoint = str("endpoint");
+    s.access_key = str("accessKey");
+    s.secret = str("secret");
+    s.force_path_style = flag("forcePathStyle");
+    return s;
 }
 
 }  // namespace
@@ -261,6 +314,8 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
             errors.push_back({"batch.timeout", "validation_min_number_constraint", "Must be at least 1."});
         }
     }
+    ValidateS3(next, "s3", errors);
+    ValidateS3(next, "backups.s3", errors);
     if (!errors.empty()) {
         return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
     }
@@ -282,6 +337,9 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     {
         std::lock_guard lock(mu_);
         SetDocument(next);
+    }
+    if (on_change_) {
+        on_change_();
     }
     Redact(next);
     return next;
@@ -313,6 +371,23 @@ WebhookSettings SettingsStore::Webhooks() const {
         w.timeout_seconds = std::clamp<std::int64_t>(Int(o, "timeout", 10), 1, 60);
     }
     return w;
+}
+
+S3Settings SettingsStore::FileStorage() const {
+    std::lock_guard lock(mu_);
+    const auto* v = doc_.if_contains("s3");
+    return ReadS3(v != nullptr && v->is_object() ? &v->as_object() : nullptr);
+}
+
+S3Settings SettingsStore::BackupStorage() const {
+    std::lock_guard lock(mu_);
+    const json::object* o = nullptr;
+    if (const auto* b = doc_.if_contains("backups"); b != nullptr && b->is_object()) {
+        if (const auto* v = b->as_object().if_contains("s3"); v != nullptr && v->is_object()) {
+            o = &v->as_object();
+        }
+    }
+    return ReadS3(o);
 }
 
 MailSettings SettingsStore::Mail() const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,19 @@ struct WebhookSettings {
     std::int64_t timeout_seconds = 10;
 };
 
+/// An S3-compatible bucket: settings.s3 (file storage) or settings.backups.s3, PocketBase's shape.
+struct S3Settings {
+    bool enabled = false;
+    std::string bucket;
+    std::string region;
+    std::string endpoint;
+    std::string access_key;
+    std::string secret;
+    bool force_path_style = false;
+
+    bool operator==(const S3Settings&) const = default;
+};
+
 /// settings.trustedProxy: PocketBase's headers and useLeftmostIP, and basalt's `proxies` (the peers
 /// allowed to set those headers; empty: loopback and private-network peers).
 struct ProxySettings {
@@ -74,6 +88,15 @@ public:
     BatchSettings Batch() const;
     MailSettings Mail() const;
     WebhookSettings Webhooks() const;
+    /// settings.s3: where file fields' files are stored when enabled.
+    S3Settings FileStorage() const;
+    /// settings.backups.s3.
+    S3Settings BackupStorage() const;
+
+    /// Called after each successful Patch (on the patching thread, outside the store's lock), so
+    /// what depends on the settings (the file storage) can follow them. Set once while wiring,
+    /// before requests are served.
+    void SetOnChange(std::function<void()> fn) { on_change_ = std::move(fn); }
     /// Read on every request: a shared snapshot, rebuilt when the settings change.
     std::shared_ptr<const ProxySettings> TrustedProxy() const;
 
@@ -87,6 +110,7 @@ private:
     mutable std::mutex mu_;
     boost::json::object doc_ = Defaults();
     std::shared_ptr<const ProxySettings> proxy_ = std::make_shared<const ProxySettings>();
+    std::function<void()> on_change_;
 };
 
 }  // namespace basalt::settings

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -85,5 +86,56 @@ bool ValidKey(std::string_view key);
 /// its folder, fsynced and renamed into place; its content type is kept in a "<name>.attrs" side file
 /// in the format PocketBase's local storage writes, so a PocketBase storage folder can be copied in.
 Result<std::unique_ptr<Storage>> OpenLocal(const std::filesystem::path& root);
+
+/// An S3-compatible bucket: PocketBase's settings.s3 (bucket, region, endpoint, accessKey, secret,
+/// forcePathStyle) and a few limits of basalt's own.
+struct S3Config {
+    std::string bucket;
+    std::string region;
+    std::string endpoint;  // "host[:port]" or "http(s)://host[:port]"; https when no scheme is given
+    std::string access_key;
+    std::string secret;
+    bool force_path_style = false;  // <endpoint>/<bucket>/<key> rather than <bucket>.<endpoint>/<key>
+    /// Uploads up to this size are one PUT; larger ones a multipart upload of parts of this size
+    /// (S3's minimum part is 5 MiB). One part at most is held in memory per upload.
+    std::size_t part_size = std::size_t{8} << 20;
+    /// A download reads ahead this much per request (Range GETs).
+    std::size_t read_ahead = std::size_t{1} << 20;
+    std::chrono::seconds connect_timeout{10};
+    std::chrono::seconds request_timeout{120};  // a whole request, a part's upload included
+
+    bool operator==(const S3Config&) const = default;
+};
+
+/// An S3-compatible bucket, PocketBase's key layout in it (no prefix): requests signed by libcurl
+/// (AWS SigV4), one blocking HTTP request per call (two for Open: HEAD, then Range GETs as it is
+/// read). Uploads are held one part at a time: a single PUT up to `part_size`, a multipart upload
+/// beyond (aborted when the upload is dropped). Fails with kInvalidArgument when bucket, region,
+/// endpoint or access key is empty. Errors of calls: kNotFound for a missing object, kUnavailable
+/// for anything the network or the service refuses (the message never contains the secret).
+Result<std::unique_ptr<Storage>> OpenS3(const S3Config& config);
+
+/// A Storage that forwards to the store of the moment (local disk or S3, as the settings say):
+/// `Set` switches it at runtime. Readers and uploads keep the store they were made by alive until
+/// they are done, so a download in flight finishes from where it started. Thread-safe.
+class Switchable final : public Storage {
+public:
+    explicit Switchable(std::shared_ptr<Storage> initial) : current_(std::move(initial)) {}
+    /// New calls go to `next` from now on.
+    void Set(std::shared_ptr<Storage> next);
+    std::shared_ptr<Storage> Current() const;
+
+    Result<std::unique_ptr<Upload>> Create(std::string_view key, std::string_view content_type) override;
+    Result<std::unique_ptr<Reader>> Open(std::string_view key) override;
+    Result<ObjectInfo> Stat(std::string_view key) override;
+    Result<void> Delete(std::string_view key) override;
+    Result<void> DeletePrefix(std::string_view prefix) override;
+    Result<std::vector<std::string>> List(std::string_view prefix) override;
+    Result<std::vector<std::string>> ListFolders(std::string_view prefix) override;
+
+private:
+    mutable std::mutex mu_;
+    std::shared_ptr<Storage> current_;
+};
 
 }  // namespace basalt::storage
