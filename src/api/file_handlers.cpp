@@ -230,12 +230,8 @@ public:
         thumb.size = req.QueryParam("thumb").value_or("");
         thumb.served_name = filename;
         using Served = std::pair<storage::ObjectInfo, std::shared_ptr<http::BodyReader>>;
-        const auto read = [&]() -> Result<Served> {
-            BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
-            BASALT_ASSIGN_OR_RETURN(auto reader, OpenServed(at, filename, thumb));
-            if (thumb.missing) {
-                return Served(storage::ObjectInfo{}, nullptr);
-            }
+        // What an opened file answers: its range, or nothing to send (304, 416).
+        const auto body = [&](std::unique_ptr<storage::Reader> reader) -> Served {
             const storage::ObjectInfo info = reader->Info();
             const auto range = ParseRange(req.Header("Range"), info.size);
             const std::string etag = ETagOf(info);
@@ -245,6 +241,18 @@ public:
             const std::uint64_t first = range ? range->first : 0;
             const std::uint64_t length = range ? range->length : info.size;
             return Served(info, std::make_shared<StoredRange>(std::move(reader), first, length));
+        };
+        if (auto reader = OpenIfCached(collection, record_id, filename, thumb)) {
+            Served served = body(std::move(reader));
+            co_return Answer(req, thumb.served_name, served.first, std::move(served.second), force_attachment);
+        }
+        const auto read = [&]() -> Result<Served> {
+            BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
+            BASALT_ASSIGN_OR_RETURN(auto reader, OpenServed(at, filename, thumb));
+            if (thumb.missing) {
+                return Served(storage::ObjectInfo{}, nullptr);
+            }
+            return body(std::move(reader));
         };
         auto served = co_await d_.blocking.Call(read);
         for (int attempt = 0; served && thumb.missing; ++attempt) {
@@ -287,19 +295,7 @@ private:
         if (c == nullptr || record_id.empty() || !storage::ValidKey(filename)) {
             return NotFound();
         }
-        records::Access all;
-        all.superuser = true;
-        BASALT_ASSIGN_OR_RETURN(const json::object record, d_.records.View(c->id, record_id, all, ""));
-        const schema::Field* field = nullptr;
-        for (const auto& f : c->fields) {
-            if (f.type == schema::FieldType::kFile && HoldsFile(record, f, filename)) {
-                field = &f;
-                break;
-            }
-        }
-        if (field == nullptr) {
-            return NotFound();
-        }
+        BASALT_ASSIGN_OR_RETURN(const schema::Field* field, HolderOf(*c, record_id, filename));
         if (field->Options().protected_files) {
             BASALT_TRY(CheckFileAccess(*c, record_id, token));
         }
@@ -310,6 +306,55 @@ private:
         }
         return Located{
             c->id + "/" + record_id + "/" + filename, field->Options().protected_files, field->Options().thumbs};
+    }
+
+    // The file field of collection `c` whose value in record `record_id` holds `filename`.
+    Result<const schema::Field*> HolderOf(
+        const schema::Collection& c, const std::string& record_id, const std::string& filename
+    ) const {
+        BASALT_ASSIGN_OR_RETURN(const json::object record, d_.records.View(c.id, record_id, Everything(), ""));
+        for (const auto& f : c.fields) {
+            if (f.type == schema::FieldType::kFile && HoldsFile(record, f, filename)) {
+                return &f;
+            }
+        }
+        return NotFound();
+    }
+
+    static records::Access Everything() {
+        records::Access all;
+        all.superuser = true;
+        return all;
+    }
+
+    // A download opened on the I/O thread, when nothing in it waits: the record of a table (not a
+    // view) read by its id, as the records API reads one inline; a field that is not protected; and
+    // the file (or the made thumb asked for) with its path and content type in the kernel's caches.
+    // nullptr otherwise: the blocking pool serves it (and makes a missing thumb).
+    std::unique_ptr<storage::Reader> OpenIfCached(
+        const std::string& collection, const std::string& record_id, const std::string& filename, ThumbPlan& thumb
+    ) const {
+        const auto snap = d_.collections.Current();
+        const schema::Collection* c = snap->Find(collection);
+        if (c == nullptr || c->IsView() || record_id.empty() || !storage::ValidKey(filename) ||
+            d_.records.ViewMayScan(c->id, Everything(), "")) {
+            return nullptr;
+        }
+        const auto field = HolderOf(*c, record_id, filename);
+        if (!field || (*field)->Options().protected_files) {
+            return nullptr;
+        }
+        const std::string folder = c->id + "/" + record_id;
+        const Located at{folder + "/" + filename, false, (*field)->Options().thumbs};
+        const auto spec = ThumbAllowed(thumb.size, at) ? thumbs::ParseThumbSpec(thumb.size) : std::nullopt;
+        if (!spec) {
+            return d_.storage.OpenIfCached(at.key);
+        }
+        auto reader = d_.storage.OpenIfCached(thumbs::ThumbKey(folder, filename, thumb.size));
+        if (reader) {
+            thumb.served_name = thumb.size + "_" + filename;
+        }
+        return reader;
     }
 
     // Opens what a download serves: the original, or its thumb when `thumb.size` asks for one that

@@ -4,15 +4,17 @@
 // temporary file (named kTempPrefix..., skipped by List). Content types live in PocketBase's
 // "<name>.attrs" side files (gocloud's fileblob format: {"user.content_type": ...}).
 #include <algorithm>
+#include <array>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <system_error>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -66,20 +68,55 @@ void SyncDir(const fs::path& dir) {
     }
 }
 
-std::string ReadContentType(const fs::path& file) {
-    std::ifstream in(file.string() + std::string(kAttrs), std::ios::binary);
-    if (!in) {
-        return {};
-    }
-    std::ostringstream text;
-    text << in.rdbuf();
+// The content type in an .attrs side file's text ("" when it has none or is not JSON).
+std::string ParseAttrs(std::string_view text) {
     boost::system::error_code ec;
-    const json::value v = json::parse(text.str(), ec);
+    const json::value v = json::parse(text, ec);
     if (ec || !v.is_object()) {
         return {};
     }
     const auto* ct = v.as_object().if_contains("user.content_type");
     return ct != nullptr && ct->is_string() ? std::string(ct->as_string()) : std::string();
+}
+
+// Side files are a few dozen bytes; anything past this is not one we wrote.
+constexpr std::size_t kMaxAttrs = 4096;
+
+std::string ReadContentType(const fs::path& file) {
+    const int fd = ::open((file.string() + std::string(kAttrs)).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return {};
+    }
+    std::array<char, kMaxAttrs> buf{};
+    const std::int64_t n = ReadFullyAt(fd, 0, buf);
+    ::close(fd);
+    return n > 0 ? ParseAttrs(std::string_view(buf.data(), static_cast<std::size_t>(n))) : std::string();
+}
+
+// openat2 beneath `dir` that fails (EAGAIN) rather than wait for a lookup the kernel has not cached,
+// and never follows a symlink.
+int OpenCached(int dir, const std::string& path) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_CACHED;
+    return static_cast<int>(::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof(how)));
+}
+
+// The content type of `path`'s side file without waiting: "" when there is none, nullopt when
+// finding or reading it would wait for the disk.
+std::optional<std::string> ContentTypeIfCached(int dir, const std::string& path) {
+    const int fd = OpenCached(dir, path + std::string(kAttrs));
+    if (fd < 0) {
+        return errno == ENOENT ? std::optional<std::string>(std::string()) : std::nullopt;
+    }
+    std::array<char, kMaxAttrs> buf{};
+    iovec iov{buf.data(), buf.size()};
+    const ssize_t n = ::preadv2(fd, &iov, 1, 0, RWF_NOWAIT);
+    ::close(fd);
+    if (n < 0) {
+        return std::nullopt;
+    }
+    return ParseAttrs(std::string_view(buf.data(), static_cast<std::size_t>(n)));
 }
 
 // Whether `dir` is a folder itself, not a symlink to one (nor missing): listings never leave the root.
@@ -88,14 +125,14 @@ bool RealFolder(const fs::path& dir) {
     return fs::symlink_status(dir, ec).type() == fs::file_type::directory;
 }
 
-ObjectInfo InfoOf(const struct stat& st, const fs::path& file) {
+ObjectInfo InfoOf(const struct stat& st, std::string content_type) {
     ObjectInfo info;
     info.size = static_cast<std::uint64_t>(st.st_size);
     info.modified =
         std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
             std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)
         ));
-    info.content_type = ReadContentType(file);
+    info.content_type = std::move(content_type);
     return info;
 }
 
@@ -219,7 +256,16 @@ private:
 
 class LocalStorage final : public Storage {
 public:
-    explicit LocalStorage(fs::path root) : root_(std::move(root)) {}
+    explicit LocalStorage(fs::path root)
+        : root_(std::move(root)),
+          root_fd_(::open(root_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {}
+    ~LocalStorage() override {
+        if (root_fd_ >= 0) {
+            ::close(root_fd_);
+        }
+    }
+    LocalStorage(const LocalStorage&) = delete;
+    LocalStorage& operator=(const LocalStorage&) = delete;
 
     Result<std::unique_ptr<Upload>> Create(std::string_view key, std::string_view content_type) override {
         if (!ValidKey(key)) {
@@ -253,7 +299,25 @@ public:
             ::close(fd);
             return Missing();
         }
-        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, file)));
+        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, ReadContentType(file))));
+    }
+
+    std::unique_ptr<Reader> OpenIfCached(std::string_view key) override {
+        if (root_fd_ < 0 || !ValidKey(key)) {
+            return nullptr;
+        }
+        const std::string path(key);
+        const int fd = OpenCached(root_fd_, path);
+        if (fd < 0) {
+            return nullptr;
+        }
+        struct stat st {};
+        auto type = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ContentTypeIfCached(root_fd_, path) : std::nullopt;
+        if (!type) {
+            ::close(fd);
+            return nullptr;
+        }
+        return std::make_unique<LocalReader>(fd, InfoOf(st, std::move(*type)));
     }
 
     Result<ObjectInfo> Stat(std::string_view key) override {
@@ -265,7 +329,7 @@ public:
         if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
             return Missing();
         }
-        return InfoOf(st, file);
+        return InfoOf(st, ReadContentType(file));
     }
 
     Result<void> Delete(std::string_view key) override {
@@ -373,6 +437,7 @@ private:
     }
 
     fs::path root_;
+    int root_fd_;  // O_PATH of root_, for OpenIfCached (-1 when it could not be opened)
 };
 
 }  // namespace

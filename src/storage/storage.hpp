@@ -63,6 +63,13 @@ public:
     virtual Result<std::unique_ptr<Upload>> Create(std::string_view key, std::string_view content_type) = 0;
     /// kNotFound when there is no such file.
     virtual Result<std::unique_ptr<Reader>> Open(std::string_view key) = 0;
+    /// Open without waiting for a disk or the network: the reader when the file, its metadata and
+    /// its content type are at hand (a local file whose path the kernel has cached), nullptr when
+    /// opening would wait or fail (then Open tells which). Safe on an I/O thread.
+    virtual std::unique_ptr<Reader> OpenIfCached(std::string_view key) {
+        (void)key;
+        return nullptr;
+    }
     /// kNotFound when there is no such file.
     virtual Result<ObjectInfo> Stat(std::string_view key) = 0;
     /// Deletes one file; a missing one is not an error.

@@ -151,6 +151,29 @@ TEST_F(LocalStorageTest, DoesNotFollowSymlinks) {
     EXPECT_FALSE(store_->Stat("col/rec/link.txt"));
 }
 
+TEST_F(LocalStorageTest, OpensACachedFileWithoutWaitingAndNothingElse) {
+    Put("col/rec/hot.txt", "in the page cache", "text/plain; charset=utf-8");
+    ASSERT_EQ(Get("col/rec/hot.txt"), "in the page cache");  // its path and side file now cached
+    auto r = store_->OpenIfCached("col/rec/hot.txt");
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->Info().size, 17U);
+    EXPECT_EQ(r->Info().content_type, "text/plain; charset=utf-8");
+    std::string out(17, '\0');
+    auto n = r->ReadAt(0, out);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(out, "in the page cache");
+
+    EXPECT_EQ(store_->OpenIfCached("col/rec/missing.txt"), nullptr);
+    EXPECT_EQ(store_->OpenIfCached("../../etc/passwd"), nullptr);
+    EXPECT_EQ(store_->OpenIfCached("col/rec/hot.txt.attrs"), nullptr);
+    fs::create_symlink("/etc/hostname", root_ / "storage/col/rec/link.txt");
+    EXPECT_EQ(store_->OpenIfCached("col/rec/link.txt"), nullptr);
+    fs::create_directory_symlink(root_ / "storage/col", root_ / "storage/alias");
+    EXPECT_EQ(store_->OpenIfCached("alias/rec/hot.txt"), nullptr);
+    fs::create_directories(root_ / "storage/col/rec/folder.txt");
+    EXPECT_EQ(store_->OpenIfCached("col/rec/folder.txt"), nullptr);
+}
+
 TEST_F(LocalStorageTest, ListsTheFoldersDirectlyUnderAPrefix) {
     Put("c2/r1/a.txt", "a");
     Put("c1/r2/b.txt", "b");
