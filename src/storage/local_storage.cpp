@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <system_error>
 
@@ -20,6 +22,7 @@
 
 #include "core/random.hpp"
 #include "core/spool_file.hpp"
+#include "storage/errors.hpp"
 #include "storage/storage.hpp"
 
 namespace basalt::storage {
@@ -35,14 +38,6 @@ constexpr std::string_view kTempAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789
 
 Error IoError(std::string_view what, int err) {
     return MakeError(ErrorCode::kInternal, std::string(what) + ": " + std::system_category().message(err));
-}
-
-Error BadKey() {
-    return MakeError(ErrorCode::kInvalidArgument, "invalid file key");
-}
-
-Error Missing() {
-    return MakeError(ErrorCode::kNotFound, "file not found");
 }
 
 // Writes all of `bytes` to `fd`.
@@ -299,7 +294,12 @@ public:
             ::close(fd);
             return Missing();
         }
-        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, ReadContentType(file))));
+        std::string type = KnownType(key, st).value_or("");
+        if (type.empty()) {
+            type = ReadContentType(file);
+            RememberType(key, st, type);
+        }
+        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, std::move(type))));
     }
 
     std::unique_ptr<Reader> OpenIfCached(std::string_view key) override {
@@ -312,10 +312,18 @@ public:
             return nullptr;
         }
         struct stat st {};
-        auto type = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? ContentTypeIfCached(root_fd_, path) : std::nullopt;
-        if (!type) {
+        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
             return nullptr;
+        }
+        auto type = KnownType(key, st);
+        if (!type) {
+            type = ContentTypeIfCached(root_fd_, path);
+            if (!type) {
+                ::close(fd);
+                return nullptr;
+            }
+            RememberType(key, st, *type);
         }
         return std::make_unique<LocalReader>(fd, InfoOf(st, std::move(*type)));
     }
@@ -436,7 +444,40 @@ private:
         }
     }
 
+    // Content types of files opened lately, so that a hot file's side file is not read on every
+    // download. An entry holds while the file is the same one: a replaced file is a new inode (files
+    // are renamed into place, their side file first), so (inode, mtime, size) tells them apart.
+    struct KnownFile {
+        ino_t inode = 0;
+        std::int64_t mtime_ns = 0;
+        off_t size = 0;
+        std::string type;
+    };
+    static constexpr std::size_t kMaxKnownTypes = 4096;
+
+    static std::int64_t MtimeNs(const struct stat& st) {
+        return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    }
+    std::optional<std::string> KnownType(std::string_view key, const struct stat& st) const {
+        std::lock_guard lock(types_mu_);
+        const auto it = types_.find(key);
+        if (it == types_.end() || it->second.inode != st.st_ino || it->second.mtime_ns != MtimeNs(st) ||
+            it->second.size != st.st_size) {
+            return std::nullopt;
+        }
+        return it->second.type;
+    }
+    void RememberType(std::string_view key, const struct stat& st, const std::string& type) {
+        std::lock_guard lock(types_mu_);
+        if (types_.size() >= kMaxKnownTypes) {
+            types_.clear();
+        }
+        types_.insert_or_assign(std::string(key), KnownFile{st.st_ino, MtimeNs(st), st.st_size, type});
+    }
+
     fs::path root_;
+    mutable std::mutex types_mu_;
+    std::map<std::string, KnownFile, std::less<>> types_;
     int root_fd_;  // O_PATH of root_, for OpenIfCached (-1 when it could not be opened)
 };
 

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "core/text.hpp"
+#include "storage/errors.hpp"
 #include "storage/s3_protocol.hpp"
 #include "storage/storage.hpp"
 
@@ -25,14 +26,6 @@ constexpr long kLowSpeedSeconds = 30;  // a transfer that moves nothing for this
 void GlobalInit() {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-Error BadKey() {
-    return MakeError(ErrorCode::kInvalidArgument, "invalid file key");
-}
-
-Error Missing() {
-    return MakeError(ErrorCode::kNotFound, "file not found");
 }
 
 // Easy handles kept between requests: each keeps its connections (and TLS sessions) alive, so

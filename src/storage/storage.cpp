@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "storage/storage.hpp"
 
+#include "storage/errors.hpp"
+
 namespace basalt::storage {
 
 namespace {
@@ -26,6 +28,14 @@ bool ValidSegment(std::string_view s) {
 }
 
 }  // namespace
+
+Error BadKey() {
+    return MakeError(ErrorCode::kInvalidArgument, "invalid file key");
+}
+
+Error Missing() {
+    return MakeError(ErrorCode::kNotFound, "file not found");
+}
 
 bool ValidKey(std::string_view key) {
     if (key.empty() || key.size() > kMaxKey) {

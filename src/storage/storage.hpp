@@ -134,6 +134,7 @@ public:
 
     Result<std::unique_ptr<Upload>> Create(std::string_view key, std::string_view content_type) override;
     Result<std::unique_ptr<Reader>> Open(std::string_view key) override;
+    std::unique_ptr<Reader> OpenIfCached(std::string_view key) override;
     Result<ObjectInfo> Stat(std::string_view key) override;
     Result<void> Delete(std::string_view key) override;
     Result<void> DeletePrefix(std::string_view prefix) override;

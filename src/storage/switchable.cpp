@@ -66,6 +66,15 @@ Result<std::unique_ptr<Reader>> Switchable::Open(std::string_view key) {
     return std::unique_ptr<Reader>(std::make_unique<HeldReader>(std::move(store), std::move(reader)));
 }
 
+std::unique_ptr<Reader> Switchable::OpenIfCached(std::string_view key) {
+    auto store = Current();
+    auto reader = store->OpenIfCached(key);
+    if (!reader) {
+        return nullptr;
+    }
+    return std::make_unique<HeldReader>(std::move(store), std::move(reader));
+}
+
 Result<ObjectInfo> Switchable::Stat(std::string_view key) {
     return Current()->Stat(key);
 }

@@ -163,6 +163,16 @@ TEST_F(LocalStorageTest, OpensACachedFileWithoutWaitingAndNothingElse) {
     ASSERT_TRUE(n);
     EXPECT_EQ(out, "in the page cache");
 
+    // A replaced file is a new file: its new type is served, not the one remembered.
+    Put("col/rec/hot.txt", "<p>now html</p>", "text/html; charset=utf-8");
+    ASSERT_EQ(Get("col/rec/hot.txt"), "<p>now html</p>");
+    auto again = store_->OpenIfCached("col/rec/hot.txt");
+    ASSERT_NE(again, nullptr);
+    EXPECT_EQ(again->Info().content_type, "text/html; charset=utf-8");
+    auto opened = store_->Open("col/rec/hot.txt");
+    ASSERT_TRUE(opened);
+    EXPECT_EQ((*opened)->Info().content_type, "text/html; charset=utf-8");
+
     EXPECT_EQ(store_->OpenIfCached("col/rec/missing.txt"), nullptr);
     EXPECT_EQ(store_->OpenIfCached("../../etc/passwd"), nullptr);
     EXPECT_EQ(store_->OpenIfCached("col/rec/hot.txt.attrs"), nullptr);
