@@ -152,7 +152,7 @@ Result<void> InitSessions(db::Executor& ex) {
     return Ok();
 }
 
-// PocketBase's default `users` auth collection (without the avatar file field, until files exist).
+// PocketBase's default `users` auth collection: name and avatar (one image) besides the auth fields.
 // An existing collection of that id or name is left alone.
 Result<void> InitUsers(db::Executor& ex) {
     auto existing =
@@ -176,6 +176,11 @@ Result<void> InitUsers(db::Executor& ex) {
         {"fields",
          json::array{
              json::object{{"name", "name"}, {"type", "text"}, {"max", 255}},
+             json::object{
+                 {"name", "avatar"},
+                 {"type", "file"},
+                 {"maxSelect", 1},
+                 {"mimeTypes", json::array{"image/jpeg", "image/png", "image/svg+xml", "image/gif", "image/webp"}}},
              json::object{{"name", "created"}, {"type", "autodate"}, {"onCreate", true}, {"onUpdate", false}},
              json::object{{"name", "updated"}, {"type", "autodate"}, {"onCreate", true}, {"onUpdate", true}},
          }},

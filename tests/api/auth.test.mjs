@@ -38,8 +38,12 @@ describe('users, authentication and sessions', () => {
     assert.equal(users.type, 'auth');
     assert.deepEqual(
       users.fields.map((f) => f.name),
-      ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'name', 'created', 'updated'],
+      ['id', 'password', 'tokenKey', 'email', 'emailVisibility', 'verified', 'name', 'avatar', 'created', 'updated'],
     );
+    const avatar = users.fields.find((f) => f.name === 'avatar');
+    assert.equal(avatar.type, 'file');
+    assert.equal(avatar.maxSelect, 1);
+    assert.deepEqual(avatar.mimeTypes, ['image/jpeg', 'image/png', 'image/svg+xml', 'image/gif', 'image/webp']);
     assert.equal(users.fields.find((f) => f.name === 'password').hidden, true);
     assert.equal(users.passwordAuth.enabled, true);
     assert.deepEqual(users.passwordAuth.identityFields, ['email']);
@@ -87,6 +91,37 @@ describe('users, authentication and sessions', () => {
     // A users token is not a superuser token, and cannot refresh as another collection.
     assert.equal((await send('GET', '/api/collections', undefined, pb.authStore.token)).status, 403);
     assert.equal((await send('POST', '/api/collections/_superusers/auth-refresh', {}, pb.authStore.token)).status, 403);
+  });
+
+  test('a user signs up with an avatar, replaces it, and only images are taken', async () => {
+    // A 1x1 PNG.
+    const png = Buffer.from(
+      '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+        '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+      'hex',
+    );
+    const pb = client();
+    const created = await pb.collection('users').create({
+      email: 'pic@example.com',
+      password: 'secret-pass-1',
+      passwordConfirm: 'secret-pass-1',
+      avatar: new File([png], 'Me.png', { type: 'image/png' }),
+    });
+    assert.match(created.avatar, /^me_[a-z0-9]{10}\.png$/);
+    await pb.collection('users').authWithPassword('pic@example.com', 'secret-pass-1');
+    const res = await fetch(pb.files.getURL(created, created.avatar));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), png);
+    const updated = await pb.collection('users').update(created.id, { avatar: new File([png], 'new.png') });
+    assert.match(updated.avatar, /^new_[a-z0-9]{10}\.png$/);
+    assert.equal((await fetch(pb.files.getURL(created, created.avatar))).status, 404, 'the old avatar is gone');
+    const text = await pb
+      .collection('users')
+      .update(created.id, { avatar: new File(['not an image'], 'x.png') })
+      .catch((e) => e);
+    assert.equal(text.status, 400);
+    assert.equal(text.response.data.avatar.code, 'validation_invalid_mime_type');
   });
 
   test('sign-up validation: passwords, duplicates, verified', async () => {
