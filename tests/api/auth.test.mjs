@@ -105,9 +105,9 @@ describe('users, authentication and sessions', () => {
       email: 'pic@example.com',
       password: 'secret-pass-1',
       passwordConfirm: 'secret-pass-1',
-      avatar: new File([png], 'Me.png', { type: 'image/png' }),
+      avatar: new File([png], 'Portrait.png', { type: 'image/png' }),
     });
-    assert.match(created.avatar, /^me_[a-z0-9]{10}\.png$/);
+    assert.match(created.avatar, /^portrait_[a-z0-9]{10}\.png$/);
     await pb.collection('users').authWithPassword('pic@example.com', 'secret-pass-1');
     const res = await fetch(pb.files.getURL(created, created.avatar));
     assert.equal(res.status, 200);
