@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { SIGNATURE, chunk, encodePng, ihdr } from './png.mjs';
 import PocketBase from 'pocketbase';
 import { startServer } from './helpers.mjs';
 
@@ -16,44 +17,9 @@ const RED = [255, 0, 0];
 const GREEN = [0, 255, 0];
 const BLUE = [0, 0, 255];
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-function ihdr(width, height) {
-  const h = Buffer.alloc(13);
-  h.writeUInt32BE(width, 0);
-  h.writeUInt32BE(height, 4);
-  h[8] = 8; // bit depth
-  h[9] = 2; // RGB
-  return chunk('IHDR', h);
-}
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 // An RGB PNG in three equal bands of red, green and blue: left to right, or top to bottom.
 function png(width, height, { vertical = true } = {}) {
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const band = Math.floor(((vertical ? x : y) * 3) / (vertical ? width : height));
-      raw.set([RED, GREEN, BLUE][band], y * (width * 3 + 1) + 1 + x * 3);
-    }
-  }
-  return Buffer.concat([SIGNATURE, ihdr(width, height), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return encodePng(width, height, (x, y) => [RED, GREEN, BLUE][Math.floor(((vertical ? x : y) * 3) / (vertical ? width : height))]);
 }
 
 // A decompression bomb's header: a tiny file that declares width x height.

@@ -14,47 +14,17 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { getJson, startServer } from '../api/helpers.mjs';
+import { encodePng } from '../api/png.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, 'artifacts');
 const tour = process.env.SCREENSHOTS ? path.resolve(here, '../..', process.env.SCREENSHOTS) : null;
 const SU = { email: 'owner@example.com', password: 'owner-password-1' };
 
-// A small RGB PNG (a red and a blue half), encoded here: signature, IHDR, one IDAT, IEND.
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf) {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type, data) {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  data.copy(out, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-function png(width, height) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // RGB
-  const raw = Buffer.alloc((width * 3 + 1) * height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) raw.set(x < width / 2 ? [220, 40, 40] : [40, 40, 220], y * (width * 3 + 1) + 1 + x * 3);
-  }
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
+// A small RGB PNG: a red and a blue half.
+const png = (width, height) => encodePng(width, height, (x) => (x < width / 2 ? [220, 40, 40] : [40, 40, 220]));
 
 const PIC = png(64, 48);
 const file = (name, mimeType, buffer) => ({ name, mimeType, buffer: Buffer.isBuffer(buffer) ? buffer : Buffer.from(buffer) });
