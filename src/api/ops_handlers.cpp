@@ -251,7 +251,7 @@ public:
         message.from_address = m.sender_address;
         message.to = to;
         message.subject = "Test email from " + (m.app_name.empty() ? std::string("basalt") : m.app_name);
-        message.html = "<p>This is a test email from " + mail::HtmlEscape(m.app_name.empty() ? "basalt" : m.app_name) +
+        message.html = "<p>This is a test email from " + HtmlEscape(m.app_name.empty() ? "basalt" : m.app_name) +
                        ". Your SMTP settings work.</p>";
         Result<void> r = Ok();
         co_await d_.io.Run([&] { r = mail::SendWithSettings(m, message); });

@@ -34,6 +34,9 @@ std::string ToLower(std::string_view s);
 /// `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view TrimSpace(std::string_view s);
 
+/// Escapes &, <, >, " and ' for HTML (and XML) text and attributes.
+std::string HtmlEscape(std::string_view text);
+
 /// RFC 3986 percent-encoding: unreserved characters (and those in `keep`) as they are, every other
 /// byte as %XX.
 std::string PercentEncode(std::string_view s, std::string_view keep = {});

@@ -156,33 +156,6 @@ Result<void> Send(const SmtpConfig& config, const Message& message) {
     return Ok();
 }
 
-std::string HtmlEscape(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out.push_back(c);
-        }
-    }
-    return out;
-}
-
 std::string Fill(std::string_view text, const std::vector<std::pair<std::string, std::string>>& values, bool html) {
     std::string out;
     out.reserve(text.size() + 64);

@@ -53,7 +53,4 @@ std::string Fill(
     std::string_view text, const std::vector<std::pair<std::string, std::string>>& values, bool html = true
 );
 
-/// Escapes &, <, >, " and ' for HTML text and attributes.
-std::string HtmlEscape(std::string_view text);
-
 }  // namespace basalt::mail

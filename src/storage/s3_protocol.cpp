@@ -394,24 +394,7 @@ std::string CompleteMultipartBody(const std::vector<std::string>& etags) {
     std::string out = "<CompleteMultipartUpload>";
     for (std::size_t i = 0; i < etags.size(); ++i) {
         out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>";
-        for (const char c : etags[i]) {
-            switch (c) {
-                case '&':
-                    out += "&amp;";
-                    break;
-                case '<':
-                    out += "&lt;";
-                    break;
-                case '>':
-                    out += "&gt;";
-                    break;
-                case '"':
-                    out += "&quot;";
-                    break;
-                default:
-                    out.push_back(c);
-            }
-        }
+        out += HtmlEscape(etags[i]);
         out += "</ETag></Part>";
     }
     out += "</CompleteMultipartUpload>";
