@@ -293,13 +293,7 @@ private:
     // The test itself, blocking (on the io pool): nullopt when the bucket works, else what failed
     // (the storage's messages never contain the secret).
     static std::optional<std::string> TryS3(const settings::S3Settings& s3) {
-        storage::S3Config config;
-        config.bucket = s3.bucket;
-        config.region = s3.region;
-        config.endpoint = s3.endpoint;
-        config.access_key = s3.access_key;
-        config.secret = s3.secret;
-        config.force_path_style = s3.force_path_style;
+        storage::S3Config config = s3.Config();
         config.request_timeout = std::chrono::seconds(30);
         auto store = storage::OpenS3(config);
         if (!store) {

@@ -51,17 +51,6 @@ namespace basalt::app {
 
 namespace {
 
-storage::S3Config S3ConfigOf(const settings::S3Settings& s) {
-    storage::S3Config c;
-    c.bucket = s.bucket;
-    c.region = s.region;
-    c.endpoint = s.endpoint;
-    c.access_key = s.access_key;
-    c.secret = s.secret;
-    c.force_path_style = s.force_path_style;
-    return c;
-}
-
 // The store file fields use: settings.s3's bucket when it is enabled (and complete), else `local`.
 std::shared_ptr<storage::Storage> FileStorageFor(
     const settings::S3Settings& s3, const std::shared_ptr<storage::Storage>& local
@@ -69,7 +58,7 @@ std::shared_ptr<storage::Storage> FileStorageFor(
     if (!s3.enabled) {
         return local;
     }
-    auto bucket = storage::OpenS3(S3ConfigOf(s3));
+    auto bucket = storage::OpenS3(s3.Config());
     if (!bucket) {
         obs::Warn(
             "file storage: settings.s3 is unusable; files stay on the local disk", {{"error", bucket.error().message}}

@@ -373,6 +373,17 @@ WebhookSettings SettingsStore::Webhooks() const {
     return w;
 }
 
+storage::S3Config S3Settings::Config() const {
+    storage::S3Config c;
+    c.bucket = bucket;
+    c.region = region;
+    c.endpoint = endpoint;
+    c.access_key = access_key;
+    c.secret = secret;
+    c.force_path_style = force_path_style;
+    return c;
+}
+
 S3Settings SettingsStore::FileStorage() const {
     std::lock_guard lock(mu_);
     const auto* v = doc_.if_contains("s3");

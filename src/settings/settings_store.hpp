@@ -12,6 +12,7 @@
 
 #include "core/result.hpp"
 #include "db/database.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::settings {
 
@@ -55,6 +56,8 @@ struct S3Settings {
     bool force_path_style = false;
 
     bool operator==(const S3Settings&) const = default;
+    /// The connection these settings describe.
+    storage::S3Config Config() const;
 };
 
 /// settings.trustedProxy: PocketBase's headers and useLeftmostIP, and basalt's `proxies` (the peers
