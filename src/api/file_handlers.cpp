@@ -242,12 +242,16 @@ public:
             const std::uint64_t length = range ? range->length : info.size;
             return Served(info, std::make_shared<StoredRange>(std::move(reader), first, length));
         };
-        if (auto reader = OpenIfCached(collection, record_id, filename, thumb)) {
+        std::optional<Result<Located>> known;  // the lookup the I/O thread already made, if any
+        if (auto reader = OpenIfCached(collection, record_id, filename, thumb, known)) {
             Served served = body(std::move(reader));
             co_return Answer(req, thumb.served_name, served.first, std::move(served.second), force_attachment);
         }
+        if (known && !*known) {
+            throw ApiError::NotFound();
+        }
         const auto read = [&]() -> Result<Served> {
-            BASALT_ASSIGN_OR_RETURN(const Located at, Locate(collection, record_id, filename, token));
+            BASALT_ASSIGN_OR_RETURN(const Located at, known ? *known : Locate(collection, record_id, filename, token));
             BASALT_ASSIGN_OR_RETURN(auto reader, OpenServed(at, filename, thumb));
             if (thumb.missing) {
                 return Served(storage::ObjectInfo{}, nullptr);
@@ -330,9 +334,14 @@ private:
     // A download opened on the I/O thread, when nothing in it waits: the record of a table (not a
     // view) read by its id, as the records API reads one inline; a field that is not protected; and
     // the file (or the made thumb asked for) with its path and content type in the kernel's caches.
-    // nullptr otherwise: the blocking pool serves it (and makes a missing thumb).
+    // nullptr otherwise: the blocking pool serves it (and makes a missing thumb), from `known` when
+    // the record was read here (where the file is, or that the record holds no such name).
     std::unique_ptr<storage::Reader> OpenIfCached(
-        const std::string& collection, const std::string& record_id, const std::string& filename, ThumbPlan& thumb
+        const std::string& collection,
+        const std::string& record_id,
+        const std::string& filename,
+        ThumbPlan& thumb,
+        std::optional<Result<Located>>& known
     ) const {
         const auto snap = d_.collections.Current();
         const schema::Collection* c = snap->Find(collection);
@@ -341,11 +350,18 @@ private:
             return nullptr;
         }
         const auto field = HolderOf(*c, record_id, filename);
-        if (!field || (*field)->Options().protected_files) {
+        if (!field) {
+            if (field.error().code == ErrorCode::kNotFound) {
+                known.emplace(field.error());
+            }
             return nullptr;
+        }
+        if ((*field)->Options().protected_files) {
+            return nullptr;  // the file token and the viewRule are checked on the pool
         }
         const std::string folder = c->id + "/" + record_id;
         const Located at{folder + "/" + filename, false, (*field)->Options().thumbs};
+        known.emplace(at);
         const auto spec = ThumbAllowed(thumb.size, at) ? thumbs::ParseThumbSpec(thumb.size) : std::nullopt;
         if (!spec) {
             return d_.storage.OpenIfCached(at.key);
