@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <system_error>
 
@@ -292,7 +294,12 @@ public:
             ::close(fd);
             return Missing();
         }
-        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, ReadContentType(file))));
+        std::string type = KnownType(key, st).value_or("");
+        if (type.empty()) {
+            type = ReadContentType(file);
+            RememberType(key, st, type);
+        }
+        return std::unique_ptr<Reader>(std::make_unique<LocalReader>(fd, InfoOf(st, std::move(type))));
     }
 
     std::unique_ptr<Reader> OpenIfCached(std::string_view key) override {
@@ -309,10 +316,14 @@ public:
             ::close(fd);
             return nullptr;
         }
-        auto type = ContentTypeIfCached(root_fd_, path);
+        auto type = KnownType(key, st);
         if (!type) {
-            ::close(fd);
-            return nullptr;
+            type = ContentTypeIfCached(root_fd_, path);
+            if (!type) {
+                ::close(fd);
+                return nullptr;
+            }
+            RememberType(key, st, *type);
         }
         return std::make_unique<LocalReader>(fd, InfoOf(st, std::move(*type)));
     }
@@ -433,7 +444,40 @@ private:
         }
     }
 
+    // Content types of files opened lately, so that a hot file's side file is not read on every
+    // download. An entry holds while the file is the same one: a replaced file is a new inode (files
+    // are renamed into place, their side file first), so (inode, mtime, size) tells them apart.
+    struct KnownFile {
+        ino_t inode = 0;
+        std::int64_t mtime_ns = 0;
+        off_t size = 0;
+        std::string type;
+    };
+    static constexpr std::size_t kMaxKnownTypes = 4096;
+
+    static std::int64_t MtimeNs(const struct stat& st) {
+        return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    }
+    std::optional<std::string> KnownType(std::string_view key, const struct stat& st) const {
+        std::lock_guard lock(types_mu_);
+        const auto it = types_.find(key);
+        if (it == types_.end() || it->second.inode != st.st_ino || it->second.mtime_ns != MtimeNs(st) ||
+            it->second.size != st.st_size) {
+            return std::nullopt;
+        }
+        return it->second.type;
+    }
+    void RememberType(std::string_view key, const struct stat& st, const std::string& type) {
+        std::lock_guard lock(types_mu_);
+        if (types_.size() >= kMaxKnownTypes) {
+            types_.clear();
+        }
+        types_.insert_or_assign(std::string(key), KnownFile{st.st_ino, MtimeNs(st), st.st_size, type});
+    }
+
     fs::path root_;
+    mutable std::mutex types_mu_;
+    std::map<std::string, KnownFile, std::less<>> types_;
     int root_fd_;  // O_PATH of root_, for OpenIfCached (-1 when it could not be opened)
 };
 
