@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "http/body_io.hpp"
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <boost/asio/co_spawn.hpp>
@@ -90,6 +92,22 @@ net::awaitable<std::shared_ptr<SpoolFile>> ReadBodyToSpool(
         }
     }
     co_return file;
+}
+
+std::optional<std::string> ReadWholeIfReady(BodyReader& reader, std::uint64_t max_bytes) {
+    const std::uint64_t size = reader.Size();
+    if (size > max_bytes) {
+        return std::nullopt;
+    }
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    for (std::size_t done = 0; done < bytes.size();) {
+        const auto got = reader.ReadAtIfReady(done, std::span<char>(bytes.data() + done, bytes.size() - done));
+        if (!got || !*got || **got == 0) {
+            return std::nullopt;
+        }
+        done += **got;
+    }
+    return bytes;
 }
 
 net::awaitable<void> WriteBodyFromReader(

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -46,6 +49,11 @@ boost::asio::awaitable<std::shared_ptr<SpoolFile>> ReadBodyToSpool(
     std::chrono::steady_clock::time_point& deadline,
     boost::system::error_code& ec
 );
+
+/// All of `reader`'s bytes when it is at most `max_bytes` long and they are at hand without waiting
+/// (ReadAtIfReady), so a small cached file goes out in one write with its head; nullopt otherwise
+/// (nothing is consumed: the reader is read by offset).
+std::optional<std::string> ReadWholeIfReady(BodyReader& reader, std::uint64_t max_bytes);
 
 /// Writes `reader`'s bytes after the head was written: a piece at a time, each read first where it
 /// is at hand (ReadAtIfReady, on this thread) and otherwise on `disk`. `deadline` is moved on by

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "http/messages.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -10,6 +13,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "core/text.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 
@@ -107,27 +111,76 @@ void ApplyLimits(Parser& parser, const config::HttpConfig& cfg) {
     parser.body_limit(cfg.spool_dir.empty() ? cfg.max_body_bytes : std::max(cfg.max_body_bytes, cfg.max_upload_bytes));
 }
 
-// Converts basalt's Response into Beast's message. HEAD keeps Content-Length and drops the body.
-bhttp::response<bhttp::string_body> ToBeast(
-    Response& res, unsigned version, bool head, bool keep_alive, std::string_view date
-) {
-    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(res.status), version};
-    for (auto& [k, v] : res.headers) {
-        out.insert(k, v);
+namespace {
+
+bool IsTokenChar(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return std::isalnum(u) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool SafeField(std::string_view name, std::string_view value) {
+    if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+        return false;
+    }
+    return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+// The fields the connection frames the message with; a handler's own are dropped.
+bool FramingField(std::string_view name) {
+    return EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Transfer-Encoding") ||
+           EqualsIgnoreCase(name, "Connection") || EqualsIgnoreCase(name, "Date");
+}
+
+}  // namespace
+
+std::string SerializeHead(const Response& res, unsigned version, std::string_view date, const Framing& framing) {
+    const std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(res.status));
+    std::string head;
+    head.reserve(256);
+    head += version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ";
+    head += std::to_string(res.status);
+    head += ' ';
+    head += reason;
+    head += "\r\n";
+    for (const auto& [name, value] : res.headers) {
+        if (!SafeField(name, value) || FramingField(name)) {
+            continue;
+        }
+        head += name;
+        head += ": ";
+        head += value;
+        head += "\r\n";
     }
     if (!date.empty()) {
-        out.set(bhttp::field::date, date);
+        head += "Date: ";
+        head += date;
+        head += "\r\n";
     }
-    const std::size_t size = res.body.size();
+    if (framing.content_length) {
+        head += "Content-Length: ";
+        head += std::to_string(*framing.content_length);
+        head += "\r\n";
+    }
+    if (framing.chunked) {
+        head += "Transfer-Encoding: chunked\r\n";
+    }
+    if (!framing.keep_alive) {
+        head += "Connection: close\r\n";
+    } else if (framing.keep_alive && version < 11) {
+        head += "Connection: keep-alive\r\n";
+    }
+    head += "\r\n";
+    return head;
+}
+
+Framing FramingOf(const Response& res, std::uint64_t body_size, bool keep_alive) {
     const bool no_body = res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200);
+    Framing f;
     if (!no_body) {
-        out.content_length(size);
-        if (!head) {
-            out.body() = std::move(res.body);
-        }
+        f.content_length = body_size;
     }
-    out.keep_alive(keep_alive);
-    return out;
+    f.keep_alive = keep_alive;
+    return f;
 }
 
 Response HandleRawRequestForTest(const Router& router, const config::HttpConfig& config, std::string_view raw) {

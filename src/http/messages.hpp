@@ -4,6 +4,7 @@
 // itself.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <boost/beast/http/message.hpp>
@@ -13,6 +14,7 @@
 #include "config/config.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
+#include "http/response_head.hpp"
 
 namespace basalt::http {
 
@@ -37,9 +39,8 @@ Response ResponseForParseError(const boost::system::error_code& ec);
 /// memory is held to max_body_bytes once its head is known.
 void ApplyLimits(Parser& parser, const config::HttpConfig& cfg);
 
-/// Converts basalt's Response into Beast's message. HEAD keeps Content-Length and drops the body.
-boost::beast::http::response<boost::beast::http::string_body> ToBeast(
-    Response& res, unsigned version, bool head, bool keep_alive, std::string_view date
-);
+/// The framing of `res` with a body of `body_size` bytes: a Content-Length unless its status has no
+/// body (1xx, 204, 304; a HEAD response keeps it).
+Framing FramingOf(const Response& res, std::uint64_t body_size, bool keep_alive);
 
 }  // namespace basalt::http

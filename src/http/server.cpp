@@ -23,7 +23,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <sys/socket.h>
 
 #include "http/body_io.hpp"
@@ -49,6 +48,9 @@ constexpr std::size_t kLingerBytes = std::size_t{256} << 20;
 // A streamed response's kernel send buffer: fixed (no autotuning to megabytes per subscriber), so
 // what a stalled subscriber holds is this plus its stream's own bounded queue.
 constexpr int kStreamSendBuffer = 64 * 1024;
+// A file body up to this size whose bytes are cached goes out in the same write as its head (one
+// send per small download, a thumb or an avatar, instead of two).
+constexpr std::uint64_t kOneWriteBody = 64 * 1024;
 
 // What a connection is doing, for the sweeper and for shutdown.
 enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming };
@@ -409,18 +411,22 @@ private:
         boost::system::error_code& ec
     ) {
         const std::shared_ptr<BodyReader> reader = std::move(res.body_reader);
-        auto out = ToBeast(res, version, head, keep_alive, Date(w));
-        if (reader) {
-            out.content_length(reader->Size());
-        }
+        const std::string head_bytes =
+            SerializeHead(res, version, Date(w), FramingOf(res, reader ? reader->Size() : res.body.size(), keep_alive));
         conn.phase = Phase::kWriting;
         conn.deadline = Clock::now() + cfg_.write_timeout;
-        if (!reader || head) {
-            co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+        std::optional<std::string> whole;
+        if (reader && !head) {
+            whole = ReadWholeIfReady(*reader, kOneWriteBody);
+        }
+        if (!reader || head || whole) {
+            // Head and body in one write (one send for most responses).
+            const std::string_view body = head ? std::string_view() : whole ? std::string_view(*whole) : res.body;
+            const std::array<net::const_buffer, 2> both{net::buffer(head_bytes), net::buffer(body.data(), body.size())};
+            co_await net::async_write(conn.socket, both, net::redirect_error(net::use_awaitable, ec));
             co_return;
         }
-        bhttp::response_serializer<bhttp::string_body> head_only(out);
-        co_await bhttp::async_write_header(conn.socket, head_only, net::redirect_error(net::use_awaitable, ec));
+        co_await net::async_write(conn.socket, net::buffer(head_bytes), net::redirect_error(net::use_awaitable, ec));
         if (!ec) {
             co_await WriteBodyFromReader(conn.socket, *reader, disk_, cfg_.write_timeout, conn.deadline, ec);
         }
@@ -488,13 +494,10 @@ private:
             }
         );
         const bool chunked = version >= 11;
-        std::string head = "HTTP/1.1 " + std::to_string(res.status) + " " +
-                           std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status))) + "\r\n";
-        for (const auto& [k, v] : res.headers) {
-            head += k + ": " + v + "\r\n";
-        }
-        head += "Date: " + std::string(Date(w)) + "\r\n";
-        head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Connection: close\r\n\r\n";
+        Framing framing;
+        framing.chunked = chunked;
+        framing.keep_alive = chunked;  // close-delimited for HTTP/1.0
+        const std::string head = SerializeHead(res, 11, Date(w), framing);
 
         boost::system::error_code ec;
         conn.socket.set_option(net::socket_base::send_buffer_size(kStreamSendBuffer), ec);
@@ -612,9 +615,10 @@ private:
             conn.deadline = Clock::now() + kErrorWriteTimeout;
         }
         res.headers.emplace_back("X-Content-Type-Options", "nosniff");
-        auto out = ToBeast(res, 11, false, false, Date(w));
+        const std::string head = SerializeHead(res, 11, Date(w), FramingOf(res, res.body.size(), false));
+        const std::array<net::const_buffer, 2> both{net::buffer(head), net::buffer(res.body)};
         boost::system::error_code ec;
-        co_await bhttp::async_write(conn.socket, out, net::redirect_error(net::use_awaitable, ec));
+        co_await net::async_write(conn.socket, both, net::redirect_error(net::use_awaitable, ec));
     }
 
     config::HttpConfig cfg_;
