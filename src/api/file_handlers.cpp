@@ -8,9 +8,14 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
+#include <string>
+#include <unordered_map>
 
 #include <boost/json/serialize.hpp>
 
@@ -207,6 +212,45 @@ bool ThumbAllowed(const std::string& size, const Located& at) {
            (size == "100x100" || std::find(at.thumbs.begin(), at.thumbs.end(), size) != at.thumbs.end());
 }
 
+// Which file field of a record holds a name, remembered while no record can have changed (the
+// collections' data version moves before and after every commit) and the schema snapshot is the
+// same: a hot download (an avatar, a thumb on a list page) then reads no row. Bounded: cleared when
+// full, like the list totals.
+class HolderCache {
+public:
+    static constexpr int kNotHeld = -1;
+
+    // The index in the collection's fields of the field holding the name, kNotHeld, or nullopt when
+    // not known for this version and snapshot.
+    std::optional<int> Find(const std::string& key, std::uint64_t version, const collections::Snapshot* snap) const {
+        std::lock_guard lock(mu_);
+        const auto it = entries_.find(key);
+        if (it == entries_.end() || it->second.version != version || it->second.snapshot.get() != snap) {
+            return std::nullopt;
+        }
+        return it->second.field;
+    }
+
+    void Store(std::string key, std::uint64_t version, std::shared_ptr<const collections::Snapshot> snap, int field)
+        const {
+        std::lock_guard lock(mu_);
+        if (entries_.size() >= kMaxEntries) {
+            entries_.clear();
+        }
+        entries_.insert_or_assign(std::move(key), Entry{version, std::move(snap), field});
+    }
+
+private:
+    static constexpr std::size_t kMaxEntries = 4096;
+    struct Entry {
+        std::uint64_t version;
+        std::shared_ptr<const collections::Snapshot> snapshot;  // kept alive: its address is the key
+        int field;
+    };
+    mutable std::mutex mu_;
+    mutable std::unordered_map<std::string, Entry> entries_;
+};
+
 class FileApi {
 public:
     explicit FileApi(const Deps& deps) : d_(deps) {}
@@ -349,18 +393,27 @@ private:
             d_.records.ViewMayScan(c->id, Everything(), "")) {
             return nullptr;
         }
-        const auto field = HolderOf(*c, record_id, filename);
-        if (!field) {
-            if (field.error().code == ErrorCode::kNotFound) {
-                known.emplace(field.error());
+        const std::string folder = c->id + "/" + record_id;
+        std::string held_key = folder + "/" + filename;
+        const std::uint64_t version = d_.collections.DataVersion();  // before the read, as list totals
+        std::optional<int> held = holders_.Find(held_key, version, snap.get());
+        if (!held) {
+            const auto field = HolderOf(*c, record_id, filename);
+            if (!field && field.error().code != ErrorCode::kNotFound) {
+                return nullptr;
             }
+            held = field ? static_cast<int>(*field - c->fields.data()) : HolderCache::kNotHeld;
+            holders_.Store(held_key, version, snap, *held);
+        }
+        if (*held == HolderCache::kNotHeld) {
+            known.emplace(NotFound());
             return nullptr;
         }
-        if ((*field)->Options().protected_files) {
+        const schema::Field& field = c->fields[static_cast<std::size_t>(*held)];
+        if (field.Options().protected_files) {
             return nullptr;  // the file token and the viewRule are checked on the pool
         }
-        const std::string folder = c->id + "/" + record_id;
-        const Located at{folder + "/" + filename, false, (*field)->Options().thumbs};
+        const Located at{std::move(held_key), false, field.Options().thumbs};
         known.emplace(at);
         const auto spec = ThumbAllowed(thumb.size, at) ? thumbs::ParseThumbSpec(thumb.size) : std::nullopt;
         if (!spec) {
@@ -523,6 +576,7 @@ private:
     }
 
     Deps d_;
+    HolderCache holders_;
 };
 
 std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {

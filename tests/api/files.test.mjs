@@ -153,6 +153,32 @@ describe('files', () => {
     assert.equal((await get(`${srv.url}/api/files/docs/nosuchrecord0000/hello_abcdefghij.txt`)).status, 404);
   });
 
+  test('a download follows the record at once: a name taken out or put in is answered by the next read', async () => {
+    const other = await su.collection('docs').create({ title: 'cache' });
+    const base = `${srv.url}/api/files/${docs.id}/${other.id}`;
+    put(docs.id, other.id, 'held_abcdefghij.txt', 'held');
+    put(docs.id, other.id, 'later_abcdefghij.txt', 'later');
+    await sql(`UPDATE docs SET one = 'held_abcdefghij.txt' WHERE id = '${other.id}'`);
+    for (let i = 0; i < 3; i++) {
+      // read repeatedly: hot downloads are answered from what the server remembers of the record
+      assert.equal((await get(`${base}/held_abcdefghij.txt`)).status, 200);
+      assert.equal((await get(`${base}/later_abcdefghij.txt`)).status, 404);
+    }
+    // both files stay on disk: only the record decides what is served
+    await sql(`UPDATE docs SET one = 'later_abcdefghij.txt' WHERE id = '${other.id}'`);
+    assert.equal((await get(`${base}/held_abcdefghij.txt`)).status, 404);
+    const res = await get(`${base}/later_abcdefghij.txt`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'later');
+    // through the records API too, and a field turned protected is no longer served without a token
+    await su.collection('docs').update(other.id, { one: null });
+    assert.equal((await get(`${base}/later_abcdefghij.txt`)).status, 404);
+    await sql(`UPDATE docs SET secret = 'held_abcdefghij.txt' WHERE id = '${other.id}'`);
+    assert.equal((await get(`${base}/held_abcdefghij.txt`)).status, 404);
+    const token = (await su.files.getToken());
+    assert.equal((await get(`${base}/held_abcdefghij.txt?token=${token}`)).status, 200);
+  });
+
   test('protected files need a file token whose record passes the viewRule', async () => {
     const guest = new PocketBase(srv.url);
     assert.equal((await get(guest.files.getURL(rec, rec.secret))).status, 404);
