@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "core/ids.hpp"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 
 #include "core/random.hpp"
 
@@ -26,7 +28,22 @@ constexpr auto kCrcTable = MakeCrcTable();
 }  // namespace
 
 std::string NewRecordId() {
-    return SecureRandomString(kRecordIdLength, kAlphanumericLower);
+    return NewRecordId(std::chrono::system_clock::now());
+}
+
+std::string NewRecordId(std::chrono::system_clock::time_point now) {
+    constexpr std::size_t kClockChars = 4;
+    constexpr std::int64_t kStepMs = 64;
+    constexpr std::string_view kDigits = "0123456789abcdefghijklmnopqrstuvwxyz";  // in byte order
+    const std::int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    auto step = static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0) / kStepMs);
+    std::string id(kClockChars, '0');
+    for (std::size_t i = kClockChars; i-- > 0;) {
+        id[i] = kDigits[step % kDigits.size()];
+        step /= kDigits.size();
+    }
+    id += SecureRandomString(kRecordIdLength - kClockChars, kAlphanumericLower);
+    return id;
 }
 
 bool IsValidRecordId(std::string_view id) {

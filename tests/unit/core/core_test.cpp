@@ -35,6 +35,21 @@ TEST(Ids, RecordIdsAreFifteenLowercaseAlphanumerics) {
     EXPECT_FALSE(IsValidRecordId("abcdefghijklm-o"));
 }
 
+TEST(Ids, NewRecordIdsOfOneMomentShareAClockPrefixAndDifferAfterIt) {
+    using std::chrono::milliseconds;
+    const std::chrono::system_clock::time_point t{milliseconds(1'780'000'000'000)};
+    const std::string a = NewRecordId(t);
+    const std::string b = NewRecordId(t + milliseconds(10));
+    EXPECT_TRUE(IsValidRecordId(a)) << a;
+    EXPECT_EQ(a.substr(0, 4), b.substr(0, 4));  // one 64 ms step
+    EXPECT_NE(a.substr(4), b.substr(4));
+    // the next step sorts after (the prefix is the step count, base 36, in the id's alphabet)
+    const std::string later = NewRecordId(t + milliseconds(64 * 37));
+    EXPECT_LT(a.substr(0, 4), later.substr(0, 4));
+    // the clock turns over after 36^4 steps (~30 hours): the order is locality, not a contract
+    EXPECT_EQ(a.substr(0, 4), NewRecordId(t + milliseconds(64LL * 36 * 36 * 36 * 36)).substr(0, 4));
+}
+
 TEST(Random, SecureStringUsesOnlyTheAlphabet) {
     const std::string s = SecureRandomString(500, "ab");
     EXPECT_EQ(s.size(), 500U);
