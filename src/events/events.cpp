@@ -2,6 +2,8 @@
 #include "events/events.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "obs/log.hpp"
 
@@ -132,8 +134,18 @@ void Dispatcher::Run(const std::stop_token& stop) {
     }
 }
 
+// Rows per delete of Prune: small enough that writes queued behind one wait a few ms.
+constexpr std::int64_t kPruneBatch = 1000;
+// After each full batch Prune waits twice as long as the batch took, so it holds at most a third
+// of the writer's time and a backlog is spread over seconds instead of stalling creates.
+constexpr int kPrunePauseFactor = 2;
+
 Result<std::int64_t> Prune(
-    db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows
+    db::Database& db,
+    std::string_view created_before,
+    std::int64_t max_id,
+    std::size_t max_rows,
+    std::chrono::milliseconds budget
 ) {
     auto latest = LatestId(db);
     if (!latest) {
@@ -141,20 +153,24 @@ Result<std::int64_t> Prune(
     }
     // Ids follow commit order: everything at or below `beyond` is outside the newest max_rows.
     const std::int64_t beyond = *latest - static_cast<std::int64_t>(max_rows);
+    const auto started = std::chrono::steady_clock::now();
     std::int64_t total = 0;
     for (;;) {
+        const auto batch_started = std::chrono::steady_clock::now();
         auto n = db.WriteOne(
             "DELETE FROM _events WHERE id IN (SELECT id FROM _events WHERE id <= ? AND (created < ? OR id <= ?) "
-            "ORDER BY id LIMIT 10000)",
-            {max_id, std::string(created_before), beyond}
+            "ORDER BY id LIMIT ?)",
+            {max_id, std::string(created_before), beyond, kPruneBatch}
         );
         if (!n) {
             return n.error();
         }
         total += *n;
-        if (*n < 10000) {
-            return total;
+        const auto now = std::chrono::steady_clock::now();
+        if (*n < kPruneBatch || (budget.count() > 0 && now - started >= budget)) {
+            return total;  // done, or the next run goes on
         }
+        std::this_thread::sleep_for((now - batch_started) * kPrunePauseFactor);
     }
 }
 

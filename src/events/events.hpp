@@ -46,10 +46,16 @@ Result<std::int64_t> LatestId(db::Database& db);
 
 /// Retention: deletes events with ids up to `max_id` (consumers that track a position pass theirs,
 /// so nothing they have not read goes) that were created before `created_before` or are beyond the
-/// newest `max_rows`. Deletes in batches of 10,000, each its own short write, so the writer is never
-/// held long. Returns how many.
+/// newest `max_rows`. Deletes in batches of 1,000, each its own write of a few ms, pausing twice a
+/// batch's time after each (at most a third of the writer: 10,000 at a time, back to back, stalled
+/// sustained creates for seconds), and returns once `budget` is spent (0: no limit; the next run
+/// goes on). Returns how many.
 Result<std::int64_t> Prune(
-    db::Database& db, std::string_view created_before, std::int64_t max_id, std::size_t max_rows
+    db::Database& db,
+    std::string_view created_before,
+    std::int64_t max_id,
+    std::size_t max_rows,
+    std::chrono::milliseconds budget = std::chrono::milliseconds(0)
 );
 
 /// Delivers new events to in-process consumers in commit order, on its own thread: woken by Notify()
