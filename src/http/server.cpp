@@ -411,17 +411,20 @@ private:
         boost::system::error_code& ec
     ) {
         const std::shared_ptr<BodyReader> reader = std::move(res.body_reader);
-        const std::string head_bytes =
-            SerializeHead(res, version, Date(w), FramingOf(res, reader ? reader->Size() : res.body.size(), keep_alive));
+        const Framing framing = FramingOf(res, reader ? reader->Size() : res.body.size(), keep_alive);
+        const std::string head_bytes = SerializeHead(res, version, Date(w), framing);
+        // HEAD and the statuses without a body (1xx, 204, 304) send the head alone, whatever the
+        // handler left in the body.
+        const bool no_body = head || !framing.content_length;
         conn.phase = Phase::kWriting;
         conn.deadline = Clock::now() + cfg_.write_timeout;
         std::optional<std::string> whole;
-        if (reader && !head) {
+        if (reader && !no_body) {
             whole = ReadWholeIfReady(*reader, kOneWriteBody);
         }
-        if (!reader || head || whole) {
+        if (!reader || no_body || whole) {
             // Head and body in one write (one send for most responses).
-            const std::string_view body = head ? std::string_view() : whole ? std::string_view(*whole) : res.body;
+            const std::string_view body = no_body ? std::string_view() : whole ? std::string_view(*whole) : res.body;
             const std::array<net::const_buffer, 2> both{net::buffer(head_bytes), net::buffer(body.data(), body.size())};
             co_await net::async_write(conn.socket, both, net::redirect_error(net::use_awaitable, ec));
             co_return;
