@@ -50,7 +50,7 @@ constexpr std::size_t kLingerBytes = std::size_t{256} << 20;
 constexpr int kStreamSendBuffer = 64 * 1024;
 // A file body up to this size whose bytes are cached goes out in the same write as its head (one
 // send per small download, a thumb or an avatar, instead of two).
-constexpr std::uint64_t kOneWriteBody = 64 * 1024;
+constexpr std::uint64_t kOneWriteBody = std::uint64_t{64} * 1024;
 
 // What a connection is doing, for the sweeper and for shutdown.
 enum class Phase { kIdle, kReading, kHandling, kWriting, kStreaming };
