@@ -6,13 +6,13 @@
 
 #include <array>
 #include <cmath>
-#include <regex>
 
 #include <boost/json/serialize.hpp>
 
 #include "core/text.hpp"
 #include "schema/collection.hpp"
 #include "schema/field_values.hpp"
+#include "schema/pattern.hpp"
 
 namespace basalt::schema {
 
@@ -143,11 +143,7 @@ void CheckTextConstraints(const Field& f, const std::string& text, std::vector<F
     }
     const std::string& pattern = f.Options().pattern;
     if (!pattern.empty() && errors.size() == before) {
-        try {
-            if (!std::regex_search(text, std::regex(pattern))) {
-                Add(errors, f, "validation_invalid_format", "Invalid value format.");
-            }
-        } catch (const std::regex_error&) {
+        if (!PatternMatches(pattern, text)) {
             Add(errors, f, "validation_invalid_format", "Invalid value format.");
         }
     }
@@ -511,6 +507,20 @@ void ValidateFileOptions(const Field& f, const std::string& at, std::vector<Fiel
     }
 }
 
+// `pattern` and `autogeneratePattern` must compile (PocketBase's validators.IsRegex: its code, the
+// engine's message).
+void ValidateTextOptions(const Field& f, const std::string& at, std::vector<FieldError>& errors) {
+    for (const std::string_view key : {std::string_view("pattern"), std::string_view("autogeneratePattern")}) {
+        const auto* value = f.OptionsJson().if_contains(key);
+        if (value == nullptr || !value->is_string() || value->as_string().empty()) {
+            continue;
+        }
+        if (auto why = PatternError(std::string_view(value->as_string()))) {
+            errors.push_back({at + std::string(key), "validation_invalid_regex", std::move(*why)});
+        }
+    }
+}
+
 // ---- the table ----
 
 using D = OptionDefault::Kind;
@@ -541,7 +551,7 @@ using M = Modifiers;
 // clang-format off
 constexpr std::array<FieldKind, 14> kKinds{{
     //  type                  name        shape         multi  definable modifiers  defaults          required normalize           validate_options
-    {FieldType::kText,     "text",     S::kText,     false, true,  M::kNone,   kTextDefaults,     true,  NormalizeText,      nullptr},
+    {FieldType::kText,     "text",     S::kText,     false, true,  M::kNone,   kTextDefaults,     true,  NormalizeText,      ValidateTextOptions},
     {FieldType::kNumber,   "number",   S::kNumber,   false, true,  M::kNumber, kNumberDefaults,   true,  NormalizeNumber,    nullptr},
     {FieldType::kBool,     "bool",     S::kBool,     false, true,  M::kNone,   {},                true,  NormalizeBool,      nullptr},
     {FieldType::kEmail,    "email",    S::kText,     false, true,  M::kNone,   kDomainDefaults,   true,  NormalizeEmail,     nullptr},

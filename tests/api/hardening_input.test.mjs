@@ -550,6 +550,46 @@ describe('issue 11: hardening', () => {
     }
   });
 
+  test('text patterns: a long value never crashes the match, and a pattern that does not compile is refused at save', async () => {
+    const srv = await startServer({ superuser: SU });
+    try {
+      const su = await admin(srv);
+      const token = su.authStore.token;
+      const col = await send(srv, 'POST', '/api/collections', {
+        token,
+        body: { name: 'rx', createRule: '', fields: [{ name: 't', type: 'text', pattern: '^(a|b)*$', max: 2000000 }] },
+      });
+      assert.equal(col.status, 200, JSON.stringify(col.body));
+      // std::regex (recursive) overflowed the stack here at 100,000 characters and killed the server
+      const long = await send(srv, 'POST', '/api/collections/rx/records', { body: { t: 'ab'.repeat(500000) } });
+      assert.equal(long.status, 200, JSON.stringify(long.body).slice(0, 200));
+      const bad = await send(srv, 'POST', '/api/collections/rx/records', { body: { t: 'a'.repeat(500000) + 'c' } });
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.data.t.code, 'validation_invalid_format');
+      // a search anywhere in the value, as Go's regexp.MatchString
+      const anywhere = await send(srv, 'POST', '/api/collections', {
+        token,
+        body: { name: 'rx2', createRule: '', fields: [{ name: 't', type: 'text', pattern: '[0-9]{3}' }] },
+      });
+      assert.equal(anywhere.status, 200);
+      assert.equal((await send(srv, 'POST', '/api/collections/rx2/records', { body: { t: 'call 555 now' } })).status, 200);
+      assert.equal((await send(srv, 'POST', '/api/collections/rx2/records', { body: { t: 'call 55 now' } })).status, 400);
+      // patterns that do not compile: PocketBase's validation_invalid_regex, on the field's option
+      for (const [key, pattern] of [['pattern', '(unclosed'], ['pattern', 'a{1001}{1001}'], ['autogeneratePattern', '[z-a]']]) {
+        const r = await send(srv, 'POST', '/api/collections', {
+          token,
+          body: { name: 'rxbad', fields: [{ name: 't', type: 'text', [key]: pattern }] },
+        });
+        assert.equal(r.status, 400, `${key} ${pattern}: ${JSON.stringify(r.body)}`);
+        // index 1: the id field comes first, as PocketBase adds it
+        assert.equal(r.body.data.fields['1']?.[key]?.code, 'validation_invalid_regex', JSON.stringify(r.body));
+      }
+      assert.equal(srv.proc.exitCode ?? srv.proc.signalCode, null, 'the server did not crash');
+    } finally {
+      await srv.stop();
+    }
+  });
+
   test('issue 11.16: IPv4-embedded IPv6 webhook targets are refused by the SSRF guard at once, not retried', async () => {
     const srv = await startServer({ superuser: SU });
     const got = [];
