@@ -342,10 +342,10 @@ Result<void> Application::Start() {
     s.data = std::move(*data);
     // One process per role and data directory: an api process and a worker process may share one
     // (SQLite allows several processes); a second of the same role would fight over the same work.
-    const bool serves_http = s.config.role != "worker";
-    const bool runs_jobs = s.config.role != "api";
-    for (const char* role : {"api", "worker"}) {
-        if ((std::string(role) == "api" && !serves_http) || (std::string(role) == "worker" && !runs_jobs)) {
+    const bool serves_http = config::ServesHttp(s.config.role);
+    const bool runs_jobs = config::RunsJobs(s.config.role);
+    for (const auto& [role, taken] : {std::pair{"api", serves_http}, std::pair{"worker", runs_jobs}}) {
+        if (!taken) {
             continue;
         }
         const auto lock_path = s.data->Path() / (std::string(".lock-") + role);

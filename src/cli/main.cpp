@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -45,7 +46,7 @@ int Serve(AppConfig config, const std::string& listen) {
     const std::string host =
         config.http.host.find(':') != std::string::npos ? "[" + config.http.host + "]" : config.http.host;
     const std::string base = "http://" + host + ":" + std::to_string(app.Port());
-    if (config.role == "worker") {
+    if (config.role == basalt::config::Role::kWorker) {
         std::fputs(
             ("basalt " + std::string(kVersion) +
              "\nWorker started (jobs, webhooks, crons; no HTTP)\n└─ Data:      " + app.DataPath().string() + "\n")
@@ -191,10 +192,19 @@ int main(int argc, char** argv) {
         config.realtime.max_duration,
         "Longest life of a realtime connection"
     );
-    serve->add_option("--role", config.role, "all (HTTP and jobs), api (HTTP only) or worker (jobs only)")
+    static const std::map<std::string, basalt::config::Role> kRoles{
+        {"all", basalt::config::Role::kAll},
+        {"api", basalt::config::Role::kApi},
+        {"worker", basalt::config::Role::kWorker}};
+    serve
+        ->add_option_function<std::string>(
+            "--role",
+            [&config](const std::string& role) { config.role = kRoles.at(role); },
+            "all (HTTP and jobs), api (HTTP only) or worker (jobs only)"
+        )
         ->envname("BASALT_ROLE")
         ->check(CLI::IsMember({"all", "api", "worker"}))
-        ->capture_default_str();
+        ->default_str("all");
     serve->add_option("--admin-dir", config.admin_dir, "The built admin dashboard (default: found beside the binary)")
         ->envname("BASALT_ADMIN_DIR");
     serve

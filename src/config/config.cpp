@@ -63,9 +63,6 @@ Result<void> Validate(const AppConfig& c) {
     if (c.realtime.max_queued_bytes < 4096) {
         return MakeError(ErrorCode::kInvalidArgument, "realtime queue must be at least 4096 bytes");
     }
-    if (c.role != "all" && c.role != "api" && c.role != "worker") {
-        return MakeError(ErrorCode::kInvalidArgument, "role must be all, api or worker");
-    }
     if (c.jobs.workers == 0 || c.jobs.workers > 64) {
         return MakeError(ErrorCode::kInvalidArgument, "job workers must be between 1 and 64");
     }

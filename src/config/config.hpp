@@ -90,6 +90,17 @@ struct FilesConfig {
 };
 
 /// Everything `basalt serve` needs, merged from flags and BASALT_* environment variables.
+/// What a `serve` process does: kAll HTTP and jobs; kApi HTTP only (no workers, no scheduler);
+/// kWorker jobs only (no HTTP). Processes of different roles may share a data directory.
+enum class Role { kAll, kApi, kWorker };
+
+inline bool ServesHttp(Role r) {
+    return r != Role::kWorker;
+}
+inline bool RunsJobs(Role r) {
+    return r != Role::kApi;
+}
+
 struct AppConfig {
     std::string data_dir = "basalt_data";
     bool dev = false;  // verbose logs (debug level)
@@ -101,8 +112,7 @@ struct AppConfig {
     JobsConfig jobs;
     EventsConfig events;
     FilesConfig files;
-    /// all: HTTP and jobs; api: HTTP only (no workers, no scheduler); worker: jobs only (no HTTP).
-    std::string role = "all";
+    Role role = Role::kAll;
     /// The built admin dashboard; empty: found beside the binary or in the source tree.
     std::string admin_dir;
 };
