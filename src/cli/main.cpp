@@ -117,6 +117,220 @@ void TuneAllocator() {
     (void)mallopt(M_TOP_PAD, 4 << 20);          // NOLINT(concurrency-mt-unsafe)
 }
 
+// A duration option given in milliseconds.
+void AddMsOption(
+    CLI::App& serve,
+    const std::string& flag,
+    const std::string& env,
+    std::chrono::milliseconds& target,
+    const std::string& help
+) {
+    serve
+        .add_option_function<long long>(
+            flag, [&target](long long v) { target = std::chrono::milliseconds(v); }, help
+        )
+        ->envname(env)
+        ->default_str(std::to_string(target.count()));
+}
+
+// The HTTP server's options: address, threads, limits and timeouts.
+void AddHttpOptions(CLI::App& serve, AppConfig& config, std::string& listen) {
+    serve.add_option("--http", listen, "Address to listen on, HOST:PORT (port 0 picks a free one)")
+        ->envname("BASALT_HTTP")
+        ->capture_default_str();
+    serve.add_option("--threads", config.http.threads, "I/O threads (0 = one per core)")
+        ->envname("BASALT_THREADS")
+        ->capture_default_str();
+    serve.add_flag("--dev", config.dev, "Development mode: debug logs")->envname("BASALT_DEV");
+    serve.add_option("--origins", config.http.cors_origins, "Allowed CORS origins, comma separated ('*' = any)")
+        ->envname("BASALT_ORIGINS")
+        ->delimiter(',')
+        ->capture_default_str();
+    serve.add_option("--access-log", config.http.access_log, "One line per request: off, stdout or a file path")
+        ->envname("BASALT_ACCESS_LOG")
+        ->capture_default_str();
+    serve.add_option("--max-connections", config.http.max_connections, "Open connections at most")
+        ->envname("BASALT_MAX_CONNECTIONS")
+        ->capture_default_str();
+    serve.add_option("--max-body", config.http.max_body_bytes, "Request body bytes at most")
+        ->envname("BASALT_MAX_BODY")
+        ->capture_default_str();
+    serve.add_option("--max-upload", config.http.max_upload_bytes, "multipart/form-data (upload) body bytes at most")
+        ->envname("BASALT_MAX_UPLOAD")
+        ->capture_default_str();
+    serve.add_option("--max-header", config.http.max_header_bytes, "Request line + header bytes at most")
+        ->envname("BASALT_MAX_HEADER")
+        ->capture_default_str();
+    AddMsOption(
+        serve, "--header-timeout-ms", "BASALT_HEADER_TIMEOUT_MS", config.http.header_timeout, "Time to receive headers"
+    );
+    AddMsOption(
+        serve, "--body-timeout-ms", "BASALT_BODY_TIMEOUT_MS", config.http.body_timeout, "Time to receive a body"
+    );
+    AddMsOption(serve, "--idle-timeout-ms", "BASALT_IDLE_TIMEOUT_MS", config.http.idle_timeout, "Keep-alive idle time");
+    AddMsOption(
+        serve, "--write-timeout-ms", "BASALT_WRITE_TIMEOUT_MS", config.http.write_timeout, "Time to write a response"
+    );
+    AddMsOption(
+        serve,
+        "--shutdown-grace-ms",
+        "BASALT_SHUTDOWN_GRACE_MS",
+        config.http.shutdown_grace,
+        "Time in-flight requests get on shutdown"
+    );
+    AddMsOption(
+        serve,
+        "--realtime-heartbeat-ms",
+        "BASALT_REALTIME_HEARTBEAT_MS",
+        config.realtime.heartbeat,
+        "SSE heartbeat interval"
+    );
+    AddMsOption(
+        serve,
+        "--realtime-idle-ms",
+        "BASALT_REALTIME_IDLE_MS",
+        config.realtime.idle,
+        "Close realtime clients idle this long"
+    );
+    AddMsOption(
+        serve,
+        "--realtime-max-duration-ms",
+        "BASALT_REALTIME_MAX_DURATION_MS",
+        config.realtime.max_duration,
+        "Longest life of a realtime connection"
+    );
+}
+
+// The options of what runs beside the server: role, pools, realtime, events, jobs, files.
+void AddRuntimeOptions(CLI::App& serve, AppConfig& config) {
+    static const std::map<std::string, basalt::config::Role> kRoles{
+        {"all", basalt::config::Role::kAll},
+        {"api", basalt::config::Role::kApi},
+        {"worker", basalt::config::Role::kWorker}};
+    serve
+        .add_option_function<std::string>(
+            "--role",
+            [&config](const std::string& role) { config.role = kRoles.at(role); },
+            "all (HTTP and jobs), api (HTTP only) or worker (jobs only)"
+        )
+        ->envname("BASALT_ROLE")
+        ->check(CLI::IsMember({"all", "api", "worker"}))
+        ->default_str("all");
+    serve.add_option("--admin-dir", config.admin_dir, "The built admin dashboard (default: found beside the binary)")
+        ->envname("BASALT_ADMIN_DIR");
+    serve
+        .add_option_function<long long>(
+            "--events-retention-hours",
+            [&config](long long h) { config.events.retention = std::chrono::hours(h); },
+            "Hours the outbox keeps events every consumer has passed"
+        )
+        ->envname("BASALT_EVENTS_RETENTION_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 365));
+    serve.add_option("--events-max-rows", config.events.max_rows, "Outbox rows at most (oldest passed ones go)")
+        ->envname("BASALT_EVENTS_MAX_ROWS")
+        ->capture_default_str();
+    serve.add_option("--query-threads", config.db.query_threads, "Threads for reads that may scan (lists, views)")
+        ->envname("BASALT_QUERY_THREADS")
+        ->capture_default_str();
+    serve.add_option("--hash-threads", config.auth.hash_threads, "Threads for password hashing (CPU-bound)")
+        ->envname("BASALT_HASH_THREADS")
+        ->capture_default_str();
+    serve
+        .add_option(
+            "--io-threads", config.outbound.threads, "Threads for slow outbound I/O a request waits for (OAuth2, SMTP)"
+        )
+        ->envname("BASALT_IO_THREADS")
+        ->capture_default_str();
+    serve.add_option("--workers", config.jobs.workers, "Threads running jobs")
+        ->envname("BASALT_WORKERS")
+        ->capture_default_str();
+    AddMsOption(serve, "--job-lease-ms", "BASALT_JOB_LEASE_MS", config.jobs.lease, "Lease of a claimed job");
+    AddMsOption(serve, "--job-poll-ms", "BASALT_JOB_POLL_MS", config.jobs.poll, "How often idle workers look for jobs");
+    serve
+        .add_option(
+            "--realtime-max-queue",
+            config.realtime.max_queued_bytes,
+            "Bytes queued per realtime client before it is dropped"
+        )
+        ->envname("BASALT_REALTIME_MAX_QUEUE")
+        ->capture_default_str();
+    serve
+        .add_option(
+            "--realtime-threads",
+            config.realtime.fanout_threads,
+            "Threads sending realtime events to clients (0: one per core, at most 4)"
+        )
+        ->envname("BASALT_REALTIME_THREADS")
+        ->check(CLI::Range(0U, 64U))
+        ->capture_default_str();
+
+    serve
+        .add_option_function<long long>(
+            "--files-sweep-hours",
+            [&config](long long h) { config.files.sweep_interval = std::chrono::hours(h); },
+            "Hours between sweeps for stored files no record names (0: off; default 6)"
+        )
+        ->envname("BASALT_FILES_SWEEP_HOURS")
+        ->check(CLI::Range(0LL, 24LL * 365));
+}
+
+// The offline subcommands (superuser upsert/delete, files sweep) and what they were given.
+struct OfflineCommands {
+    CLI::App* upsert = nullptr;
+    CLI::App* remove = nullptr;
+    CLI::App* sweep = nullptr;
+    std::string email;
+    std::string password;
+    long long grace_minutes = 60;
+};
+
+void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
+    auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
+    superuser->require_subcommand(1);
+    c.upsert = superuser->add_subcommand("upsert", "Create a superuser or set its password");
+    c.upsert->add_option("email", c.email, "Email")->required();
+    c.upsert->add_option("password", c.password, "Password (at least 8 characters)")->required();
+    c.remove = superuser->add_subcommand("delete", "Delete a superuser");
+    c.remove->add_option("email", c.email, "Email")->required();
+    auto* files = cli.add_subcommand("files", "Manage stored files");
+    files->require_subcommand(1);
+    c.sweep = files->add_subcommand("sweep", "Remove stored files no record names (left by a crash)");
+    c.sweep->add_option("--grace-minutes", c.grace_minutes, "Leave files modified less than this long ago")
+        ->check(CLI::Range(0LL, 24LL * 60 * 365))
+        ->capture_default_str();
+}
+
+// Offline commands: they work whether or not a server runs on the same directory.
+int RunOffline(const AppConfig& config, const OfflineCommands& c) {
+    basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    auto dir = basalt::app::DataDir::Open(config);
+    if (!dir) {
+        return Fail(dir.error().message);
+    }
+    if (c.sweep->parsed()) {
+        return SweepFiles(**dir, c.grace_minutes);
+    }
+    auto& store = (*dir)->Superusers();
+    if (c.upsert->parsed()) {
+        auto r = store.Upsert(c.email, c.password);
+        if (!r) {
+            return Fail(r.error().message);
+        }
+        std::printf("Successfully saved superuser \"%s\".\n", r->email.c_str());
+    } else if (c.remove->parsed()) {
+        auto r = store.Delete(c.email);
+        if (!r) {
+            return Fail(
+                r.error().code == basalt::ErrorCode::kNotFound ? "superuser " + c.email + " not found"
+                                                               : r.error().message
+            );
+        }
+        std::printf("Successfully deleted superuser \"%s\".\n", c.email.c_str());
+    }
+    basalt::obs::Flush();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,183 +347,15 @@ int main(int argc, char** argv) {
 
     auto* serve = cli.add_subcommand("serve", "Start the web server");
     std::string listen = "127.0.0.1:8090";
-    serve->add_option("--http", listen, "Address to listen on, HOST:PORT (port 0 picks a free one)")
-        ->envname("BASALT_HTTP")
-        ->capture_default_str();
-    serve->add_option("--threads", config.http.threads, "I/O threads (0 = one per core)")
-        ->envname("BASALT_THREADS")
-        ->capture_default_str();
-    serve->add_flag("--dev", config.dev, "Development mode: debug logs")->envname("BASALT_DEV");
-    serve->add_option("--origins", config.http.cors_origins, "Allowed CORS origins, comma separated ('*' = any)")
-        ->envname("BASALT_ORIGINS")
-        ->delimiter(',')
-        ->capture_default_str();
-    serve->add_option("--access-log", config.http.access_log, "One line per request: off, stdout or a file path")
-        ->envname("BASALT_ACCESS_LOG")
-        ->capture_default_str();
-    serve->add_option("--max-connections", config.http.max_connections, "Open connections at most")
-        ->envname("BASALT_MAX_CONNECTIONS")
-        ->capture_default_str();
-    serve->add_option("--max-body", config.http.max_body_bytes, "Request body bytes at most")
-        ->envname("BASALT_MAX_BODY")
-        ->capture_default_str();
-    serve->add_option("--max-upload", config.http.max_upload_bytes, "multipart/form-data (upload) body bytes at most")
-        ->envname("BASALT_MAX_UPLOAD")
-        ->capture_default_str();
-    serve->add_option("--max-header", config.http.max_header_bytes, "Request line + header bytes at most")
-        ->envname("BASALT_MAX_HEADER")
-        ->capture_default_str();
-    auto ms_option =
-        [serve](
-            const std::string& flag, const std::string& env, std::chrono::milliseconds& target, const std::string& help
-        ) {
-            serve
-                ->add_option_function<long long>(
-                    flag, [&target](long long v) { target = std::chrono::milliseconds(v); }, help
-                )
-                ->envname(env)
-                ->default_str(std::to_string(target.count()));
-        };
-    ms_option("--header-timeout-ms", "BASALT_HEADER_TIMEOUT_MS", config.http.header_timeout, "Time to receive headers");
-    ms_option("--body-timeout-ms", "BASALT_BODY_TIMEOUT_MS", config.http.body_timeout, "Time to receive a body");
-    ms_option("--idle-timeout-ms", "BASALT_IDLE_TIMEOUT_MS", config.http.idle_timeout, "Keep-alive idle time");
-    ms_option("--write-timeout-ms", "BASALT_WRITE_TIMEOUT_MS", config.http.write_timeout, "Time to write a response");
-    ms_option(
-        "--shutdown-grace-ms",
-        "BASALT_SHUTDOWN_GRACE_MS",
-        config.http.shutdown_grace,
-        "Time in-flight requests get on shutdown"
-    );
-    ms_option(
-        "--realtime-heartbeat-ms", "BASALT_REALTIME_HEARTBEAT_MS", config.realtime.heartbeat, "SSE heartbeat interval"
-    );
-    ms_option(
-        "--realtime-idle-ms", "BASALT_REALTIME_IDLE_MS", config.realtime.idle, "Close realtime clients idle this long"
-    );
-    ms_option(
-        "--realtime-max-duration-ms",
-        "BASALT_REALTIME_MAX_DURATION_MS",
-        config.realtime.max_duration,
-        "Longest life of a realtime connection"
-    );
-    static const std::map<std::string, basalt::config::Role> kRoles{
-        {"all", basalt::config::Role::kAll},
-        {"api", basalt::config::Role::kApi},
-        {"worker", basalt::config::Role::kWorker}};
-    serve
-        ->add_option_function<std::string>(
-            "--role",
-            [&config](const std::string& role) { config.role = kRoles.at(role); },
-            "all (HTTP and jobs), api (HTTP only) or worker (jobs only)"
-        )
-        ->envname("BASALT_ROLE")
-        ->check(CLI::IsMember({"all", "api", "worker"}))
-        ->default_str("all");
-    serve->add_option("--admin-dir", config.admin_dir, "The built admin dashboard (default: found beside the binary)")
-        ->envname("BASALT_ADMIN_DIR");
-    serve
-        ->add_option_function<long long>(
-            "--events-retention-hours",
-            [&config](long long h) { config.events.retention = std::chrono::hours(h); },
-            "Hours the outbox keeps events every consumer has passed"
-        )
-        ->envname("BASALT_EVENTS_RETENTION_HOURS")
-        ->check(CLI::Range(1LL, 24LL * 365));
-    serve->add_option("--events-max-rows", config.events.max_rows, "Outbox rows at most (oldest passed ones go)")
-        ->envname("BASALT_EVENTS_MAX_ROWS")
-        ->capture_default_str();
-    serve->add_option("--query-threads", config.db.query_threads, "Threads for reads that may scan (lists, views)")
-        ->envname("BASALT_QUERY_THREADS")
-        ->capture_default_str();
-    serve->add_option("--hash-threads", config.auth.hash_threads, "Threads for password hashing (CPU-bound)")
-        ->envname("BASALT_HASH_THREADS")
-        ->capture_default_str();
-    serve
-        ->add_option(
-            "--io-threads", config.outbound.threads, "Threads for slow outbound I/O a request waits for (OAuth2, SMTP)"
-        )
-        ->envname("BASALT_IO_THREADS")
-        ->capture_default_str();
-    serve->add_option("--workers", config.jobs.workers, "Threads running jobs")
-        ->envname("BASALT_WORKERS")
-        ->capture_default_str();
-    ms_option("--job-lease-ms", "BASALT_JOB_LEASE_MS", config.jobs.lease, "Lease of a claimed job");
-    ms_option("--job-poll-ms", "BASALT_JOB_POLL_MS", config.jobs.poll, "How often idle workers look for jobs");
-    serve
-        ->add_option(
-            "--realtime-max-queue",
-            config.realtime.max_queued_bytes,
-            "Bytes queued per realtime client before it is dropped"
-        )
-        ->envname("BASALT_REALTIME_MAX_QUEUE")
-        ->capture_default_str();
-    serve
-        ->add_option(
-            "--realtime-threads",
-            config.realtime.fanout_threads,
-            "Threads sending realtime events to clients (0: one per core, at most 4)"
-        )
-        ->envname("BASALT_REALTIME_THREADS")
-        ->check(CLI::Range(0U, 64U))
-        ->capture_default_str();
-
-    serve
-        ->add_option_function<long long>(
-            "--files-sweep-hours",
-            [&config](long long h) { config.files.sweep_interval = std::chrono::hours(h); },
-            "Hours between sweeps for stored files no record names (0: off; default 6)"
-        )
-        ->envname("BASALT_FILES_SWEEP_HOURS")
-        ->check(CLI::Range(0LL, 24LL * 365));
-
-    auto* superuser = cli.add_subcommand("superuser", "Manage superusers");
-    superuser->require_subcommand(1);
-    auto* upsert = superuser->add_subcommand("upsert", "Create a superuser or set its password");
-    std::string email;
-    std::string password;
-    upsert->add_option("email", email, "Email")->required();
-    upsert->add_option("password", password, "Password (at least 8 characters)")->required();
-    auto* remove = superuser->add_subcommand("delete", "Delete a superuser");
-    remove->add_option("email", email, "Email")->required();
-    auto* files = cli.add_subcommand("files", "Manage stored files");
-    files->require_subcommand(1);
-    auto* sweep = files->add_subcommand("sweep", "Remove stored files no record names (left by a crash)");
-    long long grace_minutes = 60;
-    sweep->add_option("--grace-minutes", grace_minutes, "Leave files modified less than this long ago")
-        ->check(CLI::Range(0LL, 24LL * 60 * 365))
-        ->capture_default_str();
+    AddHttpOptions(*serve, config, listen);
+    AddRuntimeOptions(*serve, config);
+    OfflineCommands offline;
+    AddOfflineCommands(cli, offline);
 
     CLI11_PARSE(cli, argc, argv);
 
     if (serve->parsed()) {
         return Serve(config, listen);
     }
-
-    // Offline commands: they work whether or not a server runs on the same directory.
-    basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
-    auto dir = basalt::app::DataDir::Open(config);
-    if (!dir) {
-        return Fail(dir.error().message);
-    }
-    if (sweep->parsed()) {
-        return SweepFiles(**dir, grace_minutes);
-    }
-    auto& store = (*dir)->Superusers();
-    if (upsert->parsed()) {
-        auto r = store.Upsert(email, password);
-        if (!r) {
-            return Fail(r.error().message);
-        }
-        std::printf("Successfully saved superuser \"%s\".\n", r->email.c_str());
-    } else if (remove->parsed()) {
-        auto r = store.Delete(email);
-        if (!r) {
-            return Fail(
-                r.error().code == basalt::ErrorCode::kNotFound ? "superuser " + email + " not found" : r.error().message
-            );
-        }
-        std::printf("Successfully deleted superuser \"%s\".\n", email.c_str());
-    }
-    basalt::obs::Flush();
-    return 0;
+    return RunOffline(config, offline);
 }
