@@ -204,6 +204,22 @@ struct Application::Impl {
         }
     }
 
+    // One process per role and data directory: an api process and a worker process may share one
+    // (SQLite allows several processes); a second of the same role would fight over the same work.
+    Result<void> LockRoles(bool serves_http, bool runs_jobs);
+    // The stores and services every role uses: collections, files, identity, records, realtime,
+    // settings.
+    Result<void> OpenServices(DataDir::Impl& d);
+    // The job queue, crons, webhooks and the event dispatcher. The worker knows every job kind; the
+    // background parts start only in roles that run jobs.
+    Result<void> StartEventsAndJobs(DataDir::Impl& d, bool runs_jobs);
+    // The request pools, thumbnails and the sign-in services the API handlers use.
+    void OpenRequestServices(DataDir::Impl& d, bool runs_jobs);
+    // The API's routes, the access log and the admin dashboard.
+    Result<void> RegisterAllRoutes(DataDir::Impl& d, bool serves_http);
+    // Wakes the job workers after an enqueue (empty in roles that do not run jobs).
+    std::function<void()> notify_workers;
+
     ~Impl() {
         if (thumbs) {
             // First: generations under way finish and resume their requests on live I/O threads;
@@ -332,103 +348,99 @@ Result<void> RegisterCrons(
 
 }  // namespace
 
-Result<void> Application::Start() {
-    Impl& s = *impl_;
-    RaiseOpenFileLimit(s.config.http.max_connections);
-    auto data = DataDir::Open(s.config);
-    if (!data) {
-        return data.error();
-    }
-    s.data = std::move(*data);
-    // One process per role and data directory: an api process and a worker process may share one
-    // (SQLite allows several processes); a second of the same role would fight over the same work.
-    const bool serves_http = config::ServesHttp(s.config.role);
-    const bool runs_jobs = config::RunsJobs(s.config.role);
+Result<void> Application::Impl::LockRoles(bool serves_http, bool runs_jobs) {
     for (const auto& [role, taken] : {std::pair{"api", serves_http}, std::pair{"worker", runs_jobs}}) {
         if (!taken) {
             continue;
         }
-        const auto lock_path = s.data->Path() / (std::string(".lock-") + role);
+        const auto lock_path = data->Path() / (std::string(".lock-") + role);
         const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd >= 0) {
-            s.lock_fds.push_back(fd);
+            lock_fds.push_back(fd);
         }
         if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
             return MakeError(
                 ErrorCode::kUnavailable,
-                std::string("another basalt ") + role + " process is already using " + s.data->Path().string()
+                std::string("another basalt ") + role + " process is already using " + data->Path().string()
             );
         }
     }
-    DataDir::Impl& d = *s.data->impl_;
-    s.collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
-    if (auto r = s.collections->Load(); !r) {
+    return Ok();
+}
+
+Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
+    collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
+    if (auto r = collections->Load(); !r) {
         return r.error();
     }
     auto files = storage::OpenLocal(d.path / "storage");
     if (!files) {
         return files.error();
     }
-    s.local_storage = std::shared_ptr<storage::Storage>(std::move(*files));
-    s.storage = std::make_unique<storage::Switchable>(s.local_storage);
-    s.auth_records = std::make_unique<identity::AuthRecords>(*d.db);
-    s.sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
-    s.tokens = std::make_unique<identity::TokenService>(*s.collections, *s.auth_records, *s.sessions, d.clock);
-    s.throttle = std::make_unique<identity::Throttle>();
-    s.api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *s.collections, *s.auth_records, d.clock);
-    s.records = std::make_unique<records::RecordService>(*d.db, *s.collections, d.clock);
-    s.auth_lifecycle = std::make_unique<identity::AuthLifecycle>(*s.sessions, *s.tokens, *s.api_keys);
-    s.records->SetAuthHooks(s.auth_lifecycle.get());
-    s.records->SetStorage(s.storage.get());
+    local_storage = std::shared_ptr<storage::Storage>(std::move(*files));
+    storage = std::make_unique<storage::Switchable>(local_storage);
+    auth_records = std::make_unique<identity::AuthRecords>(*d.db);
+    sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
+    tokens = std::make_unique<identity::TokenService>(*collections, *auth_records, *sessions, d.clock);
+    throttle = std::make_unique<identity::Throttle>();
+    api_keys = std::make_unique<identity::ApiKeyStore>(*d.db, *collections, *auth_records, d.clock);
+    records = std::make_unique<records::RecordService>(*d.db, *collections, d.clock);
+    auth_lifecycle = std::make_unique<identity::AuthLifecycle>(*sessions, *tokens, *api_keys);
+    records->SetAuthHooks(auth_lifecycle.get());
+    records->SetStorage(storage.get());
     realtime::Hub::Limits rt;
-    rt.stream.heartbeat = s.config.realtime.heartbeat;
-    rt.stream.idle = s.config.realtime.idle;
-    rt.stream.max_duration = s.config.realtime.max_duration;
-    rt.stream.max_queued_bytes = s.config.realtime.max_queued_bytes;
-    rt.fanout_threads = s.config.realtime.fanout_threads != 0 ? s.config.realtime.fanout_threads
-                                                              : std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
-    s.realtime = std::make_unique<realtime::Hub>(*s.collections, *s.records, rt);
-    s.settings = std::make_unique<settings::SettingsStore>(*d.db);
-    if (auto r = s.settings->Load(); !r) {
+    rt.stream.heartbeat = config.realtime.heartbeat;
+    rt.stream.idle = config.realtime.idle;
+    rt.stream.max_duration = config.realtime.max_duration;
+    rt.stream.max_queued_bytes = config.realtime.max_queued_bytes;
+    rt.fanout_threads = config.realtime.fanout_threads != 0 ? config.realtime.fanout_threads
+                                                            : std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
+    realtime = std::make_unique<realtime::Hub>(*collections, *records, rt);
+    settings = std::make_unique<settings::SettingsStore>(*d.db);
+    if (auto r = settings->Load(); !r) {
         return r.error();
     }
-    s.ApplyFileStorage(/*first=*/true);
-    s.settings->SetOnChange([impl = &s] { impl->ApplyFileStorage(/*first=*/false); });
-    s.queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
-    s.scheduler = std::make_unique<jobs::Scheduler>(*d.db, *s.queue, d.clock);
-    s.webhooks = std::make_unique<webhooks::Service>(*d.db, *s.queue, *s.settings, d.clock);
-    if (auto r = RegisterCrons(*s.scheduler, *s.queue, *s.webhooks, *d.db, d.clock, s.config.events); !r) {
+    ApplyFileStorage(/*first=*/true);
+    settings->SetOnChange([impl = this] { impl->ApplyFileStorage(/*first=*/false); });
+    return Ok();
+}
+
+Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_jobs) {
+    queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
+    scheduler = std::make_unique<jobs::Scheduler>(*d.db, *queue, d.clock);
+    webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
+    if (auto r = RegisterCrons(*scheduler, *queue, *webhooks, *d.db, d.clock, config.events); !r) {
         return r.error();
     }
-    s.events = std::make_unique<events::Dispatcher>(*d.db);
+    events = std::make_unique<events::Dispatcher>(*d.db);
     // What follows every commit, whoever wrote: cached list totals are stale, consumers have events.
-    d.db->SetCommitObserver([collections = s.collections.get(), events = s.events.get()] {
+    d.db->SetCommitObserver([collections = collections.get(), events = events.get()] {
         collections->BumpDataVersion();
         events->Notify();
     });
-    s.events->Subscribe(
-        [hub = s.realtime.get()](const events::Event& e) { hub->Publish(e); },
-        [hub = s.realtime.get()] { return hub->HasSubscriptions(); }
+    events->Subscribe(
+        [hub = realtime.get()](const events::Event& e) { hub->Publish(e); },
+        [hub = realtime.get()] { return hub->HasSubscriptions(); }
     );
     if (runs_jobs) {
-        s.events->Subscribe([hooks = s.webhooks.get()](const events::Event&) { hooks->Notify(); });
+        events->Subscribe([hooks = webhooks.get()](const events::Event&) { hooks->Notify(); });
     }
-    if (auto r = s.events->Start(); !r) {
+    if (auto r = events->Start(); !r) {
         return r.error();
     }
     // The worker knows every job kind (the API accepts only those); only roles that run jobs start it.
     jobs::Worker::Options wo;
-    wo.threads = s.config.jobs.workers;
-    wo.lease = s.config.jobs.lease;
-    wo.poll = s.config.jobs.poll;
-    s.worker = std::make_unique<jobs::Worker>(*s.queue, wo);
-    s.worker->Handle("webhook.deliver", [hooks = s.webhooks.get()](const jobs::Job& j) { return hooks->Deliver(j); });
-    s.worker->Handle("cron.run", [crons = s.scheduler.get()](const jobs::Job& j) { return crons->RunJob(j); });
+    wo.threads = config.jobs.workers;
+    wo.lease = config.jobs.lease;
+    wo.poll = config.jobs.poll;
+    worker = std::make_unique<jobs::Worker>(*queue, wo);
+    worker->Handle("webhook.deliver", [hooks = webhooks.get()](const jobs::Job& j) { return hooks->Deliver(j); });
+    worker->Handle("cron.run", [crons = scheduler.get()](const jobs::Job& j) { return crons->RunJob(j); });
     // Mail: the SMTP settings of the moment it is sent; the payload (links with tokens) is emptied
     // once sent.
-    s.worker->Handle(
+    worker->Handle(
         "mail.send",
-        [settings = s.settings.get()](const jobs::Job& j) -> Result<void> {
+        [settings = settings.get()](const jobs::Job& j) -> Result<void> {
             auto message = mail::MessageFromJson(j.payload);
             if (!message) {
                 return message.error();
@@ -438,98 +450,117 @@ Result<void> Application::Start() {
         /*redact=*/true
     );
     if (runs_jobs) {
-        s.worker->Start();
-        if (auto r = s.webhooks->Start([w = s.worker.get()] { w->Notify(); }); !r) {
+        worker->Start();
+        if (auto r = webhooks->Start([w = worker.get()] { w->Notify(); }); !r) {
             return r.error();
         }
-        if (auto r = s.scheduler->Start(); !r) {
+        if (auto r = scheduler->Start(); !r) {
             return r.error();
         }
         // Files orphaned by a crash between a commit and the deletes after it (0 hours: off).
-        s.file_sweeper = std::make_unique<records::FileSweeper>(
-            *d.db, *s.collections, *s.storage, d.clock, s.config.files.sweep_interval
-        );
-        s.file_sweeper->Start();
+        file_sweeper =
+            std::make_unique<records::FileSweeper>(*d.db, *collections, *storage, d.clock, config.files.sweep_interval);
+        file_sweeper->Start();
     }
-    s.blocking = std::make_unique<api::BlockingPool>(s.config.auth.hash_threads, s.config.auth.max_hash_queue);
-    s.queries = std::make_unique<api::BlockingPool>(s.config.db.query_threads, s.config.db.max_query_queue);
-    s.io = std::make_unique<api::BlockingPool>(s.config.outbound.threads, s.config.outbound.max_queue);
-    s.thumbs = std::make_unique<thumbs::Thumbnailer>(*s.storage, thumbs::ThumbnailerOptions{});
-    s.router = std::make_shared<http::Router>();
-    s.otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
-    s.mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
-    s.totps = std::make_unique<identity::TotpStore>(*d.db, d.clock);
-    s.external_auths = std::make_unique<identity::ExternalAuthStore>(*d.db, d.clock);
-    std::function<void()> notify_workers;
+    return Ok();
+}
+
+void Application::Impl::OpenRequestServices(DataDir::Impl& d, bool runs_jobs) {
+    blocking = std::make_unique<api::BlockingPool>(config.auth.hash_threads, config.auth.max_hash_queue);
+    queries = std::make_unique<api::BlockingPool>(config.db.query_threads, config.db.max_query_queue);
+    io = std::make_unique<api::BlockingPool>(config.outbound.threads, config.outbound.max_queue);
+    thumbs = std::make_unique<thumbs::Thumbnailer>(*storage, thumbs::ThumbnailerOptions{});
+    router = std::make_shared<http::Router>();
+    otps = std::make_unique<identity::OtpStore>(*d.db, d.clock);
+    mfas = std::make_unique<identity::MfaStore>(*d.db, d.clock);
+    totps = std::make_unique<identity::TotpStore>(*d.db, d.clock);
+    external_auths = std::make_unique<identity::ExternalAuthStore>(*d.db, d.clock);
     if (runs_jobs) {
-        notify_workers = [w = s.worker.get()] {
+        notify_workers = [w = worker.get()] {
             w->Notify();
         };
     }
-    s.account_mail = std::make_unique<identity::AccountMail>(
-        *d.db, *s.records, *s.auth_records, *s.settings, *s.queue, d.clock, notify_workers
+    account_mail = std::make_unique<identity::AccountMail>(
+        *d.db, *records, *auth_records, *settings, *queue, d.clock, notify_workers
     );
-    s.sign_in = std::make_unique<identity::SignInService>(
-        *d.db, *s.records, *s.auth_records, *s.sessions, *s.tokens, *s.mfas, *s.totps, *s.otps, *s.account_mail
+    sign_in = std::make_unique<identity::SignInService>(
+        *d.db, *records, *auth_records, *sessions, *tokens, *mfas, *totps, *otps, *account_mail
     );
-    s.oauth2_accounts =
-        std::make_unique<identity::OAuth2Accounts>(*d.db, *s.records, *s.auth_records, *s.external_auths);
+    oauth2_accounts = std::make_unique<identity::OAuth2Accounts>(*d.db, *records, *auth_records, *external_auths);
+}
+
+Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_http) {
     api::Deps deps{
         *d.db,
         *d.superusers,
-        *s.blocking,
-        *s.queries,
-        *s.io,
+        *blocking,
+        *queries,
+        *io,
         d.clock,
-        *s.collections,
-        *s.records,
-        *s.settings,
-        *s.auth_records,
-        *s.sessions,
-        *s.tokens,
-        *s.throttle,
-        *s.api_keys,
-        *s.sign_in,
-        *s.account_mail,
-        *s.oauth2_accounts,
-        *s.totps,
-        *s.events,
-        *s.realtime,
-        *s.queue,
-        *s.scheduler,
-        *s.webhooks,
-        *s.storage,
-        *s.thumbs,
+        *collections,
+        *records,
+        *settings,
+        *auth_records,
+        *sessions,
+        *tokens,
+        *throttle,
+        *api_keys,
+        *sign_in,
+        *account_mail,
+        *oauth2_accounts,
+        *totps,
+        *events,
+        *realtime,
+        *queue,
+        *scheduler,
+        *webhooks,
+        *storage,
+        *thumbs,
         notify_workers,
-        [w = s.worker.get()](const std::string& kind) {
+        [w = worker.get()](const std::string& kind) {
             return w->Knows(kind);
         }};
     std::shared_ptr<http::Middleware> access_log;
-    if (s.config.http.access_log == "stdout") {
+    if (config.http.access_log == "stdout") {
         access_log = std::make_shared<http::AccessLogMiddleware>();
-    } else if (s.config.http.access_log != "off") {
-        const int fd = ::open(s.config.http.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    } else if (config.http.access_log != "off") {
+        const int fd = ::open(config.http.access_log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (fd < 0) {
             return MakeError(
                 ErrorCode::kUnavailable,
-                "cannot open the access log " + s.config.http.access_log + ": " +
+                "cannot open the access log " + config.http.access_log + ": " +
                     std::error_code(errno, std::generic_category()).message()
             );
         }
         access_log = std::make_shared<http::AccessLogMiddleware>(std::make_shared<obs::LineWriter>(fd, true));
     }
-    api::RegisterRoutes(*s.router, deps, s.config.http.cors_origins, std::move(access_log));
+    api::RegisterRoutes(*router, deps, config.http.cors_origins, std::move(access_log));
     const std::filesystem::path admin_dir =
-        s.config.admin_dir.empty() ? api::AdminAssets::Find() : std::filesystem::path(s.config.admin_dir);
+        config.admin_dir.empty() ? api::AdminAssets::Find() : std::filesystem::path(config.admin_dir);
     auto assets = api::AdminAssets::Load(admin_dir);
     if (assets->Empty()) {
         obs::Warn("admin dashboard not found; /_/ explains how to build it", {{"dir", admin_dir.string()}});
     }
     auto gate = std::make_shared<api::InstallGate>();
     if (auto count = d.superusers->Count(); count && *count == 0 && serves_http) {
-        s.install_token = gate->Arm(std::chrono::steady_clock::now());
+        install_token = gate->Arm(std::chrono::steady_clock::now());
     }
-    api::RegisterAdminRoutes(*s.router, deps, std::move(assets), std::move(gate));
+    api::RegisterAdminRoutes(*router, deps, std::move(assets), std::move(gate));
+    return Ok();
+}
+
+Result<void> Application::Start() {
+    Impl& s = *impl_;
+    RaiseOpenFileLimit(s.config.http.max_connections);
+    BASALT_ASSIGN_OR_RETURN(s.data, DataDir::Open(s.config));
+    const bool serves_http = config::ServesHttp(s.config.role);
+    const bool runs_jobs = config::RunsJobs(s.config.role);
+    BASALT_TRY(s.LockRoles(serves_http, runs_jobs));
+    DataDir::Impl& d = *s.data->impl_;
+    BASALT_TRY(s.OpenServices(d));
+    BASALT_TRY(s.StartEventsAndJobs(d, runs_jobs));
+    s.OpenRequestServices(d, runs_jobs);
+    BASALT_TRY(s.RegisterAllRoutes(d, serves_http));
     if (!serves_http) {
         return Ok();
     }
