@@ -61,6 +61,11 @@ struct Connection {
     Phase phase = Phase::kIdle;
     bool timed_out = false;
     std::list<Connection*>::iterator self;
+
+    void Enter(Phase p, Clock::time_point until) {
+        phase = p;
+        deadline = until;
+    }
 };
 
 // Completion handler for co_spawn: logs an exception that escaped a coroutine.
@@ -283,29 +288,78 @@ private:
         return w->date;
     }
 
+    // Puts a connection on its worker's list (for the sweeper and shutdown), and takes it off and out
+    // of the open count when its coroutine ends.
+    struct Registration {
+        Impl* impl;
+        Worker* w;
+        Connection* c;
+        Registration(Impl* i, Worker* wk, Connection* conn) : impl(i), w(wk), c(conn) {
+            w->connections.push_front(c);
+            c->self = w->connections.begin();
+        }
+        Registration(const Registration&) = delete;
+        Registration& operator=(const Registration&) = delete;
+        ~Registration() {
+            w->connections.erase(c->self);
+            impl->open_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    };
+
+    static std::string RemoteIp(tcp::socket& socket) {
+        boost::system::error_code ec;
+        auto ep = socket.remote_endpoint(ec);
+        return ec ? std::string() : ep.address().to_string();
+    }
+
+    // A request from its parsed head and body; false when the target is not in origin form.
+    static bool PrepareRequest(
+        const bhttp::request_header<>& head,
+        const std::string& remote_ip,
+        std::string body,
+        std::shared_ptr<SpoolFile> spooled,
+        Request& req
+    ) {
+        req.started = Clock::now();
+        req.remote_ip = remote_ip;
+        req.peer_ip = remote_ip;
+        if (!BuildRequest(head, req)) {
+            return false;
+        }
+        if (spooled) {
+            req.body_file = std::move(spooled);
+        } else {
+            req.body = std::move(body);
+        }
+        return true;
+    }
+
+    // What a failed read of a request answers: 408 for a timeout, the parse error's status for a
+    // malformed or over-limit request (lingering after a 413), nothing when the peer just left.
+    net::awaitable<void> AnswerReadError(
+        Worker* w, Connection& conn, const boost::system::error_code& ec, const std::string& remote_ip
+    ) {
+        if (conn.timed_out) {
+            co_await WriteError(w, conn, ProtocolError(408, "Request timeout."), remote_ip);
+            co_return;
+        }
+        if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
+            ec == net::error::operation_aborted || ec == net::error::bad_descriptor) {
+            co_return;
+        }
+        co_await WriteError(w, conn, ResponseForParseError(ec), remote_ip);
+        if (ec == bhttp::error::body_limit) {
+            co_await Linger(conn);
+        }
+    }
+
     net::awaitable<void> Serve(Worker* w, tcp::socket socket) {
         Connection conn{std::move(socket), Clock::now() + cfg_.idle_timeout, Phase::kIdle, false, {}};
-        w->connections.push_front(&conn);
-        conn.self = w->connections.begin();
-        struct Unregister {
-            Impl* impl;
-            Worker* w;
-            Connection* c;
-            ~Unregister() {
-                w->connections.erase(c->self);
-                impl->open_.fetch_sub(1, std::memory_order_relaxed);
-            }
-        } unregister{this, w, &conn};
+        const Registration registration{this, w, &conn};
 
         boost::system::error_code ec;
         conn.socket.set_option(tcp::no_delay(true), ec);
-        std::string remote_ip;
-        {
-            auto ep = conn.socket.remote_endpoint(ec);
-            if (!ec) {
-                remote_ip = ep.address().to_string();
-            }
-        }
+        const std::string remote_ip = RemoteIp(conn.socket);
 
         beast::flat_buffer buffer;
         for (;;) {
@@ -314,8 +368,7 @@ private:
                 if (stopping_) {
                     break;
                 }
-                conn.phase = Phase::kIdle;
-                conn.deadline = Clock::now() + cfg_.idle_timeout;
+                conn.Enter(Phase::kIdle, Clock::now() + cfg_.idle_timeout);
                 const std::size_t n = co_await conn.socket.async_read_some(
                     buffer.prepare(4096), net::redirect_error(net::use_awaitable, ec)
                 );
@@ -326,9 +379,8 @@ private:
             }
 
             // Reading: the whole header must arrive within header_timeout, however it trickles in.
-            conn.phase = Phase::kReading;
+            conn.Enter(Phase::kReading, Clock::now() + cfg_.header_timeout);
             conn.timed_out = false;
-            conn.deadline = Clock::now() + cfg_.header_timeout;
             Parser parser;
             ApplyLimits(parser, cfg_);
             co_await bhttp::async_read_header(conn.socket, buffer, parser, net::redirect_error(net::use_awaitable, ec));
@@ -344,14 +396,7 @@ private:
                 spooled = co_await ReadBody(conn, buffer, parser, spool, ec);
             }
             if (ec) {
-                if (conn.timed_out) {
-                    co_await WriteError(w, conn, ProtocolError(408, "Request timeout."), remote_ip);
-                } else if (ec != bhttp::error::end_of_stream && ec != net::error::eof && ec != net::error::connection_reset && ec != net::error::operation_aborted && ec != net::error::bad_descriptor) {
-                    co_await WriteError(w, conn, ResponseForParseError(ec), remote_ip);
-                    if (ec == bhttp::error::body_limit) {
-                        co_await Linger(conn);
-                    }
-                }
+                co_await AnswerReadError(w, conn, ec, remote_ip);
                 break;
             }
 
@@ -361,23 +406,14 @@ private:
             const unsigned version = head.version();
             const bool client_keep_alive = spool ? spool->get().keep_alive() : parser.get().keep_alive();
             Request req;
-            req.started = Clock::now();
-            req.remote_ip = remote_ip;
-            req.peer_ip = remote_ip;
             Response res;
-            if (!BuildRequest(head, req)) {
+            std::string body = spooled ? std::string() : std::move(parser.get().body());
+            if (!PrepareRequest(head, remote_ip, std::move(body), std::move(spooled), req)) {
                 res = ProtocolError(400, "Malformed HTTP request.");
+            } else if (auto sync = router_->TryDispatchSync(req)) {
+                res = std::move(*sync);
             } else {
-                if (spooled) {
-                    req.body_file = std::move(spooled);
-                } else {
-                    req.body = std::move(parser.get().body());
-                }
-                if (auto sync = router_->TryDispatchSync(req)) {
-                    res = std::move(*sync);
-                } else {
-                    res = co_await router_->Dispatch(req);
-                }
+                res = co_await router_->Dispatch(req);
             }
 
             if (res.stream && req.method != Method::kHead) {
@@ -395,9 +431,13 @@ private:
                 break;
             }
         }
+        Close(conn.socket);
+    }
+
+    static void Close(tcp::socket& socket) {
         boost::system::error_code ignored;
-        conn.socket.shutdown(tcp::socket::shutdown_send, ignored);
-        conn.socket.close(ignored);
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
+        socket.close(ignored);
     }
 
     // Writes `res` whole, or its head and then its body_reader's bytes a piece at a time.
@@ -471,17 +511,14 @@ private:
         std::array<char, 256> scratch{};
     };
 
-    // Writes a streamed response: the headers (chunked for HTTP/1.1, close-delimited for 1.0), then
-    // whatever the stream produces, a heartbeat comment when quiet, until the stream closes, the peer
-    // leaves, a limit ends it or the server stops. Every write runs under write_timeout, so a
-    // subscriber that stops reading is cut off by the sweeper.
-    net::awaitable<void> Stream(Worker* w, Connection& conn, Response& res, unsigned version) {
-        const std::shared_ptr<EventStream> stream = res.stream;
-        const EventStream::Limits limits = stream->GetLimits();
-        auto state = std::make_shared<StreamWait>(w->ioc);
-        state->socket = &conn.socket;
+    // The producer's wake-up for a streaming connection: posted to the connection's thread, it ends
+    // the wait; a stream closed by its producer (a full queue) also cancels a write stuck on a peer
+    // that stopped reading.
+    static void SetStreamWaker(
+        net::io_context& ioc, const std::shared_ptr<StreamWait>& state, const std::shared_ptr<EventStream>& stream
+    ) {
         stream->SetWaker(
-            [weak = std::weak_ptr<StreamWait>(state), weak_stream = std::weak_ptr<EventStream>(stream), ioc = &w->ioc] {
+            [weak = std::weak_ptr<StreamWait>(state), weak_stream = std::weak_ptr<EventStream>(stream), ioc = &ioc] {
                 net::post(*ioc, [weak, weak_stream] {
                     auto s = weak.lock();
                     if (!s) {
@@ -496,6 +533,50 @@ private:
                 });
             }
         );
+    }
+
+    // A read that completes only when the peer closes (or sends, which a stream never reads).
+    static void WatchPeer(tcp::socket& socket, const std::shared_ptr<StreamWait>& state) {
+        socket.async_read_some(net::buffer(state->scratch), [state](const boost::system::error_code&, std::size_t) {
+            state->peer_gone = true;
+            state->timer.cancel();
+        });
+    }
+
+    // One write's buffers for the queued segments: flattened into `flat` (many small iovecs cost
+    // more than one copy), framed as one chunk when `chunked` (its size line in `size`).
+    static void GatherChunk(
+        const std::vector<EventStream::Segment>& out,
+        bool chunked,
+        std::string& flat,
+        std::array<char, 20>& size,
+        std::vector<net::const_buffer>& buffers
+    ) {
+        flat.clear();
+        for (const auto& seg : out) {
+            flat += *seg;
+        }
+        buffers.clear();
+        if (chunked) {
+            const int n = std::snprintf(size.data(), size.size(), "%zx\r\n", flat.size());
+            buffers.emplace_back(size.data(), static_cast<std::size_t>(n));
+        }
+        buffers.emplace_back(flat.data(), flat.size());
+        if (chunked) {
+            buffers.emplace_back("\r\n", 2);
+        }
+    }
+
+    // Writes a streamed response: the headers (chunked for HTTP/1.1, close-delimited for 1.0), then
+    // whatever the stream produces, a heartbeat comment when quiet, until the stream closes, the peer
+    // leaves, a limit ends it or the server stops. Every write runs under write_timeout, so a
+    // subscriber that stops reading is cut off by the sweeper.
+    net::awaitable<void> Stream(Worker* w, Connection& conn, Response& res, unsigned version) {
+        const std::shared_ptr<EventStream> stream = res.stream;
+        const EventStream::Limits limits = stream->GetLimits();
+        auto state = std::make_shared<StreamWait>(w->ioc);
+        state->socket = &conn.socket;
+        SetStreamWaker(w->ioc, state, stream);
         const bool chunked = version >= 11;
         Framing framing;
         framing.chunked = chunked;
@@ -508,13 +589,7 @@ private:
         conn.deadline = Clock::now() + cfg_.write_timeout;
         co_await net::async_write(conn.socket, net::buffer(head), net::redirect_error(net::use_awaitable, ec));
         if (!ec) {
-            conn.socket.async_read_some(
-                net::buffer(state->scratch),
-                [state](const boost::system::error_code&, std::size_t) {
-                    state->peer_gone = true;
-                    state->timer.cancel();
-                }
-            );
+            WatchPeer(conn.socket, state);
         }
         const auto started = Clock::now();
         auto last_message = started;
@@ -541,20 +616,8 @@ private:
             if (!out.empty()) {
                 // One chunk of every queued segment, flattened here (on this I/O thread, not the
                 // producer's): many small iovecs cost more than one copy.
-                flat.clear();
-                for (const auto& seg : out) {
-                    flat += *seg;
-                }
-                char size[20];
-                const int n = std::snprintf(size, sizeof(size), "%zx\r\n", flat.size());
-                buffers.clear();
-                if (chunked) {
-                    buffers.emplace_back(size, static_cast<std::size_t>(n));
-                }
-                buffers.emplace_back(flat.data(), flat.size());
-                if (chunked) {
-                    buffers.emplace_back("\r\n", 2);
-                }
+                std::array<char, 20> size{};
+                GatherChunk(out, chunked, flat, size, buffers);
                 conn.phase = Phase::kWriting;
                 conn.deadline = now + cfg_.write_timeout;
                 co_await net::async_write(conn.socket, buffers, net::redirect_error(net::use_awaitable, ec));

@@ -192,7 +192,16 @@ private:
             return Malformed("an element without a name");
         }
         node.name = LocalName(name);
-        // Attributes: name="value" or name='value', skipped.
+        BASALT_ASSIGN_OR_RETURN(const bool self_closing, SkipAttributes());
+        if (self_closing) {
+            return Ok();
+        }
+        return Content(node, name, depth);
+    }
+
+    // After an element's name: its attributes (name="value" or name='value', skipped) through the
+    // end of the start tag. True when the tag closes itself ("/>").
+    Result<bool> SkipAttributes() {
         for (;;) {
             SkipSpace();
             if (pos_ >= in_.size()) {
@@ -200,11 +209,11 @@ private:
             }
             if (At("/>")) {
                 pos_ += 2;
-                return Ok();
+                return true;
             }
             if (in_[pos_] == '>') {
                 ++pos_;
-                break;
+                return false;
             }
             if (Name().empty()) {
                 return Malformed("a bad attribute");
@@ -225,7 +234,11 @@ private:
             }
             pos_ = close + 1;
         }
-        // Content: text, CDATA, comments, processing instructions and child elements.
+    }
+
+    // After a start tag: text, CDATA, comments, processing instructions and child elements, through
+    // the end tag of `name`.
+    Result<void> Content(XmlNode& node, std::string_view name, int depth) {
         for (;;) {
             const std::size_t lt = in_.find('<', pos_);
             if (lt == std::string_view::npos) {
