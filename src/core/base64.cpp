@@ -1,100 +1,53 @@
 // SPDX-License-Identifier: MIT
+// Base64 through libsodium's constant-time codec (sodium_bin2base64 / sodium_base642bin).
 #include "core/base64.hpp"
+
+#include <sodium.h>
 
 namespace basalt {
 
 namespace {
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int Decode6(char c) {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '-') {
-        return 62;
-    }
-    if (c == '_') {
-        return 63;
-    }
-    return -1;
-}
-}  // namespace
-
-namespace {
-
-// Base64 over `alphabet`, with '=' padding or without.
-std::string Encode(std::string_view data, const char* alphabet, bool pad) {
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= data.size(); i += 3) {
-        const unsigned v = (static_cast<unsigned char>(data[i]) << 16U) |
-                           (static_cast<unsigned char>(data[i + 1]) << 8U) | static_cast<unsigned char>(data[i + 2]);
-        out.push_back(alphabet[(v >> 18U) & 63U]);
-        out.push_back(alphabet[(v >> 12U) & 63U]);
-        out.push_back(alphabet[(v >> 6U) & 63U]);
-        out.push_back(alphabet[v & 63U]);
-    }
-    const std::size_t rest = data.size() - i;
-    if (rest == 1) {
-        const unsigned v = static_cast<unsigned char>(data[i]) << 16U;
-        out.push_back(alphabet[(v >> 18U) & 63U]);
-        out.push_back(alphabet[(v >> 12U) & 63U]);
-        if (pad) {
-            out += "==";
-        }
-    } else if (rest == 2) {
-        const unsigned v =
-            (static_cast<unsigned char>(data[i]) << 16U) | (static_cast<unsigned char>(data[i + 1]) << 8U);
-        out.push_back(alphabet[(v >> 18U) & 63U]);
-        out.push_back(alphabet[(v >> 12U) & 63U]);
-        out.push_back(alphabet[(v >> 6U) & 63U]);
-        if (pad) {
-            out += "=";
-        }
-    }
+std::string Encode(std::string_view data, int variant) {
+    std::string out(sodium_base64_encoded_len(data.size(), variant), '\0');
+    sodium_bin2base64(
+        out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(), variant
+    );
+    out.resize(out.size() - 1);  // the terminating NUL sodium writes
     return out;
 }
 
 }  // namespace
 
 std::string Base64UrlEncode(std::string_view data) {
-    return Encode(data, kAlphabet, false);
+    return Encode(data, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 std::string Base64Encode(std::string_view data) {
-    return Encode(data, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true);
+    return Encode(data, sodium_base64_VARIANT_ORIGINAL);
 }
 
 std::optional<std::string> Base64UrlDecode(std::string_view text) {
     while (!text.empty() && text.back() == '=') {
         text.remove_suffix(1);
     }
-    if (text.size() % 4 == 1) {
+    std::string out(text.size() / 4 * 3 + 3, '\0');
+    std::size_t len = 0;
+    const char* end = nullptr;
+    if (sodium_base642bin(
+            reinterpret_cast<unsigned char*>(out.data()),
+            out.size(),
+            text.data(),
+            text.size(),
+            nullptr,
+            &len,
+            &end,
+            sodium_base64_VARIANT_URLSAFE_NO_PADDING
+        ) != 0 ||
+        end != text.data() + text.size()) {
         return std::nullopt;
     }
-    std::string out;
-    out.reserve(text.size() * 3 / 4);
-    unsigned acc = 0;
-    int bits = 0;
-    for (char c : text) {
-        const int v = Decode6(c);
-        if (v < 0) {
-            return std::nullopt;
-        }
-        acc = (acc << 6U) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> static_cast<unsigned>(bits)) & 0xFFU));
-        }
-    }
+    out.resize(len);
     return out;
 }
 

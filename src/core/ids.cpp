@@ -2,30 +2,13 @@
 #include "core/ids.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
+
+#include <boost/crc.hpp>
 
 #include "core/random.hpp"
 
 namespace basalt {
-
-namespace {
-
-constexpr std::array<std::uint32_t, 256> MakeCrcTable() {
-    std::array<std::uint32_t, 256> table{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) {
-            c = (c & 1U) != 0 ? 0xEDB88320U ^ (c >> 1U) : c >> 1U;
-        }
-        table[i] = c;
-    }
-    return table;
-}
-
-constexpr auto kCrcTable = MakeCrcTable();
-
-}  // namespace
 
 std::string NewRecordId() {
     return NewRecordId(std::chrono::system_clock::now());
@@ -59,11 +42,9 @@ bool IsValidRecordId(std::string_view id) {
 }
 
 std::uint32_t Crc32(std::string_view data) {
-    std::uint32_t c = 0xFFFFFFFFU;
-    for (char ch : data) {
-        c = kCrcTable[(c ^ static_cast<unsigned char>(ch)) & 0xFFU] ^ (c >> 8U);
-    }
-    return c ^ 0xFFFFFFFFU;
+    boost::crc_32_type crc;
+    crc.process_bytes(data.data(), data.size());
+    return crc.checksum();
 }
 
 std::string CollectionIdFor(std::string_view type, std::string_view name) {

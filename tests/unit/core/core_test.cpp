@@ -82,6 +82,24 @@ TEST(Base64, RejectsInvalidInput) {
     EXPECT_FALSE(Base64UrlDecode("ab+c").has_value());
     EXPECT_FALSE(Base64UrlDecode("a").has_value());
     EXPECT_FALSE(Base64UrlDecode("ab c").has_value());
+    EXPECT_FALSE(Base64UrlDecode("ab=c").has_value());  // padding only at the end
+}
+
+TEST(Base64, MatchesRfc4648Vectors) {
+    EXPECT_EQ(Base64Encode(""), "");
+    EXPECT_EQ(Base64Encode("f"), "Zg==");
+    EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+    EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+    EXPECT_EQ(Base64Encode("\xfb\xff"), "+/8=");
+    EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+    EXPECT_EQ(Base64UrlDecode("-_8"), std::string("\xfb\xff"));
+    EXPECT_EQ(Base64UrlDecode("-_8="), std::string("\xfb\xff"));  // padding is optional
+    EXPECT_EQ(Base64UrlDecode("Zm9vYg"), std::string("foob"));
+}
+
+TEST(Crc32, MatchesTheIeeeCheckValue) {
+    EXPECT_EQ(Crc32("123456789"), 0xCBF43926U);
+    EXPECT_EQ(Crc32(""), 0U);
 }
 
 TEST(JsonText, EscapesControlAndReplacesInvalidUtf8) {
