@@ -35,19 +35,6 @@ struct SubRequest {
     bool supported = false;  // one of the batchable actions
 };
 
-std::optional<std::string> QueryValue(std::string_view query, std::string_view name) {
-    while (!query.empty()) {
-        const auto amp = query.find('&');
-        const auto pair = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        const auto eq = pair.find('=');
-        if (http::PercentDecode(pair.substr(0, eq), true) == name) {
-            return eq == std::string_view::npos ? "" : http::PercentDecode(pair.substr(eq + 1), true);
-        }
-    }
-    return std::nullopt;
-}
-
 // The sub-request's action, if it is one of the batchable ones (PocketBase's ValidBatchActions):
 // create, upsert, update or delete of records at /api/collections/{collection}/records[/{id}][?query].
 bool ParseAction(SubRequest& r, std::string_view url) {
@@ -75,8 +62,8 @@ bool ParseAction(SubRequest& r, std::string_view url) {
     } else {
         return false;
     }
-    r.expand = QueryValue(query, "expand").value_or("");
-    r.fields = QueryValue(query, "fields").value_or("");
+    r.expand = http::FormValue(query, "expand").value_or("");
+    r.fields = http::FormValue(query, "fields").value_or("");
     return (r.method == "POST" && r.id.empty()) || (r.method == "PUT" && r.id.empty()) ||
            (r.method == "PATCH" && !r.id.empty()) || (r.method == "DELETE" && !r.id.empty());
 }

@@ -128,21 +128,13 @@ boost::json::object DecodeBody(const http::Request& req, std::vector<records::Up
     boost::json::object out;
     const std::string_view type = MediaType(req.Header("Content-Type"));
     if (http::EqualsIgnoreCase(type, "application/x-www-form-urlencoded")) {
-        std::string_view q = req.body;
-        while (!q.empty()) {
-            const auto amp = q.find('&');
-            const std::string_view pair = q.substr(0, amp);
-            q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-            if (pair.empty()) {
-                continue;
-            }
-            const auto eq = pair.find('=');
-            const std::string key = http::PercentDecode(pair.substr(0, eq), true);
-            const std::string value =
-                eq == std::string_view::npos ? "" : http::PercentDecode(pair.substr(eq + 1), true);
+        http::ForEachFormPair(req.body, [&](std::string_view raw_key, std::optional<std::string_view> raw_value) {
+            const std::string key = http::PercentDecode(raw_key, true);
+            const std::string value = raw_value ? http::PercentDecode(*raw_value, true) : std::string();
             RequireUtf8(key, value);
             out[key] = value;
-        }
+            return true;
+        });
         return out;
     }
     if (const std::string boundary = MultipartBoundary(req.Header("Content-Type")); !boundary.empty()) {

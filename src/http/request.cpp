@@ -95,18 +95,19 @@ std::string_view Request::Param(std::string_view name) const {
 }
 
 std::optional<std::string> Request::QueryParam(std::string_view name) const {
-    std::string_view q = query;
-    while (!q.empty()) {
-        const auto amp = q.find('&');
-        std::string_view pair = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-        const auto eq = pair.find('=');
-        std::string_view key = pair.substr(0, eq);
-        if (PercentDecode(key, true) == name) {
-            return eq == std::string_view::npos ? std::string{} : PercentDecode(pair.substr(eq + 1), true);
+    return FormValue(query, name);
+}
+
+std::optional<std::string> FormValue(std::string_view text, std::string_view name) {
+    std::optional<std::string> found;
+    ForEachFormPair(text, [&](std::string_view key, std::optional<std::string_view> value) {
+        if (PercentDecode(key, true) != name) {
+            return true;
         }
-    }
-    return std::nullopt;
+        found = value ? PercentDecode(*value, true) : std::string();
+        return false;
+    });
+    return found;
 }
 
 std::string PercentDecode(std::string_view in, bool plus_as_space) {

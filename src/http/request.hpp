@@ -60,4 +60,28 @@ struct Request {
 /// Decodes %XX escapes (and '+' as space when `plus_as_space`). Invalid escapes are kept as they are.
 std::string PercentDecode(std::string_view in, bool plus_as_space = false);
 
+/// Calls fn(key, value) with each non-empty `key[=value]` pair of an
+/// application/x-www-form-urlencoded text (a query string or a form body), in order, both still
+/// encoded; `value` is nullopt for a bare key. Stops when fn returns false.
+template <typename Fn>
+void ForEachFormPair(std::string_view text, Fn&& fn) {
+    while (!text.empty()) {
+        const auto amp = text.find('&');
+        const std::string_view pair = text.substr(0, amp);
+        text = amp == std::string_view::npos ? std::string_view{} : text.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const auto eq = pair.find('=');
+        const auto value = eq == std::string_view::npos ? std::nullopt : std::optional(pair.substr(eq + 1));
+        if (!fn(pair.substr(0, eq), value)) {
+            return;
+        }
+    }
+}
+
+/// The first value of `name` in a form-encoded text, decoded ('+' is a space); "" for a bare name,
+/// nullopt when absent.
+std::optional<std::string> FormValue(std::string_view text, std::string_view name);
+
 }  // namespace basalt::http
