@@ -78,11 +78,8 @@ Result<void> AccountMail::ConfirmPasswordReset(
     }
     records::Access manager;
     manager.superuser = true;  // the token stands for the owner: no old password needed
-    auto in = PrepareAuthInput(records_, auth_records_, c, rec->id, body, manager);
-    if (!in) {
-        return in.error();
-    }
-    if (!in->password_hash) {
+    BASALT_ASSIGN_OR_RETURN(auto in, PrepareAuthInput(records_, auth_records_, c, rec->id, body, manager));
+    if (!in.password_hash) {
         return ValidationError(
             "An error occurred while validating the submitted data.",
             {{"password", "validation_required", "Cannot be blank."},
@@ -93,7 +90,7 @@ Result<void> AccountMail::ConfirmPasswordReset(
     return UpdateAuthRecord(
         c,
         rec->id,
-        {{"password", *in->password_hash},
+        {{"password", *in.password_hash},
          {"tokenKey", SecureRandomString(50, kAlphanumeric)},
          {"verified", std::int64_t{1}}}
     );
@@ -102,11 +99,8 @@ Result<void> AccountMail::ConfirmPasswordReset(
 Result<void> AccountMail::RequestEmailChange(
     const schema::Collection& c, const auth::AuthRecord& record, std::string_view new_email
 ) {
-    auto taken = auth_records_.FindByIdentity(c, "email", new_email);
-    if (!taken) {
-        return taken.error();
-    }
-    if (taken->has_value()) {
+    BASALT_ASSIGN_OR_RETURN(auto taken, auth_records_.FindByIdentity(c, "email", new_email));
+    if (taken.has_value()) {
         return ValidationError(
             "An error occurred while validating the submitted data.",
             {{"newEmail", "validation_invalid_new_email", "Invalid new email address."}}

@@ -78,7 +78,7 @@ Result<std::pair<ApiKey, std::string>> ApiKeyStore::Create(
         scope_json.emplace_back(s);
     }
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _apiKeys (id, name, collectionId, recordId, prefix, hash, scopes, expires, created, lastUsed) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
             {k.id,
@@ -90,10 +90,7 @@ Result<std::pair<ApiKey, std::string>> ApiKeyStore::Create(
              json::serialize(scope_json),
              k.expires,
              k.created}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
     if (!r) {
@@ -103,12 +100,11 @@ Result<std::pair<ApiKey, std::string>> ApiKeyStore::Create(
 }
 
 Result<std::vector<ApiKey>> ApiKeyStore::List() const {
-    auto rs = db_.Read("SELECT " + std::string(kKeyColumns) + " FROM _apiKeys ORDER BY created DESC, id");
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read("SELECT " + std::string(kKeyColumns) + " FROM _apiKeys ORDER BY created DESC, id")
+    );
     std::vector<ApiKey> out;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         out.push_back(KeyFromRow(row));
     }
     return out;
@@ -118,24 +114,20 @@ Result<void> ApiKeyStore::Revoke(std::string_view id) {
     std::int64_t changed = 0;
     const std::string now = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto owner = ex.Query("SELECT collectionId, recordId FROM _apiKeys WHERE id = ?", {std::string(id)});
-        if (!owner) {
-            return owner.error();
-        }
-        auto n = ex.Exec("DELETE FROM _apiKeys WHERE id = ?", {std::string(id)});
-        if (!n) {
-            return n.error();
-        }
-        changed = *n;
-        if (changed == 0 || owner->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto owner, ex.Query("SELECT collectionId, recordId FROM _apiKeys WHERE id = ?", {std::string(id)})
+        );
+        BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec("DELETE FROM _apiKeys WHERE id = ?", {std::string(id)}));
+        changed = n;
+        if (changed == 0 || owner.rows.empty()) {
             return Ok();
         }
         // Before the event can reach anyone (the commit observer wakes the dispatcher after this):
         // a realtime re-check must not find the key still cached.
         ex.AfterCommit([this] { generation_.fetch_add(1, std::memory_order_acq_rel); });
         // In the outbox: realtime connections opened with the key are checked again at once.
-        const std::string collection_id = db::AsString(owner->rows[0][0]);
-        const std::string record_id = db::AsString(owner->rows[0][1]);
+        const std::string collection_id = db::AsString(owner.rows[0][0]);
+        const std::string record_id = db::AsString(owner.rows[0][1]);
         const std::string payload = json::serialize(json::object{
             {"id", std::string(id)}, {"collectionId", collection_id}, {"recordId", record_id}});
         return events::Append(ex, now, collection_id, "", record_id, "auth.keyRevoke", payload);
@@ -170,17 +162,16 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
     }
     const std::string id(key.substr(kPrefix.size(), kIdLength));
     const std::string secret(key.substr(kPrefix.size() + kIdLength + 1));
-    auto rs = db_.Read("SELECT " + std::string(kKeyColumns) + ", hash FROM _apiKeys WHERE id = ? LIMIT 1", {id});
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read("SELECT " + std::string(kKeyColumns) + ", hash FROM _apiKeys WHERE id = ? LIMIT 1", {id})
+    );
     // The digest is compared even for unknown ids, so both failures cost the same.
-    const std::string stored = rs->rows.empty() ? std::string(64, '0') : db::AsString(rs->rows[0][9]);
+    const std::string stored = rs.rows.empty() ? std::string(64, '0') : db::AsString(rs.rows[0][9]);
     const bool match = auth::ConstantTimeEquals(auth::Sha256Hex(secret), stored);
-    if (rs->rows.empty() || !match) {
+    if (rs.rows.empty() || !match) {
         return Unauthorized();
     }
-    ApiKey k = KeyFromRow(rs->rows[0]);
+    ApiKey k = KeyFromRow(rs.rows[0]);
     if (!k.expires.empty() && k.expires <= now_text) {
         return Unauthorized();
     }
@@ -189,15 +180,12 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
     if (c == nullptr || c->id != k.collection_id || c->type != schema::CollectionType::kAuth) {
         return Unauthorized();
     }
-    auto record = records_.FindById(*c, k.record_id);
-    if (!record) {
-        return record.error();
-    }
-    if (!record->has_value()) {
+    BASALT_ASSIGN_OR_RETURN(auto record, records_.FindById(*c, k.record_id));
+    if (!record.has_value()) {
         return Unauthorized();
     }
     auto p = std::make_shared<auth::Principal>();
-    p->record = std::move(**record);
+    p->record = std::move(*record);
     p->superuser = c->id == auth::kSuperusersId;
     p->api_key_id = k.id;
     p->scopes = std::make_shared<const std::vector<std::string>>(k.scopes);
@@ -211,10 +199,7 @@ Result<std::shared_ptr<const auth::Principal>> ApiKeyStore::Authenticate(std::st
     // lastUsed, at most once per cache fill; nobody waits for it.
     db_.SubmitWrite(
         [id, at = now_text](db::Executor& ex) -> Result<void> {
-            auto n = ex.Exec("UPDATE _apiKeys SET lastUsed = ? WHERE id = ?", {at, id});
-            if (!n) {
-                return n.error();
-            }
+            BASALT_TRY(ex.Exec("UPDATE _apiKeys SET lastUsed = ? WHERE id = ?", {at, id}));
             return Ok();
         },
         [](const Result<void>& /*lastUsed is best effort*/) {}

@@ -51,20 +51,14 @@ Result<records::AuthInput> PrepareAuthInput(
     const bool create = current_id.empty();
     std::optional<auth::AuthRecord> current;
     if (!create) {
-        auto found = auth_records.FindById(c, current_id);
-        if (!found) {
-            return found.error();
-        }
-        if (!found->has_value()) {
+        BASALT_ASSIGN_OR_RETURN(auto found, auth_records.FindById(c, current_id));
+        if (!found.has_value()) {
             return out;  // the update answers 404 itself
         }
-        current = std::move(**found);
+        current = std::move(*found);
     }
-    auto manage = ManagesRecord(records, c, create, current_id, access);
-    if (!manage) {
-        return manage.error();
-    }
-    out.manage = *manage;
+    BASALT_ASSIGN_OR_RETURN(auto manage, ManagesRecord(records, c, create, current_id, access));
+    out.manage = manage;
     auto text = [&body](std::string_view key) -> std::optional<std::string> {
         const auto* v = body.if_contains(key);
         if (v == nullptr || v->is_null()) {
@@ -113,11 +107,8 @@ Result<records::AuthInput> PrepareAuthInput(
         return e;
     }
     if (password && !password->empty()) {
-        auto hash = auth::HashPassword(*password);
-        if (!hash) {
-            return hash.error();
-        }
-        out.password_hash = std::move(*hash);
+        BASALT_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(*password));
+        out.password_hash = std::move(hash);
     }
     return out;
 }

@@ -13,9 +13,7 @@ Result<void> AuthLifecycle::OnChange(
     const TokenService* tokens = &tokens_;
     ApiKeyStore* keys = &keys_;
     if (change != records::AuthChange::kUpdated) {
-        if (auto n = sessions_.RevokeAllIn(ex, c.id, id, {}, now); !n) {
-            return n.error();
-        }
+        BASALT_TRY(sessions_.RevokeAllIn(ex, c.id, id, {}, now));
     }
     if (change == records::AuthChange::kDeleted) {
         static constexpr std::pair<const char*, const char*> kOwned[] = {
@@ -27,9 +25,7 @@ Result<void> AuthLifecycle::OnChange(
             {"_authOrigins", "collectionRef = ? AND recordRef = ?"},
         };
         for (const auto& [table, where] : kOwned) {
-            if (auto n = ex.Exec(std::string("DELETE FROM ") + table + " WHERE " + where, {c.id, id}); !n) {
-                return n.error();
-            }
+            BASALT_TRY(ex.Exec(std::string("DELETE FROM ") + table + " WHERE " + where, {c.id, id}));
         }
     }
     ex.AfterCommit([tokens, keys, collection_id = c.id, id, change] {

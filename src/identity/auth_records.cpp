@@ -16,17 +16,14 @@ Result<std::optional<auth::AuthRecord>> AuthRecords::FindOne(
     if (value) {
         params.emplace_back(std::move(*value));
     }
-    auto rs = db_.Read(sql, params);
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(sql, params));
+    if (rs.rows.empty()) {
         return std::optional<auth::AuthRecord>();
     }
-    const auto& row = rs->rows[0];
+    const auto& row = rs.rows[0];
     auto col = [&](std::string_view name) -> const db::Value& {
         static const db::Value kNull = nullptr;
-        const int i = rs->ColumnIndex(name);
+        const int i = rs.ColumnIndex(name);
         return i >= 0 ? row[static_cast<std::size_t>(i)] : kNull;
     };
     auth::AuthRecord r;
@@ -40,7 +37,7 @@ Result<std::optional<auth::AuthRecord>> AuthRecords::FindOne(
     r.token_key = db::AsString(col("tokenKey"));
     r.created = db::AsString(col("created"));
     r.updated = db::AsString(col("updated"));
-    r.data = records::RecordJson(c, *rs, 0, /*include_hidden=*/true);
+    r.data = records::RecordJson(c, rs, 0, /*include_hidden=*/true);
     r.data["email"] = r.email;  // @request.auth.email always works
     return std::optional<auth::AuthRecord>(std::move(r));
 }

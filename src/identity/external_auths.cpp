@@ -8,17 +8,17 @@ namespace basalt::identity {
 Result<std::optional<std::string>> ExternalAuthStore::FindRecord(
     const schema::Collection& c, std::string_view provider, std::string_view provider_id
 ) const {
-    auto rs = db_.Read(
-        "SELECT recordRef FROM _externalAuths WHERE collectionRef = ? AND provider = ? AND providerId = ?",
-        {c.id, std::string(provider), std::string(provider_id)}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            "SELECT recordRef FROM _externalAuths WHERE collectionRef = ? AND provider = ? AND providerId = ?",
+            {c.id, std::string(provider), std::string(provider_id)}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    if (rs.rows.empty()) {
         return std::optional<std::string>();
     }
-    return std::optional<std::string>(db::AsString(rs->rows[0][0]));
+    return std::optional<std::string>(db::AsString(rs.rows[0][0]));
 }
 
 Result<void> ExternalAuthStore::Link(
@@ -27,15 +27,12 @@ Result<void> ExternalAuthStore::Link(
     const std::string now = FormatDateTime(clock_.Now());
     const std::string id = SecureRandomString(15, kAlphanumericLower);
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _externalAuths (id, collectionRef, recordRef, provider, providerId, created, updated) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (collectionRef, provider, providerId) DO UPDATE SET "
             "recordRef = excluded.recordRef, updated = excluded.updated",
             {id, c.id, std::string(record_id), std::string(provider), std::string(provider_id), now, now}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
 }

@@ -191,15 +191,12 @@ Result<OAuth2User> ExchangeCode(
         form.emplace_back("code_verifier", std::string(code_verifier));
     }
     token.body = client::FormEncode(form);
-    auto tr = client::Fetch(token);
-    if (!tr) {
-        return tr.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto tr, client::Fetch(token));
     boost::system::error_code ec;
-    const auto tj = json::parse(tr->body, ec);
-    if (tr->status < 200 || tr->status >= 300 || ec || !tj.is_object()) {
+    const auto tj = json::parse(tr.body, ec);
+    if (tr.status < 200 || tr.status >= 300 || ec || !tj.is_object()) {
         return MakeError(
-            ErrorCode::kInvalidArgument, "the provider refused the code (HTTP " + std::to_string(tr->status) + ")"
+            ErrorCode::kInvalidArgument, "the provider refused the code (HTTP " + std::to_string(tr.status) + ")"
         );
     }
     OAuth2User u;
@@ -215,14 +212,11 @@ Result<OAuth2User> ExchangeCode(
     client::HttpRequest info;
     info.url = p.user_info_url;
     info.headers = {{"Authorization", "Bearer " + u.access_token}, {"Accept", "application/json"}};
-    auto ir = client::Fetch(info);
-    if (!ir) {
-        return ir.error();
-    }
-    const auto ij = json::parse(ir->body, ec);
-    if (ir->status < 200 || ir->status >= 300 || ec || !ij.is_object()) {
+    BASALT_ASSIGN_OR_RETURN(auto ir, client::Fetch(info));
+    const auto ij = json::parse(ir.body, ec);
+    if (ir.status < 200 || ir.status >= 300 || ec || !ij.is_object()) {
         return MakeError(
-            ErrorCode::kUnavailable, "the provider's user info is unreadable (HTTP " + std::to_string(ir->status) + ")"
+            ErrorCode::kUnavailable, "the provider's user info is unreadable (HTTP " + std::to_string(ir.status) + ")"
         );
     }
     u.raw = ij.as_object();

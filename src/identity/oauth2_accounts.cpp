@@ -11,37 +11,26 @@ Result<OAuth2Account> OAuth2Accounts::AccountFor(
 ) {
     OAuth2Account account;
     std::optional<auth::AuthRecord> found;
-    auto linked = links_.FindRecord(c, provider.name, user.id);
-    if (!linked) {
-        return linked.error();
-    }
-    if (*linked) {
-        auto rec = auth_records_.FindById(c, **linked);
+    BASALT_ASSIGN_OR_RETURN(auto linked, links_.FindRecord(c, provider.name, user.id));
+    if (linked) {
+        auto rec = auth_records_.FindById(c, *linked);
         if (rec && rec->has_value()) {
             found = std::move(**rec);
         }
     }
     if (!found) {
-        auto by_email = ByEmail(c, user);
-        if (!by_email) {
-            return by_email.error();
-        }
-        found = std::move(*by_email);
+        BASALT_ASSIGN_OR_RETURN(auto by_email, ByEmail(c, user));
+        found = std::move(by_email);
     }
     if (!found) {
         if (!c.create_rule) {
             return MakeError(ErrorCode::kForbidden, "The collection doesn't allow creating new accounts.");
         }
-        auto created = Create(c, user, signup);
-        if (!created) {
-            return created.error();
-        }
-        found = std::move(*created);
+        BASALT_ASSIGN_OR_RETURN(auto created, Create(c, user, signup));
+        found = std::move(created);
         account.is_new = true;
     }
-    if (auto w = links_.Link(c, found->id, provider.name, user.id); !w) {
-        return w.error();
-    }
+    BASALT_TRY(links_.Link(c, found->id, provider.name, user.id));
     account.record = std::move(*found);
     return account;
 }
@@ -64,22 +53,16 @@ Result<std::optional<auth::AuthRecord>> OAuth2Accounts::ByEmail(const schema::Co
     if ((*rec)->verified) {
         return rec;
     }
-    auto hash = auth::HashPassword(SecureRandomString(30, kAlphanumeric));
-    if (!hash) {
-        return hash.error();
-    }
-    auto u = db_.Write(records_
-                           .PrepareSystemUpdate(
-                               c,
-                               (*rec)->id,
-                               {{"password", std::move(*hash)},
-                                {"tokenKey", SecureRandomString(50, kAlphanumeric)},
-                                {"verified", std::int64_t{1}}}
-                           )
-                           .fn);
-    if (!u) {
-        return u.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(SecureRandomString(30, kAlphanumeric)));
+    BASALT_TRY(db_.Write(records_
+                             .PrepareSystemUpdate(
+                                 c,
+                                 (*rec)->id,
+                                 {{"password", std::move(hash)},
+                                  {"tokenKey", SecureRandomString(50, kAlphanumeric)},
+                                  {"verified", std::int64_t{1}}}
+                             )
+                             .fn));
     // Read again: the token is signed with the new tokenKey.
     auto fresh = auth_records_.FindById(c, (*rec)->id);
     if (!fresh) {
@@ -118,29 +101,20 @@ Result<auth::AuthRecord> OAuth2Accounts::Create(
     data.erase("password");
     data.erase("passwordConfirm");
     data["verified"] = user.email_verified && !user.email.empty();
-    auto hash = auth::HashPassword(SecureRandomString(30, kAlphanumeric));
-    if (!hash) {
-        return hash.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(SecureRandomString(30, kAlphanumeric)));
     records::AuthInput input;
-    input.password_hash = std::move(*hash);
+    input.password_hash = std::move(hash);
     input.manage = true;  // email and verified come from the provider, not the client
-    auto prepared = records_.PrepareCreate(c.id, data, signup, input);
-    if (!prepared) {
-        return prepared.error();
-    }
-    if (auto written = db_.Write(prepared->fn); !written) {
-        return written.error();
-    }
-    const auto* id = prepared->record->if_contains("id");
-    auto rec = auth_records_.FindById(c, id != nullptr && id->is_string() ? std::string_view(id->as_string()) : "");
-    if (!rec) {
-        return rec.error();
-    }
-    if (!rec->has_value()) {
+    BASALT_ASSIGN_OR_RETURN(auto prepared, records_.PrepareCreate(c.id, data, signup, input));
+    BASALT_TRY(db_.Write(prepared.fn));
+    const auto* id = prepared.record->if_contains("id");
+    BASALT_ASSIGN_OR_RETURN(
+        auto rec, auth_records_.FindById(c, id != nullptr && id->is_string() ? std::string_view(id->as_string()) : "")
+    );
+    if (!rec.has_value()) {
         return MakeError(ErrorCode::kInternal, "the new record is gone");
     }
-    return std::move(**rec);
+    return std::move(*rec);
 }
 
 }  // namespace basalt::identity

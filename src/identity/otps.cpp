@@ -10,14 +10,11 @@ Result<void> OtpStore::Add(
 ) {
     const std::string now = FormatDateTime(clock_.Now());
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _otps (id, collectionRef, recordRef, password, sentTo, attempts, created, updated) "
             "VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
             {std::string(id), c.id, record.id, auth::Sha256Hex(code), record.email, now, now}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
 }
@@ -30,31 +27,28 @@ Result<std::optional<OtpRedemption>> OtpStore::Redeem(
     std::optional<OtpRedemption> out;
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
         out.reset();  // a write may run again
-        auto rs = ex.Query(
-            "SELECT recordRef, password, sentTo, attempts FROM _otps WHERE id = ? AND collectionRef = ? AND "
-            "created >= ?",
-            {otp_id, c.id, oldest}
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            ex.Query(
+                "SELECT recordRef, password, sentTo, attempts FROM _otps WHERE id = ? AND collectionRef = ? AND "
+                "created >= ?",
+                {otp_id, c.id, oldest}
+            )
         );
-        if (!rs) {
-            return rs.error();
-        }
-        if (rs->rows.empty()) {
+        if (rs.rows.empty()) {
             return Ok();
         }
-        const auto& row = rs->rows[0];
+        const auto& row = rs.rows[0];
         if (!auth::ConstantTimeEquals(db::AsString(row[1]), auth::Sha256Hex(code))) {
             // A wrong code uses up an attempt; the last one ends the OTP.
-            auto n = db::AsInt(row[3]) + 1 >= kMaxAttempts
-                         ? ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id})
-                         : ex.Exec("UPDATE _otps SET attempts = attempts + 1 WHERE id = ?", {otp_id});
-            if (!n) {
-                return n.error();
-            }
+            BASALT_TRY(
+                db::AsInt(row[3]) + 1 >= kMaxAttempts
+                    ? ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id})
+                    : ex.Exec("UPDATE _otps SET attempts = attempts + 1 WHERE id = ?", {otp_id})
+            );
             return Ok();
         }
-        if (auto n = ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id}); !n) {
-            return n.error();
-        }
+        BASALT_TRY(ex.Exec("DELETE FROM _otps WHERE id = ?", {otp_id}));
         out = OtpRedemption{db::AsString(row[0]), db::AsString(row[2])};
         return Ok();
     });

@@ -61,14 +61,11 @@ Result<Session> SessionStore::Open(
     s.user_agent = Clip(user_agent, 512);
     s.method = Clip(method, 32);
     auto r = db_.Write([&s, &record](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _sessions (id, collectionId, recordId, created, lastSeen, ip, userAgent, method, revoked) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '')",
             {s.id, s.collection_id, s.record_id, s.created, s.last_seen, s.ip, s.user_agent, s.method}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         // The sign-in is an event too, committed with its session.
         return events::Append(
             ex, s.created, s.collection_id, record.collection_name, s.record_id, "auth.signin", SessionEvent(s)
@@ -101,17 +98,16 @@ Result<bool> SessionStore::Check(
         }
     }
     if (!cached) {
-        auto rs = db_.Read("SELECT collectionId, recordId, revoked FROM _sessions WHERE id = ? LIMIT 1", {key});
-        if (!rs) {
-            return rs.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs, db_.Read("SELECT collectionId, recordId, revoked FROM _sessions WHERE id = ? LIMIT 1", {key})
+        );
         Entry e;
         e.loaded = now;
         e.seen_written = seen_written.value_or(now - kSeenEvery);
-        if (!rs->rows.empty()) {
-            e.collection_id = db::AsString(rs->rows[0][0]);
-            e.record_id = db::AsString(rs->rows[0][1]);
-            e.open = db::AsString(rs->rows[0][2]).empty();
+        if (!rs.rows.empty()) {
+            e.collection_id = db::AsString(rs.rows[0][0]);
+            e.record_id = db::AsString(rs.rows[0][1]);
+            e.open = db::AsString(rs.rows[0][2]).empty();
         }
         std::lock_guard lock(mu_);
         if (cache_.size() >= kMaxCachedSessions) {
@@ -139,10 +135,7 @@ Result<bool> SessionStore::Check(
         // lastSeen, at most once a minute per session; nobody waits for it.
         db_.SubmitWrite(
             [key, at = FormatDateTime(clock_.Now())](db::Executor& ex) -> Result<void> {
-                auto n = ex.Exec("UPDATE _sessions SET lastSeen = ? WHERE id = ?", {at, key});
-                if (!n) {
-                    return n.error();
-                }
+                BASALT_TRY(ex.Exec("UPDATE _sessions SET lastSeen = ? WHERE id = ?", {at, key}));
                 return Ok();
             },
             [](const Result<void>& r) {
@@ -156,15 +149,14 @@ Result<bool> SessionStore::Check(
 }
 
 Result<std::optional<Session>> SessionStore::Get(std::string_view sid) const {
-    auto rs =
-        db_.Read("SELECT " + std::string(kSessionColumns) + " FROM _sessions WHERE id = ? LIMIT 1", {std::string(sid)});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read("SELECT " + std::string(kSessionColumns) + " FROM _sessions WHERE id = ? LIMIT 1", {std::string(sid)})
+    );
+    if (rs.rows.empty()) {
         return std::optional<Session>();
     }
-    return std::optional<Session>(SessionFromRow(rs->rows[0]));
+    return std::optional<Session>(SessionFromRow(rs.rows[0]));
 }
 
 Result<std::vector<Session>> SessionStore::List(
@@ -182,12 +174,9 @@ Result<std::vector<Session>> SessionStore::List(
     }
     sql += " ORDER BY created DESC, id LIMIT ?";
     params.emplace_back(static_cast<std::int64_t>(limit));
-    auto rs = db_.Read(sql, params);
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(sql, params));
     std::vector<Session> out;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         out.push_back(SessionFromRow(row));
     }
     return out;
@@ -203,23 +192,21 @@ Result<void> SessionStore::Revoke(std::string_view sid) {
     std::int64_t changed = 0;
     const std::string at = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto rs =
-            ex.Query("SELECT collectionId, recordId FROM _sessions WHERE id = ? AND revoked = ''", {std::string(sid)});
-        if (!rs) {
-            return rs.error();
-        }
-        auto n = ex.Exec("UPDATE _sessions SET revoked = ? WHERE id = ? AND revoked = ''", {at, std::string(sid)});
-        if (!n) {
-            return n.error();
-        }
-        changed = *n;
-        if (changed == 0 || rs->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            ex.Query("SELECT collectionId, recordId FROM _sessions WHERE id = ? AND revoked = ''", {std::string(sid)})
+        );
+        BASALT_ASSIGN_OR_RETURN(
+            auto n, ex.Exec("UPDATE _sessions SET revoked = ? WHERE id = ? AND revoked = ''", {at, std::string(sid)})
+        );
+        changed = n;
+        if (changed == 0 || rs.rows.empty()) {
             return Ok();
         }
         Session s;
         s.id = std::string(sid);
-        s.collection_id = db::AsString(rs->rows[0][0]);
-        s.record_id = db::AsString(rs->rows[0][1]);
+        s.collection_id = db::AsString(rs.rows[0][0]);
+        s.record_id = db::AsString(rs.rows[0][1]);
         return events::Append(ex, at, s.collection_id, "", s.record_id, "auth.sessionRevoke", SessionEvent(s));
     });
     Forget(sid);
@@ -235,15 +222,15 @@ Result<void> SessionStore::Revoke(std::string_view sid) {
 Result<bool> SessionStore::IsNewOrigin(
     std::string_view collection_id, std::string_view record_id, std::string_view ip, std::string_view user_agent
 ) const {
-    auto rs = db_.Read(
-        "SELECT COUNT(*), COALESCE(SUM(ip = ? AND userAgent = ?), 0) FROM _sessions WHERE collectionId = ? AND "
-        "recordId = ?",
-        {std::string(ip), Clip(user_agent, 512), std::string(collection_id), std::string(record_id)}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            "SELECT COUNT(*), COALESCE(SUM(ip = ? AND userAgent = ?), 0) FROM _sessions WHERE collectionId = ? AND "
+            "recordId = ?",
+            {std::string(ip), Clip(user_agent, 512), std::string(collection_id), std::string(record_id)}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    return !rs->rows.empty() && db::AsInt(rs->rows[0][0]) > 0 && db::AsInt(rs->rows[0][1]) == 0;
+    return !rs.rows.empty() && db::AsInt(rs.rows[0][0]) > 0 && db::AsInt(rs.rows[0][1]) == 0;
 }
 
 Result<std::int64_t> SessionStore::RevokeAllIn(
@@ -253,32 +240,27 @@ Result<std::int64_t> SessionStore::RevokeAllIn(
     std::string_view keep,
     const std::string& at
 ) {
-    auto rs = ex.Query(
-        "SELECT id FROM _sessions WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
-        {std::string(collection_id), std::string(record_id), std::string(keep)}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        ex.Query(
+            "SELECT id FROM _sessions WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
+            {std::string(collection_id), std::string(record_id), std::string(keep)}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    if (rs.rows.empty()) {
         return std::int64_t{0};
     }
-    auto n = ex.Exec(
+    BASALT_TRY(ex.Exec(
         "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = '' AND id != ?",
         {at, std::string(collection_id), std::string(record_id), std::string(keep)}
-    );
-    if (!n) {
-        return n.error();
-    }
+    ));
     std::vector<std::string> ids;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         Session s;
         s.id = db::AsString(row[0]);
         s.collection_id = std::string(collection_id);
         s.record_id = std::string(record_id);
-        if (auto e = events::Append(ex, at, collection_id, "", record_id, "auth.sessionRevoke", SessionEvent(s)); !e) {
-            return e.error();
-        }
+        BASALT_TRY(events::Append(ex, at, collection_id, "", record_id, "auth.sessionRevoke", SessionEvent(s)));
         ids.push_back(std::move(s.id));
     }
     const auto count = static_cast<std::int64_t>(ids.size());
@@ -296,11 +278,8 @@ Result<std::int64_t> SessionStore::RevokeAll(
     std::int64_t count = 0;
     const std::string at = FormatDateTime(clock_.Now());
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = RevokeAllIn(ex, collection_id, record_id, keep, at);
-        if (!n) {
-            return n.error();
-        }
-        count = *n;
+        BASALT_ASSIGN_OR_RETURN(auto n, RevokeAllIn(ex, collection_id, record_id, keep, at));
+        count = n;
         return Ok();
     });
     if (!r) {

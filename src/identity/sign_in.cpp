@@ -44,12 +44,9 @@ Result<std::optional<auth::AuthRecord>> SignInService::FindByPassword(
         if (f == "email" && !IsEmail(identity)) {
             continue;
         }
-        auto rec = auth_records_.FindByIdentity(c, f, identity);
-        if (!rec) {
-            return rec.error();
-        }
-        if (rec->has_value()) {
-            found = std::move(*rec);
+        BASALT_ASSIGN_OR_RETURN(auto rec, auth_records_.FindByIdentity(c, f, identity));
+        if (rec.has_value()) {
+            found = std::move(rec);
             break;
         }
     }
@@ -78,19 +75,14 @@ Result<auth::AuthRecord> SignInService::CheckPassword(
 
 Result<std::string> SignInService::RequestOtp(const schema::Collection& c, std::string_view email) {
     std::string otp_id = SecureRandomString(15, kAlphanumericLower);
-    auto rec = auth_records_.FindByIdentity(c, "email", email);
-    if (!rec) {
-        return rec.error();
-    }
-    if (!rec->has_value()) {
+    BASALT_ASSIGN_OR_RETURN(auto rec, auth_records_.FindByIdentity(c, "email", email));
+    if (!rec.has_value()) {
         return otp_id;  // one that never works
     }
     const auto length = std::clamp<std::int64_t>(AuthOptionsOf(c).otp_length, 4, 32);
     const std::string code = SecureRandomString(static_cast<std::size_t>(length), "0123456789");
-    if (auto r = otps_.Add(otp_id, c, **rec, code); !r) {
-        return r.error();
-    }
-    mail_.SendOtp(c, **rec, code, otp_id);
+    BASALT_TRY(otps_.Add(otp_id, c, *rec, code));
+    mail_.SendOtp(c, *rec, code, otp_id);
     return otp_id;
 }
 
@@ -98,24 +90,18 @@ Result<std::optional<auth::AuthRecord>> SignInService::RedeemOtp(
     const schema::Collection& c, std::string_view otp_id, std::string_view code
 ) {
     const std::int64_t duration = std::max<std::int64_t>(1, AuthOptionsOf(c).otp_duration);
-    auto redeemed = otps_.Redeem(otp_id, c, code, std::chrono::seconds(duration));
+    BASALT_ASSIGN_OR_RETURN(auto redeemed, otps_.Redeem(otp_id, c, code, std::chrono::seconds(duration)));
     if (!redeemed) {
-        return redeemed.error();
-    }
-    if (!*redeemed) {
         return std::optional<auth::AuthRecord>();
     }
-    auto rec = auth_records_.FindById(c, (*redeemed)->record_id);
+    auto rec = auth_records_.FindById(c, redeemed->record_id);
     if (!rec || !rec->has_value()) {
         return std::optional<auth::AuthRecord>();
     }
     auth::AuthRecord found = std::move(**rec);
     // The code proves the mailbox: an unverified record with that address becomes verified.
-    if (!found.verified && EqualsIgnoreCase((*redeemed)->sent_to, found.email)) {
-        auto w = db_.Write(records_.PrepareSystemUpdate(c, found.id, {{"verified", std::int64_t{1}}}).fn);
-        if (!w) {
-            return w.error();
-        }
+    if (!found.verified && EqualsIgnoreCase(redeemed->sent_to, found.email)) {
+        BASALT_TRY(db_.Write(records_.PrepareSystemUpdate(c, found.id, {{"verified", std::int64_t{1}}}).fn));
         found.verified = true;
     }
     return std::optional<auth::AuthRecord>(std::move(found));
@@ -129,11 +115,8 @@ Result<std::optional<std::string>> SignInService::MfaRecord(const schema::Collec
 Result<std::optional<auth::AuthRecord>> SignInService::RedeemTotp(
     const schema::Collection& c, std::string_view record_id, std::string_view code
 ) {
-    auto ok = totps_.Verify(c, record_id, code);
+    BASALT_ASSIGN_OR_RETURN(auto ok, totps_.Verify(c, record_id, code));
     if (!ok) {
-        return ok.error();
-    }
-    if (!*ok) {
         return std::optional<auth::AuthRecord>();
     }
     auto rec = auth_records_.FindById(c, record_id);
@@ -151,11 +134,8 @@ Result<void> SignInService::CheckAuthRule(
     if (!rule) {
         return MakeError(ErrorCode::kForbidden, std::string(kRefused));
     }
-    auto ok = records_.Satisfies(c, r.id, *rule, AccessAs(request, r));
+    BASALT_ASSIGN_OR_RETURN(auto ok, records_.Satisfies(c, r.id, *rule, AccessAs(request, r)));
     if (!ok) {
-        return ok.error();
-    }
-    if (!*ok) {
         return MakeError(ErrorCode::kForbidden, std::string(kRefused));
     }
     return Ok();
@@ -166,11 +146,8 @@ Result<void> SignInService::CheckAuthRule(
 Result<bool> SignInService::WantsMfa(
     const schema::Collection& c, const auth::AuthRecord& r, const records::Access& request
 ) const {
-    auto totp = totps_.Enabled(c.id, r.id);
-    if (!totp) {
-        return totp.error();
-    }
-    if (*totp) {
+    BASALT_ASSIGN_OR_RETURN(auto totp, totps_.Enabled(c.id, r.id));
+    if (totp) {
         return true;
     }
     const AuthOptions options = AuthOptionsOf(c);
@@ -207,33 +184,19 @@ Result<SignInOutcome> SignInService::Finish(
     std::string_view ip,
     std::string_view user_agent
 ) {
-    auto wants = WantsMfa(c, r, request);
-    if (!wants) {
-        return wants.error();
-    }
-    if (*wants) {
+    BASALT_ASSIGN_OR_RETURN(auto wants, WantsMfa(c, r, request));
+    if (wants) {
         if (mfa_id.empty()) {
-            auto id = mfas_.Open(c, r, method);
-            if (!id) {
-                return id.error();
-            }
-            return SignInOutcome{std::move(*id), {}};
+            BASALT_ASSIGN_OR_RETURN(auto id, mfas_.Open(c, r, method));
+            return SignInOutcome{std::move(id), {}};
         }
         const std::int64_t duration = std::max<std::int64_t>(60, AuthOptionsOf(c).mfa_duration);
-        if (auto done = mfas_.Complete(mfa_id, c, r, method, std::chrono::seconds(duration)); !done) {
-            return done.error();
-        }
+        BASALT_TRY(mfas_.Complete(mfa_id, c, r, method, std::chrono::seconds(duration)));
     }
     AlertOnNewOrigin(c, r, ip, user_agent);
-    auto session = sessions_.Open(r, method, ip, user_agent);
-    if (!session) {
-        return session.error();
-    }
-    auto token = tokens_.Issue(r, session->id, /*refreshable=*/true);
-    if (!token) {
-        return token.error();
-    }
-    return SignInOutcome{std::nullopt, std::move(*token)};
+    BASALT_ASSIGN_OR_RETURN(auto session, sessions_.Open(r, method, ip, user_agent));
+    BASALT_ASSIGN_OR_RETURN(auto token, tokens_.Issue(r, session.id, /*refreshable=*/true));
+    return SignInOutcome{std::nullopt, std::move(token)};
 }
 
 }  // namespace basalt::identity

@@ -45,14 +45,11 @@ Result<std::optional<auth::AuthRecord>> SuperuserStore::FindOne(std::string_view
     sql += " FROM _superusers WHERE ";
     sql += where;
     sql += " LIMIT 1";
-    auto rs = db_.Read(sql, {std::string(value)});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(sql, {std::string(value)}));
+    if (rs.rows.empty()) {
         return std::optional<auth::AuthRecord>();
     }
-    return std::optional<auth::AuthRecord>(SuperuserFromRow(rs->rows[0]));
+    return std::optional<auth::AuthRecord>(SuperuserFromRow(rs.rows[0]));
 }
 
 Result<std::optional<auth::AuthRecord>> SuperuserStore::FindByEmail(std::string_view email) const {
@@ -64,11 +61,8 @@ Result<std::optional<auth::AuthRecord>> SuperuserStore::FindById(std::string_vie
 }
 
 Result<std::int64_t> SuperuserStore::Count() const {
-    auto rs = db_.Read("SELECT COUNT(*) FROM _superusers");
-    if (!rs) {
-        return rs.error();
-    }
-    return db::AsInt(rs->rows.at(0).at(0));
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read("SELECT COUNT(*) FROM _superusers"));
+    return db::AsInt(rs.rows.at(0).at(0));
 }
 
 Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::string_view password) {
@@ -82,46 +76,33 @@ Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::str
                 " characters."
         );
     }
-    auto hash = auth::HashPassword(password);
-    if (!hash) {
-        return hash.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto hash, auth::HashPassword(password));
     auth::AuthRecord rec;
     const std::string now = FormatDateTime(clock_.Now());
     const std::string token_key = SecureRandomString(50, kAlphanumeric);
     const std::string new_id = NewRecordId();
     auto written = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto existing = ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
-        if (!existing) {
-            return existing.error();
-        }
-        if (existing->rows.empty()) {
-            auto ins = ex.Exec(
+        BASALT_ASSIGN_OR_RETURN(
+            auto existing, ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)})
+        );
+        if (existing.rows.empty()) {
+            BASALT_TRY(ex.Exec(
                 "INSERT INTO _superusers (id, email, emailVisibility, verified, password, tokenKey, created, updated) "
                 "VALUES (?, ?, 0, 1, ?, ?, ?, ?)",
-                {new_id, std::string(email), *hash, token_key, now, now}
-            );
-            if (!ins) {
-                return ins.error();
-            }
+                {new_id, std::string(email), hash, token_key, now, now}
+            ));
         } else {
-            auto upd = ex.Exec(
+            BASALT_TRY(ex.Exec(
                 "UPDATE _superusers SET password = ?, tokenKey = ?, updated = ? WHERE id = ?",
-                {*hash, token_key, now, db::AsString(existing->rows[0][0])}
-            );
-            if (!upd) {
-                return upd.error();
-            }
+                {hash, token_key, now, db::AsString(existing.rows[0][0])}
+            ));
             // A new password ends every session of the superuser.
-            auto revoked = ex.Exec(
+            BASALT_TRY(ex.Exec(
                 "UPDATE _sessions SET revoked = ? WHERE collectionId = ? AND recordId = ? AND revoked = ''",
-                {now, std::string(auth::kSuperusersId), db::AsString(existing->rows[0][0])}
-            );
-            if (!revoked) {
-                return revoked.error();
-            }
+                {now, std::string(auth::kSuperusersId), db::AsString(existing.rows[0][0])}
+            ));
             // In the outbox like every password change (the CLI's too), in the same transaction.
-            const std::string sid = db::AsString(existing->rows[0][0]);
+            const std::string sid = db::AsString(existing.rows[0][0]);
             const std::string payload =
                 "{\"collectionId\":\"" + std::string(auth::kSuperusersId) + "\",\"recordId\":\"" + sid + "\"}";
             if (auto e =
@@ -130,15 +111,15 @@ Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::str
                 return e;
             }
         }
-        auto row = ex.Query(
-            "SELECT id, email, emailVisibility, verified, password, tokenKey, created, updated FROM _superusers "
-            "WHERE email = ? COLLATE NOCASE",
-            {std::string(email)}
+        BASALT_ASSIGN_OR_RETURN(
+            auto row,
+            ex.Query(
+                "SELECT id, email, emailVisibility, verified, password, tokenKey, created, updated FROM _superusers "
+                "WHERE email = ? COLLATE NOCASE",
+                {std::string(email)}
+            )
         );
-        if (!row) {
-            return row.error();
-        }
-        rec = SuperuserFromRow(row->rows.at(0));
+        rec = SuperuserFromRow(row.rows.at(0));
         return Ok();
     });
     if (!written) {
@@ -149,14 +130,13 @@ Result<auth::AuthRecord> SuperuserStore::Upsert(std::string_view email, std::str
 
 Result<void> SuperuserStore::Delete(std::string_view email) {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto found = ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)});
-        if (!found) {
-            return found.error();
-        }
-        if (found->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto found, ex.Query("SELECT id FROM _superusers WHERE email = ? COLLATE NOCASE", {std::string(email)})
+        );
+        if (found.rows.empty()) {
             return MakeError(ErrorCode::kNotFound, "no superuser with that email");
         }
-        const std::string id = db::AsString(found->rows[0][0]);
+        const std::string id = db::AsString(found.rows[0][0]);
         // What the record owned goes with it, in the same transaction: its sessions end (a running
         // server refuses their tokens within its session cache's lifetime), its API keys and TOTP go.
         const std::string now = FormatDateTime(clock_.Now());
@@ -168,9 +148,7 @@ Result<void> SuperuserStore::Delete(std::string_view email) {
             {"DELETE FROM _superusers WHERE id = ?", {id}},
         };
         for (const auto& [sql, params] : statements) {
-            if (auto n = ex.Exec(sql, params); !n) {
-                return n.error();
-            }
+            BASALT_TRY(ex.Exec(sql, params));
         }
         return Ok();
     });
@@ -183,15 +161,14 @@ Result<std::string> SuperuserStore::TokenSecret() const {
             return secret_;
         }
     }
-    auto rs = db_.Read("SELECT options FROM _collections WHERE id = ?", {std::string(auth::kSuperusersId)});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read("SELECT options FROM _collections WHERE id = ?", {std::string(auth::kSuperusersId)})
+    );
+    if (rs.rows.empty()) {
         return MakeError(ErrorCode::kInternal, "the _superusers collection is missing");
     }
     boost::system::error_code ec;
-    auto v = boost::json::parse(db::AsString(rs->rows[0][0]), ec);
+    auto v = boost::json::parse(db::AsString(rs.rows[0][0]), ec);
     const boost::json::value* secret = nullptr;
     if (!ec && v.is_object()) {
         if (const auto* at = v.as_object().if_contains("authToken"); at != nullptr && at->is_object()) {

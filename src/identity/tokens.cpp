@@ -63,11 +63,8 @@ Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::s
             verified_.erase(it);
         }
     }
-    auto parsed = auth::ParseToken(token);
-    if (!parsed) {
-        return parsed.error();
-    }
-    const auth::TokenClaims& claims = parsed->claims;
+    BASALT_ASSIGN_OR_RETURN(auto parsed, auth::ParseToken(token));
+    const auth::TokenClaims& claims = parsed.claims;
     if (claims.type != "auth" || claims.session_id.empty()) {
         return Unauthorized("not an auth token");
     }
@@ -84,14 +81,11 @@ Result<std::shared_ptr<const auth::Principal>> TokenService::Authenticate(std::s
     if (!record) {
         return Unauthorized("unknown auth record");
     }
-    if (config.secret.empty() || !auth::VerifyTokenSignature(*parsed, record->record.token_key + config.secret)) {
+    if (config.secret.empty() || !auth::VerifyTokenSignature(parsed, record->record.token_key + config.secret)) {
         return Unauthorized("invalid token signature");
     }
-    auto open = sessions_.Check(claims.session_id, c->id, record->record.id, fresh);
+    BASALT_ASSIGN_OR_RETURN(auto open, sessions_.Check(claims.session_id, c->id, record->record.id, fresh));
     if (!open) {
-        return open.error();
-    }
-    if (!*open) {
         return Unauthorized("the session was revoked");
     }
     auto p = std::make_shared<auth::Principal>();

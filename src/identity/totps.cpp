@@ -14,14 +14,14 @@ namespace basalt::identity {
 namespace json = boost::json;
 
 Result<bool> TotpStore::Enabled(std::string_view collection_id, std::string_view record_id) const {
-    auto rs = db_.Read(
-        "SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1",
-        {std::string(collection_id), std::string(record_id)}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            "SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1",
+            {std::string(collection_id), std::string(record_id)}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    return !rs->rows.empty();
+    return !rs.rows.empty();
 }
 
 Result<std::string> TotpStore::Begin(const schema::Collection& c, std::string_view record_id) {
@@ -29,22 +29,19 @@ Result<std::string> TotpStore::Begin(const schema::Collection& c, std::string_vi
     const std::string now = FormatDateTime(clock_.Now());
     const std::string rid(record_id);
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto on = ex.Query("SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1", {c.id, rid});
-        if (!on) {
-            return on.error();
-        }
-        if (!on->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto on,
+            ex.Query("SELECT 1 FROM _totps WHERE collectionId = ? AND recordId = ? AND enabled = 1", {c.id, rid})
+        );
+        if (!on.rows.empty()) {
             return MakeError(ErrorCode::kInvalidArgument, "TOTP is already enabled: disable it first.");
         }
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _totps (collectionId, recordId, secret, enabled, recoveryCodes, lastStep, created) "
             "VALUES (?, ?, ?, 0, '[]', 0, ?) ON CONFLICT (collectionId, recordId) DO UPDATE SET secret = "
             "excluded.secret, created = excluded.created",
             {c.id, rid, auth::Base32Encode(secret), now}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
     if (!w) {
@@ -69,14 +66,13 @@ Result<std::vector<std::string>> TotpStore::Enable(
     const std::int64_t now = UnixSeconds(clock_.Now());
     const std::string rid(record_id);
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query("SELECT secret, enabled FROM _totps WHERE collectionId = ? AND recordId = ?", {c.id, rid});
-        if (!rs) {
-            return rs.error();
-        }
-        if (rs->rows.empty() || db::AsInt(rs->rows[0][1]) != 0) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs, ex.Query("SELECT secret, enabled FROM _totps WHERE collectionId = ? AND recordId = ?", {c.id, rid})
+        );
+        if (rs.rows.empty() || db::AsInt(rs.rows[0][1]) != 0) {
             return MakeError(ErrorCode::kInvalidArgument, "Set up TOTP first (totp-setup).");
         }
-        const auto secret = auth::Base32Decode(db::AsString(rs->rows[0][0]));
+        const auto secret = auth::Base32Decode(db::AsString(rs.rows[0][0]));
         const auto step = secret ? auth::TotpMatch(*secret, code, now) : std::nullopt;
         if (!step) {
             return ValidationError(
@@ -84,13 +80,10 @@ Result<std::vector<std::string>> TotpStore::Enable(
                 {{"code", "validation_invalid_code", "Invalid or expired code."}}
             );
         }
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "UPDATE _totps SET enabled = 1, recoveryCodes = ?, lastStep = ? WHERE collectionId = ? AND recordId = ?",
             {json::serialize(hashed), *step, c.id, rid}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
     if (!w) {
@@ -102,10 +95,7 @@ Result<std::vector<std::string>> TotpStore::Enable(
 Result<void> TotpStore::Remove(const schema::Collection& c, std::string_view record_id) {
     const std::string rid(record_id);
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec("DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {c.id, rid});
-        if (!n) {
-            return n.error();
-        }
+        BASALT_TRY(ex.Exec("DELETE FROM _totps WHERE collectionId = ? AND recordId = ?", {c.id, rid}));
         return Ok();
     });
 }
@@ -116,18 +106,18 @@ Result<bool> TotpStore::Verify(const schema::Collection& c, std::string_view rec
     bool ok = false;
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
         ok = false;  // a write may run again
-        auto rs = ex.Query(
-            "SELECT secret, recoveryCodes, lastStep FROM _totps WHERE collectionId = ? AND recordId = ? AND "
-            "enabled = 1",
-            {c.id, rid}
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            ex.Query(
+                "SELECT secret, recoveryCodes, lastStep FROM _totps WHERE collectionId = ? AND recordId = ? AND "
+                "enabled = 1",
+                {c.id, rid}
+            )
         );
-        if (!rs) {
-            return rs.error();
-        }
-        if (rs->rows.empty()) {
+        if (rs.rows.empty()) {
             return Ok();
         }
-        const auto& row = rs->rows[0];
+        const auto& row = rs.rows[0];
         const auto secret = auth::Base32Decode(db::AsString(row[0]));
         const auto step = secret ? auth::TotpMatch(*secret, code, now) : std::nullopt;
         if (step && *step > db::AsInt(row[2])) {

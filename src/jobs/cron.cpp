@@ -117,21 +117,11 @@ Result<Schedule> Schedule::Parse(std::string_view expression) {
     }
     Schedule s;
     std::bitset<8> weekdays;
-    if (auto r = ParseField(fields[0], 0, 59, s.minutes_, "minute"); !r) {
-        return r.error();
-    }
-    if (auto r = ParseField(fields[1], 0, 23, s.hours_, "hour"); !r) {
-        return r.error();
-    }
-    if (auto r = ParseField(fields[2], 1, 31, s.days_, "day-of-month"); !r) {
-        return r.error();
-    }
-    if (auto r = ParseField(fields[3], 1, 12, s.months_, "month"); !r) {
-        return r.error();
-    }
-    if (auto r = ParseField(fields[4], 0, 7, weekdays, "day-of-week"); !r) {
-        return r.error();
-    }
+    BASALT_TRY(ParseField(fields[0], 0, 59, s.minutes_, "minute"));
+    BASALT_TRY(ParseField(fields[1], 0, 23, s.hours_, "hour"));
+    BASALT_TRY(ParseField(fields[2], 1, 31, s.days_, "day-of-month"));
+    BASALT_TRY(ParseField(fields[3], 1, 12, s.months_, "month"));
+    BASALT_TRY(ParseField(fields[4], 0, 7, weekdays, "day-of-week"));
     for (std::size_t d = 0; d < 7; ++d) {
         s.weekdays_[d] = weekdays[d] || (d == 0 && weekdays[7]);
     }
@@ -179,12 +169,9 @@ Scheduler::~Scheduler() {
 }
 
 Result<void> Scheduler::Add(const std::string& id, const std::string& expression, Fn fn) {
-    auto s = Schedule::Parse(expression);
-    if (!s) {
-        return s.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto s, Schedule::Parse(expression));
     std::lock_guard lock(mu_);
-    if (!crons_.emplace(id, Entry{expression, *s, std::move(fn), 0}).second) {
+    if (!crons_.emplace(id, Entry{expression, s, std::move(fn), 0}).second) {
         return MakeError(ErrorCode::kInvalidArgument, "a cron named '" + id + "' exists");
     }
     return Ok();
@@ -210,10 +197,7 @@ Result<void> Scheduler::RunNow(const std::string& id) const {
     job.kind = "cron.run";
     job.payload = "{\"id\":\"" + id + "\"}";  // ids are ours: letters, digits, '_' and '.'
     job.max_attempts = 1;
-    auto r = queue_.Enqueue(job);
-    if (!r) {
-        return r.error();
-    }
+    BASALT_TRY(queue_.Enqueue(job));
     return Ok();
 }
 
@@ -239,12 +223,9 @@ Result<void> Scheduler::RunJob(const Job& job) const {
 Result<void> Scheduler::Start() {
     // Last runs from the database; a cron seen for the first time starts counting from now.
     const std::int64_t now = Millis(clock_.Now());
-    auto rs = db_.Read("SELECT id, lastRun FROM _crons");
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read("SELECT id, lastRun FROM _crons"));
     std::map<std::string, std::int64_t> stored;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         stored[db::AsString(row[0])] = db::AsInt(row[1]);
     }
     std::vector<std::string> fresh;
@@ -263,11 +244,7 @@ Result<void> Scheduler::Start() {
     if (!fresh.empty()) {
         auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
             for (const auto& id : fresh) {
-                if (auto n =
-                        ex.Exec("INSERT INTO _crons (id, lastRun) VALUES (?, ?) ON CONFLICT DO NOTHING", {id, now});
-                    !n) {
-                    return n.error();
-                }
+                BASALT_TRY(ex.Exec("INSERT INTO _crons (id, lastRun) VALUES (?, ?) ON CONFLICT DO NOTHING", {id, now}));
             }
             return Ok();
         });
@@ -316,12 +293,8 @@ void Scheduler::FireDue() {
             job.payload = "{\"id\":\"" + d.id + "\"}";
             job.idempotency_key = d.id + "@" + std::to_string(d.slot_ms);
             job.max_attempts = 3;
-            if (auto j = queue_.EnqueueIn(ex, job); !j) {
-                return j.error();
-            }
-            if (auto n = ex.Exec("UPDATE _crons SET lastRun = ? WHERE id = ?", {now_ms, d.id}); !n) {
-                return n.error();
-            }
+            BASALT_TRY(queue_.EnqueueIn(ex, job));
+            BASALT_TRY(ex.Exec("UPDATE _crons SET lastRun = ? WHERE id = ?", {now_ms, d.id}));
         }
         return Ok();
     });

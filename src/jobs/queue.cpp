@@ -33,14 +33,11 @@ Job JobFrom(const std::vector<db::Value>& row) {
 
 // A job's status inside a write; kNotFound when there is no such job.
 Result<std::string> StatusOf(db::Executor& ex, const std::string& id) {
-    auto rs = ex.Query("SELECT status FROM _jobs WHERE id = ?", {id});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query("SELECT status FROM _jobs WHERE id = ?", {id}));
+    if (rs.rows.empty()) {
         return MakeError(ErrorCode::kNotFound, "The requested resource wasn't found.");
     }
-    return db::AsString(rs->rows[0][0]);
+    return db::AsString(rs.rows[0][0]);
 }
 
 db::Value KeyOrNull(const std::string& key) {
@@ -71,43 +68,39 @@ Result<std::string> Queue::EnqueueIn(db::Executor& ex, const NewJob& job) const 
     }
     const std::string now = FormatDateTime(clock_.Now());
     const std::string id = NewRecordId();
-    auto n = ex.Exec(
-        "INSERT INTO _jobs (id, kind, payload, idempotencyKey, status, attempts, maxAttempts, runAt, leaseUntil, "
-        "worker, lastError, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, 0, '', '', ?, ?) ON CONFLICT "
-        "DO NOTHING",
-        {id,
-         job.kind,
-         job.payload,
-         KeyOrNull(job.idempotency_key),
-         job.max_attempts,
-         NowMs() + job.delay.count(),
-         now,
-         now}
+    BASALT_ASSIGN_OR_RETURN(
+        auto n,
+        ex.Exec(
+            "INSERT INTO _jobs (id, kind, payload, idempotencyKey, status, attempts, maxAttempts, runAt, leaseUntil, "
+            "worker, lastError, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, 0, '', '', ?, ?) ON CONFLICT "
+            "DO NOTHING",
+            {id,
+             job.kind,
+             job.payload,
+             KeyOrNull(job.idempotency_key),
+             job.max_attempts,
+             NowMs() + job.delay.count(),
+             now,
+             now}
+        )
     );
-    if (!n) {
-        return n.error();
-    }
-    if (*n == 1) {
+    if (n == 1) {
         return id;
     }
-    auto rs = ex.Query("SELECT id FROM _jobs WHERE kind = ? AND idempotencyKey = ?", {job.kind, job.idempotency_key});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, ex.Query("SELECT id FROM _jobs WHERE kind = ? AND idempotencyKey = ?", {job.kind, job.idempotency_key})
+    );
+    if (rs.rows.empty()) {
         return MakeError(ErrorCode::kInternal, "job insert ignored without an existing job");
     }
-    return db::AsString(rs->rows[0][0]);
+    return db::AsString(rs.rows[0][0]);
 }
 
 Result<std::string> Queue::Enqueue(const NewJob& job) const {
     std::string id;
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto j = EnqueueIn(ex, job);
-        if (!j) {
-            return j.error();
-        }
-        id = std::move(*j);
+        BASALT_ASSIGN_OR_RETURN(auto j, EnqueueIn(ex, job));
+        id = std::move(j);
         return Ok();
     });
     if (!r) {
@@ -119,10 +112,7 @@ Result<std::string> Queue::Enqueue(const NewJob& job) const {
 void Queue::Submit(NewJob job, std::function<void(Result<void>)> done) const {
     db_.SubmitWrite(
         [this, job = std::move(job)](db::Executor& ex) -> Result<void> {
-            auto j = EnqueueIn(ex, job);
-            if (!j) {
-                return j.error();
-            }
+            BASALT_TRY(EnqueueIn(ex, job));
             return Ok();
         },
         std::move(done)
@@ -133,43 +123,41 @@ Result<std::vector<Job>> Queue::Claim(const std::string& worker, std::size_t lim
     const {
     const std::int64_t now = NowMs();
     // A cheap read first: an idle queue costs no write (no fsync) per poll.
-    auto due = db_.Read(
-        "SELECT 1 FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR (status = 'running' AND leaseUntil <= ?) "
-        "LIMIT 1",
-        {now, now}
+    BASALT_ASSIGN_OR_RETURN(
+        auto due,
+        db_.Read(
+            "SELECT 1 FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR (status = 'running' AND leaseUntil <= ?) "
+            "LIMIT 1",
+            {now, now}
+        )
     );
-    if (!due) {
-        return due.error();
-    }
-    if (due->rows.empty()) {
+    if (due.rows.empty()) {
         return std::vector<Job>{};
     }
     std::vector<Job> claimed;
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
         claimed.clear();
         const std::string stamp = FormatDateTime(clock_.Now());
-        auto dead = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "UPDATE _jobs SET status = 'failed', lastError = 'the worker running its last attempt stopped (lease "
             "expired)', leaseUntil = 0, updated = ? WHERE status = 'running' AND leaseUntil <= ? AND attempts >= "
             "maxAttempts",
             {stamp, now}
-        );
-        if (!dead) {
-            return dead.error();
-        }
+        ));
         // PostgreSQL: the same statement with "FOR UPDATE SKIP LOCKED" in the subquery, so that
         // workers on several nodes claim disjoint jobs without waiting on each other.
-        auto rs = ex.Query(
-            std::string("UPDATE _jobs SET status = 'running', attempts = attempts + 1, leaseUntil = ?, worker = ?, "
-                        "updated = ? WHERE id IN (SELECT id FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR "
-                        "(status = 'running' AND leaseUntil <= ?) ORDER BY runAt LIMIT ?) RETURNING "
-            ) + kColumns,
-            {now + lease.count(), worker, stamp, now, now, static_cast<std::int64_t>(limit)}
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            ex.Query(
+                std::string(
+                    "UPDATE _jobs SET status = 'running', attempts = attempts + 1, leaseUntil = ?, worker = ?, "
+                    "updated = ? WHERE id IN (SELECT id FROM _jobs WHERE (status = 'pending' AND runAt <= ?) OR "
+                    "(status = 'running' AND leaseUntil <= ?) ORDER BY runAt LIMIT ?) RETURNING "
+                ) + kColumns,
+                {now + lease.count(), worker, stamp, now, now, static_cast<std::int64_t>(limit)}
+            )
         );
-        if (!rs) {
-            return rs.error();
-        }
-        for (const auto& row : rs->rows) {
+        for (const auto& row : rs.rows) {
             claimed.push_back(JobFrom(row));
         }
         return Ok();
@@ -182,14 +170,11 @@ Result<std::vector<Job>> Queue::Claim(const std::string& worker, std::size_t lim
 
 Result<void> Queue::Complete(const Job& job, const std::string& worker, bool redact) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             std::string("UPDATE _jobs SET status = 'done', leaseUntil = 0, lastError = '', updated = ?") +
                 (redact ? ", payload = '{}'" : "") + " WHERE id = ? AND worker = ? AND status = 'running'",
             {FormatDateTime(clock_.Now()), job.id, worker}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
 }
@@ -199,7 +184,7 @@ Result<void> Queue::Fail(const Job& job, const std::string& worker, const std::s
     const std::int64_t next = NowMs() + Backoff(job.attempts).count();
     const std::string message = error.substr(0, 2000);
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "UPDATE _jobs SET status = ?, runAt = ?, leaseUntil = 0, lastError = ?, updated = ? WHERE id = ? AND "
             "worker = ? AND status = 'running'",
             {std::string(dead ? "failed" : "pending"),
@@ -208,23 +193,17 @@ Result<void> Queue::Fail(const Job& job, const std::string& worker, const std::s
              FormatDateTime(clock_.Now()),
              job.id,
              worker}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
 }
 
 Result<std::optional<Job>> Queue::Get(const std::string& id) const {
-    auto rs = db_.Read(std::string("SELECT ") + kColumns + " FROM _jobs WHERE id = ?", {id});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(std::string("SELECT ") + kColumns + " FROM _jobs WHERE id = ?", {id}));
+    if (rs.rows.empty()) {
         return std::optional<Job>();
     }
-    return std::optional<Job>(JobFrom(rs->rows[0]));
+    return std::optional<Job>(JobFrom(rs.rows[0]));
 }
 
 Result<Queue::Page> Queue::List(
@@ -232,57 +211,42 @@ Result<Queue::Page> Queue::List(
 ) const {
     Page out;
     const std::string where = " FROM _jobs WHERE (? = '' OR status = ?) AND (? = '' OR kind = ?)";
-    auto rs = db_.Read(
-        std::string("SELECT ") + kColumns + where + " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
-        {status, status, kind, kind, per_page, (page - 1) * per_page}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            std::string("SELECT ") + kColumns + where + " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?",
+            {status, status, kind, kind, per_page, (page - 1) * per_page}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         out.items.push_back(JobFrom(row));
     }
-    auto count = db_.Read("SELECT COUNT(*)" + where, {status, status, kind, kind});
-    if (!count) {
-        return count.error();
-    }
-    out.total = db::AsInt(count->rows[0][0]);
+    BASALT_ASSIGN_OR_RETURN(auto count, db_.Read("SELECT COUNT(*)" + where, {status, status, kind, kind}));
+    out.total = db::AsInt(count.rows[0][0]);
     return out;
 }
 
 Result<void> Queue::Retry(const std::string& id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto status = StatusOf(ex, id);
-        if (!status) {
-            return status.error();
-        }
-        if (*status != "failed" && *status != "done") {
+        BASALT_ASSIGN_OR_RETURN(auto status, StatusOf(ex, id));
+        if (status != "failed" && status != "done") {
             return MakeError(ErrorCode::kConflict, "Only failed or done jobs can be retried.");
         }
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "UPDATE _jobs SET status = 'pending', attempts = 0, runAt = ?, leaseUntil = 0, updated = ? WHERE id = ?",
             {NowMs(), FormatDateTime(clock_.Now()), id}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
 }
 
 Result<void> Queue::Discard(const std::string& id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto status = StatusOf(ex, id);
-        if (!status) {
-            return status.error();
-        }
-        if (*status == "running") {
+        BASALT_ASSIGN_OR_RETURN(auto status, StatusOf(ex, id));
+        if (status == "running") {
             return MakeError(ErrorCode::kConflict, "A running job cannot be discarded.");
         }
-        auto n = ex.Exec("DELETE FROM _jobs WHERE id = ?", {id});
-        if (!n) {
-            return n.error();
-        }
+        BASALT_TRY(ex.Exec("DELETE FROM _jobs WHERE id = ?", {id}));
         return Ok();
     });
 }

@@ -50,14 +50,11 @@ void RecordAttempt(
     std::int64_t ms
 ) {
     auto w = db.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "UPDATE _webhookDeliveries SET status = ?, attempts = attempts + 1, responseStatus = ?, error = ?, "
             "durationMs = ?, updated = ? WHERE id = ?",
             {status, std::int64_t{code}, error.substr(0, 1000), ms, FormatDateTime(clock.Now()), did}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
     if (!w) {
@@ -115,21 +112,21 @@ client::HttpRequest DeliveryRequest(
 
 Result<void> Service::Deliver(const jobs::Job& job) const {
     const std::string did = DeliveryIdOf(job.payload);
-    auto rs = db_.Read(
-        "SELECT d.eventId, w.url, w.secret, w.enabled FROM _webhookDeliveries d JOIN _webhooks w ON w.id = d.webhook "
-        "WHERE d.id = ?",
-        {did}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            "SELECT d.eventId, w.url, w.secret, w.enabled FROM _webhookDeliveries d JOIN _webhooks w "
+            "ON w.id = d.webhook WHERE d.id = ?",
+            {did}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    if (rs.rows.empty()) {
         return Ok();  // the webhook (and its deliveries) was deleted
     }
-    const std::int64_t event_id = db::AsInt(rs->rows[0][0]);
-    const std::string url = db::AsString(rs->rows[0][1]);
-    const std::string secret = db::AsString(rs->rows[0][2]);
-    const bool enabled = db::AsInt(rs->rows[0][3]) != 0;
+    const std::int64_t event_id = db::AsInt(rs.rows[0][0]);
+    const std::string url = db::AsString(rs.rows[0][1]);
+    const std::string secret = db::AsString(rs.rows[0][2]);
+    const bool enabled = db::AsInt(rs.rows[0][3]) != 0;
 
     auto record = [&](const std::string& status, long code, const std::string& error, std::int64_t ms) {
         RecordAttempt(db_, clock_, did, status, code, error, ms);
@@ -138,17 +135,18 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
         record("skipped", 0, "the webhook is disabled", 0);
         return Ok();
     }
-    auto ev = db_.Read(
-        "SELECT created, collectionId, collectionName, recordId, action, record FROM _events WHERE id = ?", {event_id}
+    BASALT_ASSIGN_OR_RETURN(
+        auto ev,
+        db_.Read(
+            "SELECT created, collectionId, collectionName, recordId, action, record FROM _events WHERE id = ?",
+            {event_id}
+        )
     );
-    if (!ev) {
-        return ev.error();
-    }
-    if (ev->rows.empty()) {
+    if (ev.rows.empty()) {
         record("failed", 0, "the event is no longer in the outbox", 0);
         return Ok();  // nothing left to send: do not retry
     }
-    const std::string body = DeliveryBody(did, event_id, ev->rows[0]);
+    const std::string body = DeliveryBody(did, event_id, ev.rows[0]);
     const std::string ts = std::to_string(UnixSeconds(clock_.Now()));
     const client::HttpRequest req = DeliveryRequest(settings_.Webhooks(), url, secret, did, event_id, ts, body);
     const auto started = std::chrono::steady_clock::now();

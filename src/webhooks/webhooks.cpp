@@ -141,12 +141,9 @@ Result<json::object> Service::Validate(const json::object& body, bool create) co
 }
 
 Result<json::object> Service::Create(const json::object& body) const {
-    auto v = Validate(body, true);
-    if (!v) {
-        return v.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto v, Validate(body, true));
     std::string secret;
-    if (const auto* s = v->if_contains("secret"); s != nullptr && !s->as_string().empty()) {
+    if (const auto* s = v.if_contains("secret"); s != nullptr && !s->as_string().empty()) {
         secret = std::string(s->as_string());
     } else {
         secret = "whsec_" + SecureRandomString(32, kSecretAlphabet);
@@ -154,23 +151,20 @@ Result<json::object> Service::Create(const json::object& body) const {
     const std::string id = NewRecordId();
     const std::string now = FormatDateTime(clock_.Now());
     auto str = [&](const char* name, const char* fallback) {
-        const auto* x = v->if_contains(name);
+        const auto* x = v.if_contains(name);
         return x != nullptr ? (x->is_string() ? std::string(x->as_string()) : json::serialize(*x))
                             : std::string(fallback);
     };
-    const bool enabled = !v->contains("enabled") || v->at("enabled").as_bool();
+    const bool enabled = !v.contains("enabled") || v.at("enabled").as_bool();
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto count = ex.Query("SELECT COUNT(*) FROM _webhooks");
-        if (!count) {
-            return count.error();
-        }
-        if (db::AsInt(count->rows[0][0]) >= static_cast<std::int64_t>(kMaxWebhooks)) {
+        BASALT_ASSIGN_OR_RETURN(auto count, ex.Query("SELECT COUNT(*) FROM _webhooks"));
+        if (db::AsInt(count.rows[0][0]) >= static_cast<std::int64_t>(kMaxWebhooks)) {
             return ValidationError(
                 "Failed to create the webhook.", {{"url", "validation_too_many", "At most 100 webhooks."}}
             );
         }
         // A webhook hears of what is committed after it exists: events up to startEvent are older.
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _webhooks (id, name, url, collections, actions, secret, enabled, startEvent, created, "
             "updated) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM _events), ?, ?)",
@@ -183,10 +177,7 @@ Result<json::object> Service::Create(const json::object& body) const {
              std::int64_t{enabled ? 1 : 0},
              now,
              now}
-        );
-        if (!n) {
-            return n.error();
-        }
+        ));
         return Ok();
     });
     if (!r) {
@@ -200,19 +191,13 @@ Result<json::object> Service::Create(const json::object& body) const {
 }
 
 Result<json::object> Service::Update(const std::string& id, const json::object& body) const {
-    auto v = Validate(body, false);
-    if (!v) {
-        return v.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto v, Validate(body, false));
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto exists = ex.Query("SELECT 1 FROM _webhooks WHERE id = ?", {id});
-        if (!exists) {
-            return exists.error();
-        }
-        if (exists->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(auto exists, ex.Query("SELECT 1 FROM _webhooks WHERE id = ?", {id}));
+        if (exists.rows.empty()) {
             return NotFound();
         }
-        for (const auto& [key, val] : *v) {
+        for (const auto& [key, val] : v) {
             if (key == "secret" && val.as_string().empty()) {
                 continue;  // write-only: "" keeps the stored one
             }
@@ -220,15 +205,9 @@ Result<json::object> Service::Update(const std::string& id, const json::object& 
                               : val.is_bool() ? db::Value(std::int64_t{val.as_bool() ? 1 : 0})
                                               : db::Value(json::serialize(val));
             // `key` is one of Validate's known names, never client text.
-            auto n = ex.Exec("UPDATE _webhooks SET \"" + std::string(key) + "\" = ? WHERE id = ?", {value, id});
-            if (!n) {
-                return n.error();
-            }
+            BASALT_TRY(ex.Exec("UPDATE _webhooks SET \"" + std::string(key) + "\" = ? WHERE id = ?", {value, id}));
         }
-        auto n = ex.Exec("UPDATE _webhooks SET updated = ? WHERE id = ?", {FormatDateTime(clock_.Now()), id});
-        if (!n) {
-            return n.error();
-        }
+        BASALT_TRY(ex.Exec("UPDATE _webhooks SET updated = ? WHERE id = ?", {FormatDateTime(clock_.Now()), id}));
         return Ok();
     });
     if (!r) {
@@ -239,60 +218,47 @@ Result<json::object> Service::Update(const std::string& id, const json::object& 
 
 Result<void> Service::Delete(const std::string& id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto d = ex.Exec("DELETE FROM _webhookDeliveries WHERE webhook = ?", {id});
-        if (!d) {
-            return d.error();
-        }
-        auto n = ex.Exec("DELETE FROM _webhooks WHERE id = ?", {id});
-        if (!n) {
-            return n.error();
-        }
-        return *n == 0 ? Result<void>(NotFound()) : Ok();
+        BASALT_TRY(ex.Exec("DELETE FROM _webhookDeliveries WHERE webhook = ?", {id}));
+        BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec("DELETE FROM _webhooks WHERE id = ?", {id}));
+        return n == 0 ? Result<void>(NotFound()) : Ok();
     });
 }
 
 Result<json::object> Service::Get(const std::string& id) const {
-    auto rs = db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks WHERE id = ?", {id});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks WHERE id = ?", {id})
+    );
+    if (rs.rows.empty()) {
         return NotFound();
     }
-    return WebhookJson(rs->rows[0]);
+    return WebhookJson(rs.rows[0]);
 }
 
 Result<json::array> Service::List() const {
-    auto rs = db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks ORDER BY created, id");
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read(std::string("SELECT ") + kWebhookColumns + " FROM _webhooks ORDER BY created, id")
+    );
     json::array out;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         out.push_back(WebhookJson(row));
     }
     return out;
 }
 
 Result<json::object> Service::Deliveries(const std::string& id, std::int64_t page, std::int64_t per_page) const {
-    if (auto w = Get(id); !w) {
-        return w.error();
-    }
-    auto rs = db_.Read(
-        "SELECT id, eventId, action, collectionName, recordId, status, attempts, responseStatus, error, durationMs, "
-        "created, updated FROM _webhookDeliveries WHERE webhook = ? ORDER BY created DESC, eventId DESC LIMIT ? OFFSET "
-        "?",
-        {id, per_page, (page - 1) * per_page}
+    BASALT_TRY(Get(id));
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db_.Read(
+            "SELECT id, eventId, action, collectionName, recordId, status, attempts, responseStatus, error, "
+            "durationMs, created, updated FROM _webhookDeliveries WHERE webhook = ? ORDER BY created DESC, "
+            "eventId DESC LIMIT ? OFFSET ?",
+            {id, per_page, (page - 1) * per_page}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
-    auto count = db_.Read("SELECT COUNT(*) FROM _webhookDeliveries WHERE webhook = ?", {id});
-    if (!count) {
-        return count.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto count, db_.Read("SELECT COUNT(*) FROM _webhookDeliveries WHERE webhook = ?", {id}));
     json::array items;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         json::object d;
         d["id"] = db::AsString(row[0]);
         d["webhook"] = id;
@@ -309,7 +275,7 @@ Result<json::object> Service::Deliveries(const std::string& id, std::int64_t pag
         d["updated"] = db::AsString(row[11]);
         items.push_back(std::move(d));
     }
-    const std::int64_t total = db::AsInt(count->rows[0][0]);
+    const std::int64_t total = db::AsInt(count.rows[0][0]);
     json::object out;
     out["page"] = page;
     out["perPage"] = per_page;
@@ -321,23 +287,21 @@ Result<json::object> Service::Deliveries(const std::string& id, std::int64_t pag
 
 Result<void> Service::Redeliver(const std::string& delivery_id) const {
     return db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto n = ex.Exec(
-            "UPDATE _webhookDeliveries SET status = 'pending', updated = ? WHERE id = ?",
-            {FormatDateTime(clock_.Now()), delivery_id}
+        BASALT_ASSIGN_OR_RETURN(
+            auto n,
+            ex.Exec(
+                "UPDATE _webhookDeliveries SET status = 'pending', updated = ? WHERE id = ?",
+                {FormatDateTime(clock_.Now()), delivery_id}
+            )
         );
-        if (!n) {
-            return n.error();
-        }
-        if (*n == 0) {
+        if (n == 0) {
             return NotFound();
         }
         jobs::NewJob job;
         job.kind = "webhook.deliver";
         job.payload = "{\"delivery\":\"" + delivery_id + "\"}";
         job.max_attempts = kDeliveryAttempts;
-        if (auto j = queue_.EnqueueIn(ex, job); !j) {
-            return j.error();
-        }
+        BASALT_TRY(queue_.EnqueueIn(ex, job));
         return Ok();
     });
 }
@@ -350,13 +314,9 @@ Result<std::int64_t> Service::PruneDeliveries(std::chrono::milliseconds age) con
 }
 
 Result<std::int64_t> Service::Cursor() const {
-    auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
-    if (!cur) {
-        return cur.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto cur, db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)}));
     // Before the relay ever ran, nothing is protected: events are everyone's to prune.
-    return cur->rows.empty() ? std::numeric_limits<std::int64_t>::max()
-                             : std::stoll(db::AsString(cur->rows[0][0], "0"));
+    return cur.rows.empty() ? std::numeric_limits<std::int64_t>::max() : std::stoll(db::AsString(cur.rows[0][0], "0"));
 }
 
 Result<void> Service::Start(std::function<void()> enqueued) {
@@ -364,18 +324,14 @@ Result<void> Service::Start(std::function<void()> enqueued) {
     // The first start begins where the oldest webhook begins (or at the newest event when there is
     // none): nothing older can concern any webhook.
     auto r = db_.Write([&](db::Executor& ex) -> Result<void> {
-        auto latest =
-            ex.Query("SELECT COALESCE((SELECT MIN(startEvent) FROM _webhooks), (SELECT MAX(id) FROM _events), 0)");
-        if (!latest) {
-            return latest.error();
-        }
-        auto n = ex.Exec(
-            "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            {std::string(kCursorKey), std::to_string(db::AsInt(latest->rows[0][0]))}
+        BASALT_ASSIGN_OR_RETURN(
+            auto latest,
+            ex.Query("SELECT COALESCE((SELECT MIN(startEvent) FROM _webhooks), (SELECT MAX(id) FROM _events), 0)")
         );
-        if (!n) {
-            return n.error();
-        }
+        BASALT_TRY(ex.Exec(
+            "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            {std::string(kCursorKey), std::to_string(db::AsInt(latest.rows[0][0]))}
+        ));
         return Ok();
     });
     if (!r) {
@@ -410,18 +366,15 @@ void Service::Run(const std::stop_token& stop) {
 }
 
 Result<std::size_t> Service::SkipTo(std::int64_t cursor) {
-    auto latest = events::LatestId(db_);
-    if (!latest) {
-        return latest.error();
-    }
-    if (*latest <= cursor) {
+    BASALT_ASSIGN_OR_RETURN(auto latest, events::LatestId(db_));
+    if (latest <= cursor) {
         return std::size_t{0};
     }
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
         auto n = ex.Exec(
             "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value "
             "WHERE CAST(_params.value AS INTEGER) < CAST(excluded.value AS INTEGER)",
-            {std::string(kCursorKey), std::to_string(*latest)}
+            {std::string(kCursorKey), std::to_string(latest)}
         );
         return n ? Ok() : Result<void>(n.error());
     });
@@ -461,15 +414,15 @@ Result<bool> CreateDelivery(
         return false;
     }
     const std::string did = NewRecordId();
-    auto n = ex.Exec(
-        "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
-        "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
-        {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
+    BASALT_ASSIGN_OR_RETURN(
+        auto n,
+        ex.Exec(
+            "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
+            "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
+            {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
+        )
     );
-    if (!n) {
-        return n.error();
-    }
-    if (*n == 0) {
+    if (n == 0) {
         return false;
     }
     jobs::NewJob job;
@@ -477,25 +430,19 @@ Result<bool> CreateDelivery(
     job.payload = "{\"delivery\":\"" + did + "\"}";
     job.idempotency_key = did;
     job.max_attempts = kDeliveryAttempts;
-    if (auto j = queue.EnqueueIn(ex, job); !j) {
-        return j.error();
-    }
+    BASALT_TRY(queue.EnqueueIn(ex, job));
     return true;
 }
 
 }  // namespace
 
 Result<std::size_t> Service::RelayBatch() {
-    auto cur = db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
-    if (!cur) {
-        return cur.error();
-    }
-    const std::int64_t cursor = cur->rows.empty() ? 0 : std::stoll(db::AsString(cur->rows[0][0], "0"));
-    auto hooks = db_.Read("SELECT id, collections, actions, startEvent FROM _webhooks WHERE enabled = 1");
-    if (!hooks) {
-        return hooks.error();
-    }
-    if (hooks->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto cur, db_.Read("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)}));
+    const std::int64_t cursor = cur.rows.empty() ? 0 : std::stoll(db::AsString(cur.rows[0][0], "0"));
+    BASALT_ASSIGN_OR_RETURN(
+        auto hooks, db_.Read("SELECT id, collections, actions, startEvent FROM _webhooks WHERE enabled = 1")
+    );
+    if (hooks.rows.empty()) {
         // Nobody listens: the outbox is not read at all. Now and then (not on every wake: under a
         // write load that would double the commits) the cursor jumps to the newest event (a webhook
         // created later starts after it anyway), so the events behind it may be pruned.
@@ -507,45 +454,35 @@ Result<std::size_t> Service::RelayBatch() {
         return SkipTo(cursor);
     }
     // The deliveries need only each event's id, collection and action: the record stays on disk.
-    auto events = events::ReadAfter(db_, cursor, kRelayBatch, /*with_record=*/false);
-    if (!events) {
-        return events.error();
-    }
-    if (events->empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto events, events::ReadAfter(db_, cursor, kRelayBatch, /*with_record=*/false));
+    if (events.empty()) {
         return std::size_t{0};
     }
-    const std::vector<RelayHook> list = RelayHooks(*hooks);
+    const std::vector<RelayHook> list = RelayHooks(hooks);
     std::size_t created = 0;
     const std::string now = FormatDateTime(clock_.Now());
     auto w = db_.Write([&](db::Executor& ex) -> Result<void> {
         created = 0;
         // Another relay (another process) may have moved the cursor: then this batch is its.
-        auto again = ex.Query("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)});
-        if (!again) {
-            return again.error();
-        }
-        if (!again->rows.empty() && std::stoll(db::AsString(again->rows[0][0], "0")) != cursor) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto again, ex.Query("SELECT value FROM _params WHERE key = ?", {std::string(kCursorKey)})
+        );
+        if (!again.rows.empty() && std::stoll(db::AsString(again.rows[0][0], "0")) != cursor) {
             return Ok();
         }
-        for (const auto& e : *events) {
+        for (const auto& e : events) {
             if (e.action != "create" && e.action != "update" && e.action != "delete") {
                 continue;
             }
             for (const auto& h : list) {
-                auto made = CreateDelivery(ex, queue_, h, e, now);
-                if (!made) {
-                    return made.error();
-                }
-                created += *made ? 1 : 0;
+                BASALT_ASSIGN_OR_RETURN(auto made, CreateDelivery(ex, queue_, h, e, now));
+                created += made ? 1 : 0;
             }
         }
-        auto n = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _params (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            {std::string(kCursorKey), std::to_string(events->back().id)}
-        );
-        if (!n) {
-            return n.error();
-        }
+            {std::string(kCursorKey), std::to_string(events.back().id)}
+        ));
         return Ok();
     });
     if (!w) {
@@ -554,7 +491,7 @@ Result<std::size_t> Service::RelayBatch() {
     if (created > 0 && enqueued_) {
         enqueued_();
     }
-    return events->size();
+    return events.size();
 }
 
 }  // namespace basalt::webhooks
