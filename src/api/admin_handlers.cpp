@@ -200,7 +200,7 @@ void RegisterAdminRoutes(
                 }
             });
             if (!r) {
-                Fail(req, r.error());
+                ThrowApiError(req, r.error());
             }
             obs::Info("first superuser created through the install link", {{"email", email}});
             co_return Response::NoContent();

@@ -120,7 +120,7 @@ net::awaitable<Response> RevokeKey(const Deps& d, Request& req) {
         if (r->error().code == ErrorCode::kNotFound) {
             throw ApiError::NotFound();
         }
-        Fail(req, r->error());
+        ThrowApiError(req, r->error());
     }
     co_return Response::NoContent();
 }

@@ -74,7 +74,7 @@ net::awaitable<T> Blocking(const Deps& d, const http::Request& req, std::functio
     std::optional<Result<T>> r;
     co_await d.blocking.Run([&] { r.emplace(fn()); });
     if (!*r) {
-        Fail(req, r->error());
+        ThrowApiError(req, r->error());
     }
     if constexpr (!std::is_void_v<T>) {
         co_return std::move(**r);

@@ -124,14 +124,14 @@ json::object AuthResponse(
     const bool superuser = c.id == auth::kSuperusersId;
     auto rec = d.records.ReadWithoutRules(c, r.id, superuser, r.id);
     if (!rec) {
-        Fail(req, rec.error());
+        ThrowApiError(req, rec.error());
     }
     return json::object{{"record", std::move(*rec)}, {"token", token}};
 }
 
 void CheckAuthRule(const Deps& d, const Request& req, const schema::Collection& c, const auth::AuthRecord& r) {
     if (auto ok = d.sign_in.CheckAuthRule(c, r, AccessFor(req, d.collections)); !ok) {
-        Fail(req, ok.error());
+        ThrowApiError(req, ok.error());
     }
 }
 
@@ -146,7 +146,7 @@ net::awaitable<Response> FinishSignIn(
 ) {
     const records::Access request = AccessFor(req, d.collections);
     if (auto ok = d.sign_in.CheckAuthRule(c, r, request); !ok) {
-        Fail(req, ok.error());
+        ThrowApiError(req, ok.error());
     }
     const std::string ip = req.remote_ip;
     const std::string ua(req.Header("User-Agent"));

@@ -127,7 +127,7 @@ net::awaitable<Response> Refresh(const Deps& d, Request& req) {
         if (checked->error().code == ErrorCode::kUnauthorized) {
             throw ApiError::Unauthorized("The request requires valid record authorization token.");
         }
-        Fail(req, checked->error());
+        ThrowApiError(req, checked->error());
     }
     const auto& p = **checked;
     if (p->record.collection_id != c->id) {
@@ -138,7 +138,7 @@ net::awaitable<Response> Refresh(const Deps& d, Request& req) {
     if (p->refreshable) {
         auto t = d.tokens.Issue(p->record, p->session_id, true);
         if (!t) {
-            Fail(req, t.error());
+            ThrowApiError(req, t.error());
         }
         fresh_token = std::move(*t);
     }

@@ -69,7 +69,7 @@ net::awaitable<Response> Impersonate(const Deps& d, Request& req) {
     }
     auto token = d.tokens.Issue(*rec, session->id, /*refreshable=*/false, duration);
     if (!token) {
-        Fail(req, token.error());
+        ThrowApiError(req, token.error());
     }
     co_return JsonResponse(AuthResponse(d, req, collection, *rec, *token));
 }

@@ -103,7 +103,7 @@ http::Response JsonResponse(const boost::json::value& v) {
     return http::Response::Json(200, boost::json::serialize(v));
 }
 
-void Fail(const http::Request& req, const Error& e) {
+void ThrowApiError(const http::Request& req, const Error& e) {
     if (e.code == ErrorCode::kInternal || e.code == ErrorCode::kUnavailable) {
         obs::Error("request failed", {{"request_id", req.request_id}, {"error", e.message}});
     }
@@ -240,7 +240,7 @@ public:
             if (r.error().code == ErrorCode::kInvalidArgument || r.error().code == ErrorCode::kForbidden) {
                 throw ApiError::BadRequest();
             }
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         json::array items;
         for (const auto& c : r->items) {
@@ -281,7 +281,7 @@ public:
         });
         if (!r) {
             if (r.error().code != ErrorCode::kInvalidArgument) {
-                Fail(req, r.error());
+                ThrowApiError(req, r.error());
             }
             throw ApiError::BadRequest(Sentenize("Invalid view query. Raw error: \n" + r.error().message));
         }
@@ -335,7 +335,7 @@ public:
         co_await d_.blocking.Run([&] { result = d_.collections.Create(body); });
         if (!result.collection) {
             if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
-                Fail(req, MakeError(result.code, result.message));
+                ThrowApiError(req, MakeError(result.code, result.message));
             }
             throw ApiError::BadRequest(
                 result.message.empty() ? "Failed to create collection." : result.message, std::move(result.errors)
@@ -355,7 +355,7 @@ public:
                 throw ApiError::NotFound();
             }
             if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
-                Fail(req, MakeError(result.code, result.message));
+                ThrowApiError(req, MakeError(result.code, result.message));
             }
             throw ApiError::BadRequest(
                 result.message.empty() ? "Failed to update collection." : result.message, std::move(result.errors)
@@ -372,7 +372,7 @@ public:
         auto list =
             co_await d_.queries.Call([&] { return events::ReadAfter(d_.db, after, static_cast<std::size_t>(limit)); });
         if (!list) {
-            Fail(req, list.error());
+            ThrowApiError(req, list.error());
         }
         json::array items;
         for (const auto& e : *list) {
@@ -412,7 +412,7 @@ public:
         co_await d_.blocking.Run([&] { result = d_.collections.Import(list->as_array(), delete_missing); });
         if (!result.errors.empty() || !result.message.empty()) {
             if (result.errors.empty() && result.code != ErrorCode::kInvalidArgument) {
-                Fail(req, MakeError(result.code, result.message));
+                ThrowApiError(req, MakeError(result.code, result.message));
             }
             throw ApiError::BadRequest("Failed to import collections.", std::move(result.errors));
         }
@@ -428,7 +428,7 @@ public:
             if (r.error().code == ErrorCode::kNotFound) {
                 throw ApiError::NotFound();
             }
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         co_return Response::NoContent();
     }
@@ -447,7 +447,7 @@ public:
                     "Failed to truncate collection: some records are part of a required relation."
                 );
             }
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         co_return Response::NoContent();
     }
@@ -464,7 +464,7 @@ public:
         const json::object body = DecodeJsonObject(req);
         auto r = co_await d_.blocking.Call([&] { return d_.settings.Patch(body); });
         if (!r) {
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         co_return JsonResponse(*r);
     }
@@ -522,14 +522,14 @@ public:
         StagedUploads staged(d_.storage);
         auto stored = co_await StageRecordFiles(d_, collection, "", body, files, "Failed to create record.");
         if (!stored) {
-            Fail(req, stored.error());
+            ThrowApiError(req, stored.error());
         }
         staged.Add(*stored);
         const records::Access access = AccessFor(req, d_.collections, body);
         const records::AuthInput auth = co_await AuthInputFor(req, "", body, access);
         auto prepared = d_.records.PrepareCreate(collection, body, access, auth, stored->names);
         if (!prepared) {
-            Fail(req, prepared.error());  // `staged` deletes the files
+            ThrowApiError(req, prepared.error());  // `staged` deletes the files
         }
         co_return co_await Commit(req, std::move(*prepared), std::move(staged));
     }
@@ -542,14 +542,14 @@ public:
         StagedUploads staged(d_.storage);
         auto stored = co_await StageRecordFiles(d_, collection, id, body, files, "Failed to update record.");
         if (!stored) {
-            Fail(req, stored.error());
+            ThrowApiError(req, stored.error());
         }
         staged.Add(*stored);
         const records::Access access = AccessFor(req, d_.collections, body);
         const records::AuthInput auth = co_await AuthInputFor(req, id, body, access);
         auto prepared = d_.records.PrepareUpdate(collection, id, body, access, auth, stored->names);
         if (!prepared) {
-            Fail(req, prepared.error());  // `staged` deletes the files
+            ThrowApiError(req, prepared.error());  // `staged` deletes the files
         }
         co_return co_await Commit(req, std::move(*prepared), std::move(staged));
     }
@@ -558,11 +558,11 @@ public:
         auto prepared =
             d_.records.PrepareDelete(req.Param("collection"), req.Param("id"), AccessFor(req, d_.collections));
         if (!prepared) {
-            Fail(req, prepared.error());
+            ThrowApiError(req, prepared.error());
         }
         auto r = co_await AwaitWrite(d_.db, std::move(prepared->fn));
         if (!r) {
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         co_return Response::NoContent();
     }
@@ -597,7 +597,7 @@ private:
             return identity::PrepareAuthInput(d_.records, d_.auth_records, *c, id, body, access);
         });
         if (!r) {
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         AttemptSucceeded(d_, throttle_keys);
         co_return std::move(*r);
@@ -610,7 +610,7 @@ private:
             if (!staged.Empty()) {
                 co_await d_.blocking.Run([&] { staged.Discard(); });
             }
-            Fail(req, r.error());
+            ThrowApiError(req, r.error());
         }
         staged.Keep();
         const std::string expand = req.QueryParam("expand").value_or("");
@@ -637,7 +637,7 @@ private:
                 {{e.field, "validation_invalid_" + e.field, Sentenize(e.message)}}
             );
         }
-        Fail(req, e);
+        ThrowApiError(req, e);
     }
 
     Deps d_;

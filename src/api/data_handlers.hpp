@@ -45,6 +45,6 @@ std::string ConsoleQuery(const boost::json::object& body);
 http::Response JsonResponse(const boost::json::value& v);
 
 /// Throws `e` as the API error it maps to; internal and unavailable ones are logged with the request id.
-[[noreturn]] void Fail(const http::Request& req, const Error& e);
+[[noreturn]] void ThrowApiError(const http::Request& req, const Error& e);
 
 }  // namespace basalt::api

@@ -259,7 +259,7 @@ public:
         const auth::Principal& who = authapi::RequireAuth(req);
         auto token = d_.tokens.IssueFile(who);
         if (!token) {
-            Fail(req, token.error());
+            ThrowApiError(req, token.error());
         }
         return JsonResponse(json::object{{"token", *token}});
     }
@@ -322,7 +322,7 @@ public:
             if (served.error().code == ErrorCode::kNotFound || served.error().code == ErrorCode::kInvalidArgument) {
                 throw ApiError::NotFound();
             }
-            Fail(req, served.error());
+            ThrowApiError(req, served.error());
         }
         co_return Answer(req, thumb.served_name, served->first, std::move(served->second), force_attachment);
     }

@@ -323,7 +323,7 @@ private:
         std::optional<Result<T>> r;
         co_await d_.blocking.Run([&] { r.emplace(fn()); });
         if (!*r) {
-            Fail(req, r->error());
+            ThrowApiError(req, r->error());
         }
         if constexpr (!std::is_void_v<T>) {
             co_return std::move(**r);

@@ -89,7 +89,7 @@ void RegisterRealtimeRoutes(http::Router& router, const Deps& deps) {
                    }
                    auto r = deps.realtime.SetSubscriptions(id->as_string(), req.remote_ip, topics, std::move(auth));
                    if (!r) {
-                       Fail(req, r.error());
+                       ThrowApiError(req, r.error());
                    }
                    return http::Response::NoContent();
                }));

@@ -43,7 +43,7 @@ public:
         if (!result) {
             const Error& e = result.error();
             if (e.code != ErrorCode::kInvalidArgument && e.code != ErrorCode::kConflict) {
-                Fail(req, e);
+                ThrowApiError(req, e);
             }
             throw ApiError::BadRequest(Sentenize("Failed to execute query. Raw error:\n" + e.message));
         }

@@ -23,7 +23,7 @@ using basalt::config::AppConfig;
 
 constexpr const char* kVersion = "0.1.0";
 
-int Fail(const std::string& message) {
+int PrintError(const std::string& message) {
     basalt::obs::Flush();
     std::fprintf(stderr, "Error: %s\n", message.c_str());
     return 1;
@@ -31,17 +31,17 @@ int Fail(const std::string& message) {
 
 int Serve(AppConfig config, const std::string& listen) {
     if (auto r = basalt::config::ParseListenAddress(listen, config.http); !r) {
-        return Fail(r.error().message);
+        return PrintError(r.error().message);
     }
     if (auto r = basalt::config::Validate(config); !r) {
-        return Fail(r.error().message);
+        return PrintError(r.error().message);
     }
     if (config.dev) {
         basalt::obs::SetMinLevel(basalt::obs::Level::kDebug);
     }
     basalt::app::Application app(config);
     if (auto r = app.Start(); !r) {
-        return Fail(r.error().message);
+        return PrintError(r.error().message);
     }
     const std::string host =
         config.http.host.find(':') != std::string::npos ? "[" + config.http.host + "]" : config.http.host;
@@ -86,7 +86,7 @@ int SweepFiles(basalt::app::DataDir& dir, long long grace_minutes) {
     };
     auto r = dir.SweepFiles(options);
     if (!r) {
-        return Fail(r.error().message);
+        return PrintError(r.error().message);
     }
     std::fputs(
         ("Removed " + std::to_string(r->files) + " files (" + std::to_string(r->bytes) + " bytes), " +
@@ -96,7 +96,7 @@ int SweepFiles(basalt::app::DataDir& dir, long long grace_minutes) {
     );
     basalt::obs::Flush();
     if (r->skipped > 0) {
-        return Fail(std::to_string(r->skipped) + " collection folders could not be swept (see the warnings)");
+        return PrintError(std::to_string(r->skipped) + " collection folders could not be swept (see the warnings)");
     }
     return 0;
 }
@@ -305,7 +305,7 @@ int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {
-        return Fail(dir.error().message);
+        return PrintError(dir.error().message);
     }
     if (c.sweep->parsed()) {
         return SweepFiles(**dir, c.grace_minutes);
@@ -314,13 +314,13 @@ int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     if (c.upsert->parsed()) {
         auto r = store.Upsert(c.email, c.password);
         if (!r) {
-            return Fail(r.error().message);
+            return PrintError(r.error().message);
         }
         std::printf("Successfully saved superuser \"%s\".\n", r->email.c_str());
     } else if (c.remove->parsed()) {
         auto r = store.Delete(c.email);
         if (!r) {
-            return Fail(
+            return PrintError(
                 r.error().code == basalt::ErrorCode::kNotFound ? "superuser " + c.email + " not found"
                                                                : r.error().message
             );

@@ -262,7 +262,7 @@ public:
 private:
     bool IsView() const { return c_.type == schema::CollectionType::kView; }
 
-    void Fail(std::string key, std::string code, std::string message) {
+    void AddError(std::string key, std::string code, std::string message) {
         errors_.push_back({std::move(key), std::move(code), std::move(message)});
     }
 
@@ -279,19 +279,19 @@ private:
             return;  // unchanged
         }
         if (c_.name.empty()) {
-            Fail("name", "validation_required", "Cannot be blank.");
+            AddError("name", "validation_required", "Cannot be blank.");
         } else if (c_.name.size() > 255) {
             errors_.push_back(LengthOutOfRange("name", 1, 255));
         } else if (ContainsVia(c_.name)) {
-            Fail("name", "validation_found_via", "The value cannot contain \"_via_\".");
+            AddError("name", "validation_found_via", "The value cannot contain \"_via_\".");
         } else if (!IsWord(c_.name)) {
-            Fail("name", "validation_match_invalid", "Must be in a valid format.");
+            AddError("name", "validation_match_invalid", "Must be in a valid format.");
         } else if (existing_ != nullptr && existing_->system) {
-            Fail("name", "validation_collection_system_name_change", "System collection name cannot be changed.");
+            AddError("name", "validation_collection_system_name_change", "System collection name cannot be changed.");
         } else if (same_name != nullptr && (existing_ == nullptr || same_name->id != existing_->id)) {
-            Fail("name", "validation_collection_name_exists", "Collection name must be unique (case insensitive).");
+            AddError("name", "validation_collection_name_exists", "Collection name must be unique (case insensitive).");
         } else if (ToLower(c_.name).rfind("sqlite_", 0) == 0 || (same_name == nullptr && ctx_.has_table(c_.name))) {
-            Fail(
+            AddError(
                 "name",
                 "validation_collection_name_invalid",
                 "The name shouldn't match with an existing internal table."
@@ -312,10 +312,10 @@ private:
             c_.system = existing_->system;
             c_.SetOptions(existing_->options);
             if (type != nullptr && type_name_ != schema::CollectionTypeName(existing_->type)) {
-                Fail("type", "validation_collection_type_change", "The type of a collection cannot be changed.");
+                AddError("type", "validation_collection_type_change", "The type of a collection cannot be changed.");
             }
         } else if (auto t = schema::ParseCollectionType(type_name_); !t) {
-            Fail("type", "validation_in_invalid", "Must be a valid value.");
+            AddError("type", "validation_in_invalid", "Must be a valid value.");
         } else {
             c_.type = *t;
         }
@@ -328,10 +328,10 @@ private:
             options["viewQuery"] = NormalizeViewQuery(q->as_string());
             c_.SetOptions(std::move(options));
         } else if (q != nullptr && !q->is_null()) {
-            Fail("viewQuery", "validation_invalid_value", "Must be a string.");
+            AddError("viewQuery", "validation_invalid_value", "Must be a string.");
         }
         if (c_.Options().view_query.empty()) {
-            Fail("viewQuery", "validation_required", "Cannot be blank.");
+            AddError("viewQuery", "validation_required", "Cannot be blank.");
         }
     }
 
@@ -342,9 +342,9 @@ private:
         } else if (id != nullptr && id->is_string() && !id->as_string().empty()) {
             c_.id = std::string(id->as_string());
             if (!IsWord(c_.id) || c_.id.size() > 100) {
-                Fail("id", "validation_invalid_value", "Must contain only letters, digits and _.");
+                AddError("id", "validation_invalid_value", "Must contain only letters, digits and _.");
             } else if (ctx_.snap.Find(c_.id) != nullptr) {
-                Fail("id", "validation_not_unique", "Value must be unique.");
+                AddError("id", "validation_not_unique", "Value must be unique.");
             }
         } else if (!c_.name.empty()) {
             c_.id = CollectionIdFor(type_name_, c_.name);
@@ -360,18 +360,18 @@ private:
             return;
         }
         if (!fields->is_array()) {
-            Fail("fields", "validation_invalid_value", "Must be an array of fields.");
+            AddError("fields", "validation_invalid_value", "Must be an array of fields.");
             return;
         }
         std::size_t i = 0;
         for (const auto& fv : fields->as_array()) {
             if (!fv.is_object()) {
-                Fail(FieldKey(i), "validation_invalid_value", "Must be an object.");
+                AddError(FieldKey(i), "validation_invalid_value", "Must be an object.");
             } else if (auto f = schema::FieldFromJson(fv.as_object()); !f) {
                 if (f.error().field == "name") {
-                    Fail(FieldKey(i, "name"), "validation_required", "Cannot be blank.");
+                    AddError(FieldKey(i, "name"), "validation_required", "Cannot be blank.");
                 } else {
-                    Fail(FieldKey(i, f.error().field), "validation_invalid_value", Sentenize(f.error().message));
+                    AddError(FieldKey(i, f.error().field), "validation_invalid_value", Sentenize(f.error().message));
                 }
             } else {
                 c_.fields.push_back(std::move(*f));
@@ -408,7 +408,7 @@ private:
                 }
             }
             if (old.system && (now_f == nullptr || now_f->name != old.name || now_f->type != old.type)) {
-                Fail("fields", "validation_system_field_change", "System fields cannot be removed or changed.");
+                AddError("fields", "validation_system_field_change", "System fields cannot be removed or changed.");
                 return;
             }
         }
@@ -433,13 +433,13 @@ private:
         for (std::size_t i = 0; i < c_.fields.size(); ++i) {
             schema::Field& f = c_.fields[i];
             if (!names.insert(ToLower(f.name)).second) {
-                Fail(FieldKey(i, "name"), "validation_duplicated_field_name", "Duplicated field name.");
+                AddError(FieldKey(i, "name"), "validation_duplicated_field_name", "Duplicated field name.");
             }
             if (f.id.empty()) {
                 f.id = FieldIdFor(schema::FieldTypeName(f.type), f.name);
             }
             if (!ids.insert(f.id).second) {
-                Fail(FieldKey(i, "id"), "validation_duplicated_field_id", "Duplicated field id.");
+                AddError(FieldKey(i, "id"), "validation_duplicated_field_id", "Duplicated field id.");
             }
             FillDefaults(f);
             ValidateField(f, i, c_, ctx_.targets, errors_);
@@ -460,14 +460,14 @@ private:
         c_.update_rule = rule_of("updateRule", &schema::Collection::update_rule);
         c_.delete_rule = rule_of("deleteRule", &schema::Collection::delete_rule);
         if (bad_rule) {
-            Fail("listRule", "validation_invalid_rule", "Rules must be strings or null.");
+            AddError("listRule", "validation_invalid_rule", "Rules must be strings or null.");
         }
         if (IsView()) {
             const RuleRef writes[] = {
                 {"createRule", &c_.create_rule}, {"updateRule", &c_.update_rule}, {"deleteRule", &c_.delete_rule}};
             for (const auto& [key, rule] : writes) {
                 if (*rule) {
-                    Fail(key, "validation_nil", "Must be null: view collections are read-only.");
+                    AddError(key, "validation_nil", "Must be null: view collections are read-only.");
                 }
             }
         }
@@ -521,7 +521,7 @@ private:
             return;
         }
         if (IsView() && !idx->as_array().empty()) {
-            Fail("indexes", "validation_indexes_not_supported", "View collections don't support indexes.");
+            AddError("indexes", "validation_indexes_not_supported", "View collections don't support indexes.");
             return;
         }
         std::set<std::string> index_names;
@@ -529,14 +529,14 @@ private:
         for (const auto& iv : idx->as_array()) {
             const std::string key = "indexes." + std::to_string(i++);
             if (!iv.is_string()) {
-                Fail(key, "validation_invalid_index_expression", "Invalid CREATE INDEX expression.");
+                AddError(key, "validation_invalid_index_expression", "Invalid CREATE INDEX expression.");
                 continue;
             }
             auto def = ParseIndex(iv.as_string(), c_);
             if (!def) {
-                Fail(key, "validation_invalid_index_expression", Sentenize(def.error().message));
+                AddError(key, "validation_invalid_index_expression", Sentenize(def.error().message));
             } else if (!index_names.insert(def->name).second) {
-                Fail(key, "validation_duplicated_index_name", "Duplicated index name.");
+                AddError(key, "validation_duplicated_index_name", "Duplicated index name.");
             } else {
                 c_.indexes.push_back(IndexText(*def, c_.name));
             }

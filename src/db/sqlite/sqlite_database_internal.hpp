@@ -89,7 +89,7 @@ private:
     // --- durability (sync.cpp) ---
     void RunSyncer();
     Result<void> SyncWal();
-    void Settle(Finished& g, const Result<void>& synced);
+    void AnswerGroup(Finished& g, const Result<void>& synced);
 
     // --- checkpoints (checkpoint.cpp) ---
     void Checkpoint();

@@ -29,7 +29,7 @@ void SqliteDatabase::RunSyncer() {
             std::any_of(groups.begin(), groups.end(), [](const Finished& g) { return g.committed; });
         const Result<void> synced = any_committed ? SyncWal() : Ok();
         for (auto& g : groups) {
-            Settle(g, synced);
+            AnswerGroup(g, synced);
         }
         groups.clear();
     }
@@ -58,7 +58,7 @@ Result<void> SqliteDatabase::SyncWal() {
 // Runs what the committed writes asked for and the observer, then answers the writes. When the
 // WAL could not be made durable the committed writes are answered with that error (they are
 // visible, so caches are still told).
-void SqliteDatabase::Settle(Finished& g, const Result<void>& synced) {
+void SqliteDatabase::AnswerGroup(Finished& g, const Result<void>& synced) {
     if (g.committed) {
         for (auto& fn : g.after_commit) {
             fn();

@@ -70,7 +70,7 @@ void SqliteDatabase::RunWriter() {
             }
             sync_cv_.notify_one();
         } else {
-            Settle(f, Ok());  // synchronous=FULL: COMMIT returned after the fsync
+            AnswerGroup(f, Ok());  // synchronous=FULL: COMMIT returned after the fsync
         }
         Checkpoint();
     }
