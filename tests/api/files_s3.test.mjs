@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
 import PocketBase from 'pocketbase';
 import { sleep, startServer } from './helpers.mjs';
+import { encodePng } from './png.mjs';
 import { ACCESS_KEY, SECRET, startS3 } from './s3_server.mjs';
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
@@ -18,37 +18,6 @@ const WRONG_SECRET = 'wrong-secret-' + randomBytes(6).toString('hex');
 const MB = 1024 * 1024;
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
-
-// A small valid RGB PNG (one colour).
-function png(width, height) {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    out.write(type, 4, 'latin1');
-    data.copy(out, 8);
-    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
-    return out;
-  };
-  const h = Buffer.alloc(13);
-  h.writeUInt32BE(width, 0);
-  h.writeUInt32BE(height, 4);
-  h[8] = 8;
-  h[9] = 2;
-  const raw = Buffer.alloc((width * 3 + 1) * height, 0x80);
-  for (let y = 0; y < height; y++) raw[y * (width * 3 + 1)] = 0;
-  const sig = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([sig, chunk('IHDR', h), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
-}
 
 // Polls `fn` until it returns true (deletes run after the commit) or 5 s pass.
 async function eventually(fn, what) {
@@ -153,7 +122,7 @@ describe('files on S3', () => {
 
   let rec;
   const small = Buffer.from('hello from S3, a small text file');
-  const image = png(64, 48);
+  const image = encodePng(64, 48, () => [0x80, 0x80, 0x80]);  // one grey
   const big = randomBytes(9 * MB + 12345); // > one 8 MiB part: a multipart upload
 
   test('uploads go to the bucket under <collectionId>/<recordId>/<filename>', async () => {
