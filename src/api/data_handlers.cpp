@@ -199,12 +199,12 @@ Paging PagingOf(const Request& req, std::int64_t default_per_page, std::int64_t 
     return p;
 }
 
-namespace {
-
 bool BoolParam(const Request& req, const char* name) {
     auto v = req.QueryParam(name);
     return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
 }
+
+namespace {
 
 // The list envelope around the already serialized items.
 std::string ListJson(const records::ListResult& r) {

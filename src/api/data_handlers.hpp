@@ -23,6 +23,9 @@ void RequireSuperuser(const http::Request& req);
 /// The integer query parameter `name` (`fallback` when absent); 400 when it is not an integer.
 std::int64_t IntParam(const http::Request& req, const char* name, std::int64_t fallback);
 
+/// Whether the query parameter `name` is true as Go's strconv.ParseBool reads it (1, t, T, true,
+/// TRUE, True); absent or anything else is false.
+bool BoolParam(const http::Request& req, const char* name);
 /// `page` and `perPage` as PocketBase normalises them: page < 1 is 1, perPage < 1 is
 /// `default_per_page`, perPage above `max_per_page` is `max_per_page`; page is also bounded so that
 /// (page - 1) * perPage always fits in 64 bits (a page that far is simply empty). 400 when either is

@@ -20,6 +20,7 @@
 #include "identity/totps.hpp"
 #include "jobs/cron.hpp"
 #include "jobs/queue.hpp"
+#include "logs/log_store.hpp"
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
@@ -56,6 +57,7 @@ struct Deps {
     webhooks::Service& webhooks;
     storage::Storage& storage;    // the files of file fields
     thumbs::Thumbnailer& thumbs;  // makes `?thumb=` images of them, off the I/O threads
+    logs::LogStore& logs;         // request and app logs (auxiliary.db)
     /// Wakes this process's job workers (empty in an api-only process).
     std::function<void()> notify_workers;
     /// Whether a job kind has a handler (jobs enqueued through the API must).

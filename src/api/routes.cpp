@@ -8,6 +8,7 @@
 #include "api/fields_picker.hpp"
 #include "api/file_handlers.hpp"
 #include "api/handlers.hpp"
+#include "api/logs_handlers.hpp"
 #include "api/ops_handlers.hpp"
 #include "api/realtime_handlers.hpp"
 #include "api/sql_handler.hpp"
@@ -34,6 +35,7 @@ void RegisterRoutes(
     if (access_log) {
         router.Use(std::move(access_log));
     }
+    router.Use(std::make_shared<RequestLogMiddleware>(deps.logs));  // after auth's After: sees who asked
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
     router.Use(std::make_shared<AuthMiddleware>(deps));
@@ -47,6 +49,7 @@ void RegisterRoutes(
     RegisterOpsRoutes(router, deps);
     RegisterSqlRoutes(router, deps);
     RegisterFileRoutes(router, deps);
+    RegisterLogsRoutes(router, deps);
 }
 
 }  // namespace basalt::api

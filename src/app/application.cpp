@@ -37,6 +37,7 @@
 #include "identity/tokens.hpp"
 #include "jobs/cron.hpp"
 #include "jobs/queue.hpp"
+#include "logs/log_store.hpp"
 #include "mail/mail.hpp"
 #include "obs/log.hpp"
 #include "realtime/hub.hpp"
@@ -181,6 +182,7 @@ struct Application::Impl {
     std::condition_variable stop_cv;
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
+    std::unique_ptr<logs::LogStore> logs;  // auxiliary.db: request and app logs
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
     std::unique_ptr<api::BlockingPool> io;
@@ -201,6 +203,28 @@ struct Application::Impl {
         storage->Set(FileStorageFor(wanted, local_storage));
         if (!first && !wanted.enabled) {
             obs::Info("file storage: the local disk");
+        }
+    }
+
+    // The log store beside the data (PocketBase's auxiliary.db), fed by the request log and by
+    // every message of the process log.
+    Result<void> OpenLogs(DataDir::Impl& d) {
+        BASALT_ASSIGN_OR_RETURN(logs, logs::LogStore::Open(d.path / "auxiliary.db", d.clock));
+        logs->Apply(settings->Logs());
+        obs::SetForwarder([store = logs.get()](obs::Level level, std::string_view msg, std::string_view fields) {
+            static constexpr std::int64_t kLevels[] = {logs::kDebug, logs::kInfo, logs::kWarn, logs::kError};
+            store->Add(kLevels[static_cast<int>(level)], std::string(msg), std::string(fields));
+        });
+        return Ok();
+    }
+
+    // settings.logs changed: keep what they say from now on and drop what they no longer keep, as
+    // PocketBase does when its settings reload.
+    void ApplyLogSettings() {
+        logs->Apply(settings->Logs());
+        logs->Flush();  // entries queued under the old settings go first, then what they no longer keep
+        if (auto n = logs->DeleteExpired(/*below_min_level=*/true); !n) {
+            obs::Warn("logs: old entries could not be deleted", {{"error", n.error().message}});
         }
     }
 
@@ -254,6 +278,8 @@ struct Application::Impl {
         if (realtime) {
             realtime->Stop();
         }
+        obs::SetForwarder(nullptr);
+        logs.reset();  // writes out what is queued
         data.reset();
         for (int fd : lock_fds) {
             ::close(fd);
@@ -295,11 +321,12 @@ void RaiseOpenFileLimit(std::size_t max_connections) {
     }
 }
 
-// The built-in crons: retention of finished jobs, old events and webhook deliveries.
+// The built-in crons: retention of finished jobs, old events, webhook deliveries and logs.
 Result<void> RegisterCrons(
     jobs::Scheduler& scheduler,
     jobs::Queue& jobs,
     webhooks::Service& webhooks,
+    logs::LogStore& logs,
     db::Database& db,
     const Clock& time,
     const config::EventsConfig& events_config
@@ -340,8 +367,13 @@ Result<void> RegisterCrons(
         !r) {
         return r;
     }
-    return scheduler.Add("__basaltWebhookDeliveriesCleanup__", "30 3 * * *", [hooks] {
+    BASALT_TRY(scheduler.Add("__basaltWebhookDeliveriesCleanup__", "30 3 * * *", [hooks] {
         auto n = hooks->PruneDeliveries(std::chrono::hours(24 * 30));
+        return n ? Ok() : Result<void>(n.error());
+    }));
+    // PocketBase's name and schedule: entries older than settings.logs.maxDays.
+    return scheduler.Add("__pbLogsCleanup__", "0 */6 * * *", [store = &logs] {
+        auto n = store->DeleteExpired(/*below_min_level=*/false);
         return n ? Ok() : Result<void>(n.error());
     });
 }
@@ -401,7 +433,11 @@ Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
         return r.error();
     }
     ApplyFileStorage(/*first=*/true);
-    settings->SetOnChange([impl = this] { impl->ApplyFileStorage(/*first=*/false); });
+    BASALT_TRY(OpenLogs(d));
+    settings->SetOnChange([impl = this] {
+        impl->ApplyFileStorage(/*first=*/false);
+        impl->ApplyLogSettings();
+    });
     return Ok();
 }
 
@@ -409,7 +445,7 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
     scheduler = std::make_unique<jobs::Scheduler>(*d.db, *queue, d.clock);
     webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
-    if (auto r = RegisterCrons(*scheduler, *queue, *webhooks, *d.db, d.clock, config.events); !r) {
+    if (auto r = RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events); !r) {
         return r.error();
     }
     events = std::make_unique<events::Dispatcher>(*d.db);
@@ -516,6 +552,7 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         *webhooks,
         *storage,
         *thumbs,
+        *logs,
         notify_workers,
         [w = worker.get()](const std::string& kind) {
             return w->Knows(kind);

@@ -5,6 +5,7 @@
 #include "collections/definitions.hpp"
 #include "core/text.hpp"
 #include "query/compiler.hpp"
+#include "query/table_list.hpp"
 
 namespace basalt::collections {
 
@@ -23,79 +24,29 @@ namespace {
 
 // `_collections` as the collections list's filter and sort see it: only the columns PocketBase's
 // collections API resolves (its SimpleFieldResolver over id, created, updated, name, system, type).
-const schema::StaticCatalog& CollectionsTable() {
-    static const schema::StaticCatalog catalog = [] {
-        schema::Collection c;
-        c.id = "_collections";
-        c.name = "_collections";
-        c.list_rule = "";
-        auto add = [&c](FieldType type, std::string name) {
-            schema::Field f;
-            f.type = type;
-            f.id = name;
-            f.name = std::move(name);
-            c.fields.push_back(std::move(f));
-        };
-        add(FieldType::kText, "id");
-        add(FieldType::kAutodate, "created");
-        add(FieldType::kAutodate, "updated");
-        add(FieldType::kText, "name");
-        add(FieldType::kBool, "system");
-        add(FieldType::kText, "type");
-        return schema::StaticCatalog({c});
-    }();
-    return catalog;
-}
-
-// The SQL of one page of the collections list and of its total.
-struct ListSql {
-    std::string page;
-    std::vector<db::Value> page_params;
-    std::string count;
-    std::vector<db::Value> count_params;
-};
-
-Result<ListSql> CompileListSql(const CollectionQuery& q, SystemTime now) {
-    const schema::StaticCatalog& catalog = CollectionsTable();
-    query::CompileOptions options;
-    options.now = now;
-    query::Compiler compiler(*catalog.Find("_collections"), catalog, options);
-    if (auto r = compiler.AddFilter(q.filter); !r) {
-        return r.error();
-    }
-    if (auto r = compiler.SetSort(q.sort); !r) {
-        return r.error();
-    }
-    const query::CompiledFilter f = compiler.Build();
-    ListSql out;
-    std::string from = " FROM \"_collections\"";
-    for (const auto& j : f.joins) {
-        from += " " + j;  // none: the table has no relations
-    }
-    out.count_params = f.join_params;
-    if (!f.where.empty()) {
-        from += " WHERE " + f.where;
-        out.count_params.insert(out.count_params.end(), f.params.begin(), f.params.end());
-    }
-    out.count = "SELECT COUNT(*)" + from;
-    out.page = "SELECT \"_collections\".\"id\"" + from + " ORDER BY ";
-    out.page_params = out.count_params;
-    if (f.order_by.empty()) {
-        out.page += "\"_collections\".\"_rowid_\"";
-    } else {
-        out.page += f.order_by;
-        out.page_params.insert(out.page_params.end(), f.order_params.begin(), f.order_params.end());
-    }
-    out.page += " LIMIT ? OFFSET ?";
-    out.page_params.emplace_back(q.per_page);
-    out.page_params.emplace_back((q.page - 1) * q.per_page);
-    return out;
+const schema::Collection& CollectionsTable() {
+    static const schema::Collection table = query::TableOf(
+        "_collections",
+        {{FieldType::kText, "id"},
+         {FieldType::kAutodate, "created"},
+         {FieldType::kAutodate, "updated"},
+         {FieldType::kText, "name"},
+         {FieldType::kBool, "system"},
+         {FieldType::kText, "type"}}
+    );
+    return table;
 }
 
 }  // namespace
 
 Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
-    auto sql = CompileListSql(q, clock_.Now());
+    query::TableQuery tq;
+    tq.filter = q.filter;
+    tq.sort = q.sort;
+    tq.page = q.page;
+    tq.per_page = q.per_page;
+    tq.now = clock_.Now();
+    auto sql = query::CompileTableList(CollectionsTable(), "\"_collections\".\"id\"", tq);
     if (!sql) {
         return sql.error();
     }

@@ -10,4 +10,8 @@ namespace basalt {
 /// invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view text);
 
+/// `text` with every invalid UTF-8 byte and every NUL replaced by U+FFFD: text from a client that is
+/// stored and shown as it is (log messages).
+std::string ValidUtf8Text(std::string_view text);
+
 }  // namespace basalt

@@ -312,6 +312,16 @@ void Worker::Run(const std::stop_token& stop) {
             // SSRF guard refuses): retrying cannot help, so it is dead-lettered at once.
             const bool final = !outcome && (outcome.error().code == ErrorCode::kInvalidArgument ||
                                             outcome.error().code == ErrorCode::kForbidden);
+            if (!outcome) {
+                // The app's log (and with it the logs API): a failed attempt is a warning, the last
+                // one an error.
+                const bool last = final || job.attempts >= job.max_attempts;
+                obs::Log(
+                    last ? obs::Level::kError : obs::Level::kWarn,
+                    last ? "job failed for good" : "job attempt failed",
+                    {{"job", job.id}, {"kind", job.kind}, {"attempt", job.attempts}, {"error", outcome.error().message}}
+                );
+            }
             const Result<void> saved = outcome ? queue_.Complete(job, id_, h != handlers_.end() && h->second.second)
                                                : queue_.Fail(job, id_, outcome.error().message, final);
             if (!saved) {

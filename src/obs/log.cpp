@@ -157,28 +157,71 @@ void AppendLinePrefix(std::string& out, Level level, std::string_view msg) {
     AppendJsonString(out, msg);
 }
 
+namespace {
+
+std::mutex g_forwarder_mu;
+std::shared_ptr<const Forwarder> g_forwarder;  // under g_forwarder_mu
+std::atomic<bool> g_forwarding{false};
+
+std::shared_ptr<const Forwarder> CurrentForwarder() {
+    if (!g_forwarding.load(std::memory_order_relaxed)) {
+        return nullptr;
+    }
+    std::lock_guard lock(g_forwarder_mu);
+    return g_forwarder;
+}
+
+// `fields` as the members of a JSON object, without its braces.
+void AppendFields(std::string& out, std::initializer_list<Field> fields) {
+    bool first = true;
+    for (const Field& f : fields) {
+        if (!first) {
+            out.push_back(',');
+        }
+        first = false;
+        AppendJsonString(out, f.key);
+        out.push_back(':');
+        if (const auto* s = std::get_if<std::string_view>(&f.value)) {
+            AppendJsonString(out, *s);
+        } else if (const auto* i = std::get_if<std::int64_t>(&f.value)) {
+            out += std::to_string(*i);
+        } else if (const auto* d = std::get_if<double>(&f.value)) {
+            char buf[32];
+            std::snprintf(buf, sizeof(buf), "%.3f", *d);
+            out += buf;
+        } else {
+            out += std::get<bool>(f.value) ? "true" : "false";
+        }
+    }
+}
+
+}  // namespace
+
+void SetForwarder(Forwarder forwarder) {
+    std::lock_guard lock(g_forwarder_mu);
+    g_forwarder = forwarder ? std::make_shared<const Forwarder>(std::move(forwarder)) : nullptr;
+    g_forwarding.store(g_forwarder != nullptr);
+}
+
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+    const auto forwarder = CurrentForwarder();
+    if (!Enabled(level) && !forwarder) {
+        return;
+    }
+    std::string members;
+    AppendFields(members, fields);
+    if (forwarder) {
+        (*forwarder)(level, msg, "{" + members + "}");
+    }
     if (!Enabled(level)) {
         return;
     }
     std::string line;
-    line.reserve(256);
+    line.reserve(64 + msg.size() + members.size());
     AppendLinePrefix(line, level, msg);
-    for (const Field& f : fields) {
+    if (!members.empty()) {
         line.push_back(',');
-        AppendJsonString(line, f.key);
-        line.push_back(':');
-        if (const auto* s = std::get_if<std::string_view>(&f.value)) {
-            AppendJsonString(line, *s);
-        } else if (const auto* i = std::get_if<std::int64_t>(&f.value)) {
-            line += std::to_string(*i);
-        } else if (const auto* d = std::get_if<double>(&f.value)) {
-            char buf[32];
-            std::snprintf(buf, sizeof(buf), "%.3f", *d);
-            line += buf;
-        } else {
-            line += std::get<bool>(f.value) ? "true" : "false";
-        }
+        line += members;
     }
     line.push_back('}');
     GetSink().Append(line);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -45,6 +46,13 @@ inline void Error(std::string_view msg, std::initializer_list<Field> fields = {}
 inline void Debug(std::string_view msg, std::initializer_list<Field> fields = {}) {
     Log(Level::kDebug, msg, fields);
 }
+
+/// Also hands every message (any level, whatever SetMinLevel says) to `forwarder`, with its fields
+/// as a JSON object's text: the app's log store (PocketBase's logs keep app messages beside
+/// requests). It runs on the logging thread: it must be quick and must not log. An empty function
+/// stops forwarding (before what it calls goes away).
+using Forwarder = std::function<void(Level level, std::string_view msg, std::string_view fields_json)>;
+void SetForwarder(Forwarder forwarder);
 
 /// Appends one already formatted JSON line (without its newline) to the output.
 void WriteRawLine(std::string_view json_line);

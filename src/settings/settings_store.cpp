@@ -74,7 +74,8 @@ void Merge(
             errors.push_back({Join(path), "validation_invalid_value", "Invalid value type."});
         } else if (IsSecret(path) && value.is_string() && value.as_string().empty()) {
             // A redacted secret sent back unchanged keeps the stored one.
-        } else if (value.is_number() && value.to_number<double>() < 0) {
+        } else if (value.is_number() && value.to_number<double>() < 0 && Join(path) != "logs.minLevel") {
+            // Every number but the log level (slog's debug is -4) counts something.
             errors.push_back({Join(path), "validation_min_number_constraint", "Must not be negative."});
         } else {
             target[key] = value;
@@ -172,7 +173,7 @@ json::object SettingsStore::Defaults() {
           {"senderAddress", "support@example.com"},
           {"hideControls", false},
           {"accentColor", "#1055c9"}}},
-        {"logs", {{"maxDays", 7}, {"minLevel", 0}, {"logIP", true}, {"logAuthId", false}}},
+        {"logs", {{"maxDays", 5}, {"minLevel", 0}, {"logIP", true}, {"logAuthId", false}}},
         {"smtp",
          {{"enabled", false},
           {"port", 587},
@@ -343,6 +344,23 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     }
     Redact(next);
     return next;
+}
+
+LogsSettings SettingsStore::Logs() const {
+    std::lock_guard lock(mu_);
+    LogsSettings l;
+    if (const auto* v = doc_.if_contains("logs"); v != nullptr && v->is_object()) {
+        const auto& o = v->as_object();
+        l.max_days = Int(o, "maxDays", l.max_days);
+        l.min_level = Int(o, "minLevel", l.min_level);
+        if (const auto* b = o.if_contains("logIP"); b != nullptr && b->is_bool()) {
+            l.log_ip = b->as_bool();
+        }
+        if (const auto* b = o.if_contains("logAuthId"); b != nullptr && b->is_bool()) {
+            l.log_auth_id = b->as_bool();
+        }
+    }
+    return l;
 }
 
 BatchSettings SettingsStore::Batch() const {

@@ -24,6 +24,16 @@ struct BatchSettings {
     std::int64_t max_body_size = 0;  // 0 = the server's body limit
 };
 
+/// settings.logs, PocketBase's shape: entries are kept `max_days` (0: none are written) when their
+/// level (Go's slog numbers: debug -4, info 0, warn 4, error 8) is at least `min_level`; request
+/// entries record the client's IPs and the auth record's id when asked.
+struct LogsSettings {
+    std::int64_t max_days = 5;
+    std::int64_t min_level = 0;
+    bool log_ip = true;
+    bool log_auth_id = false;
+};
+
 /// Outgoing mail: settings.smtp and the sender and app of settings.meta.
 struct MailSettings {
     bool enabled = false;
@@ -89,6 +99,7 @@ public:
     Result<boost::json::object> Patch(const boost::json::object& patch);
 
     BatchSettings Batch() const;
+    LogsSettings Logs() const;
     MailSettings Mail() const;
     WebhookSettings Webhooks() const;
     /// settings.s3: where file fields' files are stored when enabled.

@@ -102,6 +102,20 @@ TEST(Crc32, MatchesTheIeeeCheckValue) {
     EXPECT_EQ(Crc32(""), 0U);
 }
 
+TEST(JsonText, ValidUtf8TextReplacesInvalidBytesAndNul) {
+    EXPECT_EQ(ValidUtf8Text("plain ascii"), "plain ascii");
+    EXPECT_EQ(ValidUtf8Text("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"), "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+    EXPECT_EQ(ValidUtf8Text(std::string("a\xFF\xFE", 3)), "a\xEF\xBF\xBD\xEF\xBF\xBD");
+    EXPECT_EQ(
+        ValidUtf8Text(std::string("a\0b", 3)),
+        "a\xEF\xBF\xBD"
+        "b"
+    );
+    EXPECT_EQ(ValidUtf8Text("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong
+    EXPECT_EQ(ValidUtf8Text("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // cut short
+    EXPECT_EQ(ValidUtf8Text("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+}
+
 TEST(JsonText, EscapesControlAndReplacesInvalidUtf8) {
     std::string out;
     AppendJsonString(out, std::string_view("a\"b\\c\n\x01\xff\xc3\xa9", 10));
