@@ -247,9 +247,10 @@ describe('jobs and crons', () => {
 
       // Crons: the built-ins listed as PocketBase lists them; running one enqueues it now.
       const crons = await su.crons.getFullList();
-      assert.deepEqual(crons.map((c) => c.id).sort(), ['__basaltEventsCleanup__', '__basaltJobsCleanup__', '__basaltWebhookDeliveriesCleanup__']);
+      assert.deepEqual(crons.map((c) => c.id).sort(), ['__basaltEventsCleanup__', '__basaltJobsCleanup__', '__basaltWebhookDeliveriesCleanup__', '__pbLogsCleanup__']);
       assert.ok(crons.every((c) => typeof c.expression === 'string' && c.expression.split(' ').length === 5));
       await su.crons.run('__basaltJobsCleanup__');
+      await su.crons.run('__pbLogsCleanup__');
       await waitFor(async () => (await api(srv, su, 'GET', '/api/jobs?kind=cron.run&status=done')).body.totalItems >= 1, 5000, 'the cron job');
       await assert.rejects(su.crons.run('nope'), (e) => e.status === 404);
     } finally {
