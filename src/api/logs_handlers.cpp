@@ -10,6 +10,7 @@
 #include "api/routes.hpp"
 #include "core/json.hpp"
 #include "core/json_text.hpp"
+#include "core/text.hpp"
 #include "records/service.hpp"
 
 namespace basalt::api {
@@ -130,11 +131,30 @@ void AppendErrorDetails(std::string& data, const Response& res) {
     }
 }
 
-void AppendField(std::string& data, std::string_view key, std::string_view value) {
+// `,"key":"value"`, the value cut at `max` bytes and marked with "..." (PocketBase's cutStr),
+// escaped and made valid UTF-8 by the JSON writer; no copy of the value.
+void AppendField(std::string& data, std::string_view key, std::string_view value, std::size_t max = kMaxUrl) {
     data += ",\"";
     data += key;
     data += "\":";
-    AppendJsonString(data, value);
+    if (value.size() <= max) {
+        AppendJsonString(data, value);
+        return;
+    }
+    AppendJsonString(data, value.substr(0, max));
+    data.pop_back();  // the closing quote
+    data += "...\"";
+}
+
+// PocketBase's message: "METHOD /url" with the url percent-decoded, as valid UTF-8 without NUL.
+std::string MessageOf(std::string_view method, std::string_view url) {
+    std::string message(method);
+    message.push_back(' ');
+    message += http::PercentDecode(url);
+    if (!IsValidUtf8(message) || message.find('\0') != std::string::npos) {
+        return ValidUtf8Text(message);
+    }
+    return message;
 }
 
 }  // namespace
@@ -147,10 +167,10 @@ void RequestLogMiddleware::After(const Request& req, Response& res) {
     }
     const logs::LogSettings settings = store_.Settings();
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - req.started).count();
-    const std::string url = logs::CutText(req.target, kMaxUrl);
-    const std::string method = logs::CutText(req.method_name, kMaxMethod);
+    const std::string_view url = std::string_view(req.target).substr(0, kMaxUrl);
+    const std::string_view method = std::string_view(req.method_name).substr(0, kMaxMethod);
     std::string data;
-    data.reserve(256 + url.size());
+    data.reserve(320 + url.size());
     data += R"({"type":"request","execTime":)";
     char buf[32];
     const auto written = std::to_chars(buf, buf + sizeof(buf), ms, std::chars_format::fixed, 3);
@@ -158,14 +178,14 @@ void RequestLogMiddleware::After(const Request& req, Response& res) {
     if (failed) {
         AppendErrorDetails(data, res);
     }
-    AppendField(data, "url", url);
-    AppendField(data, "method", method);
+    AppendField(data, "url", req.target, kMaxUrl);
+    AppendField(data, "method", req.method_name, kMaxMethod);
     data += R"(,"status":)";
     data += std::to_string(res.status);
-    AppendField(data, "referer", logs::CutText(req.Header("Referer"), kMaxHeader));
-    AppendField(data, "userAgent", logs::CutText(req.Header("User-Agent"), kMaxHeader));
+    AppendField(data, "referer", req.Header("Referer"), kMaxHeader);
+    AppendField(data, "userAgent", req.Header("User-Agent"), kMaxHeader);
     const auth::Principal* who = RequestAuth(req);
-    AppendField(data, "auth", who != nullptr ? who->record.collection_name : std::string());
+    AppendField(data, "auth", who != nullptr ? std::string_view(who->record.collection_name) : std::string_view());
     if (who != nullptr && settings.log_auth_id) {
         AppendField(data, "authId", who->record.id);
     }
@@ -174,7 +194,7 @@ void RequestLogMiddleware::After(const Request& req, Response& res) {
         AppendField(data, "remoteIP", req.peer_ip);
     }
     data.push_back('}');
-    store_.Add(level, ValidUtf8Text(method + " " + http::PercentDecode(url)), std::move(data));
+    store_.Add(level, MessageOf(method, url), std::move(data));
 }
 
 void RegisterLogsRoutes(http::Router& router, const Deps& deps) {

@@ -109,7 +109,4 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-/// Cuts `text` to at most `max` bytes, ending with "..." when cut (PocketBase's cutStr).
-std::string CutText(std::string_view text, std::size_t max);
-
 }  // namespace basalt::logs

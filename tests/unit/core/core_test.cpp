@@ -50,6 +50,19 @@ TEST(Ids, NewRecordIdsOfOneMomentShareAClockPrefixAndDifferAfterIt) {
     EXPECT_EQ(a.substr(0, 4), NewRecordId(t + milliseconds(64LL * 36 * 36 * 36 * 36)).substr(0, 4));
 }
 
+TEST(Ids, FastIdsHaveTheRecordShapeAndClockPrefix) {
+    const auto now = std::chrono::system_clock::time_point(std::chrono::milliseconds(1700000000000));
+    std::set<std::string> seen;
+    for (int i = 0; i < 10000; ++i) {
+        const std::string id = NewFastId(now);
+        ASSERT_TRUE(IsValidRecordId(id)) << id;
+        EXPECT_EQ(id.substr(0, 4), NewRecordId(now).substr(0, 4));
+        seen.insert(id);
+    }
+    EXPECT_EQ(seen.size(), 10000U);
+    EXPECT_LT(NewFastId(now), NewFastId(now + std::chrono::milliseconds(64)));
+}
+
 TEST(Random, SecureStringUsesOnlyTheAlphabet) {
     const std::string s = SecureRandomString(500, "ab");
     EXPECT_EQ(s.size(), 500U);

@@ -167,10 +167,5 @@ TEST_F(LogStoreTest, QueuedEntriesAreWrittenAtCloseAndSurviveAReopen) {
     EXPECT_EQ(r->items[0].message, "queued");
 }
 
-TEST(CutText, CutsAndMarks) {
-    EXPECT_EQ(CutText("abc", 3), "abc");
-    EXPECT_EQ(CutText("abcd", 3), "abc...");
-}
-
 }  // namespace
 }  // namespace basalt::logs
