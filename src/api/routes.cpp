@@ -10,6 +10,7 @@
 #include "api/handlers.hpp"
 #include "api/logs_handlers.hpp"
 #include "api/ops_handlers.hpp"
+#include "api/rate_limit.hpp"
 #include "api/realtime_handlers.hpp"
 #include "api/sql_handler.hpp"
 #include "http/middlewares.hpp"
@@ -39,7 +40,8 @@ void RegisterRoutes(
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
     router.Use(std::make_shared<AuthMiddleware>(deps));
-    router.Use(std::make_shared<FieldsMiddleware>());  // After runs first: picks before CORS/logging
+    router.Use(std::make_shared<RateLimitMiddleware>(deps));  // knows who asks: keys by auth record
+    router.Use(std::make_shared<FieldsMiddleware>());         // After runs first: picks before CORS/logging
 
     router.Add(Method::kGet, "/api/health", HealthHandler(deps));
     RegisterAuthRoutes(router, deps);

@@ -47,6 +47,9 @@ struct Request {
 
     /// Set by the auth middleware of the api layer (an auth::Principal); empty for guests.
     std::any auth;
+    /// Headers a middleware's Before wants on the response whatever answers it (the rate limit's
+    /// state); that middleware's After adds them.
+    HeaderList response_headers;
 
     /// The first header named `name` (case-insensitive), or an empty view.
     std::string_view Header(std::string_view name) const;

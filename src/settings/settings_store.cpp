@@ -2,6 +2,7 @@
 #include "settings/settings_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -100,6 +101,121 @@ void Redact(json::object& doc) {
 std::int64_t Int(const json::object& o, std::string_view key, std::int64_t fallback) {
     const auto* v = o.if_contains(key);
     return v != nullptr && v->is_number() ? static_cast<std::int64_t>(v->to_number<double>()) : fallback;
+}
+
+RateLimitSettings RateLimitsOf(const json::object& doc) {
+    RateLimitSettings out;
+    const auto* v = doc.if_contains("rateLimits");
+    if (v == nullptr || !v->is_object()) {
+        return out;
+    }
+    const auto& o = v->as_object();
+    if (const auto* e = o.if_contains("enabled"); e != nullptr && e->is_bool()) {
+        out.enabled = e->as_bool();
+    }
+    if (const auto* a = o.if_contains("excludedIPs"); a != nullptr && a->is_array()) {
+        for (const auto& ip : a->as_array()) {
+            if (ip.is_string() && !ip.as_string().empty()) {
+                out.excluded_ips.emplace_back(ip.as_string());
+            }
+        }
+    }
+    if (const auto* a = o.if_contains("rules"); a != nullptr && a->is_array()) {
+        for (const auto& r : a->as_array()) {
+            if (!r.is_object()) {
+                continue;
+            }
+            const auto& ro = r.as_object();
+            RateLimitRule rule;
+            if (const auto* l = ro.if_contains("label"); l != nullptr && l->is_string()) {
+                rule.label = std::string(l->as_string());
+            }
+            if (const auto* au = ro.if_contains("audience"); au != nullptr && au->is_string()) {
+                rule.audience = std::string(au->as_string());
+            }
+            rule.duration_seconds = std::max<std::int64_t>(1, Int(ro, "duration", 1));
+            rule.max_requests = std::max<std::int64_t>(1, Int(ro, "maxRequests", 1));
+            out.rules.push_back(std::move(rule));
+        }
+    }
+    return out;
+}
+
+// PocketBase's rateLimitRuleLabelRegex: `METHOD /path`, `/path`, `collection:tag`, `*:tag` or a
+// plain word (\w: ASCII letters, digits, '_'; paths also '/' and '-').
+bool ValidRateLimitLabel(std::string_view label) {
+    const auto word = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+    };
+    const auto path = [&](std::string_view p) {
+        return !p.empty() && p.front() == '/' &&
+               std::all_of(p.begin(), p.end(), [&](char c) { return word(c) || c == '/' || c == '-'; });
+    };
+    const auto words = [&](std::string_view w) {
+        return !w.empty() && std::all_of(w.begin(), w.end(), word);
+    };
+    if (path(label)) {
+        return true;
+    }
+    if (const auto space = label.find(' '); space != std::string_view::npos) {
+        return words(label.substr(0, space)) && path(label.substr(space + 1));
+    }
+    if (const auto colon = label.find(':'); colon != std::string_view::npos) {
+        const auto left = label.substr(0, colon);
+        return (left == "*" || words(left)) && words(label.substr(colon + 1));
+    }
+    return words(label);
+}
+
+// PocketBase's RateLimitsConfig.Validate: valid rules (required when enabled), unique labels per
+// audience, excluded entries that are IPs or CIDR networks.
+void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors) {
+    const auto* v = doc.if_contains("rateLimits");
+    if (v == nullptr || !v->is_object()) {
+        return;
+    }
+    const RateLimitSettings s = RateLimitsOf(doc);
+    if (s.enabled && s.rules.empty()) {
+        errors.push_back({"rateLimits.rules", "validation_required", "Cannot be blank."});
+    }
+    std::vector<std::string> seen;
+    for (std::size_t i = 0; i < s.rules.size(); ++i) {
+        const RateLimitRule& r = s.rules[i];
+        const std::string at = "rateLimits.rules." + std::to_string(i);
+        const auto& raw = v->as_object().at("rules").as_array()[i];
+        if (!ValidRateLimitLabel(r.label)) {
+            errors.push_back({at + ".label", "validation_invalid_format", "Invalid value format."});
+        }
+        if (r.audience != "" && r.audience != "@guest" && r.audience != "@auth") {
+            errors.push_back({at + ".audience", "validation_in_invalid", "Must be a valid value."});
+        }
+        for (const char* key : {"duration", "maxRequests"}) {
+            const auto* n = raw.is_object() ? raw.as_object().if_contains(key) : nullptr;
+            if (n == nullptr || !n->is_number() || n->to_number<double>() < 1) {
+                errors.push_back(
+                    {at + "." + key, "validation_min_greater_equal_than_required", "Must be no less than 1."}
+                );
+            }
+        }
+        const std::string id = r.label + "\n" + r.audience;
+        if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+            errors.push_back(
+                {at + ".label",
+                 "validation_duplicated_rate_limit_tag",
+                 "Rate limit tag with label " + r.label + " already exists."}
+            );
+        }
+        seen.push_back(id);
+    }
+    for (std::size_t i = 0; i < s.excluded_ips.size(); ++i) {
+        if (!ParseIpNetwork(s.excluded_ips[i])) {
+            errors.push_back(
+                {"rateLimits.excludedIPs." + std::to_string(i),
+                 "validation_invalid_ip",
+                 "Must be a valid IP address or subnet."}
+            );
+        }
+    }
 }
 
 // PocketBase's S3Config.Validate: when enabled, every field but forcePathStyle is required.
@@ -255,6 +371,12 @@ void SettingsStore::SetDocument(json::object doc) {
         }
     }
     proxy_ = std::move(proxy);
+    rate_limits_ = std::make_shared<const RateLimitSettings>(RateLimitsOf(doc_));
+}
+
+std::shared_ptr<const RateLimitSettings> SettingsStore::RateLimits() const {
+    std::lock_guard lock(mu_);
+    return rate_limits_;
 }
 
 std::shared_ptr<const ProxySettings> SettingsStore::TrustedProxy() const {
@@ -317,6 +439,7 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     }
     ValidateS3(next, "s3", errors);
     ValidateS3(next, "backups.s3", errors);
+    ValidateRateLimits(next, errors);
     if (!errors.empty()) {
         return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
     }

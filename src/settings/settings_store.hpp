@@ -80,6 +80,24 @@ struct ProxySettings {
     std::vector<std::string> superuser_ips;
 };
 
+/// One rule of settings.rateLimits, PocketBase's shape: at most `max_requests` per `duration_seconds`
+/// for requests matching `label` (a tag like `users:create` or `*:auth`, a path or path prefix
+/// ending in "/", or `METHOD /path`) from `audience` ("" anyone, "@guest", "@auth").
+struct RateLimitRule {
+    std::string label;
+    std::string audience;
+    std::int64_t duration_seconds = 1;
+    std::int64_t max_requests = 1;
+};
+
+/// settings.rateLimits: off by default (as PocketBase); superusers and `excluded` clients are never
+/// limited.
+struct RateLimitSettings {
+    bool enabled = false;
+    std::vector<RateLimitRule> rules;
+    std::vector<std::string> excluded_ips;  // IPs or CIDR networks
+};
+
 /// The runtime settings document in PocketBase's shape (meta, logs, smtp, backups, s3, batch,
 /// rateLimits, trustedProxy), kept in `_params` under the key "settings". Later modules add their
 /// sections here. Thread-safe; reads are served from memory.
@@ -113,6 +131,9 @@ public:
     void SetOnChange(std::function<void()> fn) { on_change_ = std::move(fn); }
     /// Read on every request: a shared snapshot, rebuilt when the settings change.
     std::shared_ptr<const ProxySettings> TrustedProxy() const;
+    /// Read on every request: a shared snapshot, rebuilt when the settings change (a new pointer
+    /// means new rules).
+    std::shared_ptr<const RateLimitSettings> RateLimits() const;
 
     /// The defaults of a new install.
     static boost::json::object Defaults();
@@ -124,6 +145,7 @@ private:
     mutable std::mutex mu_;
     boost::json::object doc_ = Defaults();
     std::shared_ptr<const ProxySettings> proxy_ = std::make_shared<const ProxySettings>();
+    std::shared_ptr<const RateLimitSettings> rate_limits_ = std::make_shared<const RateLimitSettings>();
     std::function<void()> on_change_;
 };
 

@@ -1,0 +1,127 @@
+// settings.rateLimits as PocketBase (labels, audiences, matching order, 429 shape, validation) and
+// what basalt adds: a smooth limiter keyed by client IP or auth record, the IETF RateLimit headers
+// and Retry-After, the client IP taken from trusted proxies only.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import PocketBase from 'pocketbase';
+import { getJson, startServer } from './helpers.mjs';
+
+const SU = { email: 'root@example.com', password: 'root-password-1' };
+
+describe('rate limits', () => {
+  let srv;
+  let su;
+  const limits = (rules, extra = {}) => su.settings.update({ rateLimits: { enabled: true, excludedIPs: [], rules, ...extra } });
+  const post = (coll, headers = {}) =>
+    getJson(`${srv.url}/api/collections/${coll}/records`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify({ title: 'x' }),
+    });
+
+  before(async () => {
+    srv = await startServer({ superuser: SU });
+    su = new PocketBase(srv.url);
+    await su.collection('_superusers').authWithPassword(SU.email, SU.password);
+    for (const name of ['notes', 'other']) {
+      await su.collections.create({ name, listRule: '', viewRule: '', createRule: '', fields: [{ name: 'title', type: 'text' }] });
+    }
+    await su.collection('users').create({ email: 'u@example.com', password: 'user-password-1', passwordConfirm: 'user-password-1' });
+  });
+  after(async () => srv && (await srv.stop()));
+
+  test("PocketBase's defaults on a fresh install: off, four rules", async () => {
+    const s = await su.settings.getAll();
+    assert.equal(s.rateLimits.enabled, false);
+    assert.deepEqual(s.rateLimits.rules.map((r) => r.label), ['*:auth', '*:create', '/api/batch', '/api/']);
+    for (let i = 0; i < 20; i++) assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
+  });
+
+  test('a *:create rule: per collection, 429 in the error shape with Retry-After and RateLimit headers', async () => {
+    await limits([{ label: '*:create', audience: '', duration: 10, maxRequests: 3 }]);
+    for (let i = 0; i < 3; i++) {
+      const r = await post('notes');
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(r.headers.get('ratelimit-policy'), '"*:create";q=3;w=10');
+      assert.match(r.headers.get('ratelimit'), new RegExp(`^"\\*:create";r=${2 - i};t=\\d+$`));
+    }
+    const refused = await post('notes');
+    assert.equal(refused.status, 429);
+    assert.deepEqual(refused.body, { status: 429, message: 'Too Many Requests.', data: {} });
+    const retry = Number(refused.headers.get('retry-after'));
+    assert.ok(retry >= 1 && retry <= 4, `Retry-After ${retry}`);
+    assert.match(refused.headers.get('ratelimit'), /;r=0;/);
+    // Another collection has its own bucket; reads are not creates; superusers are never limited.
+    assert.equal((await post('other')).status, 200);
+    assert.equal((await getJson(`${srv.url}/api/collections/notes/records`)).status, 200);
+    const suPost = await post('notes', { Authorization: su.authStore.token });
+    assert.equal(suPost.status, 200);
+    assert.equal(suPost.headers.get('ratelimit'), null);
+  });
+
+  test('a collection tag wins over *:tag; audiences split guests from signed-in users', async () => {
+    await limits([
+      { label: 'notes:list', audience: '@guest', duration: 60, maxRequests: 1 },
+      { label: '*:list', audience: '', duration: 60, maxRequests: 100 },
+    ]);
+    assert.equal((await getJson(`${srv.url}/api/collections/notes/records`)).status, 200);
+    assert.equal((await getJson(`${srv.url}/api/collections/notes/records`)).status, 429);
+    assert.equal((await getJson(`${srv.url}/api/collections/other/records`)).status, 200);
+    const user = new PocketBase(srv.url);
+    await user.collection('users').authWithPassword('u@example.com', 'user-password-1');
+    const asUser = await getJson(`${srv.url}/api/collections/notes/records`, { headers: { Authorization: user.authStore.token } });
+    assert.equal(asUser.status, 200);
+    assert.equal(asUser.headers.get('ratelimit-policy'), '"*:list";q=100;w=60');
+  });
+
+  test('path prefixes and METHOD /path rules, and excludedIPs', async () => {
+    await limits([
+      { label: 'GET /api/health', audience: '', duration: 60, maxRequests: 2 },
+      { label: '/api/', audience: '', duration: 60, maxRequests: 1000 },
+    ]);
+    assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
+    assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
+    assert.equal((await getJson(`${srv.url}/api/health`)).status, 429);
+    const prefixed = await getJson(`${srv.url}/api/collections/notes/records`);
+    assert.equal(prefixed.status, 200);
+    assert.equal(prefixed.headers.get('ratelimit-policy'), '"/api/";q=1000;w=60');
+    await limits([{ label: 'GET /api/health', audience: '', duration: 60, maxRequests: 1 }], { excludedIPs: ['127.0.0.0/8'] });
+    for (let i = 0; i < 5; i++) assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
+  });
+
+  test('the client IP comes from trusted proxies only: a forged X-Forwarded-For does not escape a limit', async () => {
+    await limits([{ label: 'GET /api/health', audience: '', duration: 60, maxRequests: 1 }]);
+    // Loopback is not among the trusted proxies: X-Forwarded-For is ignored, every request is 127.0.0.1.
+    await su.settings.update({ trustedProxy: { headers: ['X-Forwarded-For'], useLeftmostIP: false, proxies: ['10.9.9.9'] } });
+    const forged = (ip) => getJson(`${srv.url}/api/health`, { headers: { 'X-Forwarded-For': ip } });
+    assert.equal((await forged('203.0.113.1')).status, 200);
+    assert.equal((await forged('203.0.113.2')).status, 429);
+    // With loopback trusted (no proxies listed), each client behind the proxy has its own limit.
+    await su.settings.update({ trustedProxy: { headers: ['X-Forwarded-For'], useLeftmostIP: false, proxies: [] } });
+    assert.equal((await forged('203.0.113.3')).status, 200);
+    assert.equal((await forged('203.0.113.4')).status, 200);
+    assert.equal((await forged('203.0.113.3')).status, 429);
+    await su.settings.update({ trustedProxy: { headers: [], useLeftmostIP: false, proxies: [] } });
+  });
+
+  test('invalid rules are refused as PocketBase refuses them', async () => {
+    const bad = async (rateLimits, field) => {
+      await assert.rejects(su.settings.update({ rateLimits }), (e) => {
+        assert.equal(e.status, 400);
+        // PocketBase nests field errors: {"rateLimits":{"rules":{"0":{"label":{code,message}}}}}.
+        const found = field.split('.').reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), e.response.data);
+        assert.ok(found?.code, `${field} in ${JSON.stringify(e.response.data)}`);
+        return true;
+      });
+    };
+    const rule = { label: '/api/', audience: '', duration: 1, maxRequests: 1 };
+    await bad({ enabled: true, rules: [] }, 'rateLimits.rules');
+    await bad({ rules: [{ ...rule, label: 'bad label!' }] }, 'rateLimits.rules.0.label');
+    await bad({ rules: [{ ...rule, audience: 'admins' }] }, 'rateLimits.rules.0.audience');
+    await bad({ rules: [{ ...rule, duration: 0 }] }, 'rateLimits.rules.0.duration');
+    await bad({ rules: [{ ...rule, maxRequests: 0 }] }, 'rateLimits.rules.0.maxRequests');
+    await bad({ rules: [rule, rule] }, 'rateLimits.rules.1.label');
+    await bad({ excludedIPs: ['not-an-ip'] }, 'rateLimits.excludedIPs.0');
+    await su.settings.update({ rateLimits: { enabled: false, rules: [rule], excludedIPs: [] } });
+  });
+});
