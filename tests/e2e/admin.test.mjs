@@ -1,7 +1,7 @@
 // The admin dashboard at /_/ in Debian's headless Chromium (playwright-core) against the real basalt
 // binary: the install link, sign-in that survives a reload, a collection with several field types,
 // records (create, validation error, edit, sort, filter, bulk delete), a rule changed and enforced,
-// sign-out, a phone-sized window, and no console errors. Each failure leaves a screenshot in
+// the Logs page (list, chart, filter, level, detail, its settings), sign-out, a phone-sized window, and no console errors. Each failure leaves a screenshot in
 // tests/e2e/artifacts/; SCREENSHOTS=docs/admin refreshes the tour's pictures.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -233,6 +233,92 @@ describe('admin dashboard', () => {
       await shot('webhooks');
       await rows().filter({ hasText: 'hooks.example.com' }).getByRole('button', { name: 'Delete' }).click();
       await page.getByText('No webhooks yet.').waitFor();
+    });
+
+    await step('logs: list, chart, filter, level, detail, settings', async () => {
+      // Two guest requests: one answered, one failing with 404 (logged at level 8, ERROR).
+      assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
+      assert.equal((await getJson(`${srv.url}/api/collections/no_such_logs/records`)).status, 404);
+      await page.getByRole('link', { name: 'Logs', exact: true }).click();
+      await page.waitForFunction(() => location.hash.startsWith('#/logs'));
+      const logRows = page.locator('table.logs tbody tr');
+      const failed = logRows.filter({ hasText: 'GET /api/collections/no_such_logs/records' });
+      const health = logRows.filter({ hasText: 'GET /api/health' });
+      // The log store writes about once a second: refresh until both requests are listed.
+      for (let i = 0; ; i++) {
+        if ((await failed.count()) > 0 && (await health.count()) > 0) break;
+        assert.ok(i < 40, 'the requests reach the Logs page');
+        await page.waitForTimeout(250);
+        await page.getByRole('button', { name: 'Refresh' }).click();
+      }
+      assert.equal(await failed.first().getAttribute('data-level'), 'error');
+      assert.match(await failed.first().innerText(), /ERROR[\s\S]*404/);
+      assert.equal(await health.first().getAttribute('data-level'), 'info');
+      assert.match(await health.first().innerText(), /INFO[\s\S]*200/);
+      // The chart: uPlot draws into a canvas inside .uplot.
+      await page.locator('[data-chart] .uplot canvas').waitFor();
+      await shot('logs');
+      // The dashboard's own (superuser) requests are left out until asked for.
+      const own = logRows.filter({ hasText: 'POST /api/webhooks' });
+      assert.equal(await own.count(), 0, 'superuser requests are hidden by default');
+      await page.getByLabel('Include superuser requests').check();
+      await own.first().waitFor();
+      await page.getByLabel('Include superuser requests').uncheck();
+      await own.first().waitFor({ state: 'detached' });
+
+      const onlyErrors = () => page.waitForFunction(() => {
+        const levels = [...document.querySelectorAll('table.logs tbody tr')].map((r) => r.dataset.level);
+        return levels.length > 0 && levels.every((l) => l === 'error');
+      });
+      await page.getByLabel('Filter logs').fill('data.status >= 400');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await onlyErrors();
+      await failed.first().waitFor();
+      assert.equal(await health.count(), 0);
+      // The filter lives in the URL: a reload keeps it.
+      await page.reload();
+      await failed.first().waitFor();
+      assert.equal(await page.getByLabel('Filter logs').inputValue(), 'data.status >= 400');
+      await onlyErrors();
+      // A plain word searches messages and URLs.
+      await page.getByLabel('Filter logs').fill('api/health');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await failed.first().waitFor({ state: 'detached' });
+      await health.first().waitFor();
+      // An invalid filter says why.
+      await page.getByLabel('Filter logs').fill('data.status >');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByRole('alert').filter({ hasText: /filter/i }).waitFor();
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await health.first().waitFor();
+      await page.getByLabel('Level').selectOption('ERROR');
+      await onlyErrors();
+      await failed.first().waitFor();
+
+      // The detail panel shows the whole entry.
+      await failed.first().click();
+      const panel = page.getByRole('dialog', { name: 'Log entry' });
+      await panel.waitFor();
+      const json = await panel.locator('[data-json]').innerText();
+      const data = JSON.parse(json);
+      assert.equal(data.url, '/api/collections/no_such_logs/records');
+      assert.equal(data.status, 404);
+      assert.equal(data.type, 'request');
+      assert.match(await panel.innerText(), /message\s+GET \/api\/collections\/no_such_logs\/records/);
+      await shot('logs-entry');
+      await page.keyboard.press('Escape');
+      await panel.waitFor({ state: 'detached' });
+
+      // Its settings, in Settings, saved and read back through the API.
+      await page.getByRole('link', { name: 'Log settings' }).click();
+      await page.getByLabel('Keep entries for (days; 0 keeps none)').fill('7');
+      await page.getByLabel("Log the auth record's id").check();
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+      const token = await page.evaluate(() => JSON.parse(localStorage.getItem('basalt_admin_auth')).token);
+      const settings = await getJson(`${srv.url}/api/settings`, { headers: { Authorization: token } });
+      assert.equal(settings.status, 200);
+      assert.deepEqual(settings.body.logs, { maxDays: 7, minLevel: 0, logIP: true, logAuthId: true });
     });
 
     await step('phone-sized window', async () => {
