@@ -186,7 +186,7 @@ void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors
         if (!ValidRateLimitLabel(r.label)) {
             errors.push_back({at + ".label", "validation_invalid_format", "Invalid value format."});
         }
-        if (r.audience != "" && r.audience != "@guest" && r.audience != "@auth") {
+        if (!r.audience.empty() && r.audience != "@guest" && r.audience != "@auth") {
             errors.push_back({at + ".audience", "validation_in_invalid", "Must be a valid value."});
         }
         for (const char* key : {"duration", "maxRequests"}) {
