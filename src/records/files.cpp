@@ -171,14 +171,11 @@ constexpr std::size_t kSniffBytes = 3072;
 
 // Streams `bytes` into the storage under `key` (a spooled upload is copied a chunk at a time).
 Result<void> Store(storage::Storage& store, const std::string& key, const std::string& type, const ByteSource& bytes) {
-    auto up = store.Create(key, type);
-    if (!up) {
-        return up.error();
-    }
-    if (auto r = bytes.ForEachChunk([&](std::string_view chunk) { return (*up)->Write(chunk); }); !r) {
+    BASALT_ASSIGN_OR_RETURN(auto up, store.Create(key, type));
+    if (auto r = bytes.ForEachChunk([&](std::string_view chunk) { return up->Write(chunk); }); !r) {
         return r;
     }
-    return (*up)->Commit();
+    return up->Commit();
 }
 
 FieldError SizeError(const schema::Field& f, const UploadedFile& u, double max) {
