@@ -264,8 +264,8 @@ Result<void> RecordService::ReadListPage(
                 for (std::size_t i = 0; i < rs.rows.size(); ++i) {
                     expanded.push_back(RecordJson(c, rs, i, include_hidden, SelfId(c, access)));
                 }
-            } else if (auto each = ex.QueryEach(q.page_sql, q.page_params, stream); !each) {
-                return each.error();
+            } else {
+                BASALT_TRY(ex.QueryEach(q.page_sql, q.page_params, stream));
             }
             if (p.skip_total) {
                 return Ok();
