@@ -84,11 +84,8 @@ net::awaitable<Response> CreateKey(const Deps& d, Request& req) {
     const schema::Collection collection = *k.collection;
     using Created = std::pair<identity::ApiKey, std::string>;
     auto created = co_await Blocking<Created>(d, req, [&]() -> Result<Created> {
-        auto rec = d.auth_records.FindById(collection, k.record_id);
-        if (!rec) {
-            return rec.error();
-        }
-        if (!rec->has_value()) {
+        BASALT_ASSIGN_OR_RETURN(auto rec, d.auth_records.FindById(collection, k.record_id));
+        if (!rec.has_value()) {
             return ValidationError(
                 "An error occurred while validating the submitted data.",
                 {{"recordId", "validation_missing_record", "The record does not exist."}}

@@ -50,19 +50,13 @@ net::awaitable<Response> Impersonate(const Deps& d, Request& req) {
     std::optional<auth::AuthRecord> rec;
     const auto session =
         co_await Blocking<std::optional<identity::Session>>(d, req, [&]() -> Result<std::optional<identity::Session>> {
-            auto found = d.auth_records.FindById(collection, id);
-            if (!found) {
-                return found.error();
-            }
-            if (!found->has_value()) {
+            BASALT_ASSIGN_OR_RETURN(auto found, d.auth_records.FindById(collection, id));
+            if (!found.has_value()) {
                 return std::optional<identity::Session>();
             }
-            rec = std::move(**found);
-            auto s = d.sessions.Open(*rec, "impersonate", ip, ua);
-            if (!s) {
-                return s.error();
-            }
-            return std::optional<identity::Session>(std::move(*s));
+            rec = std::move(*found);
+            BASALT_ASSIGN_OR_RETURN(auto s, d.sessions.Open(*rec, "impersonate", ip, ua));
+            return std::optional<identity::Session>(std::move(s));
         });
     if (!session) {
         throw ApiError::NotFound();
@@ -118,13 +112,10 @@ net::awaitable<Response> RevokeSession(const Deps& d, Request& req) {
     const auth::Principal& p = RequireAuth(req);
     const std::string id(req.Param("id"));
     const bool revoked = co_await Blocking<bool>(d, req, [&]() -> Result<bool> {
-        auto s = d.sessions.Get(id);
-        if (!s) {
-            return s.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(auto s, d.sessions.Get(id));
         // Only one's own sessions (superusers: anyone's); others' look missing.
-        if (!s->has_value() ||
-            !(p.superuser || ((*s)->collection_id == p.record.collection_id && (*s)->record_id == p.record.id))) {
+        if (!s.has_value() ||
+            !(p.superuser || (s->collection_id == p.record.collection_id && s->record_id == p.record.id))) {
             return false;
         }
         auto r = d.sessions.Revoke(id);

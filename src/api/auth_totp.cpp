@@ -35,11 +35,8 @@ net::awaitable<T> WithOwnPassword(
     const auto throttle_keys = PasswordKeys(c, p);
     ReserveAttempt(d, throttle_keys);
     auto run = [&]() -> Result<T> {
-        auto rec = d.sign_in.CheckPassword(c, p.record.id, password);
-        if (!rec) {
-            return rec.error();
-        }
-        return then(*rec);
+        BASALT_ASSIGN_OR_RETURN(auto rec, d.sign_in.CheckPassword(c, p.record.id, password));
+        return then(rec);
     };
     if constexpr (std::is_void_v<T>) {
         co_await Blocking<void>(d, req, run);

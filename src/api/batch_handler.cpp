@@ -246,11 +246,8 @@ Result<std::string> ResolveMethod(db::Executor& ex, const records::RecordService
     if (id == nullptr || !id->is_string()) {
         return std::string("POST");
     }
-    auto found = records.ExistsIn(ex, s.collection, id->as_string());
-    if (!found) {
-        return found.error();
-    }
-    return std::string(*found ? "PATCH" : "POST");
+    BASALT_ASSIGN_OR_RETURN(auto found, records.ExistsIn(ex, s.collection, id->as_string()));
+    return std::string(found ? "PATCH" : "POST");
 }
 
 Result<SubResult> RunOne(
@@ -279,9 +276,7 @@ Result<SubResult> RunOne(
     if (!prepared) {
         return prepared.error();
     }
-    if (auto r = prepared->fn(ex); !r) {
-        return r.error();
-    }
+    BASALT_TRY(prepared->fn(ex));
     return SubResult{method == "DELETE" ? 204 : 200, method == "DELETE" ? nullptr : prepared->record};
 }
 

@@ -6,7 +6,6 @@
 #include "api/file_handlers.hpp"
 
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <ctime>
@@ -24,7 +23,7 @@
 #include "collections/store.hpp"
 #include "core/text.hpp"
 #include "obs/log.hpp"
-#include "query/compiler.hpp"
+#include "records/files.hpp"
 #include "storage/storage.hpp"
 #include "thumbs/thumb_spec.hpp"
 
@@ -349,7 +348,7 @@ private:
         }
         if (c->type == schema::CollectionType::kView) {
             // A view has no storage of its own: the file is in the folder of the source record.
-            BASALT_ASSIGN_OR_RETURN(const std::string folder, ViewFileFolder(*snap, *c, filename, 1));
+            BASALT_ASSIGN_OR_RETURN(const std::string folder, records::ViewFileFolder(d_.db, *snap, *c, filename));
             return Located{folder + "/" + filename, field->Options().protected_files, field->Options().thumbs};
         }
         return Located{
@@ -455,61 +454,6 @@ private:
         thumb.spec = *spec;
         thumb.missing = true;
         return std::unique_ptr<storage::Reader>();
-    }
-
-    // PocketBase's FindRecordByViewFile: the folder (`<collectionId>/<recordId>`) of the record that
-    // holds `filename` in a file field of a collection `view`'s query reads (through views at most 5
-    // deep). The name is one the view's record holds, so a match is the file the view exposes.
-    Result<std::string> ViewFileFolder(
-        const collections::Snapshot& snap, const schema::Collection& view, const std::string& filename, int depth
-    ) const {
-        if (depth > 5) {
-            return NotFound();
-        }
-        const std::string query = ToLower(view.Options().view_query);
-        for (const schema::Collection& source : snap.All()) {
-            if (source.id == view.id || !MentionsIdentifier(query, ToLower(source.name))) {
-                continue;
-            }
-            if (source.type == schema::CollectionType::kView) {
-                if (auto folder = ViewFileFolder(snap, source, filename, depth + 1)) {
-                    return folder;
-                }
-                continue;
-            }
-            for (const schema::Field& f : source.fields) {
-                if (f.type != schema::FieldType::kFile) {
-                    continue;
-                }
-                const std::string table = query::QuoteIdent(source.name);
-                const std::string column = query::QuoteIdent(f.name);
-                const std::string sql = f.IsMultiple()
-                                            ? "SELECT id FROM " + table + " WHERE EXISTS (SELECT 1 FROM json_each(" +
-                                                  column + ") WHERE value = ?) LIMIT 1"
-                                            : "SELECT id FROM " + table + " WHERE " + column + " = ? LIMIT 1";
-                const db::Value name(filename);
-                auto rows = d_.db.Read(sql, std::span<const db::Value>(&name, 1));
-                if (rows && !rows->rows.empty()) {
-                    return source.id + "/" + db::AsString(rows->rows.front().front());
-                }
-            }
-        }
-        return NotFound();
-    }
-
-    // Whether `name` appears in `sql` as a whole identifier (not inside a longer word).
-    static bool MentionsIdentifier(std::string_view sql, std::string_view name) {
-        const auto word = [](char ch) {
-            return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
-        };
-        for (auto at = sql.find(name); at != std::string_view::npos; at = sql.find(name, at + 1)) {
-            const bool starts = at == 0 || !word(sql[at - 1]);
-            const bool ends = at + name.size() == sql.size() || !word(sql[at + name.size()]);
-            if (starts && ends) {
-                return true;
-            }
-        }
-        return false;
     }
 
     // PocketBase's protected files: the file token's record (or a guest without one) must pass the

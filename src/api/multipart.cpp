@@ -232,12 +232,8 @@ Result<std::vector<MultipartPart>> ParseMultipart(
             .end = []() -> Result<void> { return {}; },
         }
     );
-    if (auto r = scanner.Feed(body); !r) {
-        return r.error();
-    }
-    if (auto r = scanner.Finish(); !r) {
-        return r.error();
-    }
+    BASALT_TRY(scanner.Feed(body));
+    BASALT_TRY(scanner.Finish());
     return parts;
 }
 
@@ -287,21 +283,14 @@ Result<std::vector<MultipartPart>> ParseMultipartFile(
     constexpr std::size_t kChunk = std::size_t{64} * 1024;
     std::string chunk(kChunk, '\0');
     for (std::uint64_t at = 0; at < file->Size();) {
-        auto n = file->ReadAt(at, std::span<char>(chunk.data(), chunk.size()));
-        if (!n) {
-            return n.error();
-        }
-        if (*n == 0) {
+        BASALT_ASSIGN_OR_RETURN(auto n, file->ReadAt(at, std::span<char>(chunk.data(), chunk.size())));
+        if (n == 0) {
             break;
         }
-        if (auto r = scanner.Feed(std::string_view(chunk.data(), *n)); !r) {
-            return r.error();
-        }
-        at += *n;
+        BASALT_TRY(scanner.Feed(std::string_view(chunk.data(), n)));
+        at += n;
     }
-    if (auto r = scanner.Finish(); !r) {
-        return r.error();
-    }
+    BASALT_TRY(scanner.Finish());
     return parts;
 }
 

@@ -121,11 +121,8 @@ public:
             throw ApiError::BadRequest("Failed to enqueue the job.", std::move(errors));
         }
         auto r = co_await Blocking<std::optional<jobs::Job>>(req, [&]() -> Result<std::optional<jobs::Job>> {
-            auto id = d_.jobs.Enqueue(job);
-            if (!id) {
-                return id.error();
-            }
-            return d_.jobs.Get(*id);
+            BASALT_ASSIGN_OR_RETURN(auto id, d_.jobs.Enqueue(job));
+            return d_.jobs.Get(id);
         });
         if (d_.notify_workers) {
             d_.notify_workers();

@@ -100,12 +100,9 @@ Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& op
     BASALT_TRY(collections.Load());
     settings::SettingsStore settings(*impl_->db);
     BASALT_TRY(settings.Load());
-    auto local = storage::OpenLocal(impl_->path / "storage");
-    if (!local) {
-        return local.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto local, storage::OpenLocal(impl_->path / "storage"));
     // The store files go to now (settings.s3), as the server's sweeper does.
-    const auto store = FileStorageFor(settings.FileStorage(), std::shared_ptr<storage::Storage>(std::move(*local)));
+    const auto store = FileStorageFor(settings.FileStorage(), std::shared_ptr<storage::Storage>(std::move(local)));
     return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), *store, impl_->clock.Now(), options);
 }
 
@@ -129,17 +126,10 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
     opts.path = (impl->path / "data.db").string();
     opts.busy_timeout = config.db.busy_timeout;
     opts.max_readers = config.db.max_readers;
-    auto db = db::OpenSqlite(opts);
-    if (!db) {
-        return db.error();
-    }
-    impl->db = std::move(*db);
-    auto applied = db::ApplyMigrations(*impl->db, SystemMigrations());
-    if (!applied) {
-        return applied.error();
-    }
-    if (*applied > 0) {
-        obs::Info("applied system migrations", {{"count", *applied}});
+    BASALT_ASSIGN_OR_RETURN(impl->db, db::OpenSqlite(opts));
+    BASALT_ASSIGN_OR_RETURN(auto applied, db::ApplyMigrations(*impl->db, SystemMigrations()));
+    if (applied > 0) {
+        obs::Info("applied system migrations", {{"count", applied}});
     }
     impl->superusers = std::make_unique<identity::SuperuserStore>(*impl->db, impl->clock);
     return std::unique_ptr<DataDir>(new DataDir(std::move(impl)));
@@ -402,14 +392,9 @@ Result<void> Application::Impl::LockRoles(bool serves_http, bool runs_jobs) {
 
 Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
     collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
-    if (auto r = collections->Load(); !r) {
-        return r.error();
-    }
-    auto files = storage::OpenLocal(d.path / "storage");
-    if (!files) {
-        return files.error();
-    }
-    local_storage = std::shared_ptr<storage::Storage>(std::move(*files));
+    BASALT_TRY(collections->Load());
+    BASALT_ASSIGN_OR_RETURN(auto files, storage::OpenLocal(d.path / "storage"));
+    local_storage = std::shared_ptr<storage::Storage>(std::move(files));
     storage = std::make_unique<storage::Switchable>(local_storage);
     auth_records = std::make_unique<identity::AuthRecords>(*d.db);
     sessions = std::make_unique<identity::SessionStore>(*d.db, d.clock);
@@ -429,9 +414,7 @@ Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
                                                             : std::clamp(std::thread::hardware_concurrency(), 1U, 4U);
     realtime = std::make_unique<realtime::Hub>(*collections, *records, rt);
     settings = std::make_unique<settings::SettingsStore>(*d.db);
-    if (auto r = settings->Load(); !r) {
-        return r.error();
-    }
+    BASALT_TRY(settings->Load());
     ApplyFileStorage(/*first=*/true);
     BASALT_TRY(OpenLogs(d));
     settings->SetOnChange([impl = this] {
@@ -445,9 +428,7 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     queue = std::make_unique<jobs::Queue>(*d.db, d.clock);
     scheduler = std::make_unique<jobs::Scheduler>(*d.db, *queue, d.clock);
     webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
-    if (auto r = RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events); !r) {
-        return r.error();
-    }
+    BASALT_TRY(RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events));
     events = std::make_unique<events::Dispatcher>(*d.db);
     // What follows every commit, whoever wrote: cached list totals are stale, consumers have events.
     d.db->SetCommitObserver([collections = collections.get(), events = events.get()] {
@@ -461,9 +442,7 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     if (runs_jobs) {
         events->Subscribe([hooks = webhooks.get()](const events::Event&) { hooks->Notify(); });
     }
-    if (auto r = events->Start(); !r) {
-        return r.error();
-    }
+    BASALT_TRY(events->Start());
     // The worker knows every job kind (the API accepts only those); only roles that run jobs start it.
     jobs::Worker::Options wo;
     wo.threads = config.jobs.workers;
@@ -477,22 +456,15 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     worker->Handle(
         "mail.send",
         [settings = settings.get()](const jobs::Job& j) -> Result<void> {
-            auto message = mail::MessageFromJson(j.payload);
-            if (!message) {
-                return message.error();
-            }
-            return mail::SendWithSettings(settings->Mail(), *message);
+            BASALT_ASSIGN_OR_RETURN(auto message, mail::MessageFromJson(j.payload));
+            return mail::SendWithSettings(settings->Mail(), message);
         },
         /*redact=*/true
     );
     if (runs_jobs) {
         worker->Start();
-        if (auto r = webhooks->Start([w = worker.get()] { w->Notify(); }); !r) {
-            return r.error();
-        }
-        if (auto r = scheduler->Start(); !r) {
-            return r.error();
-        }
+        BASALT_TRY(webhooks->Start([w = worker.get()] { w->Notify(); }));
+        BASALT_TRY(scheduler->Start());
         // Files orphaned by a crash between a commit and the deletes after it (0 hours: off).
         file_sweeper =
             std::make_unique<records::FileSweeper>(*d.db, *collections, *storage, d.clock, config.files.sweep_interval);

@@ -74,10 +74,7 @@ json::object SuperusersCollection(const std::string& now) {
 }
 
 Result<void> Exec(db::Executor& ex, std::string_view sql, std::initializer_list<db::Value> params = {}) {
-    auto r = ex.Exec(sql, params);
-    if (!r) {
-        return r.error();
-    }
+    BASALT_TRY(ex.Exec(sql, params));
     return Ok();
 }
 
@@ -155,12 +152,11 @@ Result<void> InitSessions(db::Executor& ex) {
 // PocketBase's default `users` auth collection: name and avatar (one image) besides the auth fields.
 // An existing collection of that id or name is left alone.
 Result<void> InitUsers(db::Executor& ex) {
-    auto existing =
-        ex.Query("SELECT 1 FROM _collections WHERE id = '_pb_users_auth_' OR name = 'users' COLLATE NOCASE LIMIT 1");
-    if (!existing) {
-        return existing.error();
-    }
-    if (!existing->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto existing,
+        ex.Query("SELECT 1 FROM _collections WHERE id = '_pb_users_auth_' OR name = 'users' COLLATE NOCASE LIMIT 1")
+    );
+    if (!existing.rows.empty()) {
         return Ok();
     }
     const std::string owner = "id = @request.auth.id";
@@ -437,15 +433,12 @@ Result<void> InitAuthDataCollections(db::Executor& ex) {
 // fileToken option PocketBase's _superusers has, with a secret of their own.
 Result<void> AddSuperuserFileToken(db::Executor& ex) {
     const db::Value id{std::string(auth::kSuperusersId)};
-    auto rows = ex.Query("SELECT options FROM _collections WHERE id = ?", std::span(&id, 1));
-    if (!rows) {
-        return rows.error();
-    }
-    if (rows->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rows, ex.Query("SELECT options FROM _collections WHERE id = ?", std::span(&id, 1)));
+    if (rows.rows.empty()) {
         return Ok();
     }
     boost::system::error_code ec;
-    json::value options = json::parse(db::AsString(rows->rows[0][0], "{}"), ec);
+    json::value options = json::parse(db::AsString(rows.rows[0][0], "{}"), ec);
     if (ec || !options.is_object() || options.as_object().contains("fileToken")) {
         return Ok();
     }

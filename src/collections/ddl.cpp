@@ -80,15 +80,9 @@ public:
 
     Result<IndexDef> Parse() {
         IndexDef def;
-        if (auto r = Head(def); !r) {
-            return r.error();
-        }
-        if (auto r = Columns(def); !r) {
-            return r.error();
-        }
-        if (auto r = Where(def); !r) {
-            return r.error();
-        }
+        BASALT_TRY(Head(def));
+        BASALT_TRY(Columns(def));
+        BASALT_TRY(Where(def));
         if (i_ != t_.size() && !(i_ + 1 == t_.size() && t_[i_] == ";")) {
             return BadIndex("only plain column indexes are supported (no expressions)");
         }
@@ -140,11 +134,8 @@ private:
     // <column>, ... ) after the opening parenthesis.
     Result<void> Columns(IndexDef& def) {
         for (;;) {
-            auto col = Column();
-            if (!col) {
-                return col.error();
-            }
-            def.columns.push_back(std::move(*col));
+            BASALT_ASSIGN_OR_RETURN(auto col, Column());
+            def.columns.push_back(std::move(col));
             if (i_ < t_.size() && t_[i_] == ",") {
                 ++i_;
                 continue;

@@ -55,15 +55,13 @@ std::string FieldsJson(const std::vector<schema::Field>& fields) {
 Result<std::vector<schema::Collection>> ReadDefinitions(
     const std::function<Result<db::ResultSet>(std::string_view)>& read
 ) {
-    auto rs = read(
-        "SELECT id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, "
-        "options, created, updated FROM _collections ORDER BY rowid"
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        read("SELECT id, system, type, name, fields, indexes, listRule, viewRule, createRule, updateRule, deleteRule, "
+             "options, created, updated FROM _collections ORDER BY rowid")
     );
-    if (!rs) {
-        return rs.error();
-    }
     std::vector<schema::Collection> out;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         json::object o;
         if (!RowToJson(row, o)) {
             return MakeError(ErrorCode::kInternal, "collection " + db::AsString(row[3]) + " has a corrupt definition");
@@ -78,7 +76,7 @@ Result<std::vector<schema::Collection>> ReadDefinitions(
 }
 
 Result<void> SaveDefinition(db::Executor& ex, const schema::Collection& c) {
-    auto r = ex.Exec(
+    BASALT_TRY(ex.Exec(
         "INSERT INTO _collections (id, system, type, name, fields, indexes, listRule, viewRule, createRule, "
         "updateRule, deleteRule, options, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET name = excluded.name, fields = excluded.fields, indexes = excluded.indexes, "
@@ -99,24 +97,18 @@ Result<void> SaveDefinition(db::Executor& ex, const schema::Collection& c) {
          json::serialize(c.options),
          c.created,
          c.updated}
-    );
-    if (!r) {
-        return r.error();
-    }
+    ));
     return Ok();
 }
 
 Result<void> RecordHistory(
     db::Executor& ex, std::string_view action, const schema::Collection& c, const std::string& now
 ) {
-    auto r = ex.Exec(
+    BASALT_TRY(ex.Exec(
         "INSERT INTO _schema_history (created, action, collection_id, collection_name, definition) VALUES (?, ?, ?, ?, "
         "?)",
         {now, std::string(action), c.id, c.name, json::serialize(schema::CollectionToJson(c))}
-    );
-    if (!r) {
-        return r.error();
-    }
+    ));
     return Ok();
 }
 

@@ -46,26 +46,19 @@ Result<CollectionPage> CollectionStore::List(const CollectionQuery& q) const {
     tq.page = q.page;
     tq.per_page = q.per_page;
     tq.now = clock_.Now();
-    auto sql = query::CompileTableList(CollectionsTable(), "\"_collections\".\"id\"", tq);
-    if (!sql) {
-        return sql.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(
+        const query::TableListSql sql, query::CompileTableList(CollectionsTable(), "\"_collections\".\"id\"", tq)
+    );
     std::vector<std::string> ids;
     CollectionPage out;
     auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-        auto rs = ex.Query(sql->page, sql->page_params);
-        if (!rs) {
-            return rs.error();
-        }
-        for (const auto& row : rs->rows) {
+        BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query(sql.page, sql.page_params));
+        for (const auto& row : rs.rows) {
             ids.push_back(db::AsString(row[0]));
         }
         if (!q.skip_total) {
-            auto count = ex.Query(sql->count, sql->count_params);
-            if (!count) {
-                return count.error();
-            }
-            out.total_items = db::AsInt(count->rows[0][0]);
+            BASALT_ASSIGN_OR_RETURN(auto count, ex.Query(sql.count, sql.count_params));
+            out.total_items = db::AsInt(count.rows[0][0]);
         }
         return Ok();
     });
@@ -90,11 +83,8 @@ Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
 Result<void> CreateCollectionIn(
     db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
 ) {
-    auto all = ReadDefinitions([&ex](std::string_view sql) { return ex.Query(sql); });
-    if (!all) {
-        return all.error();
-    }
-    const Snapshot snap(std::move(*all));
+    BASALT_ASSIGN_OR_RETURN(auto all, ReadDefinitions([&ex](std::string_view sql) { return ex.Query(sql); }));
+    const Snapshot snap(std::move(all));
     ChangeSet cs(ex, snap, now);
     if (!cs.Begin(out) || !cs.Create(body, out, /*allow_system=*/true) || !cs.Finish(out)) {
         std::string why = out.message;
@@ -108,12 +98,9 @@ Result<void> CreateCollectionIn(
 
 Result<void> CollectionStore::Load() {
     std::lock_guard change(change_mu_);  // not in the middle of a schema change of our own
-    auto all = ReadAll();
-    if (!all) {
-        return all.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto all, ReadAll());
     std::lock_guard lock(snapshot_mu_);
-    snapshot_ = std::make_shared<Snapshot>(std::move(*all));
+    snapshot_ = std::make_shared<Snapshot>(std::move(all));
     return Ok();
 }
 
@@ -213,10 +200,7 @@ Result<void> CollectionStore::Truncate(std::string_view id_or_name) {
     const std::string sql = "DELETE FROM " + query::QuoteIdent(c->name);
     BumpDataVersion();
     auto r = db_.Write([sql](db::Executor& ex) -> Result<void> {
-        auto deleted = ex.Exec(sql);
-        if (!deleted) {
-            return deleted.error();
-        }
+        BASALT_TRY(ex.Exec(sql));
         return Ok();
     });
     BumpDataVersion();

@@ -271,17 +271,14 @@ std::string ViewSelectSql(const std::vector<db::ColumnSource>& columns, std::str
 Result<ViewShape> DescribeView(
     db::Executor& ex, std::string_view query, const schema::Catalog& catalog, const std::vector<schema::Field>& previous
 ) {
-    auto exprs = SelectListOf(query);
-    if (!exprs) {
-        return exprs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto exprs, SelectListOf(query));
     auto columns = ex.Describe(query, [&catalog](std::string_view table, std::string_view column) {
         return ViewMayRead(catalog, table, column);
     });
     if (!columns) {
         return columns.error();
     }
-    if (columns->size() != exprs->size()) {
+    if (columns->size() != exprs.size()) {
         return MakeError(ErrorCode::kInvalidArgument, "could not read the query's column list");
     }
     ViewShape out;
@@ -302,7 +299,7 @@ Result<ViewShape> DescribeView(
             has_id = true;
             id_is_column = !col.table.empty();
         }
-        schema::Field f = ViewColumnField(col, ToLower((*exprs)[i]), catalog);
+        schema::Field f = ViewColumnField(col, ToLower(exprs[i]), catalog);
         KeepFieldId(f, col.name, previous);
         out.fields.push_back(std::move(f));
     }
@@ -320,11 +317,8 @@ Result<ViewDryRun> DryRunView(
     db::Executor& ex, std::string_view query, const schema::Catalog& catalog, std::size_t sample_size
 ) {
     const std::string normalized = NormalizeViewQuery(query);
-    auto shape = DescribeView(ex, normalized, catalog, {});
-    if (!shape) {
-        return shape.error();
-    }
-    auto rows = ex.Query("SELECT * FROM (" + shape->select_sql + ") LIMIT ?", {static_cast<std::int64_t>(sample_size)});
+    BASALT_ASSIGN_OR_RETURN(auto shape, DescribeView(ex, normalized, catalog, {}));
+    auto rows = ex.Query("SELECT * FROM (" + shape.select_sql + ") LIMIT ?", {static_cast<std::int64_t>(sample_size)});
     if (!rows) {
         return MakeError(ErrorCode::kInvalidArgument, "failed to retrieve query records: " + rows.error().message);
     }
@@ -345,7 +339,7 @@ Result<ViewDryRun> DryRunView(
             return MakeError(ErrorCode::kInvalidArgument, "the query could return records with non-unique ids");
         }
     }
-    return ViewDryRun{std::move(*shape), std::move(*rows)};
+    return ViewDryRun{std::move(shape), std::move(*rows)};
 }
 
 }  // namespace basalt::collections

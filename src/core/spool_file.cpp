@@ -118,11 +118,8 @@ Result<std::size_t> ByteSource::ReadAt(std::uint64_t offset, std::span<char> out
 
 Result<std::string> ByteSource::Prefix(std::size_t n) const {
     std::string out(static_cast<std::size_t>(std::min<std::uint64_t>(n, Size())), '\0');
-    auto got = ReadAt(0, std::span<char>(out.data(), out.size()));
-    if (!got) {
-        return got.error();
-    }
-    out.resize(*got);
+    BASALT_ASSIGN_OR_RETURN(auto got, ReadAt(0, std::span<char>(out.data(), out.size())));
+    out.resize(got);
     return out;
 }
 

@@ -78,11 +78,8 @@ Result<void> ByteSource::ForEachChunk(Sink&& sink) const {
     std::string chunk(kChunk, '\0');
     for (std::uint64_t done = 0; done < size_;) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size_ - done));
-        auto n = file_->ReadAt(offset_ + done, std::span<char>(chunk.data(), want));
-        if (!n) {
-            return n.error();
-        }
-        if (*n != want) {
+        BASALT_ASSIGN_OR_RETURN(auto n, file_->ReadAt(offset_ + done, std::span<char>(chunk.data(), want)));
+        if (n != want) {
             return MakeError(ErrorCode::kInternal, "spool file shorter than expected");
         }
         if (auto r = sink(std::string_view(chunk.data(), want)); !r) {

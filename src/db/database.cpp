@@ -48,11 +48,8 @@ Result<void> Database::Write(WriteFn fn) {
 Result<std::int64_t> Database::WriteOne(std::string sql, std::vector<Value> params) {
     std::int64_t changed = 0;
     auto r = Write([&](Executor& ex) -> Result<void> {
-        auto n = ex.Exec(sql, params);
-        if (!n) {
-            return n.error();
-        }
-        changed = *n;
+        BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec(sql, params));
+        changed = n;
         return Ok();
     });
     if (!r) {

@@ -11,24 +11,18 @@ namespace basalt::db {
 
 Result<int> ApplyMigrations(Database& db, const std::vector<Migration>& migrations) {
     auto created = db.Write([](Executor& ex) -> Result<void> {
-        auto r = ex.Exec(
-            "CREATE TABLE IF NOT EXISTS _migrations ("
-            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)"
+        BASALT_TRY(
+            ex.Exec("CREATE TABLE IF NOT EXISTS _migrations ("
+                    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)")
         );
-        if (!r) {
-            return r.error();
-        }
         return Ok();
     });
     if (!created) {
         return created.error();
     }
-    auto rows = db.Read("SELECT version FROM _migrations");
-    if (!rows) {
-        return rows.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto rows, db.Read("SELECT version FROM _migrations"));
     std::set<std::int64_t> applied;
-    for (const auto& row : rows->rows) {
+    for (const auto& row : rows.rows) {
         applied.insert(AsInt(row[0]));
     }
 
@@ -43,17 +37,11 @@ Result<int> ApplyMigrations(Database& db, const std::vector<Migration>& migratio
     int count = 0;
     for (const Migration* m : todo) {
         auto r = db.Write([m](Executor& ex) -> Result<void> {
-            auto up = m->up(ex);
-            if (!up) {
-                return up.error();
-            }
-            auto rec = ex.Exec(
+            BASALT_TRY(m->up(ex));
+            BASALT_TRY(ex.Exec(
                 "INSERT INTO _migrations (version, name, applied) VALUES (?, ?, ?)",
                 {static_cast<std::int64_t>(m->version), m->name, FormatDateTime(std::chrono::system_clock::now())}
-            );
-            if (!rec) {
-                return rec.error();
-            }
+            ));
             return Ok();
         });
         if (!r) {

@@ -18,7 +18,7 @@ Result<void> Append(
     std::string_view action,
     std::string_view record
 ) {
-    auto n = ex.Exec(
+    BASALT_TRY(ex.Exec(
         "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, ?, "
         "?)",
         {std::string(created),
@@ -27,27 +27,25 @@ Result<void> Append(
          std::string(record_id),
          std::string(action),
          std::string(record)}
-    );
-    if (!n) {
-        return n.error();
-    }
+    ));
     return Ok();
 }
 
 Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit, bool with_record) {
-    auto rs = db.Read(
-        with_record ? "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE "
-                      "id > ? ORDER BY id LIMIT ?"
-                    : "SELECT id, created, collectionId, collectionName, recordId, action, '' FROM _events WHERE id > "
-                      "? ORDER BY id LIMIT ?",
-        {after, static_cast<std::int64_t>(limit)}
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        db.Read(
+            with_record
+                ? "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE "
+                  "id > ? ORDER BY id LIMIT ?"
+                : "SELECT id, created, collectionId, collectionName, recordId, action, '' FROM _events WHERE id > "
+                  "? ORDER BY id LIMIT ?",
+            {after, static_cast<std::int64_t>(limit)}
+        )
     );
-    if (!rs) {
-        return rs.error();
-    }
     std::vector<Event> out;
-    out.reserve(rs->rows.size());
-    for (const auto& row : rs->rows) {
+    out.reserve(rs.rows.size());
+    for (const auto& row : rs.rows) {
         out.push_back(Event{
             db::AsInt(row[0]),
             db::AsString(row[1]),
@@ -61,11 +59,8 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
 }
 
 Result<std::int64_t> LatestId(db::Database& db) {
-    auto rs = db.Read("SELECT COALESCE(MAX(id), 0) FROM _events");
-    if (!rs) {
-        return rs.error();
-    }
-    return db::AsInt(rs->rows[0][0]);
+    BASALT_ASSIGN_OR_RETURN(auto rs, db.Read("SELECT COALESCE(MAX(id), 0) FROM _events"));
+    return db::AsInt(rs.rows[0][0]);
 }
 
 Dispatcher::~Dispatcher() {
@@ -80,11 +75,8 @@ void Dispatcher::Subscribe(Consumer consumer, std::function<bool()> wants_record
 }
 
 Result<void> Dispatcher::Start() {
-    auto latest = LatestId(db_);
-    if (!latest) {
-        return latest.error();
-    }
-    cursor_ = *latest;
+    BASALT_ASSIGN_OR_RETURN(auto latest, LatestId(db_));
+    cursor_ = latest;
     loop_.Start([this](const std::stop_token& stop) { Run(stop); });
     return Ok();
 }
@@ -147,27 +139,24 @@ Result<std::int64_t> Prune(
     std::size_t max_rows,
     std::chrono::milliseconds budget
 ) {
-    auto latest = LatestId(db);
-    if (!latest) {
-        return latest.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto latest, LatestId(db));
     // Ids follow commit order: everything at or below `beyond` is outside the newest max_rows.
-    const std::int64_t beyond = *latest - static_cast<std::int64_t>(max_rows);
+    const std::int64_t beyond = latest - static_cast<std::int64_t>(max_rows);
     const auto started = std::chrono::steady_clock::now();
     std::int64_t total = 0;
     for (;;) {
         const auto batch_started = std::chrono::steady_clock::now();
-        auto n = db.WriteOne(
-            "DELETE FROM _events WHERE id IN (SELECT id FROM _events WHERE id <= ? AND (created < ? OR id <= ?) "
-            "ORDER BY id LIMIT ?)",
-            {max_id, std::string(created_before), beyond, kPruneBatch}
+        BASALT_ASSIGN_OR_RETURN(
+            auto n,
+            db.WriteOne(
+                "DELETE FROM _events WHERE id IN (SELECT id FROM _events WHERE id <= ? AND (created < ? OR id <= ?) "
+                "ORDER BY id LIMIT ?)",
+                {max_id, std::string(created_before), beyond, kPruneBatch}
+            )
         );
-        if (!n) {
-            return n.error();
-        }
-        total += *n;
+        total += n;
         const auto now = std::chrono::steady_clock::now();
-        if (*n < kPruneBatch || (budget.count() > 0 && now - started >= budget)) {
+        if (n < kPruneBatch || (budget.count() > 0 && now - started >= budget)) {
             return total;  // done, or the next run goes on
         }
         std::this_thread::sleep_for((now - batch_started) * kPrunePauseFactor);

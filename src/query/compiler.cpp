@@ -410,17 +410,11 @@ struct Compiler::Impl {
         for (const auto& item : e.items) {
             Frag part;
             if (const auto* cmp = std::get_if<Comparison>(&item.node)) {
-                auto r = CompileComparison(*cmp);
-                if (!r) {
-                    return r.error();
-                }
-                part = std::move(*r);
+                BASALT_ASSIGN_OR_RETURN(auto r, CompileComparison(*cmp));
+                part = std::move(r);
             } else {
-                auto r = CompileExpr(*std::get<std::unique_ptr<Expr>>(item.node));
-                if (!r) {
-                    return r.error();
-                }
-                part = std::move(*r);
+                BASALT_ASSIGN_OR_RETURN(auto r, CompileExpr(*std::get<std::unique_ptr<Expr>>(item.node)));
+                part = std::move(r);
             }
             if (!first) {
                 out.sql += item.join == JoinOp::kAnd ? " AND " : " OR ";
@@ -437,30 +431,24 @@ struct Compiler::Impl {
     }
 
     Result<Frag> CompileComparison(const Comparison& c) {
-        auto left = ResolveOperand(c.left);
-        if (!left) {
-            return left.error();
-        }
-        auto right = ResolveOperand(c.right);
-        if (!right) {
-            return right.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(auto left, ResolveOperand(c.left));
+        BASALT_ASSIGN_OR_RETURN(auto right, ResolveOperand(c.right));
         const Op base = BaseOp(c.op);
-        Frag expr = BuildOp(*left, base, *right);
+        Frag expr = BuildOp(left, base, right);
         if (IsAnyOf(c.op)) {
             return expr;
         }
         // Plain operators on operands that fan out must hold for every value (match-all): the
         // joined row satisfies it AND no value of an independent subquery fails it.
-        if (left->multi && right->multi) {
+        if (left.multi && right.multi) {
             const std::string l = "\"__ml" + std::to_string(++mm_counter) + "\"";
             const std::string r = "\"__mr" + std::to_string(mm_counter) + "\"";
             Resolved lv;
             lv.expr = Lit(l + ".\"mm\"");
-            lv.no_coalesce = left->no_coalesce;
+            lv.no_coalesce = left.no_coalesce;
             Resolved rv;
             rv.expr = Lit(r + ".\"mm\"");
-            rv.no_coalesce = right->no_coalesce;
+            rv.no_coalesce = right.no_coalesce;
             Frag cond = BuildOp(lv, base, rv);
             Frag null_check =
                 base == Op::kEq ? Lit("") : Lit(" OR " + lv.expr.sql + " IS NULL OR " + rv.expr.sql + " IS NULL");
@@ -468,19 +456,19 @@ struct Compiler::Impl {
             Frag ra = Lit(r);
             return Fmt(
                 "({0} AND NOT EXISTS (SELECT 1 FROM ({1}) {2} LEFT JOIN ({3}) {4} ON 1=1 WHERE NOT ({5}){6}))",
-                {&expr, &left->mm, &la, &right->mm, &ra, &cond, &null_check}
+                {&expr, &left.mm, &la, &right.mm, &ra, &cond, &null_check}
             );
         }
-        if (left->multi || right->multi) {
-            const Resolved& many = left->multi ? *left : *right;
-            const Resolved& one = left->multi ? *right : *left;
+        if (left.multi || right.multi) {
+            const Resolved& many = left.multi ? left : right;
+            const Resolved& one = left.multi ? right : left;
             const std::string alias = "\"__sm" + std::to_string(++mm_counter) + "\"";
             Resolved mv;
             mv.expr = Lit(alias + ".\"mm\"");
             mv.no_coalesce = many.no_coalesce;
             Resolved ov = one;
             ov.multi = false;
-            Frag cond = left->multi ? BuildOp(mv, base, ov) : BuildOp(ov, base, mv);
+            Frag cond = left.multi ? BuildOp(mv, base, ov) : BuildOp(ov, base, mv);
             Frag null_check = base == Op::kEq ? Lit("") : Lit(" OR " + mv.expr.sql + " IS NULL");
             Frag a = Lit(alias);
             return Fmt(
@@ -597,14 +585,11 @@ struct Compiler::Impl {
     Result<Resolved> ResolveFunction(const Operand& o) {
         std::vector<Resolved> args;
         for (const auto& a : o.args) {
-            auto r = ResolveOperand(a);
-            if (!r) {
-                return r.error();
-            }
-            if (r->multi) {
+            BASALT_ASSIGN_OR_RETURN(auto r, ResolveOperand(a));
+            if (r.multi) {
                 return Invalid(o.value + "() arguments must be single values");
             }
-            args.push_back(std::move(*r));
+            args.push_back(std::move(r));
         }
         Resolved out;
         if (o.value == "geoDistance") {
@@ -699,11 +684,8 @@ struct Compiler::Impl {
             );
         }
         bool created = false;
-        auto alias = main.Alias("@collection." + c->id + ":" + alias_name, created);
-        if (!alias) {
-            return alias.error();
-        }
-        const std::string qa = QuoteIdent(*alias);
+        BASALT_ASSIGN_OR_RETURN(auto alias, main.Alias("@collection." + c->id + ":" + alias_name, created));
+        const std::string qa = QuoteIdent(alias);
         if (created) {
             main.joins.push_back(Lit("LEFT JOIN " + QuoteIdent(c->name) + " " + qa + " ON 1=1"));
         }
@@ -725,14 +707,11 @@ struct Compiler::Impl {
     Result<Resolved> ResolvePath(
         const Root& start, const std::string& path, const std::string& modifier, MmTemplate mm_template
     ) {
-        auto walked = Walk(start, path, modifier, main);
-        if (!walked) {
-            return walked.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(auto walked, Walk(start, path, modifier, main));
         Resolved out;
-        out.expr = std::move(walked->value);
-        out.multi = walked->multi;
-        out.no_coalesce = walked->no_coalesce;
+        out.expr = std::move(walked.value);
+        out.multi = walked.multi;
+        out.no_coalesce = walked.no_coalesce;
         if (out.multi) {
             // The same path again, on private joins, as an independent subquery.
             JoinSink sink;
@@ -740,10 +719,7 @@ struct Compiler::Impl {
             sink.prefix = "__mm" + std::to_string(mm_counter) + "_";
             sink.budget = &join_budget;
             Root again{start.collection, alias, start.multi};
-            auto inner = Walk(again, path, modifier, sink);
-            if (!inner) {
-                return inner.error();
-            }
+            BASALT_ASSIGN_OR_RETURN(auto inner, Walk(again, path, modifier, sink));
             Frag tmpl = mm_template(alias);
             Frag joins;
             for (const auto& j : sink.joins) {
@@ -756,7 +732,7 @@ struct Compiler::Impl {
             sql.replace(v, 3, "{0}");
             const auto j = sql.find("{J}");
             sql.replace(j, 3, "{1}");
-            out.mm = Fmt(sql, {&inner->value, &joins});
+            out.mm = Fmt(sql, {&inner.value, &joins});
             // The template's own values belong to its WHERE, which comes last.
             out.mm.params.insert(out.mm.params.end(), tmpl.params.begin(), tmpl.params.end());
         }
@@ -785,16 +761,13 @@ struct Compiler::Impl {
         JoinSink& sink
     ) {
         bool created = false;
-        auto a = sink.Alias(key, created);
-        if (!a) {
-            return a.error();
-        }
-        std::string qa = QuoteIdent(*a);
+        BASALT_ASSIGN_OR_RETURN(auto a, sink.Alias(key, created));
+        std::string qa = QuoteIdent(a);
         if (!created) {
             return qa;
         }
         if (f.IsMultiple()) {
-            const std::string je = QuoteIdent(*a + "_je");
+            const std::string je = QuoteIdent(a + "_je");
             sink.joins.push_back(Lit("LEFT JOIN json_each(" + col + ") " + je));
             sink.joins.push_back(
                 Lit("LEFT JOIN " + QuoteIdent(target.name) + " " + qa + " ON " + qa + ".\"id\" = " + je + ".\"value\"")
@@ -804,9 +777,7 @@ struct Compiler::Impl {
                 Lit("LEFT JOIN " + QuoteIdent(target.name) + " " + qa + " ON " + qa + ".\"id\" = " + col)
             );
         }
-        if (auto g = CheckJoined(target, qa, sink); !g) {
-            return g.error();
-        }
+        BASALT_TRY(CheckJoined(target, qa, sink));
         return qa;
     }
 
@@ -820,11 +791,8 @@ struct Compiler::Impl {
         JoinSink& sink
     ) {
         bool created = false;
-        auto a = sink.Alias(key, created);
-        if (!a) {
-            return a.error();
-        }
-        std::string qa = QuoteIdent(*a);
+        BASALT_ASSIGN_OR_RETURN(auto a, sink.Alias(key, created));
+        std::string qa = QuoteIdent(a);
         if (!created) {
             return qa;
         }
@@ -839,9 +807,7 @@ struct Compiler::Impl {
                 Lit("LEFT JOIN " + QuoteIdent(from.name) + " " + qa + " ON " + rcol + " = " + alias + ".\"id\"")
             );
         }
-        if (auto g = CheckJoined(from, qa, sink); !g) {
-            return g.error();
-        }
+        BASALT_TRY(CheckJoined(from, qa, sink));
         return qa;
     }
 
@@ -884,13 +850,10 @@ struct Compiler::Impl {
                 if (target == nullptr) {
                     return Invalid("relation '" + seg + "' points to a missing collection");
                 }
-                auto qa = JoinRelation(*f, *target, col, key, sink);
-                if (!qa) {
-                    return qa.error();
-                }
+                BASALT_ASSIGN_OR_RETURN(auto qa, JoinRelation(*f, *target, col, key, sink));
                 multi = multi || f->IsMultiple();
                 c = target;
-                alias = std::move(*qa);
+                alias = std::move(qa);
                 continue;
             }
             // Back-relation: <collection>_via_<relation field of that collection pointing here>.
@@ -902,13 +865,10 @@ struct Compiler::Impl {
                     (rel->hidden && !opt.allow_hidden)) {
                     return Invalid("invalid back-relation '" + seg + "'");
                 }
-                auto qa = JoinBackRelation(*from, *rel, alias, key, sink);
-                if (!qa) {
-                    return qa.error();
-                }
+                BASALT_ASSIGN_OR_RETURN(auto qa, JoinBackRelation(*from, *rel, alias, key, sink));
                 multi = true;
                 c = from;
-                alias = std::move(*qa);
+                alias = std::move(qa);
                 continue;
             }
             return Invalid("unknown field '" + seg + "'");
@@ -934,11 +894,8 @@ struct Compiler::Impl {
             if (many) {
                 // Every value of the array, through a json_each join.
                 bool created = false;
-                auto a = sink.Alias(key + ":each", created);
-                if (!a) {
-                    return a.error();
-                }
-                const std::string qa = QuoteIdent(*a);
+                BASALT_ASSIGN_OR_RETURN(auto a, sink.Alias(key + ":each", created));
+                const std::string qa = QuoteIdent(a);
                 if (created) {
                     sink.joins.push_back(Lit("LEFT JOIN json_each(" + col + ") " + qa));
                 }
@@ -1090,11 +1047,8 @@ struct Compiler::Impl {
             }
             bool created = false;
             const std::string json = boost::json::serialize(*v);
-            auto a = main.Alias("@request:each:" + json, created);
-            if (!a) {
-                return a.error();
-            }
-            const std::string qa = QuoteIdent(*a);
+            BASALT_ASSIGN_OR_RETURN(auto a, main.Alias("@request:each:" + json, created));
+            const std::string qa = QuoteIdent(a);
             if (created) {
                 main.joins.push_back(Frag{"LEFT JOIN json_each(?) " + qa, {json}});
             }
@@ -1142,11 +1096,8 @@ struct Compiler::Impl {
         }
         const std::string auth_id(id->as_string());
         bool created = false;
-        auto a = main.Alias("@request.auth", created);
-        if (!a) {
-            return a.error();
-        }
-        const std::string qa = QuoteIdent(*a);
+        BASALT_ASSIGN_OR_RETURN(auto a, main.Alias("@request.auth", created));
+        const std::string qa = QuoteIdent(a);
         if (created) {
             main.joins.push_back(Frag{
                 "LEFT JOIN " + QuoteIdent(c->name) + " " + qa + " ON " + qa + ".\"id\" = ?", {auth_id}});
@@ -1235,20 +1186,14 @@ Result<void> Compiler::AddFilter(const Expr& expr) {
     if (expr.items.empty()) {
         return Ok();
     }
-    auto r = impl_->CompileExpr(expr);
-    if (!r) {
-        return r.error();
-    }
-    impl_->filters.push_back(std::move(*r));
+    BASALT_ASSIGN_OR_RETURN(auto r, impl_->CompileExpr(expr));
+    impl_->filters.push_back(std::move(r));
     return Ok();
 }
 
 Result<void> Compiler::AddFilter(std::string_view text, const ParseLimits& limits) {
-    auto ast = Parse(text, limits);
-    if (!ast) {
-        return ast.error();
-    }
-    return AddFilter(*ast);
+    BASALT_ASSIGN_OR_RETURN(auto ast, Parse(text, limits));
+    return AddFilter(ast);
 }
 
 Result<void> Compiler::AddRule(std::string_view text) {

@@ -198,9 +198,7 @@ public:
     Parser(std::string_view text, const ParseLimits& limits) : lex_(text), limits_(limits) {}
 
     Result<Expr> Run() {
-        if (auto r = Advance(); !r) {
-            return r.error();
-        }
+        BASALT_TRY(Advance());
         if (cur_.kind == Tok::kEnd) {
             return Expr{};
         }
@@ -216,11 +214,8 @@ public:
 
 private:
     Result<void> Advance() {
-        auto t = lex_.Next();
-        if (!t) {
-            return t.error();
-        }
-        cur_ = std::move(*t);
+        BASALT_ASSIGN_OR_RETURN(auto t, lex_.Next());
+        cur_ = std::move(t);
         return Ok();
     }
 
@@ -237,9 +232,7 @@ private:
             item.join = join;
             if (cur_.kind == Tok::kLParen) {
                 const std::size_t open = cur_.pos;
-                if (auto r = Advance(); !r) {
-                    return r.error();
-                }
+                BASALT_TRY(Advance());
                 if (cur_.kind == Tok::kRParen) {
                     return SyntaxError("empty group", open);
                 }
@@ -250,25 +243,18 @@ private:
                 if (cur_.kind != Tok::kRParen) {
                     return SyntaxError("missing closing bracket for the group opened", open);
                 }
-                if (auto r = Advance(); !r) {
-                    return r.error();
-                }
+                BASALT_TRY(Advance());
                 item.node = std::make_unique<Expr>(std::move(*inner));
             } else {
-                auto cmp = ParseComparison(depth);
-                if (!cmp) {
-                    return cmp.error();
-                }
-                item.node = std::move(*cmp);
+                BASALT_ASSIGN_OR_RETURN(auto cmp, ParseComparison(depth));
+                item.node = std::move(cmp);
             }
             expr.items.push_back(std::move(item));
             if (cur_.kind != Tok::kJoin) {
                 return expr;
             }
             join = cur_.text == "&&" ? JoinOp::kAnd : JoinOp::kOr;
-            if (auto r = Advance(); !r) {
-                return r.error();
-            }
+            BASALT_TRY(Advance());
             if (cur_.kind == Tok::kEnd || cur_.kind == Tok::kRParen) {
                 return SyntaxError(
                     "expected an expression after '" + std::string(join == JoinOp::kAnd ? "&&" : "||") + "'", cur_.pos
@@ -284,11 +270,8 @@ private:
             );
         }
         Comparison c;
-        auto left = ParseOperand(depth);
-        if (!left) {
-            return left.error();
-        }
-        c.left = std::move(*left);
+        BASALT_ASSIGN_OR_RETURN(auto left, ParseOperand(depth));
+        c.left = std::move(left);
         if (cur_.kind != Tok::kSign) {
             return SyntaxError("expected an operator", cur_.pos);
         }
@@ -302,14 +285,9 @@ private:
         if (!known) {
             return SyntaxError("invalid operator '" + cur_.text + "'", cur_.pos);
         }
-        if (auto r = Advance(); !r) {
-            return r.error();
-        }
-        auto right = ParseOperand(depth);
-        if (!right) {
-            return right.error();
-        }
-        c.right = std::move(*right);
+        BASALT_TRY(Advance());
+        BASALT_ASSIGN_OR_RETURN(auto right, ParseOperand(depth));
+        c.right = std::move(right);
         return c;
     }
 
@@ -339,9 +317,7 @@ private:
                 return SyntaxError("expected a field, a value or a function", cur_.pos);
         }
         o.value = std::move(cur_.text);
-        if (auto r = Advance(); !r) {
-            return r.error();
-        }
+        BASALT_TRY(Advance());
         if (o.kind == Operand::Kind::kIdentifier && cur_.kind == Tok::kLParen) {
             return ParseCall(std::move(o), depth + 1);
         }
@@ -353,9 +329,7 @@ private:
             return SyntaxError("filter is nested too deeply", cur_.pos);
         }
         fn.kind = Operand::Kind::kFunction;
-        if (auto r = Advance(); !r) {
-            return r.error();
-        }
+        BASALT_TRY(Advance());
         if (cur_.kind == Tok::kRParen) {
             return Finish(std::move(fn));
         }
@@ -369,9 +343,7 @@ private:
                 return SyntaxError("too many arguments for " + fn.value + "()", fn.pos);
             }
             if (cur_.kind == Tok::kComma) {
-                if (auto r = Advance(); !r) {
-                    return r.error();
-                }
+                BASALT_TRY(Advance());
                 continue;
             }
             if (cur_.kind == Tok::kRParen) {
@@ -382,9 +354,7 @@ private:
     }
 
     Result<Operand> Finish(Operand fn) {
-        if (auto r = Advance(); !r) {
-            return r.error();
-        }
+        BASALT_TRY(Advance());
         return fn;
     }
 

@@ -99,16 +99,10 @@ Result<Subscription> ParseTopic(std::string_view topic) {
             if (ec || !v.is_object()) {
                 return MakeError(ErrorCode::kInvalidArgument, "options must be a JSON object");
             }
-            auto query_map = StringMap(v.as_object().if_contains("query"), false);
-            if (!query_map) {
-                return query_map.error();
-            }
-            auto header_map = StringMap(v.as_object().if_contains("headers"), true);
-            if (!header_map) {
-                return header_map.error();
-            }
-            s.query = std::move(*query_map);
-            s.headers = std::move(*header_map);
+            BASALT_ASSIGN_OR_RETURN(auto query_map, StringMap(v.as_object().if_contains("query"), false));
+            BASALT_ASSIGN_OR_RETURN(auto header_map, StringMap(v.as_object().if_contains("headers"), true));
+            s.query = std::move(query_map);
+            s.headers = std::move(header_map);
             if (const auto* e = s.query.if_contains("expand")) {
                 s.expand = std::string(e->as_string());
             }

@@ -34,11 +34,8 @@ PreparedWrite RecordService::PrepareSystemUpdate(
     w.fn = [c, id, sql = std::move(sql), params = std::move(params), password, change, now, hooks = auth_hooks_](
                db::Executor& ex
            ) -> Result<void> {
-        auto n = ex.Exec(sql, params);
-        if (!n) {
-            return n.error();
-        }
-        if (*n == 0) {
+        BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec(sql, params));
+        if (n == 0) {
             return NotFound();
         }
         if (password) {
@@ -68,11 +65,10 @@ Result<bool> RecordService::Satisfies(
     }
     bool ok = false;
     auto r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-        auto m = RuleMatches(ex, *current, *snapshot, std::string(rule), access, clock_, std::string(id));
-        if (!m) {
-            return m.error();
-        }
-        ok = *m;
+        BASALT_ASSIGN_OR_RETURN(
+            auto m, RuleMatches(ex, *current, *snapshot, std::string(rule), access, clock_, std::string(id))
+        );
+        ok = m;
         return Ok();
     });
     if (!r) {
@@ -95,14 +91,13 @@ Result<bool> RecordService::CanManage(const schema::Collection& c, std::string_v
 Result<json::object> RecordService::ReadWithoutRules(
     const schema::Collection& c, std::string_view id, bool include_hidden, std::string_view self_id
 ) const {
-    auto rs = db_.Read("SELECT * FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, db_.Read("SELECT * FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)})
+    );
+    if (rs.rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, include_hidden, self_id);
+    return RecordJson(c, rs, 0, include_hidden, self_id);
 }
 
 // A manager (manageRule) sees the email of the auth records it manages, public or not.

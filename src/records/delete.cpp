@@ -170,13 +170,10 @@ private:
 Result<PreparedWrite> RecordService::PrepareDelete(
     std::string_view collection, std::string_view id, const Access& access
 ) const {
-    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::delete_rule);
-    if (!l) {
-        return l.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadForWrite(collections_, collection, access, &schema::Collection::delete_rule));
     PreparedWrite w;
-    auto snapshot = l->snapshot;
-    const schema::Collection* cp = l->collection;
+    auto snapshot = l.snapshot;
+    const schema::Collection* cp = l.collection;
     const std::optional<std::string> rule = access.superuser ? std::nullopt : cp->delete_rule;
     const std::string now = FormatDateTime(clock_.Now());
     w.fn =

@@ -117,14 +117,11 @@ public:
 
     Result<void> Walk(const schema::Collection& coll, std::vector<json::object*>& recs, const ExpandNode& node) const {
         for (const auto& [seg, child] : node.children) {
-            auto segment = FetchSegment(coll, seg, recs);
+            BASALT_ASSIGN_OR_RETURN(auto segment, FetchSegment(coll, seg, recs));
             if (!segment) {
-                return segment.error();
-            }
-            if (!*segment) {
                 continue;  // nothing to expand on this level
             }
-            auto& s = **segment;
+            auto& s = *segment;
             if (!child.children.empty() && !s.fetched.empty()) {
                 std::vector<json::object*> next;
                 next.reserve(s.fetched.size());
@@ -178,11 +175,8 @@ private:
             params.emplace_back(ids[i]);
         }
         where += ")";
-        auto got = Fetch(*s.target, where, params, ids.size());
-        if (!got) {
-            return got.error();
-        }
-        s.fetched = std::move(*got);
+        BASALT_ASSIGN_OR_RETURN(auto got, Fetch(*s.target, where, params, ids.size()));
+        s.fetched = std::move(got);
         return std::optional<ExpandedSegment>{std::move(s)};
     }
 
@@ -214,11 +208,8 @@ private:
         const std::string where = back->IsMultiple() ? "EXISTS (SELECT 1 FROM json_each(" + col +
                                                            ") WHERE json_each.\"value\" IN (" + in + "))"
                                                      : col + " IN (" + in + ")";
-        auto got = Fetch(*s.target, where, params, kMaxBackRelationExpand);
-        if (!got) {
-            return got.error();
-        }
-        s.fetched = std::move(*got);
+        BASALT_ASSIGN_OR_RETURN(auto got, Fetch(*s.target, where, params, kMaxBackRelationExpand));
+        s.fetched = std::move(got);
         return std::optional<ExpandedSegment>{std::move(s)};
     }
 
@@ -240,13 +231,13 @@ private:
         }
         const auto f = compiler.Build();
         Sql s = FromWhere(target, f, where, params);
-        auto rs = db_.Read(SelectList(target, !f.joins.empty()) + s.text + " LIMIT " + std::to_string(limit), s.params);
-        if (!rs) {
-            return rs.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            db_.Read(SelectList(target, !f.joins.empty()) + s.text + " LIMIT " + std::to_string(limit), s.params)
+        );
         std::vector<json::object> out;
-        for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-            out.push_back(RecordJson(target, *rs, i, SeesHidden(access_), SelfId(target, access_)));
+        for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+            out.push_back(RecordJson(target, rs, i, SeesHidden(access_), SelfId(target, access_)));
         }
         return out;
     }
@@ -325,11 +316,8 @@ Result<void> RecordService::Expand(
     std::string_view expand,
     const Access& access
 ) const {
-    auto tree = ParseExpand(expand);
-    if (!tree) {
-        return tree.error();
-    }
-    return Expander(db_, clock_, snap, access).Walk(c, records, *tree);
+    BASALT_ASSIGN_OR_RETURN(auto tree, ParseExpand(expand));
+    return Expander(db_, clock_, snap, access).Walk(c, records, tree);
 }
 
 }  // namespace basalt::records

@@ -185,11 +185,8 @@ json::value Pick(const json::value& v, const Node& node) {
 }  // namespace
 
 Result<json::value> PickFields(const json::value& value, std::string_view fields) {
-    auto node = ParseFields(fields);
-    if (!node) {
-        return node.error();
-    }
-    return Pick(value, *node);
+    BASALT_ASSIGN_OR_RETURN(auto node, ParseFields(fields));
+    return Pick(value, node);
 }
 
 }  // namespace basalt::records

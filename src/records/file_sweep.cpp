@@ -49,12 +49,9 @@ Result<LiveRecords> ReadLiveRecords(db::Database& db, const schema::Collection& 
         params.emplace_back(id);
     }
     sql += ")";
-    auto rs = db.Read(sql, params);
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto rs, db.Read(sql, params));
     LiveRecords live;
-    for (const auto& row : rs->rows) {
+    for (const auto& row : rs.rows) {
         std::vector<std::string>& names = live[db::AsString(row[0])];
         for (std::size_t i = 0; i < file_fields.size(); ++i) {
             auto held = FileNamesOf(*file_fields[i], row[i + 1]);
@@ -193,12 +190,9 @@ Result<SweepCounts> SweepOrphanedFiles(
     SystemTime now,
     const SweepOptions& options
 ) {
-    auto top = store.ListFolders("");
-    if (!top) {
-        return top.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto top, store.ListFolders(""));
     Sweep sweep(db, store, now, options);
-    for (const auto& cid : *top) {
+    for (const auto& cid : top) {
         if (options.stop.stop_requested()) {
             break;
         }

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: MIT
-// Uploaded files: PocketBase's stored names and checks, and the names a write keeps or drops.
+// Uploaded files: PocketBase's stored names and checks, the names a write keeps or drops, and which
+// record of a view's sources holds a file the view exposes.
 #include "records/files.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <span>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include "core/random.hpp"
+#include "core/text.hpp"
+#include "query/compiler.hpp"
+#include "records/service_internal.hpp"
 
 namespace basalt::records {
 
@@ -171,14 +177,11 @@ constexpr std::size_t kSniffBytes = 3072;
 
 // Streams `bytes` into the storage under `key` (a spooled upload is copied a chunk at a time).
 Result<void> Store(storage::Storage& store, const std::string& key, const std::string& type, const ByteSource& bytes) {
-    auto up = store.Create(key, type);
-    if (!up) {
-        return up.error();
-    }
-    if (auto r = bytes.ForEachChunk([&](std::string_view chunk) { return (*up)->Write(chunk); }); !r) {
+    BASALT_ASSIGN_OR_RETURN(auto up, store.Create(key, type));
+    if (auto r = bytes.ForEachChunk([&](std::string_view chunk) { return up->Write(chunk); }); !r) {
         return r;
     }
-    return (*up)->Commit();
+    return up->Commit();
 }
 
 FieldError SizeError(const schema::Field& f, const UploadedFile& u, double max) {
@@ -231,6 +234,63 @@ void AddNames(json::object& body, const std::string& key, const std::vector<std:
         list.emplace_back(n);
     }
     body[key] = std::move(list);
+}
+
+// Whether `name` appears in `sql` as a whole identifier (not inside a longer word).
+bool MentionsIdentifier(std::string_view sql, std::string_view name) {
+    const auto word = [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_';
+    };
+    for (auto at = sql.find(name); at != std::string_view::npos; at = sql.find(name, at + 1)) {
+        const bool starts = at == 0 || !word(sql[at - 1]);
+        const bool ends = at + name.size() == sql.size() || !word(sql[at + name.size()]);
+        if (starts && ends) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// ViewFileFolder for `view`, reached through `depth` views (1: the one asked about).
+Result<std::string> ViewFileFolderAt(
+    db::Database& db,
+    const collections::Snapshot& snap,
+    const schema::Collection& view,
+    const std::string& filename,
+    int depth
+) {
+    if (depth > 5) {
+        return NotFound();
+    }
+    const std::string query = ToLower(view.Options().view_query);
+    for (const schema::Collection& source : snap.All()) {
+        if (source.id == view.id || !MentionsIdentifier(query, ToLower(source.name))) {
+            continue;
+        }
+        if (source.type == schema::CollectionType::kView) {
+            if (auto folder = ViewFileFolderAt(db, snap, source, filename, depth + 1)) {
+                return folder;
+            }
+            continue;
+        }
+        for (const schema::Field& f : source.fields) {
+            if (f.type != schema::FieldType::kFile) {
+                continue;
+            }
+            const std::string table = query::QuoteIdent(source.name);
+            const std::string column = query::QuoteIdent(f.name);
+            const std::string sql = f.IsMultiple()
+                                        ? "SELECT id FROM " + table + " WHERE EXISTS (SELECT 1 FROM json_each(" +
+                                              column + ") WHERE value = ?) LIMIT 1"
+                                        : "SELECT id FROM " + table + " WHERE " + column + " = ? LIMIT 1";
+            const db::Value name(filename);
+            auto rows = db.Read(sql, std::span<const db::Value>(&name, 1));
+            if (rows && !rows->rows.empty()) {
+                return source.id + "/" + db::AsString(rows->rows.front().front());
+            }
+        }
+    }
+    return NotFound();
 }
 
 }  // namespace
@@ -445,6 +505,12 @@ std::vector<std::string> FileNamesIn(const json::object& record, const schema::F
         }
     }
     return out;
+}
+
+Result<std::string> ViewFileFolder(
+    db::Database& db, const collections::Snapshot& snap, const schema::Collection& view, const std::string& filename
+) {
+    return ViewFileFolderAt(db, snap, view, filename, 1);
 }
 
 void CheckFileNames(

@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 
+#include "collections/store.hpp"
 #include "core/result.hpp"
 #include "core/spool_file.hpp"
 #include "db/database.hpp"
@@ -60,6 +61,15 @@ void DiscardStaged(storage::Storage& store, const StagedFiles& staged);
 std::vector<std::string> FileNamesOf(const schema::Field& f, const db::Value& column);
 /// The names a record's JSON holds in `f` (a string or an array).
 std::vector<std::string> FileNamesIn(const boost::json::object& record, const schema::Field& f);
+
+/// PocketBase's FindRecordByViewFile: the folder (`<collectionId>/<recordId>`) of the record that
+/// holds `filename` in a file field of a collection the query of view `view` reads (through views at
+/// most 5 deep), looked up in `snap`'s collections. The name is one the view's record holds, so a
+/// match is the file the view exposes. kNotFound when no source record holds it (a source that
+/// cannot be read is passed over).
+Result<std::string> ViewFileFolder(
+    db::Database& db, const collections::Snapshot& snap, const schema::Collection& view, const std::string& filename
+);
 
 /// For a write of `values` over `previous` (null for a create): names that are neither kept from
 /// `previous` nor just uploaded are errors (validation_invalid_file, as PocketBase refuses new

@@ -67,15 +67,9 @@ Result<query::CompiledFilter> CompileListPlan(
     const Clock& clock
 ) {
     query::Compiler compiler(c, snap, CompileOptionsFor(access, clock));
-    if (auto r = ApplyRule(compiler, c.list_rule, access); !r) {
-        return r.error();
-    }
-    if (auto r = compiler.AddFilter(p.filter); !r) {
-        return r.error();
-    }
-    if (auto r = compiler.SetSort(p.sort); !r) {
-        return r.error();
-    }
+    BASALT_TRY(ApplyRule(compiler, c.list_rule, access));
+    BASALT_TRY(compiler.AddFilter(p.filter));
+    BASALT_TRY(compiler.SetSort(p.sort));
     return compiler.Build();
 }
 
@@ -137,9 +131,7 @@ Result<std::string> ExpandedItemsJson(
     for (auto& o : records) {
         ptrs.push_back(&o);
     }
-    if (auto e = service.Expand(c, snap, ptrs, p.expand, access); !e) {
-        return e.error();
-    }
+    BASALT_TRY(service.Expand(c, snap, ptrs, p.expand, access));
     json::array with_expand;
     for (auto& o : records) {
         with_expand.emplace_back(std::move(o));
@@ -227,11 +219,8 @@ Result<void> RecordService::CountListTotal(
         out.total_items = *q.cached_total;
         return Ok();
     }
-    auto count = ex.Query(q.count_sql, q.count_params);
-    if (!count) {
-        return count.error();
-    }
-    out.total_items = db::AsInt(count->rows[0][0]);
+    BASALT_ASSIGN_OR_RETURN(auto count, ex.Query(q.count_sql, q.count_params));
+    out.total_items = db::AsInt(count.rows[0][0]);
     if (!c.system) {
         StoreCount(std::move(q.count_key), q.version, out.total_items);
     }
@@ -271,15 +260,12 @@ Result<void> RecordService::ReadListPage(
         r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
             if (!p.expand.empty()) {
                 // With expand: records as DOM objects.
-                auto rs = ex.Query(q.page_sql, q.page_params);
-                if (!rs) {
-                    return rs.error();
+                BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query(q.page_sql, q.page_params));
+                for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+                    expanded.push_back(RecordJson(c, rs, i, include_hidden, SelfId(c, access)));
                 }
-                for (std::size_t i = 0; i < rs->rows.size(); ++i) {
-                    expanded.push_back(RecordJson(c, *rs, i, include_hidden, SelfId(c, access)));
-                }
-            } else if (auto each = ex.QueryEach(q.page_sql, q.page_params, stream); !each) {
-                return each.error();
+            } else {
+                BASALT_TRY(ex.QueryEach(q.page_sql, q.page_params, stream));
             }
             if (p.skip_total) {
                 return Ok();
@@ -296,43 +282,32 @@ Result<void> RecordService::ReadListPage(
 }
 
 Result<ListResult> RecordService::List(std::string_view collection, const ListParams& p, const Access& access) const {
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
-    const schema::Collection& c = *l->collection;
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadCollection(collections_, collection));
+    const schema::Collection& c = *l.collection;
     if (!ScopeAllows(access, c, "list")) {
         return ScopeForbidden();
     }
     if (!access.superuser && !c.list_rule) {
         return Forbidden();
     }
-    auto plan = ListPlan(c, l->snapshot, p, access);
-    if (!plan) {
-        return plan.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto plan, ListPlan(c, l.snapshot, p, access));
     ListResult out;
     out.page = std::clamp<std::int64_t>(p.page, 1, kMaxPage);
     out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
-    ListQueries q = ListQueriesFor(c, *plan, p, out);
+    ListQueries q = ListQueriesFor(c, plan, p, out);
     q.version = collections_.DataVersion();  // read before the data
     if (!p.skip_total && !c.system) {
         q.count_key = CountKey(q.count_sql, q.count_params);
         q.cached_total = CachedCount(q.count_key, q.version);
     }
     std::vector<json::object> expanded;
-    if (auto r = ReadListPage(c, p, access, q, out, expanded); !r) {
-        return r.error();
-    }
+    BASALT_TRY(ReadListPage(c, p, access, q, out, expanded));
     if (!p.skip_total) {
         out.total_pages = (out.total_items + out.per_page - 1) / out.per_page;
     }
     if (!p.expand.empty()) {
-        auto items = ExpandedItemsJson(*this, c, *l->snapshot, expanded, p, access);
-        if (!items) {
-            return items.error();
-        }
-        out.items_json = std::move(*items);
+        BASALT_ASSIGN_OR_RETURN(auto items, ExpandedItemsJson(*this, c, *l.snapshot, expanded, p, access));
+        out.items_json = std::move(items);
     }
     return out;
 }

@@ -17,14 +17,13 @@ namespace {
 Result<json::object> ReadBack(
     db::Executor& ex, const schema::Collection& c, const std::string& id, const Access& access
 ) {
-    auto rs = ex.Query(SelectList(c, false) + " FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?", {id});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, ex.Query(SelectList(c, false) + " FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?", {id})
+    );
+    if (rs.rows.empty()) {
         return NotFound();
     }
-    return RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access));
+    return RecordJson(c, rs, 0, SeesHidden(access), SelfId(c, access));
 }
 
 }  // namespace
@@ -63,20 +62,14 @@ Result<void> AppendRecordEvent(
         sql += ") FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?";
         params.emplace_back(id);
     } else {
-        auto rec = ReadCurrent(ex, c, id);
-        if (!rec) {
-            return rec.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(auto rec, ReadCurrent(ex, c, id));
         sql =
             "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, "
             "?, ?)";
-        params.emplace_back(json::serialize(*rec));
+        params.emplace_back(json::serialize(rec));
     }
-    auto n = ex.Exec(sql, params);
-    if (!n) {
-        return n.error();
-    }
-    if (*n != 1) {
+    BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec(sql, params));
+    if (n != 1) {
         return NotFound();
     }
     return Ok();

@@ -157,11 +157,8 @@ Result<bool> RuleMatches(
     }
     const auto f = compiler.Build();
     Sql s = FromWhere(c, f, query::QuoteIdent(c.name) + ".\"id\" = ?", {id});
-    auto rs = ex.Query("SELECT 1" + s.text + " LIMIT 1", s.params);
-    if (!rs) {
-        return rs.error();
-    }
-    return !rs->rows.empty();
+    BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query("SELECT 1" + s.text + " LIMIT 1", s.params));
+    return !rs.rows.empty();
 }
 
 Result<void> RequireRuleMatch(
@@ -223,11 +220,8 @@ Result<bool> RecordService::CanSeeEvent(
     Sql s = FromWhere(c, f, query::QuoteIdent(c.name) + ".\"id\" = ?", {std::string(id)});
     std::vector<db::Value> params{std::string(record_json)};
     params.insert(params.end(), s.params.begin(), s.params.end());
-    auto rs = db_.Read(cte + " SELECT 1" + s.text + " LIMIT 1", params);
-    if (!rs) {
-        return rs.error();
-    }
-    return !rs->rows.empty();
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(cte + " SELECT 1" + s.text + " LIMIT 1", params));
+    return !rs.rows.empty();
 }
 
 }  // namespace basalt::records

@@ -32,28 +32,19 @@ Result<json::object> RecordService::View(
     if (!record || expand.empty()) {
         return record;
     }
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadCollection(collections_, collection));
     std::vector<json::object*> ptrs{&*record};
-    if (auto e = Expand(*l->collection, *l->snapshot, ptrs, expand, access); !e) {
-        return e.error();
-    }
+    BASALT_TRY(Expand(*l.collection, *l.snapshot, ptrs, expand, access));
     return record;
 }
 
 Result<bool> RecordService::ExistsIn(db::Executor& ex, std::string_view collection, std::string_view id) const {
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
-    auto rs =
-        ex.Query("SELECT 1 FROM " + query::QuoteIdent(l->collection->name) + " WHERE \"id\" = ?", {std::string(id)});
-    if (!rs) {
-        return rs.error();
-    }
-    return !rs->rows.empty();
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadCollection(collections_, collection));
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs,
+        ex.Query("SELECT 1 FROM " + query::QuoteIdent(l.collection->name) + " WHERE \"id\" = ?", {std::string(id)})
+    );
+    return !rs.rows.empty();
 }
 
 Result<void> RecordService::ExpandOne(
@@ -62,22 +53,16 @@ Result<void> RecordService::ExpandOne(
     if (expand.empty()) {
         return Ok();
     }
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadCollection(collections_, collection));
     std::vector<json::object*> ptrs{&record};
-    return Expand(*l->collection, *l->snapshot, ptrs, expand, access);
+    return Expand(*l.collection, *l.snapshot, ptrs, expand, access);
 }
 
 Result<json::object> RecordService::ViewWithoutExpand(
     std::string_view collection, std::string_view id, const Access& access
 ) const {
-    auto l = LoadCollection(collections_, collection);
-    if (!l) {
-        return l.error();
-    }
-    const schema::Collection& c = *l->collection;
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadCollection(collections_, collection));
+    const schema::Collection& c = *l.collection;
     if (!ScopeAllows(access, c, "view")) {
         return ScopeForbidden();
     }
@@ -86,30 +71,24 @@ Result<json::object> RecordService::ViewWithoutExpand(
     }
     if (access.superuser || c.view_rule->empty()) {
         // No rule to apply: the plain indexed read.
-        auto rs =
-            db_.Read("SELECT * FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)});
-        if (!rs) {
-            return rs.error();
-        }
-        if (rs->rows.empty()) {
+        BASALT_ASSIGN_OR_RETURN(
+            auto rs,
+            db_.Read("SELECT * FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ? LIMIT 1", {std::string(id)})
+        );
+        if (rs.rows.empty()) {
             return NotFound();
         }
-        return WithManagedEmail(c, RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access)), *rs, access);
+        return WithManagedEmail(c, RecordJson(c, rs, 0, SeesHidden(access), SelfId(c, access)), rs, access);
     }
-    query::Compiler compiler(c, *l->snapshot, CompileOptionsFor(access, clock_));
-    if (auto r = ApplyRule(compiler, c.view_rule, access); !r) {
-        return r.error();
-    }
+    query::Compiler compiler(c, *l.snapshot, CompileOptionsFor(access, clock_));
+    BASALT_TRY(ApplyRule(compiler, c.view_rule, access));
     const auto f = compiler.Build();
     Sql s = FromWhere(c, f, query::QuoteIdent(c.name) + ".\"id\" = ?", {std::string(id)});
-    auto rs = db_.Read(SelectList(c, !f.joins.empty()) + s.text + " LIMIT 1", s.params);
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read(SelectList(c, !f.joins.empty()) + s.text + " LIMIT 1", s.params));
+    if (rs.rows.empty()) {
         return NotFound();
     }
-    return WithManagedEmail(c, RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access)), *rs, access);
+    return WithManagedEmail(c, RecordJson(c, rs, 0, SeesHidden(access), SelfId(c, access)), rs, access);
 }
 
 }  // namespace basalt::records

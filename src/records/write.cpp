@@ -72,11 +72,8 @@ Result<void> CheckRelations(
             params.emplace_back(ids[i]);
         }
         sql += ")";
-        auto rs = ex.Query(sql, params);
-        if (!rs) {
-            return rs.error();
-        }
-        if (db::AsInt(rs->rows[0][0]) != static_cast<std::int64_t>(ids.size())) {
+        BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query(sql, params));
+        if (db::AsInt(rs.rows[0][0]) != static_cast<std::int64_t>(ids.size())) {
             errors.push_back(
                 {f->name,
                  "validation_missing_rel_records",
@@ -102,17 +99,16 @@ Result<void> AppendEventAndReadBack(
     const std::string& now,
     json::object& out
 ) {
-    auto rs = ex.Query(SelectList(c, false) + " FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?", {id});
-    if (!rs) {
-        return rs.error();
-    }
-    if (rs->rows.empty()) {
+    BASALT_ASSIGN_OR_RETURN(
+        auto rs, ex.Query(SelectList(c, false) + " FROM " + query::QuoteIdent(c.name) + " WHERE \"id\" = ?", {id})
+    );
+    if (rs.rows.empty()) {
         return NotFound();
     }
     if (auto e = AppendRecordEvent(ex, c, id, action, now); !e) {
         return e;
     }
-    out = RecordJson(c, *rs, 0, SeesHidden(access), SelfId(c, access));
+    out = RecordJson(c, rs, 0, SeesHidden(access), SelfId(c, access));
     return Ok();
 }
 
@@ -271,11 +267,8 @@ struct InsertRecord {
             return WriteFailure(r.error(), c, "Failed to create record.");
         }
         if (rule && !rule->empty()) {
-            auto ok = RuleMatches(ex, c, *snapshot, *rule, access, *clock, id);
+            BASALT_ASSIGN_OR_RETURN(auto ok, RuleMatches(ex, c, *snapshot, *rule, access, *clock, id));
             if (!ok) {
-                return ok.error();
-            }
-            if (!*ok) {
                 return MakeError(ErrorCode::kInvalidArgument, "Failed to create record.");
             }
         }
@@ -305,28 +298,22 @@ struct UpdateRecord {
     Result<void> operator()(db::Executor& ex) const {
         const schema::Collection& c = *collection;
         BASALT_TRY(RequireRuleMatch(ex, c, *snapshot, rule, access, *clock, id));
-        auto current = ReadCurrent(ex, c, id);
-        if (!current) {
-            return current.error();
-        }
-        auto plan = Plan(*current);
-        if (!plan) {
-            return plan.error();
-        }
+        BASALT_ASSIGN_OR_RETURN(auto current, ReadCurrent(ex, c, id));
+        BASALT_ASSIGN_OR_RETURN(auto plan, Plan(current));
         std::vector<FieldError> file_errors;
         std::vector<std::string> dropped;
-        CheckFileNames(plan->values, &*current, uploaded, file_errors, dropped);
+        CheckFileNames(plan.values, &current, uploaded, file_errors, dropped);
         if (!file_errors.empty()) {
             return ValidationError("Failed to update record.", std::move(file_errors));
         }
-        if (auto r = CheckRelations(ex, c, *snapshot, plan->values); !r) {
+        if (auto r = CheckRelations(ex, c, *snapshot, plan.values); !r) {
             Error e = r.error();
             e.message = "Failed to update record.";
             return e;
         }
         DeleteAfterCommit(ex, std::move(dropped));
-        if (!plan->values.empty()) {
-            if (auto r = ex.Exec(plan->sql, plan->params); !r) {
+        if (!plan.values.empty()) {
+            if (auto r = ex.Exec(plan.sql, plan.params); !r) {
                 return WriteFailure(r.error(), c, "Failed to update record.");
             }
         }
@@ -340,7 +327,7 @@ struct UpdateRecord {
         if (auto r = AppendEventAndReadBack(ex, c, id, access, "update", now, *out); !r) {
             return r;
         }
-        return NotifyAuthHooks(ex, *current);
+        return NotifyAuthHooks(ex, current);
     }
 
 private:
@@ -416,11 +403,8 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     const AuthInput& auth,
     const std::vector<std::string>& uploaded
 ) const {
-    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::create_rule);
-    if (!l) {
-        return l.error();
-    }
-    const schema::Collection& c = *l->collection;
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadForWrite(collections_, collection, access, &schema::Collection::create_rule));
+    const schema::Collection& c = *l.collection;
     std::vector<FieldError> errors;
     const std::string now = FormatDateTime(clock_.Now());
     std::string id;
@@ -448,8 +432,8 @@ Result<PreparedWrite> RecordService::PrepareCreate(
     PreparedWrite w;
     w.record = std::make_shared<json::object>(RecordJson(c, stored, 0, SeesHidden(access), SelfId(c, access)));
     w.fn = InsertRecord{
-        .snapshot = l->snapshot,
-        .collection = l->collection,
+        .snapshot = l.snapshot,
+        .collection = l.collection,
         .values = std::move(values),
         .insert = std::move(insert),
         .payload = std::move(payload),
@@ -471,11 +455,8 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     const AuthInput& auth,
     const std::vector<std::string>& uploaded
 ) const {
-    auto l = LoadForWrite(collections_, collection, access, &schema::Collection::update_rule);
-    if (!l) {
-        return l.error();
-    }
-    const schema::Collection& c = *l->collection;
+    BASALT_ASSIGN_OR_RETURN(auto l, LoadForWrite(collections_, collection, access, &schema::Collection::update_rule));
+    const schema::Collection& c = *l.collection;
     const std::string now = FormatDateTime(clock_.Now());
     const bool modifiers = HasModifiers(c, body);
     // Without modifiers the body is validated here; with them it needs the stored values, which
@@ -492,8 +473,8 @@ Result<PreparedWrite> RecordService::PrepareUpdate(
     PreparedWrite w;
     w.record = std::make_shared<json::object>();
     w.fn = UpdateRecord{
-        .snapshot = l->snapshot,
-        .collection = l->collection,
+        .snapshot = l.snapshot,
+        .collection = l.collection,
         .ready = std::move(ready),
         .body = body,
         .now = now,

@@ -236,11 +236,8 @@ Result<Collection> CollectionFromJson(const boost::json::object& json) {
             if (!fv.is_object()) {
                 return MakeError(ErrorCode::kInvalidArgument, "fields must be objects", "fields");
             }
-            auto f = FieldFromJson(fv.as_object());
-            if (!f) {
-                return f.error();
-            }
-            c.fields.push_back(std::move(*f));
+            BASALT_ASSIGN_OR_RETURN(auto f, FieldFromJson(fv.as_object()));
+            c.fields.push_back(std::move(f));
         }
     }
     if (const auto* idx = json.if_contains("indexes"); idx != nullptr && idx->is_array()) {

@@ -323,14 +323,11 @@ json::object SettingsStore::Defaults() {
 }
 
 Result<void> SettingsStore::Load() {
-    auto rs = db_.Read("SELECT value FROM _params WHERE key = 'settings'");
-    if (!rs) {
-        return rs.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read("SELECT value FROM _params WHERE key = 'settings'"));
     json::object doc = Defaults();
-    if (!rs->rows.empty()) {
+    if (!rs.rows.empty()) {
         boost::system::error_code ec;
-        auto stored = json::parse(db::AsString(rs->rows[0][0]), ec);
+        auto stored = json::parse(db::AsString(rs.rows[0][0]), ec);
         if (ec || !stored.is_object()) {
             return MakeError(ErrorCode::kInternal, "the stored settings are corrupt");
         }
@@ -445,14 +442,11 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     }
     const std::string text = json::serialize(next);
     auto written = db_.Write([&text](db::Executor& ex) -> Result<void> {
-        auto r = ex.Exec(
+        BASALT_TRY(ex.Exec(
             "INSERT INTO _params (key, value) VALUES ('settings', ?) ON CONFLICT (key) DO UPDATE SET value = "
             "excluded.value",
             {text}
-        );
-        if (!r) {
-            return r.error();
-        }
+        ));
         return Ok();
     });
     if (!written) {

@@ -634,20 +634,17 @@ Result<std::size_t> S3Reader::ReadAt(std::uint64_t offset, std::span<char> out) 
         r.into = std::span<char>(buffer);
     }
     r.skip = from;  // when a server ignores the Range and sends the whole file
-    auto answer = store_.Perform(r);
-    if (!answer) {
-        return answer.error();
-    }
-    if (answer->status == 412) {
+    BASALT_ASSIGN_OR_RETURN(auto answer, store_.Perform(r));
+    if (answer.status == 412) {
         return MakeError(ErrorCode::kUnavailable, "the file changed while it was read");
     }
-    if (!Success(answer->status)) {
-        return store_.Failure("read", *answer);
+    if (!Success(answer.status)) {
+        return store_.Failure("read", answer);
     }
     if (direct) {
-        return cached + answer->filled;
+        return cached + answer.filled;
     }
-    buffer.resize(answer->filled);
+    buffer.resize(answer.filled);
     window_ = std::move(buffer);
     window_at_ = from;
     return cached + FromWindow(from, rest);

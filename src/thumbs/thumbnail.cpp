@@ -94,12 +94,11 @@ Result<ImagePtr> ShrinkOnLoad(std::string_view source, int width, int height, Vi
 // anchors are top-centre and bottom-centre).
 Result<ImagePtr> Fill(std::string_view source, std::int64_t width, std::int64_t height, const ThumbSpec& spec) {
     const bool wider = width * spec.height > height * spec.width;
-    auto shrunk =
-        ShrinkOnLoad(source, wider ? VIPS_MAX_COORD : spec.width, wider ? spec.height : VIPS_MAX_COORD, VIPS_SIZE_BOTH);
-    if (!shrunk) {
-        return shrunk.error();
-    }
-    const ImagePtr covered = std::move(*shrunk);
+    BASALT_ASSIGN_OR_RETURN(
+        auto shrunk,
+        ShrinkOnLoad(source, wider ? VIPS_MAX_COORD : spec.width, wider ? spec.height : VIPS_MAX_COORD, VIPS_SIZE_BOTH)
+    );
+    const ImagePtr covered = std::move(shrunk);
     VipsImage* raw = covered.get();
     const int w = std::min(spec.width, vips_image_get_width(raw));
     const int h = std::min(spec.height, vips_image_get_height(raw));
@@ -195,11 +194,8 @@ Result<Image> MakeThumb(std::string_view source, const ThumbSpec& spec, const Li
         return MakeError(ErrorCode::kInvalidArgument, "the image has too many pixels to make a thumb of");
     }
     const bool fill = spec.width != 0 && spec.height != 0 && spec.mode != Mode::kFit;
-    auto thumb = fill ? Fill(source, width, height, spec) : Scale(source, spec);
-    if (!thumb) {
-        return thumb.error();
-    }
-    return Encode(thumb->get(), *format);
+    BASALT_ASSIGN_OR_RETURN(auto thumb, fill ? Fill(source, width, height, spec) : Scale(source, spec));
+    return Encode(thumb.get(), *format);
 }
 
 }  // namespace basalt::thumbs

@@ -109,11 +109,7 @@ Connection::~Connection() {
 }
 
 Result<ResultSet> Connection::Query(std::string_view sql, std::span<const Value> params) {
-    auto stmt = Prepare(sql, params);
-    if (!stmt) {
-        return stmt.error();
-    }
-    sqlite3_stmt* s = *stmt;
+    BASALT_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql, params));
     ResultSet rs;
     int ncol = 0;
     // The columns are read after the first step: a cached statement over `*` is prepared again
@@ -151,11 +147,7 @@ Result<ResultSet> Connection::Query(std::string_view sql, std::span<const Value>
 }
 
 Result<void> Connection::QueryEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) {
-    auto stmt = Prepare(sql, params);
-    if (!stmt) {
-        return stmt.error();
-    }
-    sqlite3_stmt* s = *stmt;
+    BASALT_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql, params));
     const StatementRow row(s);
     for (;;) {
         const int rc = sqlite3_step(s);
@@ -177,11 +169,7 @@ Result<void> Connection::QueryEach(std::string_view sql, std::span<const Value> 
 }
 
 Result<std::int64_t> Connection::Exec(std::string_view sql, std::span<const Value> params) {
-    auto stmt = Prepare(sql, params);
-    if (!stmt) {
-        return stmt.error();
-    }
-    sqlite3_stmt* s = *stmt;
+    BASALT_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql, params));
     int rc = SQLITE_ROW;
     while (rc == SQLITE_ROW) {
         rc = sqlite3_step(s);

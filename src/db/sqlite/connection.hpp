@@ -48,10 +48,7 @@ public:
     /// from the statement cache: the writer runs several per write, and parsing them each time was a
     /// measurable part of a create.
     Result<void> Raw(const char* sql) {
-        auto r = Exec(sql, std::span<const Value>());
-        if (!r) {
-            return r.error();
-        }
+        BASALT_TRY(Exec(sql, std::span<const Value>()));
         return Ok();
     }
 

@@ -126,53 +126,38 @@ void SqliteDatabase::ReleaseReader(std::unique_ptr<Connection> conn) {
 }
 
 Result<ResultSet> SqliteDatabase::Read(std::string_view sql, std::span<const Value> params) {
-    auto conn = AcquireReader();
-    if (!conn) {
-        return conn.error();
-    }
-    auto r = (*conn)->Query(sql, params);
-    ReleaseReader(std::move(*conn));
+    BASALT_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+    auto r = conn->Query(sql, params);
+    ReleaseReader(std::move(conn));
     return r;
 }
 
 Result<void> SqliteDatabase::ReadEach(std::string_view sql, std::span<const Value> params, const RowFn& fn) {
-    auto conn = AcquireReader();
-    if (!conn) {
-        return conn.error();
-    }
-    auto r = (*conn)->QueryEach(sql, params, fn);
-    ReleaseReader(std::move(*conn));
+    BASALT_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+    auto r = conn->QueryEach(sql, params, fn);
+    ReleaseReader(std::move(conn));
     return r;
 }
 
 Result<void> SqliteDatabase::ReadTx(const ReadFn& fn) {
-    auto conn = AcquireReader();
-    if (!conn) {
-        return conn.error();
-    }
-    Connection& c = **conn;
+    BASALT_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+    Connection& c = *conn;
     auto r = c.Raw("BEGIN");
     if (r) {
         r = fn(c);
         (void)c.Raw("COMMIT");
     }
-    ReleaseReader(std::move(*conn));
+    ReleaseReader(std::move(conn));
     return r;
 }
 
 }  // namespace sqlite
 
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options) {
-    auto writer = sqlite::Connection::Open(options, /*reader=*/false, options.sync_thread);
-    if (!writer) {
-        return writer.error();
-    }
-    auto checkpointer = sqlite::Connection::Open(options, /*reader=*/false);
-    if (!checkpointer) {
-        return checkpointer.error();
-    }
+    BASALT_ASSIGN_OR_RETURN(auto writer, sqlite::Connection::Open(options, /*reader=*/false, options.sync_thread));
+    BASALT_ASSIGN_OR_RETURN(auto checkpointer, sqlite::Connection::Open(options, /*reader=*/false));
     return std::unique_ptr<Database>(
-        std::make_unique<sqlite::SqliteDatabase>(options, std::move(*writer), std::move(*checkpointer))
+        std::make_unique<sqlite::SqliteDatabase>(options, std::move(writer), std::move(checkpointer))
     );
 }
 
