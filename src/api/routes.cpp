@@ -39,6 +39,7 @@ void RegisterRoutes(
     router.Use(std::make_shared<RequestLogMiddleware>(deps.logs));  // after auth's After: sees who asked
     router.Use(std::make_shared<http::SecurityHeadersMiddleware>());
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
+    router.Use(std::make_shared<http::ETagMiddleware>());  // After: on the final body, fields picked
     router.Use(std::make_shared<AuthMiddleware>(deps));
     router.Use(std::make_shared<RateLimitMiddleware>(deps));  // knows who asks: keys by auth record
     router.Use(std::make_shared<FieldsMiddleware>());         // After runs first: picks before CORS/logging

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 #include "core/json_text.hpp"
 #include "core/random.hpp"
@@ -34,7 +35,51 @@ std::string NewRequestId() {
     return id;
 }
 
+// Whether an If-None-Match list names `etag` (weak comparison, RFC 9110 §13.1.2) or is "*".
+bool NoneMatchNames(std::string_view header, std::string_view etag) {
+    const auto opaque = [](std::string_view tag) {
+        return tag.starts_with("W/") ? tag.substr(2) : tag;
+    };
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        std::string_view item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+            item.remove_prefix(1);
+        }
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+            item.remove_suffix(1);
+        }
+        if (item == "*" || (!item.empty() && opaque(item) == opaque(etag))) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
+
+void ETagMiddleware::After(const Request& req, Response& res) {
+    if ((req.method != Method::kGet && req.method != Method::kHead) || res.status != 200 || res.stream ||
+        res.body_reader || res.body.empty() || !res.Header("Content-Type").starts_with("application/json")) {
+        return;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::uint64_t h = std::hash<std::string_view>{}(res.body);
+    std::string etag = "W/\"";
+    for (int i = 0; i < 16; ++i, h >>= 4U) {
+        etag.push_back(kHex[h & 0xFU]);
+    }
+    etag.push_back('"');
+    res.SetHeader("Cache-Control", req.HasHeader("Authorization") ? "private, no-cache" : "no-cache");
+    res.SetHeader("Vary", "Authorization");
+    const std::string_view wanted = req.Header("If-None-Match");
+    if (!wanted.empty() && NoneMatchNames(wanted, etag)) {
+        res.status = 304;
+        res.body.clear();
+    }
+    res.SetHeader("ETag", std::move(etag));
+}
 
 std::optional<Response> RequestIdMiddleware::Before(Request& req) {
     std::string_view incoming = req.Header("X-Request-Id");
@@ -124,8 +169,11 @@ void CorsMiddleware::After(const Request& req, Response& res) {
         res.SetHeader("Access-Control-Allow-Origin", "*");
     } else {
         res.SetHeader("Access-Control-Allow-Origin", std::string(origin));
-        if (res.Header("Vary").empty()) {
+        const std::string_view vary = res.Header("Vary");
+        if (vary.empty()) {
             res.SetHeader("Vary", "Origin");
+        } else if (vary.find("Origin") == std::string_view::npos) {
+            res.SetHeader("Vary", std::string(vary) + ", Origin");
         }
     }
 }

@@ -43,6 +43,17 @@ private:
     bool any_ = false;
 };
 
+/// HTTP revalidation of JSON answers (records, lists, collections, settings): a 200 JSON answer to
+/// GET or HEAD gets a weak ETag (a 64-bit hash of its body) and `Cache-Control: no-cache` — `private`
+/// as well when the request carried Authorization — and `Vary: Authorization`, so that no shared
+/// cache ever serves one user's answer to another and every cached answer is revalidated. A request
+/// whose If-None-Match names that ETag (or "*") gets 304 with no body. Streams and file bodies are
+/// left alone (files have their own validators).
+class ETagMiddleware final : public Middleware {
+public:
+    void After(const Request& req, Response& res) override;
+};
+
 /// The security headers PocketBase sends on every response.
 class SecurityHeadersMiddleware final : public Middleware {
 public:

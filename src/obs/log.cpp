@@ -160,16 +160,8 @@ void AppendLinePrefix(std::string& out, Level level, std::string_view msg) {
 namespace {
 
 std::mutex g_forwarder_mu;
-std::shared_ptr<const Forwarder> g_forwarder;  // under g_forwarder_mu
+Forwarder g_forwarder;  // under g_forwarder_mu, which is held while it runs
 std::atomic<bool> g_forwarding{false};
-
-std::shared_ptr<const Forwarder> CurrentForwarder() {
-    if (!g_forwarding.load(std::memory_order_relaxed)) {
-        return nullptr;
-    }
-    std::lock_guard lock(g_forwarder_mu);
-    return g_forwarder;
-}
 
 // `fields` as the members of a JSON object, without its braces.
 void AppendFields(std::string& out, std::initializer_list<Field> fields) {
@@ -198,20 +190,25 @@ void AppendFields(std::string& out, std::initializer_list<Field> fields) {
 }  // namespace
 
 void SetForwarder(Forwarder forwarder) {
+    // Waits for a forwarding call in progress: once this returns, the old forwarder never runs again
+    // (so what it calls may go).
     std::lock_guard lock(g_forwarder_mu);
-    g_forwarder = forwarder ? std::make_shared<const Forwarder>(std::move(forwarder)) : nullptr;
-    g_forwarding.store(g_forwarder != nullptr);
+    g_forwarder = std::move(forwarder);
+    g_forwarding.store(static_cast<bool>(g_forwarder));
 }
 
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields) {
-    const auto forwarder = CurrentForwarder();
-    if (!Enabled(level) && !forwarder) {
+    const bool forwarding = g_forwarding.load(std::memory_order_relaxed);
+    if (!Enabled(level) && !forwarding) {
         return;
     }
     std::string members;
     AppendFields(members, fields);
-    if (forwarder) {
-        (*forwarder)(level, msg, "{" + members + "}");
+    if (forwarding) {
+        std::lock_guard lock(g_forwarder_mu);
+        if (g_forwarder) {
+            g_forwarder(level, msg, "{" + members + "}");
+        }
     }
     if (!Enabled(level)) {
         return;

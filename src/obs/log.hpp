@@ -49,8 +49,9 @@ inline void Debug(std::string_view msg, std::initializer_list<Field> fields = {}
 
 /// Also hands every message (any level, whatever SetMinLevel says) to `forwarder`, with its fields
 /// as a JSON object's text: the app's log store (PocketBase's logs keep app messages beside
-/// requests). It runs on the logging thread: it must be quick and must not log. An empty function
-/// stops forwarding (before what it calls goes away).
+/// requests). It runs on the logging thread under a lock: it must be quick and must not log. An empty
+/// function stops forwarding; SetForwarder waits for a call in progress, so what the old forwarder
+/// used may go once it returns.
 using Forwarder = std::function<void(Level level, std::string_view msg, std::string_view fields_json)>;
 void SetForwarder(Forwarder forwarder);
 

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string_view>
 
+#include <boost/json/parse.hpp>
+
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -15,6 +17,7 @@
 #include "identity/external_auths.hpp"
 #include "identity/mfas.hpp"
 #include "identity/otps.hpp"
+#include "logs/log_store.hpp"
 #include "obs/log.hpp"
 #include "thumbs/thumbnailer.hpp"
 
@@ -46,6 +49,7 @@ struct World {
     std::unique_ptr<basalt::identity::AccountMail> account_mail;
     std::unique_ptr<basalt::identity::SignInService> sign_in;
     std::unique_ptr<basalt::identity::OAuth2Accounts> oauth2_accounts;
+    std::unique_ptr<basalt::logs::LogStore> logs;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -93,6 +97,14 @@ struct World {
         );
         oauth2_accounts =
             std::make_unique<basalt::identity::OAuth2Accounts>(*db, *records, *auth_records, *external_auths);
+        logs = std::move(*basalt::logs::LogStore::Open(std::string(dir) + "/auxiliary.db", clock));
+        // Rate limits on, far above what a fuzzing run sends, so every request walks the limiter's
+        // path and label parsing (and the request log writes every request).
+        (void)settings->Patch(boost::json::parse(R"({"rateLimits":{"enabled":true,"rules":[
+            {"label":"*:create","audience":"","duration":1,"maxRequests":100000000},
+            {"label":"users:auth","audience":"@guest","duration":1,"maxRequests":100000000},
+            {"label":"/api/","audience":"","duration":1,"maxRequests":100000000}]}})")
+                                  .as_object());
         pool = std::make_unique<basalt::api::BlockingPool>(1, 16);
         // Named members: a field added to Deps fails this build rather than shifting the others.
         basalt::api::RegisterRoutes(
@@ -122,6 +134,7 @@ struct World {
              .webhooks = *webhooks,
              .storage = *storage,
              .thumbs = *thumbs,
+             .logs = *logs,
              .notify_workers = nullptr,
              .job_kinds =
                  [](const std::string& kind) {
