@@ -91,8 +91,10 @@ std::string InsertSql(std::size_t rows) {
 // much as the b-tree inserts of one row: at thousands of requests a second, that was the log
 // writer's main cost), the rest one by one.
 Result<void> InsertAll(db::Executor& ex, std::vector<Pending>& batch) {
-    static const std::string kMany = InsertSql(kInsertRows);
-    static const std::string kOne = InsertSql(1);
+    // Built per batch (a few microseconds a second): statics would be destroyed at exit under a
+    // writer thread of a store that is never closed.
+    const std::string many = InsertSql(kInsertRows);
+    const std::string one = InsertSql(1);
     std::vector<db::Value> params;
     params.reserve(kInsertRows * 5);
     std::size_t i = 0;
@@ -107,7 +109,7 @@ Result<void> InsertAll(db::Executor& ex, std::vector<Pending>& batch) {
             params.emplace_back(std::move(p.data));
             params.emplace_back(FormatDateTime(p.created));
         }
-        BASALT_TRY(ex.Exec(rows == 1 ? kOne : kMany, params));
+        BASALT_TRY(ex.Exec(rows == 1 ? one : many, params));
         i += rows;
     }
     return Ok();
