@@ -43,14 +43,16 @@ wrk_stats() {
   echo "$rps $p99 ${errors:-0}"
 }
 
-# start_basalt: a superuser (bench@example.com) and `$BIN serve` on a free port over $out/data;
-# sets BURL, BPID and SU_TOKEN (the superuser's token). BASALT_ARGS: extra serve flags.
+# start_basalt: a superuser (bench@example.com) and `$BIN serve` on a free port over $out/data
+# (DATA to choose another directory); sets BURL, BPID and SU_TOKEN (the superuser's token).
+# BASALT_ARGS: extra serve flags.
 start_basalt() {
-  "$BIN" superuser upsert bench@example.com bench-password --dir "$out/data" >/dev/null
+  local dir=${DATA:-$out/data}
+  "$BIN" superuser upsert bench@example.com bench-password --dir "$dir" >/dev/null
   local port
   port=$(free_port)
   # shellcheck disable=SC2086
-  "$BIN" serve --http 127.0.0.1:"$port" --dir "$out/data" ${BASALT_ARGS:-} </dev/null >>"$out/basalt.log" 2>&1 &
+  "$BIN" serve --http 127.0.0.1:"$port" --dir "$dir" ${BASALT_ARGS:-} </dev/null >>"$out/basalt.log" 2>&1 &
   BPID=$!
   BURL="http://127.0.0.1:$port"
   wait_up "$BURL/api/health"
