@@ -199,6 +199,30 @@ Paging PagingOf(const Request& req, std::int64_t default_per_page, std::int64_t 
     return p;
 }
 
+TableListParams TableListParamsOf(const Request& req) {
+    return TableListParams{
+        PagingOf(req, 30, records::kMaxPerPage),
+        req.QueryParam("filter").value_or(""),
+        req.QueryParam("sort").value_or(""),
+        BoolParam(req, "skipTotal")};
+}
+
+void ThrowListError(const Request& req, const Error& e) {
+    if (e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kForbidden) {
+        throw ApiError::BadRequest();
+    }
+    ThrowApiError(req, e);
+}
+
+Response ListResponse(const Paging& paging, std::int64_t total, json::array items) {
+    return JsonResponse(json::object{
+        {"page", paging.page},
+        {"perPage", paging.per_page},
+        {"totalItems", total},
+        {"totalPages", total < 0 ? -1 : (total + paging.per_page - 1) / paging.per_page},
+        {"items", std::move(items)}});
+}
+
 bool BoolParam(const Request& req, const char* name) {
     auto v = req.QueryParam(name);
     return v && (*v == "1" || *v == "t" || *v == "T" || *v == "true" || *v == "TRUE" || *v == "True");
@@ -228,31 +252,22 @@ public:
     // type. Anything else answers PocketBase's generic 400 (it shows no detail either).
     net::awaitable<Response> ListCollections(Request& req) const {
         RequireSuperuser(req);
+        const TableListParams p = TableListParamsOf(req);
         collections::CollectionQuery q;
-        const Paging paging = PagingOf(req, 30, records::kMaxPerPage);
-        q.page = paging.page;
-        q.per_page = paging.per_page;
-        q.filter = req.QueryParam("filter").value_or("");
-        q.sort = req.QueryParam("sort").value_or("");
-        q.skip_total = BoolParam(req, "skipTotal");
+        q.page = p.paging.page;
+        q.per_page = p.paging.per_page;
+        q.filter = p.filter;
+        q.sort = p.sort;
+        q.skip_total = p.skip_total;
         auto r = co_await d_.queries.Call([&] { return d_.collections.List(q); });
         if (!r) {
-            if (r.error().code == ErrorCode::kInvalidArgument || r.error().code == ErrorCode::kForbidden) {
-                throw ApiError::BadRequest();
-            }
-            ThrowApiError(req, r.error());
+            ThrowListError(req, r.error());
         }
         json::array items;
         for (const auto& c : r->items) {
             items.emplace_back(schema::CollectionToJson(c));
         }
-        const std::int64_t total = r->total_items;
-        co_return JsonResponse(json::object{
-            {"page", q.page},
-            {"perPage", q.per_page},
-            {"totalItems", total},
-            {"totalPages", total < 0 ? -1 : (total + q.per_page - 1) / q.per_page},
-            {"items", std::move(items)}});
+        co_return ListResponse(p.paging, r->total_items, std::move(items));
     }
 
     // Every OAuth2 provider PocketBase knows, for the dashboard's provider picker (a plain array).

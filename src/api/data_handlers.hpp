@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
 #include "api/deps.hpp"
@@ -35,6 +36,20 @@ struct Paging {
     std::int64_t per_page = 30;
 };
 Paging PagingOf(const http::Request& req, std::int64_t default_per_page, std::int64_t max_per_page);
+
+/// The query of a system table's list (collections, logs): paging, filter, sort and skipTotal.
+struct TableListParams {
+    Paging paging;
+    std::string filter;
+    std::string sort;
+    bool skip_total = false;
+};
+TableListParams TableListParamsOf(const http::Request& req);
+/// A list's failure: PocketBase's generic 400 for a filter or sort that does not compile (it shows
+/// no detail either), else as ThrowApiError.
+[[noreturn]] void ThrowListError(const http::Request& req, const Error& e);
+/// PocketBase's list envelope around `items` (totalItems and totalPages -1 when `total` is).
+http::Response ListResponse(const Paging& paging, std::int64_t total, boost::json::array items);
 
 /// The longest `query` the view dry run and the SQL console accept (characters), as PocketBase.
 inline constexpr std::size_t kMaxConsoleQuery = 5000;

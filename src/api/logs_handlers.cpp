@@ -43,32 +43,23 @@ public:
 
     net::awaitable<Response> List(Request& req) const {
         RequireSuperuser(req);
-        const Paging paging = PagingOf(req, 30, records::kMaxPerPage);
+        const TableListParams p = TableListParamsOf(req);
         logs::LogQuery q;
-        q.page = paging.page;
-        q.per_page = paging.per_page;
-        q.filter = req.QueryParam("filter").value_or("");
-        q.sort = req.QueryParam("sort").value_or("");
-        q.skip_total = BoolParam(req, "skipTotal");
+        q.page = p.paging.page;
+        q.per_page = p.paging.per_page;
+        q.filter = p.filter;
+        q.sort = p.sort;
+        q.skip_total = p.skip_total;
         auto r = co_await d_.queries.Call([&] { return d_.logs.List(q); });
         if (!r) {
-            if (r.error().code == ErrorCode::kInvalidArgument || r.error().code == ErrorCode::kForbidden) {
-                throw ApiError::BadRequest();
-            }
-            ThrowApiError(req, r.error());
+            ThrowListError(req, r.error());
         }
         json::array items;
         items.reserve(r->items.size());
         for (const auto& e : r->items) {
             items.emplace_back(EntryJson(e));
         }
-        const std::int64_t total = r->total_items;
-        co_return JsonResponse(json::object{
-            {"page", q.page},
-            {"perPage", q.per_page},
-            {"totalItems", total},
-            {"totalPages", total < 0 ? -1 : (total + q.per_page - 1) / q.per_page},
-            {"items", std::move(items)}});
+        co_return ListResponse(p.paging, r->total_items, std::move(items));
     }
 
     net::awaitable<Response> Stats(Request& req) const {
