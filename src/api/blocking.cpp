@@ -17,6 +17,7 @@ struct BlockingPool::Impl {
     net::thread_pool pool;
     std::size_t max_queued;
     std::atomic<std::size_t> queued{0};
+    std::atomic<std::uint64_t> rejected{0};
 };
 
 BlockingPool::BlockingPool(unsigned threads, std::size_t max_queued)
@@ -30,10 +31,19 @@ void BlockingPool::Stop() {
     impl_->pool.join();
 }
 
+std::size_t BlockingPool::Queued() const {
+    return impl_->queued.load(std::memory_order_relaxed);
+}
+
+std::uint64_t BlockingPool::Rejected() const {
+    return impl_->rejected.load(std::memory_order_relaxed);
+}
+
 net::awaitable<void> BlockingPool::Run(std::function<void()> fn) {
     Impl* impl = impl_.get();
     if (impl->queued.fetch_add(1) >= impl->max_queued) {
         impl->queued.fetch_sub(1);
+        impl->rejected.fetch_add(1, std::memory_order_relaxed);
         throw ApiError(503, "The server is busy. Please try again.");
     }
     auto executor = co_await net::this_coro::executor;

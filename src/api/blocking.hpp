@@ -40,6 +40,11 @@ public:
 
     void Stop();
 
+    /// Tasks queued or running now.
+    std::size_t Queued() const;
+    /// Tasks refused with 503 because the queue was full (since start).
+    std::uint64_t Rejected() const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

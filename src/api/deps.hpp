@@ -21,6 +21,7 @@
 #include "jobs/cron.hpp"
 #include "jobs/queue.hpp"
 #include "logs/log_store.hpp"
+#include "obs/metrics.hpp"
 #include "realtime/hub.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
@@ -58,6 +59,7 @@ struct Deps {
     storage::Storage& storage;    // the files of file fields
     thumbs::Thumbnailer& thumbs;  // makes `?thumb=` images of them, off the I/O threads
     logs::LogStore& logs;         // request and app logs (auxiliary.db)
+    obs::Registry& metrics;       // the process's metrics; the API adds its own collectors to it
     /// Wakes this process's job workers (empty in an api-only process).
     std::function<void()> notify_workers;
     /// Whether a job kind has a handler (jobs enqueued through the API must).

@@ -252,6 +252,7 @@ std::optional<http::Response> RateLimitMiddleware::Before(http::Request& req) {
         if (d.allowed) {
             return std::nullopt;
         }
+        rejected_.Add();
         auto res = http::Response::FromApiError(ApiError(429, "Too Many Requests."));
         After(req, res);
         return res;
@@ -290,6 +291,19 @@ void RateLimitMiddleware::After(const http::Request& req, http::Response& res) {
     for (const auto& [name, value] : req.response_headers) {
         res.SetHeader(name, value);
     }
+}
+
+void RateLimitMiddleware::Collect(obs::Exposition& out) const {
+    out.CounterValue(
+        "basalt_rate_limit_rejections_total",
+        "Requests refused with 429 by settings.rateLimits.",
+        static_cast<double>(rejected_.Value())
+    );
+    out.GaugeValue(
+        "basalt_rate_limit_keys",
+        "Client buckets the rate limiter tracks (bounded; idle ones are evicted).",
+        static_cast<double>(limiter_.Size())
+    );
 }
 
 }  // namespace basalt::api

@@ -14,6 +14,7 @@
 
 #include "api/deps.hpp"
 #include "http/router.hpp"
+#include "obs/metrics.hpp"
 #include "settings/settings_store.hpp"
 
 namespace basalt::api {
@@ -69,10 +70,13 @@ public:
     explicit RateLimitMiddleware(const Deps& deps) : deps_(deps) {}
     std::optional<http::Response> Before(http::Request& req) override;
     void After(const http::Request& req, http::Response& res) override;
+    /// basalt_rate_limit_rejections_total and basalt_rate_limit_keys (clients tracked).
+    void Collect(obs::Exposition& out) const;
 
 private:
     Deps deps_;
     RateLimiter limiter_;
+    obs::Counter rejected_;
     std::mutex rules_mu_;
     std::shared_ptr<const settings::RateLimitSettings> rules_seen_;  // the limiter's keys are for these
 };

@@ -9,6 +9,7 @@
 #include "api/file_handlers.hpp"
 #include "api/handlers.hpp"
 #include "api/logs_handlers.hpp"
+#include "api/metrics_handlers.hpp"
 #include "api/ops_handlers.hpp"
 #include "api/rate_limit.hpp"
 #include "api/realtime_handlers.hpp"
@@ -29,8 +30,12 @@ void RegisterRoutes(
     std::shared_ptr<http::Middleware> access_log
 ) {
     using http::Method;
-    // Order matters: the request id first (every later step logs with it), the access log next so
+    // Order matters: the request metrics first (their After runs last: the final status), the
+    // client IP and the request id next (every later step logs with them), the access log next so
     // that it sees the final response of everything after it.
+    auto request_metrics = std::make_shared<http::RequestMetricsMiddleware>();
+    auto rate_limits = std::make_shared<RateLimitMiddleware>(deps);
+    router.Use(request_metrics);
     router.Use(std::make_shared<ClientIpMiddleware>(deps.settings));  // every later step sees the client's IP
     router.Use(std::make_shared<http::RequestIdMiddleware>());
     if (access_log) {
@@ -41,8 +46,8 @@ void RegisterRoutes(
     router.Use(std::make_shared<http::CorsMiddleware>(cors_origins));
     router.Use(std::make_shared<http::ETagMiddleware>());  // After: on the final body, fields picked
     router.Use(std::make_shared<AuthMiddleware>(deps));
-    router.Use(std::make_shared<RateLimitMiddleware>(deps));  // knows who asks: keys by auth record
-    router.Use(std::make_shared<FieldsMiddleware>());         // After runs first: picks before CORS/logging
+    router.Use(rate_limits);                           // knows who asks: keys by auth record
+    router.Use(std::make_shared<FieldsMiddleware>());  // After runs first: picks before CORS/logging
 
     router.Add(Method::kGet, "/api/health", HealthHandler(deps));
     RegisterAuthRoutes(router, deps);
@@ -53,6 +58,12 @@ void RegisterRoutes(
     RegisterSqlRoutes(router, deps);
     RegisterFileRoutes(router, deps);
     RegisterLogsRoutes(router, deps);
+    RegisterMetricsRoutes(router, deps);
+    deps.metrics.Add([deps, request_metrics, rate_limits](obs::Exposition& out) {
+        request_metrics->Collect(out);
+        rate_limits->Collect(out);
+        CollectApiMetrics(deps, out);
+    });
 }
 
 }  // namespace basalt::api

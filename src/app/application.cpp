@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <cstdint>
+#include <limits>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -17,6 +19,7 @@
 
 #include "api/admin_handlers.hpp"
 #include "api/blocking.hpp"
+#include "api/metrics_handlers.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
 #include "collections/store.hpp"
@@ -40,6 +43,7 @@
 #include "logs/log_store.hpp"
 #include "mail/mail.hpp"
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 #include "realtime/hub.hpp"
 #include "records/file_sweep.hpp"
 #include "records/service.hpp"
@@ -138,6 +142,9 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
 struct Application::Impl {
     config::AppConfig config;
     std::vector<int> lock_fds;
+    // First, so it goes last: collectors point at the parts below, and nothing renders once the
+    // listeners are stopped.
+    obs::Registry metrics;
     std::unique_ptr<DataDir> data;
     std::unique_ptr<collections::CollectionStore> collections;
     std::unique_ptr<identity::AuthRecords> auth_records;
@@ -179,6 +186,9 @@ struct Application::Impl {
     std::unique_ptr<thumbs::Thumbnailer> thumbs;
     std::shared_ptr<http::Router> router;
     std::unique_ptr<http::Server> server;
+    // --metrics-http: a listener of its own that serves only the metrics, on its own thread.
+    std::unique_ptr<http::Server> metrics_server;
+    std::thread metrics_thread;
 
     // Points `storage` at the store settings.s3 asks for, when that changed. New uploads and reads go
     // there; transfers in flight finish with the store they started on (as PocketBase, files stored
@@ -233,8 +243,23 @@ struct Application::Impl {
     Result<void> RegisterAllRoutes(DataDir::Impl& d, bool serves_http);
     // Wakes the job workers after an enqueue (empty in roles that do not run jobs).
     std::function<void()> notify_workers;
+    // The families of every part for /api/metrics (the API adds its own while registering routes).
+    void AddCollectors(DataDir::Impl& d, bool runs_jobs);
+    // --metrics-http: binds the metrics listener and starts serving it.
+    Result<void> StartMetricsListener();
+
+    void StopMetricsListener() {
+        if (metrics_server) {
+            metrics_server->Stop();
+            if (metrics_thread.joinable()) {
+                metrics_thread.join();
+            }
+            metrics_server.reset();
+        }
+    }
 
     ~Impl() {
+        StopMetricsListener();
         if (thumbs) {
             // First: generations under way finish and resume their requests on live I/O threads;
             // requests after this get the original.
@@ -525,6 +550,7 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         *storage,
         *thumbs,
         *logs,
+        metrics,
         notify_workers,
         [w = worker.get()](const std::string& kind) {
             return w->Knows(kind);
@@ -558,6 +584,83 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
     return Ok();
 }
 
+void Application::Impl::AddCollectors(DataDir::Impl& d, bool runs_jobs) {
+    metrics.Add([](obs::Exposition& out) { obs::CollectProcessMetrics(out); });
+    metrics.Add([this](obs::Exposition& out) {
+        if (server) {
+            server->CollectMetrics(out);
+        }
+    });
+    metrics.Add([db = d.db.get()](obs::Exposition& out) { db->CollectMetrics(out); });
+    metrics.Add([hub = realtime.get()](obs::Exposition& out) { hub->CollectMetrics(out); });
+    metrics.Add([q = queue.get()](obs::Exposition& out) { q->CollectMetrics(out); });
+    if (runs_jobs) {
+        metrics.Add([w = worker.get(), hooks = webhooks.get()](obs::Exposition& out) {
+            w->CollectMetrics(out);
+            hooks->CollectMetrics(out);
+        });
+    }
+    // How far behind the outbox's consumers are: this process's dispatcher (realtime) and the
+    // webhook relay (one position for every process of the data directory).
+    metrics.Add([db = d.db.get(), ev = events.get(), hooks = webhooks.get()](obs::Exposition& out) {
+        const auto latest = events::LatestId(*db);
+        if (!latest) {
+            return;
+        }
+        out.Family(
+            "basalt_outbox_lag_events",
+            obs::MetricType::kGauge,
+            "Committed changes an outbox consumer has not handled yet (realtime: this process; webhooks: the relay)."
+        );
+        out.Sample(
+            "basalt_outbox_lag_events",
+            {{"consumer", "realtime"}},
+            static_cast<double>(std::max<std::int64_t>(0, *latest - ev->Position()))
+        );
+        if (const auto cursor = hooks->Cursor(); cursor && *cursor != std::numeric_limits<std::int64_t>::max()) {
+            out.Sample(
+                "basalt_outbox_lag_events",
+                {{"consumer", "webhooks"}},
+                static_cast<double>(std::max<std::int64_t>(0, *latest - *cursor))
+            );
+        }
+        out.GaugeValue(
+            "basalt_outbox_newest_id",
+            "The id of the newest committed change in the outbox.",
+            static_cast<double>(*latest)
+        );
+    });
+    metrics.Add([store = logs.get()](obs::Exposition& out) {
+        out.CounterValue(
+            "basalt_logs_dropped_total",
+            "Log entries dropped because the log store's queue was full.",
+            static_cast<double>(store->Dropped())
+        );
+    });
+}
+
+Result<void> Application::Impl::StartMetricsListener() {
+    if (config.metrics_listen.empty()) {
+        return Ok();
+    }
+    config::HttpConfig http;
+    BASALT_TRY(config::ParseListenAddress(config.metrics_listen, http));
+    http.threads = 1;
+    http.max_connections = 64;
+    http.cors_origins.clear();
+    auto metrics_router = std::make_shared<http::Router>();
+    const http::SyncHandler scrape = [this](http::Request& /*req*/) {
+        return api::MetricsResponse(metrics);
+    };
+    metrics_router->Add(http::Method::kGet, "/metrics", scrape);
+    metrics_router->Add(http::Method::kGet, "/api/metrics", scrape);
+    metrics_server = std::make_unique<http::Server>(http, std::move(metrics_router));
+    BASALT_TRY(metrics_server->Listen());
+    obs::Info("metrics listener", {{"host", http.host}, {"port", static_cast<std::int64_t>(metrics_server->Port())}});
+    metrics_thread = std::thread([s = metrics_server.get()] { s->Run(); });
+    return Ok();
+}
+
 Result<void> Application::Start() {
     Impl& s = *impl_;
     RaiseOpenFileLimit(s.config.http.max_connections);
@@ -570,6 +673,8 @@ Result<void> Application::Start() {
     BASALT_TRY(s.StartEventsAndJobs(d, runs_jobs));
     s.OpenRequestServices(d, runs_jobs);
     BASALT_TRY(s.RegisterAllRoutes(d, serves_http));
+    s.AddCollectors(d, runs_jobs);
+    BASALT_TRY(s.StartMetricsListener());
     if (!serves_http) {
         return Ok();
     }

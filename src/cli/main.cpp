@@ -149,6 +149,13 @@ void AddHttpOptions(CLI::App& serve, AppConfig& config, std::string& listen) {
     serve.add_option("--access-log", config.http.access_log, "One line per request: off, stdout or a file path")
         ->envname("BASALT_ACCESS_LOG")
         ->capture_default_str();
+    serve
+        .add_option(
+            "--metrics-http",
+            config.metrics_listen,
+            "Also serve the Prometheus metrics, unauthenticated, on this HOST:PORT (GET /metrics)"
+        )
+        ->envname("BASALT_METRICS_HTTP");
     serve.add_option("--max-connections", config.http.max_connections, "Open connections at most")
         ->envname("BASALT_MAX_CONNECTIONS")
         ->capture_default_str();

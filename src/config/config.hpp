@@ -115,6 +115,9 @@ struct AppConfig {
     Role role = Role::kAll;
     /// The built admin dashboard; empty: found beside the binary or in the source tree.
     std::string admin_dir;
+    /// HOST:PORT of a listener that serves only the metrics (GET /metrics, without authentication:
+    /// bind it where only the scraper reaches); empty: none.
+    std::string metrics_listen;
 };
 
 /// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.

@@ -15,6 +15,10 @@
 
 #include "core/result.hpp"
 
+namespace basalt::obs {
+class Exposition;
+}
+
 namespace basalt::db {
 
 /// The SQL dialect of a backend; the query compiler and DDL writers branch on it.
@@ -195,6 +199,10 @@ public:
 
     /// Finishes queued writes, stops the writer, closes connections. Idempotent.
     virtual void Close() = 0;
+
+    /// The engine's metrics (basalt_db_*: the write queue, groups, commit and sync latency, reader
+    /// connections opened, checkpoints, the WAL's size). Thread-safe; a backend may write none.
+    virtual void CollectMetrics(obs::Exposition& /*out*/) const {}
 };
 
 }  // namespace basalt::db

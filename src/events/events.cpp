@@ -76,7 +76,7 @@ void Dispatcher::Subscribe(Consumer consumer, std::function<bool()> wants_record
 
 Result<void> Dispatcher::Start() {
     BASALT_ASSIGN_OR_RETURN(auto latest, LatestId(db_));
-    cursor_ = latest;
+    cursor_.store(latest, std::memory_order_relaxed);
     loop_.Start([this](const std::stop_token& stop) { Run(stop); });
     return Ok();
 }
@@ -108,7 +108,7 @@ void Dispatcher::Run(const std::stop_token& stop) {
         for (;;) {
             const bool with_record =
                 std::any_of(wants_records_.begin(), wants_records_.end(), [](const auto& wants) { return wants(); });
-            auto batch = ReadAfter(db_, cursor_, 500, with_record);
+            auto batch = ReadAfter(db_, cursor_.load(std::memory_order_relaxed), 500, with_record);
             if (!batch) {
                 obs::Warn("events not read", {{"error", batch.error().message}});
                 break;
@@ -117,7 +117,7 @@ void Dispatcher::Run(const std::stop_token& stop) {
                 for (const auto& consumer : consumers_) {
                     consumer(e);
                 }
-                cursor_ = e.id;
+                cursor_.store(e.id, std::memory_order_relaxed);
             }
             if (batch->size() < 500) {
                 break;

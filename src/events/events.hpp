@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -87,6 +88,8 @@ public:
     Result<void> Start();
     void Notify();
     void Stop();
+    /// The newest event handed to the consumers (thread-safe).
+    std::int64_t Position() const { return cursor_.load(std::memory_order_relaxed); }
 
 private:
     void Run(const std::stop_token& stop);
@@ -96,8 +99,8 @@ private:
     std::chrono::milliseconds gap_;
     std::vector<Consumer> consumers_;
     std::vector<std::function<bool()>> wants_records_;
-    std::int64_t cursor_ = 0;  // the loop thread's
-    BackgroundLoop loop_;      // last: stopped before the members its thread uses go
+    std::atomic<std::int64_t> cursor_{0};  // written by the loop thread
+    BackgroundLoop loop_;                  // last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::events

@@ -3,6 +3,8 @@
 
 #include <utility>
 
+#include "obs/metrics.hpp"
+
 namespace basalt::http {
 
 bool EventStream::Push(std::string_view bytes) {
@@ -23,6 +25,9 @@ bool EventStream::Push(const std::vector<Segment>& segments) {
         }
         if (queued_bytes_ + size > limits_.max_queued_bytes) {
             overflow = true;
+            if (limits_.overflows != nullptr) {
+                limits_.overflows->Add();
+            }
         } else {
             if (queue_.empty()) {
                 wake = wake_;  // the connection may be waiting: tell it (once per empty-to-non-empty)
@@ -39,6 +44,11 @@ bool EventStream::Push(const std::vector<Segment>& segments) {
         wake();
     }
     return true;
+}
+
+std::size_t EventStream::QueuedBytes() const {
+    std::lock_guard lock(mu_);
+    return queued_bytes_;
 }
 
 void EventStream::Close() {

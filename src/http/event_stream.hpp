@@ -10,6 +10,10 @@
 #include <string_view>
 #include <vector>
 
+namespace basalt::obs {
+class Counter;
+}
+
 namespace basalt::http {
 
 /// A response body that is written as it is produced (server-sent events): a handler answers with a
@@ -23,6 +27,8 @@ public:
         std::chrono::milliseconds heartbeat{30000};               // an SSE comment when nothing else was written
         std::chrono::milliseconds idle{std::chrono::minutes(5)};  // no message (heartbeats do not count)
         std::chrono::milliseconds max_duration{std::chrono::minutes(30)};
+        /// Counts the streams closed because their queue was full (the metrics of their owner).
+        obs::Counter* overflows = nullptr;
     };
 
     /// Bytes shared between streams (one event's frame goes to many subscribers without copies).
@@ -41,6 +47,8 @@ public:
     /// close callback once.
     void Close();
     bool Closed() const;
+    /// Bytes queued and not yet taken by the connection.
+    std::size_t QueuedBytes() const;
     /// Called once when the stream ends for any reason (set by the handler before answering).
     void OnClose(std::function<void()> callback);
 

@@ -42,6 +42,9 @@ struct Request {
     std::chrono::steady_clock::time_point started;
     std::string request_id;
 
+    /// The pattern of the route that matched the path (`/api/collections/{collection}/records`),
+    /// set by the router; empty when none did. Points into the router, which outlives requests.
+    std::string_view route;
     /// Path parameters filled in by the router, percent-decoded: {"collection", "_superusers"}.
     std::vector<std::pair<std::string, std::string>> params;
 

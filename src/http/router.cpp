@@ -16,6 +16,7 @@ struct Router::Node {
     std::unique_ptr<Node> rest_child;  // {name...}
     std::string rest_name;
     std::map<Method, Handler> handlers;
+    std::string pattern;  // as added (the last Add wins when two spell one node differently)
 };
 
 struct Router::Match {
@@ -80,6 +81,7 @@ void Router::Add(Method method, std::string_view pattern, Handler handler) {
         }
     }
     node->handlers[method] = std::move(handler);
+    node->pattern = std::string(pattern);
 }
 
 namespace {
@@ -136,8 +138,10 @@ Router::Match Router::Find(Request& req) const {
         node = Walk(root_.get(), segments, 0, req.path, std::optional<Method>(), req.params);
     }
     if (node == nullptr) {
+        req.route = {};
         return {};
     }
+    req.route = node->pattern;
     auto it = node->handlers.find(m);
     if (it == node->handlers.end()) {
         return {nullptr, node};

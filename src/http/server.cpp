@@ -30,6 +30,7 @@
 #include "http/messages.hpp"
 #include "http/router.hpp"
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 
 namespace basalt::http {
 
@@ -80,6 +81,30 @@ auto LogEscape(const char* what) {
             obs::Error("coroutine ended by an exception", {{"where", what}, {"error", ex.what()}});
         }
     };
+}
+
+// Counts a request (or a stream) in a gauge while it is alive.
+class InFlight {
+public:
+    explicit InFlight(std::atomic<std::size_t>& n) : n_(&n) { n_->fetch_add(1, std::memory_order_relaxed); }
+    ~InFlight() { Release(); }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+
+    // Stops counting now.
+    void Release() {
+        if (n_ != nullptr) {
+            n_->fetch_sub(1, std::memory_order_relaxed);
+            n_ = nullptr;
+        }
+    }
+
+private:
+    std::atomic<std::size_t>* n_;
+};
+
+double Gauge(const std::atomic<std::size_t>& n) {
+    return static_cast<double>(n.load(std::memory_order_relaxed));
 }
 
 }  // namespace
@@ -221,6 +246,26 @@ public:
 
     const config::HttpConfig& Cfg() const { return cfg_; }
 
+    void CollectMetrics(obs::Exposition& out) const {
+        out.GaugeValue("basalt_http_open_connections", "Open client connections.", Gauge(open_));
+        out.GaugeValue(
+            "basalt_http_requests_in_flight",
+            "Requests read and not yet answered (streams excluded).",
+            Gauge(in_flight_)
+        );
+        out.GaugeValue("basalt_http_open_streams", "Open event streams (realtime connections).", Gauge(streams_));
+        out.CounterValue(
+            "basalt_http_connections_accepted_total",
+            "Client connections accepted.",
+            static_cast<double>(accepted_.Value())
+        );
+        out.CounterValue(
+            "basalt_http_connections_refused_total",
+            "Client connections closed at once because max connections were open.",
+            static_cast<double>(refused_.Value())
+        );
+    }
+
 private:
     net::awaitable<void> Accept(Worker* w) {
         for (;;) {
@@ -240,11 +285,13 @@ private:
                 continue;
             }
             if (open_.load(std::memory_order_relaxed) >= cfg_.max_connections) {
+                refused_.Add();
                 boost::system::error_code ignored;
                 socket.close(ignored);  // accept-and-close: the client sees a reset, the server is fine
                 continue;
             }
             open_.fetch_add(1, std::memory_order_relaxed);
+            accepted_.Add();
             net::co_spawn(w->ioc, Serve(w, std::move(socket)), LogEscape("connection"));
         }
     }
@@ -407,6 +454,7 @@ private:
             const bool client_keep_alive = spool ? spool->get().keep_alive() : parser.get().keep_alive();
             Request req;
             Response res;
+            InFlight in_flight(in_flight_);
             std::string body = spooled ? std::string() : std::move(parser.get().body());
             if (!PrepareRequest(head, remote_ip, std::move(body), std::move(spooled), req)) {
                 res = ProtocolError(400, "Malformed HTTP request.");
@@ -420,6 +468,8 @@ private:
                 buffer.clear();
                 buffer.shrink_to_fit();  // a long-lived stream reads nothing more: keep no read buffer
                 req = Request();
+                in_flight.Release();
+                const InFlight streaming(streams_);
                 co_await Stream(w, conn, res, version);
                 break;
             }
@@ -692,6 +742,10 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::optional<net::signal_set> signals_;
     std::atomic<std::size_t> open_{0};
+    std::atomic<std::size_t> in_flight_{0};
+    std::atomic<std::size_t> streams_{0};
+    obs::Counter accepted_;
+    obs::Counter refused_;
     std::atomic<bool> stopping_{false};
     std::atomic<Clock::time_point> stop_started_{};
     std::uint16_t port_ = 0;
@@ -715,6 +769,9 @@ void Server::Stop() {
 }
 void Server::StopOnSignals() {
     impl_->StopOnSignals();
+}
+void Server::CollectMetrics(obs::Exposition& out) const {
+    impl_->CollectMetrics(out);
 }
 
 }  // namespace basalt::http

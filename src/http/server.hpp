@@ -10,6 +10,10 @@
 #include "core/result.hpp"
 #include "http/response.hpp"
 
+namespace basalt::obs {
+class Exposition;
+}
+
 namespace basalt::http {
 
 class Router;
@@ -38,6 +42,10 @@ public:
 
     /// Also stop on SIGINT/SIGTERM while Run() is active.
     void StopOnSignals();
+
+    /// basalt_http_{open_connections, requests_in_flight, open_streams, connections_accepted_total,
+    /// connections_refused_total}. Thread-safe.
+    void CollectMetrics(obs::Exposition& out) const;
 
 private:
     class Impl;

@@ -45,11 +45,13 @@ std::string ThrottleKey(ThrottleKind kind, std::string_view collection_id, std::
 std::optional<std::chrono::seconds> Throttle::ReserveAll(const std::vector<std::string>& keys) {
     for (const auto& k : keys) {
         if (auto wait = Closed(k)) {
+            refused_.fetch_add(1, std::memory_order_relaxed);
             return wait;
         }
     }
     for (const auto& k : keys) {
         if (auto wait = Reserve(k, IsIpKey(k) ? kIpFreeFailures : -1)) {
+            refused_.fetch_add(1, std::memory_order_relaxed);
             return wait;
         }
     }

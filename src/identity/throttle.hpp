@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -59,6 +61,8 @@ public:
     /// The attempt of ReserveAll succeeded: an identity (or a TOTP record) starts afresh; an IP only
     /// gets its attempt back, so that an attacker's own sign-ins do not reset the count of guesses.
     void SucceededAll(const std::vector<std::string>& keys);
+    /// Attempts ReserveAll refused (since start).
+    std::uint64_t Refused() const { return refused_.load(std::memory_order_relaxed); }
 
     static constexpr int kIpFreeFailures = 30;
 
@@ -71,6 +75,7 @@ private:
     void Prune(std::chrono::steady_clock::time_point now);
 
     Options options_;
+    std::atomic<std::uint64_t> refused_{0};
     std::mutex mu_;
     std::unordered_map<std::string, Entry> entries_;
 };

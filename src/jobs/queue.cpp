@@ -265,6 +265,57 @@ Worker::~Worker() {
 
 void Worker::Handle(const std::string& kind, Handler handler, bool redact) {
     handlers_[kind] = {std::move(handler), redact};
+    stats_[kind] = std::make_unique<KindStats>();
+}
+
+void Worker::CollectMetrics(obs::Exposition& out) const {
+    out.Family(
+        "basalt_job_runs_total",
+        obs::MetricType::kCounter,
+        "Job attempts this process ran, by kind and result (retry: failed, to be tried again; failed: for good)."
+    );
+    auto runs = [&](const std::string& kind, const KindStats& s) {
+        out.Sample("basalt_job_runs_total", {{"kind", kind}, {"result", "ok"}}, static_cast<double>(s.ok.Value()));
+        out.Sample(
+            "basalt_job_runs_total", {{"kind", kind}, {"result", "retry"}}, static_cast<double>(s.retry.Value())
+        );
+        out.Sample(
+            "basalt_job_runs_total", {{"kind", kind}, {"result", "failed"}}, static_cast<double>(s.failed.Value())
+        );
+    };
+    for (const auto& [kind, s] : stats_) {
+        runs(kind, *s);
+    }
+    runs("unknown", unknown_stats_);
+    out.Family("basalt_job_run_duration_seconds", obs::MetricType::kHistogram, "Time one job attempt took, by kind.");
+    for (const auto& [kind, s] : stats_) {
+        const obs::Label labels[] = {{"kind", kind}};
+        out.HistogramSamples("basalt_job_run_duration_seconds", labels, s->seconds.Snapshot());
+    }
+}
+
+void Queue::CollectMetrics(obs::Exposition& out) const {
+    out.Family("basalt_jobs", obs::MetricType::kGauge, "Jobs in the queue, by status.");
+    std::map<std::string, double> by_status{{"pending", 0}, {"running", 0}, {"done", 0}, {"failed", 0}};
+    if (auto rs = db_.Read("SELECT status, count(*) FROM _jobs GROUP BY status")) {
+        for (const auto& row : rs->rows) {
+            by_status[db::AsString(row[0])] = static_cast<double>(db::AsInt(row[1]));
+        }
+    }
+    for (const auto& [status, n] : by_status) {
+        out.Sample("basalt_jobs", {{"status", status}}, n);
+    }
+    const std::int64_t now = NowMs();
+    double oldest = 0;
+    if (auto rs = db_.Read("SELECT min(runAt) FROM _jobs WHERE status = 'pending' AND runAt <= ?", {now});
+        rs && !rs->rows.empty() && !db::IsNull(rs->rows[0][0])) {
+        oldest = static_cast<double>(now - db::AsInt(rs->rows[0][0])) / 1000.0;
+    }
+    out.GaugeValue(
+        "basalt_jobs_oldest_due_seconds",
+        "How long the oldest due pending job has waited to run (0: none waits).",
+        oldest
+    );
 }
 
 bool Worker::Knows(const std::string& kind) const {
@@ -298,6 +349,7 @@ void Worker::Run(const std::stop_token& stop) {
         }
         for (const Job& job : *claimed) {
             auto h = handlers_.find(job.kind);
+            const auto started = std::chrono::steady_clock::now();
             Result<void> outcome = Ok();
             if (h == handlers_.end()) {
                 outcome = MakeError(ErrorCode::kInvalidArgument, "no handler for job kind '" + job.kind + "'");
@@ -312,6 +364,10 @@ void Worker::Run(const std::stop_token& stop) {
             // SSRF guard refuses): retrying cannot help, so it is dead-lettered at once.
             const bool final = !outcome && (outcome.error().code == ErrorCode::kInvalidArgument ||
                                             outcome.error().code == ErrorCode::kForbidden);
+            const auto st = stats_.find(job.kind);
+            KindStats& stats = st != stats_.end() ? *st->second : unknown_stats_;
+            stats.seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+            (outcome ? stats.ok : final || job.attempts >= job.max_attempts ? stats.failed : stats.retry).Add();
             if (!outcome) {
                 // The app's log (and with it the logs API): a failed attempt is a warning, the last
                 // one an error.

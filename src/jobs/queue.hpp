@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/database.hpp"
+#include "obs/metrics.hpp"
 
 namespace basalt::jobs {
 
@@ -93,6 +95,10 @@ public:
     /// Deletes finished (done) jobs older than `age`.
     Result<std::int64_t> PruneDone(std::chrono::milliseconds age) const;
 
+    /// basalt_jobs{status} and basalt_jobs_oldest_due_seconds (how long the oldest due pending job
+    /// has waited), read from the table at each scrape (two indexed queries).
+    void CollectMetrics(obs::Exposition& out) const;
+
 private:
     std::int64_t NowMs() const;
 
@@ -120,6 +126,9 @@ public:
     /// Registers the handler of `kind` (before Start). `redact`: the payload is emptied when done.
     void Handle(const std::string& kind, Handler handler, bool redact = false);
     bool Knows(const std::string& kind) const;
+    /// basalt_job_runs_total{kind,result} (ok, retry, failed) and
+    /// basalt_job_run_duration_seconds{kind}, of this process's workers. Thread-safe.
+    void CollectMetrics(obs::Exposition& out) const;
     void Start();
     void Notify();
     /// Lets running jobs finish and stops. Idempotent.
@@ -132,6 +141,15 @@ private:
     Options options_;
     std::string id_;
     std::map<std::string, std::pair<Handler, bool>> handlers_;
+    struct KindStats {
+        obs::Counter ok;
+        obs::Counter retry;
+        obs::Counter failed;
+        obs::Histogram seconds{obs::LatencyBuckets()};
+    };
+    // One per registered kind (filled before Start, read-only after) and one for unknown kinds.
+    std::map<std::string, std::unique_ptr<KindStats>> stats_;
+    KindStats unknown_stats_;
     BackgroundLoop loop_;  // the worker threads; last: stopped before the members they use go
 };
 

@@ -153,6 +153,7 @@ Hub::Hub(collections::CollectionStore& collections, records::RecordService& reco
       records_(records),
       limits_(limits) {
     limits_.fanout_threads = std::max(1U, limits_.fanout_threads);
+    limits_.stream.overflows = &drops_;
     queues_.resize(limits_.fanout_threads);
     loop_.Start([this](const std::stop_token& stop) { Run(stop); }, limits_.fanout_threads);
 }
@@ -368,9 +369,13 @@ void Hub::Publish(const events::Event& event) {
             }
         }
     }
+    if (!overflow) {
+        events_.Add();
+    }
     if (overflow) {
         // Far behind: every client would get stale news late. Reset them all (they reconnect).
         obs::Warn("realtime fan-out fell behind; resetting every client", {{"pending", limits_.max_pending_events}});
+        resets_.Add();
         std::vector<std::shared_ptr<http::EventStream>> streams;
         {
             std::lock_guard lock(mu_);
@@ -394,6 +399,56 @@ bool Hub::HasSubscriptions() const {
 std::size_t Hub::ClientCount() const {
     std::lock_guard lock(mu_);
     return clients_.size();
+}
+
+void Hub::CollectMetrics(obs::Exposition& out) const {
+    std::size_t clients = 0;
+    std::size_t subscriptions = 0;
+    std::size_t queued = 0;
+    {
+        std::lock_guard lock(mu_);
+        clients = clients_.size();
+        for (const auto& [id, c] : clients_) {
+            subscriptions += c->Current()->subs.size();
+            queued += c->stream->QueuedBytes();
+        }
+    }
+    std::size_t pending = 0;
+    {
+        std::lock_guard lock(queue_mu_);
+        for (const auto& q : queues_) {
+            pending = std::max(pending, q.size());
+        }
+    }
+    out.GaugeValue("basalt_realtime_clients", "Connected realtime clients.", static_cast<double>(clients));
+    out.GaugeValue(
+        "basalt_realtime_subscriptions",
+        "Subscriptions (topics) of the connected clients.",
+        static_cast<double>(subscriptions)
+    );
+    out.GaugeValue(
+        "basalt_realtime_queued_bytes",
+        "Bytes queued for realtime clients and not yet written.",
+        static_cast<double>(queued)
+    );
+    out.GaugeValue(
+        "basalt_realtime_pending_events",
+        "Events waiting for fan-out (the longest shard queue).",
+        static_cast<double>(pending)
+    );
+    out.CounterValue(
+        "basalt_realtime_events_total", "Committed changes queued for fan-out.", static_cast<double>(events_.Value())
+    );
+    out.CounterValue(
+        "basalt_realtime_dropped_clients_total",
+        "Clients disconnected because their queue was full (they reconnect).",
+        static_cast<double>(drops_.Value())
+    );
+    out.CounterValue(
+        "basalt_realtime_resets_total",
+        "Times the fan-out fell behind and every client was reset.",
+        static_cast<double>(resets_.Value())
+    );
 }
 
 void Hub::Stop() {

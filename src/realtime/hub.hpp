@@ -22,6 +22,7 @@
 #include "core/result.hpp"
 #include "events/events.hpp"
 #include "http/event_stream.hpp"
+#include "obs/metrics.hpp"
 #include "records/service.hpp"
 
 namespace basalt::realtime {
@@ -93,6 +94,9 @@ public:
     void Publish(const events::Event& event);
 
     std::size_t ClientCount() const;
+    /// basalt_realtime_{clients, subscriptions, queued_bytes, pending_events, events_total,
+    /// dropped_clients_total, resets_total}. Thread-safe.
+    void CollectMetrics(obs::Exposition& out) const;
     /// Whether some client is subscribed to a collection (only then do events need their records).
     bool HasSubscriptions() const;
     /// Ends every stream and the fan-out thread.
@@ -159,9 +163,12 @@ private:
     // re-checks their credentials without scanning every client.
     std::unordered_map<std::string, std::unordered_map<std::string, std::shared_ptr<Client>>> by_auth_;
 
-    std::mutex queue_mu_;
+    mutable std::mutex queue_mu_;
     std::vector<std::deque<EventPtr>> queues_;  // one per shard, all fed by Publish
     std::atomic<bool> stopping_{false};
+    obs::Counter events_;                         // events queued for fan-out
+    obs::Counter drops_;                          // clients whose queue overflowed
+    obs::Counter resets_;                         // every client reset: the fan-out fell behind
     std::atomic<unsigned> next_thread_shard_{0};  // Run claims shards in order
     std::atomic<unsigned> next_client_shard_{0};  // Connect deals clients round-robin
     BackgroundLoop loop_;                         // the fan-out; last: stopped before the members its thread uses go

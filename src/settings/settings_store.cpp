@@ -21,6 +21,7 @@ const std::vector<std::vector<std::string>> kSecrets = {
     {"smtp", "password"},
     {"s3", "secret"},
     {"backups", "s3", "secret"},
+    {"metrics", "token"},
 };
 
 bool IsSecret(const std::vector<std::string>& path) {
@@ -319,6 +320,9 @@ json::object SettingsStore::Defaults() {
         {"trustedProxy", {{"headers", json::array{}}, {"useLeftmostIP", false}, {"proxies", json::array{}}}},
         // basalt: webhook targets on private, loopback and link-local addresses are refused unless allowed.
         {"webhooks", {{"allowPrivateTargets", false}, {"timeout", 10}}},
+        // basalt: a bearer token that may read GET /api/metrics (a Prometheus scraper); empty: only
+        // superusers may.
+        {"metrics", {{"token", ""}}},
     };
 }
 
@@ -437,6 +441,14 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     ValidateS3(next, "s3", errors);
     ValidateS3(next, "backups.s3", errors);
     ValidateRateLimits(next, errors);
+    if (const auto* m = next.if_contains("metrics"); m != nullptr && m->is_object()) {
+        const auto* token = m->as_object().if_contains("token");
+        if (token != nullptr && token->is_string() && !token->as_string().empty() && token->as_string().size() < 16) {
+            errors.push_back(
+                {"metrics.token", "validation_length_out_of_range", "Must be empty or at least 16 characters."}
+            );
+        }
+    }
     if (!errors.empty()) {
         return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
     }
@@ -461,6 +473,13 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     }
     Redact(next);
     return next;
+}
+
+std::string SettingsStore::MetricsToken() const {
+    std::lock_guard lock(mu_);
+    const auto* m = doc_.if_contains("metrics");
+    const auto* token = m != nullptr && m->is_object() ? m->as_object().if_contains("token") : nullptr;
+    return token != nullptr && token->is_string() ? std::string(token->as_string()) : std::string();
 }
 
 LogsSettings SettingsStore::Logs() const {

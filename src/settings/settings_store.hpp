@@ -108,7 +108,8 @@ public:
     /// Reads the stored document (merged over the defaults) at start.
     Result<void> Load();
 
-    /// The document for the API: secrets (smtp.password, s3.secret, backups.s3.secret) as "".
+    /// The document for the API: secrets (smtp.password, s3.secret, backups.s3.secret,
+    /// metrics.token) as "".
     boost::json::object Redacted() const;
 
     /// Merges `patch` into the document: only known keys, each with the type of its default; a
@@ -118,6 +119,8 @@ public:
 
     BatchSettings Batch() const;
     LogsSettings Logs() const;
+    /// settings.metrics.token: a bearer token that may read the metrics (empty: none).
+    std::string MetricsToken() const;
     MailSettings Mail() const;
     WebhookSettings Webhooks() const;
     /// settings.s3: where file fields' files are stored when enabled.

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Sending one webhook delivery: the signed POST of its event, and the outcome recorded.
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <string_view>
 
 #include <boost/json/parse.hpp>
 #include <sodium.h>
@@ -108,7 +111,25 @@ client::HttpRequest DeliveryRequest(
     return req;
 }
 
+constexpr std::array<std::string_view, 4> kResults{"delivered", "retrying", "failed", "skipped"};
+
 }  // namespace
+
+void Service::CollectMetrics(obs::Exposition& out) const {
+    out.Family(
+        "basalt_webhook_deliveries_total",
+        obs::MetricType::kCounter,
+        "Webhook delivery attempts this process made, by result (retrying: failed, to be tried again)."
+    );
+    for (std::size_t i = 0; i < kResults.size(); ++i) {
+        out.Sample(
+            "basalt_webhook_deliveries_total", {{"result", kResults[i]}}, static_cast<double>(results_[i].Value())
+        );
+    }
+    out.HistogramValue(
+        "basalt_webhook_delivery_duration_seconds", "Time a delivery's HTTP round trip took.", seconds_.Snapshot()
+    );
+}
 
 Result<void> Service::Deliver(const jobs::Job& job) const {
     const std::string did = DeliveryIdOf(job.payload);
@@ -130,6 +151,10 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
 
     auto record = [&](const std::string& status, long code, const std::string& error, std::int64_t ms) {
         RecordAttempt(db_, clock_, did, status, code, error, ms);
+        const auto* it = std::find(kResults.begin(), kResults.end(), status);
+        if (it != kResults.end()) {
+            results_[static_cast<std::size_t>(it - kResults.begin())].Add();
+        }
     };
     if (!enabled) {
         record("skipped", 0, "the webhook is disabled", 0);
@@ -151,6 +176,7 @@ Result<void> Service::Deliver(const jobs::Job& job) const {
     const client::HttpRequest req = DeliveryRequest(settings_.Webhooks(), url, secret, did, event_id, ts, body);
     const auto started = std::chrono::steady_clock::now();
     auto res = client::Fetch(req);
+    seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     const bool last = job.attempts >= job.max_attempts;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +15,7 @@
 #include "core/result.hpp"
 #include "db/database.hpp"
 #include "jobs/queue.hpp"
+#include "obs/metrics.hpp"
 #include "settings/settings_store.hpp"
 
 namespace basalt::webhooks {
@@ -62,6 +64,10 @@ public:
     /// The "webhook.deliver" job handler.
     Result<void> Deliver(const jobs::Job& job) const;
 
+    /// basalt_webhook_deliveries_total{result} (delivered, retrying, failed, skipped) and
+    /// basalt_webhook_delivery_duration_seconds, of this process. Thread-safe.
+    void CollectMetrics(obs::Exposition& out) const;
+
     /// Starts the relay thread; `enqueued` runs after deliveries were created (wakes the workers).
     Result<void> Start(std::function<void()> enqueued);
     void Notify();
@@ -83,6 +89,9 @@ private:
     const settings::SettingsStore& settings_;
     const Clock& clock_;
     std::function<void()> enqueued_;
+    // Attempts by result, in kResults' order (delivery.cpp), and their round-trip times.
+    mutable std::array<obs::Counter, 4> results_;
+    mutable obs::Histogram seconds_{obs::LatencyBuckets()};
     BackgroundLoop loop_;  // the relay; last: stopped before the members its thread uses go
 };
 

@@ -19,6 +19,7 @@
 #include "identity/otps.hpp"
 #include "logs/log_store.hpp"
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 #include "thumbs/thumbnailer.hpp"
 
 namespace {
@@ -50,6 +51,7 @@ struct World {
     std::unique_ptr<basalt::identity::SignInService> sign_in;
     std::unique_ptr<basalt::identity::OAuth2Accounts> oauth2_accounts;
     std::unique_ptr<basalt::logs::LogStore> logs;
+    basalt::obs::Registry metrics;
     std::unique_ptr<basalt::api::BlockingPool> pool;
     basalt::http::Router router;
     basalt::config::HttpConfig cfg;
@@ -135,6 +137,7 @@ struct World {
              .storage = *storage,
              .thumbs = *thumbs,
              .logs = *logs,
+             .metrics = metrics,
              .notify_workers = nullptr,
              .job_kinds =
                  [](const std::string& kind) {

@@ -37,11 +37,11 @@ void SqliteDatabase::Checkpoint() {
     int copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(h, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log, &copied);
     sqlite3_busy_timeout(h, static_cast<int>(options_.busy_timeout.count()));
-    ++checkpoints_;
     if (rc == SQLITE_OK) {
+        checkpoints_.Add();
         wal_frames_.store(0, std::memory_order_relaxed);
     } else {
-        ++checkpoints_busy_;
+        checkpoints_busy_.Add();
     }
 }
 

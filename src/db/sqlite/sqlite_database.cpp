@@ -106,6 +106,7 @@ Result<std::unique_ptr<Connection>> SqliteDatabase::AcquireReader() {
             // Planned with older statistics (see Analyze): closed (outside this loop's use).
         }
     }
+    reader_opens_.Add();
     auto c = Connection::Open(options_, /*reader=*/true);
     if (c) {
         (*c)->stats_generation = generation;

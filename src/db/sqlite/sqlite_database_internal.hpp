@@ -21,6 +21,7 @@
 #include "db/database.hpp"
 #include "db/sqlite/connection.hpp"
 #include "db/sqlite/sqlite_database.hpp"
+#include "obs/metrics.hpp"
 
 namespace basalt::db::sqlite {
 
@@ -42,6 +43,7 @@ public:
     Result<void> WriteSchema(WriteFn fn) override;
     void SetCommitObserver(std::function<void()> observer) override;
     void Close() override;
+    void CollectMetrics(obs::Exposition& out) const override;
 
 private:
     struct Pending {
@@ -103,12 +105,20 @@ private:
     bool closing_ = false;
     std::function<void()> observer_;        // under mu_
     std::atomic<int> wal_frames_{0};        // set by the WAL hook (writer thread)
-    std::size_t checkpoints_ = 0;           // writer thread only
-    std::size_t checkpoints_busy_ = 0;      // writer thread only: gave up waiting for a reader
     std::size_t writes_ = 0;                // writer thread only
     std::size_t writes_since_analyze_ = 0;  // writer thread only
     std::size_t analyze_after_ = 0;         // writer thread only: writes before the next ANALYZE
     std::atomic<std::uint64_t> stats_generation_{0};
+    // Metrics (metrics.cpp).
+    std::atomic<std::size_t> queued_{0};  // writes submitted and not yet taken into a group
+    obs::Counter writes_ok_;
+    obs::Counter writes_failed_;
+    obs::Counter checkpoints_;       // TRUNCATE checkpoints that completed
+    obs::Counter checkpoints_busy_;  // ... that gave up waiting for a reader
+    obs::Counter reader_opens_;      // reader connections opened because none was idle
+    obs::Histogram group_sizes_{obs::SizeBuckets()};
+    obs::Histogram commit_seconds_{obs::LatencyBuckets()};  // BEGIN to COMMIT of a group
+    obs::Histogram sync_seconds_{obs::LatencyBuckets()};    // one fdatasync of the WAL
     std::array<Shard, kShards> shards_;
     std::thread thread_;
     std::unique_ptr<Connection> checkpointer_;  // its own connection: PASSIVE checkpoints

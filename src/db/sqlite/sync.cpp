@@ -2,6 +2,7 @@
 // SqliteDatabase's sync thread: the fsync that makes finished groups durable, and their answers.
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <system_error>
 
 #include <fcntl.h>
@@ -49,7 +50,10 @@ Result<void> SqliteDatabase::SyncWal() {
             );
         }
     }
-    if (::fdatasync(wal_fd_) != 0) {
+    const auto started = std::chrono::steady_clock::now();
+    const int rc = ::fdatasync(wal_fd_);
+    sync_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (rc != 0) {
         return MakeError(ErrorCode::kInternal, "cannot sync the WAL: " + std::system_category().message(errno));
     }
     return Ok();

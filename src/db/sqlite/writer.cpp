@@ -2,6 +2,7 @@
 // SqliteDatabase's writer thread: the write queue, group commit (one transaction per group, a
 // savepoint per write), schema changes and the planner statistics.
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <future>
 #include <tuple>
@@ -21,6 +22,7 @@ void SqliteDatabase::SubmitWrite(WriteFn fn, WriteDone done) {
         std::lock_guard lock(mu_);
         if (!closing_) {
             queue_.push_back({std::move(fn), std::move(done), false});
+            queued_.fetch_add(1, std::memory_order_relaxed);
             cv_.notify_one();
             return;
         }
@@ -37,6 +39,7 @@ Result<void> SqliteDatabase::WriteSchema(WriteFn fn) {
             return MakeError(ErrorCode::kUnavailable, "database is closed");
         }
         queue_.push_back({std::move(fn), [&promise](Result<void> r) { promise.set_value(std::move(r)); }, true});
+        queued_.fetch_add(1, std::memory_order_relaxed);
         cv_.notify_one();
     }
     return future.get();
@@ -94,6 +97,7 @@ bool SqliteDatabase::TakeGroup(std::vector<Pending>& batch) {
             break;
         }
     }
+    queued_.fetch_sub(batch.size(), std::memory_order_relaxed);
     return true;
 }
 
@@ -102,6 +106,7 @@ SqliteDatabase::Finished SqliteDatabase::CommitBatch(std::vector<Pending>& batch
     if (batch.front().schema) {
         Result<void> r = CommitSchema(batch.front().fn);
         f.committed = f.any_write = static_cast<bool>(r);
+        (r ? writes_ok_ : writes_failed_).Add();
         results.push_back(std::move(r));
         Analyze();  // new tables and indexes get their statistics at once
     } else {
@@ -119,6 +124,7 @@ SqliteDatabase::Finished SqliteDatabase::CommitBatch(std::vector<Pending>& batch
 // transaction committed and whether a write of it did.
 std::pair<bool, bool> SqliteDatabase::CommitGroup(std::vector<Pending>& batch, std::vector<Result<void>>& results) {
     Connection& c = *writer_;
+    const auto started = std::chrono::steady_clock::now();
     auto begin = c.Raw("BEGIN IMMEDIATE");
     if (!begin) {
         results.assign(batch.size(), begin.error());
@@ -158,6 +164,11 @@ std::pair<bool, bool> SqliteDatabase::CommitGroup(std::vector<Pending>& batch, s
                 r = commit.error();
             }
         }
+    }
+    commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    group_sizes_.Observe(static_cast<double>(batch.size()));
+    for (const auto& r : results) {
+        (r ? writes_ok_ : writes_failed_).Add();
     }
     return {static_cast<bool>(commit), any_write};
 }
