@@ -188,6 +188,7 @@ struct Application::Impl {
     std::unique_ptr<http::Server> server;
     // --metrics-http: a listener of its own that serves only the metrics, on its own thread.
     std::unique_ptr<http::Server> metrics_server;
+    std::string metrics_host;  // as it goes in a URL (IPv6 in brackets)
     std::thread metrics_thread;
 
     // Points `storage` at the store settings.s3 asks for, when that changed. New uploads and reads go
@@ -655,6 +656,7 @@ Result<void> Application::Impl::StartMetricsListener() {
     metrics_router->Add(http::Method::kGet, "/metrics", scrape);
     metrics_router->Add(http::Method::kGet, "/api/metrics", scrape);
     metrics_server = std::make_unique<http::Server>(http, std::move(metrics_router));
+    metrics_host = http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host;
     BASALT_TRY(metrics_server->Listen());
     obs::Info("metrics listener", {{"host", http.host}, {"port", static_cast<std::int64_t>(metrics_server->Port())}});
     metrics_thread = std::thread([s = metrics_server.get()] { s->Run(); });
@@ -687,6 +689,14 @@ Result<void> Application::Start() {
 
 std::uint16_t Application::Port() const {
     return impl_->server ? impl_->server->Port() : 0;
+}
+
+std::string Application::MetricsUrl() const {
+    const Impl& s = *impl_;
+    if (!s.metrics_server) {
+        return {};
+    }
+    return "http://" + s.metrics_host + ":" + std::to_string(s.metrics_server->Port());
 }
 
 void Application::Run() {

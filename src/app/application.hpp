@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "config/config.hpp"
 #include "core/result.hpp"
@@ -52,6 +53,8 @@ public:
     /// Opens the data dir and binds the listeners (fail fast). After it, Port() is known.
     Result<void> Start();
     std::uint16_t Port() const;
+    /// The separate metrics listener's base URL (http://host:port) when --metrics-http is set.
+    std::string MetricsUrl() const;
     /// Serves until SIGINT/SIGTERM, then drains and returns.
     void Run();
     /// Asks Run() to return (graceful).

@@ -67,8 +67,11 @@ int Serve(AppConfig config, const std::string& listen) {
             base + "/_/#/install/" + app.InstallToken() +
             "\nor with:\n  basalt superuser upsert EMAIL PASSWORD --dir " + app.DataPath().string() + "\n\n";
     }
-    banner += "Server started at " + base + "\n├─ REST API:  " + base + "/api/\n├─ Dashboard: " + base +
-              "/_/\n└─ Data:      " + app.DataPath().string() + "\n";
+    banner += "Server started at " + base + "\n├─ REST API:  " + base + "/api/\n├─ Dashboard: " + base + "/_/\n";
+    if (const std::string metrics = app.MetricsUrl(); !metrics.empty()) {
+        banner += "├─ Metrics:   " + metrics + "/metrics\n";
+    }
+    banner += "└─ Data:      " + app.DataPath().string() + "\n";
     std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
     basalt::obs::Info("server started", {{"address", base}, {"data_dir", app.DataPath().string()}});
