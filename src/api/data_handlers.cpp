@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "api/data_handlers.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <initializer_list>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "api/auth_handlers.hpp"
+#include "api/guest_cache.hpp"
 #include "api/json_body.hpp"
 #include "api/record_files.hpp"
 #include "api/routes.hpp"
@@ -116,7 +119,27 @@ namespace {
 struct RequestNeeds {
     bool headers = false;
     bool query = false;
+    bool volatile_reads = false;  // a list or view rule reads what no write changes (the clock, ...)
+    bool views = false;           // the schema has a view collection
 };
+
+// Whether `text` (a rule, filter or sort) mentions an @-name whose value can change without a write
+// (@now, @todayStart, @random, @request.headers.*, ...): only @request.auth, @request.query,
+// @request.method, @request.context and @collection are fixed for a guest's repeated request. An @
+// inside a string literal counts too (wrongly, and only costs a cache miss).
+bool MentionsVolatile(std::string_view text) {
+    static constexpr std::string_view kFixed[] = {
+        "request.auth", "request.query", "request.method", "request.context", "collection."};
+    for (std::size_t at = text.find('@'); at != std::string_view::npos; at = text.find('@', at + 1)) {
+        const std::string_view rest = text.substr(at + 1);
+        if (std::none_of(std::begin(kFixed), std::end(kFixed), [&](std::string_view f) {
+                return rest.starts_with(f);
+            })) {
+            return true;
+        }
+    }
+    return false;
+}
 
 RequestNeeds NeedsOf(const std::shared_ptr<const collections::Snapshot>& snap) {
     thread_local std::shared_ptr<const collections::Snapshot> cached_for;
@@ -132,6 +155,10 @@ RequestNeeds NeedsOf(const std::shared_ptr<const collections::Snapshot>& snap) {
                 n.query = n.query || (*rule)->find("@request.query") != std::string::npos;
             }
         }
+        for (const auto* rule : {&c.list_rule, &c.view_rule}) {
+            n.volatile_reads = n.volatile_reads || (*rule && MentionsVolatile(**rule));
+        }
+        n.views = n.views || c.IsView();
         for (const auto& [key, value] : c.options) {
             if (value.is_string()) {  // authRule, manageRule, ...
                 n.headers = n.headers || value.as_string().find("@request.headers") != std::string::npos;
@@ -244,7 +271,11 @@ std::string ListJson(const records::ListResult& r) {
 
 class DataApi {
 public:
-    explicit DataApi(const Deps& deps) : d_(deps) {}
+    explicit DataApi(const Deps& deps)
+        : d_(deps),
+          guest_cache_(deps.guest_cache_bytes > 0 ? std::make_shared<GuestCache>(deps.guest_cache_bytes) : nullptr) {}
+
+    const std::shared_ptr<GuestCache>& Cache() const { return guest_cache_; }
 
     // ---- collections ------------------------------------------------------------------------
 
@@ -496,31 +527,84 @@ public:
         p.skip_total = BoolParam(req, "skipTotal");
         p.expand = req.QueryParam("expand").value_or("");
         const std::string collection(req.Param("collection"));
+        const std::string key = GuestKey(req, collection, !p.expand.empty(), {p.filter, p.sort});
+        const std::uint64_t version = d_.collections.DataVersion();  // before the data is read
+        if (!key.empty()) {
+            if (auto body = guest_cache_->Find(key, version)) {
+                co_return Response::Json(200, *body);
+            }
+        }
         const records::Access access = AccessFor(req, d_.collections);
         // A filter may scan: off the I/O thread.
         auto r = co_await d_.queries.Call([&] { return d_.records.List(collection, p, access); });
         if (!r) {
             ListFailure(req, r.error());
         }
-        co_return Response::Json(200, ListJson(*r));
+        std::string body = ListJson(*r);
+        if (!key.empty()) {
+            guest_cache_->Store(key, version, d_.collections.DataVersion(), body);
+        }
+        co_return Response::Json(200, std::move(body));
     }
 
     net::awaitable<Response> ViewRecord(Request& req) const {
         const std::string collection(req.Param("collection"));
         const std::string id(req.Param("id"));
         const std::string expand = req.QueryParam("expand").value_or("");
+        const std::string key = GuestKey(req, collection, !expand.empty(), {});
+        const std::uint64_t version = d_.collections.DataVersion();  // before the data is read
+        if (!key.empty()) {
+            if (auto body = guest_cache_->Find(key, version)) {
+                co_return Response::Json(200, *body);
+            }
+        }
         const records::Access access = AccessFor(req, d_.collections);
         auto view = [&] {
             return d_.records.View(collection, id, access, expand);
         };
+        Response res;
         if (d_.records.ViewMayScan(collection, access, expand)) {
             // A view collection's query, a joining rule or expand may scan: never on an I/O thread.
             auto r = co_await d_.queries.Call(view);
-            co_return ViewAnswer(req, r);
+            res = ViewAnswer(req, r);
+        } else {
+            // One primary-key read (and the rows its relations point at): inline is faster than a hop
+            // to the pool and back (docs/architecture.md, "Reads on the I/O threads").
+            res = ViewAnswer(req, view());
         }
-        // One primary-key read (and the rows its relations point at): inline is faster than a hop to
-        // the pool and back (docs/architecture.md, "Reads on the I/O threads").
-        co_return ViewAnswer(req, view());
+        if (!key.empty()) {
+            guest_cache_->Store(key, version, d_.collections.DataVersion(), res.body);
+        }
+        co_return res;
+    }
+
+    // The response cache's key for a guest's list or view of `collection` when its answer may be
+    // kept (GuestCache): no auth, a schema whose list and view rules read nothing that changes
+    // without a write (nor headers), not a view collection (its query may read the clock), no expand
+    // when any view collection exists, and `params` (filter, sort) free of such names too.
+    std::string GuestKey(
+        const Request& req, std::string_view collection, bool expands, std::initializer_list<std::string_view> params
+    ) const {
+        constexpr std::size_t kMaxKeyTarget = 2048;
+        if (!guest_cache_ || RequestAuth(req) != nullptr || !req.Header("Authorization").empty() ||
+            req.target.size() > kMaxKeyTarget) {
+            return {};
+        }
+        const auto snap = d_.collections.Current();
+        const RequestNeeds needs = NeedsOf(snap);
+        if (needs.headers || needs.volatile_reads || (expands && needs.views)) {
+            return {};
+        }
+        const schema::Collection* c = snap->Find(collection);
+        if (c == nullptr || c->IsView()) {
+            return {};
+        }
+        for (const std::string_view text : params) {
+            if (MentionsVolatile(text)) {
+                return {};
+            }
+        }
+        return req.method_name + ' ' + req.target;
     }
 
     static Response ViewAnswer(const Request& req, const Result<json::object>& r) {
@@ -656,6 +740,7 @@ private:
     }
 
     Deps d_;
+    std::shared_ptr<GuestCache> guest_cache_;  // null when off
 };
 
 }  // namespace
@@ -686,6 +771,9 @@ void RegisterDataRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kGet, "/api/collections/{collection}/records/{id}", async(&DataApi::ViewRecord));
     router.Add(Method::kPatch, "/api/collections/{collection}/records/{id}", async(&DataApi::UpdateRecord));
     router.Add(Method::kDelete, "/api/collections/{collection}/records/{id}", async(&DataApi::DeleteRecord));
+    if (const auto& cache = api->Cache()) {
+        deps.metrics.Add([cache](obs::Exposition& out) { cache->CollectMetrics(out); });
+    }
 }
 
 }  // namespace basalt::api

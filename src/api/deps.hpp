@@ -64,6 +64,8 @@ struct Deps {
     std::function<void()> notify_workers;
     /// Whether a job kind has a handler (jobs enqueued through the API must).
     std::function<bool(const std::string&)> job_kinds;
+    /// Bytes of guests' record lists and views kept in the response cache (GuestCache); 0: off.
+    std::size_t guest_cache_bytes = 0;
 };
 
 }  // namespace basalt::api

@@ -553,9 +553,8 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         *logs,
         metrics,
         notify_workers,
-        [w = worker.get()](const std::string& kind) {
-            return w->Knows(kind);
-        }};
+        [w = worker.get()](const std::string& kind) { return w->Knows(kind); },
+        config.guest_cache_mb * 1024 * 1024};
     std::shared_ptr<http::Middleware> access_log;
     if (config.http.access_log == "stdout") {
         access_log = std::make_shared<http::AccessLogMiddleware>();

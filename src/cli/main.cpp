@@ -136,6 +136,26 @@ void AddMsOption(
         ->default_str(std::to_string(target.count()));
 }
 
+// Operations: the metrics listener and the guest response cache.
+void AddOperationsOptions(CLI::App& serve, AppConfig& config) {
+    serve
+        .add_option(
+            "--metrics-http",
+            config.metrics_listen,
+            "Also serve the Prometheus metrics, unauthenticated, on this HOST:PORT (GET /metrics)"
+        )
+        ->envname("BASALT_METRICS_HTTP");
+    serve
+        .add_option(
+            "--guest-cache-mb",
+            config.guest_cache_mb,
+            "MiB of guests' record lists and views kept in memory until the next write (0: off)"
+        )
+        ->envname("BASALT_GUEST_CACHE_MB")
+        ->check(CLI::Range(0, 64 * 1024))
+        ->capture_default_str();
+}
+
 // The HTTP server's options: address, threads, limits and timeouts.
 void AddHttpOptions(CLI::App& serve, AppConfig& config, std::string& listen) {
     serve.add_option("--http", listen, "Address to listen on, HOST:PORT (port 0 picks a free one)")
@@ -152,13 +172,6 @@ void AddHttpOptions(CLI::App& serve, AppConfig& config, std::string& listen) {
     serve.add_option("--access-log", config.http.access_log, "One line per request: off, stdout or a file path")
         ->envname("BASALT_ACCESS_LOG")
         ->capture_default_str();
-    serve
-        .add_option(
-            "--metrics-http",
-            config.metrics_listen,
-            "Also serve the Prometheus metrics, unauthenticated, on this HOST:PORT (GET /metrics)"
-        )
-        ->envname("BASALT_METRICS_HTTP");
     serve.add_option("--max-connections", config.http.max_connections, "Open connections at most")
         ->envname("BASALT_MAX_CONNECTIONS")
         ->capture_default_str();
@@ -358,6 +371,7 @@ int main(int argc, char** argv) {
     auto* serve = cli.add_subcommand("serve", "Start the web server");
     std::string listen = "127.0.0.1:8090";
     AddHttpOptions(*serve, config, listen);
+    AddOperationsOptions(*serve, config);
     AddRuntimeOptions(*serve, config);
     OfflineCommands offline;
     AddOfflineCommands(cli, offline);

@@ -137,6 +137,9 @@ ChangeResult CollectionStore::Apply(const std::function<bool(ChangeSet&, ChangeR
         std::lock_guard lock(snapshot_mu_);
         snapshot_ = std::make_shared<Snapshot>(std::move(after));
     }
+    // Again once the new rules are in place: an answer built from the old snapshot after the first
+    // bump must not outlive this (the guest response cache keeps answers by this version).
+    BumpDataVersion();
     return out;
 }
 

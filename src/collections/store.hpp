@@ -95,7 +95,8 @@ public:
     /// Deletes every record of a collection.
     Result<void> Truncate(std::string_view id_or_name);
 
-    /// A counter that changes whenever records may have changed (before and after each commit):
+    /// A counter that changes whenever records or rules may have changed (before and after each
+    /// commit, and after a new schema snapshot is in place):
     /// derived data (cached list totals) computed under one value is stale once it moves.
     std::uint64_t DataVersion() const { return data_version_.load(std::memory_order_acquire); }
     void BumpDataVersion() { data_version_.fetch_add(1, std::memory_order_acq_rel); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -118,6 +119,9 @@ struct AppConfig {
     /// HOST:PORT of a listener that serves only the metrics (GET /metrics, without authentication:
     /// bind it where only the scraper reaches); empty: none.
     std::string metrics_listen;
+    /// MiB of guests' record lists and views kept in the response cache (invalidated by every
+    /// commit); 0: off.
+    std::size_t guest_cache_mb = 16;
 };
 
 /// Parses "HOST:PORT" (or ":PORT", or "[v6]:PORT") into `http.host`/`http.port`.

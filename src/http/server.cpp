@@ -465,12 +465,7 @@ private:
             }
 
             if (res.stream && req.method != Method::kHead) {
-                buffer.clear();
-                buffer.shrink_to_fit();  // a long-lived stream reads nothing more: keep no read buffer
-                req = Request();
-                in_flight.Release();
-                const InFlight streaming(streams_);
-                co_await Stream(w, conn, res, version);
+                co_await StreamToEnd(w, conn, buffer, req, in_flight, res, version);
                 break;
             }
 
@@ -482,6 +477,25 @@ private:
             }
         }
         Close(conn.socket);
+    }
+
+    // A streaming answer: the request's memory goes, it counts as a stream instead of a request in
+    // flight, and the stream runs until it ends.
+    net::awaitable<void> StreamToEnd(
+        Worker* w,
+        Connection& conn,
+        beast::flat_buffer& buffer,
+        Request& req,
+        InFlight& in_flight,
+        Response& res,
+        unsigned version
+    ) {
+        buffer.clear();
+        buffer.shrink_to_fit();  // a long-lived stream reads nothing more: keep no read buffer
+        req = Request();
+        in_flight.Release();
+        const InFlight streaming(streams_);
+        co_await Stream(w, conn, res, version);
     }
 
     static void Close(tcp::socket& socket) {
