@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <optional>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -168,6 +170,31 @@ bool ValidRateLimitLabel(std::string_view label) {
     return words(label);
 }
 
+// A rule's duration or maxRequests: PocketBase's `validation.Required, validation.Min(1)` on an int.
+// PocketBase refuses a fraction or a non-number while decoding the body (a 400 without field
+// data); basalt names the field, with the code of PocketBase's integer-only number fields.
+std::optional<FieldError> CheckRuleCount(const json::value* n) {
+    // Past 2^53 a double no longer holds every integer (and the cast to int64 could overflow).
+    constexpr double kMaxExact = 9007199254740991.0;
+    if (n == nullptr || n->is_null() || (n->is_number() && n->to_number<double>() == 0)) {
+        return FieldError{"", "validation_required", "Cannot be blank."};
+    }
+    if (!n->is_number()) {
+        return FieldError{"", "validation_invalid_value", "Invalid value type."};
+    }
+    const double d = n->to_number<double>();
+    if (d < 1) {
+        return FieldError{"", "validation_min_greater_equal_than_required", "Must be no less than 1."};
+    }
+    if (d != std::floor(d)) {
+        return FieldError{"", "validation_only_int_constraint", "Decimal numbers are not allowed"};
+    }
+    if (d > kMaxExact) {
+        return FieldError{"", "validation_max_less_equal_than_required", "Must be no greater than 9007199254740991."};
+    }
+    return std::nullopt;
+}
+
 // PocketBase's RateLimitsConfig.Validate: valid rules (required when enabled), unique labels per
 // audience, excluded entries that are IPs or CIDR networks.
 void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors) {
@@ -192,10 +219,9 @@ void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors
         }
         for (const char* key : {"duration", "maxRequests"}) {
             const auto* n = raw.is_object() ? raw.as_object().if_contains(key) : nullptr;
-            if (n == nullptr || !n->is_number() || n->to_number<double>() < 1) {
-                errors.push_back(
-                    {at + "." + key, "validation_min_greater_equal_than_required", "Must be no less than 1."}
-                );
+            if (auto e = CheckRuleCount(n)) {
+                e->field = at + "." + key;
+                errors.push_back(std::move(*e));
             }
         }
         const std::string id = r.label + "\n" + r.audience;
@@ -417,6 +443,19 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
         }
     }
     if (const auto* proxy = next.if_contains("trustedProxy"); proxy != nullptr && proxy->is_object()) {
+        // PocketBase decodes headers into []string (a non-string refuses the body); an empty name
+        // would match no header, so basalt refuses it too.
+        if (const auto* list = proxy->as_object().if_contains("headers"); list != nullptr && list->is_array()) {
+            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+                const auto& e = list->as_array()[i];
+                const std::string at = "trustedProxy.headers." + std::to_string(i);
+                if (!e.is_string()) {
+                    errors.push_back({at, "validation_invalid_value", "Invalid value type."});
+                } else if (TrimSpace(e.as_string()).empty()) {
+                    errors.push_back({at, "validation_required", "Cannot be blank."});
+                }
+            }
+        }
         if (const auto* list = proxy->as_object().if_contains("proxies"); list != nullptr && list->is_array()) {
             for (std::size_t i = 0; i < list->as_array().size(); ++i) {
                 const auto& e = list->as_array()[i];

@@ -124,4 +124,36 @@ describe('rate limits', () => {
     await bad({ excludedIPs: ['not-an-ip'] }, 'rateLimits.excludedIPs.0');
     await su.settings.update({ rateLimits: { enabled: false, rules: [rule], excludedIPs: [] } });
   });
+
+  test('duration and maxRequests are positive integers; trustedProxy.headers are non-empty strings', async () => {
+    const rule = { label: '/api/', audience: '', duration: 1, maxRequests: 1 };
+    const refused = async (body, field, code) => {
+      await assert.rejects(su.settings.update(body), (e) => {
+        assert.equal(e.status, 400);
+        const found = field.split('.').reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), e.response.data);
+        assert.equal(found?.code, code, `${field} in ${JSON.stringify(e.response.data)}`);
+        return true;
+      });
+    };
+    // PocketBase decodes these into int64/int and refuses a fraction as unreadable; basalt names the field.
+    await refused({ rateLimits: { rules: [{ ...rule, duration: 1.5 }] } }, 'rateLimits.rules.0.duration', 'validation_only_int_constraint');
+    await refused({ rateLimits: { rules: [{ ...rule, maxRequests: 2.25 }] } }, 'rateLimits.rules.0.maxRequests', 'validation_only_int_constraint');
+    await refused({ rateLimits: { rules: [{ ...rule, maxRequests: -3 }] } }, 'rateLimits.rules.0.maxRequests', 'validation_min_greater_equal_than_required');
+    await refused({ rateLimits: { rules: [{ ...rule, duration: '5' }] } }, 'rateLimits.rules.0.duration', 'validation_invalid_value');
+    await refused({ rateLimits: { rules: [{ label: '/api/', audience: '' }] } }, 'rateLimits.rules.0.duration', 'validation_required');
+    await refused({ rateLimits: { rules: [{ ...rule, duration: 1e30 }] } }, 'rateLimits.rules.0.duration', 'validation_max_less_equal_than_required');
+    await refused({ trustedProxy: { headers: ['X-Real-IP', 42] } }, 'trustedProxy.headers.1', 'validation_invalid_value');
+    await refused({ trustedProxy: { headers: ['  '] } }, 'trustedProxy.headers.0', 'validation_required');
+    // A refused patch changes nothing.
+    const s = await su.settings.update({ rateLimits: { enabled: false, rules: [{ ...rule, duration: 2.0 }], excludedIPs: [] } });
+    assert.deepEqual(s.rateLimits.rules, [{ ...rule, duration: 2 }]);
+    assert.deepEqual(s.trustedProxy.headers, []);
+  });
+
+  test('GET /api/health tells a superuser the IP the server sees (realIP), which superuserIPs is checked against', async () => {
+    const guest = await getJson(`${srv.url}/api/health`);
+    assert.deepEqual(guest.body.data, {});
+    const seen = await getJson(`${srv.url}/api/health`, { headers: { Authorization: su.authStore.token } });
+    assert.equal(seen.body.data.realIP, '127.0.0.1');
+  });
 });
