@@ -224,15 +224,22 @@ void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors
                 errors.push_back(std::move(*e));
             }
         }
-        const std::string id = r.label + "\n" + r.audience;
-        if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+        // PocketBase's check: label@@audience must not be a prefix of another rule's (or have one),
+        // so "users:auth" for everyone conflicts with "users:auth" for @guest too.
+        const std::string key = r.label + "@@" + r.audience;
+        const bool conflicts = std::any_of(seen.begin(), seen.end(), [&](const std::string& other) {
+            return key.starts_with(other) || other.starts_with(key);
+        });
+        if (conflicts) {
             errors.push_back(
                 {at + ".label",
-                 "validation_duplicated_rate_limit_tag",
-                 "Rate limit tag with label " + r.label + " already exists."}
+                 "validation_conflicting_rate_limit_rule",
+                 "Rate limit rule configuration with label " + r.label +
+                     " already exists or conflicts with another rule."}
             );
+        } else {
+            seen.push_back(key);
         }
-        seen.push_back(id);
     }
     for (std::size_t i = 0; i < s.excluded_ips.size(); ++i) {
         if (!ParseIpNetwork(s.excluded_ips[i])) {

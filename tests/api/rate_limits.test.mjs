@@ -144,6 +144,15 @@ describe('rate limits', () => {
     await refused({ rateLimits: { rules: [{ ...rule, duration: 1e30 }] } }, 'rateLimits.rules.0.duration', 'validation_max_less_equal_than_required');
     await refused({ trustedProxy: { headers: ['X-Real-IP', 42] } }, 'trustedProxy.headers.1', 'validation_invalid_value');
     await refused({ trustedProxy: { headers: ['  '] } }, 'trustedProxy.headers.0', 'validation_required');
+    // PocketBase's conflict check: the same label twice, or for everyone and for one audience.
+    const conflict = 'validation_conflicting_rate_limit_rule';
+    await refused({ rateLimits: { rules: [rule, rule] } }, 'rateLimits.rules.1.label', conflict);
+    await refused({ rateLimits: { rules: [{ ...rule, label: 'users:auth' }, { ...rule, label: 'users:auth', audience: '@guest' }] } }, 'rateLimits.rules.1.label', conflict);
+    await refused({ rateLimits: { rules: [{ ...rule, label: 'users:auth', audience: '@auth' }, { ...rule, label: 'users:auth' }] } }, 'rateLimits.rules.1.label', conflict);
+    const split = await su.settings.update({
+      rateLimits: { enabled: false, rules: [{ ...rule, label: 'users:auth', audience: '@guest' }, { ...rule, label: 'users:auth', audience: '@auth' }, { ...rule, label: '/api/batch' }, rule] },
+    });
+    assert.equal(split.rateLimits.rules.length, 4, 'one label per audience, and a path beside its prefix, do not conflict');
     // A refused patch changes nothing.
     const s = await su.settings.update({ rateLimits: { enabled: false, rules: [{ ...rule, duration: 2.0 }], excludedIPs: [] } });
     assert.deepEqual(s.rateLimits.rules, [{ ...rule, duration: 2 }]);

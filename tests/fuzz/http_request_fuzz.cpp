@@ -139,10 +139,8 @@ struct World {
              .logs = *logs,
              .metrics = metrics,
              .notify_workers = nullptr,
-             .job_kinds =
-                 [](const std::string& kind) {
-                     return kind == "cron.run";
-                 }},
+             .job_kinds = [](const std::string& kind) { return kind == "cron.run"; },
+             .guest_cache_bytes = 1 << 20},
             {"*"},
             nullptr
         );
