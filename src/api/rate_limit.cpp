@@ -23,85 +23,92 @@ bool AudienceAllowed(const RateLimitRule& rule, bool signed_in) {
 // (name or id, as the path has it) they are for; nothing for other routes.
 struct RouteTags {
     std::string_view collection;
-    std::vector<std::string_view> tags;
+    std::array<std::string_view, 2> tags{};
+    std::size_t count = 0;
 };
 
-std::vector<std::string_view> Segments(std::string_view path) {
-    std::vector<std::string_view> out;
-    while (!path.empty()) {
-        const auto slash = path.find('/');
-        const auto seg = path.substr(0, slash);
-        if (!seg.empty()) {
-            out.push_back(seg);
+// The first segments of a path (at most 6; `n` is how many there are, counting past 6).
+struct Segments {
+    std::array<std::string_view, 6> at{};
+    std::size_t n = 0;
+
+    explicit Segments(std::string_view path) {
+        while (!path.empty()) {
+            const auto slash = path.find('/');
+            const auto seg = path.substr(0, slash);
+            if (!seg.empty()) {
+                if (n < at.size()) {
+                    at[n] = seg;
+                }
+                ++n;
+            }
+            path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
         }
-        path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
     }
-    return out;
-}
+};
 
 // The auth routes' actions and their tags (PocketBase's apis/record_auth.go).
-std::vector<std::string_view> AuthActionTags(std::string_view action) {
-    static const std::vector<std::pair<std::string_view, std::vector<std::string_view>>> kActions = {
-        {"auth-methods", {"listAuthMethods"}},
-        {"auth-refresh", {"authRefresh"}},
-        {"auth-with-password", {"authWithPassword", "auth"}},
-        {"auth-with-oauth2", {"authWithOAuth2", "auth"}},
-        {"request-otp", {"requestOTP"}},
-        {"auth-with-otp", {"authWithOTP", "auth"}},
-        {"request-password-reset", {"requestPasswordReset"}},
-        {"confirm-password-reset", {"confirmPasswordReset"}},
-        {"request-verification", {"requestVerification"}},
-        {"confirm-verification", {"confirmVerification"}},
-        {"request-email-change", {"requestEmailChange"}},
-        {"confirm-email-change", {"confirmEmailChange"}},
+std::optional<RouteTags> AuthActionTags(std::string_view collection, std::string_view action) {
+    struct Action {
+        std::string_view name;
+        std::string_view tag;
+        bool auth;  // also tagged "auth"
     };
-    for (const auto& [name, tags] : kActions) {
-        if (name == action) {
-            return tags;
+    static constexpr std::array<Action, 12> kActions{{
+        {"auth-methods", "listAuthMethods", false},
+        {"auth-refresh", "authRefresh", false},
+        {"auth-with-password", "authWithPassword", true},
+        {"auth-with-oauth2", "authWithOAuth2", true},
+        {"request-otp", "requestOTP", false},
+        {"auth-with-otp", "authWithOTP", true},
+        {"request-password-reset", "requestPasswordReset", false},
+        {"confirm-password-reset", "confirmPasswordReset", false},
+        {"request-verification", "requestVerification", false},
+        {"confirm-verification", "confirmVerification", false},
+        {"request-email-change", "requestEmailChange", false},
+        {"confirm-email-change", "confirmEmailChange", false},
+    }};
+    for (const Action& a : kActions) {
+        if (a.name == action) {
+            return a.auth ? RouteTags{collection, {a.tag, "auth"}, 2} : RouteTags{collection, {a.tag}, 1};
         }
     }
-    return {};
+    return std::nullopt;
 }
 
 std::optional<RouteTags> TagsOf(http::Method method, std::string_view path) {
-    const auto s = Segments(path);
-    if (s.size() < 3 || s[0] != "api") {
+    const Segments s(path);
+    if (s.n < 3 || s.at[0] != "api") {
         return std::nullopt;
     }
-    if (s[1] == "files" && s.size() == 5 && method == http::Method::kGet) {
-        return RouteTags{s[2], {"file"}};
+    if (s.at[1] == "files" && s.n == 5 && method == http::Method::kGet) {
+        return RouteTags{s.at[2], {"file"}, 1};
     }
-    if (s[1] != "collections" || s.size() < 4) {
+    if (s.at[1] != "collections" || s.n < 4) {
         return std::nullopt;
     }
-    if (s[3] == "records" && s.size() == 4) {
+    const auto one = [&](std::string_view tag) {
+        return std::optional<RouteTags>(RouteTags{s.at[2], {tag}, 1});
+    };
+    if (s.at[3] == "records" && s.n == 4) {
         if (method == http::Method::kGet) {
-            return RouteTags{s[2], {"list"}};
+            return one("list");
         }
-        if (method == http::Method::kPost) {
-            return RouteTags{s[2], {"create"}};
-        }
-        return std::nullopt;
+        return method == http::Method::kPost ? one("create") : std::nullopt;
     }
-    if (s[3] == "records" && s.size() == 5) {
+    if (s.at[3] == "records" && s.n == 5) {
         switch (method) {
             case http::Method::kGet:
-                return RouteTags{s[2], {"view"}};
+                return one("view");
             case http::Method::kPatch:
-                return RouteTags{s[2], {"update"}};
+                return one("update");
             case http::Method::kDelete:
-                return RouteTags{s[2], {"delete"}};
+                return one("delete");
             default:
                 return std::nullopt;
         }
     }
-    if (s.size() == 4) {
-        auto tags = AuthActionTags(s[3]);
-        if (!tags.empty()) {
-            return RouteTags{s[2], std::move(tags)};
-        }
-    }
-    return std::nullopt;
+    return s.n == 4 ? AuthActionTags(s.at[2], s.at[3]) : std::nullopt;
 }
 
 // Who a limit counts against: the auth record (an API key by its id), or the client's IP.
@@ -143,27 +150,58 @@ void SetHeaders(http::Request& req, const RateLimitRule& rule, const RateLimiter
 
 }  // namespace
 
+bool RateLimitLabel::Equals(std::string_view text) const {
+    for (const std::string_view part : parts) {
+        if (!text.starts_with(part)) {
+            return false;
+        }
+        text.remove_prefix(part.size());
+    }
+    return text.empty();
+}
+
+bool RateLimitLabel::SlashedStartsWith(std::string_view prefix) const {
+    for (const std::string_view part : parts) {
+        const std::size_t n = std::min(part.size(), prefix.size());
+        if (part.substr(0, n) != prefix.substr(0, n)) {
+            return false;
+        }
+        prefix.remove_prefix(n);
+        if (prefix.empty()) {
+            return true;
+        }
+    }
+    return prefix == "/";
+}
+
 const RateLimitRule* FindRateLimitRule(
-    const std::vector<RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
+    const std::vector<RateLimitRule>& rules, std::span<const RateLimitLabel> labels, bool signed_in
 ) {
-    std::vector<const RateLimitRule*> prefixes;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
+    for (const RateLimitLabel& label : labels) {
         for (const RateLimitRule& r : rules) {
-            if (labels[i] == r.label && AudienceAllowed(r, signed_in)) {
+            if (label.Equals(r.label) && AudienceAllowed(r, signed_in)) {
                 return &r;
             }
-            if (i == 0 && r.label.ends_with('/')) {
-                prefixes.push_back(&r);
-            }
         }
-        const std::string with_slash = labels[i] + "/";
-        for (const RateLimitRule* r : prefixes) {
-            if (with_slash.starts_with(r->label) && AudienceAllowed(*r, signed_in)) {
-                return r;
+        // Path prefixes (labels ending in "/"), in the rules' order, tried for each label in turn.
+        for (const RateLimitRule& r : rules) {
+            if (r.label.ends_with('/') && label.SlashedStartsWith(r.label) && AudienceAllowed(r, signed_in)) {
+                return &r;
             }
         }
     }
     return nullptr;
+}
+
+const RateLimitRule* FindRateLimitRule(
+    const std::vector<RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
+) {
+    std::vector<RateLimitLabel> parts;
+    parts.reserve(labels.size());
+    for (const std::string& l : labels) {
+        parts.push_back(RateLimitLabel{{l}});
+    }
+    return FindRateLimitRule(rules, parts, signed_in);
 }
 
 RateLimiter::RateLimiter(std::size_t max_keys) : max_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {}
@@ -229,11 +267,12 @@ std::optional<http::Response> RateLimitMiddleware::Before(http::Request& req) {
     if (!settings->enabled || settings->rules.empty()) {
         return std::nullopt;
     }
-    {
+    if (rules_seen_raw_.load(std::memory_order_acquire) != settings.get()) {
         std::lock_guard lock(rules_mu_);
         if (rules_seen_ != settings) {
             limiter_.Clear();  // as PocketBase: new rules start from nothing
             rules_seen_ = settings;
+            rules_seen_raw_.store(settings.get(), std::memory_order_release);
         }
     }
     const auth::Principal* who = RequestAuth(req);
@@ -241,13 +280,16 @@ std::optional<http::Response> RateLimitMiddleware::Before(http::Request& req) {
         return std::nullopt;
     }
     const bool signed_in = who != nullptr;
-    const auto now = std::chrono::steady_clock::now();
-    const std::string client = ClientKey(req);
-    std::vector<std::string> labels{std::string(req.method_name) + " " + req.path, req.path};
+    const std::string_view path = req.path;
+    const std::array<RateLimitLabel, 2> labels{{{{req.method_name, " ", path}}, {{path}}}};
 
-    // A refused request: PocketBase's 429, with the limit's headers.
-    const auto take = [&](const RateLimitRule& rule, const std::string& bucket) -> std::optional<http::Response> {
-        const auto d = limiter_.Take(bucket + rule.audience + "\n" + client, rule, now);
+    // One bucket per rule (or per collection and route); a refused request gets PocketBase's 429
+    // with the limit's headers.
+    const auto take = [&](const RateLimitRule& rule, std::string bucket) -> std::optional<http::Response> {
+        bucket += rule.audience;
+        bucket += '\n';
+        bucket += ClientKey(req);
+        const auto d = limiter_.Take(bucket, rule, std::chrono::steady_clock::now());
         SetHeaders(req, rule, d);
         if (d.allowed) {
             return std::nullopt;
@@ -257,34 +299,39 @@ std::optional<http::Response> RateLimitMiddleware::Before(http::Request& req) {
         After(req, res);
         return res;
     };
-    // Every request: the path's rule, one bucket per rule.
-    if (const RateLimitRule* rule = FindRateLimitRule(settings->rules, labels, signed_in)) {
-        if (auto refused = take(*rule, rule->label)) {
-            return refused;
-        }
+    // The records, auth and file routes of a collection are checked by their tags ("users:create",
+    // then "*:create"), then the path's labels, in one bucket per collection and route — and only
+    // so: in PocketBase their route-level limiter replaces the global one (same handler id), so a
+    // record request never also counts against a path rule's bucket. Every other request: the
+    // path's rule.
+    const auto route = TagsOf(req.method, path);
+    const auto snap = route ? deps_.collections.Current() : nullptr;
+    const schema::Collection* c = route ? snap->Find(route->collection) : nullptr;
+    if (c == nullptr) {
+        const RateLimitRule* rule = FindRateLimitRule(settings->rules, labels, signed_in);
+        return rule == nullptr ? std::nullopt : take(*rule, rule->label);
     }
-    // The records, auth and file routes: their tags first, one bucket per collection and route.
-    const auto route = TagsOf(req.method, req.path);
-    if (route) {
-        const auto snap = deps_.collections.Current();
-        const schema::Collection* c = snap->Find(route->collection);
-        if (c != nullptr) {
-            std::vector<std::string> tagged;
-            std::string bucket = c->id;
-            for (const auto tag : route->tags) {
-                tagged.push_back(c->name + ":" + std::string(tag));
-                bucket += ":" + std::string(tag);
-            }
-            for (const auto tag : route->tags) {
-                tagged.push_back("*:" + std::string(tag));
-            }
-            tagged.insert(tagged.end(), labels.begin(), labels.end());
-            if (const RateLimitRule* rule = FindRateLimitRule(settings->rules, tagged, signed_in)) {
-                return take(*rule, bucket);
-            }
-        }
+    std::array<RateLimitLabel, 6> tagged{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < route->count; ++i) {
+        tagged[n++] = RateLimitLabel{{c->name, ":", route->tags[i]}};
     }
-    return std::nullopt;
+    for (std::size_t i = 0; i < route->count; ++i) {
+        tagged[n++] = RateLimitLabel{{"*:", route->tags[i]}};
+    }
+    for (const RateLimitLabel& l : labels) {
+        tagged[n++] = l;
+    }
+    const RateLimitRule* rule = FindRateLimitRule(settings->rules, std::span(tagged.data(), n), signed_in);
+    if (rule == nullptr) {
+        return std::nullopt;
+    }
+    std::string bucket = c->id;
+    for (std::size_t i = 0; i < route->count; ++i) {
+        bucket += ':';
+        bucket += route->tags[i];
+    }
+    return take(*rule, std::move(bucket));
 }
 
 void RateLimitMiddleware::After(const http::Request& req, http::Response& res) {

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +26,22 @@ namespace basalt::api {
 /// label ends in "/" are also tried as path prefixes of each label in turn. nullptr when none.
 const settings::RateLimitRule* FindRateLimitRule(
     const std::vector<settings::RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
+);
+
+/// A label as up to three pieces compared as their concatenation ("users" ":" "create",
+/// "GET" " " "/api/health"), so a request's labels cost no allocation.
+struct RateLimitLabel {
+    std::array<std::string_view, 3> parts{};
+
+    /// Whether the pieces spell `text`.
+    bool Equals(std::string_view text) const;
+    /// Whether the pieces followed by "/" start with `prefix` (a path-prefix rule's label).
+    bool SlashedStartsWith(std::string_view prefix) const;
+};
+
+/// FindRateLimitRule over labels made of pieces.
+const settings::RateLimitRule* FindRateLimitRule(
+    const std::vector<settings::RateLimitRule>& rules, std::span<const RateLimitLabel> labels, bool signed_in
 );
 
 /// Generic cell rate limiters (GCRA): each key may make `max` requests at once, then one every
@@ -79,6 +97,9 @@ private:
     obs::Counter rejected_;
     std::mutex rules_mu_;
     std::shared_ptr<const settings::RateLimitSettings> rules_seen_;  // the limiter's keys are for these
+    // rules_seen_'s address, read without the mutex on every request (rules_seen_ keeps it alive,
+    // so an equal address is the same settings).
+    std::atomic<const settings::RateLimitSettings*> rules_seen_raw_{nullptr};
 };
 
 }  // namespace basalt::api

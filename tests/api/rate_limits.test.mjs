@@ -89,6 +89,17 @@ describe('rate limits', () => {
     for (let i = 0; i < 5; i++) assert.equal((await getJson(`${srv.url}/api/health`)).status, 200);
   });
 
+  test("a record request counts once: in its collection's bucket, not also in a path rule's (PocketBase's route limiter replaces the global one)", async () => {
+    await limits([{ label: '/api/', audience: '', duration: 60, maxRequests: 3 }]);
+    for (let i = 0; i < 3; i++) assert.equal((await getJson(`${srv.url}/api/collections/notes/records`)).status, 200);
+    assert.equal((await getJson(`${srv.url}/api/collections/notes/records`)).status, 429, "notes' list bucket is spent");
+    // Each collection and route has its own bucket under the same rule, and the path rule's own
+    // bucket (other API requests) was not touched by the lists.
+    assert.equal((await getJson(`${srv.url}/api/collections/other/records`)).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await getJson(`${srv.url}/api/health`)).status, 200, `health ${i}`);
+    assert.equal((await getJson(`${srv.url}/api/health`)).status, 429);
+  });
+
   test('the client IP comes from trusted proxies only: a forged X-Forwarded-For does not escape a limit', async () => {
     await limits([{ label: 'GET /api/health', audience: '', duration: 60, maxRequests: 1 }]);
     // Loopback is not among the trusted proxies: X-Forwarded-For is ignored, every request is 127.0.0.1.

@@ -36,6 +36,23 @@ TEST(FindRateLimitRule, HonoursAudiences) {
     EXPECT_EQ(FindRateLimitRule({Rule("*:auth", "@auth")}, labels, false), nullptr);
 }
 
+TEST(RateLimitLabel, ComparesItsPiecesAsOneString) {
+    const RateLimitLabel get{{"GET", " ", "/api/health"}};
+    EXPECT_TRUE(get.Equals("GET /api/health"));
+    EXPECT_FALSE(get.Equals("GET /api/healt"));
+    EXPECT_FALSE(get.Equals("GET /api/health/"));
+    EXPECT_FALSE(get.Equals("POST /api/health"));
+    const RateLimitLabel path{{"/api/batch"}};
+    EXPECT_TRUE(path.SlashedStartsWith("/api/"));
+    EXPECT_TRUE(path.SlashedStartsWith("/api/batch/"));  // the label plus its slash
+    EXPECT_FALSE(path.SlashedStartsWith("/api/batch/x/"));
+    EXPECT_FALSE(path.SlashedStartsWith("/apx/"));
+    const RateLimitLabel tag{{"users", ":", "create"}};
+    EXPECT_TRUE(tag.Equals("users:create"));
+    EXPECT_FALSE(tag.Equals("users:createx"));
+    EXPECT_FALSE(tag.SlashedStartsWith("/api/"));
+}
+
 TEST(RateLimiter, AllowsTheBurstThenOneRequestPerShare) {
     RateLimiter limiter;
     const auto rule = Rule("r", "", 3, 3);  // one request per second, three at once
