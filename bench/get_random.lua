@@ -1,5 +1,6 @@
 -- W1: GET one record by a random id from the file named by IDS_FILE, from the collection named by
--- COLLECTION (default posts), with `Authorization: $TOKEN` when TOKEN is set.
+-- COLLECTION (default posts), with `Authorization: $TOKEN` when TOKEN is set and
+-- `traceparent: $TRACEPARENT` when that is set.
 local ids = {}
 local collection = os.getenv("COLLECTION") or "posts"
 local token = os.getenv("TOKEN")
@@ -10,6 +11,10 @@ init = function(args)
   math.randomseed(os.time())
   if token and token ~= "" then
     wrk.headers["Authorization"] = token
+  end
+  local traceparent = os.getenv("TRACEPARENT")
+  if traceparent and traceparent ~= "" then
+    wrk.headers["traceparent"] = traceparent
   end
 end
 request = function()

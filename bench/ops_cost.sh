@@ -8,6 +8,9 @@
 #   FEATURE=ratelimit: settings.rateLimits with rules matching every W1 and W3 request (limits far
 #     above the load, so every request is counted and none refused) vs rate limits off, both with
 #     the request log off (target: W1 on >= 0.95x off).
+#   FEATURE=binary: two builds, settings as installed (request log on): "on" runs $BASALT_BIN (default
+#     build/basalt), "off" runs $BASE_BIN (say, the previous commit's binary: the cost of a change
+#     such as tracing). TRACEPARENT=<header> makes W1 and W3 send it on every request.
 #   bench/ops_cost.sh [seconds=10] [rounds=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,13 +28,19 @@ settings_for() {
     logs:off) echo '{"logs":{"maxDays":0}}' ;;
     ratelimit:on) echo "{\"logs\":{\"maxDays\":0},\"rateLimits\":{\"enabled\":true,\"rules\":$RULES}}" ;;
     ratelimit:off) echo '{"logs":{"maxDays":0},"rateLimits":{"enabled":false}}' ;;
+    binary:on | binary:off) echo '{"logs":{"maxDays":5}}' ;;
     *) echo "unknown FEATURE $FEATURE" >&2; exit 1 ;;
   esac
 }
 
 declare -A URL TOKEN
+declare -A BINS=([on]=$BIN [off]=$BIN)
+if [ "$FEATURE" = binary ]; then
+  [ -x "${BASE_BIN:-}" ] || { echo "FEATURE=binary needs BASE_BIN=<the binary to compare with>" >&2; exit 1; }
+  BINS[off]=$BASE_BIN
+fi
 for mode in on off; do
-  DATA="$out/data-$mode" start_basalt
+  BIN=${BINS[$mode]} DATA="$out/data-$mode" start_basalt
   URL[$mode]=$BURL
   TOKEN[$mode]=$SU_TOKEN
   curl -sf -X PATCH "$BURL/api/settings" -H "Authorization: $SU_TOKEN" -H 'Content-Type: application/json' \

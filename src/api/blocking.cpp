@@ -9,8 +9,37 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/api_error.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::api {
+
+namespace {
+
+// Takes the calling thread's span (clearing it) while a coroutine waits, and gives it back when
+// destroyed, on the thread the coroutine resumed on.
+class SpanHandOff {
+public:
+    SpanHandOff() {
+        if (const obs::TraceContext* current = obs::CurrentSpan()) {
+            span_ = *current;
+            obs::SetCurrentSpan(nullptr);
+        }
+    }
+    ~SpanHandOff() {
+        if (span_.Valid()) {
+            obs::SetCurrentSpan(&span_);
+        }
+    }
+    SpanHandOff(const SpanHandOff&) = delete;
+    SpanHandOff& operator=(const SpanHandOff&) = delete;
+    /// The span taken (not Valid() when there was none).
+    const obs::TraceContext& Span() const { return span_; }
+
+private:
+    obs::TraceContext span_;
+};
+
+}  // namespace
 
 struct BlockingPool::Impl {
     Impl(unsigned threads, std::size_t max) : pool(threads), max_queued(max) {}
@@ -48,11 +77,15 @@ net::awaitable<void> BlockingPool::Run(std::function<void()> fn) {
     }
     auto executor = co_await net::this_coro::executor;
     std::exception_ptr failure;
+    // The caller's span goes with the work (its log lines, the jobs it enqueues) and is not left on
+    // the I/O thread, which serves other requests while this one waits.
+    const SpanHandOff span;
     co_await net::async_initiate<decltype(net::use_awaitable), void()>(
-        [impl, executor, &fn, &failure](auto handler) {
+        [impl, executor, &fn, &failure, &span](auto handler) {
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            net::post(impl->pool, [impl, executor, &fn, &failure, shared] {
+            net::post(impl->pool, [impl, executor, &fn, &failure, &span, shared] {
                 try {
+                    const obs::ScopedSpan scope(span.Span());
                     fn();
                 } catch (...) {
                     failure = std::current_exception();  // rethrown on the I/O thread, into the router
@@ -71,9 +104,11 @@ net::awaitable<void> BlockingPool::Run(std::function<void()> fn) {
 net::awaitable<Result<void>> AwaitWrite(db::Database& db, db::WriteFn fn) {
     auto executor = co_await net::this_coro::executor;
     Result<void> outcome;
+    const SpanHandOff span;  // off the I/O thread while the write waits
     co_await net::async_initiate<decltype(net::use_awaitable), void()>(
-        [&db, &fn, &outcome, executor](auto handler) {
+        [&db, &fn, &outcome, &span, executor](auto handler) {
             auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            const obs::ScopedSpan scope(span.Span());  // the write runs under the submitter's span
             db.SubmitWrite(std::move(fn), [&outcome, executor, shared](Result<void> r) {
                 outcome = std::move(r);
                 net::post(executor, [shared] { (*shared)(); });

@@ -26,6 +26,8 @@ public:
     BlockingPool& operator=(const BlockingPool&) = delete;
 
     /// Runs `fn` on the pool and resumes the calling coroutine on its own executor afterwards.
+    /// The calling thread's span (obs::CurrentSpan) is `fn`'s while it runs, and is off the calling
+    /// thread while it waits (that thread serves other requests meanwhile).
     /// Throws ApiError 503 when the queue is full.
     net::awaitable<void> Run(std::function<void()> fn);
 
@@ -51,7 +53,8 @@ private:
 };
 
 /// Submits `fn` to the database writer and resumes the calling coroutine (on its executor) when the
-/// write is durable or failed. Never blocks the I/O thread.
+/// write is durable or failed. Never blocks the I/O thread. Like BlockingPool::Run, takes the
+/// calling thread's span off it while waiting.
 net::awaitable<Result<void>> AwaitWrite(db::Database& db, db::WriteFn fn);
 
 }  // namespace basalt::api

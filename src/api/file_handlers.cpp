@@ -23,6 +23,7 @@
 #include "collections/store.hpp"
 #include "core/text.hpp"
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 #include "records/files.hpp"
 #include "storage/storage.hpp"
 #include "thumbs/thumb_spec.hpp"
@@ -306,7 +307,9 @@ public:
             // Made (or not) while this request waited; a thumb gone again at once gets the original.
             Result<void> made = MakeError(ErrorCode::kNotFound, "the thumb vanished");
             if (attempt == 0) {
+                obs::SetCurrentSpan(nullptr);  // this I/O thread serves other requests while it waits
                 made = co_await d_.thumbs.Ensure(thumb.original_key, thumb.thumb_key, thumb.spec);
+                obs::SetCurrentSpan(req.trace.Valid() ? &req.trace : nullptr);
             }
             if (!made) {
                 obs::Warn(

@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "core/json_text.hpp"
 #include "core/text.hpp"
+#include "obs/trace.hpp"
 #include "records/service.hpp"
 
 namespace basalt::api {
@@ -137,6 +138,22 @@ void AppendField(std::string& data, std::string_view key, std::string_view value
     data += "...\"";
 }
 
+// The request's span: traceId, spanId and (when the caller sent a traceparent) parentId.
+void AppendTrace(std::string& data, const obs::TraceContext& span) {
+    if (!span.Valid()) {
+        return;
+    }
+    data += R"(,"traceId":")";
+    obs::AppendHex(data, span.trace_id.data(), span.trace_id.size());
+    data += R"(","spanId":")";
+    obs::AppendHex(data, span.span_id.data(), span.span_id.size());
+    if (span.HasParent()) {
+        data += R"(","parentId":")";
+        obs::AppendHex(data, span.parent_id.data(), span.parent_id.size());
+    }
+    data.push_back('"');
+}
+
 // PocketBase's message: "METHOD /url" with the url percent-decoded, as valid UTF-8 without NUL.
 std::string MessageOf(std::string_view method, std::string_view url) {
     std::string message(method);
@@ -184,6 +201,7 @@ void RequestLogMiddleware::After(const Request& req, Response& res) {
         AppendField(data, "userIP", req.remote_ip);
         AppendField(data, "remoteIP", req.peer_ip);
     }
+    AppendTrace(data, req.trace);
     data.push_back('}');
     store_.Add(level, MessageOf(method, url), std::move(data));
 }

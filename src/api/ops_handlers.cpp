@@ -42,7 +42,8 @@ json::object JobJson(const jobs::Job& j) {
         {"runAt", FormatDateTime(SystemTime(std::chrono::milliseconds(j.run_at_ms)))},
         {"lastError", j.last_error},
         {"created", j.created},
-        {"updated", j.updated}};
+        {"updated", j.updated},
+        {"traceparent", j.traceparent}};
 }
 
 Paging OpsPaging(const Request& req) {

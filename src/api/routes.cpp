@@ -38,6 +38,7 @@ void RegisterRoutes(
     router.Use(request_metrics);
     router.Use(std::make_shared<ClientIpMiddleware>(deps.settings));  // every later step sees the client's IP
     router.Use(std::make_shared<http::RequestIdMiddleware>());
+    router.Use(std::make_shared<http::TraceMiddleware>());  // the request's span: every later step's log lines
     if (access_log) {
         router.Use(std::move(access_log));
     }

@@ -447,6 +447,24 @@ Result<void> AddSuperuserFileToken(db::Executor& ex) {
     return Exec(ex, "UPDATE _collections SET options = ? WHERE id = ?", {json::serialize(options), id});
 }
 
+// W3C Trace Context: a change's outbox event and the jobs it causes keep the span that made them
+// (traceparent, tracestate), so a webhook delivery or a job run continues the request's trace.
+Result<void> AddTraceContext(db::Executor& ex) {
+    const char* steps[] = {
+        "ALTER TABLE _events ADD COLUMN traceparent TEXT",
+        "ALTER TABLE _events ADD COLUMN tracestate TEXT",
+        "ALTER TABLE _jobs ADD COLUMN traceparent TEXT",
+        "ALTER TABLE _jobs ADD COLUMN tracestate TEXT",
+        "ALTER TABLE _webhookDeliveries ADD COLUMN traceparent TEXT",
+    };
+    for (const char* sql : steps) {
+        if (auto r = Exec(ex, sql); !r) {
+            return r;
+        }
+    }
+    return Ok();
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -465,6 +483,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {12, "webhooks_and_crons", InitWebhooks},
         {13, "auth_data_collections", InitAuthDataCollections},
         {14, "superuser_file_token", AddSuperuserFileToken},
+        {15, "trace_context", AddTraceContext},
     };
     return migrations;
 }

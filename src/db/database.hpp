@@ -178,7 +178,9 @@ public:
     virtual Result<void> ReadTx(const ReadFn& fn) = 0;
 
     /// Queues `fn` for the writer; `done` gets the outcome once it is durable. Never blocks on I/O.
-    /// After Close() `done` is called at once with kUnavailable.
+    /// After Close() `done` is called at once with kUnavailable. `fn` runs under the submitting
+    /// thread's span (obs::CurrentSpan), so what it writes to the outbox and the job queue, and what
+    /// it logs, carries the trace of the request (or job) that asked for it.
     virtual void SubmitWrite(WriteFn fn, WriteDone done) = 0;
 
     /// Blocking form of SubmitWrite, for startup, the CLI and tests. Never call it on an I/O thread.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::events {
 
@@ -18,17 +19,31 @@ Result<void> Append(
     std::string_view action,
     std::string_view record
 ) {
+    auto [traceparent, tracestate] = TraceColumns();
     BASALT_TRY(ex.Exec(
-        "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, ?, "
-        "?)",
+        "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record, traceparent, "
+        "tracestate) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {std::string(created),
          std::string(collection_id),
          std::string(collection_name),
          std::string(record_id),
          std::string(action),
-         std::string(record)}
+         std::string(record),
+         std::move(traceparent),
+         std::move(tracestate)}
     ));
     return Ok();
+}
+
+std::pair<db::Value, db::Value> TraceColumns() {
+    const obs::TraceContext* span = obs::CurrentSpan();
+    if (span == nullptr) {
+        return {nullptr, nullptr};
+    }
+    return {
+        obs::FormatTraceparent(*span),
+        span->tracestate.empty() ? db::Value(nullptr) : db::Value(span->tracestate),
+    };
 }
 
 Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::size_t limit, bool with_record) {
@@ -36,10 +51,10 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
         auto rs,
         db.Read(
             with_record
-                ? "SELECT id, created, collectionId, collectionName, recordId, action, record FROM _events WHERE "
-                  "id > ? ORDER BY id LIMIT ?"
-                : "SELECT id, created, collectionId, collectionName, recordId, action, '' FROM _events WHERE id > "
-                  "? ORDER BY id LIMIT ?",
+                ? "SELECT id, created, collectionId, collectionName, recordId, action, record, traceparent, "
+                  "tracestate FROM _events WHERE id > ? ORDER BY id LIMIT ?"
+                : "SELECT id, created, collectionId, collectionName, recordId, action, '', traceparent, tracestate "
+                  "FROM _events WHERE id > ? ORDER BY id LIMIT ?",
             {after, static_cast<std::int64_t>(limit)}
         )
     );
@@ -53,7 +68,9 @@ Result<std::vector<Event>> ReadAfter(db::Database& db, std::int64_t after, std::
             db::AsString(row[3]),
             db::AsString(row[4]),
             db::AsString(row[5]),
-            db::AsString(row[6])});
+            db::AsString(row[6]),
+            db::AsString(row[7]),
+            db::AsString(row[8])});
     }
     return out;
 }

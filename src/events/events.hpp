@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/background_loop.hpp"
@@ -25,10 +26,19 @@ struct Event {
     std::string record_id;
     std::string action;  // create | update | delete
     std::string record;  // the record's JSON (every field; consumers apply visibility)
+    /// The span of the write that made it (see TraceColumns), empty when it had none: what follows
+    /// the event (webhook deliveries) continues that trace.
+    std::string traceparent;
+    std::string tracestate;
 };
 
+/// The outbox's traceparent and tracestate for a change made now: the calling thread's span
+/// (obs::CurrentSpan; a write runs under its submitter's) as a version 00 traceparent and its
+/// tracestate, each null when absent.
+std::pair<db::Value, db::Value> TraceColumns();
+
 /// Writes an event into the outbox through `ex` (inside the change's own transaction). `record` is
-/// the JSON payload; the id is assigned by the database.
+/// the JSON payload; the id is assigned by the database; the trace columns are TraceColumns().
 Result<void> Append(
     db::Executor& ex,
     std::string_view created,

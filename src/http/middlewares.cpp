@@ -8,6 +8,7 @@
 #include "core/json_text.hpp"
 #include "core/random.hpp"
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::http {
 
@@ -91,6 +92,39 @@ void RequestIdMiddleware::After(const Request& req, Response& res) {
     res.SetHeader("X-Request-Id", req.request_id);
 }
 
+std::optional<Response> TraceMiddleware::Before(Request& req) {
+    std::string_view traceparent;
+    std::string_view tracestate;
+    std::string joined;  // several tracestate headers are one list
+    for (const auto& [name, value] : req.headers) {
+        if (EqualsIgnoreCase(name, "traceparent")) {
+            if (!traceparent.empty()) {
+                traceparent = {};  // two traceparents: neither is trusted (the spec's advice)
+                break;
+            }
+            traceparent = value;
+        } else if (EqualsIgnoreCase(name, "tracestate")) {
+            if (tracestate.empty()) {
+                tracestate = value;
+            } else {
+                if (joined.empty()) {
+                    joined = tracestate;
+                }
+                joined.push_back(',');
+                joined += value;
+                tracestate = joined;
+            }
+        }
+    }
+    req.trace = obs::SpanFromHeaders(traceparent, tracestate);
+    obs::SetCurrentSpan(&req.trace);
+    return std::nullopt;
+}
+
+void TraceMiddleware::After(const Request& /*req*/, Response& /*res*/) {
+    obs::SetCurrentSpan(nullptr);
+}
+
 void AccessLogMiddleware::After(const Request& req, Response& res) {
     if (!file_ && !obs::Enabled(obs::Level::kInfo)) {
         return;
@@ -121,6 +155,13 @@ void AccessLogMiddleware::After(const Request& req, Response& res) {
     AppendJsonString(line, req.request_id);
     line += R"(,"remote_ip":)";
     AppendJsonString(line, req.remote_ip);
+    if (req.trace.Valid()) {
+        line += R"(,"traceId":")";
+        obs::AppendHex(line, req.trace.trace_id.data(), req.trace.trace_id.size());
+        line += R"(","spanId":")";
+        obs::AppendHex(line, req.trace.span_id.data(), req.trace.span_id.size());
+        line.push_back('"');
+    }
     line.push_back('}');
     if (file_) {
         file_->Append(line);

@@ -19,7 +19,20 @@ public:
     void After(const Request& req, Response& res) override;
 };
 
-/// One JSON line per request: time, method, path, status, bytes, duration, request id, ip; to
+/// W3C Trace Context: the request's span (`Request::trace`) is a child of the span its
+/// `traceparent` names (with its `tracestate`, when valid) or, without one or with a malformed one,
+/// the root of a new trace. Before sets it as the thread's span (obs::CurrentSpan: log lines carry
+/// its ids) for the chain and the handler's synchronous part; After clears it. Nothing is added to
+/// the response (a traceparent response header is not standard). Costs two random numbers and no
+/// allocation when the request has no tracestate.
+class TraceMiddleware final : public Middleware {
+public:
+    std::optional<Response> Before(Request& req) override;
+    void After(const Request& req, Response& res) override;
+};
+
+/// One JSON line per request: time, method, path, status, bytes, duration, request id, ip, trace and
+/// span ids; to
 /// `file` (the access log file, shared) or, when null, the process log on stdout.
 class AccessLogMiddleware final : public Middleware {
 public:

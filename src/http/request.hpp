@@ -12,6 +12,7 @@
 
 #include "core/spool_file.hpp"
 #include "core/text.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::http {
 
@@ -41,6 +42,9 @@ struct Request {
     std::string peer_ip;    // the connection's peer (the proxy, behind one)
     std::chrono::steady_clock::time_point started;
     std::string request_id;
+    /// The request's span (TraceMiddleware): a child of the caller's `traceparent`, or a new trace.
+    /// Not Valid() before that middleware ran.
+    obs::TraceContext trace;
 
     /// The pattern of the route that matched the path (`/api/collections/{collection}/records`),
     /// set by the router; empty when none did. Points into the router, which outlives requests.

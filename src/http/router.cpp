@@ -6,6 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::http {
 
@@ -226,6 +227,17 @@ std::optional<Response> Router::TryDispatchSync(Request& req) const {
     return res;
 }
 
+namespace {
+
+// Makes the request's span (when the trace middleware set one) the thread's span again.
+void RestoreSpan(const Request& req) {
+    if (req.trace.Valid()) {
+        obs::SetCurrentSpan(&req.trace);
+    }
+}
+
+}  // namespace
+
 net::awaitable<Response> Router::Dispatch(Request& req) const {
     std::size_t ran = 0;
     Response res;
@@ -244,8 +256,11 @@ net::awaitable<Response> Router::Dispatch(Request& req) const {
     } catch (const ApiError& e) {
         res = Response::FromApiError(e);
     } catch (const std::exception& e) {
+        RestoreSpan(req);
         res = InternalErrorResponse(req, e.what());
     }
+    // The handler may have suspended: this thread ran other work meanwhile.
+    RestoreSpan(req);
     RunAfter(req, res, ran);
     co_return res;
 }

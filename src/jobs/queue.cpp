@@ -6,6 +6,7 @@
 #include "core/ids.hpp"
 #include "core/random.hpp"
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::jobs {
 
@@ -13,7 +14,7 @@ namespace {
 
 constexpr const char* kColumns =
     "id, kind, payload, COALESCE(idempotencyKey, ''), status, attempts, maxAttempts, runAt, lastError, created, "
-    "updated";
+    "updated, traceparent, tracestate";
 
 Job JobFrom(const std::vector<db::Value>& row) {
     Job j;
@@ -28,7 +29,19 @@ Job JobFrom(const std::vector<db::Value>& row) {
     j.last_error = db::AsString(row[8]);
     j.created = db::AsString(row[9]);
     j.updated = db::AsString(row[10]);
+    j.traceparent = db::AsString(row[11]);
+    j.tracestate = db::AsString(row[12]);
     return j;
+}
+
+// The span of one run of `job`: a child of the span that enqueued it, or a new trace.
+obs::TraceContext RunSpan(const Job& job) {
+    auto parent = obs::ParseTraceparent(job.traceparent);
+    if (!parent) {
+        return obs::NewSpan();
+    }
+    parent->tracestate = job.tracestate;
+    return obs::NewSpan(*parent);
 }
 
 // A job's status inside a write; kNotFound when there is no such job.
@@ -68,12 +81,21 @@ Result<std::string> Queue::EnqueueIn(db::Executor& ex, const NewJob& job) const 
     }
     const std::string now = FormatDateTime(clock_.Now());
     const std::string id = NewRecordId();
+    db::Value traceparent = nullptr;
+    db::Value tracestate = nullptr;
+    if (!job.traceparent.empty()) {
+        traceparent = job.traceparent;
+        tracestate = KeyOrNull(job.tracestate);
+    } else if (const obs::TraceContext* span = obs::CurrentSpan()) {
+        traceparent = obs::FormatTraceparent(*span);
+        tracestate = KeyOrNull(span->tracestate);
+    }
     BASALT_ASSIGN_OR_RETURN(
         auto n,
         ex.Exec(
             "INSERT INTO _jobs (id, kind, payload, idempotencyKey, status, attempts, maxAttempts, runAt, leaseUntil, "
-            "worker, lastError, created, updated) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, 0, '', '', ?, ?) ON CONFLICT "
-            "DO NOTHING",
+            "worker, lastError, created, updated, traceparent, tracestate) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, 0, "
+            "'', '', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             {id,
              job.kind,
              job.payload,
@@ -81,7 +103,9 @@ Result<std::string> Queue::EnqueueIn(db::Executor& ex, const NewJob& job) const 
              job.max_attempts,
              NowMs() + job.delay.count(),
              now,
-             now}
+             now,
+             std::move(traceparent),
+             std::move(tracestate)}
         )
     );
     if (n == 1) {
@@ -348,6 +372,7 @@ void Worker::Run(const std::stop_token& stop) {
             continue;
         }
         for (const Job& job : *claimed) {
+            const obs::ScopedSpan span(RunSpan(job));  // its log lines and writes carry the trace
             auto h = handlers_.find(job.kind);
             const auto started = std::chrono::steady_clock::now();
             Result<void> outcome = Ok();

@@ -32,6 +32,9 @@ struct Job {
     std::string last_error;
     std::string created;
     std::string updated;
+    /// The span that enqueued it (empty: none; a run then starts a new trace) and its tracestate.
+    std::string traceparent;
+    std::string tracestate;
 };
 
 struct NewJob {
@@ -41,6 +44,10 @@ struct NewJob {
     std::string idempotency_key;
     std::int64_t max_attempts = 8;
     std::chrono::milliseconds delay{0};
+    /// The span its runs continue (a traceparent) and its tracestate. Empty: the enqueuing
+    /// thread's span (obs::CurrentSpan; a write runs under its submitter's), if any.
+    std::string traceparent;
+    std::string tracestate;
 };
 
 inline constexpr std::int64_t kMaxAttemptsLimit = 100;
@@ -107,6 +114,8 @@ private:
 };
 
 /// Runs jobs: `threads` workers claim from the queue and run the handler registered for each kind.
+/// Each run is a span of its own (obs::ScopedSpan: what the handler logs carries it): a child of the
+/// span that enqueued the job, or the root of a new trace (crons, jobs enqueued outside a request).
 /// A handler's error (or exception) is a failed attempt. Woken by Notify() after an enqueue in this
 /// process and polling every `poll` otherwise (jobs enqueued by other processes, retries coming due).
 class Worker {

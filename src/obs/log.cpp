@@ -14,6 +14,7 @@
 #include "core/background_loop.hpp"
 #include "core/clock.hpp"
 #include "core/json_text.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::obs {
 
@@ -187,6 +188,23 @@ void AppendFields(std::string& out, std::initializer_list<Field> fields) {
     }
 }
 
+// The calling thread's span as members (after `out`'s own, if any): traceId, spanId, parentId.
+void AppendSpanFields(std::string& out) {
+    const TraceContext* span = CurrentSpan();
+    if (span == nullptr) {
+        return;
+    }
+    out += out.empty() ? R"("traceId":")" : R"(,"traceId":")";
+    AppendHex(out, span->trace_id.data(), span->trace_id.size());
+    out += R"(","spanId":")";
+    AppendHex(out, span->span_id.data(), span->span_id.size());
+    if (span->HasParent()) {
+        out += R"(","parentId":")";
+        AppendHex(out, span->parent_id.data(), span->parent_id.size());
+    }
+    out.push_back('"');
+}
+
 }  // namespace
 
 void SetForwarder(Forwarder forwarder) {
@@ -204,6 +222,7 @@ void Log(Level level, std::string_view msg, std::initializer_list<Field> fields)
     }
     std::string members;
     AppendFields(members, fields);
+    AppendSpanFields(members);
     if (forwarding) {
         std::lock_guard lock(g_forwarder_mu);
         if (g_forwarder) {

@@ -31,7 +31,9 @@ struct Field {
 /// The process's logger (the one global, see STYLE.md): JSON lines on stdout
 /// {"time","level","msg",...fields}. Lines are appended to an in-memory buffer and written by a
 /// background thread in batches, so logging never costs a syscall per request.
-/// Thread-safe. `Flush()` blocks until everything logged so far is written.
+/// Thread-safe. `Flush()` blocks until everything logged so far is written. When the calling thread
+/// works for a span (obs::CurrentSpan, see trace.hpp) the line, and what a Forwarder gets, ends with
+/// its traceId, spanId and parentId (when it has a parent).
 void Log(Level level, std::string_view msg, std::initializer_list<Field> fields = {});
 
 inline void Info(std::string_view msg, std::initializer_list<Field> fields = {}) {

@@ -45,12 +45,14 @@ Result<void> AppendRecordEvent(
             fields.push_back(&f);
         }
     }
-    std::vector<db::Value> params{now, c.id, c.name, id, std::string(action)};
+    auto [traceparent, tracestate] = events::TraceColumns();  // the span of the write (the request's)
+    std::vector<db::Value> params{
+        now, c.id, c.name, id, std::string(action), std::move(traceparent), std::move(tracestate)};
     std::string sql;
     if (fields.size() <= 60) {
         sql =
-            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) SELECT ?, ?, ?, ?, "
-            "?, json_object('collectionId', ?, 'collectionName', ?";
+            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, traceparent, tracestate, "
+            "record) SELECT ?, ?, ?, ?, ?, ?, ?, json_object('collectionId', ?, 'collectionName', ?";
         params.emplace_back(c.id);
         params.emplace_back(c.name);
         for (const schema::Field* f : fields) {
@@ -64,8 +66,8 @@ Result<void> AppendRecordEvent(
     } else {
         BASALT_ASSIGN_OR_RETURN(auto rec, ReadCurrent(ex, c, id));
         sql =
-            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, record) VALUES (?, ?, ?, ?, "
-            "?, ?)";
+            "INSERT INTO _events (created, collectionId, collectionName, recordId, action, traceparent, tracestate, "
+            "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
         params.emplace_back(json::serialize(rec));
     }
     BASALT_ASSIGN_OR_RETURN(auto n, ex.Exec(sql, params));

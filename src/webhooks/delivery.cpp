@@ -11,6 +11,7 @@
 #include "client/http_client.hpp"
 #include "core/json_text.hpp"
 #include "obs/log.hpp"
+#include "obs/trace.hpp"
 #include "webhooks/webhooks.hpp"
 
 namespace basalt::webhooks {
@@ -108,6 +109,14 @@ client::HttpRequest DeliveryRequest(
         {"X-Basalt-Timestamp", ts},
         {"X-Basalt-Signature", Signature(secret, ts, body)},
     };
+    // W3C Trace Context: the attempt's span (the worker runs it as a child of the change's span) is
+    // the receiver's parent.
+    const obs::TraceContext* running = obs::CurrentSpan();
+    const obs::TraceContext span = running != nullptr ? *running : obs::NewSpan();
+    req.headers.emplace_back("traceparent", obs::FormatTraceparent(span));
+    if (!span.tracestate.empty()) {
+        req.headers.emplace_back("tracestate", span.tracestate);
+    }
     return req;
 }
 

@@ -251,7 +251,8 @@ Result<json::object> Service::Deliveries(const std::string& id, std::int64_t pag
         auto rs,
         db_.Read(
             "SELECT id, eventId, action, collectionName, recordId, status, attempts, responseStatus, error, "
-            "durationMs, created, updated FROM _webhookDeliveries WHERE webhook = ? ORDER BY created DESC, "
+            "durationMs, created, updated, COALESCE(traceparent, '') FROM _webhookDeliveries WHERE webhook = ? "
+            "ORDER BY created DESC, "
             "eventId DESC LIMIT ? OFFSET ?",
             {id, per_page, (page - 1) * per_page}
         )
@@ -273,6 +274,7 @@ Result<json::object> Service::Deliveries(const std::string& id, std::int64_t pag
         d["durationMs"] = db::AsInt(row[9]);
         d["created"] = db::AsString(row[10]);
         d["updated"] = db::AsString(row[11]);
+        d["traceparent"] = db::AsString(row[12]);  // the change's span; "" when it had none
         items.push_back(std::move(d));
     }
     const std::int64_t total = db::AsInt(count.rows[0][0]);
@@ -301,6 +303,12 @@ Result<void> Service::Redeliver(const std::string& delivery_id) const {
         job.kind = "webhook.deliver";
         job.payload = "{\"delivery\":\"" + delivery_id + "\"}";
         job.max_attempts = kDeliveryAttempts;
+        // The change's trace again (its tracestate is gone with the first job); without one, the
+        // superuser's request's (the write runs under its span).
+        BASALT_ASSIGN_OR_RETURN(
+            auto tp, ex.Query("SELECT COALESCE(traceparent, '') FROM _webhookDeliveries WHERE id = ?", {delivery_id})
+        );
+        job.traceparent = tp.rows.empty() ? std::string() : db::AsString(tp.rows[0][0]);
         BASALT_TRY(queue_.EnqueueIn(ex, job));
         return Ok();
     });
@@ -418,8 +426,16 @@ Result<bool> CreateDelivery(
         auto n,
         ex.Exec(
             "INSERT INTO _webhookDeliveries (id, webhook, eventId, action, collectionName, recordId, status, "
-            "created, updated) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING",
-            {did, h.id, e.id, e.action, e.collection_name, e.record_id, now, now}
+            "created, updated, traceparent) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?) ON CONFLICT DO NOTHING",
+            {did,
+             h.id,
+             e.id,
+             e.action,
+             e.collection_name,
+             e.record_id,
+             now,
+             now,
+             e.traceparent.empty() ? db::Value(nullptr) : db::Value(e.traceparent)}
         )
     );
     if (n == 0) {
@@ -430,6 +446,8 @@ Result<bool> CreateDelivery(
     job.payload = "{\"delivery\":\"" + did + "\"}";
     job.idempotency_key = did;
     job.max_attempts = kDeliveryAttempts;
+    job.traceparent = e.traceparent;  // each attempt is a child span of the change's
+    job.tracestate = e.tracestate;
     BASALT_TRY(queue.EnqueueIn(ex, job));
     return true;
 }

@@ -22,6 +22,7 @@
 #include "db/sqlite/connection.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "obs/metrics.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::db::sqlite {
 
@@ -49,7 +50,8 @@ private:
     struct Pending {
         WriteFn fn;
         WriteDone done;
-        bool schema = false;  // runs alone, foreign keys off (WriteSchema)
+        bool schema = false;     // runs alone, foreign keys off (WriteSchema)
+        obs::TraceContext span;  // the submitter's span: `fn` runs under it
     };
 
     // A group the writer finished, waiting for the sync thread: its answers are given, and what it

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "db/sqlite/sqlite_database_internal.hpp"
+#include "obs/trace.hpp"
 
 namespace basalt::db::sqlite {
 
@@ -21,7 +22,8 @@ void SqliteDatabase::SubmitWrite(WriteFn fn, WriteDone done) {
     {
         std::lock_guard lock(mu_);
         if (!closing_) {
-            queue_.push_back({std::move(fn), std::move(done), false});
+            const obs::TraceContext* span = obs::CurrentSpan();
+            queue_.push_back({std::move(fn), std::move(done), false, span != nullptr ? *span : obs::TraceContext{}});
             queued_.fetch_add(1, std::memory_order_relaxed);
             cv_.notify_one();
             return;
@@ -38,7 +40,9 @@ Result<void> SqliteDatabase::WriteSchema(WriteFn fn) {
         if (closing_) {
             return MakeError(ErrorCode::kUnavailable, "database is closed");
         }
-        queue_.push_back({std::move(fn), [&promise](Result<void> r) { promise.set_value(std::move(r)); }, true});
+        queue_.push_back(
+            {std::move(fn), [&promise](Result<void> r) { promise.set_value(std::move(r)); }, true, obs::TraceContext{}}
+        );
         queued_.fetch_add(1, std::memory_order_relaxed);
         cv_.notify_one();
     }
@@ -143,7 +147,11 @@ std::pair<bool, bool> SqliteDatabase::CommitGroup(std::vector<Pending>& batch, s
             continue;
         }
         const std::size_t mark = c.PendingAfterCommit();
-        Result<void> r = RunOne(p.fn, c);
+        Result<void> r = Ok();
+        {
+            const obs::ScopedSpan span(p.span);  // what it logs and writes (events, jobs) carries it
+            r = RunOne(p.fn, c);
+        }
         if (r) {
             r = c.Raw("RELEASE w");
         }

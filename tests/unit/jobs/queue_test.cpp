@@ -4,11 +4,13 @@
 #include "jobs/queue.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 
 #include <gtest/gtest.h>
 
 #include "jobs/cron.hpp"
+#include "obs/trace.hpp"
 #include "support/system_database.hpp"
 
 namespace basalt::jobs {
@@ -205,6 +207,66 @@ TEST_F(QueueTest, WorkersRunJobsWhenWokenAndRecordTheOutcome) {
     EXPECT_EQ(failed->status, "failed");
     EXPECT_EQ(failed->last_error, "malformed");
     worker.Stop();  // idempotent
+}
+
+TEST_F(QueueTest, AJobKeepsTheEnqueuingSpanAndEachRunIsAChildOfIt) {
+    // Enqueued under a span (a write runs under its submitter's): the job stores it.
+    const obs::TraceContext request =
+        obs::SpanFromHeaders("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "rojo=1");
+    std::string traced;
+    {
+        const obs::ScopedSpan scope(request);
+        traced = Add("traced");
+    }
+    const Job stored = **queue_->Get(traced);
+    EXPECT_EQ(stored.traceparent, obs::FormatTraceparent(request));
+    EXPECT_EQ(stored.tracestate, "rojo=1");
+    // An explicit traceparent wins; none and no span: NULL (a run starts a new trace).
+    NewJob given;
+    given.kind = "given";
+    given.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    const std::string explicit_id = *queue_->Enqueue(given);
+    EXPECT_EQ((*queue_->Get(explicit_id))->traceparent, given.traceparent);
+    const std::string plain = Add("plain");
+    EXPECT_EQ((*queue_->Get(plain))->traceparent, "");
+
+    Worker::Options o;
+    o.threads = 1;
+    o.poll = std::chrono::hours(1);
+    Worker worker(*queue_, o);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<std::string, obs::TraceContext> spans;
+    auto record = [&](const Job& job) -> Result<void> {
+        std::lock_guard lock(mu);
+        const obs::TraceContext* span = obs::CurrentSpan();
+        spans[job.kind] = span != nullptr ? *span : obs::TraceContext{};
+        cv.notify_all();
+        return Ok();
+    };
+    worker.Handle("traced", record);
+    worker.Handle("given", record);
+    worker.Handle("plain", record);
+    worker.Start();
+    worker.Notify();
+    {
+        std::unique_lock lock(mu);
+        ASSERT_TRUE(cv.wait_for(lock, seconds(10), [&] { return spans.size() == 3; }));
+    }
+    worker.Stop();
+    const obs::TraceContext& run = spans["traced"];
+    EXPECT_EQ(run.trace_id, request.trace_id);
+    EXPECT_EQ(run.parent_id, request.span_id);
+    EXPECT_NE(run.span_id, request.span_id);
+    EXPECT_EQ(run.tracestate, "rojo=1");
+    EXPECT_EQ(obs::TraceIdHex(spans["given"]), "0af7651916cd43dd8448eb211c80319c");
+    std::string given_parent;
+    obs::AppendHex(given_parent, spans["given"].parent_id.data(), spans["given"].parent_id.size());
+    EXPECT_EQ(given_parent, "b7ad6b7169203331");
+    const obs::TraceContext& fresh = spans["plain"];
+    EXPECT_TRUE(fresh.Valid());
+    EXPECT_FALSE(fresh.HasParent());
+    EXPECT_NE(fresh.trace_id, request.trace_id);
 }
 
 }  // namespace

@@ -208,8 +208,8 @@ TEST_F(HubTest, StopEndsEveryStreamAndRefusesNewClients) {
     EXPECT_EQ(hub_->ClientCount(), 0U);
     std::string late;
     EXPECT_TRUE(hub_->Connect("10.0.0.3", &late)->Closed());
-    hub_->Publish(events::Event{1, "", "x", "posts", "r", "create", "{}"});  // after Stop: ignored
-    hub_->Stop();                                                            // idempotent
+    hub_->Publish(events::Event{1, "", "x", "posts", "r", "create", "{}", "", ""});  // after Stop: ignored
+    hub_->Stop();                                                                    // idempotent
 }
 
 }  // namespace
