@@ -12,7 +12,7 @@ namespace basalt::api {
 namespace {
 
 constexpr std::size_t kShards = 8;
-constexpr std::size_t kMaxEntry = 256 * 1024;
+constexpr std::size_t kMaxEntry = std::size_t{256} * 1024;
 
 // Heterogeneous lookup: a lookup by string_view allocates nothing.
 struct KeyHash {

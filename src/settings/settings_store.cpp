@@ -197,6 +197,69 @@ std::optional<FieldError> CheckRuleCount(const json::value* n) {
 
 // PocketBase's RateLimitsConfig.Validate: valid rules (required when enabled), unique labels per
 // audience, excluded entries that are IPs or CIDR networks.
+// superuserIPs and trustedProxy: IPs or CIDR networks, header names that are non-empty strings.
+void ValidateNetwork(const json::object& next, std::vector<FieldError>& errors) {
+    if (const auto* list = next.if_contains("superuserIPs"); list != nullptr && list->is_array()) {
+        for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+            const auto& e = list->as_array()[i];
+            if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
+                errors.push_back(
+                    {"superuserIPs." + std::to_string(i),
+                     "validation_invalid_value",
+                     "Must be an IP address or a CIDR network."}
+                );
+            }
+        }
+    }
+    if (const auto* proxy = next.if_contains("trustedProxy"); proxy != nullptr && proxy->is_object()) {
+        // PocketBase decodes headers into []string (a non-string refuses the body); an empty name
+        // would match no header, so basalt refuses it too.
+        if (const auto* list = proxy->as_object().if_contains("headers"); list != nullptr && list->is_array()) {
+            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+                const auto& e = list->as_array()[i];
+                const std::string at = "trustedProxy.headers." + std::to_string(i);
+                if (!e.is_string()) {
+                    errors.push_back({at, "validation_invalid_value", "Invalid value type."});
+                } else if (TrimSpace(e.as_string()).empty()) {
+                    errors.push_back({at, "validation_required", "Cannot be blank."});
+                }
+            }
+        }
+        if (const auto* list = proxy->as_object().if_contains("proxies"); list != nullptr && list->is_array()) {
+            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
+                const auto& e = list->as_array()[i];
+                if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
+                    errors.push_back(
+                        {"trustedProxy.proxies." + std::to_string(i),
+                         "validation_invalid_value",
+                         "Must be an IP address or a CIDR network."}
+                    );
+                }
+            }
+        }
+    }
+}
+
+// batch limits and the metrics scraper token.
+void ValidateLimits(const json::object& next, std::vector<FieldError>& errors) {
+    if (const auto* batch = next.if_contains("batch"); batch != nullptr && batch->is_object()) {
+        if (Int(batch->as_object(), "maxRequests", 50) < 1) {
+            errors.push_back({"batch.maxRequests", "validation_min_number_constraint", "Must be at least 1."});
+        }
+        if (Int(batch->as_object(), "timeout", 3) < 1) {
+            errors.push_back({"batch.timeout", "validation_min_number_constraint", "Must be at least 1."});
+        }
+    }
+    if (const auto* m = next.if_contains("metrics"); m != nullptr && m->is_object()) {
+        const auto* token = m->as_object().if_contains("token");
+        if (token != nullptr && token->is_string() && !token->as_string().empty() && token->as_string().size() < 16) {
+            errors.push_back(
+                {"metrics.token", "validation_length_out_of_range", "Must be empty or at least 16 characters."}
+            );
+        }
+    }
+}
+
 void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors) {
     const auto* v = doc.if_contains("rateLimits");
     if (v == nullptr || !v->is_object()) {
@@ -437,64 +500,11 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     std::vector<std::string> path;
     std::vector<FieldError> errors;
     Merge(next, Defaults(), patch, path, errors);
-    if (const auto* list = next.if_contains("superuserIPs"); list != nullptr && list->is_array()) {
-        for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-            const auto& e = list->as_array()[i];
-            if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
-                errors.push_back(
-                    {"superuserIPs." + std::to_string(i),
-                     "validation_invalid_value",
-                     "Must be an IP address or a CIDR network."}
-                );
-            }
-        }
-    }
-    if (const auto* proxy = next.if_contains("trustedProxy"); proxy != nullptr && proxy->is_object()) {
-        // PocketBase decodes headers into []string (a non-string refuses the body); an empty name
-        // would match no header, so basalt refuses it too.
-        if (const auto* list = proxy->as_object().if_contains("headers"); list != nullptr && list->is_array()) {
-            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-                const auto& e = list->as_array()[i];
-                const std::string at = "trustedProxy.headers." + std::to_string(i);
-                if (!e.is_string()) {
-                    errors.push_back({at, "validation_invalid_value", "Invalid value type."});
-                } else if (TrimSpace(e.as_string()).empty()) {
-                    errors.push_back({at, "validation_required", "Cannot be blank."});
-                }
-            }
-        }
-        if (const auto* list = proxy->as_object().if_contains("proxies"); list != nullptr && list->is_array()) {
-            for (std::size_t i = 0; i < list->as_array().size(); ++i) {
-                const auto& e = list->as_array()[i];
-                if (!e.is_string() || !ParseIpNetwork(e.as_string())) {
-                    errors.push_back(
-                        {"trustedProxy.proxies." + std::to_string(i),
-                         "validation_invalid_value",
-                         "Must be an IP address or a CIDR network."}
-                    );
-                }
-            }
-        }
-    }
-    if (const auto* batch = next.if_contains("batch"); batch != nullptr && batch->is_object()) {
-        if (Int(batch->as_object(), "maxRequests", 50) < 1) {
-            errors.push_back({"batch.maxRequests", "validation_min_number_constraint", "Must be at least 1."});
-        }
-        if (Int(batch->as_object(), "timeout", 3) < 1) {
-            errors.push_back({"batch.timeout", "validation_min_number_constraint", "Must be at least 1."});
-        }
-    }
+    ValidateNetwork(next, errors);
+    ValidateLimits(next, errors);
     ValidateS3(next, "s3", errors);
     ValidateS3(next, "backups.s3", errors);
     ValidateRateLimits(next, errors);
-    if (const auto* m = next.if_contains("metrics"); m != nullptr && m->is_object()) {
-        const auto* token = m->as_object().if_contains("token");
-        if (token != nullptr && token->is_string() && !token->as_string().empty() && token->as_string().size() < 16) {
-            errors.push_back(
-                {"metrics.token", "validation_length_out_of_range", "Must be empty or at least 16 characters."}
-            );
-        }
-    }
     if (!errors.empty()) {
         return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
     }
