@@ -2,6 +2,8 @@
 // Opening a connection (its pragmas) and running statements from its cache of prepared ones.
 #include "db/sqlite/connection.hpp"
 
+#include <mutex>
+
 namespace basalt::db::sqlite {
 
 namespace {
@@ -74,7 +76,22 @@ Value ColumnValue(sqlite3_stmt* s, int i) {
     }
 }
 
+namespace {
+
+// Process-wide SQLite configuration, before its first use: no memory statistics. With them on (the
+// default build), every allocation SQLite makes takes one global mutex to count it, which all the
+// readers and the writer then contend for; basalt never reads those statistics.
+void ConfigureSqliteOnce() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  // SQLITE_MISUSE if already initialized: harmless
+    });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const SqliteOptions& o, bool reader, bool deferred_sync) {
+    ConfigureSqliteOnce();
     sqlite3* handle = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(o.path.c_str(), &handle, flags, nullptr);
