@@ -48,6 +48,7 @@
 #include "records/file_sweep.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
+#include "backups/backup_store.hpp"
 #include "storage/storage.hpp"
 #include "thumbs/thumbnailer.hpp"
 #include "webhooks/webhooks.hpp"
@@ -180,6 +181,7 @@ struct Application::Impl {
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
     std::unique_ptr<logs::LogStore> logs;  // auxiliary.db: request and app logs
+    std::unique_ptr<backups::BackupStore> backup_store;  // <data dir>/backups (before the router that uses it)
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
     std::unique_ptr<api::BlockingPool> io;
@@ -524,6 +526,7 @@ void Application::Impl::OpenRequestServices(DataDir::Impl& d, bool runs_jobs) {
 }
 
 Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_http) {
+    backup_store = std::make_unique<backups::BackupStore>(d.path);
     api::Deps deps{
         *d.db,
         *d.superusers,
@@ -554,7 +557,8 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         metrics,
         notify_workers,
         [w = worker.get()](const std::string& kind) { return w->Knows(kind); },
-        config.guest_cache_mb * 1024 * 1024};
+        config.guest_cache_mb * 1024 * 1024,
+        backup_store.get()};
     std::shared_ptr<http::Middleware> access_log;
     if (config.http.access_log == "stdout") {
         access_log = std::make_shared<http::AccessLogMiddleware>();
