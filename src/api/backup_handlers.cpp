@@ -3,6 +3,7 @@
 // I/O thread nor on the pools sign-ins and lists use; the request waits for it, as PocketBase's does.
 #include "api/backup_handlers.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "api/json_body.hpp"
 #include "backups/backup_store.hpp"
 #include "backups/names.hpp"
+#include "core/ip.hpp"
 #include "records/files.hpp"
 
 namespace basalt::api {
@@ -58,6 +60,19 @@ void ValidateName(const backups::BackupStore& store, const std::string& name) {
             {{"name", "validation_backup_name_exists", "The backup file name is invalid or already exists."}}
         );
     }
+}
+
+// settings.superuserIPs, as PocketBase checks it on downloads: empty, or the client's IP listed.
+bool SuperuserIpAllowed(const Deps& d, const Request& req) {
+    const auto net = d.settings.TrustedProxy();
+    if (net->superuser_ips.empty()) {
+        return true;
+    }
+    const auto ip = ParseIp(req.remote_ip);
+    return ip && std::any_of(net->superuser_ips.begin(), net->superuser_ips.end(), [&](const auto& t) {
+               const auto n = ParseIpNetwork(t);
+               return n && Contains(*n, *ip);
+           });
 }
 
 class BackupApi {
@@ -155,7 +170,7 @@ public:
                                        MakeError(ErrorCode::kUnauthorized, "no token")
                                    )
                                  : d_.tokens.AuthenticateFile(token);
-        if (!who || !(*who)->superuser) {
+        if (!who || !(*who)->superuser || !SuperuserIpAllowed(d_, req)) {
             throw ApiError::Forbidden(kNoAccess);
         }
         const std::string key(req.Param("key"));
