@@ -137,7 +137,9 @@ public:
         }
         const std::string& name = file->original_name;
         if (!backups::ValidName(name)) {
-            throw ApiError::BadRequest(kInvalidData, {{"file", "validation_match_invalid", "Must be in a valid format."}});
+            throw ApiError::BadRequest(
+                kInvalidData, {{"file", "validation_match_invalid", "Must be in a valid format."}}
+            );
         }
         const auto exists = [] {
             return ApiError::BadRequest(
@@ -152,7 +154,9 @@ public:
         if (!stored && stored.error().code == ErrorCode::kInvalidArgument) {
             throw ApiError::BadRequest(
                 kInvalidData,
-                {{"file", "validation_invalid_mime_type", "\"" + name + "\" mime type must be one of: application/zip."}}
+                {{"file",
+                  "validation_invalid_mime_type",
+                  "\"" + name + "\" mime type must be one of: application/zip."}}
             );
         }
         if (!stored && stored.error().code == ErrorCode::kConflict) {
@@ -166,10 +170,9 @@ public:
 
     net::awaitable<Response> Download(Request& req) const {
         const std::string token = req.QueryParam("token").value_or("");
-        auto who = token.empty() ? Result<std::shared_ptr<const auth::Principal>>(
-                                       MakeError(ErrorCode::kUnauthorized, "no token")
-                                   )
-                                 : d_.tokens.AuthenticateFile(token);
+        auto who = token.empty()
+                       ? Result<std::shared_ptr<const auth::Principal>>(MakeError(ErrorCode::kUnauthorized, "no token"))
+                       : d_.tokens.AuthenticateFile(token);
         if (!who || !(*who)->superuser || !SuperuserIpAllowed(d_, req)) {
             throw ApiError::Forbidden(kNoAccess);
         }
@@ -224,15 +227,15 @@ void RegisterBackupRoutes(http::Router& router, const Deps& deps) {
     using http::Method;
     router.Add(Method::kGet, "/api/backups", http::AsyncHandler([api](Request& req) { return api->List(req); }));
     router.Add(Method::kPost, "/api/backups", http::AsyncHandler([api](Request& req) { return api->Create(req); }));
-    router.Add(
-        Method::kPost, "/api/backups/upload", http::AsyncHandler([api](Request& req) { return api->Upload(req); })
-    );
-    router.Add(
-        Method::kGet, "/api/backups/{key}", http::AsyncHandler([api](Request& req) { return api->Download(req); })
-    );
-    router.Add(
-        Method::kDelete, "/api/backups/{key}", http::AsyncHandler([api](Request& req) { return api->Delete(req); })
-    );
+    router.Add(Method::kPost, "/api/backups/upload", http::AsyncHandler([api](Request& req) {
+                   return api->Upload(req);
+               }));
+    router.Add(Method::kGet, "/api/backups/{key}", http::AsyncHandler([api](Request& req) {
+                   return api->Download(req);
+               }));
+    router.Add(Method::kDelete, "/api/backups/{key}", http::AsyncHandler([api](Request& req) {
+                   return api->Delete(req);
+               }));
 }
 
 }  // namespace basalt::api

@@ -22,6 +22,7 @@
 #include "api/metrics_handlers.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
+#include "backups/backup_store.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
@@ -48,7 +49,6 @@
 #include "records/file_sweep.hpp"
 #include "records/service.hpp"
 #include "settings/settings_store.hpp"
-#include "backups/backup_store.hpp"
 #include "storage/storage.hpp"
 #include "thumbs/thumbnailer.hpp"
 #include "webhooks/webhooks.hpp"
@@ -180,7 +180,7 @@ struct Application::Impl {
     std::condition_variable stop_cv;
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
-    std::unique_ptr<logs::LogStore> logs;  // auxiliary.db: request and app logs
+    std::unique_ptr<logs::LogStore> logs;                // auxiliary.db: request and app logs
     std::unique_ptr<backups::BackupStore> backup_store;  // <data dir>/backups (before the router that uses it)
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;

@@ -2,9 +2,9 @@
 // Zip archives through libzip (Debian's libzip-dev); the only file that sees <zip.h>.
 #include "backups/archive.hpp"
 
-#include <zip.h>
-
 #include <cstdint>
+
+#include <zip.h>
 
 namespace basalt::backups {
 

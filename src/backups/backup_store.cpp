@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: MIT
 #include "backups/backup_store.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "backups/names.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -139,7 +139,9 @@ Operation::~Operation() {
 }
 
 Operation::Operation(Operation&& other) noexcept
-    : store_(std::exchange(other.store_, nullptr)), lock_fd_(other.lock_fd_), name_(std::move(other.name_)) {}
+    : store_(std::exchange(other.store_, nullptr)),
+      lock_fd_(other.lock_fd_),
+      name_(std::move(other.name_)) {}
 
 BackupStore::BackupStore(fs::path data_dir) : data_dir_(std::move(data_dir)), dir_(data_dir_ / "backups") {}
 
@@ -151,15 +153,14 @@ Result<std::vector<BackupInfo>> BackupStore::List() const {
     }
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
         const std::string name = entry.path().filename().string();
-        struct stat st{};
+        struct stat st {};
         if (name.starts_with('.') || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
             continue;
         }
-        const auto modified = std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        const auto modified =
+            std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
                 std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)
-            )
-        );
+            ));
         out.push_back({name, static_cast<std::uint64_t>(st.st_size), modified});
     }
     if (ec) {
@@ -170,7 +171,7 @@ Result<std::vector<BackupInfo>> BackupStore::List() const {
 }
 
 bool BackupStore::Exists(std::string_view name) const {
-    struct stat st{};
+    struct stat st {};
     return ValidName(name) && ::lstat((dir_ / name).c_str(), &st) == 0;
 }
 
@@ -296,7 +297,7 @@ Result<std::unique_ptr<BackupFile>> BackupStore::Open(std::string_view name) con
         return errno == ENOENT || errno == ELOOP ? MakeError(ErrorCode::kNotFound, "no such backup")
                                                  : ErrnoError("open backup");
     }
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
         return MakeError(ErrorCode::kNotFound, "no such backup");

@@ -47,7 +47,9 @@ class BackupStore;
 class Operation {
 public:
     Operation(BackupStore* store, int lock_fd, std::string name)
-        : store_(store), lock_fd_(lock_fd), name_(std::move(name)) {}
+        : store_(store),
+          lock_fd_(lock_fd),
+          name_(std::move(name)) {}
     ~Operation();
     Operation(Operation&& other) noexcept;
     Operation& operator=(Operation&&) = delete;

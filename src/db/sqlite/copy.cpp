@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // An online copy of a database file (backups): SQLite's backup API in one step, so the copy is one
 // read transaction's snapshot while the writer goes on (in WAL mode a reader holds no writer).
-#include <sqlite3.h>
-
 #include <string>
+
+#include <sqlite3.h>
 
 #include "db/sqlite/sqlite_database.hpp"
 

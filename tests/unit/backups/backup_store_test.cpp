@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "backups/backup_store.hpp"
 
-#include <sqlite3.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "backups/archive.hpp"
 
@@ -20,7 +19,9 @@ namespace fs = std::filesystem;
 class BackupStoreTest : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("basalt-backups-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ = fs::temp_directory_path() /
+               ("basalt-backups-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
         fs::remove_all(dir_);
         fs::create_directories(dir_ / "storage" / "c" / "r");
         std::ofstream(dir_ / "storage" / "c" / "r" / "f.txt") << "file";
@@ -28,11 +29,7 @@ protected:
         ASSERT_EQ(sqlite3_open((dir_ / "data.db").c_str(), &db), SQLITE_OK);
         ASSERT_EQ(
             sqlite3_exec(
-                db,
-                "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (42);",
-                nullptr,
-                nullptr,
-                nullptr
+                db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (42);", nullptr, nullptr, nullptr
             ),
             SQLITE_OK
         );
@@ -78,9 +75,7 @@ TEST_F(BackupStoreTest, OneOperationAtATime) {
     ASSERT_FALSE(third);
     EXPECT_EQ(third.error().code, ErrorCode::kConflict);
     EXPECT_EQ(store.Delete("a.zip").error().code, ErrorCode::kConflict);
-    {
-        auto released = std::move(*first);
-    }
+    { auto released = std::move(*first); }
     EXPECT_EQ(store.Active(), "");
     EXPECT_TRUE(other.Begin("c.zip"));
 }
