@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <utility>
 
 #include <fcntl.h>
@@ -28,7 +28,7 @@ constexpr std::string_view kLockName = ".lock";
 constexpr std::string_view kLocalUploadPrefix = ".basalt-upload-";  // storage's own temp files
 
 Error ErrnoError(const std::string& what) {
-    return MakeError(ErrorCode::kInternal, what + ": " + std::strerror(errno));
+    return MakeError(ErrorCode::kInternal, what + ": " + std::error_code(errno, std::generic_category()).message());
 }
 
 Result<void> SyncPath(const fs::path& path, bool directory) {
@@ -94,7 +94,7 @@ bool LooksLikeZip(const ByteSource& bytes) {
 }
 
 Result<void> WriteAll(int fd, const ByteSource& bytes) {
-    std::array<char, 64 * 1024> buf{};
+    std::array<char, std::size_t{64} * 1024> buf{};
     std::uint64_t offset = 0;
     while (offset < bytes.Size()) {
         BASALT_ASSIGN_OR_RETURN(const std::size_t n, bytes.ReadAt(offset, std::span<char>(buf.data(), buf.size())));
