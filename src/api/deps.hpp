@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "api/blocking.hpp"
+#include "backups/backup_store.hpp"
 #include "collections/store.hpp"
 #include "core/clock.hpp"
 #include "db/database.hpp"
@@ -66,6 +67,8 @@ struct Deps {
     std::function<bool(const std::string&)> job_kinds;
     /// Bytes of guests' record lists and views kept in the response cache (GuestCache); 0: off.
     std::size_t guest_cache_bytes = 0;
+    /// The backups of the data directory (`<data dir>/backups`); null: no backups API.
+    backups::BackupStore* backups = nullptr;
 };
 
 }  // namespace basalt::api

@@ -2,6 +2,7 @@
 #include "api/routes.hpp"
 
 #include "api/auth_handlers.hpp"
+#include "api/backup_handlers.hpp"
 #include "api/batch_handler.hpp"
 #include "api/client_ip.hpp"
 #include "api/data_handlers.hpp"
@@ -60,6 +61,7 @@ void RegisterRoutes(
     RegisterFileRoutes(router, deps);
     RegisterLogsRoutes(router, deps);
     RegisterMetricsRoutes(router, deps);
+    RegisterBackupRoutes(router, deps);
     deps.metrics.Add([deps, request_metrics, rate_limits](obs::Exposition& out) {
         request_metrics->Collect(out);
         rate_limits->Collect(out);

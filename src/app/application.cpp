@@ -22,6 +22,7 @@
 #include "api/metrics_handlers.hpp"
 #include "api/routes.hpp"
 #include "app/system_migrations.hpp"
+#include "backups/backup_store.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
@@ -179,7 +180,8 @@ struct Application::Impl {
     std::condition_variable stop_cv;
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
-    std::unique_ptr<logs::LogStore> logs;  // auxiliary.db: request and app logs
+    std::unique_ptr<logs::LogStore> logs;                // auxiliary.db: request and app logs
+    std::unique_ptr<backups::BackupStore> backup_store;  // <data dir>/backups (before the router that uses it)
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
     std::unique_ptr<api::BlockingPool> io;
@@ -524,6 +526,7 @@ void Application::Impl::OpenRequestServices(DataDir::Impl& d, bool runs_jobs) {
 }
 
 Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_http) {
+    backup_store = std::make_unique<backups::BackupStore>(d.path);
     api::Deps deps{
         *d.db,
         *d.superusers,
@@ -554,7 +557,8 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         metrics,
         notify_workers,
         [w = worker.get()](const std::string& kind) { return w->Knows(kind); },
-        config.guest_cache_mb * 1024 * 1024};
+        config.guest_cache_mb * 1024 * 1024,
+        backup_store.get()};
     std::shared_ptr<http::Middleware> access_log;
     if (config.http.access_log == "stdout") {
         access_log = std::make_shared<http::AccessLogMiddleware>();

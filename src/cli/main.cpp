@@ -12,7 +12,10 @@
 #include <malloc.h>
 
 #include "app/application.hpp"
+#include "backups/backup_store.hpp"
+#include "backups/names.hpp"
 #include "config/config.hpp"
+#include "core/clock.hpp"
 #include "identity/superusers.hpp"
 #include "obs/log.hpp"
 #include "records/file_sweep.hpp"
@@ -302,6 +305,9 @@ struct OfflineCommands {
     CLI::App* upsert = nullptr;
     CLI::App* remove = nullptr;
     CLI::App* sweep = nullptr;
+    CLI::App* backup_create = nullptr;
+    CLI::App* backup_list = nullptr;
+    std::string backup_name;
     std::string email;
     std::string password;
     long long grace_minutes = 60;
@@ -321,11 +327,58 @@ void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
     c.sweep->add_option("--grace-minutes", c.grace_minutes, "Leave files modified less than this long ago")
         ->check(CLI::Range(0LL, 24LL * 60 * 365))
         ->capture_default_str();
+    auto* backup = cli.add_subcommand("backup", "Manage backups (<dir>/backups)");
+    backup->require_subcommand(1);
+    c.backup_create = backup->add_subcommand("create", "Make a backup now (online: a running server goes on)");
+    c.backup_create->add_option("name", c.backup_name, "Its name, [a-z0-9_-]+.zip (default: pb_backup_<time>.zip)");
+    c.backup_list = backup->add_subcommand("list", "List the backups");
+}
+
+// `basalt backup create|list`: straight on the data directory's files, beside a running server or not.
+int RunBackup(const AppConfig& config, const OfflineCommands& c) {
+    basalt::backups::BackupStore store(config.data_dir);
+    if (c.backup_list->parsed()) {
+        auto list = store.List();
+        if (!list) {
+            return PrintError(list.error().message);
+        }
+        for (const auto& b : *list) {
+            std::printf(
+                "%s\t%llu\t%s\n",
+                b.key.c_str(),
+                static_cast<unsigned long long>(b.size),
+                basalt::FormatDateTime(b.modified).c_str()
+            );
+        }
+        return 0;
+    }
+    std::string name = c.backup_name;
+    if (name.empty()) {
+        name = basalt::backups::DefaultName("", std::chrono::system_clock::now());
+    } else if (!basalt::backups::ValidName(name)) {
+        return PrintError("invalid backup name \"" + name + "\" (expected [a-z0-9_-]+.zip, at most 150 characters)");
+    } else if (store.Exists(name)) {
+        return PrintError("a backup named \"" + name + "\" exists already");
+    }
+    auto op = store.Begin(name);
+    if (!op) {
+        return PrintError(op.error().message);
+    }
+    if (auto r = store.Create(*op); !r) {
+        return PrintError(r.error().message);
+    }
+    std::printf("Successfully created backup \"%s\".\n", name.c_str());
+    return 0;
 }
 
 // Offline commands: they work whether or not a server runs on the same directory.
 int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    if (c.backup_create->parsed() || c.backup_list->parsed()) {
+        const int rc = RunBackup(config, c);
+        basalt::obs::Flush();
+        return rc;
+    }
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {
         return PrintError(dir.error().message);

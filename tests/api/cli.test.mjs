@@ -134,3 +134,40 @@ test('files sweep removes stored files no record names, old enough, and prints t
     await srv.stop();
   }
 });
+
+test('backup create and list', () => {
+  const dir = tempDir();
+  try {
+    const none = cli(['backup', 'create', '--dir', dir]);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /data\.db/);
+    assert.equal(cli(['superuser', 'upsert', 'a@b.co', 'password123', '--dir', dir]).status, 0);
+    const empty = cli(['backup', 'list', '--dir', dir]);
+    assert.equal(empty.status, 0, empty.stderr);
+    assert.equal(empty.stdout, '');
+    const named = cli(['backup', 'create', 'nightly_1.zip', '--dir', dir]);
+    assert.equal(named.status, 0, named.stderr);
+    assert.match(named.stdout, /nightly_1\.zip/);
+    const generated = cli(['backup', 'create', '--dir', dir]);
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.match(generated.stdout, /pb_backup_\d{14}\.zip/);
+    const dup = cli(['backup', 'create', 'nightly_1.zip', '--dir', dir]);
+    assert.equal(dup.status, 1);
+    assert.match(dup.stderr, /exists/);
+    const bad = cli(['backup', 'create', '../escape.zip', '--dir', dir]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /invalid backup name/);
+    const list = cli(['backup', 'list', '--dir', dir]);
+    assert.equal(list.status, 0);
+    const lines = list.stdout.trim().split('\n');
+    assert.equal(lines.length, 2);
+    const [key, size, modified] = lines.find((l) => l.startsWith('nightly_1.zip')).split('\t');
+    assert.equal(key, 'nightly_1.zip');
+    assert.ok(Number(size) > 100);
+    assert.match(modified, /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const entries = spawnSync('unzip', ['-Z1', path.join(dir, 'backups', 'nightly_1.zip')], { encoding: 'utf8' });
+    assert.ok(entries.stdout.split('\n').includes('data.db'), entries.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

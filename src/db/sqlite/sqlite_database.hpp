@@ -33,4 +33,9 @@ struct SqliteOptions {
 /// cannot be opened.
 Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
 
+/// Copies the database file `from` into a new file `to` online, with SQLite's backup API in one step:
+/// a consistent snapshot (one read transaction) taken while other connections and processes go on
+/// writing (WAL). The copy is left in rollback-journal mode, a single self-contained file. Blocks.
+Result<void> CopyDatabase(const std::string& from, const std::string& to);
+
 }  // namespace basalt::db

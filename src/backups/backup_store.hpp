@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backups/archive.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "core/spool_file.hpp"
+
+namespace basalt::backups {
+
+/// One backup in the backups folder.
+struct BackupInfo {
+    std::string key;  // its file name
+    std::uint64_t size = 0;
+    SystemTime modified;
+};
+
+/// An opened backup archive, read at offsets (a download).
+class BackupFile {
+public:
+    BackupFile(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+    ~BackupFile();
+    BackupFile(const BackupFile&) = delete;
+    BackupFile& operator=(const BackupFile&) = delete;
+    std::uint64_t Size() const { return size_; }
+    Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) const;
+
+private:
+    int fd_;
+    std::uint64_t size_;
+};
+
+class BackupStore;
+
+/// The one backup operation running (PocketBase's "@activeBackup"): held while a backup is made, for
+/// this process and, through a lock on `backups/.lock`, for every process on the data directory (the
+/// CLI beside a server). Released when destroyed.
+class Operation {
+public:
+    Operation(BackupStore* store, int lock_fd, std::string name)
+        : store_(store),
+          lock_fd_(lock_fd),
+          name_(std::move(name)) {}
+    ~Operation();
+    Operation(Operation&& other) noexcept;
+    Operation& operator=(Operation&&) = delete;
+    Operation(const Operation&) = delete;
+    Operation& operator=(const Operation&) = delete;
+    const std::string& Name() const { return name_; }
+
+private:
+    BackupStore* store_;
+    int lock_fd_;
+    std::string name_;
+};
+
+/// The backups of a data directory, kept in `<data dir>/backups/` as PocketBase keeps them in
+/// `pb_data/backups`. Every name is checked with ValidName before it reaches the file system. All
+/// calls but Begin and Active block: run them off I/O threads.
+class BackupStore {
+public:
+    explicit BackupStore(std::filesystem::path data_dir);
+
+    const std::filesystem::path& Dir() const { return dir_; }
+
+    /// The backups, by name. Hidden files (an archive being written, the lock) are not listed.
+    Result<std::vector<BackupInfo>> List() const;
+    /// Whether a backup of that name exists (false for an invalid name).
+    bool Exists(std::string_view name) const;
+
+    /// Starts the one backup operation, named `name` (valid). kConflict when one runs already.
+    Result<Operation> Begin(std::string name);
+    /// The name of the backup being made now, or empty.
+    std::string Active() const;
+
+    /// Makes the backup `op` names: data.db and auxiliary.db copied online (SQLite's backup API,
+    /// consistent while writes go on), zipped with the files of `storage/` into a hidden temp file
+    /// beside the backups, fsynced and renamed into place. A failure leaves no archive.
+    Result<void> Create(const Operation& op);
+
+    /// Stores uploaded bytes as the backup `name`: kInvalidArgument for an invalid name or bytes that
+    /// are not a zip, kConflict when the name exists. Written to a temp file, then linked in.
+    Result<void> Upload(const std::string& name, const ByteSource& bytes);
+
+    /// kNotFound when there is no such backup, kConflict while it is being made.
+    Result<void> Delete(std::string_view name);
+
+    /// Opens a backup for reading; kNotFound when there is none of that name.
+    Result<std::unique_ptr<BackupFile>> Open(std::string_view name) const;
+
+private:
+    friend class Operation;
+    void End(const std::string& name);
+    Result<std::vector<ArchiveEntry>> EntriesOf(const std::filesystem::path& work) const;
+
+    std::filesystem::path data_dir_;
+    std::filesystem::path dir_;
+    mutable std::mutex mu_;
+    std::string active_;  // guarded by mu_
+};
+
+}  // namespace basalt::backups
