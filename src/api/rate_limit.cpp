@@ -193,17 +193,6 @@ const RateLimitRule* FindRateLimitRule(
     return nullptr;
 }
 
-const RateLimitRule* FindRateLimitRule(
-    const std::vector<RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
-) {
-    std::vector<RateLimitLabel> parts;
-    parts.reserve(labels.size());
-    for (const std::string& l : labels) {
-        parts.push_back(RateLimitLabel{{l}});
-    }
-    return FindRateLimitRule(rules, parts, signed_in);
-}
-
 RateLimiter::RateLimiter(std::size_t max_keys) : max_per_shard_(std::max<std::size_t>(1, max_keys / kShards)) {}
 
 RateLimiter::Decision RateLimiter::Take(

@@ -21,13 +21,6 @@
 
 namespace basalt::api {
 
-/// PocketBase's rule lookup (RateLimitsConfig.FindRateLimitRule): the first label of `labels` that
-/// a rule of an allowed audience names exactly wins; while trying the first label, rules whose
-/// label ends in "/" are also tried as path prefixes of each label in turn. nullptr when none.
-const settings::RateLimitRule* FindRateLimitRule(
-    const std::vector<settings::RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
-);
-
 /// A label as up to three pieces compared as their concatenation ("users" ":" "create",
 /// "GET" " " "/api/health"), so a request's labels cost no allocation.
 struct RateLimitLabel {
@@ -39,7 +32,9 @@ struct RateLimitLabel {
     bool SlashedStartsWith(std::string_view prefix) const;
 };
 
-/// FindRateLimitRule over labels made of pieces.
+/// PocketBase's rule lookup (RateLimitsConfig.FindRateLimitRule): the first label of `labels` that
+/// a rule of an allowed audience names exactly wins; rules whose label ends in "/" are also tried
+/// as path prefixes of each label in turn. nullptr when none.
 const settings::RateLimitRule* FindRateLimitRule(
     const std::vector<settings::RateLimitRule>& rules, std::span<const RateLimitLabel> labels, bool signed_in
 );

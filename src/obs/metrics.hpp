@@ -63,9 +63,9 @@ enum class MetricType { kCounter, kGauge, kHistogram };
 using Label = std::pair<std::string_view, std::string_view>;
 
 /// Writes metrics in Prometheus' text exposition format (version 0.0.4): per family its HELP and
-/// TYPE lines, then its samples. Label values are escaped; a family is written once even when two
-/// collectors name it (the second one's samples follow, which Prometheus accepts only within one
-/// block: collectors own disjoint families).
+/// TYPE lines, then its samples. Label values are escaped. Nothing merges families: each collector
+/// owns its own names, and a name written twice would be refused by Prometheus (the metrics API
+/// test lints the whole output with promtool).
 class Exposition {
 public:
     /// Starts a family.

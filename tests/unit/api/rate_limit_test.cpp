@@ -14,6 +14,17 @@ RateLimitRule Rule(std::string label, std::string audience = "", std::int64_t du
     return RateLimitRule{std::move(label), std::move(audience), duration, max};
 }
 
+// The lookup over whole-string labels.
+const RateLimitRule* FindRateLimitRule(
+    const std::vector<RateLimitRule>& rules, const std::vector<std::string>& labels, bool signed_in
+) {
+    std::vector<RateLimitLabel> parts;
+    for (const std::string& l : labels) {
+        parts.push_back(RateLimitLabel{{l}});
+    }
+    return api::FindRateLimitRule(rules, parts, signed_in);
+}
+
 TEST(FindRateLimitRule, FollowsPocketBasesOrder) {
     const std::vector<RateLimitRule> rules = {
         Rule("/api/"), Rule("*:create"), Rule("users:create"), Rule("POST /api/batch"), Rule("/api/batch")};
