@@ -15,6 +15,7 @@
 #include "backups/backup_store.hpp"
 #include "backups/names.hpp"
 #include "core/ip.hpp"
+#include "obs/log.hpp"
 #include "records/files.hpp"
 
 namespace basalt::api {
@@ -26,6 +27,7 @@ using http::Request;
 using http::Response;
 
 constexpr const char* kBusy = "Try again later - another backup/restore process has already been started";
+constexpr const char* kBusyRestore = "Try again later - another backup/restore process has already been started.";
 constexpr const char* kInvalidData = "An error occurred while validating the submitted data.";
 constexpr const char* kNoAccess = "Insufficient permissions to access the resource.";
 
@@ -211,6 +213,31 @@ public:
         co_return Response::NoContent();
     }
 
+    // PocketBase answers 204 and restores afterwards, logging a failure nobody sees. Here the archive
+    // is unpacked and checked first, so a refusal is this request's answer; the restart follows it.
+    net::awaitable<Response> Restore(Request& req) {
+        RequireSuperuser(req);
+        if (!store_.Active().empty()) {
+            throw ApiError::BadRequest(kBusyRestore);
+        }
+        const std::string key(req.Param("key"));
+        if (!store_.Exists(key)) {
+            throw ApiError::BadRequest("Missing or invalid backup file.");
+        }
+        auto r = co_await pool_.Call([&] { return d_.restore_backup(key); });
+        if (!r && r.error().code == ErrorCode::kConflict) {
+            throw ApiError::BadRequest(kBusyRestore);
+        }
+        if (!r && r.error().code == ErrorCode::kInvalidArgument) {
+            throw ApiError::BadRequest("The backup cannot be restored: " + r.error().message);
+        }
+        if (!r) {
+            obs::Error("restore failed", {{"backup", key}, {"error", r.error().message}});
+            throw ApiError::BadRequest("Failed to restore the backup.");
+        }
+        co_return Response::NoContent();
+    }
+
 private:
     Deps d_;  // a copy: the one routes are registered with is gone once they are
     backups::BackupStore& store_;
@@ -236,6 +263,11 @@ void RegisterBackupRoutes(http::Router& router, const Deps& deps) {
     router.Add(Method::kDelete, "/api/backups/{key}", http::AsyncHandler([api](Request& req) {
                    return api->Delete(req);
                }));
+    if (deps.restore_backup) {
+        router.Add(Method::kPost, "/api/backups/{key}/restore", http::AsyncHandler([api](Request& req) {
+                       return api->Restore(req);
+                   }));
+    }
 }
 
 }  // namespace basalt::api

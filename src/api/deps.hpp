@@ -69,6 +69,10 @@ struct Deps {
     std::size_t guest_cache_bytes = 0;
     /// The backups of the data directory (`<data dir>/backups`); null: no backups API.
     backups::BackupStore* backups = nullptr;
+    /// Checks the backup of that name and, when it can be restored, has the server restart on it
+    /// (answers before the restart). kInvalidArgument: refused, with the reason; kConflict: another
+    /// backup or restore runs. Blocks. Empty: no restore route.
+    std::function<Result<void>(const std::string&)> restore_backup;
 };
 
 }  // namespace basalt::api

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -21,8 +23,10 @@
 #include "api/blocking.hpp"
 #include "api/metrics_handlers.hpp"
 #include "api/routes.hpp"
+#include "app/restore.hpp"
 #include "app/system_migrations.hpp"
 #include "backups/backup_store.hpp"
+#include "backups/restore.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "events/events.hpp"
@@ -111,6 +115,29 @@ Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& op
     return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), *store, impl_->clock.Now(), options);
 }
 
+namespace {
+
+// data.db opened, the system migrations applied.
+Result<void> OpenDatabase(DataDir::Impl& impl, const config::AppConfig& config) {
+    db::SqliteOptions opts;
+    opts.path = (impl.path / "data.db").string();
+    opts.busy_timeout = config.db.busy_timeout;
+    opts.max_readers = config.db.max_readers;
+    BASALT_ASSIGN_OR_RETURN(impl.db, db::OpenSqlite(opts));
+    BASALT_ASSIGN_OR_RETURN(auto applied, db::ApplyMigrations(*impl.db, SystemMigrations()));
+    if (applied > 0) {
+        obs::Info("applied system migrations", {{"count", applied}});
+    }
+    return Ok();
+}
+
+}  // namespace
+
+Result<void> DataDir::LoadCollections() {
+    collections::CollectionStore collections(*impl_->db, impl_->clock);
+    return collections.Load();
+}
+
 Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) {
     auto impl = std::make_unique<Impl>();
     std::error_code ec;
@@ -127,15 +154,24 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
     if (::access(impl->path.c_str(), W_OK) != 0) {
         return MakeError(ErrorCode::kUnavailable, "data directory " + impl->path.string() + " is not writable");
     }
-    db::SqliteOptions opts;
-    opts.path = (impl->path / "data.db").string();
-    opts.busy_timeout = config.db.busy_timeout;
-    opts.max_readers = config.db.max_readers;
-    BASALT_ASSIGN_OR_RETURN(impl->db, db::OpenSqlite(opts));
-    BASALT_ASSIGN_OR_RETURN(auto applied, db::ApplyMigrations(*impl->db, SystemMigrations()));
-    if (applied > 0) {
-        obs::Info("applied system migrations", {{"count", applied}});
+    // A restore swapped in data before a restart: it is kept if it opens, else the old data comes back.
+    const backups::RestoreState restore = backups::RecoverRestore(impl->path);
+    Result<void> opened = OpenDatabase(*impl, config);
+    if (restore == backups::RestoreState::kSwapped) {
+        if (opened) {
+            backups::FinishRestore(impl->path);
+        } else {
+            obs::Error(
+                "restore: the restored data does not open; the old data comes back", {{"error", opened.error().message}}
+            );
+            impl->db.reset();
+            if (auto back = backups::RollBackRestore(impl->path); !back) {
+                return back.error();
+            }
+            opened = OpenDatabase(*impl, config);
+        }
     }
+    BASALT_TRY(opened);
     impl->superusers = std::make_unique<identity::SuperuserStore>(*impl->db, impl->clock);
     return std::unique_ptr<DataDir>(new DataDir(std::move(impl)));
 }
@@ -180,7 +216,13 @@ struct Application::Impl {
     std::condition_variable stop_cv;
     bool stop_requested = false;
     std::unique_ptr<settings::SettingsStore> settings;
-    std::unique_ptr<logs::LogStore> logs;                // auxiliary.db: request and app logs
+    std::unique_ptr<logs::LogStore> logs;  // auxiliary.db: request and app logs
+    // A restore checked and waiting for the server to stop (Application::TakeRestore), and the
+    // backups lock held until then, so no backup starts meanwhile.
+    std::mutex restore_mu;
+    std::optional<backups::StagedRestore> pending_restore;  // guarded by restore_mu
+    std::optional<backups::Operation> restore_op;           // guarded by restore_mu
+    Result<void> RestoreBackup(const std::string& key);
     std::unique_ptr<backups::BackupStore> backup_store;  // <data dir>/backups (before the router that uses it)
     std::unique_ptr<api::BlockingPool> blocking;
     std::unique_ptr<api::BlockingPool> queries;
@@ -558,7 +600,13 @@ Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_
         notify_workers,
         [w = worker.get()](const std::string& kind) { return w->Knows(kind); },
         config.guest_cache_mb * 1024 * 1024,
-        backup_store.get()};
+        backup_store.get(),
+        {}};
+    if (serves_http) {
+        deps.restore_backup = [this](const std::string& key) {
+            return RestoreBackup(key);
+        };
+    }
     std::shared_ptr<http::Middleware> access_log;
     if (config.http.access_log == "stdout") {
         access_log = std::make_shared<http::AccessLogMiddleware>();
@@ -643,6 +691,46 @@ void Application::Impl::AddCollectors(DataDir::Impl& d, bool runs_jobs) {
     });
 }
 
+Result<void> Application::Impl::RestoreBackup(const std::string& key) {
+    {
+        std::lock_guard lock(restore_mu);
+        if (pending_restore) {
+            return MakeError(ErrorCode::kConflict, "a restore is under way");
+        }
+    }
+    if (!config::RunsJobs(config.role)) {
+        // A worker process of its own would go on with the old data's files: it must be stopped.
+        const int fd = ::open((data->Path() / ".lock-worker").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        const bool busy = fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        if (busy) {
+            return MakeError(
+                ErrorCode::kInvalidArgument,
+                "a worker process (--role worker) uses this data directory: stop it first, then restart it after the "
+                "restore"
+            );
+        }
+    }
+    BASALT_ASSIGN_OR_RETURN(auto op, backup_store->Begin(key));
+    BASALT_ASSIGN_OR_RETURN(auto staged, PrepareRestore(config, backup_store->Dir() / key));
+    obs::Info(
+        "restore: the backup is checked; the server restarts on it",
+        {{"backup", key}, {"files", static_cast<std::int64_t>(staged.summary.files)}}
+    );
+    {
+        std::lock_guard lock(restore_mu);
+        pending_restore = std::move(staged);
+        restore_op.emplace(std::move(op));
+    }
+    // Graceful: the answer to this request is written before the connection closes.
+    if (server) {
+        server->Stop();
+    }
+    return Ok();
+}
+
 Result<void> Application::Impl::StartMetricsListener() {
     if (config.metrics_listen.empty()) {
         return Ok();
@@ -673,6 +761,7 @@ Result<void> Application::Start() {
     const bool serves_http = config::ServesHttp(s.config.role);
     const bool runs_jobs = config::RunsJobs(s.config.role);
     BASALT_TRY(s.LockRoles(serves_http, runs_jobs));
+    backups::RemoveRestoreLeftovers(s.data->Path());
     DataDir::Impl& d = *s.data->impl_;
     BASALT_TRY(s.OpenServices(d));
     BASALT_TRY(s.StartEventsAndJobs(d, runs_jobs));
@@ -692,6 +781,17 @@ Result<void> Application::Start() {
 
 std::uint16_t Application::Port() const {
     return impl_->server ? impl_->server->Port() : 0;
+}
+
+std::uint16_t Application::MetricsPort() const {
+    return impl_->metrics_server ? impl_->metrics_server->Port() : 0;
+}
+
+std::optional<backups::StagedRestore> Application::TakeRestore() {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.restore_mu);
+    s.restore_op.reset();
+    return std::exchange(s.pending_restore, std::nullopt);
 }
 
 std::string Application::MetricsUrl() const {

@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "backups/restore.hpp"
 #include "config/config.hpp"
 #include "core/result.hpp"
 
@@ -34,10 +36,13 @@ public:
     /// `basalt files sweep`: removes the stored files no record names (records::SweepOrphanedFiles
     /// over `<dir>/storage`).
     Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);
+    /// Loads the collections' definitions (a check that the data would serve).
+    Result<void> LoadCollections();
+
+    struct Impl;
 
 private:
     friend class Application;
-    struct Impl;
     explicit DataDir(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
@@ -55,8 +60,14 @@ public:
     std::uint16_t Port() const;
     /// The separate metrics listener's base URL (http://host:port) when --metrics-http is set.
     std::string MetricsUrl() const;
-    /// Serves until SIGINT/SIGTERM, then drains and returns.
+    /// The metrics listener's port (0 without --metrics-http).
+    std::uint16_t MetricsPort() const;
+    /// Serves until SIGINT/SIGTERM (or a restore), then drains and returns.
     void Run();
+    /// After Run(): the restore the server stopped for (POST /api/backups/{key}/restore), checked
+    /// and unpacked. The caller destroys this Application, swaps it in (backups::SwapIn) and starts a
+    /// new one on the same addresses.
+    std::optional<backups::StagedRestore> TakeRestore();
     /// Asks Run() to return (graceful).
     void Stop();
 

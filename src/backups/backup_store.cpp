@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backups/file_ops.hpp"
 #include "backups/names.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "obs/log.hpp"
@@ -26,23 +27,6 @@ constexpr std::string_view kWorkPrefix = ".basalt-backup-";    // a backup being
 constexpr std::string_view kUploadPrefix = ".basalt-upload-";  // an upload being written
 constexpr std::string_view kLockName = ".lock";
 constexpr std::string_view kLocalUploadPrefix = ".basalt-upload-";  // storage's own temp files
-
-Error ErrnoError(const std::string& what) {
-    return MakeError(ErrorCode::kInternal, what + ": " + std::error_code(errno, std::generic_category()).message());
-}
-
-Result<void> SyncPath(const fs::path& path, bool directory) {
-    const int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) {
-        return ErrnoError("open " + path.string());
-    }
-    const int rc = ::fsync(fd);
-    ::close(fd);
-    if (rc != 0) {
-        return ErrnoError("fsync " + path.string());
-    }
-    return Ok();
-}
 
 Result<void> EnsureDir(const fs::path& dir) {
     std::error_code ec;

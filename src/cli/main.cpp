@@ -2,18 +2,21 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <malloc.h>
 
 #include "app/application.hpp"
 #include "backups/backup_store.hpp"
-#include "backups/names.hpp"
+#include "cli/backup_command.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "identity/superusers.hpp"
@@ -32,20 +35,35 @@ int PrintError(const std::string& message) {
     return 1;
 }
 
-int Serve(AppConfig config, const std::string& listen) {
-    if (auto r = basalt::config::ParseListenAddress(listen, config.http); !r) {
-        return PrintError(r.error().message);
+// The bound port written back into a HOST:PORT address (a restart answers where the server did).
+std::string WithPort(const std::string& address, std::uint16_t port) {
+    const auto colon = address.rfind(':');
+    return (colon == std::string::npos ? address : address.substr(0, colon)) + ":" + std::to_string(port);
+}
+
+// After a restore's server stopped: its data swapped in (under the backups lock, so no backup reads
+// half of it). A failure leaves the old data, logged; the server starts again either way.
+void SwapInRestore(const std::filesystem::path& dir, const basalt::backups::StagedRestore& staged) {
+    basalt::backups::BackupStore store(dir);
+    std::optional<basalt::backups::Operation> op;
+    for (int i = 0; i < 600; ++i) {  // a `basalt backup create` beside it: wait for it (≤ 60 s)
+        if (auto begun = store.Begin(staged.source)) {
+            op.emplace(std::move(*begun));
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (auto r = basalt::config::Validate(config); !r) {
-        return PrintError(r.error().message);
+    if (!op) {
+        basalt::obs::Error("restore: the backups lock stayed taken; the old data stays", {{"backup", staged.source}});
+        basalt::backups::DiscardRestore(staged);
+        return;
     }
-    if (config.dev) {
-        basalt::obs::SetMinLevel(basalt::obs::Level::kDebug);
+    if (auto r = basalt::backups::SwapIn(dir, staged); !r) {
+        basalt::backups::DiscardRestore(staged);
     }
-    basalt::app::Application app(config);
-    if (auto r = app.Start(); !r) {
-        return PrintError(r.error().message);
-    }
+}
+
+void PrintBanner(basalt::app::Application& app, const AppConfig& config, bool restarted) {
     const std::string host =
         config.http.host.find(':') != std::string::npos ? "[" + config.http.host + "]" : config.http.host;
     const std::string base = "http://" + host + ":" + std::to_string(app.Port());
@@ -58,29 +76,64 @@ int Serve(AppConfig config, const std::string& listen) {
         );
         std::fflush(stderr);
         basalt::obs::Info("worker started", {{"data_dir", app.DataPath().string()}});
-        app.Run();
-        basalt::obs::Flush();
-        return 0;
+        return;
     }
     // One write, so that whoever reads the banner sees all of it at once.
-    std::string banner = std::string("basalt ") + kVersion + "\n";
+    std::string banner = restarted ? std::string() : std::string("basalt ") + kVersion + "\n";
     if (!app.InstallToken().empty()) {
         banner +=
             "\nNo superuser exists yet. Create the first one in the browser (this link works once, for an hour):\n  " +
             base + "/_/#/install/" + app.InstallToken() +
             "\nor with:\n  basalt superuser upsert EMAIL PASSWORD --dir " + app.DataPath().string() + "\n\n";
     }
-    banner += "Server started at " + base + "\n├─ REST API:  " + base + "/api/\n├─ Dashboard: " + base + "/_/\n";
+    banner += std::string(restarted ? "Server restarted on the restored data at " : "Server started at ") + base +
+              "\n├─ REST API:  " + base + "/api/\n├─ Dashboard: " + base + "/_/\n";
     if (const std::string metrics = app.MetricsUrl(); !metrics.empty()) {
         banner += "├─ Metrics:   " + metrics + "/metrics\n";
     }
     banner += "└─ Data:      " + app.DataPath().string() + "\n";
     std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
-    basalt::obs::Info("server started", {{"address", base}, {"data_dir", app.DataPath().string()}});
-    app.Run();
-    basalt::obs::Flush();
-    return 0;
+    basalt::obs::Info(
+        restarted ? "server restarted" : "server started", {{"address", base}, {"data_dir", app.DataPath().string()}}
+    );
+}
+
+int Serve(AppConfig config, const std::string& listen) {
+    if (auto r = basalt::config::ParseListenAddress(listen, config.http); !r) {
+        return PrintError(r.error().message);
+    }
+    if (auto r = basalt::config::Validate(config); !r) {
+        return PrintError(r.error().message);
+    }
+    if (config.dev) {
+        basalt::obs::SetMinLevel(basalt::obs::Level::kDebug);
+    }
+    // A restore (POST /api/backups/{key}/restore) stops the server; it starts again, in this
+    // process and on the same addresses, once the restored data is swapped in.
+    for (bool restarted = false;; restarted = true) {
+        std::optional<basalt::backups::StagedRestore> restore;
+        std::filesystem::path dir;
+        {
+            basalt::app::Application app(config);
+            if (auto r = app.Start(); !r) {
+                return PrintError(r.error().message);
+            }
+            PrintBanner(app, config, restarted);
+            app.Run();
+            restore = app.TakeRestore();
+            dir = app.DataPath();
+            config.http.port = app.Port();
+            if (app.MetricsPort() != 0) {
+                config.metrics_listen = WithPort(config.metrics_listen, app.MetricsPort());
+            }
+        }
+        basalt::obs::Flush();
+        if (!restore) {
+            return 0;
+        }
+        SwapInRestore(dir, *restore);
+    }
 }
 
 // `basalt files sweep`: prints each file it removes, then the counts.
@@ -305,9 +358,7 @@ struct OfflineCommands {
     CLI::App* upsert = nullptr;
     CLI::App* remove = nullptr;
     CLI::App* sweep = nullptr;
-    CLI::App* backup_create = nullptr;
-    CLI::App* backup_list = nullptr;
-    std::string backup_name;
+    basalt::cli::BackupCommands backup;
     std::string email;
     std::string password;
     long long grace_minutes = 60;
@@ -327,57 +378,14 @@ void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
     c.sweep->add_option("--grace-minutes", c.grace_minutes, "Leave files modified less than this long ago")
         ->check(CLI::Range(0LL, 24LL * 60 * 365))
         ->capture_default_str();
-    auto* backup = cli.add_subcommand("backup", "Manage backups (<dir>/backups)");
-    backup->require_subcommand(1);
-    c.backup_create = backup->add_subcommand("create", "Make a backup now (online: a running server goes on)");
-    c.backup_create->add_option("name", c.backup_name, "Its name, [a-z0-9_-]+.zip (default: pb_backup_<time>.zip)");
-    c.backup_list = backup->add_subcommand("list", "List the backups");
-}
-
-// `basalt backup create|list`: straight on the data directory's files, beside a running server or not.
-int RunBackup(const AppConfig& config, const OfflineCommands& c) {
-    basalt::backups::BackupStore store(config.data_dir);
-    if (c.backup_list->parsed()) {
-        auto list = store.List();
-        if (!list) {
-            return PrintError(list.error().message);
-        }
-        for (const auto& b : *list) {
-            std::printf(
-                "%s\t%llu\t%s\n",
-                b.key.c_str(),
-                static_cast<unsigned long long>(b.size),
-                basalt::FormatDateTime(b.modified).c_str()
-            );
-        }
-        return 0;
-    }
-    std::string name = c.backup_name;
-    if (name.empty()) {
-        name = basalt::backups::DefaultName("", std::chrono::system_clock::now());
-    } else if (!basalt::backups::ValidName(name)) {
-        return PrintError("invalid backup name \"" + name + "\" (expected [a-z0-9_-]+.zip, at most 150 characters)");
-    } else if (store.Exists(name)) {
-        return PrintError("a backup named \"" + name + "\" exists already");
-    }
-    auto op = store.Begin(name);
-    if (!op) {
-        return PrintError(op.error().message);
-    }
-    if (auto r = store.Create(*op); !r) {
-        return PrintError(r.error().message);
-    }
-    std::printf("Successfully created backup \"%s\".\n", name.c_str());
-    return 0;
+    basalt::cli::AddBackupCommands(cli, c.backup);
 }
 
 // Offline commands: they work whether or not a server runs on the same directory.
 int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
-    if (c.backup_create->parsed() || c.backup_list->parsed()) {
-        const int rc = RunBackup(config, c);
-        basalt::obs::Flush();
-        return rc;
+    if (c.backup.Parsed()) {
+        return basalt::cli::RunBackupCommand(config, c.backup);
     }
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {

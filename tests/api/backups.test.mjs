@@ -223,12 +223,4 @@ describe('backups', () => {
     assert.equal(made.status, 0, made.stderr);
     assert.ok((await su.backups.getFullList()).some((b) => b.key === 'from_cli.zip'));
   });
-
-  test('restore is not offered yet', async () => {
-    const r = await fetch(`${srv.url}/api/backups/first_backup.zip/restore`, {
-      method: 'POST',
-      headers: { Authorization: su.authStore.token },
-    });
-    assert.equal(r.status, 404);
-  });
 });

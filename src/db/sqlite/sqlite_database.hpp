@@ -2,8 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "db/database.hpp"
 
@@ -37,5 +40,18 @@ Result<std::unique_ptr<Database>> OpenSqlite(const SqliteOptions& options);
 /// a consistent snapshot (one read transaction) taken while other connections and processes go on
 /// writing (WAL). The copy is left in rollback-journal mode, a single self-contained file. Blocks.
 Result<void> CopyDatabase(const std::string& from, const std::string& to);
+
+/// What CheckDatabaseFile found in a database file.
+struct DatabaseFileInfo {
+    std::vector<std::string> tables;
+    /// The highest system migration recorded in basalt's `_migrations` (version column); empty when
+    /// the file has no such table (PocketBase's `_migrations` has file names instead).
+    std::optional<std::int64_t> migration_version;
+};
+
+/// Checks a database file that is not in use (a restore's): it must start with SQLite's header and
+/// pass `PRAGMA integrity_check`. kInvalidArgument with the reason otherwise. Opens it read-only,
+/// never creates -wal or -shm files beside it (immutable). Blocks.
+Result<DatabaseFileInfo> CheckDatabaseFile(const std::string& path);
 
 }  // namespace basalt::db
