@@ -177,6 +177,41 @@ TEST_F(MigratorTest, AutomigrateWritesRevertibleFilesRecordedAsApplied) {
     EXPECT_TRUE(Applied().empty());
 }
 
+TEST_F(MigratorTest, AnImportBecomesOneFileThatRevertsAndReplays) {
+    collections::CollectionStore store(Db(), clock_);
+    ASSERT_TRUE(store.Load());
+    store.SetChangeHook(migrator_->AutomigrateHook());
+    // books points at authors, which the same import creates after it.
+    auto imported = store.Import(
+        boost::json::parse(
+            R"j([{"id": "pbc_books0", "name": "books",
+                  "fields": [{"name": "author", "type": "relation", "collectionId": "pbc_authors0", "maxSelect": 1}]},
+                 {"id": "pbc_authors0", "name": "authors", "fields": [{"name": "name", "type": "text"}]}])j"
+        )
+            .as_array(),
+        false
+    );
+    ASSERT_TRUE(imported.errors.empty()) << imported.message;
+    auto history = migrator_->History();
+    ASSERT_TRUE(history);
+    ASSERT_EQ(history->size(), 1U);
+    EXPECT_NE((*history)[0].file.find("_collections_change.json"), std::string::npos);
+    auto file = ParseMigration(Read((*history)[0].file));
+    ASSERT_TRUE(file);
+    ASSERT_EQ(file->up.size(), 2U);
+    ASSERT_EQ(file->down.size(), 2U);
+    EXPECT_EQ(file->down[0].target, "pbc_authors0");  // reverse order
+    std::vector<std::string> done;
+    auto down = migrator_->Down(1, done);
+    ASSERT_TRUE(down) << down.error().message;
+    EXPECT_FALSE(HasCollection("books"));
+    EXPECT_FALSE(HasCollection("authors"));
+    auto up = migrator_->Up(done);
+    ASSERT_TRUE(up) << up.error().message;
+    EXPECT_TRUE(HasCollection("books"));
+    EXPECT_TRUE(HasCollection("authors"));
+}
+
 TEST_F(MigratorTest, DownNeedsTheFile) {
     Write("1_a.json", R"({"up": [{"create": {"name": "a"}}], "down": [{"delete": "a"}]})");
     std::vector<std::string> done;
