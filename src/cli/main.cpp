@@ -430,7 +430,7 @@ void AddMigrateCommand(CLI::App& cli, MigrateCommand& m) {
     m.create->add_option("name", m.name, "Its name ([A-Za-z0-9_])")->required();
     m.up = m.cmd->add_subcommand("up", "Apply every pending migration, in file-name order");
     m.down = m.cmd->add_subcommand("down", "Revert the last N applied migrations");
-    m.down->add_option("n", m.count, "How many")->check(CLI::PositiveNumber)->capture_default_str();
+    m.down->add_option("n", m.count, "How many")->check(CLI::Range(1, 1000000))->capture_default_str();
     m.history = m.cmd->add_subcommand("history", "List applied and pending migrations");
     m.snapshot = m.cmd->add_subcommand("collections", "Write a snapshot of every collection as a migration");
 }
