@@ -47,6 +47,7 @@
 #include "jobs/queue.hpp"
 #include "logs/log_store.hpp"
 #include "mail/mail.hpp"
+#include "migrations/migrator.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 #include "realtime/hub.hpp"
@@ -102,6 +103,26 @@ const std::filesystem::path& DataDir::Path() const {
 }
 identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
+}
+
+std::filesystem::path MigrationsPath(const config::AppConfig& config) {
+    if (!config.migrations_dir.empty()) {
+        return config.migrations_dir;
+    }
+    std::error_code ec;
+    auto data = std::filesystem::absolute(config.data_dir, ec);
+    if (ec) {
+        data = config.data_dir;
+    }
+    // "basalt_data/" names the same directory as "basalt_data": its parent is where the folder goes.
+    if (!data.has_filename()) {
+        data = data.parent_path();
+    }
+    return data.parent_path() / "migrations";
+}
+
+std::unique_ptr<migrations::Migrator> DataDir::Migrations(const config::AppConfig& config) {
+    return std::make_unique<migrations::Migrator>(*impl_->db, impl_->clock, MigrationsPath(config));
 }
 
 Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& options) {
@@ -183,6 +204,7 @@ struct Application::Impl {
     // listeners are stopped.
     obs::Registry metrics;
     std::unique_ptr<DataDir> data;
+    std::unique_ptr<migrations::Migrator> migrator;  // before the store: its hook uses it
     std::unique_ptr<collections::CollectionStore> collections;
     std::unique_ptr<identity::AuthRecords> auth_records;
     std::unique_ptr<identity::SessionStore> sessions;
@@ -461,8 +483,22 @@ Result<void> Application::Impl::LockRoles(bool serves_http, bool runs_jobs) {
 }
 
 Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
+    // The migration files first: the store then loads the schema they leave.
+    migrator = std::make_unique<migrations::Migrator>(*d.db, d.clock, MigrationsPath(config));
+    std::vector<std::string> applied;
+    auto migrated = migrator->Up(applied);
+    for (const auto& file : applied) {
+        obs::Info("applied migration", {{"file", file}});
+    }
+    if (!migrated) {
+        return MakeError(migrated.error().code, "migration failed: " + migrated.error().message);
+    }
     collections = std::make_unique<collections::CollectionStore>(*d.db, d.clock);
     BASALT_TRY(collections->Load());
+    if (config.dev || config.automigrate) {
+        collections->SetChangeHook(migrator->AutomigrateHook());
+        obs::Info("automigrate on", {{"dir", migrator->Dir().string()}});
+    }
     BASALT_ASSIGN_OR_RETURN(auto files, storage::OpenLocal(d.path / "storage"));
     local_storage = std::shared_ptr<storage::Storage>(std::move(files));
     storage = std::make_unique<storage::Switchable>(local_storage);

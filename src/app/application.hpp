@@ -13,6 +13,9 @@
 namespace basalt::identity {
 class SuperuserStore;
 }
+namespace basalt::migrations {
+class Migrator;
+}
 namespace basalt::records {
 struct SweepCounts;
 struct SweepOptions;
@@ -33,6 +36,8 @@ public:
 
     const std::filesystem::path& Path() const;
     identity::SuperuserStore& Superusers();
+    /// The migration files of `config` (MigrationsPath) against this database (`basalt migrate`).
+    std::unique_ptr<migrations::Migrator> Migrations(const config::AppConfig& config);
     /// `basalt files sweep`: removes the stored files no record names (records::SweepOrphanedFiles
     /// over `<dir>/storage`).
     Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);
@@ -46,6 +51,9 @@ private:
     explicit DataDir(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+/// Where the migration files are: `--migrations-dir`, else `migrations` beside the data directory.
+std::filesystem::path MigrationsPath(const config::AppConfig& config);
 
 /// The composition root: builds every part from the config and runs the server.
 class Application {

@@ -465,6 +465,12 @@ Result<void> AddTraceContext(db::Executor& ex) {
     return Ok();
 }
 
+// The migration files applied to this database (basalt migrate, automigrate): PocketBase keeps them
+// in `_migrations`, which basalt's own versioned migrations use.
+Result<void> InitMigrationFiles(db::Executor& ex) {
+    return Exec(ex, "CREATE TABLE _migrationFiles (file TEXT PRIMARY KEY NOT NULL, applied TEXT NOT NULL)");
+}
+
 }  // namespace
 
 const std::vector<db::Migration>& SystemMigrations() {
@@ -484,6 +490,7 @@ const std::vector<db::Migration>& SystemMigrations() {
         {13, "auth_data_collections", InitAuthDataCollections},
         {14, "superuser_file_token", AddSuperuserFileToken},
         {15, "trace_context", AddTraceContext},
+        {16, "migration_files", InitMigrationFiles},
     };
     return migrations;
 }

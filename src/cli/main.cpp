@@ -10,6 +10,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <malloc.h>
@@ -20,6 +21,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "identity/superusers.hpp"
+#include "migrations/migrator.hpp"
 #include "obs/log.hpp"
 #include "records/file_sweep.hpp"
 
@@ -220,7 +222,7 @@ void AddHttpOptions(CLI::App& serve, AppConfig& config, std::string& listen) {
     serve.add_option("--threads", config.http.threads, "I/O threads (0 = one per core)")
         ->envname("BASALT_THREADS")
         ->capture_default_str();
-    serve.add_flag("--dev", config.dev, "Development mode: debug logs")->envname("BASALT_DEV");
+    serve.add_flag("--dev", config.dev, "Development mode: debug logs, automigrate")->envname("BASALT_DEV");
     serve.add_option("--origins", config.http.cors_origins, "Allowed CORS origins, comma separated ('*' = any)")
         ->envname("BASALT_ORIGINS")
         ->delimiter(',')
@@ -415,6 +417,79 @@ int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     return 0;
 }
 
+// `basalt migrate create NAME | up | down [N] | history | collections` (docs/migrations.md), on the
+// data directory's database and the migrations folder (--migrations-dir). up/down change the schema
+// behind a running server's back: stop it first (serve applies pending migrations at start anyway).
+struct MigrateCommand {
+    CLI::App* cmd = nullptr;
+    CLI::App* create = nullptr;
+    CLI::App* up = nullptr;
+    CLI::App* down = nullptr;
+    CLI::App* history = nullptr;
+    CLI::App* snapshot = nullptr;
+    std::string name;
+    int count = 1;
+};
+
+void AddMigrateCommand(CLI::App& cli, MigrateCommand& m) {
+    m.cmd = cli.add_subcommand("migrate", "Schema migrations (files in --migrations-dir)");
+    m.cmd->require_subcommand(1);
+    m.create = m.cmd->add_subcommand("create", "Write an empty migration file");
+    m.create->add_option("name", m.name, "Its name ([A-Za-z0-9_])")->required();
+    m.up = m.cmd->add_subcommand("up", "Apply every pending migration, in file-name order");
+    m.down = m.cmd->add_subcommand("down", "Revert the last N applied migrations");
+    m.down->add_option("n", m.count, "How many")->check(CLI::Range(1, 1000000))->capture_default_str();
+    m.history = m.cmd->add_subcommand("history", "List applied and pending migrations");
+    m.snapshot = m.cmd->add_subcommand("collections", "Write a snapshot of every collection as a migration");
+}
+
+int RunMigrate(const AppConfig& config, const MigrateCommand& m) {
+    basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    auto dir = basalt::app::DataDir::Open(config);
+    if (!dir) {
+        return PrintError(dir.error().message);
+    }
+    auto migrator = (*dir)->Migrations(config);
+    auto print_files = [](const char* verb, const auto& files) {
+        for (const auto& f : files) {
+            std::printf("%s %s\n", verb, f.c_str());
+        }
+    };
+    if (m.create->parsed() || m.snapshot->parsed()) {
+        auto path = m.create->parsed() ? migrator->Create(m.name) : migrator->Snapshot();
+        if (!path) {
+            return PrintError(path.error().message);
+        }
+        std::printf("Created %s\n", path->string().c_str());
+    } else if (m.up->parsed() || m.down->parsed()) {
+        std::vector<std::string> files;
+        auto r = m.up->parsed() ? migrator->Up(files) : migrator->Down(m.count, files);
+        print_files(m.up->parsed() ? "Applied" : "Reverted", files);
+        if (!r) {
+            return PrintError(r.error().message);
+        }
+        if (files.empty()) {
+            std::printf("%s\n", m.up->parsed() ? "No migrations to apply." : "No migrations to revert.");
+        }
+    } else {
+        auto history = migrator->History();
+        if (!history) {
+            return PrintError(history.error().message);
+        }
+        for (const auto& e : *history) {
+            std::printf(
+                "%-8s %-24s %s%s\n",
+                e.applied.empty() ? "pending" : "applied",
+                e.applied.c_str(),
+                e.file.c_str(),
+                e.missing ? " (file missing)" : ""
+            );
+        }
+    }
+    basalt::obs::Flush();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -436,11 +511,23 @@ int main(int argc, char** argv) {
     AddRuntimeOptions(*serve, config);
     OfflineCommands offline;
     AddOfflineCommands(cli, offline);
+    cli.add_option("--migrations-dir", config.migrations_dir, "Migration files (default: migrations beside --dir)")
+        ->envname("BASALT_MIGRATIONS_DIR");
+    serve
+        ->add_flag(
+            "--automigrate", config.automigrate, "Write a migration file for every schema change (on with --dev)"
+        )
+        ->envname("BASALT_AUTOMIGRATE");
+    MigrateCommand migrate;
+    AddMigrateCommand(cli, migrate);
 
     CLI11_PARSE(cli, argc, argv);
 
     if (serve->parsed()) {
         return Serve(config, listen);
+    }
+    if (migrate.cmd->parsed()) {
+        return RunMigrate(config, migrate);
     }
     return RunOffline(config, offline);
 }

@@ -231,6 +231,31 @@ bool ChangeSet::WriteLog(const schema::StaticCatalog& final_catalog, ChangeResul
     return true;
 }
 
+std::vector<SchemaChange> ChangeSet::Changes() const {
+    auto by_id = [](const std::vector<schema::Collection>& all,
+                    const std::string& id) -> std::optional<schema::Collection> {
+        for (const auto& c : all) {
+            if (c.id == id) {
+                return c;
+            }
+        }
+        return std::nullopt;
+    };
+    std::vector<SchemaChange> out;
+    std::vector<std::string> seen;
+    for (const auto& entry : log_) {
+        if (std::find(seen.begin(), seen.end(), entry.id) != seen.end()) {
+            continue;
+        }
+        seen.push_back(entry.id);
+        SchemaChange change{by_id(before_.All(), entry.id), by_id(all_, entry.id)};
+        if (change.before || change.after) {
+            out.push_back(std::move(change));
+        }
+    }
+    return out;
+}
+
 const schema::Collection* ChangeSet::Find(std::string_view id_or_name) const {
     for (const auto& c : all_) {
         if (c.id == id_or_name) {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include "collections/store.hpp"
@@ -32,8 +33,11 @@ public:
           all_(before.All()),
           now_(std::move(now)) {}
 
-    /// Collections an import is about to create: relations may point at them before they exist.
-    void SetPending(std::vector<schema::Collection> pending) { pending_ = std::move(pending); }
+    /// Collections this change is about to create (an import, a migration): relations may point at
+    /// them before they exist. Adds to those given before.
+    void AddPending(const std::vector<schema::Collection>& pending) {
+        pending_.insert(pending_.end(), pending.begin(), pending.end());
+    }
 
     /// Drops every view.
     bool Begin(ChangeResult& out);
@@ -50,6 +54,11 @@ public:
 
     /// The collection as the change has made it so far (id first, then name case-insensitively).
     const schema::Collection* Find(std::string_view id_or_name) const;
+    /// The catalog the change started from.
+    const Snapshot& Before() const { return before_; }
+    /// What the change did so far, one entry per collection touched (in the order first touched):
+    /// its definition before and after. A collection created and deleted again is left out.
+    std::vector<SchemaChange> Changes() const;
     /// Every collection after the change (call once, after Finish).
     std::vector<schema::Collection> Take() { return std::move(all_); }
 
@@ -88,5 +97,10 @@ private:
     std::string now_;
     std::vector<Entry> log_;
 };
+
+/// Imports `collections` inside a running change, with PUT /api/collections/import's semantics (see
+/// CollectionStore::Import), planned against `cs.Before()`. False with `out` describing the failure
+/// (one "collections" error naming the collection).
+bool ImportInto(ChangeSet& cs, const boost::json::array& collections, bool delete_missing, ChangeResult& out);
 
 }  // namespace basalt::collections

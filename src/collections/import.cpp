@@ -138,40 +138,44 @@ FieldError ImportFailure(const ImportItem& item, const ChangeResult& one) {
 
 }  // namespace
 
-ChangeResult CollectionStore::Import(const boost::json::array& collections, bool delete_missing) {
-    ChangeResult failed;
-    failed.message = "Failed to import collections.";
-    if (collections.empty()) {
-        failed.errors.push_back({"collections", "validation_required", "Cannot be blank."});
-        return failed;
-    }
-    const auto snap = Current();
+bool ImportInto(ChangeSet& cs, const boost::json::array& collections, bool delete_missing, ChangeResult& out) {
+    const Snapshot& snap = cs.Before();
     ImportPlan plan;
-    if (!PlanImport(collections, *snap, delete_missing, plan, failed)) {
-        return failed;
+    if (!PlanImport(collections, snap, delete_missing, plan, out)) {
+        out.message = "Failed to import collections.";
+        return false;
     }
-    ChangeResult result = Apply([&](ChangeSet& cs, ChangeResult& out) {
-        cs.SetPending(plan.pending);
-        if (delete_missing) {
-            for (const auto& c : snap->All()) {
-                if (!c.system && !plan.imported_ids.contains(c.id) && !cs.Delete(c, out)) {
-                    return false;
-                }
-            }
-        }
-        for (const auto& item : plan.items) {
-            ChangeResult one;
-            const schema::Collection* existing = item.existing_id ? cs.Find(*item.existing_id) : nullptr;
-            const bool ok = existing != nullptr ? cs.Update(schema::Collection(*existing), item.body, one)
-                                                : cs.Create(item.body, one);
-            if (!ok) {
-                out.message = "Failed to import collections.";
-                out.errors.push_back(ImportFailure(item, one));
+    cs.AddPending(plan.pending);
+    if (delete_missing) {
+        for (const auto& c : snap.All()) {
+            if (!c.system && !plan.imported_ids.contains(c.id) && !cs.Delete(c, out)) {
                 return false;
             }
         }
-        return true;
-    });
+    }
+    for (const auto& item : plan.items) {
+        ChangeResult one;
+        const schema::Collection* existing = item.existing_id ? cs.Find(*item.existing_id) : nullptr;
+        const bool ok =
+            existing != nullptr ? cs.Update(schema::Collection(*existing), item.body, one) : cs.Create(item.body, one);
+        if (!ok) {
+            out.message = "Failed to import collections.";
+            out.errors.push_back(ImportFailure(item, one));
+            return false;
+        }
+    }
+    return true;
+}
+
+ChangeResult CollectionStore::Import(const boost::json::array& collections, bool delete_missing) {
+    if (collections.empty()) {
+        ChangeResult failed;
+        failed.message = "Failed to import collections.";
+        failed.errors.push_back({"collections", "validation_required", "Cannot be blank."});
+        return failed;
+    }
+    ChangeResult result =
+        Apply([&](ChangeSet& cs, ChangeResult& out) { return ImportInto(cs, collections, delete_missing, out); });
     if (result.errors.empty() && !result.message.empty()) {
         result.errors.push_back({"collections", "validation_collections_import_failure", result.message});
         result.message = "Failed to import collections.";

@@ -80,6 +80,14 @@ Result<std::vector<schema::Collection>> CollectionStore::ReadAll() const {
     return ReadDefinitions([this](std::string_view sql) { return db_.Read(sql); });
 }
 
+std::string DescribeFailure(const ChangeResult& r) {
+    std::string why = r.message;
+    for (const auto& e : r.errors) {
+        why += (why.empty() ? "" : " ") + e.field + ": " + e.message;
+    }
+    return why.empty() ? "the change was refused" : why;
+}
+
 Result<void> CreateCollectionIn(
     db::Executor& ex, const boost::json::object& body, const std::string& now, ChangeResult& out
 ) {
@@ -110,12 +118,25 @@ ChangeResult CollectionStore::Apply(const std::function<bool(ChangeSet&, ChangeR
     ChangeResult out;
     std::vector<schema::Collection> after;
     bool planned = false;
+    std::function<void()> after_commit;
     auto written = db_.WriteSchema([&](db::Executor& ex) -> Result<void> {
         out = ChangeResult{};
+        after_commit = nullptr;
         ChangeSet cs(ex, *snap, FormatDateTime(clock_.Now()));
         planned = cs.Begin(out) && plan(cs, out) && cs.Finish(out);
         if (!planned) {
             return MakeError(ErrorCode::kInvalidArgument, "schema change refused");
+        }
+        if (hook_) {
+            auto then = hook_(ex, cs.Changes());
+            if (!then) {
+                planned = false;
+                out.collection.reset();
+                out.code = then.error().code;
+                out.message = Sentenize("Failed to record the schema change: " + then.error().message);
+                return then.error();
+            }
+            after_commit = std::move(*then);
         }
         after = cs.Take();
         return Ok();
@@ -140,6 +161,9 @@ ChangeResult CollectionStore::Apply(const std::function<bool(ChangeSet&, ChangeR
     // Again once the new rules are in place: an answer built from the old snapshot after the first
     // bump must not outlive this (the guest response cache keeps answers by this version).
     BumpDataVersion();
+    if (after_commit) {
+        after_commit();
+    }
     return out;
 }
 

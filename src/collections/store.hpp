@@ -6,6 +6,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -33,6 +35,23 @@ struct ChangeResult {
     std::string message;  // set with errors or on other failures
     ErrorCode code = ErrorCode::kInvalidArgument;
 };
+
+/// One collection a committed schema change touched: `before` is absent for a create, `after` for a
+/// delete; both are full definitions.
+struct SchemaChange {
+    std::optional<schema::Collection> before;
+    std::optional<schema::Collection> after;
+};
+
+/// Watches the schema changes made through a CollectionStore (automigrate): called inside each change's
+/// transaction, after its steps, with what changed. It may write rows of its own on `ex` (an error
+/// refuses the whole change) and returns what to run once the change has committed (may be empty).
+/// Changes are serialised, so hooks and their after-commit functions run in commit order.
+using SchemaChangeHook =
+    std::function<Result<std::function<void()>>(db::Executor& ex, const std::vector<SchemaChange>& changes)>;
+
+/// The text of a refused change: its message and each field error ("name: Cannot be blank.").
+std::string DescribeFailure(const ChangeResult& r);
 
 /// A page of GET /api/collections.
 struct CollectionQuery {
@@ -92,6 +111,10 @@ public:
     /// is one "collections" error naming the collection.
     ChangeResult Import(const boost::json::array& collections, bool delete_missing);
 
+    /// Sets the hook every later change through this store calls (before the first change; not
+    /// thread-safe against changes in progress). Changes made elsewhere (migrations) do not call it.
+    void SetChangeHook(SchemaChangeHook hook) { hook_ = std::move(hook); }
+
     /// Deletes every record of a collection.
     Result<void> Truncate(std::string_view id_or_name);
 
@@ -109,6 +132,7 @@ private:
 
     db::Database& db_;
     const Clock& clock_;
+    SchemaChangeHook hook_;
     std::atomic<std::uint64_t> data_version_{0};
     std::mutex change_mu_;
     mutable std::mutex snapshot_mu_;

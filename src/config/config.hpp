@@ -104,7 +104,11 @@ inline bool RunsJobs(Role r) {
 
 struct AppConfig {
     std::string data_dir = "basalt_data";
-    bool dev = false;  // verbose logs (debug level)
+    bool dev = false;  // verbose logs (debug level) and automigrate
+    /// The migration files (docs/migrations.md); empty: `migrations` beside the data directory.
+    std::string migrations_dir;
+    /// Every schema change through the API writes a migration file (also on with `dev`).
+    bool automigrate = false;
     HttpConfig http;
     DbConfig db;
     AuthConfig auth;
