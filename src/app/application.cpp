@@ -99,6 +99,9 @@ const std::filesystem::path& DataDir::Path() const {
 identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
 }
+db::Database& DataDir::Database() {
+    return *impl_->db;
+}
 
 Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& options) {
     collections::CollectionStore collections(*impl_->db, impl_->clock);

@@ -8,6 +8,9 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 
+namespace basalt::db {
+class Database;
+}
 namespace basalt::identity {
 class SuperuserStore;
 }
@@ -31,6 +34,8 @@ public:
 
     const std::filesystem::path& Path() const;
     identity::SuperuserStore& Superusers();
+    /// The database (offline commands such as `basalt import` work on it directly).
+    db::Database& Database();
     /// `basalt files sweep`: removes the stored files no record names (records::SweepOrphanedFiles
     /// over `<dir>/storage`).
     Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
@@ -17,6 +18,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "identity/superusers.hpp"
+#include "importer/importer.hpp"
 #include "obs/log.hpp"
 #include "records/file_sweep.hpp"
 
@@ -307,6 +309,9 @@ struct OfflineCommands {
     CLI::App* sweep = nullptr;
     CLI::App* backup_create = nullptr;
     CLI::App* backup_list = nullptr;
+    CLI::App* import_pb = nullptr;
+    std::string import_source;
+    bool import_force = false;
     std::string backup_name;
     std::string email;
     std::string password;
@@ -332,6 +337,76 @@ void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
     c.backup_create = backup->add_subcommand("create", "Make a backup now (online: a running server goes on)");
     c.backup_create->add_option("name", c.backup_name, "Its name, [a-z0-9_-]+.zip (default: pb_backup_<time>.zip)");
     c.backup_list = backup->add_subcommand("list", "List the backups");
+    auto* import = cli.add_subcommand("import", "Import data from another server");
+    import->require_subcommand(1);
+    c.import_pb = import->add_subcommand("pocketbase", "Turn a PocketBase pb_data directory into basalt's --dir");
+    c.import_pb->add_option("source", c.import_source, "The PocketBase pb_data directory (it is only read)")
+        ->required();
+    c.import_pb->add_flag(
+        "--force", c.import_force, "Import into a data directory that holds data (its collections are replaced)"
+    );
+}
+
+// `basalt import pocketbase SRC`: the source is checked before the destination is touched, so a
+// source that is not PocketBase's leaves nothing behind.
+int RunImport(const AppConfig& config, const OfflineCommands& c) {
+    auto src = basalt::importer::Source::Open(c.import_source);
+    if (!src) {
+        return PrintError(src.error().message);
+    }
+    std::fprintf(
+        stderr,
+        "Importing %s (PocketBase %s) into %s\n",
+        c.import_source.c_str(),
+        basalt::importer::EraName((*src)->GetEra()),
+        config.data_dir.c_str()
+    );
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(std::filesystem::path(config.data_dir) / "data.db", ec);
+    auto dir = basalt::app::DataDir::Open(config);
+    if (!dir) {
+        return PrintError(dir.error().message);
+    }
+    if (existed && !c.import_force) {
+        auto why = basalt::importer::WhyNotEmpty((*dir)->Database());
+        if (!why) {
+            return PrintError(why.error().message);
+        }
+        if (*why) {
+            return PrintError(
+                config.data_dir + " is not empty: " + **why + ". Nothing was imported; use --force to import anyway."
+            );
+        }
+    }
+    basalt::importer::ImportOptions options;
+    options.force = c.import_force;
+    options.progress = [](const std::string& line) {
+        std::fputs((line + "\n").c_str(), stderr);
+    };
+    auto report = basalt::importer::Import(**src, (*dir)->Database(), (*dir)->Path(), options);
+    if (!report) {
+        return PrintError(report.error().message);
+    }
+    std::int64_t records = 0;
+    for (const auto& [name, n] : report->records) {
+        records += n;
+    }
+    std::string out = "\nImported " + std::to_string(report->records.size()) + " collections, " +
+                      std::to_string(records) + " records, " + std::to_string(report->superusers) + " superusers, " +
+                      std::to_string(report->external_auths) + " external auth links and " +
+                      std::to_string(report->files) + " files.\n";
+    if (report->not_carried_over.empty()) {
+        out += "Everything was carried over.\n";
+    } else {
+        out += "Not carried over:\n";
+        for (const auto& n : report->not_carried_over) {
+            out += "  - " + n + "\n";
+        }
+    }
+    out += "Users sign in with their PocketBase passwords; each bcrypt hash becomes argon2id at the first sign-in.\n";
+    std::fputs(out.c_str(), stderr);
+    basalt::obs::Flush();
+    return 0;
 }
 
 // `basalt backup create|list`: straight on the data directory's files, beside a running server or not.
@@ -374,6 +449,11 @@ int RunBackup(const AppConfig& config, const OfflineCommands& c) {
 // Offline commands: they work whether or not a server runs on the same directory.
 int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    if (c.import_pb->parsed()) {
+        const int rc = RunImport(config, c);
+        basalt::obs::Flush();
+        return rc;
+    }
     if (c.backup_create->parsed() || c.backup_list->parsed()) {
         const int rc = RunBackup(config, c);
         basalt::obs::Flush();
