@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "auth/password.hpp"
 
+#include <memory>
+
 #include <crypt.h>
 #include <openssl/crypto.h>
 #include <sodium.h>
-
-#include <memory>
 
 #include "core/assert.hpp"
 

@@ -74,8 +74,7 @@ void SignInService::UpgradeHash(const schema::Collection& c, auth::AuthRecord& r
     if (!hashed) {
         return;
     }
-    const std::string sql =
-        "UPDATE " + query::QuoteIdent(c.name) + " SET password = ? WHERE id = ? AND password = ?";
+    const std::string sql = "UPDATE " + query::QuoteIdent(c.name) + " SET password = ? WHERE id = ? AND password = ?";
     auto r = db_.WriteOne(sql, {*hashed, rec.id, rec.password_hash});
     if (r && *r == 1) {
         rec.password_hash = std::move(*hashed);

@@ -140,7 +140,9 @@ std::optional<json::object> ConvertLegacyField(const json::object& f) {
     const std::string type = Str(f.if_contains("type"));
     const json::object empty;
     const json::object& o = f.contains("options") && f.at("options").is_object() ? f.at("options").as_object() : empty;
-    auto opt = [&](std::string_view k) { return o.if_contains(k); };
+    auto opt = [&](std::string_view k) {
+        return o.if_contains(k);
+    };
     json::object out;
     if (type == "bool") {
         out = Base(f, type);
@@ -483,7 +485,9 @@ json::object ConvertSettings(const json::object& s, Era era, Notes& notes) {
         }
         if (k.ends_with("Auth")) {
             if (Bool(At(s, {k, "enabled"}))) {
-                notes.push_back("settings." + std::string(k) + ": OAuth2 provider not carried over (configure it again)");
+                notes.push_back(
+                    "settings." + std::string(k) + ": OAuth2 provider not carried over (configure it again)"
+                );
             }
             continue;
         }

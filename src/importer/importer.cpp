@@ -96,7 +96,9 @@ bool HasRules(const json::object& b) {
 
 // Imports the bodies (one transaction each attempt); a collection basalt refuses is degraded step
 // by step — its indexes, then its rules (superusers only), then the collection itself — and noted.
-Result<void> ImportCollections(collections::CollectionStore& store, std::vector<json::object> bodies, bool delete_missing, Notes& notes) {
+Result<void> ImportCollections(
+    collections::CollectionStore& store, std::vector<json::object> bodies, bool delete_missing, Notes& notes
+) {
     if (bodies.empty()) {
         return Ok();
     }
@@ -122,7 +124,8 @@ Result<void> ImportCollections(collections::CollectionStore& store, std::vector<
             idx->as_array().clear();
         } else if (HasRules(b)) {
             notes.push_back(name + ": API rules not carried over, now superusers only (" + ErrorText(r) + ")");
-            for (std::string_view k : {"listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule"}) {
+            for (std::string_view k :
+                 {"listRule", "viewRule", "createRule", "updateRule", "deleteRule", "manageRule"}) {
                 if (b.contains(k)) {
                     b[k] = nullptr;
                 }
@@ -144,7 +147,7 @@ Result<void> ImportCollections(collections::CollectionStore& store, std::vector<
 // How one destination column is filled from a source row.
 struct ColumnPlan {
     std::string dest;
-    int source_index = -1;            // -1: `constant`
+    int source_index = -1;  // -1: `constant`
     db::Value constant = nullptr;
     const schema::Field* field = nullptr;  // converts the value when set
 };
@@ -152,9 +155,9 @@ struct ColumnPlan {
 struct TableCopy {
     std::string source_table;
     std::string dest_table;
-    std::map<std::string, std::string> renamed;          // dest column -> source column
-    std::map<std::string, db::Value> constants;          // dest column -> value
-    std::set<std::string> ignored;                       // source columns dropped without a note
+    std::map<std::string, std::string> renamed;  // dest column -> source column
+    std::map<std::string, db::Value> constants;  // dest column -> value
+    std::set<std::string> ignored;               // source columns dropped without a note
     const schema::Collection* def = nullptr;
 };
 
@@ -183,7 +186,9 @@ Result<std::int64_t> CopyTable(const Source& src, db::Executor& ex, const TableC
     }
     for (const auto& c : source_cols) {
         if (!used.contains(c) && !t.ignored.contains(c)) {
-            notes.push_back(t.source_table + "." + c + ": column without a basalt field; its values were not carried over");
+            notes.push_back(
+                t.source_table + "." + c + ": column without a basalt field; its values were not carried over"
+            );
         }
     }
     if (plan.empty()) {
@@ -213,8 +218,8 @@ Result<std::int64_t> CopyTable(const Source& src, db::Executor& ex, const TableC
         if (!r) {
             return MakeError(
                 r.error().code,
-                "copying a row of " + t.source_table + " (id " + db::AsString(row.empty() ? db::Value(nullptr) : row[0]) +
-                    ") failed: " + r.error().message
+                "copying a row of " + t.source_table + " (id " +
+                    db::AsString(row.empty() ? db::Value(nullptr) : row[0]) + ") failed: " + r.error().message
             );
         }
         ++count;
@@ -246,8 +251,8 @@ Result<void> ClearDanglingRelations(db::Executor& ex, const collections::Snapsho
             );
             if (n > 0) {
                 notes.push_back(
-                    c.name + "." + f.name + ": " + std::to_string(n) +
-                    " records named a " + target->name + " record that does not exist; the relation was emptied"
+                    c.name + "." + f.name + ": " + std::to_string(n) + " records named a " + target->name +
+                    " record that does not exist; the relation was emptied"
                 );
             }
         }
@@ -340,7 +345,9 @@ Result<std::optional<std::string>> WhyNotEmpty(db::Database& db) {
     return std::optional<std::string>();
 }
 
-Result<ImportReport> Import(const Source& src, db::Database& db, const fs::path& data_dir, const ImportOptions& options) {
+Result<ImportReport> Import(
+    const Source& src, db::Database& db, const fs::path& data_dir, const ImportOptions& options
+) {
     ImportReport report;
     report.era = src.GetEra();
     const Era era = src.GetEra();
@@ -380,7 +387,9 @@ Result<ImportReport> Import(const Source& src, db::Database& db, const fs::path&
         DropUnparsableIndexes(body, notes);
         (c.type == "view" ? views : bodies).push_back(std::move(body));
     }
-    Progress(options, "Importing " + std::to_string(bodies.size() + views.size()) + " collections (" + EraName(era) + ")");
+    Progress(
+        options, "Importing " + std::to_string(bodies.size() + views.size()) + " collections (" + EraName(era) + ")"
+    );
     BASALT_TRY(ImportCollections(store, bodies, /*delete_missing=*/true, notes));
     for (auto& v : views) {
         BASALT_TRY(ImportCollections(store, {v}, /*delete_missing=*/false, notes));
@@ -399,7 +408,8 @@ Result<ImportReport> Import(const Source& src, db::Database& db, const fs::path&
         }
         tables.emplace_back(d, c.name);
     }
-    const std::set<std::string> legacy_auth_columns{"lastResetSentAt", "lastVerificationSentAt", "lastLoginAlertSentAt"};
+    const std::set<std::string> legacy_auth_columns{
+        "lastResetSentAt", "lastVerificationSentAt", "lastLoginAlertSentAt"};
     auto write = db.WriteSchema([&](db::Executor& ex) -> Result<void> {
         for (const auto& [def, source_table] : tables) {
             TableCopy t;
@@ -516,7 +526,10 @@ Result<ImportReport> Import(const Source& src, db::Database& db, const fs::path&
     // Files.
     CopyFiles(src.Dir() / "storage", data_dir / "storage", options.force, report, notes);
     if (report.files > 0) {
-        Progress(options, "Copied " + std::to_string(report.files) + " files (" + std::to_string(report.file_bytes) + " bytes)");
+        Progress(
+            options,
+            "Copied " + std::to_string(report.files) + " files (" + std::to_string(report.file_bytes) + " bytes)"
+        );
     }
     return report;
 }

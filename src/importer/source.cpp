@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "importer/source.hpp"
 
-#include <sqlite3.h>
-#include <stdlib.h>
-
 #include <algorithm>
 #include <array>
 #include <fstream>
 
 #include <boost/json/parse.hpp>
+#include <sqlite3.h>
+#include <stdlib.h>
 
 namespace basalt::importer {
 
@@ -154,15 +153,15 @@ Result<std::unique_ptr<Source>> Source::Open(const fs::path& pb_data) {
         return Ok();
     });
     if (!r || check != "ok") {
-        return Refused(
-            file.string() + " is corrupted (" + (r ? check : r.error().message) + "); nothing was imported"
-        );
+        return Refused(file.string() + " is corrupted (" + (r ? check : r.error().message) + "); nothing was imported");
     }
     if (!src->HasTable("_collections")) {
         return Refused(file.string() + " has no _collections table: it is not a PocketBase database");
     }
     const auto cols = src->Columns("_collections");
-    auto has = [&](std::string_view c) { return std::find(cols.begin(), cols.end(), c) != cols.end(); };
+    auto has = [&](std::string_view c) {
+        return std::find(cols.begin(), cols.end(), c) != cols.end();
+    };
     if (has("fields")) {
         src->era_ = Era::kModern;
     } else if (has("schema")) {
@@ -183,9 +182,7 @@ Source::~Source() {
     }
 }
 
-Result<void> Source::Each(
-    std::string_view sql, const std::function<Result<void>(std::vector<db::Value>&)>& fn
-) const {
+Result<void> Source::Each(std::string_view sql, const std::function<Result<void>(std::vector<db::Value>&)>& fn) const {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &st, nullptr) != SQLITE_OK) {
         return MakeError(ErrorCode::kInvalidArgument, std::string("reading the source: ") + sqlite3_errmsg(db_));
@@ -231,7 +228,9 @@ std::vector<std::string> Source::Columns(std::string_view table) const {
 
 Result<std::vector<SourceCollection>> Source::Collections() const {
     const auto cols = Columns("_collections");
-    auto has = [&](std::string_view c) { return std::find(cols.begin(), cols.end(), c) != cols.end(); };
+    auto has = [&](std::string_view c) {
+        return std::find(cols.begin(), cols.end(), c) != cols.end();
+    };
     auto col = [&](std::string_view c, std::string_view fallback = "NULL") {
         return has(c) ? Quote(c) : std::string(fallback);
     };
@@ -275,10 +274,13 @@ Result<std::optional<std::string>> Source::Param(std::string_view key) const {
     // PocketBase 0.23 keys `_params` by id, its predecessors by `key`.
     const auto cols = Columns("_params");
     const bool by_key = std::find(cols.begin(), cols.end(), "key") != cols.end();
-    BASALT_TRY(Each("SELECT value FROM _params WHERE " + std::string(by_key ? "key" : "id") + " = " + Literal(key), [&](std::vector<db::Value>& row) -> Result<void> {
-        out = db::AsString(row[0]);
-        return Ok();
-    }));
+    BASALT_TRY(Each(
+        "SELECT value FROM _params WHERE " + std::string(by_key ? "key" : "id") + " = " + Literal(key),
+        [&](std::vector<db::Value>& row) -> Result<void> {
+            out = db::AsString(row[0]);
+            return Ok();
+        }
+    ));
     return out;
 }
 
