@@ -10,7 +10,9 @@
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/file.h>
 
 #include "app/application.hpp"
 #include "backups/backup_store.hpp"
@@ -347,6 +349,19 @@ void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
     );
 }
 
+// Takes the data directory's role locks for the import (a server on it would keep serving its old
+// schema): false when a basalt process holds one. The descriptors stay open until the process ends.
+bool LockDataDirForImport(const std::filesystem::path& dir) {
+    for (const char* role : {"api", "worker"}) {
+        const auto lock_path = dir / (std::string(".lock-") + role);
+        const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 // `basalt import pocketbase SRC`: the source is checked before the destination is touched, so a
 // source that is not PocketBase's leaves nothing behind.
 int RunImport(const AppConfig& config, const OfflineCommands& c) {
@@ -366,6 +381,9 @@ int RunImport(const AppConfig& config, const OfflineCommands& c) {
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {
         return PrintError(dir.error().message);
+    }
+    if (!LockDataDirForImport((*dir)->Path())) {
+        return PrintError("a basalt process is using " + config.data_dir + ": stop it before importing");
     }
     if (existed && !c.import_force) {
         auto why = basalt::importer::WhyNotEmpty((*dir)->Database());
