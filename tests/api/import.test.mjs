@@ -175,6 +175,44 @@ describe('import pocketbase: passwords', () => {
   });
 });
 
+describe('import pocketbase: settings, external auth links, stored files', () => {
+  test('a pre-0.23 directory with a link and a file', async () => {
+    const src = copyFixture('todo-pocket-app-pre023');
+    sqlWrite(
+      path.join(src, 'data.db'),
+      "INSERT INTO _externalAuths (id, collectionId, recordId, provider, providerId, created, updated) VALUES " +
+        "('ea1234567890abc', '_pb_users_auth_', 'qpywjn8n4dgrqvx', 'github', 'gh-42', '2023-07-09 03:40:40.956Z', '2023-07-09 03:40:40.956Z')",
+    );
+    const fileDir = path.join(src, 'storage', '_pb_users_auth_', 'qpywjn8n4dgrqvx');
+    fs.mkdirSync(fileDir, { recursive: true });
+    fs.writeFileSync(path.join(fileDir, 'avatar_abc.png'), 'not really a png');
+    const dir = tempDir();
+    const r = cli(['import', 'pocketbase', src, '--dir', dir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /1 external auth links and 1 files/);
+    assert.equal(
+      fs.readFileSync(path.join(dir, 'storage', '_pb_users_auth_', 'qpywjn8n4dgrqvx', 'avatar_abc.png'), 'utf8'),
+      'not really a png',
+    );
+    const srv = await startServer({ dir, superuser: SU });
+    try {
+      const pb = new PocketBase(srv.url);
+      await pb.collection('_superusers').authWithPassword(SU.email, SU.password);
+      const settings = await pb.settings.getAll();
+      assert.equal(settings.meta.appName, 'Simple To-Do');
+      assert.equal(settings.meta.appURL, 'http://localhost:8090');
+      const links = await pb.collection('_externalAuths').getFullList();
+      assert.equal(links.length, 1);
+      assert.equal(links[0].recordRef, 'qpywjn8n4dgrqvx');
+      assert.equal(links[0].collectionRef, '_pb_users_auth_');
+      assert.equal(links[0].provider, 'github');
+      assert.equal(links[0].providerId, 'gh-42');
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
 describe('import pocketbase: refusals leave the destination unchanged', () => {
   const state = (dir) =>
     sql(path.join(dir, 'data.db'), "SELECT name FROM _collections WHERE system = 0 ORDER BY name").map((c) => c.name);
