@@ -104,6 +104,9 @@ const std::filesystem::path& DataDir::Path() const {
 identity::SuperuserStore& DataDir::Superusers() {
     return *impl_->superusers;
 }
+db::Database& DataDir::Database() {
+    return *impl_->db;
+}
 
 std::filesystem::path MigrationsPath(const config::AppConfig& config) {
     if (!config.migrations_dir.empty()) {

@@ -10,6 +10,9 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 
+namespace basalt::db {
+class Database;
+}
 namespace basalt::identity {
 class SuperuserStore;
 }
@@ -38,6 +41,8 @@ public:
     identity::SuperuserStore& Superusers();
     /// The migration files of `config` (MigrationsPath) against this database (`basalt migrate`).
     std::unique_ptr<migrations::Migrator> Migrations(const config::AppConfig& config);
+    /// The database (offline commands such as `basalt import` work on it directly).
+    db::Database& Database();
     /// `basalt files sweep`: removes the stored files no record names (records::SweepOrphanedFiles
     /// over `<dir>/storage`).
     Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "auth/password.hpp"
 
+#include <memory>
+
+#include <crypt.h>
 #include <openssl/crypto.h>
 #include <sodium.h>
 
@@ -32,8 +35,32 @@ Result<std::string> HashPassword(std::string_view password) {
     return std::string(out);
 }
 
+bool IsBcryptHash(std::string_view hash) {
+    return hash.size() == 60 && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"));
+}
+
+bool NeedsRehash(std::string_view hash) {
+    return IsBcryptHash(hash);
+}
+
 bool VerifyPassword(std::string_view hash, std::string_view password) {
     EnsureSodium();
+    if (IsBcryptHash(hash)) {
+        // A hash imported from PocketBase: libxcrypt computes bcrypt with the stored salt and cost;
+        // the two encodings are then compared in constant time. bcrypt reads at most 72 bytes and
+        // stops at a NUL, as Go's bcrypt refuses longer input: such a password never matches.
+        if (password.size() > 72 || password.find('\0') != std::string_view::npos) {
+            return false;
+        }
+        auto data = std::make_unique<crypt_data>();
+        const std::string key(password);
+        const std::string setting(hash);
+        const char* out = crypt_r(key.c_str(), setting.c_str(), data.get());
+        if (out == nullptr || out[0] == '*') {
+            return false;
+        }
+        return ConstantTimeEquals(out, hash);
+    }
     if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) {
         return false;
     }

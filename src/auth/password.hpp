@@ -12,8 +12,17 @@ namespace basalt::auth {
 /// blocking pool, never on an I/O thread. Fails with kInternal only when memory runs out.
 Result<std::string> HashPassword(std::string_view password);
 
-/// True when `password` matches the encoded argon2id `hash`. Same cost as hashing.
+/// True when `password` matches the encoded `hash`: basalt's argon2id, or a bcrypt hash
+/// (`$2a$`/`$2b$`/`$2y$`, 60 characters) imported from PocketBase, checked with libxcrypt's
+/// `crypt_r` and compared in constant time. Same cost as hashing: off the I/O threads.
 bool VerifyPassword(std::string_view hash, std::string_view password);
+
+/// True for a bcrypt hash (PocketBase's `$2a$`/`$2b$`/`$2y$` encodings).
+bool IsBcryptHash(std::string_view hash);
+
+/// True when a hash that just verified should be replaced by an argon2id one (an imported bcrypt
+/// hash): the sign-in that proved the password stores HashPassword(password) in its place.
+bool NeedsRehash(std::string_view hash);
 
 /// Spends the time of one VerifyPassword against a fixed hash, so that an unknown identity takes as
 /// long as a wrong password (no user enumeration by timing).

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/file.h>
 
 #include "app/application.hpp"
 #include "backups/backup_store.hpp"
@@ -22,6 +24,7 @@
 #include "core/clock.hpp"
 #include "identity/superusers.hpp"
 #include "migrations/migrator.hpp"
+#include "importer/importer.hpp"
 #include "obs/log.hpp"
 #include "records/file_sweep.hpp"
 
@@ -361,6 +364,9 @@ struct OfflineCommands {
     CLI::App* remove = nullptr;
     CLI::App* sweep = nullptr;
     basalt::cli::BackupCommands backup;
+    CLI::App* import_pb = nullptr;
+    std::string import_source;
+    bool import_force = false;
     std::string email;
     std::string password;
     long long grace_minutes = 60;
@@ -381,11 +387,102 @@ void AddOfflineCommands(CLI::App& cli, OfflineCommands& c) {
         ->check(CLI::Range(0LL, 24LL * 60 * 365))
         ->capture_default_str();
     basalt::cli::AddBackupCommands(cli, c.backup);
+    auto* import = cli.add_subcommand("import", "Import data from another server");
+    import->require_subcommand(1);
+    c.import_pb = import->add_subcommand("pocketbase", "Turn a PocketBase pb_data directory into basalt's --dir");
+    c.import_pb->add_option("source", c.import_source, "The PocketBase pb_data directory (it is only read)")
+        ->required();
+    c.import_pb->add_flag(
+        "--force", c.import_force, "Import into a data directory that holds data (its collections are replaced)"
+    );
+}
+
+// Takes the data directory's role locks for the import (a server on it would keep serving its old
+// schema): false when a basalt process holds one. The descriptors stay open until the process ends.
+bool LockDataDirForImport(const std::filesystem::path& dir) {
+    for (const char* role : {"api", "worker"}) {
+        const auto lock_path = dir / (std::string(".lock-") + role);
+        const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// `basalt import pocketbase SRC`: the source is checked before the destination is touched, so a
+// source that is not PocketBase's leaves nothing behind.
+int RunImport(const AppConfig& config, const OfflineCommands& c) {
+    auto src = basalt::importer::Source::Open(c.import_source);
+    if (!src) {
+        return PrintError(src.error().message);
+    }
+    std::fprintf(
+        stderr,
+        "Importing %s (PocketBase %s) into %s\n",
+        c.import_source.c_str(),
+        basalt::importer::EraName((*src)->GetEra()),
+        config.data_dir.c_str()
+    );
+    std::error_code ec;
+    const bool existed = std::filesystem::exists(std::filesystem::path(config.data_dir) / "data.db", ec);
+    auto dir = basalt::app::DataDir::Open(config);
+    if (!dir) {
+        return PrintError(dir.error().message);
+    }
+    if (!LockDataDirForImport((*dir)->Path())) {
+        return PrintError("a basalt process is using " + config.data_dir + ": stop it before importing");
+    }
+    if (existed && !c.import_force) {
+        auto why = basalt::importer::WhyNotEmpty((*dir)->Database());
+        if (!why) {
+            return PrintError(why.error().message);
+        }
+        if (*why) {
+            return PrintError(
+                config.data_dir + " is not empty: " + **why + ". Nothing was imported; use --force to import anyway."
+            );
+        }
+    }
+    basalt::importer::ImportOptions options;
+    options.force = c.import_force;
+    options.progress = [](const std::string& line) {
+        std::fputs((line + "\n").c_str(), stderr);
+    };
+    auto report = basalt::importer::Import(**src, (*dir)->Database(), (*dir)->Path(), options);
+    if (!report) {
+        return PrintError(report.error().message);
+    }
+    std::int64_t records = 0;
+    for (const auto& [name, n] : report->records) {
+        records += n;
+    }
+    std::string out = "\nImported " + std::to_string(report->records.size()) + " collections, " +
+                      std::to_string(records) + " records, " + std::to_string(report->superusers) + " superusers, " +
+                      std::to_string(report->external_auths) + " external auth links and " +
+                      std::to_string(report->files) + " files.\n";
+    if (report->not_carried_over.empty()) {
+        out += "Everything was carried over.\n";
+    } else {
+        out += "Not carried over:\n";
+        for (const auto& n : report->not_carried_over) {
+            out += "  - " + n + "\n";
+        }
+    }
+    out += "Users sign in with their PocketBase passwords; each bcrypt hash becomes argon2id at the first sign-in.\n";
+    std::fputs(out.c_str(), stderr);
+    basalt::obs::Flush();
+    return 0;
 }
 
 // Offline commands: they work whether or not a server runs on the same directory.
 int RunOffline(const AppConfig& config, const OfflineCommands& c) {
     basalt::obs::SetMinLevel(basalt::obs::Level::kWarn);
+    if (c.import_pb->parsed()) {
+        const int rc = RunImport(config, c);
+        basalt::obs::Flush();
+        return rc;
+    }
     if (c.backup.Parsed()) {
         return basalt::cli::RunBackupCommand(config, c.backup);
     }

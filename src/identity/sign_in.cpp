@@ -9,6 +9,8 @@
 #include "core/random.hpp"
 #include "core/text.hpp"
 #include "identity/auth_options.hpp"
+#include "obs/log.hpp"
+#include "query/compiler.hpp"
 
 namespace basalt::identity {
 
@@ -57,7 +59,28 @@ Result<std::optional<auth::AuthRecord>> SignInService::FindByPassword(
     if (!auth::VerifyPassword(found->password_hash, password)) {
         return std::optional<auth::AuthRecord>();
     }
+    UpgradeHash(c, *found, password);
     return found;
+}
+
+void SignInService::UpgradeHash(const schema::Collection& c, auth::AuthRecord& rec, std::string_view password) const {
+    if (!auth::NeedsRehash(rec.password_hash)) {
+        return;
+    }
+    // An imported bcrypt hash that just verified: store argon2id in its place. The tokenKey stays, so
+    // the record's sessions and tokens go on; only a hash still equal to the checked one is replaced
+    // (a password change meanwhile wins). A failure leaves the old hash, which still works.
+    auto hashed = auth::HashPassword(password);
+    if (!hashed) {
+        return;
+    }
+    const std::string sql = "UPDATE " + query::QuoteIdent(c.name) + " SET password = ? WHERE id = ? AND password = ?";
+    auto r = db_.WriteOne(sql, {*hashed, rec.id, rec.password_hash});
+    if (r && *r == 1) {
+        rec.password_hash = std::move(*hashed);
+    } else if (!r) {
+        obs::Warn("password hash upgrade failed", {{"collection", c.name}, {"error", r.error().message}});
+    }
 }
 
 Result<auth::AuthRecord> SignInService::CheckPassword(

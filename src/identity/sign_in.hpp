@@ -116,6 +116,9 @@ private:
         const schema::Collection& c, const auth::AuthRecord& r, std::string_view ip, std::string_view user_agent
     ) const;
 
+    /// After a successful password check: replaces an imported bcrypt hash by argon2id (blocks).
+    void UpgradeHash(const schema::Collection& c, auth::AuthRecord& rec, std::string_view password) const;
+
     db::Database& db_;
     const records::RecordService& records_;
     const AuthRecords& auth_records_;
