@@ -23,8 +23,8 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "identity/superusers.hpp"
-#include "migrations/migrator.hpp"
 #include "importer/importer.hpp"
+#include "migrations/migrator.hpp"
 #include "obs/log.hpp"
 #include "records/file_sweep.hpp"
 
