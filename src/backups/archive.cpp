@@ -74,7 +74,6 @@ public:
     ~ZipReader() { zip_discard(za_); }
     ZipReader(const ZipReader&) = delete;
     ZipReader& operator=(const ZipReader&) = delete;
-    zip_t* get() const { return za_; }
 
 private:
     zip_t* za_;

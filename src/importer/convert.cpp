@@ -85,7 +85,7 @@ std::int64_t Int(const json::value* v) {
     }
     if (v->is_string()) {
         std::int64_t out = 0;
-        const auto s = v->as_string();
+        const auto& s = v->as_string();
         (void)std::from_chars(s.data(), s.data() + s.size(), out);
         return out;
     }
@@ -255,6 +255,109 @@ const char* EraName(Era era) {
     return era == Era::kLegacy ? "pre-0.23" : "0.23+";
 }
 
+namespace {
+
+// The system fields, indexes and options of a pre-0.23 auth collection, in 0.23's shape.
+void AddLegacyAuthParts(
+    const SourceCollection& c,
+    const json::object& old_settings,
+    json::object& body,
+    json::array& fields,
+    json::array& indexes
+) {
+    const auto& o = c.options;
+    json::object password = SystemField("password", "password", true, true, true);
+    password["min"] = Int(o.if_contains("minPasswordLength"));
+    password["pattern"] = "";
+    fields.push_back(password);
+    json::object token_key = SystemField("text", "tokenKey", true, true, true);
+    token_key["min"] = 30;
+    token_key["max"] = 60;
+    token_key["pattern"] = "";
+    token_key["autogeneratePattern"] = "[a-zA-Z0-9_]{50}";
+    token_key["primaryKey"] = false;
+    fields.push_back(token_key);
+    json::object email = SystemField("email", "email", true, false, Bool(o.if_contains("requireEmail")));
+    email["exceptDomains"] = Strings(o.if_contains("exceptEmailDomains"));
+    email["onlyDomains"] = Strings(o.if_contains("onlyEmailDomains"));
+    fields.push_back(email);
+    fields.push_back(SystemField("bool", "emailVisibility", true, false, false));
+    fields.push_back(SystemField("bool", "verified", true, false, false));
+    json::object username = SystemField("text", "username", false, false, true);
+    username["min"] = 3;
+    username["max"] = 150;
+    username["pattern"] = R"(^[\w][\w\.\-]*$)";
+    username["autogeneratePattern"] = "users[0-9]{6}";
+    username["primaryKey"] = false;
+    fields.push_back(username);
+    // basalt adds the email and tokenKey indexes of every auth collection itself.
+    indexes.emplace_back(
+        "CREATE UNIQUE INDEX " + QuoteName("_" + c.id + "_username_idx") + " ON " + QuoteName(c.name) +
+        " (username COLLATE NOCASE)"
+    );
+    body["authRule"] = Bool(o.if_contains("onlyVerified")) ? "verified=true" : "";
+    const std::string manage = Str(o.if_contains("manageRule"));
+    body["manageRule"] = manage.empty() ? json::value(nullptr) : Rule(manage);
+    json::array identity;
+    if (Bool(o.if_contains("allowEmailAuth"))) {
+        identity.emplace_back("email");
+    }
+    if (Bool(o.if_contains("allowUsernameAuth"))) {
+        identity.emplace_back("username");
+    }
+    body["passwordAuth"] = json::object{{"enabled", !identity.empty()}, {"identityFields", identity}};
+    for (auto [option, setting] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
+             {"authToken", "recordAuthToken"},
+             {"passwordResetToken", "recordPasswordResetToken"},
+             {"emailChangeToken", "recordEmailChangeToken"},
+             {"verificationToken", "recordVerificationToken"},
+             {"fileToken", "recordFileToken"}}) {
+        if (auto t = TokenOption(old_settings, setting); !t.empty()) {
+            body[option] = std::move(t);
+        }
+    }
+}
+
+// The collection's own fields converted (unknown types left out and noted; `unique` → an index).
+void AddLegacyFields(const SourceCollection& c, json::array& fields, json::array& indexes, Notes& notes) {
+    for (const auto& v : c.fields) {
+        if (!v.is_object()) {
+            continue;
+        }
+        const auto& f = v.as_object();
+        auto converted = ConvertLegacyField(f);
+        if (!converted) {
+            notes.push_back(
+                c.name + "." + Str(f.if_contains("name")) + ": field type \"" + Str(f.if_contains("type")) +
+                "\" is unknown to basalt; the field and its values were left out"
+            );
+            continue;
+        }
+        if (Bool(f.if_contains("unique"))) {
+            const std::string fname = Str(f.if_contains("name"));
+            indexes.emplace_back(
+                "CREATE UNIQUE INDEX " + QuoteName("idx_unique_" + Str(f.if_contains("id"))) + " ON " +
+                QuoteName(c.name) + " (" + QuoteName(fname) + ")"
+            );
+        }
+        fields.push_back(std::move(*converted));
+    }
+}
+
+// The created/updated autodate fields 0.23 gives every base and auth collection.
+void AddAutodateFields(json::array& fields) {
+    json::object created = SystemField("autodate", "created", false, false, false);
+    created["onCreate"] = true;
+    created["onUpdate"] = false;
+    json::object updated = SystemField("autodate", "updated", false, false, false);
+    updated["onCreate"] = true;
+    updated["onUpdate"] = true;
+    fields.push_back(created);
+    fields.push_back(updated);
+}
+
+}  // namespace
+
 json::object ConvertLegacyCollection(const SourceCollection& c, const json::object& old_settings, Notes& notes) {
     json::object body{
         {"id", c.id},
@@ -285,90 +388,13 @@ json::object ConvertLegacyCollection(const SourceCollection& c, const json::obje
     fields.push_back(id_field);
     const auto& o = c.options;
     if (c.type == "auth") {
-        json::object password = SystemField("password", "password", true, true, true);
-        password["min"] = Int(o.if_contains("minPasswordLength"));
-        password["pattern"] = "";
-        fields.push_back(password);
-        json::object token_key = SystemField("text", "tokenKey", true, true, true);
-        token_key["min"] = 30;
-        token_key["max"] = 60;
-        token_key["pattern"] = "";
-        token_key["autogeneratePattern"] = "[a-zA-Z0-9_]{50}";
-        token_key["primaryKey"] = false;
-        fields.push_back(token_key);
-        json::object email = SystemField("email", "email", true, false, Bool(o.if_contains("requireEmail")));
-        email["exceptDomains"] = Strings(o.if_contains("exceptEmailDomains"));
-        email["onlyDomains"] = Strings(o.if_contains("onlyEmailDomains"));
-        fields.push_back(email);
-        fields.push_back(SystemField("bool", "emailVisibility", true, false, false));
-        fields.push_back(SystemField("bool", "verified", true, false, false));
-        json::object username = SystemField("text", "username", false, false, true);
-        username["min"] = 3;
-        username["max"] = 150;
-        username["pattern"] = R"(^[\w][\w\.\-]*$)";
-        username["autogeneratePattern"] = "users[0-9]{6}";
-        username["primaryKey"] = false;
-        fields.push_back(username);
-        // basalt adds the email and tokenKey indexes of every auth collection itself.
-        indexes.emplace_back(
-            "CREATE UNIQUE INDEX " + QuoteName("_" + c.id + "_username_idx") + " ON " + QuoteName(c.name) +
-            " (username COLLATE NOCASE)"
-        );
-        body["authRule"] = Bool(o.if_contains("onlyVerified")) ? "verified=true" : "";
-        const std::string manage = Str(o.if_contains("manageRule"));
-        body["manageRule"] = manage.empty() ? json::value(nullptr) : Rule(manage);
-        json::array identity;
-        if (Bool(o.if_contains("allowEmailAuth"))) {
-            identity.emplace_back("email");
-        }
-        if (Bool(o.if_contains("allowUsernameAuth"))) {
-            identity.emplace_back("username");
-        }
-        body["passwordAuth"] = json::object{{"enabled", !identity.empty()}, {"identityFields", identity}};
-        for (auto [option, setting] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
-                 {"authToken", "recordAuthToken"},
-                 {"passwordResetToken", "recordPasswordResetToken"},
-                 {"emailChangeToken", "recordEmailChangeToken"},
-                 {"verificationToken", "recordVerificationToken"},
-                 {"fileToken", "recordFileToken"}}) {
-            if (auto t = TokenOption(old_settings, setting); !t.empty()) {
-                body[option] = std::move(t);
-            }
-        }
+        AddLegacyAuthParts(c, old_settings, body, fields, indexes);
     } else if (c.type == "view") {
         body["viewQuery"] = Str(o.if_contains("query"));
     }
-    for (const auto& v : c.fields) {
-        if (!v.is_object()) {
-            continue;
-        }
-        const auto& f = v.as_object();
-        auto converted = ConvertLegacyField(f);
-        if (!converted) {
-            notes.push_back(
-                c.name + "." + Str(f.if_contains("name")) + ": field type \"" + Str(f.if_contains("type")) +
-                "\" is unknown to basalt; the field and its values were left out"
-            );
-            continue;
-        }
-        if (Bool(f.if_contains("unique"))) {
-            const std::string fname = Str(f.if_contains("name"));
-            indexes.emplace_back(
-                "CREATE UNIQUE INDEX " + QuoteName("idx_unique_" + Str(f.if_contains("id"))) + " ON " +
-                QuoteName(c.name) + " (" + QuoteName(fname) + ")"
-            );
-        }
-        fields.push_back(std::move(*converted));
-    }
+    AddLegacyFields(c, fields, indexes, notes);
     if (c.type != "view") {
-        json::object created = SystemField("autodate", "created", false, false, false);
-        created["onCreate"] = true;
-        created["onUpdate"] = false;
-        json::object updated = SystemField("autodate", "updated", false, false, false);
-        updated["onCreate"] = true;
-        updated["onUpdate"] = true;
-        fields.push_back(created);
-        fields.push_back(updated);
+        AddAutodateFields(fields);
     }
     for (const auto& i : c.indexes) {
         indexes.push_back(i);
@@ -394,20 +420,79 @@ json::object ConvertModernCollection(const SourceCollection& c, Notes& notes) {
     return body;
 }
 
+namespace {
+
+// settings of 0.23+: the sections basalt has are taken as they are.
+json::object ConvertModernSettings(const json::object& s, Notes& notes) {
+    json::object patch;
+    for (std::string_view key : {"meta", "logs", "smtp", "s3", "backups", "batch", "rateLimits", "trustedProxy"}) {
+        if (const auto* v = s.if_contains(key); v != nullptr && v->is_object()) {
+            patch[key] = *v;
+        }
+    }
+    for (const auto& [key, v] : s) {
+        if (!patch.contains(key)) {
+            notes.push_back("settings." + std::string(key) + ": no basalt setting of that name; not carried over");
+        }
+    }
+    return patch;
+}
+
+// An S3 section of the pre-0.23 settings (`at` is its path).
+json::object LegacyS3(const json::object& s, std::initializer_list<std::string_view> at) {
+    auto key = [&](std::string_view k) {
+        std::vector<std::string_view> path(at);
+        path.push_back(k);
+        const json::value* v = nullptr;
+        const json::object* cur = &s;
+        for (auto p : path) {
+            v = cur != nullptr ? cur->if_contains(p) : nullptr;
+            if (v == nullptr) {
+                return v;
+            }
+            cur = v->is_object() ? &v->as_object() : nullptr;
+        }
+        return v;
+    };
+    return json::object{
+        {"enabled", Bool(key("enabled"))},
+        {"bucket", Str(key("bucket"))},
+        {"region", Str(key("region"))},
+        {"endpoint", Str(key("endpoint"))},
+        {"accessKey", Str(key("accessKey"))},
+        {"secret", Str(key("secret"))},
+        {"forcePathStyle", Bool(key("forcePathStyle"))},
+    };
+}
+
+// What of the pre-0.23 settings has no place in basalt's, noted.
+void NoteLegacySettingsLeftOut(const json::object& s, Notes& notes) {
+    // The templates and the token options went into the auth collections; OAuth2 providers are noted
+    // there; nothing else of the old document has a place.
+    for (const auto& [key, v] : s) {
+        const std::string_view k = key;
+        if (k == "meta" || k == "logs" || k == "smtp" || k == "s3" || k == "backups" || k.starts_with("record") ||
+            k.starts_with("admin")) {
+            continue;
+        }
+        if (k.ends_with("Auth")) {
+            if (Bool(At(s, {k, "enabled"}))) {
+                notes.push_back(
+                    "settings." + std::string(k) + ": OAuth2 provider not carried over (configure it again)"
+                );
+            }
+            continue;
+        }
+        notes.push_back("settings." + std::string(k) + ": no basalt setting of that name; not carried over");
+    }
+}
+
+}  // namespace
+
 json::object ConvertSettings(const json::object& s, Era era, Notes& notes) {
     json::object patch;
     if (era == Era::kModern) {
-        for (std::string_view key : {"meta", "logs", "smtp", "s3", "backups", "batch", "rateLimits", "trustedProxy"}) {
-            if (const auto* v = s.if_contains(key); v != nullptr && v->is_object()) {
-                patch[key] = *v;
-            }
-        }
-        for (const auto& [key, v] : s) {
-            if (!patch.contains(key)) {
-                notes.push_back("settings." + std::string(key) + ": no basalt setting of that name; not carried over");
-            }
-        }
-        return patch;
+        return ConvertModernSettings(s, notes);
     }
     std::string app_url = Str(At(s, {"meta", "appUrl"}));
     while (!app_url.empty() && app_url.back() == '/') {
@@ -440,142 +525,111 @@ json::object ConvertSettings(const json::object& s, Era era, Notes& notes) {
         };
         patch["smtp"] = std::move(m);
     }
-    auto s3 = [&](std::initializer_list<std::string_view> at) {
-        auto key = [&](std::string_view k) {
-            std::vector<std::string_view> path(at);
-            path.push_back(k);
-            const json::value* v = nullptr;
-            const json::object* cur = &s;
-            for (auto p : path) {
-                v = cur != nullptr ? cur->if_contains(p) : nullptr;
-                if (v == nullptr) {
-                    return v;
-                }
-                cur = v->is_object() ? &v->as_object() : nullptr;
-            }
-            return v;
-        };
-        return json::object{
-            {"enabled", Bool(key("enabled"))},
-            {"bucket", Str(key("bucket"))},
-            {"region", Str(key("region"))},
-            {"endpoint", Str(key("endpoint"))},
-            {"accessKey", Str(key("accessKey"))},
-            {"secret", Str(key("secret"))},
-            {"forcePathStyle", Bool(key("forcePathStyle"))},
-        };
-    };
     if (s.contains("s3")) {
-        patch["s3"] = s3({"s3"});
+        patch["s3"] = LegacyS3(s, {"s3"});
     }
     if (const auto* b = s.if_contains("backups"); b != nullptr && b->is_object()) {
         patch["backups"] = json::object{
             {"cron", Str(At(s, {"backups", "cron"}))},
             {"cronMaxKeep", Int(At(s, {"backups", "cronMaxKeep"}))},
-            {"s3", s3({"backups", "s3"})},
+            {"s3", LegacyS3(s, {"backups", "s3"})},
         };
     }
-    // The templates and the token options went into the auth collections; OAuth2 providers are noted
-    // there; nothing else of the old document has a place.
-    for (const auto& [key, v] : s) {
-        const std::string_view k = key;
-        if (k == "meta" || k == "logs" || k == "smtp" || k == "s3" || k == "backups" || k.starts_with("record") ||
-            k.starts_with("admin")) {
-            continue;
-        }
-        if (k.ends_with("Auth")) {
-            if (Bool(At(s, {k, "enabled"}))) {
-                notes.push_back(
-                    "settings." + std::string(k) + ": OAuth2 provider not carried over (configure it again)"
-                );
-            }
-            continue;
-        }
-        notes.push_back("settings." + std::string(k) + ": no basalt setting of that name; not carried over");
-    }
+    NoteLegacySettingsLeftOut(s, notes);
     return patch;
 }
 
-db::Value ConvertValue(const schema::Field& f, const db::Value& v) {
-    const bool is_null = std::holds_alternative<std::nullptr_t>(v);
+namespace {
+
+// A stored value as text (numbers written as JSON would write them; NULL: "").
+std::string ValueText(const db::Value& v) {
+    if (const auto* text = std::get_if<std::string>(&v)) {
+        return *text;
+    }
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        return std::to_string(*i);
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        return json::serialize(json::value(*d));
+    }
+    return {};
+}
+
+db::Value NumberValue(const db::Value& v) {
+    if (const auto* text = std::get_if<std::string>(&v)) {
+        double d = 0;
+        const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), d);
+        if (ec != std::errc() || p != text->data() + text->size() || !std::isfinite(d)) {
+            return std::int64_t{0};
+        }
+        return d;
+    }
+    return std::holds_alternative<std::nullptr_t>(v) ? db::Value(std::int64_t{0}) : v;
+}
+
+db::Value BoolValue(const db::Value& v) {
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        return std::int64_t{*i != 0 ? 1 : 0};
+    }
+    if (const auto* d = std::get_if<double>(&v)) {
+        return std::int64_t{*d != 0 ? 1 : 0};
+    }
     const auto* text = std::get_if<std::string>(&v);
-    auto as_text = [&]() -> std::string {
-        if (text != nullptr) {
-            return *text;
+    return std::int64_t{text != nullptr && (*text == "true" || *text == "1") ? 1 : 0};
+}
+
+db::Value RelationValue(const db::Value& v) {
+    std::string s = ValueText(v);
+    if (!s.empty() && s.front() == '[') {
+        // a list kept in a column that became single: its last value, as PocketBase
+        boost::system::error_code ec;
+        auto parsed = json::parse(s, ec);
+        s.clear();
+        if (!ec && parsed.is_array() && !parsed.as_array().empty() && parsed.as_array().back().is_string()) {
+            s = std::string(parsed.as_array().back().as_string());
         }
-        if (const auto* i = std::get_if<std::int64_t>(&v)) {
-            return std::to_string(*i);
-        }
-        if (const auto* d = std::get_if<double>(&v)) {
-            return json::serialize(json::value(*d));
-        }
-        return {};
-    };
-    switch (f.Shape()) {
-        case schema::ValueShape::kText:
-            return as_text();
-        case schema::ValueShape::kNumber: {
-            if (text != nullptr) {
-                double d = 0;
-                const auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), d);
-                if (ec != std::errc() || p != text->data() + text->size() || !std::isfinite(d)) {
-                    return std::int64_t{0};
-                }
-                return d;
-            }
-            return is_null ? db::Value(std::int64_t{0}) : v;
-        }
-        case schema::ValueShape::kBool: {
-            if (const auto* i = std::get_if<std::int64_t>(&v)) {
-                return std::int64_t{*i != 0 ? 1 : 0};
-            }
-            if (const auto* d = std::get_if<double>(&v)) {
-                return std::int64_t{*d != 0 ? 1 : 0};
-            }
-            return std::int64_t{text != nullptr && (*text == "true" || *text == "1") ? 1 : 0};
-        }
-        case schema::ValueShape::kJson: {
-            if (is_null || (text != nullptr && text->empty())) {
-                return nullptr;
-            }
-            return as_text();
-        }
-        case schema::ValueShape::kGeoPoint: {
-            if (is_null || (text != nullptr && text->empty())) {
-                return std::string(R"({"lon":0,"lat":0})");
-            }
-            return as_text();
-        }
-        case schema::ValueShape::kRelation: {
-            std::string s = as_text();
-            if (!s.empty() && s.front() == '[') {
-                // a list kept in a column that became single: its last value, as PocketBase
-                boost::system::error_code ec;
-                auto parsed = json::parse(s, ec);
-                s.clear();
-                if (!ec && parsed.is_array() && !parsed.as_array().empty() && parsed.as_array().back().is_string()) {
-                    s = std::string(parsed.as_array().back().as_string());
-                }
-            }
-            if (s.empty()) {
-                return nullptr;
-            }
+    }
+    if (s.empty()) {
+        return nullptr;
+    }
+    return s;
+}
+
+db::Value ListValue(const db::Value& v) {
+    const std::string s = ValueText(v);
+    if (s.empty()) {
+        return std::string("[]");
+    }
+    if (s.front() == '[') {
+        boost::system::error_code ec;
+        auto parsed = json::parse(s, ec);
+        if (!ec && parsed.is_array()) {
             return s;
         }
-        case schema::ValueShape::kList: {
-            const std::string s = as_text();
-            if (s.empty()) {
-                return std::string("[]");
-            }
-            if (s.front() == '[') {
-                boost::system::error_code ec;
-                auto parsed = json::parse(s, ec);
-                if (!ec && parsed.is_array()) {
-                    return s;
-                }
-            }
-            return json::serialize(json::array{json::value(s)});
-        }
+    }
+    return json::serialize(json::array{json::value(s)});
+}
+
+}  // namespace
+
+db::Value ConvertValue(const schema::Field& f, const db::Value& v) {
+    const auto* text = std::get_if<std::string>(&v);
+    const bool empty = std::holds_alternative<std::nullptr_t>(v) || (text != nullptr && text->empty());
+    switch (f.Shape()) {
+        case schema::ValueShape::kText:
+            return ValueText(v);
+        case schema::ValueShape::kNumber:
+            return NumberValue(v);
+        case schema::ValueShape::kBool:
+            return BoolValue(v);
+        case schema::ValueShape::kJson:
+            return empty ? db::Value(nullptr) : db::Value(ValueText(v));
+        case schema::ValueShape::kGeoPoint:
+            return empty ? db::Value(std::string(R"({"lon":0,"lat":0})")) : db::Value(ValueText(v));
+        case schema::ValueShape::kRelation:
+            return RelationValue(v);
+        case schema::ValueShape::kList:
+            return ListValue(v);
     }
     return v;
 }

@@ -345,20 +345,10 @@ Result<std::optional<std::string>> WhyNotEmpty(db::Database& db) {
     return std::optional<std::string>();
 }
 
-Result<ImportReport> Import(
-    const Source& src, db::Database& db, const fs::path& data_dir, const ImportOptions& options
-) {
-    ImportReport report;
-    report.era = src.GetEra();
-    const Era era = src.GetEra();
-    Notes& notes = report.not_carried_over;
-    SystemClock clock;
-    collections::CollectionStore store(db, clock);
-    BASALT_TRY(store.Load());
-    settings::SettingsStore settings(db);
-    BASALT_TRY(settings.Load());
+namespace {
 
-    // The old settings document (pre-0.23 auth collections take their token options from it).
+// The old settings document (pre-0.23 auth collections take their token options from it).
+Result<json::object> ReadOldSettings(const Source& src, Notes& notes) {
     json::object old_settings;
     BASALT_ASSIGN_OR_RETURN(auto raw_settings, src.Param("settings"));
     if (raw_settings) {
@@ -373,7 +363,170 @@ Result<ImportReport> Import(
             );
         }
     }
+    return old_settings;
+}
 
+// Each collection's records, into its table (emptied first with --force).
+Result<void> CopyCollectionRecords(
+    const Source& src,
+    db::Executor& ex,
+    const std::vector<std::pair<const schema::Collection*, std::string>>& tables,
+    Era era,
+    const ImportOptions& options,
+    ImportReport& report
+) {
+    Notes& notes = report.not_carried_over;
+    const std::set<std::string> legacy_auth_columns{
+        "lastResetSentAt", "lastVerificationSentAt", "lastLoginAlertSentAt"};
+    for (const auto& [def, source_table] : tables) {
+        TableCopy t;
+        t.source_table = source_table;
+        t.dest_table = def->name;
+        t.def = def;
+        if (era == Era::kLegacy && def->type == schema::CollectionType::kAuth) {
+            t.renamed["password"] = "passwordHash";
+            t.ignored = legacy_auth_columns;
+        }
+        if (options.force) {
+            BASALT_TRY(ex.Exec("DELETE FROM " + Quote(def->name)));
+        }
+        BASALT_ASSIGN_OR_RETURN(auto n, CopyTable(src, ex, t, options.force, notes));
+        report.records.emplace_back(def->name, n);
+        Progress(options, "  " + def->name + ": " + std::to_string(n) + " records");
+    }
+    return Ok();
+}
+
+// Admins or superusers, external auth links and auth origins.
+Result<void> CopySystemRecords(
+    const Source& src,
+    db::Executor& ex,
+    const collections::Snapshot& snap,
+    Era era,
+    const ImportOptions& options,
+    ImportReport& report
+) {
+    Notes& notes = report.not_carried_over;
+    // Admins (pre-0.23) or superusers: same id, email, hash and tokenKey. Same email or id as a
+    // superuser of the destination: the source's wins.
+    if (const auto* su = snap.Find("_superusers"); su != nullptr) {
+        TableCopy t;
+        t.source_table = era == Era::kLegacy ? "_admins" : "_superusers";
+        t.dest_table = "_superusers";
+        t.def = su;
+        if (era == Era::kLegacy) {
+            t.renamed["password"] = "passwordHash";
+            t.constants["verified"] = std::int64_t{1};
+            t.ignored = {"avatar", "lastResetSentAt"};
+        }
+        if (src.HasTable(t.source_table)) {
+            BASALT_ASSIGN_OR_RETURN(report.superusers, CopyTable(src, ex, t, true, notes));
+            Progress(options, "  _superusers: " + std::to_string(report.superusers) + " records");
+        }
+    }
+    if (const auto* ea = snap.Find("_externalAuths"); ea != nullptr && src.HasTable("_externalAuths")) {
+        TableCopy t;
+        t.source_table = "_externalAuths";
+        t.dest_table = "_externalAuths";
+        t.def = ea;
+        if (era == Era::kLegacy) {
+            t.renamed["collectionRef"] = "collectionId";
+            t.renamed["recordRef"] = "recordId";
+        }
+        BASALT_ASSIGN_OR_RETURN(report.external_auths, CopyTable(src, ex, t, true, notes));
+        Progress(options, "  _externalAuths: " + std::to_string(report.external_auths) + " records");
+    }
+    if (const auto* ao = snap.Find("_authOrigins"); ao != nullptr && src.HasTable("_authOrigins")) {
+        TableCopy t;
+        t.source_table = "_authOrigins";
+        t.dest_table = "_authOrigins";
+        t.def = ao;
+        BASALT_ASSIGN_OR_RETURN(auto n, CopyTable(src, ex, t, true, notes));
+        Progress(options, "  _authOrigins: " + std::to_string(n) + " records");
+    }
+    for (const char* transient : {"_mfas", "_otps"}) {
+        if (src.HasTable(transient)) {
+            BASALT_ASSIGN_OR_RETURN(auto n, CountRows(src, transient));
+            if (n > 0) {
+                notes.push_back(
+                    std::string(transient) + ": " + std::to_string(n) +
+                    " pending sign-in steps not carried over (they expire within minutes)"
+                );
+            }
+        }
+    }
+    return Ok();
+}
+
+// Auth links whose record is gone would fail the foreign-key check: PocketBase kept them.
+Result<void> PruneExternalAuths(db::Executor& ex, const collections::Snapshot& snap) {
+    if (snap.Find("_externalAuths") != nullptr) {
+        for (const auto& c : snap.All()) {
+            if (c.type != schema::CollectionType::kAuth) {
+                continue;
+            }
+            BASALT_TRY(ex.Exec(
+                "DELETE FROM _externalAuths WHERE collectionRef = ? AND recordRef NOT IN (SELECT id FROM " +
+                    Quote(c.name) + ")",
+                {c.id}
+            ));
+        }
+    }
+    return Ok();
+}
+
+// The settings that map, and the superusers' token durations of the pre-0.23 settings.
+void ApplyOldSettings(
+    settings::SettingsStore& settings,
+    collections::CollectionStore& store,
+    const json::object& old_settings,
+    Era era,
+    const ImportOptions& options,
+    Notes& notes
+) {
+    ApplySettings(settings, ConvertSettings(old_settings, era, notes), notes);
+    Progress(options, "Settings carried over");
+    if (era == Era::kLegacy) {
+        json::object su;
+        for (auto [option, setting] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
+                 {"authToken", "adminAuthToken"},
+                 {"passwordResetToken", "adminPasswordResetToken"},
+                 {"fileToken", "adminFileToken"}}) {
+            const auto* v = old_settings.if_contains(setting);
+            if (v != nullptr && v->is_object() && v->as_object().contains("duration")) {
+                su[option] = json::object{{"duration", v->as_object().at("duration")}};
+            }
+        }
+        if (!su.empty()) {
+            if (auto r = store.Update("_superusers", su); !r.errors.empty() || !r.message.empty()) {
+                notes.push_back("settings.adminAuthToken: durations not carried over (" + ErrorText(r) + ")");
+            }
+        }
+    }
+    if (const auto* s3 = old_settings.if_contains("s3");
+        s3 != nullptr && s3->is_object() && s3->as_object().contains("enabled") &&
+        s3->as_object().at("enabled").is_bool() && s3->as_object().at("enabled").as_bool()) {
+        notes.push_back("storage: files live in the S3 bucket of settings.s3, which basalt now uses; none copied");
+    }
+}
+
+}  // namespace
+
+Result<ImportReport> Import(
+    const Source& src, db::Database& db, const fs::path& data_dir, const ImportOptions& options
+) {
+    ImportReport report;
+    report.era = src.GetEra();
+    const Era era = src.GetEra();
+    Notes& notes = report.not_carried_over;
+    SystemClock clock;
+    collections::CollectionStore store(db, clock);
+    BASALT_TRY(store.Load());
+    settings::SettingsStore settings(db);
+    BASALT_TRY(settings.Load());
+
+    // The old settings document (pre-0.23 auth collections take their token options from it).
+    BASALT_ASSIGN_OR_RETURN(json::object old_settings, ReadOldSettings(src, notes));
     // Collections.
     BASALT_ASSIGN_OR_RETURN(auto source_collections, src.Collections());
     std::vector<json::object> bodies;
@@ -408,86 +561,10 @@ Result<ImportReport> Import(
         }
         tables.emplace_back(d, c.name);
     }
-    const std::set<std::string> legacy_auth_columns{
-        "lastResetSentAt", "lastVerificationSentAt", "lastLoginAlertSentAt"};
     auto write = db.WriteSchema([&](db::Executor& ex) -> Result<void> {
-        for (const auto& [def, source_table] : tables) {
-            TableCopy t;
-            t.source_table = source_table;
-            t.dest_table = def->name;
-            t.def = def;
-            if (era == Era::kLegacy && def->type == schema::CollectionType::kAuth) {
-                t.renamed["password"] = "passwordHash";
-                t.ignored = legacy_auth_columns;
-            }
-            if (options.force) {
-                BASALT_TRY(ex.Exec("DELETE FROM " + Quote(def->name)));
-            }
-            BASALT_ASSIGN_OR_RETURN(auto n, CopyTable(src, ex, t, options.force, notes));
-            report.records.emplace_back(def->name, n);
-            Progress(options, "  " + def->name + ": " + std::to_string(n) + " records");
-        }
-        // Admins (pre-0.23) or superusers: same id, email, hash and tokenKey. Same email or id as a
-        // superuser of the destination: the source's wins.
-        if (const auto* su = snap->Find("_superusers"); su != nullptr) {
-            TableCopy t;
-            t.source_table = era == Era::kLegacy ? "_admins" : "_superusers";
-            t.dest_table = "_superusers";
-            t.def = su;
-            if (era == Era::kLegacy) {
-                t.renamed["password"] = "passwordHash";
-                t.constants["verified"] = std::int64_t{1};
-                t.ignored = {"avatar", "lastResetSentAt"};
-            }
-            if (src.HasTable(t.source_table)) {
-                BASALT_ASSIGN_OR_RETURN(report.superusers, CopyTable(src, ex, t, true, notes));
-                Progress(options, "  _superusers: " + std::to_string(report.superusers) + " records");
-            }
-        }
-        if (const auto* ea = snap->Find("_externalAuths"); ea != nullptr && src.HasTable("_externalAuths")) {
-            TableCopy t;
-            t.source_table = "_externalAuths";
-            t.dest_table = "_externalAuths";
-            t.def = ea;
-            if (era == Era::kLegacy) {
-                t.renamed["collectionRef"] = "collectionId";
-                t.renamed["recordRef"] = "recordId";
-            }
-            BASALT_ASSIGN_OR_RETURN(report.external_auths, CopyTable(src, ex, t, true, notes));
-            Progress(options, "  _externalAuths: " + std::to_string(report.external_auths) + " records");
-        }
-        if (const auto* ao = snap->Find("_authOrigins"); ao != nullptr && src.HasTable("_authOrigins")) {
-            TableCopy t;
-            t.source_table = "_authOrigins";
-            t.dest_table = "_authOrigins";
-            t.def = ao;
-            BASALT_ASSIGN_OR_RETURN(auto n, CopyTable(src, ex, t, true, notes));
-            Progress(options, "  _authOrigins: " + std::to_string(n) + " records");
-        }
-        for (const char* transient : {"_mfas", "_otps"}) {
-            if (src.HasTable(transient)) {
-                BASALT_ASSIGN_OR_RETURN(auto n, CountRows(src, transient));
-                if (n > 0) {
-                    notes.push_back(
-                        std::string(transient) + ": " + std::to_string(n) +
-                        " pending sign-in steps not carried over (they expire within minutes)"
-                    );
-                }
-            }
-        }
-        // Auth links whose record is gone would fail the foreign-key check: PocketBase kept them.
-        if (snap->Find("_externalAuths") != nullptr) {
-            for (const auto& c : snap->All()) {
-                if (c.type != schema::CollectionType::kAuth) {
-                    continue;
-                }
-                BASALT_TRY(ex.Exec(
-                    "DELETE FROM _externalAuths WHERE collectionRef = ? AND recordRef NOT IN (SELECT id FROM " +
-                        Quote(c.name) + ")",
-                    {c.id}
-                ));
-            }
-        }
+        BASALT_TRY(CopyCollectionRecords(src, ex, tables, era, options, report));
+        BASALT_TRY(CopySystemRecords(src, ex, *snap, era, options, report));
+        BASALT_TRY(PruneExternalAuths(ex, *snap));
         return ClearDanglingRelations(ex, *snap, notes);
     });
     if (!write) {
@@ -497,32 +574,8 @@ Result<ImportReport> Import(
 
     // Settings.
     if (!old_settings.empty()) {
-        ApplySettings(settings, ConvertSettings(old_settings, era, notes), notes);
-        Progress(options, "Settings carried over");
-        if (era == Era::kLegacy) {
-            json::object su;
-            for (auto [option, setting] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
-                     {"authToken", "adminAuthToken"},
-                     {"passwordResetToken", "adminPasswordResetToken"},
-                     {"fileToken", "adminFileToken"}}) {
-                const auto* v = old_settings.if_contains(setting);
-                if (v != nullptr && v->is_object() && v->as_object().contains("duration")) {
-                    su[option] = json::object{{"duration", v->as_object().at("duration")}};
-                }
-            }
-            if (!su.empty()) {
-                if (auto r = store.Update("_superusers", su); !r.errors.empty() || !r.message.empty()) {
-                    notes.push_back("settings.adminAuthToken: durations not carried over (" + ErrorText(r) + ")");
-                }
-            }
-        }
-        if (const auto* s3 = old_settings.if_contains("s3");
-            s3 != nullptr && s3->is_object() && s3->as_object().contains("enabled") &&
-            s3->as_object().at("enabled").is_bool() && s3->as_object().at("enabled").as_bool()) {
-            notes.push_back("storage: files live in the S3 bucket of settings.s3, which basalt now uses; none copied");
-        }
+        ApplyOldSettings(settings, store, old_settings, era, options, notes);
     }
-
     // Files.
     CopyFiles(src.Dir() / "storage", data_dir / "storage", options.force, report, notes);
     if (report.files > 0) {
