@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
-import { cli, startServer } from './helpers.mjs';
+import { cli, failure, sqlite, startServer } from './helpers.mjs';
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
 const PASS = 'secret-pass-1';
@@ -23,21 +23,6 @@ function extract(bytes) {
   return { dir, out: path.join(dir, 'out') };
 }
 
-function sqlite(db, query) {
-  const r = spawnSync('sqlite3', [db, query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-// The status and error body of an SDK call expected to fail.
-async function failure(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return { status: e.status, data: e.response };
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('backups', () => {
   let srv;

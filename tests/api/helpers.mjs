@@ -1,5 +1,6 @@
 // Helpers for the API tests: start the real basalt binary on a free port with a temp data dir,
 // run its CLI, and speak raw HTTP over loopback.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -138,3 +139,20 @@ export async function getJson(url, opts = {}) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs one query with Debian's sqlite3 CLI on a database file; its output, trimmed. */
+export function sqlite(db, query) {
+  const r = spawnSync('sqlite3', [db, query], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+/** The status and error body of an SDK call expected to fail. */
+export async function failure(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return { status: e.status, data: e.response };
+  }
+  assert.fail('expected the call to fail');
+}

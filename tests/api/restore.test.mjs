@@ -10,27 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
 import { EventSource } from 'eventsource';
-import { cli, sleep, startServer, tempDir } from './helpers.mjs';
+import { cli, failure, sleep, sqlite, startServer, tempDir } from './helpers.mjs';
 import { makeZip } from './zip.mjs';
 
 globalThis.EventSource = EventSource;
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
-
-function sqlite(db, query) {
-  const r = spawnSync('sqlite3', [db, query], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
-
-async function failure(promise) {
-  try {
-    await promise;
-  } catch (e) {
-    return { status: e.status, data: e.response };
-  }
-  assert.fail('expected the call to fail');
-}
 
 async function waitHealthy(url) {
   for (let i = 0; i < 200; i++) {
