@@ -3,10 +3,12 @@
 // step (simulated by the state a crash would leave) gives the old data back at the next open.
 #include "backups/restore.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -114,6 +116,60 @@ TEST_F(RestoreSwapTest, LeftoverStagingFoldersAreRemovedWhenNoSwapWaits) {
     RemoveRestoreLeftovers(dir_);
     EXPECT_FALSE(fs::exists(staged_.dir));
     EXPECT_EQ(Read(dir_ / "data.db"), "old db");
+}
+
+// ExtractZip's bounds, on archives libzip itself wrote (the API tests try forged ones).
+class ExtractLimitsTest : public RestoreSwapTest {
+protected:
+    fs::path Zip(int files) {
+        std::vector<ArchiveEntry> entries;
+        for (int i = 0; i < files; ++i) {
+            const fs::path src = dir_ / "src" / ("f" + std::to_string(i));
+            Write(src, std::string(1000, 'x'));
+            entries.push_back({src, "storage/c/r/f" + std::to_string(i)});
+        }
+        const fs::path zip = dir_ / "a.zip";
+        EXPECT_TRUE(WriteZip(zip, entries));
+        return zip;
+    }
+};
+
+TEST_F(ExtractLimitsTest, ArchivesBeyondTheByteOrEntryLimitAreRefusedBeforeAnythingIsWritten) {
+    const fs::path zip = Zip(3);
+    const fs::path out = dir_ / "out";
+    fs::create_directories(out);
+    ExtractLimits bytes;
+    bytes.max_bytes = 2500;  // three files of 1,000 bytes
+    auto r = ExtractZip(zip, out, bytes);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("inflates to more than 2500 bytes"), std::string::npos) << r.error().message;
+    EXPECT_TRUE(fs::is_empty(out));
+    ExtractLimits entries;
+    entries.max_entries = 2;
+    r = ExtractZip(zip, out, entries);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("more than 2 entries"), std::string::npos) << r.error().message;
+    EXPECT_TRUE(fs::is_empty(out));
+}
+
+TEST_F(ExtractLimitsTest, WithinTheLimitsEveryFileIsWrittenAndProgressReachesTheTotal) {
+    const fs::path zip = Zip(3);
+    const fs::path out = dir_ / "out";
+    fs::create_directories(out);
+    ExtractLimits limits;
+    limits.max_bytes = 3000;
+    std::uint64_t last_done = 0;
+    std::uint64_t last_total = 0;
+    auto r = ExtractZip(zip, out, limits, [&](std::uint64_t done, std::uint64_t total) {
+        last_done = done;
+        last_total = total;
+    });
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->files, 3U);
+    EXPECT_EQ(r->bytes, 3000U);
+    EXPECT_EQ(last_done, 3000U);
+    EXPECT_EQ(last_total, 3000U);
+    EXPECT_EQ(Read(out / "storage" / "c" / "r" / "f2"), std::string(1000, 'x'));
 }
 
 }  // namespace
