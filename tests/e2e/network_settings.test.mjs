@@ -15,6 +15,7 @@ import { getJson, startServer } from '../api/helpers.mjs';
 import { allowedBy, contains, parseIp, parseNetwork, validateIpList } from '../../web/admin/src/ip.js';
 import { DEFAULT_RULES, labelKind, normalizeRateLimits, validLabel, validateRateLimits, isDirty, snapshot } from '../../web/admin/src/ratelimits.js';
 import { addHeader, locksOut, validateNetwork } from '../../web/admin/src/network.js';
+import { bodyLost } from '../../web/admin/src/response.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const artifacts = path.join(here, 'artifacts');
@@ -76,6 +77,19 @@ describe('pure helpers of the rate-limits and network panels', () => {
     assert.ok(isDirty(normalizeRateLimits({ ...form, enabled: false }), snap));
   });
 
+  test('a body lost mid-download is told from an empty answer', () => {
+    // The SDK turns a body it could not read (a reload while the settings download) into {}: the
+    // panel then rendered a settings object without its sections (this suite's openSettings hit it).
+    const res = (status, length) => new Response(null, { status, headers: length === null ? {} : { 'Content-Length': String(length) } });
+    assert.ok(bodyLost(res(200, 1172), {}));
+    assert.ok(!bodyLost(res(200, 2), {}), 'an announced {} is an answer');
+    assert.ok(!bodyLost(res(200, 1172), { meta: {} }));
+    assert.ok(!bodyLost(res(200, 1172), []), 'an empty list is data');
+    assert.ok(!bodyLost(res(204, null), {}));
+    assert.ok(!bodyLost(res(404, 80), {}), 'errors go their own way');
+    assert.ok(!bodyLost(res(200, null), {}), 'without a length nothing is known');
+  });
+
   test('proxy headers and the superuser-IPs lock-out check', () => {
     assert.deepEqual(addHeader(['x-real-ip'], 'X-Real-IP'), ['x-real-ip']);
     assert.deepEqual(addHeader([], 'Fly-Client-IP'), ['Fly-Client-IP']);
@@ -109,7 +123,7 @@ describe('settings: rate limits and network in the dashboard', () => {
       // The browser reports every 4xx answer; the tests cause some on purpose.
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
     });
-    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    page.on('pageerror', (e) => consoleErrors.push(String(e) + '\n' + (e.stack || '')));
     // The panels ask in the page, never with window.confirm: a native dialog here is a bug.
     page.on('dialog', (d) => {
       consoleErrors.push('unexpected dialog: ' + d.message());

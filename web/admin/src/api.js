@@ -1,8 +1,15 @@
 // The dashboard talks to basalt only through its public API, with the official SDK.
 import PocketBase, { LocalAuthStore } from 'pocketbase';
+import { bodyLost } from './response.js';
 
 export const pb = new PocketBase(window.location.origin, new LocalAuthStore('basalt_admin_auth'));
 pb.autoCancellation(false);
+// A lost body becomes an error the panels show (or nobody sees, when the page is going away),
+// never an empty answer rendered as if the server had sent it.
+pb.afterSend = (response, data) => {
+  if (bodyLost(response, data)) throw new Error('The answer from the server was cut off. Try again.');
+  return data;
+};
 
 /** The server's validation errors as {field: message}, for showing next to their fields. */
 export function fieldErrors(err) {
