@@ -26,6 +26,7 @@
 #include "app/restore.hpp"
 #include "app/system_migrations.hpp"
 #include "backups/backup_store.hpp"
+#include "backups/names.hpp"
 #include "backups/restore.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -298,6 +299,33 @@ struct Application::Impl {
         }
     }
 
+    // settings.backups.cron: PocketBase's "__pbAutoBackup__" cron, set, changed or removed as the
+    // settings say (at start and after every change; only a process that runs jobs fires it).
+    void ScheduleBackups() {
+        if (!scheduler || !backup_store) {
+            return;  // before StartEventsAndJobs: it schedules once both exist
+        }
+        const settings::BackupSchedule plan = settings->Backups();
+        if (plan == scheduled_backups) {
+            return;
+        }
+        scheduled_backups = plan;
+        if (plan.cron.empty()) {
+            scheduler->Remove(std::string(kAutoBackupCron));
+            return;
+        }
+        if (auto r = scheduler->Set(std::string(kAutoBackupCron), plan.cron, [this] { return RunScheduledBackup(); });
+            !r) {
+            obs::Warn("backups: the schedule could not be set", {{"cron", plan.cron}, {"error", r.error().message}});
+        }
+    }
+    // One scheduled backup (on a job worker): made under the one backup operation, then the
+    // schedule's backups beyond cronMaxKeep removed, oldest first. A failure is logged and the job
+    // retried by the queue; pruning runs even after a failure, as PocketBase's does.
+    Result<void> RunScheduledBackup();
+    static constexpr std::string_view kAutoBackupCron = "__pbAutoBackup__";
+    settings::BackupSchedule scheduled_backups;  // what ScheduleBackups last applied
+
     // One process per role and data directory: an api process and a worker process may share one
     // (SQLite allows several processes); a second of the same role would fight over the same work.
     Result<void> LockRoles(bool serves_http, bool runs_jobs);
@@ -529,6 +557,7 @@ Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
     settings->SetOnChange([impl = this] {
         impl->ApplyFileStorage(/*first=*/false);
         impl->ApplyLogSettings();
+        impl->ScheduleBackups();
     });
     return Ok();
 }
@@ -538,6 +567,8 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     scheduler = std::make_unique<jobs::Scheduler>(*d.db, *queue, d.clock);
     webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
     BASALT_TRY(RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events));
+    backup_store = std::make_unique<backups::BackupStore>(d.path);
+    ScheduleBackups();
     events = std::make_unique<events::Dispatcher>(*d.db);
     // What follows every commit, whoever wrote: cached list totals are stale, consumers have events.
     d.db->SetCommitObserver([collections = collections.get(), events = events.get()] {
@@ -607,7 +638,6 @@ void Application::Impl::OpenRequestServices(DataDir::Impl& d, bool runs_jobs) {
 }
 
 Result<void> Application::Impl::RegisterAllRoutes(DataDir::Impl& d, bool serves_http) {
-    backup_store = std::make_unique<backups::BackupStore>(d.path);
     api::Deps deps{
         *d.db,
         *d.superusers,
@@ -728,6 +758,29 @@ void Application::Impl::AddCollectors(DataDir::Impl& d, bool runs_jobs) {
             static_cast<double>(store->Dropped())
         );
     });
+}
+
+Result<void> Application::Impl::RunScheduledBackup() {
+    const std::string name = backups::AutoName(settings->Mail().app_name, data->impl_->clock.Now());
+    Result<void> made = [&]() -> Result<void> {
+        BASALT_ASSIGN_OR_RETURN(auto op, backup_store->Begin(name));
+        return backup_store->Create(op);
+    }();
+    if (!made) {
+        obs::Error("backups: the scheduled backup failed", {{"name", name}, {"error", made.error().message}});
+    }
+    const std::int64_t keep = settings->Backups().max_keep;
+    if (keep > 0) {
+        auto removed = backup_store->Prune(backups::kAutoPrefix, static_cast<std::size_t>(keep));
+        if (!removed) {
+            obs::Warn("backups: old scheduled backups could not be listed", {{"error", removed.error().message}});
+        } else if (!removed->empty()) {
+            obs::Info(
+                "backups: old scheduled backups removed", {{"count", static_cast<std::int64_t>(removed->size())}}
+            );
+        }
+    }
+    return made;
 }
 
 Result<void> Application::Impl::RestoreBackup(const std::string& key) {

@@ -156,7 +156,7 @@ Result<std::vector<BackupInfo>> BackupStore::List() const {
 
 bool BackupStore::Exists(std::string_view name) const {
     struct stat st {};
-    return ValidName(name) && ::lstat((dir_ / name).c_str(), &st) == 0;
+    return ValidKey(name) && ::lstat((dir_ / name).c_str(), &st) == 0;
 }
 
 Result<Operation> BackupStore::Begin(std::string name) {
@@ -205,7 +205,7 @@ Result<std::vector<ArchiveEntry>> BackupStore::EntriesOf(const fs::path& work) c
 }
 
 Result<void> BackupStore::Create(const Operation& op) {
-    if (!ValidName(op.Name())) {
+    if (!ValidKey(op.Name())) {
         return MakeError(ErrorCode::kInvalidArgument, "invalid backup name");
     }
     std::error_code ec;
@@ -260,7 +260,7 @@ Result<void> BackupStore::Upload(const std::string& name, const ByteSource& byte
 }
 
 Result<void> BackupStore::Delete(std::string_view name) {
-    if (!ValidName(name)) {
+    if (!ValidKey(name)) {
         return MakeError(ErrorCode::kNotFound, "no such backup");
     }
     if (Active() == name) {
@@ -272,8 +272,33 @@ Result<void> BackupStore::Delete(std::string_view name) {
     return Ok();
 }
 
+Result<std::vector<std::string>> BackupStore::Prune(std::string_view prefix, std::size_t keep) {
+    BASALT_ASSIGN_OR_RETURN(auto all, List());
+    std::erase_if(all, [&](const BackupInfo& b) { return !b.key.starts_with(prefix); });
+    if (all.size() <= keep) {
+        return std::vector<std::string>{};
+    }
+    // Newest first (PocketBase sorts by modification time); the same second falls back to the name,
+    // whose timestamp orders them too.
+    std::sort(all.begin(), all.end(), [](const BackupInfo& a, const BackupInfo& b) {
+        return a.modified != b.modified ? a.modified > b.modified : a.key > b.key;
+    });
+    std::vector<std::string> removed;
+    for (std::size_t i = keep; i < all.size(); ++i) {
+        if (auto r = Delete(all[i].key); !r) {
+            obs::Warn(
+                "backups: an old scheduled backup could not be removed",
+                {{"name", all[i].key}, {"error", r.error().message}}
+            );
+            continue;
+        }
+        removed.push_back(all[i].key);
+    }
+    return removed;
+}
+
 Result<std::unique_ptr<BackupFile>> BackupStore::Open(std::string_view name) const {
-    if (!ValidName(name)) {
+    if (!ValidKey(name)) {
         return MakeError(ErrorCode::kNotFound, "no such backup");
     }
     const int fd = ::open((dir_ / name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);

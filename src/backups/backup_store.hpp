@@ -64,7 +64,7 @@ private:
 };
 
 /// The backups of a data directory, kept in `<data dir>/backups/` as PocketBase keeps them in
-/// `pb_data/backups`. Every name is checked with ValidName before it reaches the file system. All
+/// `pb_data/backups`. Every key is checked with ValidKey before it reaches the file system. All
 /// calls but Begin and Active block: run them off I/O threads.
 class BackupStore {
 public:
@@ -93,6 +93,11 @@ public:
 
     /// kNotFound when there is no such backup, kConflict while it is being made.
     Result<void> Delete(std::string_view name);
+
+    /// Keeps the `keep` newest backups whose key starts with `prefix` and deletes the older ones
+    /// (settings.backups.cronMaxKeep over the schedule's backups). Returns the keys deleted; one that
+    /// cannot be deleted is logged and skipped.
+    Result<std::vector<std::string>> Prune(std::string_view prefix, std::size_t keep);
 
     /// Opens a backup for reading; kNotFound when there is none of that name.
     Result<std::unique_ptr<BackupFile>> Open(std::string_view name) const;

@@ -35,6 +35,10 @@ bool ValidName(std::string_view name) {
     return true;
 }
 
+bool ValidKey(std::string_view key) {
+    return ValidName(key) || (key.starts_with('@') && ValidName(key.substr(1)));
+}
+
 std::string SnakeCase(std::string_view text) {
     std::string out;
     std::size_t i = 0;
@@ -60,7 +64,10 @@ std::string SnakeCase(std::string_view text) {
     return out;
 }
 
-std::string DefaultName(std::string_view app_name, SystemTime now) {
+namespace {
+
+// PocketBase's generateBackupName: <prefix><app name in snake case, ≤ 50>_<YYYYMMDDhhmmss UTC>.zip.
+std::string GeneratedName(std::string_view prefix, std::string_view app_name, SystemTime now) {
     std::string app = SnakeCase(app_name);
     if (app.size() > kMaxAppNameInName) {
         app.resize(kMaxAppNameInName);
@@ -80,7 +87,17 @@ std::string DefaultName(std::string_view app_name, SystemTime now) {
         tm.tm_min,
         tm.tm_sec
     );
-    return "pb_backup_" + (app.empty() ? std::string() : app + "_") + stamp + ".zip";
+    return std::string(prefix) + (app.empty() ? std::string() : app + "_") + stamp + ".zip";
+}
+
+}  // namespace
+
+std::string DefaultName(std::string_view app_name, SystemTime now) {
+    return GeneratedName("pb_backup_", app_name, now);
+}
+
+std::string AutoName(std::string_view app_name, SystemTime now) {
+    return GeneratedName(kAutoPrefix, app_name, now);
 }
 
 }  // namespace basalt::backups

@@ -65,7 +65,7 @@ backups::ExtractProgress ProgressBar(const char* what) {
 
 // A backup's name (in <dir>/backups) or the path of a zip anywhere.
 Result<fs::path> ArchivePath(const backups::BackupStore& store, const std::string& arg) {
-    if (arg.find('/') == std::string::npos && backups::ValidName(arg)) {
+    if (arg.find('/') == std::string::npos && backups::ValidKey(arg)) {
         if (!store.Exists(arg)) {
             return MakeError(ErrorCode::kNotFound, "no backup named \"" + arg + "\" in " + store.Dir().string());
         }

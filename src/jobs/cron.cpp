@@ -177,6 +177,44 @@ Result<void> Scheduler::Add(const std::string& id, const std::string& expression
     return Ok();
 }
 
+Result<std::int64_t> Scheduler::LastRun(const std::string& id) {
+    const std::int64_t now = Millis(clock_.Now());
+    BASALT_ASSIGN_OR_RETURN(auto rs, db_.Read("SELECT lastRun FROM _crons WHERE id = ?", {id}));
+    if (!rs.rows.empty()) {
+        return db::AsInt(rs.rows[0][0]);
+    }
+    auto stored = db_.Write([&](db::Executor& ex) -> Result<void> {
+        BASALT_TRY(ex.Exec("INSERT INTO _crons (id, lastRun) VALUES (?, ?) ON CONFLICT DO NOTHING", {id, now}));
+        return Ok();
+    });
+    if (!stored) {
+        return stored.error();
+    }
+    return now;
+}
+
+Result<void> Scheduler::Set(const std::string& id, const std::string& expression, Fn fn) {
+    BASALT_ASSIGN_OR_RETURN(auto s, Schedule::Parse(expression));
+    bool started = false;
+    {
+        std::lock_guard lock(mu_);
+        started = started_;
+        if (!started) {
+            crons_[id] = Entry{expression, s, std::move(fn), 0};  // Start reads its last run
+            return Ok();
+        }
+    }
+    BASALT_ASSIGN_OR_RETURN(const std::int64_t last, LastRun(id));
+    std::lock_guard lock(mu_);
+    crons_[id] = Entry{expression, s, std::move(fn), last};
+    return Ok();
+}
+
+void Scheduler::Remove(const std::string& id) {
+    std::lock_guard lock(mu_);
+    crons_.erase(id);
+}
+
 std::vector<Scheduler::Cron> Scheduler::List() const {
     std::lock_guard lock(mu_);
     std::vector<Cron> out;
@@ -231,6 +269,7 @@ Result<void> Scheduler::Start() {
     std::vector<std::string> fresh;
     {
         std::lock_guard lock(mu_);
+        started_ = true;
         for (auto& [id, e] : crons_) {
             auto it = stored.find(id);
             if (it != stored.end()) {
@@ -304,7 +343,9 @@ void Scheduler::FireDue() {
     }
     std::lock_guard lock(mu_);
     for (const auto& d : due) {
-        crons_[d.id].last_run_ms = now_ms;
+        if (auto it = crons_.find(d.id); it != crons_.end()) {  // Remove may have run meanwhile
+            it->second.last_run_ms = now_ms;
+        }
     }
 }
 

@@ -58,6 +58,12 @@ public:
 
     /// Registers a cron (before Start). kInvalidArgument for a bad expression or a duplicate id.
     Result<void> Add(const std::string& id, const std::string& expression, Fn fn);
+    /// Adds or replaces a cron at any time, before or after Start (a schedule read from the
+    /// settings). A cron that ran before under this id keeps its last run. kInvalidArgument for a bad
+    /// expression.
+    Result<void> Set(const std::string& id, const std::string& expression, Fn fn);
+    /// Removes a cron (nothing when there is none); a fire already enqueued then fails as unknown.
+    void Remove(const std::string& id);
     std::vector<Cron> List() const;
     /// Runs a cron now (as a job). kNotFound for an unknown id.
     Result<void> RunNow(const std::string& id) const;
@@ -77,13 +83,17 @@ private:
     };
     /// Enqueues every cron whose next time after its last run has come.
     void FireDue();
+    /// The stored last run of `id`, or now stored as its last run when it has none (a new cron
+    /// starts counting from now).
+    Result<std::int64_t> LastRun(const std::string& id);
 
     db::Database& db_;
     Queue& queue_;
     const Clock& clock_;
     mutable std::mutex mu_;
     std::map<std::string, Entry> crons_;
-    BackgroundLoop loop_;  // the clock; last: stopped before the members its thread uses go
+    bool started_ = false;  // guarded by mu_
+    BackgroundLoop loop_;   // the clock; last: stopped before the members its thread uses go
 };
 
 }  // namespace basalt::jobs

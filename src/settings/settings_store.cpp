@@ -12,6 +12,7 @@
 
 #include "core/ip.hpp"
 #include "core/text.hpp"
+#include "jobs/cron.hpp"
 
 namespace basalt::settings {
 
@@ -315,6 +316,26 @@ void ValidateRateLimits(const json::object& doc, std::vector<FieldError>& errors
     }
 }
 
+// PocketBase's BackupsConfig.Validate: a cron expression the scheduler reads; cronMaxKeep required
+// (at least 1) with a cron.
+void ValidateBackups(const json::object& doc, std::vector<FieldError>& errors) {
+    const auto* b = doc.if_contains("backups");
+    if (b == nullptr || !b->is_object()) {
+        return;
+    }
+    const auto* cron = b->as_object().if_contains("cron");
+    const bool scheduled = cron != nullptr && cron->is_string() && !cron->as_string().empty();
+    if (scheduled) {
+        if (auto parsed = jobs::Schedule::Parse(std::string_view(cron->as_string())); !parsed) {
+            errors.push_back({"backups.cron", "validation_invalid_cron", parsed.error().message});
+        }
+    }
+    const std::int64_t keep = Int(b->as_object(), "cronMaxKeep", 0);
+    if (scheduled && keep == 0) {  // a negative number is refused by Merge, as every setting's
+        errors.push_back({"backups.cronMaxKeep", "validation_required", "Cannot be blank."});
+    }
+}
+
 // PocketBase's S3Config.Validate: when enabled, every field but forcePathStyle is required.
 void ValidateS3(const json::object& doc, std::string_view where, std::vector<FieldError>& errors) {
     const json::object* o = nullptr;
@@ -504,6 +525,7 @@ Result<json::object> SettingsStore::Patch(const json::object& patch) {
     ValidateLimits(next, errors);
     ValidateS3(next, "s3", errors);
     ValidateS3(next, "backups.s3", errors);
+    ValidateBackups(next, errors);
     ValidateRateLimits(next, errors);
     if (!errors.empty()) {
         return ValidationError("An error occurred while validating the submitted data.", std::move(errors));
@@ -609,6 +631,18 @@ S3Settings SettingsStore::BackupStorage() const {
         }
     }
     return ReadS3(o);
+}
+
+BackupSchedule SettingsStore::Backups() const {
+    std::lock_guard lock(mu_);
+    BackupSchedule out;
+    if (const auto* b = doc_.if_contains("backups"); b != nullptr && b->is_object()) {
+        if (const auto* c = b->as_object().if_contains("cron"); c != nullptr && c->is_string()) {
+            out.cron = std::string(c->as_string());
+        }
+        out.max_keep = Int(b->as_object(), "cronMaxKeep", out.max_keep);
+    }
+    return out;
 }
 
 MailSettings SettingsStore::Mail() const {

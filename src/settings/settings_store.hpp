@@ -70,6 +70,14 @@ struct S3Settings {
     storage::S3Config Config() const;
 };
 
+/// settings.backups' schedule: `cron` (empty: no scheduled backups) and `cronMaxKeep` (how many of
+/// the schedule's backups to keep).
+struct BackupSchedule {
+    std::string cron;
+    std::int64_t max_keep = 3;
+    bool operator==(const BackupSchedule&) const = default;
+};
+
 /// settings.trustedProxy: PocketBase's headers and useLeftmostIP, and basalt's `proxies` (the peers
 /// allowed to set those headers; empty: loopback and private-network peers).
 struct ProxySettings {
@@ -127,6 +135,7 @@ public:
     S3Settings FileStorage() const;
     /// settings.backups.s3.
     S3Settings BackupStorage() const;
+    BackupSchedule Backups() const;
 
     /// Called after each successful Patch (on the patching thread, outside the store's lock), so
     /// what depends on the settings (the file storage) can follow them. Set once while wiring,

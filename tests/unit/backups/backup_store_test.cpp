@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include "backups/archive.hpp"
+#include "backups/names.hpp"
 
 namespace basalt::backups {
 namespace {
@@ -96,6 +98,34 @@ TEST_F(BackupStoreTest, UploadOpenAndDelete) {
     EXPECT_EQ(store.Delete("x.zip").error().code, ErrorCode::kNotFound);
     EXPECT_EQ(store.Delete("../data.db").error().code, ErrorCode::kNotFound);
     EXPECT_TRUE(fs::exists(dir_ / "data.db"));
+}
+
+TEST_F(BackupStoreTest, PruneKeepsTheNewestOfThePrefixOnly) {
+    BackupStore store(dir_);
+    const std::string empty_zip("PK\x05\x06" + std::string(18, '\0'));
+    ASSERT_TRUE(store.Upload("by-hand.zip", ByteSource::InMemory(empty_zip)));
+    // Scheduled backups (their '@' names come only from the schedule), with increasing times.
+    const std::vector<std::string> autos = {
+        "@auto_pb_backup_20240101000000.zip",
+        "@auto_pb_backup_20240102000000.zip",
+        "@auto_pb_backup_20240103000000.zip"};
+    for (std::size_t i = 0; i < autos.size(); ++i) {
+        auto op = store.Begin(autos[i]);
+        ASSERT_TRUE(op);
+        ASSERT_TRUE(store.Create(*op));
+        const auto when = fs::file_time_type::clock::now() - std::chrono::hours(10 - i);
+        fs::last_write_time(dir_ / "backups" / autos[i], when);
+    }
+    auto removed = store.Prune(kAutoPrefix, 2);
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(*removed, std::vector<std::string>{autos[0]});
+    EXPECT_FALSE(store.Exists(autos[0]));
+    EXPECT_TRUE(store.Exists(autos[1]));
+    EXPECT_TRUE(store.Exists(autos[2]));
+    EXPECT_TRUE(store.Exists("by-hand.zip"));
+    EXPECT_TRUE(store.Prune(kAutoPrefix, 5)->empty());
+    EXPECT_EQ(store.Prune(kAutoPrefix, 0)->size(), 2U);
+    EXPECT_TRUE(store.Exists("by-hand.zip"));
 }
 
 }  // namespace

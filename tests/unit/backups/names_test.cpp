@@ -51,5 +51,18 @@ TEST(BackupNames, DefaultNameHasTheAppAndTheUtcTime) {
     EXPECT_TRUE(ValidName(DefaultName("Ünïcode App!", t)));
 }
 
+TEST(BackupNames, TheSchedulesNamesAreKeysNoClientCanChoose) {
+    const auto t = std::chrono::system_clock::time_point(std::chrono::seconds(1704164645));
+    EXPECT_EQ(AutoName("My App", t), "@auto_pb_backup_my_app_20240102030405.zip");
+    EXPECT_EQ(AutoName("", t), "@auto_pb_backup_20240102030405.zip");
+    EXPECT_TRUE(ValidKey(AutoName("My App", t)));
+    EXPECT_FALSE(ValidName(AutoName("My App", t)));
+    EXPECT_TRUE(ValidKey("a.zip"));
+    EXPECT_FALSE(ValidKey("@"));
+    EXPECT_FALSE(ValidKey("@@a.zip"));
+    EXPECT_FALSE(ValidKey("@../a.zip"));
+    EXPECT_FALSE(ValidKey("a@b.zip"));
+}
+
 }  // namespace
 }  // namespace basalt::backups

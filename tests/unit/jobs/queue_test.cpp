@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -166,6 +167,40 @@ TEST_F(QueueTest, SchedulerFiresMissedCronsOnceAtStart) {
     ASSERT_TRUE(s->RunJob(page->items[0]));
     EXPECT_EQ(runs, 1);
     EXPECT_EQ(s->RunNow("missing").error().code, ErrorCode::kNotFound);
+}
+
+// A cron set from the settings after start (settings.backups.cron): it counts from the moment it is
+// set, fires when its time comes, and stops firing once removed.
+TEST_F(QueueTest, SchedulerSetsAndRemovesCronsWhileRunning) {
+    Scheduler s(*db_, *queue_, clock_);
+    ASSERT_TRUE(s.Start());
+    const auto jobs = [&] {
+        return queue_->List("", "cron.run", 1, 10)->total;
+    };
+    // Waits (real time: the clock thread looks once a second) until `n` fires are queued.
+    const auto waitFor = [&](std::int64_t n) {
+        for (int i = 0; i < 60 && jobs() < n; ++i) {
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+        return jobs();
+    };
+    EXPECT_EQ(s.Set("nightly", "every night", [] { return Ok(); }).error().code, ErrorCode::kInvalidArgument);
+    ASSERT_TRUE(s.Set("nightly", "0 3 * * *", [] { return Ok(); }));
+    std::this_thread::sleep_for(milliseconds(1200));
+    EXPECT_EQ(jobs(), 0) << "a cron set now waits for its first time";
+    clock_.Advance(std::chrono::hours(25));
+    EXPECT_EQ(waitFor(1), 1);
+    // Changed: the last run stays, the new expression decides the next.
+    ASSERT_TRUE(s.Set("nightly", "@hourly", [] { return Ok(); }));
+    clock_.Advance(std::chrono::hours(1));
+    EXPECT_EQ(waitFor(2), 2);
+    s.Remove("nightly");
+    s.Remove("never-set");
+    clock_.Advance(std::chrono::hours(48));
+    std::this_thread::sleep_for(milliseconds(1200));
+    EXPECT_EQ(jobs(), 2) << "a removed cron fires no more";
+    EXPECT_EQ(s.RunNow("nightly").error().code, ErrorCode::kNotFound);
+    s.Stop();
 }
 
 TEST_F(QueueTest, WorkersRunJobsWhenWokenAndRecordTheOutcome) {
