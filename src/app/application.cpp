@@ -299,6 +299,34 @@ struct Application::Impl {
         }
     }
 
+    // settings.backups.s3: backups kept in the bucket from now on, or in the folder again (those made
+    // before a switch stay where they are, as PocketBase's).
+    void ApplyBackupStorage() {
+        if (!backup_store) {
+            return;
+        }
+        const settings::S3Settings wanted = settings->BackupStorage();
+        if (backup_storage_settings && wanted == *backup_storage_settings) {
+            return;
+        }
+        backup_storage_settings = wanted;
+        if (!wanted.enabled) {
+            backup_store->SetRemote(nullptr);
+            return;
+        }
+        auto bucket = storage::OpenS3(wanted.Config());
+        if (!bucket) {
+            // Not reachable through the API (an enabled backups.s3 is validated complete); a
+            // hand-edited database falls back to the folder, said at error level.
+            obs::Error("backups: settings.backups.s3 is unusable", {{"error", bucket.error().message}});
+            backup_store->SetRemote(nullptr);
+            return;
+        }
+        obs::Info("backups: kept in S3", {{"bucket", wanted.bucket}, {"endpoint", wanted.endpoint}});
+        backup_store->SetRemote(std::shared_ptr<storage::Storage>(std::move(*bucket)));
+    }
+    std::optional<settings::S3Settings> backup_storage_settings;  // what ApplyBackupStorage last applied
+
     // settings.backups.cron: PocketBase's "__pbAutoBackup__" cron, set, changed or removed as the
     // settings say (at start and after every change; only a process that runs jobs fires it).
     void ScheduleBackups() {
@@ -557,6 +585,7 @@ Result<void> Application::Impl::OpenServices(DataDir::Impl& d) {
     settings->SetOnChange([impl = this] {
         impl->ApplyFileStorage(/*first=*/false);
         impl->ApplyLogSettings();
+        impl->ApplyBackupStorage();
         impl->ScheduleBackups();
     });
     return Ok();
@@ -568,6 +597,7 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
     BASALT_TRY(RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events));
     backup_store = std::make_unique<backups::BackupStore>(d.path);
+    ApplyBackupStorage();
     ScheduleBackups();
     events = std::make_unique<events::Dispatcher>(*d.db);
     // What follows every commit, whoever wrote: cached list totals are stale, consumers have events.
@@ -806,7 +836,14 @@ Result<void> Application::Impl::RestoreBackup(const std::string& key) {
         }
     }
     BASALT_ASSIGN_OR_RETURN(auto op, backup_store->Begin(key));
-    BASALT_ASSIGN_OR_RETURN(auto staged, PrepareRestore(config, backup_store->Dir() / key));
+    // A backup in the bucket is downloaded beside the data first (.tmp is on the same disk).
+    BASALT_ASSIGN_OR_RETURN(const auto zip, backup_store->Fetch(key, data->Path() / ".tmp"));
+    auto prepared = PrepareRestore(config, zip);
+    if (zip.parent_path() != backup_store->Dir()) {
+        std::error_code ec;
+        std::filesystem::remove(zip, ec);
+    }
+    BASALT_ASSIGN_OR_RETURN(auto staged, std::move(prepared));
     obs::Info(
         "restore: the backup is checked; the server restarts on it",
         {{"backup", key}, {"files", static_cast<std::int64_t>(staged.summary.files)}}

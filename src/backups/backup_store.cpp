@@ -103,11 +103,20 @@ Result<void> WriteAll(int fd, const ByteSource& bytes) {
 
 }  // namespace
 
+BackupFile::BackupFile(std::unique_ptr<storage::Reader> remote)
+    : size_(remote->Info().size),
+      remote_(std::move(remote)) {}
+
 BackupFile::~BackupFile() {
-    ::close(fd_);
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
 }
 
 Result<std::size_t> BackupFile::ReadAt(std::uint64_t offset, std::span<char> out) const {
+    if (remote_) {
+        return remote_->ReadAt(offset, out);
+    }
     const std::int64_t n = ReadFullyAt(fd_, offset, out);
     if (n < 0) {
         return ErrnoError("read backup");
@@ -129,7 +138,20 @@ Operation::Operation(Operation&& other) noexcept
 
 BackupStore::BackupStore(fs::path data_dir) : data_dir_(std::move(data_dir)), dir_(data_dir_ / "backups") {}
 
+void BackupStore::SetRemote(std::shared_ptr<storage::Storage> remote) {
+    std::lock_guard lock(mu_);
+    remote_ = std::move(remote);
+}
+
+std::shared_ptr<storage::Storage> BackupStore::Remote() const {
+    std::lock_guard lock(mu_);
+    return remote_;
+}
+
 Result<std::vector<BackupInfo>> BackupStore::List() const {
+    if (auto remote = Remote()) {
+        return ListRemote(*remote);
+    }
     std::vector<BackupInfo> out;
     std::error_code ec;
     if (!fs::exists(dir_, ec)) {
@@ -155,6 +177,9 @@ Result<std::vector<BackupInfo>> BackupStore::List() const {
 }
 
 bool BackupStore::Exists(std::string_view name) const {
+    if (auto remote = Remote()) {
+        return ValidKey(name) && remote->Stat(name).has_value();
+    }
     struct stat st {};
     return ValidKey(name) && ::lstat((dir_ / name).c_str(), &st) == 0;
 }
@@ -219,24 +244,34 @@ Result<void> BackupStore::Create(const Operation& op) {
     auto made = [&]() -> Result<void> {
         BASALT_ASSIGN_OR_RETURN(const auto entries, EntriesOf(work));
         BASALT_TRY(WriteZip(zip, entries));
-        BASALT_TRY(SyncPath(zip, false));
-        if (::rename(zip.c_str(), (dir_ / op.Name()).c_str()) != 0) {
-            return ErrnoError("rename the backup");
-        }
-        return SyncPath(dir_, true);
+        return Publish(zip, op.Name());
     }();
     fs::remove_all(work, ec);
+    fs::remove(zip, ec);  // a failure's, or the local copy of an uploaded one
     if (!made) {
-        fs::remove(zip, ec);
         return made;
     }
     obs::Info("backup created", {{"name", op.Name()}});
     return Ok();
 }
 
+Result<void> BackupStore::Publish(const fs::path& file, const std::string& name) {
+    if (auto remote = Remote()) {
+        return PutFile(*remote, name, file);
+    }
+    BASALT_TRY(SyncPath(file, false));
+    if (::rename(file.c_str(), (dir_ / name).c_str()) != 0) {
+        return ErrnoError("rename the backup");
+    }
+    return SyncPath(dir_, true);
+}
+
 Result<void> BackupStore::Upload(const std::string& name, const ByteSource& bytes) {
     if (!ValidName(name) || !LooksLikeZip(bytes)) {
         return MakeError(ErrorCode::kInvalidArgument, "not a valid backup");
+    }
+    if (auto remote = Remote()) {
+        return UploadRemote(*remote, name, bytes);
     }
     BASALT_TRY(EnsureDir(dir_));
     const fs::path tmp = dir_ / (std::string(kUploadPrefix) + name);
@@ -265,6 +300,10 @@ Result<void> BackupStore::Delete(std::string_view name) {
     }
     if (Active() == name) {
         return MakeError(ErrorCode::kConflict, "the backup is being made");
+    }
+    if (auto remote = Remote()) {
+        BASALT_TRY(remote->Stat(name));  // kNotFound: Delete of a missing object succeeds
+        return remote->Delete(name);
     }
     if (::unlink((dir_ / name).c_str()) != 0) {
         return errno == ENOENT ? MakeError(ErrorCode::kNotFound, "no such backup") : ErrnoError("delete backup");
@@ -300,6 +339,10 @@ Result<std::vector<std::string>> BackupStore::Prune(std::string_view prefix, std
 Result<std::unique_ptr<BackupFile>> BackupStore::Open(std::string_view name) const {
     if (!ValidKey(name)) {
         return MakeError(ErrorCode::kNotFound, "no such backup");
+    }
+    if (auto remote = Remote()) {
+        BASALT_ASSIGN_OR_RETURN(auto reader, remote->Open(name));
+        return std::make_unique<BackupFile>(std::move(reader));
     }
     const int fd = ::open((dir_ / name).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {

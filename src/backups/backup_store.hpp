@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/spool_file.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::backups {
 
@@ -24,10 +25,12 @@ struct BackupInfo {
     SystemTime modified;
 };
 
-/// An opened backup archive, read at offsets (a download).
+/// An opened backup archive, read at offsets (a download): a file of the folder, or an object of
+/// the bucket (settings.backups.s3).
 class BackupFile {
 public:
     BackupFile(int fd, std::uint64_t size) : fd_(fd), size_(size) {}
+    explicit BackupFile(std::unique_ptr<storage::Reader> remote);
     ~BackupFile();
     BackupFile(const BackupFile&) = delete;
     BackupFile& operator=(const BackupFile&) = delete;
@@ -35,8 +38,9 @@ public:
     Result<std::size_t> ReadAt(std::uint64_t offset, std::span<char> out) const;
 
 private:
-    int fd_;
-    std::uint64_t size_;
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+    std::unique_ptr<storage::Reader> remote_;  // when not a local file
 };
 
 class BackupStore;
@@ -72,6 +76,16 @@ public:
 
     const std::filesystem::path& Dir() const { return dir_; }
 
+    /// settings.backups.s3: backups are kept at the root of this bucket (as PocketBase keeps them)
+    /// rather than in the folder; nullptr goes back to the folder. A call under way finishes with
+    /// the place it started with. The lock and the archives being made stay in the folder.
+    void SetRemote(std::shared_ptr<storage::Storage> remote);
+    std::shared_ptr<storage::Storage> Remote() const;
+    /// A local file holding the backup `name`, for a restore: the backup itself when it is kept in
+    /// the folder; else downloaded to `scratch`/restore-download-*.zip (which the caller removes; a
+    /// crash leaves it to RemoveRestoreLeftovers). kNotFound when none.
+    Result<std::filesystem::path> Fetch(std::string_view name, const std::filesystem::path& scratch) const;
+
     /// The backups, by name. Hidden files (an archive being written, the lock) are not listed.
     Result<std::vector<BackupInfo>> List() const;
     /// Whether a backup of that name exists (false for an invalid name).
@@ -106,11 +120,19 @@ private:
     friend class Operation;
     void End(const std::string& name);
     Result<std::vector<ArchiveEntry>> EntriesOf(const std::filesystem::path& work) const;
+    // The finished archive `file` becomes the backup `name`: renamed into the folder, or uploaded to
+    // the bucket (the local file is then left to the caller to remove).
+    Result<void> Publish(const std::filesystem::path& file, const std::string& name);
+    // The same calls on the bucket (backup_remote.cpp).
+    static Result<std::vector<BackupInfo>> ListRemote(storage::Storage& remote);
+    static Result<void> UploadRemote(storage::Storage& remote, const std::string& name, const ByteSource& bytes);
+    static Result<void> PutFile(storage::Storage& remote, const std::string& name, const std::filesystem::path& file);
 
     std::filesystem::path data_dir_;
     std::filesystem::path dir_;
     mutable std::mutex mu_;
-    std::string active_;  // guarded by mu_
+    std::string active_;                        // guarded by mu_
+    std::shared_ptr<storage::Storage> remote_;  // guarded by mu_
 };
 
 }  // namespace basalt::backups

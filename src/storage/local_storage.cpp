@@ -401,6 +401,16 @@ public:
     }
 
     Result<std::vector<std::string>> ListFolders(std::string_view prefix) override {
+        return ListEntries(prefix, /*folders=*/true);
+    }
+
+    Result<std::vector<std::string>> ListFiles(std::string_view prefix) override {
+        return ListEntries(prefix, /*folders=*/false);
+    }
+
+private:
+    // The folders (or the files) directly under `prefix`.
+    Result<std::vector<std::string>> ListEntries(std::string_view prefix, bool folders) {
         if (!prefix.empty() && !ValidKey(prefix)) {
             return BadKey();
         }
@@ -416,22 +426,24 @@ public:
             if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
                 return names;
             }
-            return IoError("list folders", ec.value());
+            return IoError(folders ? "list folders" : "list files", ec.value());
         }
         for (; it != fs::directory_iterator(); it.increment(ec)) {
             if (ec) {
-                return IoError("list folders", ec.value());
+                return IoError(folders ? "list folders" : "list files", ec.value());
             }
-            // symlink_status: a link to a folder is not one of ours to walk (or sweep).
-            if (it->symlink_status(ec).type() == fs::file_type::directory) {
-                names.push_back(it->path().filename().string());
+            // symlink_status: a link is not one of ours to walk (or sweep, or list).
+            const auto type = it->symlink_status(ec).type();
+            std::string name = it->path().filename().string();
+            if (folders ? type == fs::file_type::directory
+                        : type == fs::file_type::regular && !name.starts_with(kTempPrefix) && !name.ends_with(kAttrs)) {
+                names.push_back(std::move(name));
             }
         }
         std::sort(names.begin(), names.end());
         return names;
     }
 
-private:
     // Folders left empty by a delete go too (a record's folder once its last file is gone), up to
     // the root, which stays.
     void RemoveEmptyParents(fs::path dir) const {

@@ -402,6 +402,25 @@ public:
         return names;
     }
 
+    Result<std::vector<std::string>> ListFiles(std::string_view prefix) override {
+        if (!prefix.empty() && !ValidKey(prefix)) {
+            return BadKey();
+        }
+        const std::string under = prefix.empty() ? std::string() : std::string(prefix) + "/";
+        std::vector<std::string> names;
+        BASALT_TRY(ListPages(under, true, [&](s3::ListPage& page) {
+            for (const auto& k : page.keys) {
+                // With the delimiter, only the keys at this level come back; a "folder" marker ends
+                // with '/' and is skipped by ValidKey.
+                if (k.size() > under.size() && k.starts_with(under) && ValidKey(k)) {
+                    names.push_back(k.substr(under.size()));
+                }
+            }
+        }));
+        std::sort(names.begin(), names.end());
+        return names;
+    }
+
 private:
     friend class S3Upload;
     friend class S3Reader;

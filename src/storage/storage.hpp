@@ -82,6 +82,10 @@ public:
     /// of the root, the records of `<collectionId>`. Symlinks are not listed; a missing prefix has
     /// none. kInvalidArgument for a prefix ValidKey refuses.
     virtual Result<std::vector<std::string>> ListFolders(std::string_view prefix) = 0;
+    /// The names of the files directly under `prefix` ("" for the root), sorted, not recursing (the
+    /// backups at a bucket's root). Symlinks, temp and side files are not listed; a missing prefix
+    /// has none. kInvalidArgument for a prefix ValidKey refuses.
+    virtual Result<std::vector<std::string>> ListFiles(std::string_view prefix) = 0;
 };
 
 /// Whether `key` is a safe relative key: segments separated by single '/', none empty, "." or
@@ -140,6 +144,7 @@ public:
     Result<void> DeletePrefix(std::string_view prefix) override;
     Result<std::vector<std::string>> List(std::string_view prefix) override;
     Result<std::vector<std::string>> ListFolders(std::string_view prefix) override;
+    Result<std::vector<std::string>> ListFiles(std::string_view prefix) override;
 
 private:
     mutable std::mutex mu_;

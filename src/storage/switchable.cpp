@@ -95,4 +95,8 @@ Result<std::vector<std::string>> Switchable::ListFolders(std::string_view prefix
     return Current()->ListFolders(prefix);
 }
 
+Result<std::vector<std::string>> Switchable::ListFiles(std::string_view prefix) {
+    return Current()->ListFiles(prefix);
+}
+
 }  // namespace basalt::storage

@@ -207,6 +207,23 @@ TEST_F(LocalStorageTest, ListsTheFoldersDirectlyUnderAPrefix) {
     EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(LocalStorageTest, ListsTheFilesDirectlyUnderAPrefix) {
+    Put("one.zip", "1");
+    Put("two.zip", "2");
+    Put("c1/r1/c.txt", "c");
+    fs::create_symlink(root_ / "storage/one.zip", root_ / "storage/link.zip");
+    std::ofstream(root_ / "storage/.basalt-upload-abc") << "being written";
+    auto top = store_->ListFiles("");
+    ASSERT_TRUE(top) << top.error().message;
+    // Not the folder, the link, the temp file or the side files holding content types.
+    EXPECT_EQ(*top, (std::vector<std::string>{"one.zip", "two.zip"}));
+    auto inner = store_->ListFiles("c1/r1");
+    ASSERT_TRUE(inner);
+    EXPECT_EQ(*inner, (std::vector<std::string>{"c.txt"}));
+    EXPECT_TRUE(store_->ListFiles("missing")->empty());
+    EXPECT_EQ(store_->ListFiles("../x").error().code, ErrorCode::kInvalidArgument);
+}
+
 TEST_F(LocalStorageTest, ListingsSkipSymlinks) {
     Put("col/rec/real.txt", "mine");
     const fs::path outside = root_ / "outside";
