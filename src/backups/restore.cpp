@@ -198,6 +198,10 @@ Result<StagedRestore> StageRestore(const fs::path& data_dir, const fs::path& zip
         if (!data->migration_version) {
             const bool pocketbase =
                 std::find(data->tables.begin(), data->tables.end(), "_collections") != data->tables.end();
+            if (pocketbase && options.accept_pocketbase) {
+                staged.pocketbase = true;  // its auxiliary.db (PocketBase's logs) is not carried over
+                return Ok();
+            }
             return MakeError(
                 ErrorCode::kInvalidArgument,
                 pocketbase

@@ -16,6 +16,7 @@ struct StagedRestore {
     std::string source;               // the archive's file name, for messages
     std::int64_t schema_version = 0;  // the newest system migration its data.db has
     ExtractSummary summary;
+    bool pocketbase = false;  // data.db is PocketBase's (accepted with RestoreOptions::accept_pocketbase)
 };
 
 struct RestoreOptions {
@@ -25,12 +26,16 @@ struct RestoreOptions {
     ExtractProgress progress;
     /// The staging folder's name prefix under `<data dir>/.tmp` ("restore-" or "verify-").
     std::string prefix = "restore-";
+    /// Accept a PocketBase backup (its data.db has PocketBase's `_collections`, no basalt
+    /// migrations): staged as it is with StagedRestore::pocketbase set, for the caller to import.
+    bool accept_pocketbase = false;
 };
 
 /// Unpacks the archive `zip` into a new folder under `<data_dir>/.tmp` (same disk: the swap is a
 /// rename) and checks it before anything in use is touched: ExtractZip's checks, then a data.db
 /// that is an intact SQLite database (CheckDatabaseFile) made by basalt (its `_migrations` has
-/// versions: a PocketBase database is refused, pointing to `basalt import pocketbase`) no newer than
+/// versions: a PocketBase database is refused, pointing to `basalt import pocketbase`, unless
+/// `accept_pocketbase`) no newer than
 /// this build, and an intact auxiliary.db when there is one. kInvalidArgument with the reason when
 /// refused; the folder is removed then. Blocks.
 Result<StagedRestore> StageRestore(

@@ -103,7 +103,7 @@ describe('restore', () => {
       ['not_sqlite', makeZip([db(Buffer.from('this is not a database'))]), /data\.db: not an SQLite database/],
       ['corrupt', makeZip([db(corrupt)]), /data\.db: damaged/],
       ['newer', makeZip([db(readFileSync(newer))]), /newer basalt \(schema version 9999/],
-      ['pocketbase', makeZip([db(readFileSync(pocketbase))]), /PocketBase database.*basalt import pocketbase/],
+      ['pocketbase', makeZip([db(readFileSync(pocketbase))]), /PocketBase backup could not be imported: .*neither/],
       ['no_db', makeZip([{ name: 'storage/a/b/c.txt', data: Buffer.from('x') }]), /no data\.db/],
     ];
     for (const [name, bytes, reason] of cases) {
