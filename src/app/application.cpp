@@ -305,6 +305,7 @@ struct Application::Impl {
         if (!backup_store) {
             return;
         }
+        std::lock_guard lock(backup_settings_mu);  // settings may be saved by two requests at once
         const settings::S3Settings wanted = settings->BackupStorage();
         if (backup_storage_settings && wanted == *backup_storage_settings) {
             return;
@@ -325,6 +326,7 @@ struct Application::Impl {
         obs::Info("backups: kept in S3", {{"bucket", wanted.bucket}, {"endpoint", wanted.endpoint}});
         backup_store->SetRemote(std::shared_ptr<storage::Storage>(std::move(*bucket)));
     }
+    std::mutex backup_settings_mu;
     std::optional<settings::S3Settings> backup_storage_settings;  // what ApplyBackupStorage last applied
 
     // settings.backups.cron: PocketBase's "__pbAutoBackup__" cron, set, changed or removed as the
@@ -333,6 +335,7 @@ struct Application::Impl {
         if (!scheduler || !backup_store) {
             return;  // before StartEventsAndJobs: it schedules once both exist
         }
+        std::lock_guard lock(backup_settings_mu);
         const settings::BackupSchedule plan = settings->Backups();
         if (plan == scheduled_backups) {
             return;
@@ -352,7 +355,7 @@ struct Application::Impl {
     // retried by the queue; pruning runs even after a failure, as PocketBase's does.
     Result<void> RunScheduledBackup();
     static constexpr std::string_view kAutoBackupCron = "__pbAutoBackup__";
-    settings::BackupSchedule scheduled_backups;  // what ScheduleBackups last applied
+    settings::BackupSchedule scheduled_backups;  // what ScheduleBackups last applied (backup_settings_mu)
 
     // One process per role and data directory: an api process and a worker process may share one
     // (SQLite allows several processes); a second of the same role would fight over the same work.
