@@ -4,7 +4,7 @@
 // progress (a zip the server made, under a new name) and a refused non-zip; a download link; delete
 // and restore asked in the page (cancelled and confirmed); a restore that brings the data back after
 // the server restarts, and one of a broken archive showing the server's reason; the scheduled
-// backups form saved and read back after a reload. The page's pure helpers
+// backups form saved (with a local S3 bucket) and read back after a reload. The page's pure helpers
 // (web/admin/src/backups.js) are tested here too, without a browser. Each failure leaves a screenshot
 // in tests/e2e/artifacts/; SCREENSHOTS=docs/admin refreshes the tour's picture of the page.
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { getJson, startServer } from '../api/helpers.mjs';
 import { makeZip } from '../api/zip.mjs';
+import { ACCESS_KEY, SECRET, startS3 } from '../api/s3_server.mjs';
 import {
   formatElapsed,
   formatModified,
@@ -170,6 +171,8 @@ describe('backups in the dashboard', () => {
   const schedule = () => page.getByRole('form', { name: 'Scheduled backups' });
   const row = (key) => page.locator(`tr[data-backup="${key}"]`);
   const pageStatus = (text) => page.locator('.backups').getByRole('status').filter({ hasText: text });
+  // The list, once loaded: its table or its empty state.
+  const listLoaded = () => page.locator('.backups').locator('table.backups-list, .empty').first();
   // Opens the page afresh and waits for the list (a row, or the empty state) to be there.
   const openBackups = async (waitFor) => {
     await page.goto(srv.url + '/_/#/backups');
@@ -388,9 +391,13 @@ describe('backups in the dashboard', () => {
     });
   });
 
-  test('scheduled backups: checked in the page, saved, read back after a reload', async () => {
+  test('scheduled backups: checked in the page, saved, read back after a reload', async (t) => {
+    // A local bucket (npm's s3rver): a server that keeps its backups in S3 lists that bucket once
+    // this is saved, and no test reaches outside this machine.
+    const s3 = await startS3();
+    t.after(() => s3.close());
     await step('open', async () => {
-      await openBackups('nightly_1.zip');
+      await openBackups(listLoaded);
       await schedule().getByLabel('Cron expression').waitFor();
       assert.ok(await schedule().getByRole('button', { name: 'Save backup settings' }).isDisabled(), 'nothing to save yet');
     });
@@ -399,7 +406,7 @@ describe('backups in the dashboard', () => {
       await schedule().getByLabel('Cron expression').fill('30 3 * * *');
       await schedule().getByLabel('Keep at most').fill('0');
       await schedule().getByLabel('Store backups in an S3 bucket').check();
-      await schedule().getByLabel('Bucket', { exact: true }).fill('my-backups');
+      await schedule().getByLabel('Bucket', { exact: true }).fill(s3.bucket);
       await schedule().getByRole('button', { name: 'Save backup settings' }).click();
       await schedule().getByRole('alert').filter({ hasText: 'Fix the marked fields' }).waitFor();
       assert.match(await schedule().locator('.error').first().innerText(), /whole number/);
@@ -409,10 +416,10 @@ describe('backups in the dashboard', () => {
 
     await step('saved', async () => {
       await schedule().getByLabel('Keep at most').fill('5');
-      await schedule().getByLabel('Region').fill('eu-west-1');
-      await schedule().getByLabel('Endpoint').fill('https://s3.example.com');
-      await schedule().getByLabel('Access key').fill('AKIAEXAMPLE');
-      await schedule().getByLabel('Secret').fill('s3cret-value');
+      await schedule().getByLabel('Region').fill('us-east-1');
+      await schedule().getByLabel('Endpoint').fill(s3.endpoint);
+      await schedule().getByLabel('Access key').fill(ACCESS_KEY);
+      await schedule().getByLabel('Secret').fill(SECRET);
       await schedule().getByLabel('Force path-style addressing').check();
       await schedule().getByRole('button', { name: 'Save backup settings' }).click();
       await schedule().getByRole('status').filter({ hasText: 'Backup settings updated.' }).waitFor();
@@ -420,20 +427,20 @@ describe('backups in the dashboard', () => {
       const b = (await api('/api/settings')).body.backups;
       assert.equal(b.cron, '30 3 * * *');
       assert.equal(b.cronMaxKeep, 5);
-      const { secret, ...s3 } = b.s3;
-      assert.deepEqual(s3, { enabled: true, bucket: 'my-backups', region: 'eu-west-1', endpoint: 'https://s3.example.com', accessKey: 'AKIAEXAMPLE', forcePathStyle: true });
+      const { secret, ...rest } = b.s3;
+      assert.deepEqual(rest, { enabled: true, bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKey: ACCESS_KEY, forcePathStyle: true });
     });
 
     await step('read back after a reload', async () => {
-      await openBackups('nightly_1.zip');
+      await openBackups(listLoaded);
       await schedule().getByLabel('Cron expression').waitFor();
       assert.equal(await schedule().getByLabel('Cron expression').inputValue(), '30 3 * * *');
       assert.equal(await schedule().getByLabel('Keep at most').inputValue(), '5');
       assert.ok(await schedule().getByLabel('Store backups in an S3 bucket').isChecked());
-      assert.equal(await schedule().getByLabel('Bucket', { exact: true }).inputValue(), 'my-backups');
-      assert.equal(await schedule().getByLabel('Region').inputValue(), 'eu-west-1');
-      assert.equal(await schedule().getByLabel('Endpoint').inputValue(), 'https://s3.example.com');
-      assert.equal(await schedule().getByLabel('Access key').inputValue(), 'AKIAEXAMPLE');
+      assert.equal(await schedule().getByLabel('Bucket', { exact: true }).inputValue(), s3.bucket);
+      assert.equal(await schedule().getByLabel('Region').inputValue(), 'us-east-1');
+      assert.equal(await schedule().getByLabel('Endpoint').inputValue(), s3.endpoint);
+      assert.equal(await schedule().getByLabel('Access key').inputValue(), ACCESS_KEY);
       assert.ok(await schedule().getByLabel('Force path-style addressing').isChecked());
     });
 
