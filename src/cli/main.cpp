@@ -22,6 +22,7 @@
 #include "cli/backup_command.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
+#include "db/sqlite/sqlite_database.hpp"
 #include "identity/superusers.hpp"
 #include "importer/importer.hpp"
 #include "migrations/migrator.hpp"
@@ -410,6 +411,47 @@ bool LockDataDirForImport(const std::filesystem::path& dir) {
     return true;
 }
 
+// Import runs in steps (collections, then the records in one transaction, then settings and files):
+// a failing step would leave the earlier ones behind. The destination's database is copied first
+// (online, consistent) and put back when the import fails, with the database closed; a destination
+// that did not exist before is removed. Files are copied only after every database step succeeded.
+basalt::Result<basalt::importer::ImportReport> ImportAllOrNothing(
+    const basalt::importer::Source& src,
+    std::unique_ptr<basalt::app::DataDir> dir,
+    bool dir_existed,
+    const basalt::importer::ImportOptions& options
+) {
+    namespace fs = std::filesystem;
+    const fs::path path = dir->Path();
+    const fs::path undo = path / ".tmp" / "import-undo.db";
+    std::error_code ec;
+    fs::create_directories(undo.parent_path(), ec);
+    fs::remove(undo, ec);
+    BASALT_TRY(basalt::db::CopyDatabase((path / "data.db").string(), undo.string()));
+    auto report = basalt::importer::Import(src, dir->Database(), path, options);
+    dir.reset();  // closed: the files can be put back
+    if (report) {
+        fs::remove(undo, ec);
+        return report;
+    }
+    if (!dir_existed) {
+        fs::remove_all(path, ec);
+    } else {
+        for (const char* side : {"data.db-wal", "data.db-shm"}) {
+            fs::remove(path / side, ec);
+        }
+        fs::rename(undo, path / "data.db", ec);
+        if (ec) {
+            return basalt::MakeError(
+                basalt::ErrorCode::kInternal,
+                report.error().message + "; and the destination could not be put back (" + ec.message() +
+                    "): its copy from before the import is " + undo.string()
+            );
+        }
+    }
+    return basalt::MakeError(report.error().code, report.error().message + ". Nothing was imported.");
+}
+
 // `basalt import pocketbase SRC`: the source is checked before the destination is touched, so a
 // source that is not PocketBase's leaves nothing behind.
 int RunImport(const AppConfig& config, const OfflineCommands& c) {
@@ -426,6 +468,7 @@ int RunImport(const AppConfig& config, const OfflineCommands& c) {
     );
     std::error_code ec;
     const bool existed = std::filesystem::exists(std::filesystem::path(config.data_dir) / "data.db", ec);
+    const bool dir_existed = std::filesystem::exists(config.data_dir, ec);
     auto dir = basalt::app::DataDir::Open(config);
     if (!dir) {
         return PrintError(dir.error().message);
@@ -449,7 +492,7 @@ int RunImport(const AppConfig& config, const OfflineCommands& c) {
     options.progress = [](const std::string& line) {
         std::fputs((line + "\n").c_str(), stderr);
     };
-    auto report = basalt::importer::Import(**src, (*dir)->Database(), (*dir)->Path(), options);
+    auto report = ImportAllOrNothing(**src, std::move(*dir), dir_existed, options);
     if (!report) {
         return PrintError(report.error().message);
     }

@@ -234,6 +234,48 @@ describe('import pocketbase: refusals leave the destination unchanged', () => {
     assert.equal(sql(path.join(dir, 'data.db'), 'SELECT count(*) AS n FROM tasks')[0].n, 12);
   });
 
+  // The records' step fails after the collections were imported: two users with one email (the
+  // source's own unique index dropped, the collection's index definition kept, so basalt's table has
+  // it). All or nothing: the destination is as it was, a new one is not left behind.
+  const duplicateEmails = () => {
+    const src = copyFixture('todo-practice-023');
+    const db = path.join(src, 'data.db');
+    sqlWrite(db, 'DROP INDEX __pb_users_auth__email_idx');
+    for (const [id, token] of [['dup000000000001', 'tk1'], ['dup000000000002', 'tk2']]) {
+      sqlWrite(db, `INSERT INTO users (id, email, password, tokenKey, username) VALUES ('${id}', 'same@example.com', 'x', '${token}', '${id}')`);
+    }
+    return src;
+  };
+
+  test('a failure after the collections were imported leaves a new destination absent', () => {
+    const src = duplicateEmails();
+    const dir = path.join(tempDir(), 'dest');
+    const r = cli(['import', 'pocketbase', src, '--dir', dir]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /copying the records failed.*Nothing was imported/s);
+    assert.equal(fs.existsSync(dir), false, 'nothing written to the destination');
+  });
+
+  test('a failure after the collections were imported puts an existing destination back (--force)', () => {
+    const dir = tempDir();
+    assert.equal(cli(['import', 'pocketbase', path.join(FIXTURES, 'todo-pocket-app-pre023'), '--dir', dir]).status, 0);
+    const db = path.join(dir, 'data.db');
+    const before = state(dir);
+    const tasks = sql(db, 'SELECT count(*) AS n FROM tasks')[0].n;
+    // --force replaces conflicting rows, so the failure comes from the destination: a trigger refusing
+    // the superusers the records' step writes after the new collections (todos) replaced tasks.
+    sqlWrite(db, "CREATE TRIGGER refuse_import BEFORE INSERT ON _superusers BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+    const r = cli(['import', 'pocketbase', path.join(FIXTURES, 'todo-practice-023'), '--dir', dir, '--force']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /copying the records failed.*refused by the test.*Nothing was imported/s);
+    assert.deepEqual(state(dir), before, 'the collections are the ones from before (todos undone, tasks back)');
+    assert.equal(sql(db, 'SELECT count(*) AS n FROM tasks')[0].n, tasks);
+    assert.deepEqual(fs.readdirSync(path.join(dir, '.tmp')).filter((n) => n.startsWith('import')), []);
+    // And it opens as before.
+    sqlWrite(db, 'DROP TRIGGER refuse_import');
+    assert.equal(cli(['superuser', 'upsert', 'x@example.com', 'x-password-1', '--dir', dir]).status, 0);
+  });
+
   const refused = (setup, message) => () => {
     const src = tempDir();
     setup(src);
