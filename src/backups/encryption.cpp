@@ -353,8 +353,11 @@ Result<std::shared_ptr<const BackupKey>> LoadBackupKey(std::string_view text, co
         return std::shared_ptr<const BackupKey>();
     }
     if (!text.empty()) {
-        BASALT_ASSIGN_OR_RETURN(auto key, BackupKey::Parse(text));
-        return std::shared_ptr<const BackupKey>(std::move(key));
+        auto key = BackupKey::Parse(text);
+        if (!key) {
+            return Refusal("BASALT_BACKUP_KEY: " + key.error().message);
+        }
+        return std::shared_ptr<const BackupKey>(std::move(*key));
     }
     const ArchiveFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st {};
