@@ -1,7 +1,8 @@
 // Encrypted backups (issue 16): a server with BASALT_BACKUP_KEY makes archives that are not zips
 // and hold no plaintext, restores them, and refuses — with the reason, the data unchanged — an
 // archive made with another key, a tampered one and a cut one. The CLI verifies with the key from
-// the environment or a file, and refuses without it; a plain zip restores with a key configured.
+// the environment or a file, and refuses without it; a plain zip restores with a key configured;
+// the schedule's backups are encrypted as well.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -134,6 +135,22 @@ describe('encrypted backups', () => {
     assert.equal(made.status, 0, made.stderr);
     assert.match(made.stdout, /Successfully created backup "other\.zip" \(encrypted, key id [0-9a-f]{16}\)/);
     await refused('other.zip', /encrypted with another key \(its key id is [0-9a-f]{16}, the configured key's is [0-9a-f]{16}\)/);
+  });
+
+  test('a scheduled backup is encrypted too', async () => {
+    await su.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 3 } });
+    const autoKeys = async () => (await su.backups.getFullList()).map((b) => b.key).filter((k) => k.startsWith('@auto_'));
+    await su.crons.run('__pbAutoBackup__');
+    let keys = [];
+    for (let i = 0; i < 200 && keys.length === 0; i++) {
+      keys = await autoKeys();
+      if (keys.length === 0) await sleep(50);
+    }
+    assert.equal(keys.length, 1, 'the scheduled backup did not appear');
+    const bytes = await download(keys[0]);
+    assert.equal(bytes.subarray(0, MAGIC.length).toString('latin1'), MAGIC);
+    assert.equal(bytes.indexOf(Buffer.from(SECRET.slice(0, 24))), -1);
+    await su.settings.update({ backups: { cron: '' } });
   });
 
   test('the CLI verifies with the key from the environment or a file, and refuses without it', () => {
