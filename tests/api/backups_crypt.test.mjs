@@ -2,7 +2,7 @@
 // and hold no plaintext, restores them, and refuses — with the reason, the data unchanged — an
 // archive made with another key, a tampered one and a cut one. The CLI verifies with the key from
 // the environment or a file, and refuses without it; a plain zip restores with a key configured;
-// the schedule's backups are encrypted as well.
+// the schedule's backups are encrypted as well, and so are those kept in S3 (settings.backups.s3).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
 import { cli, failure, sleep, startServer } from './helpers.mjs';
+import { ACCESS_KEY, SECRET as S3_SECRET, startS3 } from './s3_server.mjs';
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
 const KEY = randomBytes(32).toString('base64');
@@ -207,5 +208,42 @@ describe('encrypted backups', () => {
     assert.equal(await su.backups.restore('plain.zip'), true);
     await waitHealthy(srv.url);
     assert.deepEqual(await titles(), [SECRET]);
+  });
+});
+
+describe('encrypted backups in S3', () => {
+  let s3;
+  let srv;
+  let su;
+
+  before(async () => {
+    s3 = await startS3();
+    srv = await startServer({ superuser: SU, env: { BASALT_BACKUP_KEY: KEY } });
+    su = new PocketBase(srv.url);
+    su.autoCancellation(false);
+    await su.collection('_superusers').authWithPassword(SU.email, SU.password);
+    await su.collections.create({ name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text' }] });
+    await su.collection('notes').create({ title: SECRET });
+    await su.settings.update({
+      backups: {
+        s3: { enabled: true, bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, accessKey: ACCESS_KEY, secret: S3_SECRET, forcePathStyle: true },
+      },
+    });
+  });
+  after(async () => {
+    await srv?.stop();
+    await s3?.close();
+  });
+
+  test('the object in the bucket is the encrypted archive, and it restores', async () => {
+    await su.backups.create('bucket.zip');
+    assert.deepEqual(await s3.keys(), ['bucket.zip']);
+    const stored = Buffer.from(await (await fetch(`${s3.direct}/${s3.bucket}/bucket.zip`)).arrayBuffer());
+    assert.equal(stored.subarray(0, MAGIC.length).toString('latin1'), MAGIC);
+    assert.equal(stored.indexOf(Buffer.from(SECRET.slice(0, 24))), -1);
+    await su.collection('notes').create({ title: 'after the backup' });
+    assert.equal(await su.backups.restore('bucket.zip'), true);
+    await waitHealthy(srv.url);
+    assert.deepEqual((await su.collection('notes').getFullList()).map((n) => n.title), [SECRET]);
   });
 });
