@@ -600,6 +600,9 @@ Result<void> Application::Impl::StartEventsAndJobs(DataDir::Impl& d, bool runs_j
     webhooks = std::make_unique<webhooks::Service>(*d.db, *queue, *settings, d.clock);
     BASALT_TRY(RegisterCrons(*scheduler, *queue, *webhooks, *logs, *d.db, d.clock, config.events));
     backup_store = std::make_unique<backups::BackupStore>(d.path);
+    // Every archive made (the API, the CLI, the schedule) is encrypted when a key is configured.
+    BASALT_ASSIGN_OR_RETURN(auto backup_key, backups::LoadBackupKey(config.backup_key, config.backup_key_file));
+    backup_store->SetEncryptionKey(std::move(backup_key));
     ApplyBackupStorage();
     ScheduleBackups();
     events = std::make_unique<events::Dispatcher>(*d.db);

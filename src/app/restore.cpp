@@ -62,6 +62,7 @@ Result<backups::StagedRestore> PrepareRestore(
     options.progress = progress;
     options.prefix = prefix;
     options.accept_pocketbase = true;
+    BASALT_ASSIGN_OR_RETURN(options.key, backups::LoadBackupKey(config.backup_key, config.backup_key_file));
     BASALT_ASSIGN_OR_RETURN(auto staged, backups::StageRestore(fs::absolute(config.data_dir), zip, options));
     if (staged.pocketbase) {
         BASALT_TRY(ImportPocketBase(config, staged));

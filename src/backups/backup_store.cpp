@@ -68,9 +68,12 @@ void AddTree(const fs::path& root, const std::string& prefix, std::vector<Archiv
 }
 
 bool LooksLikeZip(const ByteSource& bytes) {
-    std::array<char, 4> head{};
+    std::array<char, kEncryptedMagic.size()> head{};
     auto n = bytes.ReadAt(0, std::span<char>(head.data(), head.size()));
-    if (!n || *n < head.size()) {
+    if (n && HasEncryptedMagic(std::string_view(head.data(), *n))) {
+        return true;  // an encrypted archive (checked when it is restored)
+    }
+    if (!n || *n < 4) {
         return false;
     }
     // A local file header, or the end record of an empty archive.
@@ -244,6 +247,9 @@ Result<void> BackupStore::Create(const Operation& op) {
     auto made = [&]() -> Result<void> {
         BASALT_ASSIGN_OR_RETURN(const auto entries, EntriesOf(work));
         BASALT_TRY(WriteZip(zip, entries));
+        if (key_) {
+            BASALT_TRY(EncryptArchiveInPlace(*key_, zip));
+        }
         return Publish(zip, op.Name());
     }();
     fs::remove_all(work, ec);

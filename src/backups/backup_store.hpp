@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backups/archive.hpp"
+#include "backups/encryption.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/spool_file.hpp"
@@ -96,13 +97,19 @@ public:
     /// The name of the backup being made now, or empty.
     std::string Active() const;
 
+    /// Every archive Create makes from now on is encrypted with `key` (EncryptArchive); null: plain
+    /// zips. Set it before the store is shared with other threads.
+    void SetEncryptionKey(std::shared_ptr<const BackupKey> key) { key_ = std::move(key); }
+
     /// Makes the backup `op` names: data.db and auxiliary.db copied online (SQLite's backup API,
     /// consistent while writes go on), zipped with the files of `storage/` into a hidden temp file
-    /// beside the backups, fsynced and renamed into place. A failure leaves no archive.
+    /// beside the backups, encrypted when a key is set, then fsynced and renamed into place (or
+    /// uploaded to the bucket). A failure leaves no archive.
     Result<void> Create(const Operation& op);
 
     /// Stores uploaded bytes as the backup `name`: kInvalidArgument for an invalid name or bytes that
-    /// are not a zip, kConflict when the name exists. Written to a temp file, then linked in.
+    /// are neither a zip nor an encrypted archive (kEncryptedMagic), kConflict when the name exists. Written to a temp
+    /// file, then linked in.
     Result<void> Upload(const std::string& name, const ByteSource& bytes);
 
     /// kNotFound when there is no such backup, kConflict while it is being made.
@@ -133,6 +140,7 @@ private:
     mutable std::mutex mu_;
     std::string active_;                        // guarded by mu_
     std::shared_ptr<storage::Storage> remote_;  // guarded by mu_
+    std::shared_ptr<const BackupKey> key_;      // set before use, then only read
 };
 
 }  // namespace basalt::backups

@@ -175,6 +175,19 @@ Result<void> RollBack(const fs::path& data_dir, const Journal& j) {
     return Ok();
 }
 
+// ExtractZip, after decrypting an encrypted archive into `<dest>.zip` (removed once extracted; a
+// crash's leftover goes with the staging folders).
+Result<ExtractSummary> ExtractArchive(const fs::path& zip, const fs::path& dest, const RestoreOptions& options) {
+    if (!IsEncryptedArchive(zip)) {
+        return ExtractZip(zip, dest, options.limits, options.progress);
+    }
+    const fs::path plain = dest.string() + ".zip";
+    BASALT_TRY(DecryptArchive(options.key.get(), zip, plain, options.limits.max_bytes));
+    auto extracted = ExtractZip(plain, dest, options.limits, options.progress);
+    RemoveQuietly(plain);
+    return extracted;
+}
+
 }  // namespace
 
 Result<StagedRestore> StageRestore(const fs::path& data_dir, const fs::path& zip, const RestoreOptions& options) {
@@ -187,7 +200,7 @@ Result<StagedRestore> StageRestore(const fs::path& data_dir, const fs::path& zip
         return MakeError(ErrorCode::kInternal, "cannot create " + staged.dir.string() + ": " + ec.message());
     }
     auto checked = [&]() -> Result<void> {
-        BASALT_ASSIGN_OR_RETURN(staged.summary, ExtractZip(zip, staged.dir, options.limits, options.progress));
+        BASALT_ASSIGN_OR_RETURN(staged.summary, ExtractArchive(zip, staged.dir, options));
         if (!Exists(staged.dir / "data.db")) {
             return MakeError(ErrorCode::kInvalidArgument, "the archive has no data.db");
         }

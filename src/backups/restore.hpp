@@ -3,9 +3,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "backups/archive.hpp"
+#include "backups/encryption.hpp"
 #include "core/result.hpp"
 
 namespace basalt::backups {
@@ -29,10 +31,14 @@ struct RestoreOptions {
     /// Accept a PocketBase backup (its data.db has PocketBase's `_collections`, no basalt
     /// migrations): staged as it is with StagedRestore::pocketbase set, for the caller to import.
     bool accept_pocketbase = false;
+    /// The key an encrypted archive is decrypted with; null: an encrypted archive is refused.
+    std::shared_ptr<const BackupKey> key;
 };
 
 /// Unpacks the archive `zip` into a new folder under `<data_dir>/.tmp` (same disk: the swap is a
-/// rename) and checks it before anything in use is touched: ExtractZip's checks, then a data.db
+/// rename) and checks it before anything in use is touched: an encrypted archive (kEncryptedMagic)
+/// is first decrypted beside that folder with `options.key` (DecryptArchive's refusals, bounded by
+/// `options.limits.max_bytes` or the free disk space), then ExtractZip's checks, then a data.db
 /// that is an intact SQLite database (CheckDatabaseFile) made by basalt (its `_migrations` has
 /// versions: a PocketBase database is refused, pointing to `basalt import pocketbase`, unless
 /// `accept_pocketbase`) no newer than

@@ -16,6 +16,7 @@
 #include "app/application.hpp"
 #include "app/restore.hpp"
 #include "backups/backup_store.hpp"
+#include "backups/encryption.hpp"
 #include "backups/names.hpp"
 #include "core/clock.hpp"
 #include "obs/log.hpp"
@@ -127,7 +128,7 @@ void PrintSummary(const backups::StagedRestore& staged) {
     std::printf("\n");
 }
 
-int Create(backups::BackupStore& store, const std::string& requested) {
+int Create(backups::BackupStore& store, const std::string& requested, const std::string& encrypted) {
     std::string name = requested;
     if (name.empty()) {
         name = backups::DefaultName("", std::chrono::system_clock::now());
@@ -143,7 +144,7 @@ int Create(backups::BackupStore& store, const std::string& requested) {
     if (auto r = store.Create(*op); !r) {
         return Fail(r.error().message);
     }
-    std::printf("Successfully created backup \"%s\".\n", name.c_str());
+    std::printf("Successfully created backup \"%s\"%s.\n", name.c_str(), encrypted.c_str());
     return 0;
 }
 
@@ -226,11 +227,17 @@ void AddBackupCommands(CLI::App& cli, BackupCommands& c) {
 
 int RunBackupCommand(const config::AppConfig& config, const BackupCommands& c) {
     backups::BackupStore store(fs::absolute(config.data_dir));
+    // A malformed key is refused before any command runs (restore and verify load it again).
+    auto key = backups::LoadBackupKey(config.backup_key, config.backup_key_file);
+    if (!key) {
+        return Fail(key.error().message);
+    }
+    store.SetEncryptionKey(*key);
     int rc = 0;
     if (c.list->parsed()) {
         rc = List(store);
     } else if (c.create->parsed()) {
-        rc = Create(store, c.name);
+        rc = Create(store, c.name, *key ? " (encrypted, key id " + (*key)->IdHex() + ")" : std::string());
     } else if (c.verify->parsed()) {
         rc = Verify(config, store, c.name);
     } else {

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -111,6 +112,9 @@ int Serve(AppConfig config, const std::string& listen) {
     }
     if (auto r = basalt::config::Validate(config); !r) {
         return PrintError(r.error().message);
+    }
+    if (auto key = basalt::backups::LoadBackupKey(config.backup_key, config.backup_key_file); !key) {
+        return PrintError(key.error().message);
     }
     if (config.dev) {
         basalt::obs::SetMinLevel(basalt::obs::Level::kDebug);
@@ -651,6 +655,13 @@ int main(int argc, char** argv) {
     AddRuntimeOptions(*serve, config);
     OfflineCommands offline;
     AddOfflineCommands(cli, offline);
+    cli.add_option(
+           "--backup-key-file",
+           config.backup_key_file,
+           "A file holding the key backups are encrypted with (or the key itself in BASALT_BACKUP_KEY): 32 bytes as "
+           "64 hex digits or base64; not readable by others (serve, backup create|restore|verify)"
+    )
+        ->envname("BASALT_BACKUP_KEY_FILE");
     cli.add_option("--migrations-dir", config.migrations_dir, "Migration files (default: migrations beside --dir)")
         ->envname("BASALT_MIGRATIONS_DIR");
     serve
@@ -662,6 +673,11 @@ int main(int argc, char** argv) {
     AddMigrateCommand(cli, migrate);
 
     CLI11_PARSE(cli, argc, argv);
+    // The key's text only from the environment: a flag would show it to every user in `ps`.
+    const char* key = std::getenv("BASALT_BACKUP_KEY");  // NOLINT(concurrency-mt-unsafe): one thread yet
+    if (key != nullptr) {
+        config.backup_key = key;
+    }
 
     if (serve->parsed()) {
         return Serve(config, listen);

@@ -109,6 +109,12 @@ struct AppConfig {
     std::string migrations_dir;
     /// Every schema change through the API writes a migration file (also on with `dev`).
     bool automigrate = false;
+    /// The key backups are encrypted with (docs/backups.md, "Encryption"): its text (the
+    /// BASALT_BACKUP_KEY environment variable) or the path of a file holding it
+    /// (--backup-key-file); both empty: archives are plain zips. Parsed and checked at start
+    /// (backups::LoadBackupKey).
+    std::string backup_key;
+    std::string backup_key_file;
     HttpConfig http;
     DbConfig db;
     AuthConfig auth;
