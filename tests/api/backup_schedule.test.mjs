@@ -6,10 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import PocketBase from 'pocketbase';
-import { failure, startServer } from './helpers.mjs';
+import { failure, sleep, startServer } from './helpers.mjs';
 
 const SU = { email: 'sched@example.com', password: 'sched-password-1' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('scheduled backups', () => {
   let srv;

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
-import { cli, failure, sleep, startServer } from './helpers.mjs';
+import { cli, failure, sleep, startServer, waitHealthy } from './helpers.mjs';
 import { ACCESS_KEY, SECRET as S3_SECRET, startS3 } from './s3_server.mjs';
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
@@ -20,18 +20,6 @@ const SECRET = 'the-plaintext-title-nobody-may-read-' + 'x'.repeat(64);
 const MAGIC = 'BASALTENC1';
 // Hardly compressible: the archive spans several 64 KiB chunks.
 const FILE_TEXT = SECRET + ' in a file ' + randomBytes(200_000).toString('base64');
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url + '/api/health')).ok) return;
-    } catch {
-      // restarting
-    }
-    await sleep(50);
-  }
-  assert.fail('the server did not come back');
-}
 
 describe('encrypted backups', () => {
   let srv;

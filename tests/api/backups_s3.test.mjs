@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
-import { failure, startServer } from './helpers.mjs';
+import { failure, sleep, startServer, waitHealthy } from './helpers.mjs';
 import { ACCESS_KEY, SECRET, startS3 } from './s3_server.mjs';
 
 const SU = { email: 's3b@example.com', password: 's3b-password-1' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('backups in S3', () => {
   let s3;
@@ -30,17 +29,6 @@ describe('backups in S3', () => {
     const res = await fetch(su.backups.getDownloadURL(token, key));
     assert.equal(res.status, 200);
     return Buffer.from(await res.arrayBuffer());
-  };
-  const waitHealthy = async () => {
-    for (let i = 0; i < 200; i++) {
-      try {
-        if ((await fetch(srv.url + '/api/health')).ok) return;
-      } catch {
-        // restarting
-      }
-      await sleep(50);
-    }
-    assert.fail('the server did not come back');
   };
 
   before(async () => {
@@ -118,7 +106,7 @@ describe('backups in S3', () => {
   test('restore downloads the backup and restores it; the server comes back on it', async () => {
     await su.collection('notes').update(note.id, { title: 'changed after the backup' });
     assert.equal(await su.backups.restore('one.zip'), true);
-    await waitHealthy();
+    await waitHealthy(srv.url);
     assert.equal((await su.collection('notes').getOne(note.id)).title, 'kept in the bucket');
     const tmp = path.join(srv.dir, '.tmp');
     assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('restore') && n !== 'restore.lock'), [], 'no download left');

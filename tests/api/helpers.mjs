@@ -140,6 +140,19 @@ export async function getJson(url, opts = {}) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Waits until the server at `url` answers /api/health again (after a restore restarts it).
+export async function waitHealthy(url, tries = 300) {
+  for (let i = 0; i < tries; i++) {
+    try {
+      if ((await fetch(url + '/api/health')).ok) return;
+    } catch {
+      // restarting
+    }
+    await sleep(50);
+  }
+  assert.fail('the server did not come back');
+}
+
 /** Runs one query with Debian's sqlite3 CLI on a database file; its output, trimmed. */
 export function sqlite(db, query) {
   const r = spawnSync('sqlite3', [db, query], { encoding: 'utf8' });

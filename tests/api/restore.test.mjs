@@ -10,24 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
 import { EventSource } from 'eventsource';
-import { cli, failure, sleep, sqlite, startServer, tempDir } from './helpers.mjs';
+import { cli, failure, sleep, sqlite, startServer, tempDir, waitHealthy } from './helpers.mjs';
 import { makeZip } from './zip.mjs';
 
 globalThis.EventSource = EventSource;
 
 const SU = { email: 'root@example.com', password: 'root-password-1' };
-
-async function waitHealthy(url) {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(url + '/api/health')).ok) return;
-    } catch {
-      // restarting
-    }
-    await sleep(50);
-  }
-  assert.fail('the server did not come back');
-}
 
 describe('restore', () => {
   let srv;

@@ -13,13 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import PocketBase from 'pocketbase';
-import { cli, sqlite, startServer } from './helpers.mjs';
+import { cli, sqlite, startServer, waitHealthy } from './helpers.mjs';
 import { makeZip } from './zip.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const FIXTURE_DIR = path.join(here, '..', 'fixtures', 'pocketbase', 'todo-practice-023');
 const SU = { email: 'pbzip@example.com', password: 'pbzip-password-1' };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function rows(db, query) {
   const r = spawnSync('sqlite3', ['-json', '-readonly', db, query], { encoding: 'utf8' });
@@ -65,16 +64,7 @@ describe('a PocketBase backup zip restored', () => {
     ]);
     await su.backups.upload({ file: new File([zip], 'pb_backup_todo_20240101000000.zip', { type: 'application/zip' }) });
     assert.equal(await su.backups.restore('pb_backup_todo_20240101000000.zip'), true);
-    let up = false;
-    for (let i = 0; i < 300 && !up; i++) {
-      try {
-        up = (await fetch(srv.url + '/api/health')).ok;
-      } catch {
-        // restarting
-      }
-      if (!up) await sleep(50);
-    }
-    assert.ok(up, 'the server did not come back');
+    await waitHealthy(srv.url);
     assert.match(srv.stderr(), /Server restarted on the restored data/);
 
     // PocketBase's superusers came with the data: the old token and password are gone.
