@@ -115,6 +115,9 @@ Result<void> ImportCollections(
         auto it = std::find_if(bodies.begin(), bodies.end(), [&](const json::object& b) {
             return b.contains("name") && b.at("name").is_string() && b.at("name").as_string() == name;
         });
+        if (it == bodies.end() && bodies.size() == 1) {
+            it = bodies.begin();  // a lone collection (a view) whose error names no collection: it failed
+        }
         if (it == bodies.end()) {
             return MakeError(ErrorCode::kInvalidArgument, "importing the collections failed: " + ErrorText(r));
         }

@@ -443,9 +443,13 @@ ColumnValue NormalizeFile(const Field& f, const json::value& v, std::vector<Fiel
 
 // ---- checks of a definition's options ----
 
+constexpr std::int64_t kMaxSelectLimit = 2147483647;
+
 void ValidateMaxSelect(const Field& f, const std::string& at, std::vector<FieldError>& errors) {
-    if (f.MaxSelect() < 0 || f.MaxSelect() > 10000) {
-        errors.push_back({at + "maxSelect", "validation_invalid_value", "Must be between 0 and 10000."});
+    // PocketBase sets no upper bound; its v0.23 migration writes 2147483647 for an unlimited
+    // relation, so databases carry that value. It only bounds how many values a record may hold.
+    if (f.MaxSelect() < 0 || f.MaxSelect() > kMaxSelectLimit) {
+        errors.push_back({at + "maxSelect", "validation_invalid_value", "Must be between 0 and 2147483647."});
     }
 }
 

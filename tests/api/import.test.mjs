@@ -70,13 +70,7 @@ function expected(f, v) {
   }
 }
 
-// Left out until the importer takes it: its pre-0.23 relations with `maxSelect: null` (no limit)
-// become maxSelect 2147483647, which the collection validation refuses (0 to 10000), so demo1,
-// demo4 and demo5 are dropped and view1 (`... from demo1`) then fails the whole import.
-const NOT_YET = new Set(['pocketbase-tests-pre023']);
-const fixtures = fs
-  .readdirSync(FIXTURES)
-  .filter((n) => fs.existsSync(path.join(FIXTURES, n, 'data.db')) && !NOT_YET.has(n));
+const fixtures = fs.readdirSync(FIXTURES).filter((n) => fs.existsSync(path.join(FIXTURES, n, 'data.db')));
 
 describe('import pocketbase: every fixture, record by record', () => {
   const servers = [];
