@@ -234,6 +234,25 @@ describe('schema: views, import, rebuilds', () => {
     assert.deepEqual((await pb.collection('pets').getFullList()).map((p) => p.owners), ['', '']);
   });
 
+  test("a relation without a limit keeps PocketBase's 2147483647; out of range is refused", async () => {
+    // PocketBase sets no upper bound, and its v0.23 migration writes 2147483647 for an unlimited
+    // relation: databases and apps carry that value.
+    const made = await pb.collections.create({
+      name: 'shelves',
+      fields: [{ name: 'books', type: 'relation', collectionId: 'books', maxSelect: 2147483647 }],
+    });
+    assert.equal(made.fields.find((f) => f.name === 'books').maxSelect, 2147483647);
+    for (const maxSelect of [-1, 2147483648]) {
+      const e = await pb.collections
+        .update('shelves', { fields: [{ name: 'books', type: 'relation', collectionId: 'books', maxSelect }] })
+        .catch((err) => err);
+      assert.equal(e.status, 400, String(maxSelect));
+      // The fields the update names follow the id field PocketBase keeps first.
+      assert.equal(e.response.data.fields['1'].maxSelect.code, 'validation_invalid_value');
+    }
+    await pb.collections.delete('shelves');
+  });
+
   test('collections named like static routes are still reachable', async () => {
     for (const name of ['meta', 'import']) {
       await pb.collections.create({ name, listRule: '', viewRule: '', createRule: '', fields: [{ name: 't', type: 'text' }] });
