@@ -4,7 +4,7 @@
 # basalt is stopped), then through a running server: POST /api/backups (the online copy and the zip),
 # `basalt backup verify` (unpack + integrity_check + open, beside the server), and
 # POST /api/backups/{key}/restore until the server answers a record read on the restored data.
-#   bench/restore.sh [SIZE_MB=1024]
+#   bench/restore.sh [SIZE_MB=1024]     (with BASALT_BACKUP_KEY set, the archives are encrypted)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-1024}
@@ -36,7 +36,8 @@ ID=$(sqlite3 "$DATA/data.db" "SELECT id FROM posts LIMIT 1")
 t0=$(now_ms)
 curl -sf -X POST "$BURL/api/backups" -H "Authorization: $SU_TOKEN" -H 'Content-Type: application/json' -d '{"name":"big.zip"}'
 ZIP_MB=$(( $(stat -c %s "$DATA/backups/big.zip") / 1048576 ))
-echo "backup (POST /api/backups):        $(( $(now_ms) - t0 )) ms, zip $ZIP_MB MiB"
+ENC=plain; [ "$(head -c 10 "$DATA/backups/big.zip")" = BASALTENC1 ] && ENC="encrypted (BASALT_BACKUP_KEY)"
+echo "backup (POST /api/backups):        $(( $(now_ms) - t0 )) ms, zip $ZIP_MB MiB, $ENC"
 
 t0=$(now_ms)
 "$BIN" backup verify big.zip --dir "$DATA" >/dev/null 2>&1
