@@ -140,6 +140,17 @@ Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& op
     return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), *store, impl_->clock.Now(), options);
 }
 
+Result<std::shared_ptr<storage::Storage>> DataDir::BackupBucket() {
+    settings::SettingsStore settings(*impl_->db);
+    BASALT_TRY(settings.Load());
+    const settings::S3Settings s3 = settings.BackupStorage();
+    if (!s3.enabled) {
+        return std::shared_ptr<storage::Storage>();
+    }
+    BASALT_ASSIGN_OR_RETURN(auto bucket, storage::OpenS3(s3.Config()));
+    return std::shared_ptr<storage::Storage>(std::move(bucket));
+}
+
 namespace {
 
 // data.db opened, the system migrations applied.

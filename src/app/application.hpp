@@ -23,6 +23,9 @@ namespace basalt::records {
 struct SweepCounts;
 struct SweepOptions;
 }  // namespace basalt::records
+namespace basalt::storage {
+class Storage;
+}
 
 namespace basalt::app {
 
@@ -48,6 +51,9 @@ public:
     Result<records::SweepCounts> SweepFiles(const records::SweepOptions& options);
     /// Loads the collections' definitions (a check that the data would serve).
     Result<void> LoadCollections();
+    /// The bucket settings.backups.s3 keeps backups in, or null when they stay in the folder
+    /// (`basalt backup` works where the server would).
+    Result<std::shared_ptr<storage::Storage>> BackupBucket();
 
     struct Impl;
 

@@ -64,19 +64,50 @@ backups::ExtractProgress ProgressBar(const char* what) {
     };
 }
 
-// A backup's name (in <dir>/backups) or the path of a zip anywhere.
-Result<fs::path> ArchivePath(const backups::BackupStore& store, const std::string& arg) {
+// Where the backups are, for messages: the folder, or the bucket of settings.backups.s3.
+std::string Place(const backups::BackupStore& store) {
+    return store.Remote() ? std::string("the S3 bucket of settings.backups.s3") : store.Dir().string();
+}
+
+// The archive a command reads: a file of the folder or anywhere, or a backup of the bucket
+// downloaded into <dir>/.tmp, removed when this goes out of scope.
+class Archive {
+public:
+    Archive(fs::path path, bool downloaded) : path_(std::move(path)), downloaded_(downloaded) {}
+    Archive(Archive&& other) noexcept
+        : path_(std::move(other.path_)),
+          downloaded_(std::exchange(other.downloaded_, false)) {}
+    Archive& operator=(Archive&&) = delete;
+    Archive(const Archive&) = delete;
+    Archive& operator=(const Archive&) = delete;
+    ~Archive() {
+        if (downloaded_) {
+            std::error_code ec;
+            fs::remove(path_, ec);
+        }
+    }
+    const fs::path& Path() const { return path_; }
+
+private:
+    fs::path path_;
+    bool downloaded_;
+};
+
+// A backup's name (in <dir>/backups, or in the bucket of settings.backups.s3) or the path of a zip
+// anywhere.
+Result<Archive> ArchivePath(const backups::BackupStore& store, const std::string& arg) {
     if (arg.find('/') == std::string::npos && backups::ValidKey(arg)) {
         if (!store.Exists(arg)) {
-            return MakeError(ErrorCode::kNotFound, "no backup named \"" + arg + "\" in " + store.Dir().string());
+            return MakeError(ErrorCode::kNotFound, "no backup named \"" + arg + "\" in " + Place(store));
         }
-        return store.Dir() / arg;
+        BASALT_ASSIGN_OR_RETURN(fs::path file, store.Fetch(arg, store.Dir().parent_path() / ".tmp"));
+        return Archive(std::move(file), store.Remote() != nullptr);
     }
     std::error_code ec;
     if (!fs::is_regular_file(arg, ec)) {
         return MakeError(ErrorCode::kNotFound, "no backup file " + arg);
     }
-    return fs::absolute(arg, ec);
+    return Archive(fs::absolute(arg, ec), false);
 }
 
 // The role locks a server holds (.lock-api, .lock-worker), held until destroyed: no server starts
@@ -166,7 +197,7 @@ int Verify(const config::AppConfig& config, const backups::BackupStore& store, c
     if (!zip) {
         return Fail(zip.error().message);
     }
-    auto staged = app::PrepareRestore(config, *zip, ProgressBar("verifying"), "verify-");
+    auto staged = app::PrepareRestore(config, zip->Path(), ProgressBar("verifying"), "verify-");
     if (!staged) {
         return Fail("the backup cannot be restored: " + staged.error().message);
     }
@@ -188,11 +219,11 @@ int Restore(const config::AppConfig& config, backups::BackupStore& store, const 
     if (auto r = locks.Take(dir); !r) {
         return Fail(r.error().message);
     }
-    auto op = store.Begin(zip->filename().string());
+    auto op = store.Begin(fs::path(arg).filename().string());
     if (!op) {
         return Fail(op.error().message);
     }
-    auto staged = app::PrepareRestore(config, *zip, ProgressBar("restoring"));
+    auto staged = app::PrepareRestore(config, zip->Path(), ProgressBar("restoring"));
     if (!staged) {
         return Fail("the backup cannot be restored: " + staged.error().message);
     }
@@ -233,6 +264,19 @@ int RunBackupCommand(const config::AppConfig& config, const BackupCommands& c) {
         return Fail(key.error().message);
     }
     store.SetEncryptionKey(*key);
+    // settings.backups.s3, as the server reads it: the backups are in that bucket.
+    std::error_code ec;
+    if (fs::exists(fs::absolute(config.data_dir) / "data.db", ec)) {
+        auto dir = app::DataDir::Open(config);
+        if (!dir) {
+            return Fail(dir.error().message);
+        }
+        auto bucket = (*dir)->BackupBucket();
+        if (!bucket) {
+            return Fail("settings.backups.s3: " + bucket.error().message);
+        }
+        store.SetRemote(*bucket);
+    }
     int rc = 0;
     if (c.list->parsed()) {
         rc = List(store);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import PocketBase from 'pocketbase';
-import { failure, sleep, startServer, waitHealthy } from './helpers.mjs';
+import { cliAsync, failure, sleep, startServer, waitHealthy } from './helpers.mjs';
 import { ACCESS_KEY, SECRET, startS3 } from './s3_server.mjs';
 
 const SU = { email: 's3b@example.com', password: 's3b-password-1' };
@@ -112,6 +112,25 @@ describe('backups in S3', () => {
     assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('restore') && n !== 'restore.lock'), [], 'no download left');
     // The restored settings still keep backups in the bucket (one.zip was made with them).
     assert.ok((await keys()).includes('one.zip'));
+  });
+
+  // cliAsync: the bucket is served by this test process, which must not block while the CLI runs.
+  test('the CLI reads settings.backups.s3 as the server does: list, create and verify on the bucket', async () => {
+    const list = await cliAsync(['backup', 'list', '--dir', srv.dir]);
+    assert.equal(list.status, 0, list.stderr);
+    assert.deepEqual(list.stdout.trim().split('\n').map((l) => l.split('\t')[0]), await keys());
+    const made = await cliAsync(['backup', 'create', 'from-cli.zip', '--dir', srv.dir]);
+    assert.equal(made.status, 0, made.stderr);
+    assert.ok((await s3.keys()).includes('from-cli.zip'));
+    assert.ok(!localBackups().includes('from-cli.zip'));
+    const verified = await cliAsync(['backup', 'verify', 'from-cli.zip', '--dir', srv.dir]);
+    assert.equal(verified.status, 0, verified.stderr);
+    assert.match(verified.stdout, /intact and restorable/);
+    const missing = await cliAsync(['backup', 'verify', 'nope.zip', '--dir', srv.dir]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no backup named "nope\.zip" in the S3 bucket/);
+    const tmp = path.join(srv.dir, '.tmp');
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith('restore') && n !== 'restore.lock'), [], 'the download is removed');
   });
 
   test('switched off: the folder again, the bucket left as it is', async () => {

@@ -21,6 +21,18 @@ export function cli(args, opts = {}) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The same without blocking the event loop: for a CLI that talks to a server of this test process. */
+export function cliAsync(args, opts = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /**
  * Starts `basalt serve` on 127.0.0.1:0 and resolves once it prints its address.
  * Returns {url, port, dir, proc, stderr(), stdout(), stop(signal)}.
