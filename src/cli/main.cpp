@@ -504,10 +504,10 @@ int RunImport(const AppConfig& config, const OfflineCommands& c) {
     for (const auto& [name, n] : report->records) {
         records += n;
     }
-    std::string out = "\nImported " + std::to_string(report->records.size()) + " collections, " +
-                      std::to_string(records) + " records, " + std::to_string(report->superusers) + " superusers, " +
-                      std::to_string(report->external_auths) + " external auth links and " +
-                      std::to_string(report->files) + " files.\n";
+    std::string out = "\nImported " + std::to_string(report->records.size() + report->views) + " collections (" +
+                      std::to_string(report->views) + " views), " + std::to_string(records) + " records, " +
+                      std::to_string(report->superusers) + " superusers, " + std::to_string(report->external_auths) +
+                      " external auth links and " + std::to_string(report->files) + " files.\n";
     if (report->not_carried_over.empty()) {
         out += "Everything was carried over.\n";
     } else {

@@ -574,6 +574,12 @@ Result<ImportReport> Import(
         return MakeError(write.error().code, "copying the records failed: " + write.error().message);
     }
     report.collections = snap->All().size();
+    for (const auto& v : views) {
+        const auto* name = v.if_contains("name");
+        if (name != nullptr && name->is_string() && snap->Find(std::string_view(name->as_string())) != nullptr) {
+            ++report.views;
+        }
+    }
 
     // Settings.
     if (!old_settings.empty()) {

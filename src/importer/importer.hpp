@@ -30,6 +30,7 @@ struct ImportOptions {
 struct ImportReport {
     Era era = Era::kModern;
     std::size_t collections = 0;
+    std::size_t views = 0;  // view collections imported (they have no records of their own)
     std::vector<std::pair<std::string, std::int64_t>> records;  // per collection, in import order
     std::int64_t superusers = 0;
     std::int64_t external_auths = 0;
