@@ -80,6 +80,22 @@ describe('backups in S3', () => {
     assert.deepEqual(localBackups(), ['local-only.zip']);
   });
 
+  test('a bucket that cannot be reached: create fails with 400 and leaves nothing behind', async () => {
+    const closed = 'http://127.0.0.1:9'; // the discard port: nothing listens there
+    await su.settings.update({ backups: { s3: { endpoint: closed } } });
+    try {
+      const e = await failure(su.backups.create('unreachable.zip'));
+      assert.equal(e.status, 400);
+      assert.equal(e.data.message, 'Failed to create backup.');
+      const dir = path.join(srv.dir, 'backups');
+      assert.deepEqual(readdirSync(dir).filter((n) => n !== '.lock' && n !== 'local-only.zip'), [], 'no archive or temp file left');
+    } finally {
+      await su.settings.update({ backups: { s3: { endpoint: s3.endpoint } } });
+    }
+    assert.ok(!(await s3.keys()).includes('unreachable.zip'));
+    assert.ok((await keys()).includes('one.zip'), 'the bucket is used again');
+  });
+
   test('delete removes the object; a missing one is 400 as PocketBase', async () => {
     await su.backups.delete('two.zip');
     assert.ok(!(await s3.keys()).includes('two.zip'));
