@@ -27,6 +27,7 @@
 #include "app/system_migrations.hpp"
 #include "backups/backup_store.hpp"
 #include "backups/names.hpp"
+#include "backups/replica.hpp"
 #include "backups/restore.hpp"
 #include "collections/store.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -154,8 +155,9 @@ Result<std::shared_ptr<storage::Storage>> DataDir::BackupBucket() {
 namespace {
 
 // data.db opened, the system migrations applied.
-Result<void> OpenDatabase(DataDir::Impl& impl, const config::AppConfig& config) {
+Result<void> OpenDatabase(DataDir::Impl& impl, const config::AppConfig& config, const db::WalTap& wal_tap) {
     db::SqliteOptions opts;
+    opts.wal_tap = wal_tap;
     opts.path = (impl.path / "data.db").string();
     opts.busy_timeout = config.db.busy_timeout;
     opts.max_readers = config.db.max_readers;
@@ -174,7 +176,7 @@ Result<void> DataDir::LoadCollections() {
     return collections.Load();
 }
 
-Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) {
+Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config, db::WalTap wal_tap) {
     auto impl = std::make_unique<Impl>();
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
@@ -192,7 +194,7 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
     }
     // A restore swapped in data before a restart: it is kept if it opens, else the old data comes back.
     const backups::RestoreState restore = backups::RecoverRestore(impl->path);
-    Result<void> opened = OpenDatabase(*impl, config);
+    Result<void> opened = OpenDatabase(*impl, config, wal_tap);
     if (restore == backups::RestoreState::kSwapped) {
         if (opened) {
             backups::FinishRestore(impl->path);
@@ -204,7 +206,12 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config) 
             if (auto back = backups::RollBackRestore(impl->path); !back) {
                 return back.error();
             }
-            opened = OpenDatabase(*impl, config);
+            if (wal_tap) {
+                db::WalFrames gap;  // what the restored data committed is not the old data's
+                gap.gap = true;
+                wal_tap(std::move(gap));
+            }
+            opened = OpenDatabase(*impl, config, wal_tap);
         }
     }
     BASALT_TRY(opened);
@@ -218,6 +225,8 @@ struct Application::Impl {
     // First, so it goes last: collectors point at the parts below, and nothing renders once the
     // listeners are stopped.
     obs::Registry metrics;
+    // --replicate: before the database, which hands it every commit (and after it, in ~Impl).
+    std::unique_ptr<backups::Replicator> replica;
     std::unique_ptr<DataDir> data;
     std::unique_ptr<migrations::Migrator> migrator;  // before the store: its hook uses it
     std::unique_ptr<collections::CollectionStore> collections;
@@ -436,6 +445,9 @@ struct Application::Impl {
         obs::SetForwarder(nullptr);
         logs.reset();  // writes out what is queued
         data.reset();
+        if (replica) {
+            replica->Stop();  // after the database: every commit is shipped
+        }
         for (int fd : lock_fds) {
             ::close(fd);
         }
@@ -760,6 +772,9 @@ void Application::Impl::AddCollectors(DataDir::Impl& d, bool runs_jobs) {
         }
     });
     metrics.Add([db = d.db.get()](obs::Exposition& out) { db->CollectMetrics(out); });
+    if (replica) {
+        metrics.Add([r = replica.get()](obs::Exposition& out) { r->CollectMetrics(out); });
+    }
     metrics.Add([hub = realtime.get()](obs::Exposition& out) { hub->CollectMetrics(out); });
     metrics.Add([q = queue.get()](obs::Exposition& out) { q->CollectMetrics(out); });
     if (runs_jobs) {
@@ -903,7 +918,22 @@ Result<void> Application::Impl::StartMetricsListener() {
 Result<void> Application::Start() {
     Impl& s = *impl_;
     RaiseOpenFileLimit(s.config.http.max_connections);
-    BASALT_ASSIGN_OR_RETURN(s.data, DataDir::Open(s.config));
+    db::WalTap wal_tap;
+    if (!s.config.replica.dest.empty()) {
+        backups::ReplicaOptions ro;
+        ro.dest = s.config.replica.dest;
+        ro.database = std::filesystem::absolute(s.config.data_dir) / "data.db";
+        ro.retention = s.config.replica.retention;
+        ro.snapshot_every = s.config.replica.snapshot_every;
+        s.replica = std::make_unique<backups::Replicator>(std::move(ro));
+        BASALT_TRY(s.replica->Prepare());
+        wal_tap = s.replica->Tap();
+    }
+    BASALT_ASSIGN_OR_RETURN(s.data, DataDir::Open(s.config, std::move(wal_tap)));
+    if (s.replica) {
+        s.replica->Start();
+        obs::Info("replicating", {{"dest", s.config.replica.dest}});
+    }
     const bool serves_http = config::ServesHttp(s.config.role);
     const bool runs_jobs = config::RunsJobs(s.config.role);
     BASALT_TRY(s.LockRoles(serves_http, runs_jobs));

@@ -9,6 +9,7 @@
 #include "backups/restore.hpp"
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "db/sqlite/sqlite_database.hpp"
 
 namespace basalt::db {
 class Database;
@@ -35,7 +36,8 @@ class DataDir {
 public:
     /// Creates the directory if needed, opens data.db and applies the system migrations. Fails with a
     /// message that says what went wrong (unwritable directory, failed migration, ...).
-    static Result<std::unique_ptr<DataDir>> Open(const config::AppConfig& config);
+    /// `wal_tap`: given every committed transaction's WAL frames (the point-in-time replica).
+    static Result<std::unique_ptr<DataDir>> Open(const config::AppConfig& config, db::WalTap wal_tap = {});
     ~DataDir();
     DataDir(const DataDir&) = delete;
     DataDir& operator=(const DataDir&) = delete;

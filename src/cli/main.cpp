@@ -21,6 +21,7 @@
 #include "app/application.hpp"
 #include "backups/backup_store.hpp"
 #include "cli/backup_command.hpp"
+#include "cli/replica_command.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "db/sqlite/sqlite_database.hpp"
@@ -671,6 +672,27 @@ int main(int argc, char** argv) {
         ->envname("BASALT_AUTOMIGRATE");
     MigrateCommand migrate;
     AddMigrateCommand(cli, migrate);
+    basalt::cli::ReplicaRestoreCommand replica_restore;
+    basalt::cli::AddReplicaRestoreCommand(cli, replica_restore);
+    serve
+        ->add_option("--replicate", config.replica.dest, "Ship every commit to this directory (point-in-time recovery)")
+        ->envname("BASALT_REPLICATE");
+    serve
+        ->add_option_function<long long>(
+            "--replicate-retention-hours",
+            [&config](long long h) { config.replica.retention = std::chrono::hours(h); },
+            "Hours back a replica restore can reach (older generations are removed; default 72)"
+        )
+        ->envname("BASALT_REPLICATE_RETENTION_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 3650));
+    serve
+        ->add_option_function<long long>(
+            "--replicate-snapshot-hours",
+            [&config](long long h) { config.replica.snapshot_every = std::chrono::hours(h); },
+            "Hours between the replica's snapshots (a restore replays at most this much; default 24)"
+        )
+        ->envname("BASALT_REPLICATE_SNAPSHOT_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 365));
 
     CLI11_PARSE(cli, argc, argv);
     // The key's text only from the environment: a flag would show it to every user in `ps`.
@@ -684,6 +706,9 @@ int main(int argc, char** argv) {
     }
     if (migrate.cmd->parsed()) {
         return RunMigrate(config, migrate);
+    }
+    if (replica_restore.cmd->parsed()) {
+        return basalt::cli::RunReplicaRestore(config, replica_restore);
     }
     return RunOffline(config, offline);
 }

@@ -48,6 +48,13 @@ struct DbConfig {
     std::size_t max_query_queue = 1024;  // queries waiting beyond this get 503
 };
 
+/// Point-in-time replication (`serve --replicate DIR`, docs/backups.md).
+struct ReplicaConfig {
+    std::string dest;  // empty: off
+    std::chrono::hours retention{72};
+    std::chrono::hours snapshot_every{24};
+};
+
 /// Authentication.
 struct AuthConfig {
     unsigned hash_threads = 2;         // blocking pool for password hashing (CPU-bound)
@@ -123,6 +130,7 @@ struct AppConfig {
     JobsConfig jobs;
     EventsConfig events;
     FilesConfig files;
+    ReplicaConfig replica;
     Role role = Role::kAll;
     /// The built admin dashboard; empty: found beside the binary or in the source tree.
     std::string admin_dir;

@@ -26,6 +26,9 @@ SqliteDatabase::SqliteDatabase(
         [](void* self, sqlite3*, const char*, int frames) {
             auto* db = static_cast<SqliteDatabase*>(self);
             db->wal_frames_.store(frames, std::memory_order_relaxed);
+            if (db->options_.wal_tap) {
+                db->TapFrames(frames);
+            }
             if (frames >= kAutoCheckpointFrames) {
                 db->checkpoint_cv_.notify_one();
             }
@@ -34,11 +37,10 @@ SqliteDatabase::SqliteDatabase(
         this
     );
     analyze_after_ = options_.analyze_every;
+    if (const char* main = sqlite3_db_filename(writer_->Handle(), "main"); main != nullptr && *main != '\0') {
+        wal_path_ = sqlite3_filename_wal(main);
+    }
     if (options_.sync_thread) {
-        const char* main = sqlite3_db_filename(writer_->Handle(), "main");
-        if (main != nullptr && *main != '\0') {
-            wal_path_ = sqlite3_filename_wal(main);
-        }
         sync_thread_ = std::thread([this] { RunSyncer(); });
     }
     thread_ = std::thread([this] { RunWriter(); });
@@ -70,6 +72,10 @@ void SqliteDatabase::Close() {
     if (wal_fd_ >= 0) {
         ::close(wal_fd_);
         wal_fd_ = -1;
+    }
+    if (tap_fd_ >= 0) {
+        ::close(tap_fd_);
+        tap_fd_ = -1;
     }
     {
         std::lock_guard lock(checkpoint_mu_);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,6 +12,32 @@
 #include "db/database.hpp"
 
 namespace basalt::db {
+
+/// What a WAL tap receives after a commit: the frames the WAL gained, exactly as SQLite wrote them
+/// (each a 24-byte header then a page), whole transactions, the last frame a commit frame. Frames
+/// of other processes' commits that landed in the WAL meanwhile are included.
+struct WalFrames {
+    std::uint32_t page_size = 0;
+    std::string bytes;  // empty in a gap notice
+    /// Frames may have been lost before these: another process wrote and the WAL started over
+    /// before this process could read them (or the WAL could not be read). A consumer that keeps a
+    /// copy must start it again from a snapshot taken after this notice.
+    bool gap = false;
+    std::chrono::system_clock::time_point committed;  // when the writer saw the commit
+    /// What verifies the frames (docs: the WAL format): the WAL header's magic (checksum byte
+    /// order) and salts, and the running checksum before the first frame (the header's, or the
+    /// previous frame's).
+    std::uint32_t wal_magic = 0;
+    std::uint32_t salt1 = 0;
+    std::uint32_t salt2 = 0;
+    std::uint32_t chain1 = 0;
+    std::uint32_t chain2 = 0;
+};
+
+/// Called in the writer thread after each group, before the next write transaction can begin (so
+/// before SQLite could restart the WAL over the frames): must be quick and must not block (queue
+/// the frames). See docs/design/pitr.md.
+using WalTap = std::function<void(WalFrames)>;
 
 struct SqliteOptions {
     std::string path;                              // the database file (created if missing)
@@ -27,6 +54,8 @@ struct SqliteOptions {
     /// on to the next group while a sync thread makes the WAL durable; the writes' callbacks (and the
     /// commit observer) run only after that fsync. false: synchronous=FULL, the fsync inside COMMIT.
     bool sync_thread = true;
+    /// Receives every committed transaction's WAL frames (point-in-time replication). Empty: off.
+    WalTap wal_tap;
     /// Makes the Nth write (1-based) of this database fail with kInternal, for fault-injection tests.
     std::size_t fail_nth_write_for_test = 0;
 };

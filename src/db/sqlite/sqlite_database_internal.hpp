@@ -95,6 +95,15 @@ private:
     Result<void> SyncWal();
     void AnswerGroup(Finished& g, const Result<void>& synced);
 
+    // --- the WAL tap (wal_tap.cpp): point-in-time replication ---
+    // In the WAL hook (writer thread, right after a commit): reads the frames the WAL gained.
+    void TapFrames(int frames);
+    // After each batch (writer thread, between transactions): hands what TapFrames read to the tap,
+    // preceded by a gap notice when frames may have been missed.
+    void FlushTap();
+    // PRAGMA data_version of the writer: it moves when another process committed.
+    std::int64_t DataVersion();
+
     // --- checkpoints (checkpoint.cpp) ---
     void Checkpoint();
     void RunCheckpointer();
@@ -128,8 +137,22 @@ private:
     std::condition_variable checkpoint_cv_;
     bool checkpoint_stop_ = false;  // under checkpoint_mu_
     std::thread checkpoint_thread_;
-    std::string wal_path_;  // empty: no WAL file to sync
-    int wal_fd_ = -1;       // sync thread only
+    std::string wal_path_;  // empty: no WAL file to sync or tap
+    // The WAL tap's state (writer thread only).
+    int tap_fd_ = -1;              // the WAL, read-only
+    std::uint32_t tap_salt1_ = 0;  // of the WAL incarnation being read
+    std::uint32_t tap_salt2_ = 0;
+    std::uint32_t tap_page_size_ = 0;  // 0: no header read yet
+    std::uint32_t tap_magic_ = 0;
+    std::uint32_t tap_chain1_ = 0;  // the checksum chain after the last frame read
+    std::uint32_t tap_chain2_ = 0;
+    int tap_frames_ = 0;  // frames of that incarnation already read
+    // Where frames may be missing, as an index into tap_pending_: certain (frames could not be
+    // read), or a WAL restart (a hole only if another process wrote meanwhile; see FlushTap).
+    std::vector<std::pair<std::size_t, bool>> tap_holes_;
+    std::int64_t tap_data_version_ = -1;
+    std::vector<WalFrames> tap_pending_;
+    int wal_fd_ = -1;  // sync thread only
     std::mutex sync_mu_;
     std::condition_variable sync_cv_;
     std::vector<Finished> synced_;  // under sync_mu_: finished groups, in commit order

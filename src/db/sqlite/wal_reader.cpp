@@ -24,6 +24,13 @@ std::uint32_t LittleEndian32(std::string_view b, std::size_t at) {
 // SQLite's WAL checksum: over pairs of 32-bit words (of the byte order the magic names), each pair
 // feeding both sums; it continues from `s1`, `s2` (the previous frame's, or zero for the header).
 void Checksum(std::string_view bytes, bool big_endian, std::uint32_t& s1, std::uint32_t& s2) {
+    if (!big_endian) {  // the common case (x86, ARM): whole words, no byte shuffling
+        for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+            s1 += LittleEndian32(bytes, i) + s2;
+            s2 += LittleEndian32(bytes, i + 4) + s1;
+        }
+        return;
+    }
     for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
         const std::uint32_t x0 = big_endian ? BigEndian32(bytes, i) : LittleEndian32(bytes, i);
         const std::uint32_t x1 = big_endian ? BigEndian32(bytes, i + 4) : LittleEndian32(bytes, i + 4);
@@ -37,6 +44,32 @@ Result<void> Refused(const std::string& why) {
 }
 
 }  // namespace
+
+void WalChecksum(std::string_view bytes, bool big_endian, std::uint32_t& s1, std::uint32_t& s2) {
+    Checksum(bytes, big_endian, s1, s2);
+}
+
+Result<void> CheckWalFrames(std::string_view frames, std::uint32_t page_size, WalChain& chain) {
+    const std::size_t frame_bytes = kWalFrameHeaderBytes + page_size;
+    if (page_size < 512 || frames.size() % frame_bytes != 0) {
+        return Refused("not a whole number of frames");
+    }
+    const bool big = chain.magic == kWalMagicBig;
+    for (std::size_t at = 0, n = 1; at < frames.size(); at += frame_bytes, ++n) {
+        const std::string_view frame = frames.substr(at, frame_bytes);
+        std::uint32_t s1 = chain.s1;
+        std::uint32_t s2 = chain.s2;
+        Checksum(frame.substr(0, 8), big, s1, s2);
+        Checksum(frame.substr(kWalFrameHeaderBytes), big, s1, s2);
+        if (BigEndian32(frame, 0) == 0 || BigEndian32(frame, 8) != chain.salt1 ||
+            BigEndian32(frame, 12) != chain.salt2 || s1 != BigEndian32(frame, 16) || s2 != BigEndian32(frame, 20)) {
+            return Refused("frame " + std::to_string(n) + " does not continue the checksum chain");
+        }
+        chain.s1 = s1;
+        chain.s2 = s2;
+    }
+    return Ok();
+}
 
 Result<WalHeader> ParseWalHeader(std::string_view wal) {
     if (wal.size() < kWalHeaderBytes) {

@@ -43,6 +43,24 @@ constexpr std::uint32_t kWalMagicBig = 0x377f0683;
 constexpr std::size_t kWalHeaderBytes = 32;
 constexpr std::size_t kWalFrameHeaderBytes = 24;
 
+/// Where a WAL's checksum chain stands: its incarnation (byte order, salts) and the running
+/// checksum after the last frame (or the header) checked.
+struct WalChain {
+    std::uint32_t magic = kWalMagicLittle;
+    std::uint32_t salt1 = 0;
+    std::uint32_t salt2 = 0;
+    std::uint32_t s1 = 0;
+    std::uint32_t s2 = 0;
+};
+
+/// SQLite's WAL checksum over `bytes` (a multiple of 8 bytes), continuing from `s1`, `s2`.
+void WalChecksum(std::string_view bytes, bool big_endian, std::uint32_t& s1, std::uint32_t& s2);
+
+/// Checks that `frames` (whole frames of `page_size`) continue `chain`: each frame's salts and
+/// checksum; `chain` then stands after the last. kInvalidArgument naming the first frame that does
+/// not (chain is left after the frame before it).
+Result<void> CheckWalFrames(std::string_view frames, std::uint32_t page_size, WalChain& chain);
+
 /// kInvalidArgument when `wal` does not begin with a valid WAL header (magic, version 3007000, a
 /// page size that is a power of two from 512 to 65536, the header's checksum).
 Result<WalHeader> ParseWalHeader(std::string_view wal);

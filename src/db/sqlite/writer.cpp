@@ -55,11 +55,16 @@ void SqliteDatabase::SetCommitObserver(std::function<void()> observer) {
 }
 
 void SqliteDatabase::RunWriter() {
+    if (options_.wal_tap) {
+        tap_data_version_ = DataVersion();
+    }
     Analyze();  // statistics for the planner as the data stands at start
+    FlushTap();
     std::vector<Pending> batch;
     std::vector<Result<void>> results;
     while (TakeGroup(batch)) {
         Finished f = CommitBatch(batch, results);
+        FlushTap();
         f.after_commit = writer_->TakeAfterCommit();
         if (!f.committed) {
             f.after_commit.clear();

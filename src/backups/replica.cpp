@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: MIT
+// The replicator: a queue the WAL tap fills, a shipper thread appending the transactions to segment
+// files and syncing them, and a snapshot per generation taken beside it.
+#include "backups/replica.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <system_error>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "backups/replica_format.hpp"
+#include "obs/log.hpp"
+#include "obs/metrics.hpp"
+
+namespace basalt::backups {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kRetryAfter = std::chrono::seconds(10);
+constexpr auto kPruneEvery = std::chrono::minutes(10);
+constexpr auto kIdleWake = std::chrono::seconds(1);
+
+std::int64_t MicrosOf(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+// "20261203T174512.345Z": sorts as time does.
+std::string GenerationName(std::chrono::system_clock::time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    std::snprintf(
+        buf,
+        sizeof buf,
+        "%04d%02d%02dT%02d%02d%02d.%03dZ",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        static_cast<int>(ms)
+    );
+    return buf;
+}
+
+bool IsGenerationName(const std::string& name) {
+    return name.size() == 20 && name[8] == 'T' && name[15] == '.' && name[19] == 'Z' &&
+           std::all_of(name.begin(), name.begin() + 8, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool SyncPath(const fs::path& p, bool directory) {
+    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::optional<std::int64_t> ReadSnapshotTime(const fs::path& generation) {
+    std::ifstream in(generation / "snapshot.time");
+    long long us = 0;
+    if (!(in >> us) || us <= 0 || !fs::exists(generation / "snapshot.db")) {
+        return std::nullopt;
+    }
+    return us;
+}
+
+std::vector<std::string> GenerationNames(const fs::path& dest) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (fs::directory_iterator it(dest, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        if (it->is_directory(ec) && IsGenerationName(name)) {
+            names.push_back(std::move(name));
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<fs::path> SegmentFiles(const fs::path& generation) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (fs::directory_iterator it(generation, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->path().extension() == ".seg") {
+            files.push_back(it->path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+Result<std::string> ReadWhole(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+        return MakeError(ErrorCode::kUnavailable, "cannot read " + p.string());
+    }
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+Replicator::Replicator(ReplicaOptions options) : options_(std::move(options)) {}
+
+Replicator::~Replicator() {
+    Stop();
+}
+
+Result<void> Replicator::Prepare() {
+    std::error_code ec;
+    fs::create_directories(options_.dest, ec);
+    if (ec || ::access(options_.dest.c_str(), W_OK) != 0) {
+        return MakeError(
+            ErrorCode::kUnavailable, "the replica directory " + options_.dest.string() + " cannot be written"
+        );
+    }
+    return Ok();
+}
+
+db::WalTap Replicator::Tap() {
+    return [this](db::WalFrames frames) {
+        Enqueue(std::move(frames));
+    };
+}
+
+void Replicator::Enqueue(db::WalFrames frames) {
+    {
+        std::lock_guard lock(mu_);
+        if (stop_) {
+            return;
+        }
+        if (!frames.gap) {
+            if (overflowed_ && queued_bytes_ > options_.max_queued_bytes / 2) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+            if (overflowed_) {
+                db::WalFrames gap;
+                gap.gap = true;
+                gap.committed = frames.committed;
+                queue_.push_back(std::move(gap));
+                overflowed_ = false;
+            } else if (queued_bytes_ + frames.bytes.size() > options_.max_queued_bytes) {
+                overflowed_ = true;
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                return;
+            }
+        }
+        queued_bytes_ += frames.bytes.size();
+        queue_.push_back(std::move(frames));
+    }
+    cv_.notify_one();
+}
+
+void Replicator::Start() {
+    if (started_) {
+        return;
+    }
+    started_ = true;
+    thread_ = std::thread([this] { Run(); });
+}
+
+void Replicator::Stop() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+    if (snapshot_thread_.joinable()) {
+        snapshot_thread_.join();
+    }
+}
+
+void Replicator::Run() {
+    {
+        // What came before a gap notice queued ahead of the first generation belongs to data this
+        // generation's snapshot does not start from (a restore that was rolled back).
+        std::lock_guard lock(mu_);
+        for (auto it = queue_.rbegin(); it != queue_.rend(); ++it) {
+            if (it->gap) {
+                queue_.erase(queue_.begin(), it.base());
+                break;
+            }
+        }
+    }
+    NewGeneration();
+    next_prune_ = std::chrono::steady_clock::now();
+    for (;;) {
+        std::deque<db::WalFrames> items;
+        bool stopping = false;
+        {
+            std::unique_lock lock(mu_);
+            const auto wake = oldest_unsynced_ ? options_.sync_every : std::chrono::milliseconds(kIdleWake);
+            cv_.wait_for(lock, wake, [&] { return stop_ || !queue_.empty(); });
+            items.swap(queue_);
+            queued_bytes_ = 0;
+            stopping = stop_;
+        }
+        for (auto& item : items) {
+            if (item.gap) {
+                obs::Warn("replica: frames were missed; a new generation starts", {});
+                NewGeneration();
+                continue;
+            }
+            if (generation_.empty()) {
+                dropped_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+            }
+            buffer_.clear();
+            const std::size_t n = AppendTxnRecords(item, buffer_);
+            if (!WriteAll(buffer_)) {
+                obs::Error(
+                    "replica: cannot write a segment; a new generation starts later",
+                    {{"dir", generation_dir_.string()}, {"error", std::system_category().message(errno)}}
+                );
+                CloseSegment();
+                generation_.clear();
+                retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
+                continue;
+            }
+            transactions_.fetch_add(n, std::memory_order_relaxed);
+            bytes_.fetch_add(buffer_.size(), std::memory_order_relaxed);
+            segment_size_ += buffer_.size();
+            if (!oldest_unsynced_ || item.committed < *oldest_unsynced_) {
+                oldest_unsynced_ = item.committed;
+            }
+            last_durable_us_.store(MicrosOf(item.committed), std::memory_order_relaxed);
+            if (segment_size_ >= options_.segment_bytes) {
+                CloseSegment();
+                if (!OpenSegment()) {
+                    generation_.clear();
+                    retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
+                }
+            }
+        }
+        const auto steady = std::chrono::steady_clock::now();
+        if (oldest_unsynced_ && (stopping || steady - last_sync_ >= options_.sync_every)) {
+            Sync(std::chrono::system_clock::now());
+        }
+        if (snapshot_state_.load() < 0) {
+            obs::Error(
+                "replica: the snapshot failed; a new generation starts later", {{"dir", generation_dir_.string()}}
+            );
+            snapshot_state_.store(0);
+            CloseSegment();
+            generation_.clear();
+            retry_at_ = steady + kRetryAfter;
+        }
+        if (stopping) {
+            CloseSegment();
+            return;
+        }
+        const auto now = std::chrono::system_clock::now();
+        if (generation_.empty()
+                ? steady >= retry_at_
+                : (snapshot_state_.load() == 1 && now - generation_started_ >= options_.snapshot_every)) {
+            NewGeneration();
+        }
+        if (steady >= next_prune_) {
+            Prune(now);
+            next_prune_ = steady + kPruneEvery;
+        }
+    }
+}
+
+void Replicator::NewGeneration() {
+    CloseSegment();
+    if (snapshot_thread_.joinable()) {
+        snapshot_thread_.join();  // the last one's copy, still running
+    }
+    auto now = std::chrono::system_clock::now();
+    std::string name = GenerationName(now);
+    std::error_code ec;
+    while (fs::exists(options_.dest / name, ec) || (!generation_.empty() && name <= generation_)) {
+        now += std::chrono::milliseconds(1);
+        name = GenerationName(now);
+    }
+    const fs::path dir = options_.dest / name;
+    fs::create_directories(dir, ec);
+    generation_ = name;
+    generation_dir_ = dir;
+    generation_started_ = std::chrono::system_clock::now();
+    segment_seq_ = 0;
+    snapshot_state_.store(0);
+    if (ec || !OpenSegment()) {
+        obs::Error("replica: cannot start a generation", {{"dir", dir.string()}});
+        generation_.clear();
+        retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
+        return;
+    }
+    (void)SyncPath(options_.dest, true);
+    generations_.fetch_add(1, std::memory_order_relaxed);
+    snapshot_thread_ = std::thread([this, dir] {
+        const fs::path tmp = dir / "snapshot.db.tmp";
+        bool ok = static_cast<bool>(db::CopyDatabase(options_.database.string(), tmp.string())) && SyncPath(tmp, false);
+        std::error_code e;
+        if (ok) {
+            fs::rename(tmp, dir / "snapshot.db", e);
+            ok = !e;
+        }
+        if (ok) {
+            const fs::path time_tmp = dir / "snapshot.time.tmp";
+            {
+                std::ofstream out(time_tmp, std::ios::trunc);
+                out << MicrosOf(std::chrono::system_clock::now()) << "\n";
+                ok = static_cast<bool>(out.flush());
+            }
+            ok = ok && SyncPath(time_tmp, false);
+            fs::rename(time_tmp, dir / "snapshot.time", e);
+            ok = ok && !e && SyncPath(dir, true);
+        }
+        if (!ok) {
+            fs::remove(tmp, e);
+        } else {
+            obs::Info("replica: generation ready", {{"dir", dir.string()}});
+        }
+        snapshot_state_.store(ok ? 1 : -1);
+        cv_.notify_all();
+    });
+}
+
+bool Replicator::OpenSegment() {
+    char name[32];
+    std::snprintf(name, sizeof name, "%016llu.seg", static_cast<unsigned long long>(++segment_seq_));
+    segment_fd_ = ::open((generation_dir_ / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    segment_size_ = 0;
+    if (segment_fd_ < 0) {
+        return false;
+    }
+    (void)SyncPath(generation_dir_, true);
+    return true;
+}
+
+void Replicator::CloseSegment() {
+    if (segment_fd_ < 0) {
+        return;
+    }
+    if (oldest_unsynced_) {
+        Sync(std::chrono::system_clock::now());
+    }
+    ::close(segment_fd_);
+    segment_fd_ = -1;
+}
+
+bool Replicator::WriteAll(const std::string& bytes) {
+    if (segment_fd_ < 0) {
+        errno = EBADF;
+        return false;
+    }
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::write(segment_fd_, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            // A partial record would end the segment for a reader: truncate back to the last whole one.
+            if (done > 0) {
+                (void)::ftruncate(segment_fd_, static_cast<off_t>(segment_size_));
+            }
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void Replicator::Sync(std::chrono::system_clock::time_point now) {
+    if (segment_fd_ >= 0) {
+        (void)::fdatasync(segment_fd_);
+    }
+    if (oldest_unsynced_) {
+        lag_us_.store(MicrosOf(now) - MicrosOf(*oldest_unsynced_), std::memory_order_relaxed);
+    }
+    oldest_unsynced_.reset();
+    last_sync_ = std::chrono::steady_clock::now();
+}
+
+// A generation can go once the next one's snapshot is older than the retention: every moment
+// within the retention is then covered by a later generation. The current one always stays.
+void Replicator::Prune(std::chrono::system_clock::time_point now) {
+    const std::int64_t horizon =
+        MicrosOf(now) - std::chrono::duration_cast<std::chrono::microseconds>(options_.retention).count();
+    const std::vector<std::string> names = GenerationNames(options_.dest);
+    for (std::size_t i = 0; i + 1 < names.size(); ++i) {
+        if (names[i] == generation_) {
+            break;
+        }
+        const auto next = ReadSnapshotTime(options_.dest / names[i + 1]);
+        if (next && *next < horizon) {
+            std::error_code ec;
+            fs::remove_all(options_.dest / names[i], ec);
+            obs::Info("replica: generation past the retention removed", {{"generation", names[i]}});
+        }
+    }
+}
+
+void Replicator::CollectMetrics(obs::Exposition& out) const {
+    out.CounterValue(
+        "basalt_replica_transactions_total",
+        "Transactions shipped to the point-in-time replica.",
+        static_cast<double>(transactions_.load(std::memory_order_relaxed))
+    );
+    out.CounterValue(
+        "basalt_replica_bytes_total",
+        "Bytes written to the replica's segments.",
+        static_cast<double>(bytes_.load(std::memory_order_relaxed))
+    );
+    out.CounterValue(
+        "basalt_replica_generations_total",
+        "Generations (snapshots) the replica started.",
+        static_cast<double>(generations_.load(std::memory_order_relaxed))
+    );
+    out.CounterValue(
+        "basalt_replica_dropped_total",
+        "Commits not shipped (the shipper fell behind or could not write): a new generation follows.",
+        static_cast<double>(dropped_.load(std::memory_order_relaxed))
+    );
+    out.GaugeValue(
+        "basalt_replica_lag_seconds",
+        "Oldest commit to its fdatasync in the replica, at the last sync.",
+        static_cast<double>(lag_us_.load(std::memory_order_relaxed)) / 1e6
+    );
+}
+
+Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
+    std::error_code ec;
+    if (!fs::is_directory(dest, ec)) {
+        return MakeError(ErrorCode::kNotFound, "no replica at " + dest.string());
+    }
+    std::vector<ReplicaGeneration> out;
+    for (const std::string& name : GenerationNames(dest)) {
+        ReplicaGeneration g;
+        g.name = name;
+        g.snapshot_us = ReadSnapshotTime(dest / name);
+        for (const fs::path& seg : SegmentFiles(dest / name)) {
+            BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadWhole(seg));
+            g.bytes += bytes.size();
+            (void)ReadTxnRecords(bytes, [&](const ReplicaTxn& t) {
+                if (g.first_us == 0) {
+                    g.first_us = t.time_us;
+                }
+                g.last_us = t.time_us;
+                ++g.transactions;
+                return true;
+            });
+        }
+        out.push_back(std::move(g));
+    }
+    return out;
+}
+
+Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::int64_t> to, const fs::path& out) {
+    BASALT_ASSIGN_OR_RETURN(const auto generations, ListReplica(dest));
+    const ReplicaGeneration* chosen = nullptr;
+    for (const auto& g : generations) {
+        if (g.snapshot_us && (!to || *g.snapshot_us <= *to) &&
+            (chosen == nullptr || *g.snapshot_us > *chosen->snapshot_us)) {
+            chosen = &g;
+        }
+    }
+    if (chosen == nullptr) {
+        return MakeError(
+            ErrorCode::kNotFound,
+            to ? "the replica holds no snapshot taken at or before that moment" : "the replica holds no snapshot yet"
+        );
+    }
+    std::error_code ec;
+    if (fs::exists(out, ec)) {
+        return MakeError(ErrorCode::kInvalidArgument, out.string() + " exists: restore into a new place");
+    }
+    const fs::path gen = dest / chosen->name;
+    const fs::path tmp = out.string() + ".restoring";
+    fs::remove(tmp, ec);
+    fs::copy_file(gen / "snapshot.db", tmp, ec);
+    if (ec) {
+        return MakeError(ErrorCode::kUnavailable, "cannot copy the snapshot: " + ec.message());
+    }
+    auto fail = [&](Error e) -> Result<ReplicaRestored> {
+        std::error_code ignored;
+        fs::remove(tmp, ignored);
+        return e;
+    };
+    const int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return fail(MakeError(ErrorCode::kUnavailable, "cannot open " + tmp.string()));
+    }
+    unsigned char header[100] = {};
+    if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
+        ::close(fd);
+        return fail(MakeError(ErrorCode::kInvalidArgument, "the snapshot of " + chosen->name + " is not a database"));
+    }
+    const std::uint32_t snapshot_page = (std::uint32_t{header[16]} << 8) | header[17];
+    ReplicaRestored result;
+    result.generation = chosen->name;
+    result.snapshot_us = *chosen->snapshot_us;
+    result.restored_us = result.snapshot_us;
+    const std::uint32_t page_size = snapshot_page == 1 ? 65536 : snapshot_page;
+    std::uint32_t db_size = 0;
+    bool past = false;
+    bool io_failed = false;
+    for (const fs::path& seg : SegmentFiles(gen)) {
+        auto bytes = ReadWhole(seg);
+        if (!bytes) {
+            ::close(fd);
+            return fail(bytes.error());
+        }
+        (void)ReadTxnRecords(*bytes, [&](const ReplicaTxn& t) {
+            if (to && t.time_us > *to) {
+                past = true;
+                return false;
+            }
+            if (t.page_size != page_size) {
+                io_failed = true;  // another page size than the snapshot's: not this database's
+                return false;
+            }
+            const std::size_t frame_bytes = 24 + t.page_size;
+            for (std::size_t at = 0; at < t.frames.size(); at += frame_bytes) {
+                const auto* h = reinterpret_cast<const unsigned char*>(t.frames.data() + at);
+                const std::uint32_t pgno = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) |
+                                           (std::uint32_t{h[2]} << 8) | std::uint32_t{h[3]};
+                const off_t offset = static_cast<off_t>(pgno - 1) * t.page_size;
+                if (::pwrite(fd, t.frames.data() + at + 24, t.page_size, offset) != static_cast<ssize_t>(t.page_size)) {
+                    io_failed = true;
+                    return false;
+                }
+            }
+            db_size = t.db_size;
+            result.restored_us = t.time_us;
+            ++result.transactions;
+            return true;
+        });
+        if (past || io_failed) {
+            break;
+        }
+    }
+    bool ok = !io_failed;
+    if (ok && db_size != 0) {
+        ok = ::ftruncate(fd, static_cast<off_t>(db_size) * page_size) == 0;
+    }
+    ok = ok && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) {
+        return fail(MakeError(ErrorCode::kUnavailable, "cannot write " + tmp.string()));
+    }
+    if (auto checked = db::CheckDatabaseFile(tmp.string()); !checked) {
+        return fail(
+            MakeError(ErrorCode::kInvalidArgument, "the replayed database is damaged: " + checked.error().message)
+        );
+    }
+    fs::rename(tmp, out, ec);
+    if (ec) {
+        return fail(MakeError(ErrorCode::kUnavailable, "cannot move the restored database into place: " + ec.message())
+        );
+    }
+    (void)SyncPath(out.parent_path().empty() ? fs::path(".") : out.parent_path(), true);
+    return result;
+}
+
+}  // namespace basalt::backups
