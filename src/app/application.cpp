@@ -141,6 +141,16 @@ Result<records::SweepCounts> DataDir::SweepFiles(const records::SweepOptions& op
     return records::SweepOrphanedFiles(*impl_->db, *collections.Current(), *store, impl_->clock.Now(), options);
 }
 
+storage::S3Config ReplicaBucket(const config::ReplicaConfig& replica) {
+    storage::S3Config s3;
+    s3.endpoint = replica.s3_endpoint;
+    s3.region = replica.s3_region;
+    s3.access_key = replica.s3_access_key;
+    s3.secret = replica.s3_secret;
+    s3.force_path_style = replica.s3_path_style;
+    return s3;
+}
+
 Result<std::shared_ptr<storage::Storage>> DataDir::BackupBucket() {
     settings::SettingsStore settings(*impl_->db);
     BASALT_TRY(settings.Load());
@@ -921,7 +931,12 @@ Result<void> Application::Start() {
     db::WalTap wal_tap;
     if (!s.config.replica.dest.empty()) {
         backups::ReplicaOptions ro;
-        ro.dest = s.config.replica.dest;
+        BASALT_ASSIGN_OR_RETURN(
+            auto place, backups::OpenReplicaPlace(s.config.replica.dest, ReplicaBucket(s.config.replica))
+        );
+        ro.dest = place.bucket ? std::filesystem::absolute(s.config.data_dir) / ".replica" : place.dir;
+        ro.remote = std::move(place.bucket);
+        ro.remote_prefix = std::move(place.prefix);
         ro.database = std::filesystem::absolute(s.config.data_dir) / "data.db";
         ro.retention = s.config.replica.retention;
         ro.snapshot_every = s.config.replica.snapshot_every;

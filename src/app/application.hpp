@@ -26,9 +26,13 @@ struct SweepOptions;
 }  // namespace basalt::records
 namespace basalt::storage {
 class Storage;
-}
+struct S3Config;
+}  // namespace basalt::storage
 
 namespace basalt::app {
+
+/// The bucket settings of an s3:// replica (`serve --replicate`, `basalt restore --from`).
+storage::S3Config ReplicaBucket(const config::ReplicaConfig& replica);
 
 /// The data directory opened for use: the database with every system migration applied.
 /// Used by `serve` and by the CLI's offline commands (`superuser upsert`, `files sweep`, ...).

@@ -13,7 +13,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "backups/file_ops.hpp"
 #include "backups/replica_format.hpp"
+#include "backups/replica_internal.hpp"
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
 
@@ -21,11 +23,7 @@ namespace basalt::backups {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-constexpr auto kRetryAfter = std::chrono::seconds(10);
-constexpr auto kPruneEvery = std::chrono::minutes(10);
-constexpr auto kIdleWake = std::chrono::seconds(1);
+namespace replica_layout {
 
 std::int64_t MicrosOf(std::chrono::system_clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
@@ -58,23 +56,27 @@ bool IsGenerationName(const std::string& name) {
            std::all_of(name.begin(), name.begin() + 8, [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool SyncPath(const fs::path& p, bool directory) {
-    const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) {
-        return false;
-    }
-    const bool ok = ::fsync(fd) == 0;
-    ::close(fd);
-    return ok;
-}
-
-std::optional<std::int64_t> ReadSnapshotTime(const fs::path& generation) {
-    std::ifstream in(generation / "snapshot.time");
+std::optional<std::int64_t> ParseSnapshotTime(const std::string& text) {
     long long us = 0;
-    if (!(in >> us) || us <= 0 || !fs::exists(generation / "snapshot.db")) {
+    std::size_t used = 0;
+    try {
+        us = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+    if (us <= 0) {
         return std::nullopt;
     }
     return us;
+}
+
+std::optional<std::int64_t> ReadSnapshotTime(const fs::path& generation, bool need_snapshot) {
+    std::ifstream in(generation / "snapshot.time");
+    std::string text;
+    if (!std::getline(in, text) || (need_snapshot && !fs::exists(generation / "snapshot.db"))) {
+        return std::nullopt;
+    }
+    return ParseSnapshotTime(text);
 }
 
 std::vector<std::string> GenerationNames(const fs::path& dest) {
@@ -101,6 +103,16 @@ std::vector<fs::path> SegmentFiles(const fs::path& generation) {
     std::sort(files.begin(), files.end());
     return files;
 }
+
+}  // namespace replica_layout
+
+using namespace replica_layout;  // NOLINT(google-build-using-namespace): this module's own helpers
+
+namespace {
+
+constexpr auto kRetryAfter = std::chrono::seconds(10);
+constexpr auto kPruneEvery = std::chrono::minutes(10);
+constexpr auto kIdleWake = std::chrono::seconds(1);
 
 Result<std::string> ReadWhole(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -169,6 +181,11 @@ void Replicator::Start() {
         return;
     }
     started_ = true;
+    if (options_.remote) {
+        for (int lane = 0; lane < 2; ++lane) {
+            upload_threads_[lane] = std::thread([this, lane] { RunUploads(lane); });
+        }
+    }
     thread_ = std::thread([this] { Run(); });
 }
 
@@ -184,6 +201,7 @@ void Replicator::Stop() {
     if (snapshot_thread_.joinable()) {
         snapshot_thread_.join();
     }
+    StopUploads();
 }
 
 void Replicator::Run() {
@@ -197,6 +215,9 @@ void Replicator::Run() {
                 break;
             }
         }
+    }
+    if (options_.remote) {
+        QueueLeftovers();  // staged by an earlier run and not uploaded yet
     }
     NewGeneration();
     next_prune_ = std::chrono::steady_clock::now();
@@ -221,36 +242,28 @@ void Replicator::Run() {
                 dropped_.fetch_add(1, std::memory_order_relaxed);
                 continue;
             }
-            buffer_.clear();
-            const std::size_t n = AppendTxnRecords(item, buffer_);
-            if (!WriteAll(buffer_)) {
-                obs::Error(
-                    "replica: cannot write a segment; a new generation starts later",
-                    {{"dir", generation_dir_.string()}, {"error", std::system_category().message(errno)}}
-                );
-                CloseSegment();
-                generation_.clear();
-                retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
-                continue;
+            if (!window_.Empty() && item.page_size != window_.PageSize()) {
+                FlushWindow();
             }
-            transactions_.fetch_add(n, std::memory_order_relaxed);
-            bytes_.fetch_add(buffer_.size(), std::memory_order_relaxed);
-            segment_size_ += buffer_.size();
+            window_.Add(item);
+            transactions_.fetch_add(1, std::memory_order_relaxed);
             if (!oldest_unsynced_ || item.committed < *oldest_unsynced_) {
                 oldest_unsynced_ = item.committed;
             }
-            last_durable_us_.store(MicrosOf(item.committed), std::memory_order_relaxed);
-            if (segment_size_ >= options_.segment_bytes) {
-                CloseSegment();
-                if (!OpenSegment()) {
-                    generation_.clear();
-                    retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
-                }
+            if (window_oldest_us_ == 0) {
+                window_oldest_us_ = MicrosOf(item.committed);
+            }
+            if (window_.Bytes() >= options_.segment_bytes) {
+                FlushWindow();
             }
         }
         const auto steady = std::chrono::steady_clock::now();
         if (oldest_unsynced_ && (stopping || steady - last_sync_ >= options_.sync_every)) {
+            FlushWindow();
             Sync(std::chrono::system_clock::now());
+            if (options_.remote) {
+                CloseSegment();  // an object per sync: uploaded now
+            }
         }
         if (snapshot_state_.load() < 0) {
             obs::Error(
@@ -262,6 +275,7 @@ void Replicator::Run() {
             retry_at_ = steady + kRetryAfter;
         }
         if (stopping) {
+            FlushWindow();
             CloseSegment();
             return;
         }
@@ -278,7 +292,45 @@ void Replicator::Run() {
     }
 }
 
+// Writes the window as one restore point into the current segment (a new segment past
+// segment_bytes); without a generation (a failed one) the window is dropped.
+void Replicator::FlushWindow() {
+    if (window_.Empty()) {
+        return;
+    }
+    buffer_.clear();
+    window_.Flush(buffer_);
+    const std::int64_t oldest = std::exchange(window_oldest_us_, 0);
+    if (generation_.empty()) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (segment_fd_ < 0 && !OpenSegment()) {
+        errno = errno == 0 ? EIO : errno;
+    }
+    if (!WriteAll(buffer_)) {
+        obs::Error(
+            "replica: cannot write a segment; a new generation starts later",
+            {{"dir", generation_dir_.string()}, {"error", std::system_category().message(errno)}}
+        );
+        CloseSegment();
+        generation_.clear();
+        retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
+        return;
+    }
+    points_.fetch_add(1, std::memory_order_relaxed);
+    if (segment_oldest_us_ == 0) {
+        segment_oldest_us_ = oldest;
+    }
+    bytes_.fetch_add(buffer_.size(), std::memory_order_relaxed);
+    segment_size_ += buffer_.size();
+    if (segment_size_ >= options_.segment_bytes) {
+        CloseSegment();  // the next flush opens the next one
+    }
+}
+
 void Replicator::NewGeneration() {
+    FlushWindow();  // into the generation that ends
     CloseSegment();
     if (snapshot_thread_.joinable()) {
         snapshot_thread_.join();  // the last one's copy, still running
@@ -297,7 +349,7 @@ void Replicator::NewGeneration() {
     generation_started_ = std::chrono::system_clock::now();
     segment_seq_ = 0;
     snapshot_state_.store(0);
-    if (ec || !OpenSegment()) {
+    if (ec) {
         obs::Error("replica: cannot start a generation", {{"dir", dir.string()}});
         generation_.clear();
         retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
@@ -307,7 +359,8 @@ void Replicator::NewGeneration() {
     generations_.fetch_add(1, std::memory_order_relaxed);
     snapshot_thread_ = std::thread([this, dir] {
         const fs::path tmp = dir / "snapshot.db.tmp";
-        bool ok = static_cast<bool>(db::CopyDatabase(options_.database.string(), tmp.string())) && SyncPath(tmp, false);
+        bool ok = static_cast<bool>(db::CopyDatabase(options_.database.string(), tmp.string())) &&
+                  static_cast<bool>(SyncPath(tmp, false));
         std::error_code e;
         if (ok) {
             fs::rename(tmp, dir / "snapshot.db", e);
@@ -320,14 +373,19 @@ void Replicator::NewGeneration() {
                 out << MicrosOf(std::chrono::system_clock::now()) << "\n";
                 ok = static_cast<bool>(out.flush());
             }
-            ok = ok && SyncPath(time_tmp, false);
+            ok = ok && static_cast<bool>(SyncPath(time_tmp, false));
             fs::rename(time_tmp, dir / "snapshot.time", e);
-            ok = ok && !e && SyncPath(dir, true);
+            ok = ok && !e && static_cast<bool>(SyncPath(dir, true));
         }
         if (!ok) {
             fs::remove(tmp, e);
         } else {
             obs::Info("replica: generation ready", {{"dir", dir.string()}});
+            if (options_.remote) {
+                const std::string base = options_.remote_prefix + "/" + dir.filename().string() + "/";
+                QueueUpload(1, {dir / "snapshot.db", base + "snapshot.db", 0, false});
+                QueueUpload(1, {dir / "snapshot.time", base + "snapshot.time", 0, true});
+            }
         }
         snapshot_state_.store(ok ? 1 : -1);
         cv_.notify_all();
@@ -337,7 +395,8 @@ void Replicator::NewGeneration() {
 bool Replicator::OpenSegment() {
     char name[32];
     std::snprintf(name, sizeof name, "%016llu.seg", static_cast<unsigned long long>(++segment_seq_));
-    segment_fd_ = ::open((generation_dir_ / name).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    segment_path_ = generation_dir_ / name;
+    segment_fd_ = ::open(segment_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     segment_size_ = 0;
     if (segment_fd_ < 0) {
         return false;
@@ -350,11 +409,22 @@ void Replicator::CloseSegment() {
     if (segment_fd_ < 0) {
         return;
     }
-    if (oldest_unsynced_) {
+    if (oldest_unsynced_ || segment_size_ > 0) {
         Sync(std::chrono::system_clock::now());
     }
     ::close(segment_fd_);
     segment_fd_ = -1;
+    if (options_.remote && segment_size_ > 0) {
+        QueueUpload(
+            0,
+            {segment_path_,
+             options_.remote_prefix + "/" + generation_dir_.filename().string() + "/" +
+                 segment_path_.filename().string(),
+             segment_oldest_us_,
+             false}
+        );
+    }
+    segment_oldest_us_ = 0;
 }
 
 bool Replicator::WriteAll(const std::string& bytes) {
@@ -385,7 +455,9 @@ void Replicator::Sync(std::chrono::system_clock::time_point now) {
         (void)::fdatasync(segment_fd_);
     }
     if (oldest_unsynced_) {
-        lag_us_.store(MicrosOf(now) - MicrosOf(*oldest_unsynced_), std::memory_order_relaxed);
+        const std::int64_t lag = MicrosOf(now) - MicrosOf(*oldest_unsynced_);
+        lag_us_.store(lag, std::memory_order_relaxed);
+        lag_max_us_.store(std::max(lag, lag_max_us_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
     }
     oldest_unsynced_.reset();
     last_sync_ = std::chrono::steady_clock::now();
@@ -401,9 +473,15 @@ void Replicator::Prune(std::chrono::system_clock::time_point now) {
         if (names[i] == generation_) {
             break;
         }
-        const auto next = ReadSnapshotTime(options_.dest / names[i + 1]);
+        const auto next = ReadSnapshotTime(options_.dest / names[i + 1], false);
         if (next && *next < horizon) {
             std::error_code ec;
+            if (options_.remote) {
+                if (auto gone = options_.remote->DeletePrefix(options_.remote_prefix + "/" + names[i]); !gone) {
+                    obs::Warn("replica: cannot remove a generation from the bucket", {{"error", gone.error().message}});
+                    continue;  // tried again at the next pruning
+                }
+            }
             fs::remove_all(options_.dest / names[i], ec);
             obs::Info("replica: generation past the retention removed", {{"generation", names[i]}});
         }
@@ -413,8 +491,13 @@ void Replicator::Prune(std::chrono::system_clock::time_point now) {
 void Replicator::CollectMetrics(obs::Exposition& out) const {
     out.CounterValue(
         "basalt_replica_transactions_total",
-        "Transactions shipped to the point-in-time replica.",
+        "Group commits shipped to the point-in-time replica.",
         static_cast<double>(transactions_.load(std::memory_order_relaxed))
+    );
+    out.CounterValue(
+        "basalt_replica_points_total",
+        "Restore points written (one per sync: the pages of the commits since the last).",
+        static_cast<double>(points_.load(std::memory_order_relaxed))
     );
     out.CounterValue(
         "basalt_replica_bytes_total",
@@ -436,6 +519,11 @@ void Replicator::CollectMetrics(obs::Exposition& out) const {
         "Oldest commit to its fdatasync in the replica, at the last sync.",
         static_cast<double>(lag_us_.load(std::memory_order_relaxed)) / 1e6
     );
+    out.GaugeValue(
+        "basalt_replica_lag_max_seconds",
+        "The largest commit-to-fdatasync delay of the replica since the server started.",
+        static_cast<double>(lag_max_us_.load(std::memory_order_relaxed)) / 1e6
+    );
 }
 
 Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
@@ -447,7 +535,7 @@ Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
     for (const std::string& name : GenerationNames(dest)) {
         ReplicaGeneration g;
         g.name = name;
-        g.snapshot_us = ReadSnapshotTime(dest / name);
+        g.snapshot_us = ReadSnapshotTime(dest / name, true);
         for (const fs::path& seg : SegmentFiles(dest / name)) {
             BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadWhole(seg));
             g.bytes += bytes.size();
@@ -456,7 +544,8 @@ Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
                     g.first_us = t.time_us;
                 }
                 g.last_us = t.time_us;
-                ++g.transactions;
+                ++g.points;
+                g.transactions += t.commits;
                 return true;
             });
         }
@@ -529,20 +618,22 @@ Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::
                 io_failed = true;  // another page size than the snapshot's: not this database's
                 return false;
             }
-            const std::size_t frame_bytes = 24 + t.page_size;
-            for (std::size_t at = 0; at < t.frames.size(); at += frame_bytes) {
-                const auto* h = reinterpret_cast<const unsigned char*>(t.frames.data() + at);
+            const std::size_t entry = kPageEntryHeader + t.page_size;
+            for (std::size_t at = 0; at < t.pages.size(); at += entry) {
+                const auto* h = reinterpret_cast<const unsigned char*>(t.pages.data() + at);
                 const std::uint32_t pgno = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) |
                                            (std::uint32_t{h[2]} << 8) | std::uint32_t{h[3]};
                 const off_t offset = static_cast<off_t>(pgno - 1) * t.page_size;
-                if (::pwrite(fd, t.frames.data() + at + 24, t.page_size, offset) != static_cast<ssize_t>(t.page_size)) {
+                if (::pwrite(fd, t.pages.data() + at + kPageEntryHeader, t.page_size, offset) !=
+                    static_cast<ssize_t>(t.page_size)) {
                     io_failed = true;
                     return false;
                 }
             }
             db_size = t.db_size;
             result.restored_us = t.time_us;
-            ++result.transactions;
+            ++result.points;
+            result.transactions += t.commits;
             return true;
         });
         if (past || io_failed) {

@@ -6,7 +6,7 @@
 //
 // DEST/<generation>/snapshot.db     the database when the generation began (SQLite's backup API)
 // DEST/<generation>/snapshot.time   when that copy finished (microseconds since the epoch)
-// DEST/<generation>/<seq>.seg       transactions after it, in order (replica_format.hpp)
+// DEST/<generation>/<seq>.seg       restore points after it, in order (replica_format.hpp)
 #pragma once
 
 #include <atomic>
@@ -15,14 +15,17 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "backups/replica_format.hpp"
 #include "core/result.hpp"
 #include "db/sqlite/sqlite_database.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::obs {
 class Exposition;
@@ -37,12 +40,18 @@ struct ReplicaOptions {
     std::chrono::seconds snapshot_every = std::chrono::hours(24);
     /// Generations no restore to a moment within this long ago needs are removed.
     std::chrono::seconds retention = std::chrono::hours(72);
-    /// Shipped transactions are made durable (fdatasync) at most this long after their commit.
-    std::chrono::milliseconds sync_every{200};
+    /// Shipped transactions are written and made durable (fdatasync) this often, as one restore
+    /// point each time: the restore granularity, and about the replica's lag.
+    std::chrono::milliseconds sync_every{500};
     std::size_t segment_bytes = 16U << 20;  // a segment file is closed past this size
     /// Frames waiting for the shipper at most; past it they are dropped and a new generation starts
     /// once the shipper has caught up (writes are never held up by the replica).
     std::size_t max_queued_bytes = 256U << 20;
+    /// An S3 bucket: `dest` is then a staging folder, and every segment (one per sync) and snapshot
+    /// is uploaded to `remote_prefix`/<generation>/ in the bucket, then removed from `dest`
+    /// (snapshot.time stays, for the retention). Uploads that fail are retried, also after a restart.
+    std::shared_ptr<storage::Storage> remote;
+    std::string remote_prefix;
 };
 
 /// Ships the database's WAL frames to a replica directory. Construct it before the database, give
@@ -66,9 +75,23 @@ public:
     void CollectMetrics(obs::Exposition& out) const;
 
 private:
+    // An upload of a staged file (replica_remote.cpp); lane 0: segments, 1: snapshots (large: apart,
+    // so that they never hold the segments' lag up).
+    struct PendingUpload {
+        std::filesystem::path file;
+        std::string key;
+        std::int64_t oldest_us = 0;  // a segment's oldest commit (its lag when uploaded); 0: none
+        bool keep = false;           // leave the local file (snapshot.time: the retention reads it)
+    };
+    void QueueUpload(int lane, PendingUpload upload);
+    void QueueLeftovers();
+    void RunUploads(int lane);
+    void StopUploads();
+
     void Enqueue(db::WalFrames frames);
     void Run();
     void NewGeneration();
+    void FlushWindow();
     void CloseSegment();
     bool OpenSegment();
     bool WriteAll(const std::string& bytes);
@@ -91,8 +114,11 @@ private:
     std::filesystem::path generation_dir_;
     std::chrono::system_clock::time_point generation_started_;
     std::uint64_t segment_seq_ = 0;
-    int segment_fd_ = -1;
+    int segment_fd_ = -1;  // -1: none open (the next flush opens one)
+    std::filesystem::path segment_path_;
     std::size_t segment_size_ = 0;
+    std::int64_t segment_oldest_us_ = 0;  // its oldest commit (0: none yet)
+    std::int64_t window_oldest_us_ = 0;   // the window's oldest commit (0: empty)
     std::optional<std::chrono::system_clock::time_point> oldest_unsynced_;
     std::chrono::steady_clock::time_point last_sync_;
     std::chrono::steady_clock::time_point retry_at_;
@@ -100,14 +126,24 @@ private:
     std::thread snapshot_thread_;
     std::atomic<int> snapshot_state_{0};  // 0 running or none, 1 done, -1 failed
     std::string buffer_;
+    ReplicaWindow window_;  // what was taken since the last sync
+
+    // Uploads (remote only).
+    std::mutex upload_mu_;
+    std::condition_variable upload_cv_;
+    std::deque<PendingUpload> uploads_[2];  // under upload_mu_
+    bool upload_stop_ = false;              // under upload_mu_
+    std::thread upload_threads_[2];
+    std::atomic<std::uint64_t> upload_failures_{0};
 
     // Metrics.
     std::atomic<std::uint64_t> transactions_{0};
+    std::atomic<std::uint64_t> points_{0};
     std::atomic<std::uint64_t> bytes_{0};
     std::atomic<std::uint64_t> generations_{0};
     std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::int64_t> lag_us_{0};  // commit to durable, of the last sync
-    std::atomic<std::int64_t> last_durable_us_{0};
+    std::atomic<std::int64_t> lag_us_{0};      // commit to durable, of the last sync
+    std::atomic<std::int64_t> lag_max_us_{0};  // ... the largest since start
 };
 
 /// One generation of a replica, as ListReplica reads it.
@@ -116,18 +152,34 @@ struct ReplicaGeneration {
     std::optional<std::int64_t> snapshot_us;  // none: its snapshot never completed (unusable)
     std::int64_t first_us = 0;                // its first and last transactions (0: none)
     std::int64_t last_us = 0;
-    std::uint64_t transactions = 0;
+    std::uint64_t points = 0;        // restore points (one per sync window)
+    std::uint64_t transactions = 0;  // SQLite transactions in them
     std::uint64_t bytes = 0;
 };
 
+/// Where a replica lives: a directory, or a prefix in a bucket.
+struct ReplicaPlace {
+    std::filesystem::path dir;
+    std::shared_ptr<storage::Storage> bucket;
+    std::string prefix;
+};
+
+/// "s3://BUCKET[/PREFIX]" (PREFIX defaults to "replica") is that bucket, opened with `s3` (its
+/// endpoint, region and keys; the bucket is taken from `dest`); anything else is a directory.
+/// kInvalidArgument for a bad S3 address or settings.
+Result<ReplicaPlace> OpenReplicaPlace(const std::string& dest, storage::S3Config s3);
+
 /// The generations in `dest`, oldest first. kNotFound when `dest` is not a replica directory.
 Result<std::vector<ReplicaGeneration>> ListReplica(const std::filesystem::path& dest);
+/// The same for a place; in a bucket only the generations' snapshot times and sizes are read.
+Result<std::vector<ReplicaGeneration>> ListReplica(const ReplicaPlace& place);
 
 /// What RestoreReplica rebuilt.
 struct ReplicaRestored {
     std::string generation;
     std::int64_t snapshot_us = 0;
-    std::int64_t restored_us = 0;  // the last transaction replayed (the snapshot's time when none)
+    std::int64_t restored_us = 0;  // the last restore point replayed (the snapshot's time when none)
+    std::uint64_t points = 0;
     std::uint64_t transactions = 0;
 };
 
@@ -138,6 +190,10 @@ struct ReplicaRestored {
 /// kInvalidArgument for a damaged replica; `out` is only created when everything succeeded.
 Result<ReplicaRestored> RestoreReplica(
     const std::filesystem::path& dest, std::optional<std::int64_t> to, const std::filesystem::path& out
+);
+/// The same from a place: from a bucket, the chosen generation is downloaded beside `out` first.
+Result<ReplicaRestored> RestoreReplica(
+    const ReplicaPlace& place, std::optional<std::int64_t> to, const std::filesystem::path& out
 );
 
 }  // namespace basalt::backups

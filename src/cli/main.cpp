@@ -675,8 +675,23 @@ int main(int argc, char** argv) {
     basalt::cli::ReplicaRestoreCommand replica_restore;
     basalt::cli::AddReplicaRestoreCommand(cli, replica_restore);
     serve
-        ->add_option("--replicate", config.replica.dest, "Ship every commit to this directory (point-in-time recovery)")
+        ->add_option(
+            "--replicate",
+            config.replica.dest,
+            "Ship every commit to this directory or s3://BUCKET/PREFIX (point-in-time recovery)"
+        )
         ->envname("BASALT_REPLICATE");
+    cli.add_option("--replicate-s3-endpoint", config.replica.s3_endpoint, "The S3 endpoint of an s3:// replica")
+        ->envname("BASALT_REPLICA_S3_ENDPOINT");
+    cli.add_option("--replicate-s3-region", config.replica.s3_region, "The S3 region of an s3:// replica")
+        ->envname("BASALT_REPLICA_S3_REGION")
+        ->capture_default_str();
+    cli.add_flag(
+           "--replicate-s3-path-style",
+           config.replica.s3_path_style,
+           "Address an s3:// replica's bucket as ENDPOINT/BUCKET (MinIO, s3rver) rather than BUCKET.ENDPOINT"
+    )
+        ->envname("BASALT_REPLICA_S3_PATH_STYLE");
     serve
         ->add_option_function<long long>(
             "--replicate-retention-hours",
@@ -699,6 +714,14 @@ int main(int argc, char** argv) {
     const char* key = std::getenv("BASALT_BACKUP_KEY");  // NOLINT(concurrency-mt-unsafe): one thread yet
     if (key != nullptr) {
         config.backup_key = key;
+    }
+    // The replica bucket's keys likewise (docs/backups.md, "Point-in-time recovery").
+    for (const auto& [name, target] :
+         {std::pair{"BASALT_REPLICA_S3_ACCESS_KEY", &config.replica.s3_access_key},
+          std::pair{"BASALT_REPLICA_S3_SECRET", &config.replica.s3_secret}}) {
+        if (const char* v = std::getenv(name); v != nullptr) {  // NOLINT(concurrency-mt-unsafe): one thread yet
+            *target = v;
+        }
     }
 
     if (serve->parsed()) {

@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <optional>
 
+#include "app/application.hpp"
 #include "backups/replica.hpp"
 #include "core/clock.hpp"
+#include "storage/storage.hpp"
 
 namespace basalt::cli {
 
@@ -70,22 +72,27 @@ void AddReplicaRestoreCommand(CLI::App& cli, ReplicaRestoreCommand& c) {
     c.cmd = cli.add_subcommand(
         "restore", "Rebuild the database in --dir from a point-in-time replica (serve --replicate DIR)"
     );
-    c.cmd->add_option("--from", c.from, "The replica's directory")->required();
+    c.cmd->add_option("--from", c.from, "The replica: a directory or s3://BUCKET/PREFIX")->required();
     c.cmd->add_option("--to", c.to, "The moment to restore, UTC: 2026-12-03T17:45:12Z (default: the latest)");
     c.cmd->add_flag("--list", c.list, "List the replica's generations and the moments they cover, restore nothing");
 }
 
 int RunReplicaRestore(const config::AppConfig& config, const ReplicaRestoreCommand& c) {
+    auto place = backups::OpenReplicaPlace(c.from, app::ReplicaBucket(config.replica));
+    if (!place) {
+        return RestoreFailed(place.error().message);
+    }
     if (c.list) {
-        auto generations = backups::ListReplica(c.from);
+        auto generations = backups::ListReplica(*place);
         if (!generations) {
             return RestoreFailed(generations.error().message);
         }
         for (const auto& g : *generations) {
             std::printf(
-                "%s  snapshot %s  transactions %llu  up to %s  %.1f MiB\n",
+                "%s  snapshot %s  restore points %llu (transactions %llu)  up to %s  %.1f MiB\n",
                 g.name.c_str(),
                 g.snapshot_us ? FormatMicros(*g.snapshot_us).c_str() : "(incomplete)",
+                static_cast<unsigned long long>(g.points),
                 static_cast<unsigned long long>(g.transactions),
                 g.last_us != 0 ? FormatMicros(g.last_us).c_str() : "-",
                 static_cast<double>(g.bytes) / (1024.0 * 1024.0)
@@ -112,15 +119,16 @@ int RunReplicaRestore(const config::AppConfig& config, const ReplicaRestoreComma
         return RestoreFailed("cannot create " + dir.string() + ": " + ec.message());
     }
     fs::remove(dir / "data.db-shm", ec);
-    auto restored = backups::RestoreReplica(c.from, to, dir / "data.db");
+    auto restored = backups::RestoreReplica(*place, to, dir / "data.db");
     if (!restored) {
         return RestoreFailed(restored.error().message);
     }
     std::printf(
-        "Restored %s: the snapshot of %s and %llu transactions after it, up to %s, into %s\n",
+        "Restored %s: the snapshot of %s and %llu transactions after it (%llu restore points), up to %s, into %s\n",
         restored->generation.c_str(),
         FormatMicros(restored->snapshot_us).c_str(),
         static_cast<unsigned long long>(restored->transactions),
+        static_cast<unsigned long long>(restored->points),
         FormatMicros(restored->restored_us).c_str(),
         (dir / "data.db").string().c_str()
     );

@@ -50,9 +50,15 @@ struct DbConfig {
 
 /// Point-in-time replication (`serve --replicate DIR`, docs/backups.md).
 struct ReplicaConfig {
-    std::string dest;  // empty: off
+    std::string dest;  // a directory or s3://BUCKET/PREFIX; empty: off
     std::chrono::hours retention{72};
     std::chrono::hours snapshot_every{24};
+    // The bucket of an s3:// destination (also read by `basalt restore --from s3://...`).
+    std::string s3_endpoint;
+    std::string s3_region = "us-east-1";
+    std::string s3_access_key;  // from the environment only (BASALT_REPLICA_S3_ACCESS_KEY)
+    std::string s3_secret;      // from the environment only (BASALT_REPLICA_S3_SECRET)
+    bool s3_path_style = false;
 };
 
 /// Authentication.

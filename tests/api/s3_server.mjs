@@ -69,7 +69,7 @@ function verify(req, body, secrets) {
 /**
  * Starts s3rver with `bucket` and the verifying proxy in front of it. Returns {endpoint (the proxy),
  * direct (s3rver itself, unsigned requests allowed), requests (method + url of each verified
- * request), refused (count), keys(prefix), close()}.
+ * request), refused (count), keys(prefix), setDown(bool) (an outage: 503 to everything), close()}.
  */
 export async function startS3({ bucket = 'basalt' } = {}) {
   const directory = mkdtempSync(path.join(os.tmpdir(), 'basalt-s3-'));
@@ -79,8 +79,15 @@ export async function startS3({ bucket = 'basalt' } = {}) {
   const secrets = new Map([[ACCESS_KEY, SECRET]]);
   const requests = [];
   let refused = 0;
+  let down = false; // setDown(true): every request answered 503, as a bucket in an outage
 
   const proxy = http.createServer((req, res) => {
+    if (down) {
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ServiceUnavailable</Code><Message>down</Message></Error>');
+      return;
+    }
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -135,6 +142,9 @@ export async function startS3({ bucket = 'basalt' } = {}) {
     endpoint,
     direct,
     requests,
+    setDown(value) {
+      down = value;
+    },
     get refused() {
       return refused;
     },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
-// The point-in-time replica: segment records round-trip and a damaged or cut record ends the
-// stream; a replicator fed by a real database restores it as of the latest commit and as of a
-// moment between commits; a gap starts a new generation; retention removes what no restore needs.
+// The point-in-time replica: restore points round-trip and a damaged or cut one ends the stream; a replicator fed by a
+// real database restores it as of the latest commit and as of a moment between commits; a gap starts a new generation;
+// retention removes what no restore needs.
 #include "backups/replica.hpp"
 
 #include <chrono>
@@ -54,12 +54,15 @@ protected:
         dest_ = dir_.Path() / "replica";
     }
 
-    std::unique_ptr<Replicator> MakeReplicator(std::chrono::seconds retention = std::chrono::hours(72)) {
+    std::unique_ptr<Replicator> MakeReplicator(
+        std::chrono::seconds retention = std::chrono::hours(72),
+        std::chrono::milliseconds sync_every = std::chrono::milliseconds(20)
+    ) {
         ReplicaOptions o;
         o.dest = dest_;
         o.database = database_;
         o.retention = retention;
-        o.sync_every = std::chrono::milliseconds(20);
+        o.sync_every = sync_every;
         o.segment_bytes = 64 * 1024;  // several segments
         auto r = std::make_unique<Replicator>(o);
         EXPECT_TRUE(r->Prepare());
@@ -200,10 +203,13 @@ TEST_F(ReplicaTest, AGapStartsANewGeneration) {
 }
 
 TEST_F(ReplicaTest, ADamagedOrCutRecordEndsTheStream) {
-    auto replica = MakeReplicator();
+    auto replica = MakeReplicator(std::chrono::hours(72), std::chrono::milliseconds(1));
     OpenDb(*replica);
     replica->Start();
-    Insert(0, 30);
+    for (int i = 0; i < 10; ++i) {  // a restore point each
+        Insert(i * 3, 3);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     db_->Close();
     replica->Stop();
     auto list = ListReplica(dest_);
@@ -227,13 +233,9 @@ TEST_F(ReplicaTest, ADamagedOrCutRecordEndsTheStream) {
     });
     EXPECT_EQ(whole, ends.size() - 1);
     // One flipped byte in a page of the second record ends the stream after the first.
-    std::size_t first_end = 0;
-    (void)ReadTxnRecords(bytes, [&](const ReplicaTxn&) {
-        return false;  // stop after one: its end
-    });
-    first_end = ReadTxnRecords(bytes, [](const ReplicaTxn&) { return false; });
+    const std::size_t first_end = ReadTxnRecords(bytes, [](const ReplicaTxn&) { return false; });
     std::string damaged = bytes;
-    damaged[first_end + kTxnHeaderBytes + 24 + 100] ^= 0x40;
+    damaged[first_end + kTxnHeaderBytes + kPageEntryHeader + 100] ^= 0x40;
     std::size_t read = 0;
     (void)ReadTxnRecords(damaged, [&](const ReplicaTxn&) {
         ++read;
@@ -242,6 +244,45 @@ TEST_F(ReplicaTest, ADamagedOrCutRecordEndsTheStream) {
     EXPECT_EQ(read, 1U);
     // Garbage is no record.
     EXPECT_EQ(ReadTxnRecords(std::string(4096, 'x'), [](const ReplicaTxn&) { return true; }), 0U);
+}
+
+// A page rewritten by every commit of a window is kept once: the replica grows with the distinct
+// pages written, not with the WAL.
+TEST_F(ReplicaTest, AWindowKeepsTheLastImageOfEachPage) {
+    auto replica = MakeReplicator(std::chrono::hours(72), std::chrono::milliseconds(500));
+    OpenDb(*replica);
+    replica->Start();
+    ASSERT_TRUE(db_->Write([](db::Executor& ex) -> Result<void> {
+        auto r = ex.Exec("CREATE TABLE c (k INTEGER PRIMARY KEY, v INTEGER)");
+        if (!r) {
+            return r.error();
+        }
+        r = ex.Exec("INSERT INTO c VALUES (1, 0)", {});
+        return r ? Ok() : Result<void>(r.error());
+    }));
+    for (int i = 1; i <= 100; ++i) {
+        ASSERT_TRUE(db_->Write([i](db::Executor& ex) -> Result<void> {
+            auto r = ex.Exec("UPDATE c SET v = ? WHERE k = 1", {std::int64_t{i}});
+            return r ? Ok() : Result<void>(r.error());
+        }));
+    }
+    db_->Close();
+    replica->Stop();
+    auto list = ListReplica(dest_);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1U);
+    EXPECT_GE(list->front().transactions, 101U);
+    EXPECT_LT(list->front().bytes, 40U * 4096);  // 100 commits of the same page or two, a few points
+    auto latest = RestoreReplica(dest_, std::nullopt, dir_.Path() / "latest.db");
+    ASSERT_TRUE(latest) << latest.error().message;
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open_v2((dir_.Path() / "latest.db").c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT v FROM c WHERE k = 1", -1, &st, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int64(st, 0), 100);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
 }
 
 // A generation goes once the next one's snapshot is older than the retention.
@@ -268,6 +309,26 @@ TEST_F(ReplicaTest, RetentionRemovesGenerationsNoRestoreNeeds) {
     auto latest = RestoreReplica(dest_, std::nullopt, dir_.Path() / "latest.db");
     ASSERT_TRUE(latest);
     EXPECT_EQ(CountRows(dir_.Path() / "latest.db"), 25);
+}
+
+}  // namespace
+}  // namespace basalt::backups
+
+namespace basalt::backups {
+namespace {
+
+// The fuzz target's seeds are whole restore points (so the fuzzer starts from valid records).
+TEST(ReplicaSeeds, TheFuzzSeedsAreWholeRestorePoints) {
+    const std::filesystem::path dir = std::filesystem::path(BASALT_SOURCE_DIR) / "tests/fuzz/corpus/replica_segment";
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        const std::string bytes = ReadFile(entry.path());
+        std::size_t points = 0;
+        EXPECT_EQ(ReadTxnRecords(bytes, [&](const ReplicaTxn&) { return ++points > 0; }), bytes.size()) << entry.path();
+        EXPECT_GT(points, 0U);
+        ++files;
+    }
+    EXPECT_GE(files, 2U);
 }
 
 }  // namespace
