@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SqliteDatabase's WAL checkpoints: PASSIVE ones on a thread of their own, TRUNCATE ones by the
 // writer between groups.
+#include <algorithm>
 #include <chrono>
 
 #include "db/sqlite/sqlite_database_internal.hpp"
@@ -10,6 +11,10 @@ namespace basalt::db::sqlite {
 namespace {
 
 constexpr auto kPassiveEvery = std::chrono::milliseconds(50);
+// After a TRUNCATE that gave up (a long read: a backup's or a replica's snapshot), the next try
+// waits this long, doubling up to kMaxTruncateBackoff.
+constexpr auto kFirstTruncateBackoff = std::chrono::milliseconds(250);
+constexpr auto kMaxTruncateBackoff = std::chrono::seconds(4);
 
 }  // namespace
 
@@ -25,10 +30,16 @@ constexpr auto kPassiveEvery = std::chrono::milliseconds(50);
 //   groups: no write in flight) runs a TRUNCATE checkpoint, which waits for readers of older
 //   snapshots (statements: milliseconds), copies what is left (little: the checkpointer kept up)
 //   and empties the file. It waits at most checkpoint_wait; if a long read is still running it
-//   gives up and tries again after the next group, so writes are never held up long.
+//   gives up and tries again later: 250 ms later, then twice as long each time up to 4 s. Trying
+//   again after every group had stalled each group checkpoint_wait for as long as the read ran:
+//   writes fell to a quarter, p99 to 560 ms, while an online backup copied a 450 MB database.
 void SqliteDatabase::Checkpoint() {
     if (options_.wal_truncate_frames == 0 ||
         wal_frames_.load(std::memory_order_relaxed) < static_cast<int>(options_.wal_truncate_frames)) {
+        return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < truncate_retry_at_) {
         return;
     }
     sqlite3* h = writer_->Handle();
@@ -40,8 +51,13 @@ void SqliteDatabase::Checkpoint() {
     if (rc == SQLITE_OK) {
         checkpoints_.Add();
         wal_frames_.store(0, std::memory_order_relaxed);
+        truncate_backoff_ = std::chrono::milliseconds(0);
     } else {
         checkpoints_busy_.Add();
+        truncate_backoff_ = truncate_backoff_.count() == 0
+                                ? std::chrono::milliseconds(kFirstTruncateBackoff)
+                                : std::min<std::chrono::milliseconds>(truncate_backoff_ * 2, kMaxTruncateBackoff);
+        truncate_retry_at_ = std::chrono::steady_clock::now() + truncate_backoff_;
     }
 }
 

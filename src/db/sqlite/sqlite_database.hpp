@@ -49,7 +49,7 @@ struct SqliteOptions {
     /// the checkpointer in checkpoint.cpp). 4096 pages of 4 KiB: 16 MiB.
     std::size_t wal_truncate_frames = 4096;
     /// How long that checkpoint waits for readers of older snapshots before trying again later.
-    std::chrono::milliseconds checkpoint_wait{200};
+    std::chrono::milliseconds checkpoint_wait{50};
     /// Durability off the writer thread: a group is committed without an fsync and the writer moves
     /// on to the next group while a sync thread makes the WAL durable; the writes' callbacks (and the
     /// commit observer) run only after that fsync. false: synchronous=FULL, the fsync inside COMMIT.

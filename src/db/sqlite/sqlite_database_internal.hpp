@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -114,9 +115,12 @@ private:
     std::condition_variable cv_;
     std::deque<Pending> queue_;
     bool closing_ = false;
-    std::function<void()> observer_;        // under mu_
-    std::atomic<int> wal_frames_{0};        // set by the WAL hook (writer thread)
-    std::size_t writes_ = 0;                // writer thread only
+    std::function<void()> observer_;  // under mu_
+    std::atomic<int> wal_frames_{0};  // set by the WAL hook (writer thread)
+    std::size_t writes_ = 0;          // writer thread only
+    // A TRUNCATE checkpoint that gave up is tried again no sooner than this (writer thread only).
+    std::chrono::steady_clock::time_point truncate_retry_at_;
+    std::chrono::milliseconds truncate_backoff_{0};
     std::size_t writes_since_analyze_ = 0;  // writer thread only
     std::size_t analyze_after_ = 0;         // writer thread only: writes before the next ANALYZE
     std::atomic<std::uint64_t> stats_generation_{0};

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <future>
 #include <latch>
 #include <mutex>
@@ -16,10 +18,13 @@
 #include <unistd.h>
 
 #include "db/migrations.hpp"
+#include "obs/metrics.hpp"
 #include "support/temp_dir.hpp"
 
 namespace basalt::db {
 namespace {
+
+namespace fs = std::filesystem;
 
 class SqliteDatabaseTest : public ::testing::Test {
 protected:
@@ -418,6 +423,49 @@ TEST_F(SqliteDatabaseTest, FailedMigrationLeavesTheDatabaseAsItWas) {
     auto third = ApplyMigrations(*db_, migrations);
     ASSERT_TRUE(third);
     EXPECT_EQ(*third, 0);
+}
+
+// A long read (a backup's or a replica's snapshot) keeps the WAL from being emptied. The writer
+// then tries its TRUNCATE checkpoint again only after a growing pause (250 ms, 500 ms, ...), not
+// after every group: each try waits for the reader, and trying after every group had stalled
+// every write. Once the read ends, the WAL is emptied again.
+TEST_F(SqliteDatabaseTest, ALongReadBacksOffTheTruncatingCheckpoint) {
+    db_->Close();
+    opts_.wal_truncate_frames = 4;
+    db_ = Open();
+    sqlite3* reader = nullptr;
+    ASSERT_EQ(sqlite3_open(opts_.path.c_str(), &reader), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM t;", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto busy = [&] {
+        obs::Exposition out;
+        db_->CollectMetrics(out);
+        const std::string& text = out.Text();
+        const std::string key = "basalt_db_checkpoints_total{result=\"busy\"} ";
+        const auto at = text.find(key);
+        return at == std::string::npos ? -1 : std::stoll(text.substr(at + key.size()));
+    };
+    const auto started = std::chrono::steady_clock::now();
+    int writes = 0;
+    while (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(700)) {
+        ASSERT_TRUE(db_->Write(Insert(writes, "w", "v" + std::to_string(writes))));
+        ++writes;
+    }
+    EXPECT_GT(writes, 20);
+    // Tries at most at 0, 250 and 750 ms (and one more for a slow machine), whatever the groups.
+    EXPECT_GE(busy(), 1);
+    EXPECT_LE(busy(), 4) << writes << " writes";
+    ASSERT_EQ(sqlite3_exec(reader, "COMMIT;", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(reader);
+    // Without the reader the next try (within the backoff's 4 s at most) empties the WAL.
+    const auto wal = fs::path(opts_.path + "-wal");
+    bool emptied = false;
+    for (int i = 0; i < 60 && !emptied; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ASSERT_TRUE(db_->Write(Insert(writes, "w", "v" + std::to_string(writes))));
+        ++writes;
+        emptied = fs::file_size(wal) < 64 * 1024;
+    }
+    EXPECT_TRUE(emptied);
 }
 
 }  // namespace
