@@ -55,6 +55,11 @@ for mode in on off; do
   node bench/seed.mjs "$BURL" "$SU_TOKEN" "$RECORDS" "$out/ids-$mode.txt" >/dev/null
 done
 
+replica_metrics() {
+  curl -sf "${URL[on]}/api/metrics" -H "Authorization: ${TOKEN[on]}" |
+    awk '/^basalt_replica_(transactions_total|points_total|lag_seconds|lag_max_seconds|dropped_total|generations_total) / {printf "%s=%s ", $1, $2}'
+}
+if [ "$FEATURE" = replica ]; then echo "replica after seeding: $(replica_metrics)"; fi
 echo "== $FEATURE cost: two servers, $RECORDS posts each, wrk -t1 -c64 -d${SECS}s, $ROUNDS rounds"
 : > "$out/results"
 for w in ${WORKLOADS:-W1 W3}; do
@@ -85,8 +90,7 @@ if [ "$FEATURE" = logs ]; then
   echo "log entries written by the logging server: $entries; auxiliary.db $(du -sh "$out/data-on/auxiliary.db" | cut -f1)"
 fi
 if [ "$FEATURE" = replica ]; then
-  m=$(curl -sf "${URL[on]}/api/metrics" -H "Authorization: ${TOKEN[on]}")
-  echo "replica: $(echo "$m" | awk '/^basalt_replica_(transactions_total|lag_seconds|lag_max_seconds|dropped_total|generations_total) / {printf "%s=%s ", $1, $2}')"
+  echo "replica: $(replica_metrics)"
   echo "replica size: $(du -sh "$out/replica" | cut -f1), live data.db + WAL: $(du -shc "$out/data-on"/data.db* | tail -1 | cut -f1)"
   live=$(curl -sf "${URL[on]}/api/collections/posts/records?perPage=1&skipTotal=0" -H "Authorization: ${TOKEN[on]}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).totalItems))')
   kill -9 "$PID_ON"

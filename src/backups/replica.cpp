@@ -226,7 +226,16 @@ void Replicator::Run() {
         bool stopping = false;
         {
             std::unique_lock lock(mu_);
-            const auto wake = oldest_unsynced_ ? options_.sync_every : std::chrono::milliseconds(kIdleWake);
+            // With commits waiting, wake when the oldest is sync_every old (the window closes then).
+            auto wake = std::chrono::duration_cast<std::chrono::milliseconds>(kIdleWake);
+            if (oldest_unsynced_) {
+                wake = std::max(
+                    std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        *oldest_unsynced_ + options_.sync_every - std::chrono::system_clock::now()
+                    )
+                );
+            }
             cv_.wait_for(lock, wake, [&] { return stop_ || !queue_.empty(); });
             items.swap(queue_);
             queued_bytes_ = 0;
@@ -258,7 +267,9 @@ void Replicator::Run() {
             }
         }
         const auto steady = std::chrono::steady_clock::now();
-        if (oldest_unsynced_ && (stopping || steady - last_sync_ >= options_.sync_every)) {
+        // A window closes when its oldest commit is sync_every old: the replica's lag is then the
+        // window plus one write and fdatasync, whatever the last fdatasync took.
+        if (oldest_unsynced_ && (stopping || std::chrono::system_clock::now() - *oldest_unsynced_ >= options_.sync_every)) {
             FlushWindow();
             Sync(std::chrono::system_clock::now());
             if (options_.remote) {

@@ -40,9 +40,9 @@ struct ReplicaOptions {
     std::chrono::seconds snapshot_every = std::chrono::hours(24);
     /// Generations no restore to a moment within this long ago needs are removed.
     std::chrono::seconds retention = std::chrono::hours(72);
-    /// Shipped transactions are written and made durable (fdatasync) this often, as one restore
-    /// point each time: the restore granularity, and about the replica's lag.
-    std::chrono::milliseconds sync_every{500};
+    /// Shipped transactions are written and made durable (fdatasync) once the oldest of them is this
+    /// old, as one restore point: the restore granularity; the lag is this plus one fdatasync.
+    std::chrono::milliseconds sync_every{300};
     std::size_t segment_bytes = 16U << 20;  // a segment file is closed past this size
     /// Frames waiting for the shipper at most; past it they are dropped and a new generation starts
     /// once the shipper has caught up (writes are never held up by the replica).
