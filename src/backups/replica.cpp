@@ -111,10 +111,23 @@ using namespace replica_layout;  // NOLINT(google-build-using-namespace): this m
 namespace {
 
 constexpr auto kRetryAfter = std::chrono::seconds(10);
+constexpr int kSnapshotIdle = 0;
+constexpr int kSnapshotRunning = 1;
+constexpr int kSnapshotDone = 2;
+constexpr int kSnapshotFailed = -1;
 constexpr auto kPruneEvery = std::chrono::minutes(10);
 constexpr auto kIdleWake = std::chrono::seconds(1);
 
-Result<std::string> ReadWhole(const fs::path& p) {
+constexpr std::uintmax_t kMaxSegmentBytes = std::uintmax_t{1} << 30;
+
+// A segment file, whole (they are 16 MiB, a restore point more at most; a file past 1 GiB is no
+// segment of ours).
+Result<std::string> ReadSegment(const fs::path& p) {
+    std::error_code ec;
+    const auto size = fs::file_size(p, ec);
+    if (ec || size > kMaxSegmentBytes) {
+        return MakeError(ErrorCode::kInvalidArgument, p.string() + " is not a replica segment");
+    }
     std::ifstream in(p, std::ios::binary);
     if (!in) {
         return MakeError(ErrorCode::kUnavailable, "cannot read " + p.string());
@@ -219,7 +232,7 @@ void Replicator::Run() {
     if (options_.remote) {
         QueueLeftovers();  // staged by an earlier run and not uploaded yet
     }
-    NewGeneration();
+    NewGeneration(false);
     next_prune_ = std::chrono::steady_clock::now();
     for (;;) {
         std::deque<db::WalFrames> items;
@@ -244,7 +257,7 @@ void Replicator::Run() {
         for (auto& item : items) {
             if (item.gap) {
                 obs::Warn("replica: frames were missed; a new generation starts", {});
-                NewGeneration();
+                NewGeneration(false);
                 continue;
             }
             if (generation_.empty()) {
@@ -269,32 +282,38 @@ void Replicator::Run() {
         const auto steady = std::chrono::steady_clock::now();
         // A window closes when its oldest commit is sync_every old: the replica's lag is then the
         // window plus one write and fdatasync, whatever the last fdatasync took.
-        if (oldest_unsynced_ && (stopping || std::chrono::system_clock::now() - *oldest_unsynced_ >= options_.sync_every)) {
+        if (oldest_unsynced_ &&
+            (stopping || std::chrono::system_clock::now() - *oldest_unsynced_ >= options_.sync_every)) {
             FlushWindow();
             Sync(std::chrono::system_clock::now());
             if (options_.remote) {
                 CloseSegment();  // an object per sync: uploaded now
             }
         }
-        if (snapshot_state_.load() < 0) {
-            obs::Error(
-                "replica: the snapshot failed; a new generation starts later", {{"dir", generation_dir_.string()}}
-            );
-            snapshot_state_.store(0);
-            CloseSegment();
-            generation_.clear();
-            retry_at_ = steady + kRetryAfter;
+        if (snapshot_state_.load() == kSnapshotFailed) {
+            snapshot_state_.store(kSnapshotIdle);
+            if (snapshot_dir_ == generation_dir_ && !generation_.empty()) {
+                obs::Error(
+                    "replica: the snapshot failed; a new generation starts later", {{"dir", generation_dir_.string()}}
+                );
+                CloseSegment();
+                generation_.clear();
+                retry_at_ = steady + kRetryAfter;
+            }
         }
+        MaybeStartSnapshot();
         if (stopping) {
-            FlushWindow();
-            CloseSegment();
+            EndGeneration(true);
             return;
         }
         const auto now = std::chrono::system_clock::now();
-        if (generation_.empty()
-                ? steady >= retry_at_
-                : (snapshot_state_.load() == 1 && now - generation_started_ >= options_.snapshot_every)) {
-            NewGeneration();
+        if (generation_.empty()) {
+            if (steady >= retry_at_) {
+                NewGeneration(false);
+            }
+        } else if (snapshot_state_.load() == kSnapshotDone && snapshot_dir_ == generation_dir_ &&
+                   now - generation_started_ >= options_.snapshot_every) {
+            NewGeneration(true);  // every stream of this one was written: it ends complete
         }
         if (steady >= next_prune_) {
             Prune(now);
@@ -340,12 +359,28 @@ void Replicator::FlushWindow() {
     }
 }
 
-void Replicator::NewGeneration() {
-    FlushWindow();  // into the generation that ends
+// The current generation's last window goes into its last segment. `complete`: every commit up to
+// here was shipped (a stop, a rotation), which an `end` file records; a restore may then replay
+// the whole generation even when no point follows its snapshot (see PlanReplay). After a gap it
+// is not complete.
+void Replicator::EndGeneration(bool complete) {
+    FlushWindow();
     CloseSegment();
-    if (snapshot_thread_.joinable()) {
-        snapshot_thread_.join();  // the last one's copy, still running
+    if (!complete || generation_.empty()) {
+        return;
     }
+    const fs::path end = generation_dir_ / "end";
+    {
+        std::ofstream out(end, std::ios::trunc);
+        out << "complete\n";
+    }
+    if (SyncPath(end, false) && SyncPath(generation_dir_, true) && options_.remote) {
+        QueueUpload(0, {end, options_.remote_prefix + "/" + generation_ + "/end", 0, false, {}});
+    }
+}
+
+void Replicator::NewGeneration(bool previous_complete) {
+    EndGeneration(previous_complete);
     auto now = std::chrono::system_clock::now();
     std::string name = GenerationName(now);
     std::error_code ec;
@@ -359,7 +394,6 @@ void Replicator::NewGeneration() {
     generation_dir_ = dir;
     generation_started_ = std::chrono::system_clock::now();
     segment_seq_ = 0;
-    snapshot_state_.store(0);
     if (ec) {
         obs::Error("replica: cannot start a generation", {{"dir", dir.string()}});
         generation_.clear();
@@ -368,7 +402,24 @@ void Replicator::NewGeneration() {
     }
     (void)SyncPath(options_.dest, true);
     generations_.fetch_add(1, std::memory_order_relaxed);
-    snapshot_thread_ = std::thread([this, dir] {
+    snapshot_due_ = true;
+    MaybeStartSnapshot();
+}
+
+// The snapshot of the current generation starts once no other copy runs (a gap during a long copy
+// must not hold the shipper until it ends: the new generation's points are written meanwhile, and
+// a snapshot taken after them is as good).
+void Replicator::MaybeStartSnapshot() {
+    if (!snapshot_due_ || generation_.empty() || snapshot_state_.load() == kSnapshotRunning) {
+        return;
+    }
+    if (snapshot_thread_.joinable()) {
+        snapshot_thread_.join();
+    }
+    snapshot_due_ = false;
+    snapshot_dir_ = generation_dir_;
+    snapshot_state_.store(kSnapshotRunning);
+    snapshot_thread_ = std::thread([this, dir = generation_dir_] {
         const fs::path tmp = dir / "snapshot.db.tmp";
         bool ok = static_cast<bool>(db::CopyDatabase(options_.database.string(), tmp.string())) &&
                   static_cast<bool>(SyncPath(tmp, false));
@@ -393,12 +444,10 @@ void Replicator::NewGeneration() {
         } else {
             obs::Info("replica: generation ready", {{"dir", dir.string()}});
             if (options_.remote) {
-                const std::string base = options_.remote_prefix + "/" + dir.filename().string() + "/";
-                QueueUpload(1, {dir / "snapshot.db", base + "snapshot.db", 0, false});
-                QueueUpload(1, {dir / "snapshot.time", base + "snapshot.time", 0, true});
+                QueueSnapshotUpload(dir);
             }
         }
-        snapshot_state_.store(ok ? 1 : -1);
+        snapshot_state_.store(ok ? kSnapshotDone : kSnapshotFailed);
         cv_.notify_all();
     });
 }
@@ -422,6 +471,9 @@ void Replicator::CloseSegment() {
     }
     if (oldest_unsynced_ || segment_size_ > 0) {
         Sync(std::chrono::system_clock::now());
+        if (segment_fd_ < 0) {
+            return;  // the sync failed: the segment was dropped with its generation
+        }
     }
     ::close(segment_fd_);
     segment_fd_ = -1;
@@ -432,7 +484,8 @@ void Replicator::CloseSegment() {
              options_.remote_prefix + "/" + generation_dir_.filename().string() + "/" +
                  segment_path_.filename().string(),
              segment_oldest_us_,
-             false}
+             false,
+             {}}
         );
     }
     segment_oldest_us_ = 0;
@@ -462,8 +515,18 @@ bool Replicator::WriteAll(const std::string& bytes) {
 }
 
 void Replicator::Sync(std::chrono::system_clock::time_point now) {
-    if (segment_fd_ >= 0) {
-        (void)::fdatasync(segment_fd_);
+    if (segment_fd_ >= 0 && ::fdatasync(segment_fd_) != 0) {
+        // What was written may not be on disk (EIO, ENOSPC at writeback): the generation ends
+        // here, without its `end`, and a new one starts later.
+        obs::Error(
+            "replica: cannot sync a segment; a new generation starts later",
+            {{"dir", generation_dir_.string()}, {"error", std::system_category().message(errno)}}
+        );
+        ::close(segment_fd_);
+        segment_fd_ = -1;
+        segment_size_ = 0;
+        generation_.clear();
+        retry_at_ = std::chrono::steady_clock::now() + kRetryAfter;
     }
     if (oldest_unsynced_) {
         const std::int64_t lag = MicrosOf(now) - MicrosOf(*oldest_unsynced_);
@@ -485,8 +548,10 @@ void Replicator::Prune(std::chrono::system_clock::time_point now) {
             break;
         }
         const auto next = ReadSnapshotTime(options_.dest / names[i + 1], false);
-        if (next && *next < horizon) {
-            std::error_code ec;
+        std::error_code ec;
+        // In a bucket, only once the next snapshot is there too.
+        const bool next_there = !options_.remote || fs::exists(options_.dest / names[i + 1] / "snapshot.uploaded", ec);
+        if (next && *next < horizon && next_there) {
             if (options_.remote) {
                 if (auto gone = options_.remote->DeletePrefix(options_.remote_prefix + "/" + names[i]); !gone) {
                     obs::Warn("replica: cannot remove a generation from the bucket", {{"error", gone.error().message}});
@@ -548,7 +613,7 @@ Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
         g.name = name;
         g.snapshot_us = ReadSnapshotTime(dest / name, true);
         for (const fs::path& seg : SegmentFiles(dest / name)) {
-            BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadWhole(seg));
+            BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadSegment(seg));
             g.bytes += bytes.size();
             (void)ReadTxnRecords(bytes, [&](const ReplicaTxn& t) {
                 if (g.first_us == 0) {
@@ -565,37 +630,97 @@ Result<std::vector<ReplicaGeneration>> ListReplica(const fs::path& dest) {
     return out;
 }
 
-Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::int64_t> to, const fs::path& out) {
-    BASALT_ASSIGN_OR_RETURN(const auto generations, ListReplica(dest));
-    const ReplicaGeneration* chosen = nullptr;
-    for (const auto& g : generations) {
-        if (g.snapshot_us && (!to || *g.snapshot_us <= *to) &&
-            (chosen == nullptr || *g.snapshot_us > *chosen->snapshot_us)) {
-            chosen = &g;
+namespace {
+
+// Where a generation's points may be replayed to (pass 1 of a restore). Points are replayed in
+// order onto the snapshot, which holds the database at some moment during its copy. Replaying
+// stops at a point before that moment would put older images of pages over newer ones, so points
+// are replayed only up to a moment past the first point at or after the copy's completion
+// ("usable_from"); a restore to an earlier moment gets the snapshot alone (the state at the
+// copy, which is before the moment asked for), unless the generation is complete (below). A damaged point ends what can
+// be replayed: the points after it would be replayed over a hole.
+struct ReplayPlan {
+    std::size_t points = 0;  // the points to replay, from the first
+    std::int64_t restored_us = 0;
+    bool damaged = false;  // a damaged point was found before the end of the generation
+};
+
+Result<ReplayPlan> PlanReplay(
+    const std::vector<fs::path>& segments, std::int64_t snapshot_us, std::optional<std::int64_t> to, bool complete
+) {
+    ReplayPlan plan;
+    plan.restored_us = snapshot_us;
+    std::optional<std::int64_t> usable_from;
+    std::size_t index = 0;
+    std::size_t last_fit = 0;  // points whose time is at or before `to`
+    std::int64_t last_fit_us = snapshot_us;
+    for (std::size_t i = 0; i < segments.size(); ++i) {
+        BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadSegment(segments[i]));
+        const std::size_t end = ReadTxnRecords(bytes, [&](const ReplicaTxn& t) {
+            ++index;
+            if (!usable_from && t.time_us >= snapshot_us) {
+                usable_from = t.time_us;
+            }
+            if (!to || t.time_us <= *to) {
+                last_fit = index;
+                last_fit_us = t.time_us;
+            }
+            return true;
+        });
+        if (end != bytes.size()) {
+            plan.damaged = i + 1 < segments.size();  // the last segment's tail: cut by a crash
+            break;
         }
     }
-    if (chosen == nullptr) {
+    // Without a point after the snapshot, a generation whose every commit was shipped (`end`) can
+    // still be replayed whole: its last point is at or after the copy's moment.
+    if ((usable_from && last_fit_us >= *usable_from) || (!usable_from && complete && !plan.damaged)) {
+        plan.points = last_fit;
+        plan.restored_us = std::max(last_fit_us, snapshot_us);
+    }
+    return plan;
+}
+
+}  // namespace
+
+Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::int64_t> to, const fs::path& out) {
+    std::error_code ec;
+    if (!fs::is_directory(dest, ec)) {
+        return MakeError(ErrorCode::kNotFound, "no replica at " + dest.string());
+    }
+    // The generation: the newest snapshot not newer than `to` (snapshot times only are read).
+    std::string chosen;
+    std::int64_t snapshot_us = 0;
+    for (const std::string& name : GenerationNames(dest)) {
+        const auto t = ReadSnapshotTime(dest / name, true);
+        if (t && (!to || *t <= *to) && (chosen.empty() || *t > snapshot_us)) {
+            chosen = name;
+            snapshot_us = *t;
+        }
+    }
+    if (chosen.empty()) {
         return MakeError(
             ErrorCode::kNotFound,
             to ? "the replica holds no snapshot taken at or before that moment" : "the replica holds no snapshot yet"
         );
     }
-    std::error_code ec;
     if (fs::exists(out, ec)) {
         return MakeError(ErrorCode::kInvalidArgument, out.string() + " exists: restore into a new place");
     }
-    const fs::path gen = dest / chosen->name;
+    const fs::path gen = dest / chosen;
+    const std::vector<fs::path> segments = SegmentFiles(gen);
+    BASALT_ASSIGN_OR_RETURN(const ReplayPlan plan, PlanReplay(segments, snapshot_us, to, fs::exists(gen / "end", ec)));
     const fs::path tmp = out.string() + ".restoring";
     fs::remove(tmp, ec);
-    fs::copy_file(gen / "snapshot.db", tmp, ec);
-    if (ec) {
-        return MakeError(ErrorCode::kUnavailable, "cannot copy the snapshot: " + ec.message());
-    }
     auto fail = [&](Error e) -> Result<ReplicaRestored> {
         std::error_code ignored;
         fs::remove(tmp, ignored);
         return e;
     };
+    fs::copy_file(gen / "snapshot.db", tmp, ec);
+    if (ec) {
+        return fail(MakeError(ErrorCode::kUnavailable, "cannot copy the snapshot: " + ec.message()));
+    }
     const int fd = ::open(tmp.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         return fail(MakeError(ErrorCode::kUnavailable, "cannot open " + tmp.string()));
@@ -603,26 +728,26 @@ Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::
     unsigned char header[100] = {};
     if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) {
         ::close(fd);
-        return fail(MakeError(ErrorCode::kInvalidArgument, "the snapshot of " + chosen->name + " is not a database"));
+        return fail(MakeError(ErrorCode::kInvalidArgument, "the snapshot of " + chosen + " is not a database"));
     }
     const std::uint32_t snapshot_page = (std::uint32_t{header[16]} << 8) | header[17];
-    ReplicaRestored result;
-    result.generation = chosen->name;
-    result.snapshot_us = *chosen->snapshot_us;
-    result.restored_us = result.snapshot_us;
     const std::uint32_t page_size = snapshot_page == 1 ? 65536 : snapshot_page;
+    ReplicaRestored result;
+    result.generation = chosen;
+    result.snapshot_us = snapshot_us;
+    result.restored_us = plan.restored_us;
+    result.damaged = plan.damaged;
     std::uint32_t db_size = 0;
-    bool past = false;
     bool io_failed = false;
-    for (const fs::path& seg : SegmentFiles(gen)) {
-        auto bytes = ReadWhole(seg);
+    std::size_t applied = 0;
+    for (std::size_t i = 0; i < segments.size() && applied < plan.points && !io_failed; ++i) {
+        auto bytes = ReadSegment(segments[i]);
         if (!bytes) {
             ::close(fd);
             return fail(bytes.error());
         }
         (void)ReadTxnRecords(*bytes, [&](const ReplicaTxn& t) {
-            if (to && t.time_us > *to) {
-                past = true;
+            if (applied == plan.points) {
                 return false;
             }
             if (t.page_size != page_size) {
@@ -634,6 +759,9 @@ Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::
                 const auto* h = reinterpret_cast<const unsigned char*>(t.pages.data() + at);
                 const std::uint32_t pgno = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) |
                                            (std::uint32_t{h[2]} << 8) | std::uint32_t{h[3]};
+                if (pgno > t.db_size) {
+                    continue;  // past the database's end after the point: cut off anyway
+                }
                 const off_t offset = static_cast<off_t>(pgno - 1) * t.page_size;
                 if (::pwrite(fd, t.pages.data() + at + kPageEntryHeader, t.page_size, offset) !=
                     static_cast<ssize_t>(t.page_size)) {
@@ -642,23 +770,20 @@ Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::
                 }
             }
             db_size = t.db_size;
-            result.restored_us = t.time_us;
-            ++result.points;
+            ++applied;
             result.transactions += t.commits;
             return true;
         });
-        if (past || io_failed) {
-            break;
-        }
     }
-    bool ok = !io_failed;
+    result.points = applied;
+    bool ok = !io_failed && applied == plan.points;
     if (ok && db_size != 0) {
         ok = ::ftruncate(fd, static_cast<off_t>(db_size) * page_size) == 0;
     }
     ok = ok && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) {
-        return fail(MakeError(ErrorCode::kUnavailable, "cannot write " + tmp.string()));
+        return fail(MakeError(ErrorCode::kUnavailable, "cannot replay the replica into " + tmp.string()));
     }
     if (auto checked = db::CheckDatabaseFile(tmp.string()); !checked) {
         return fail(

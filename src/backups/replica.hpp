@@ -7,6 +7,7 @@
 // DEST/<generation>/snapshot.db     the database when the generation began (SQLite's backup API)
 // DEST/<generation>/snapshot.time   when that copy finished (microseconds since the epoch)
 // DEST/<generation>/<seq>.seg       restore points after it, in order (replica_format.hpp)
+// DEST/<generation>/end             written when every commit up to its end was shipped
 #pragma once
 
 #include <atomic>
@@ -82,6 +83,7 @@ private:
         std::string key;
         std::int64_t oldest_us = 0;  // a segment's oldest commit (its lag when uploaded); 0: none
         bool keep = false;           // leave the local file (snapshot.time: the retention reads it)
+        std::filesystem::path mark;  // created once uploaded (snapshot.uploaded), when not empty
     };
     void QueueUpload(int lane, PendingUpload upload);
     void QueueLeftovers();
@@ -90,7 +92,10 @@ private:
 
     void Enqueue(db::WalFrames frames);
     void Run();
-    void NewGeneration();
+    void NewGeneration(bool previous_complete);
+    void EndGeneration(bool complete);
+    void MaybeStartSnapshot();
+    void QueueSnapshotUpload(const std::filesystem::path& generation);
     void FlushWindow();
     void CloseSegment();
     bool OpenSegment();
@@ -124,7 +129,9 @@ private:
     std::chrono::steady_clock::time_point retry_at_;
     std::chrono::steady_clock::time_point next_prune_;
     std::thread snapshot_thread_;
-    std::atomic<int> snapshot_state_{0};  // 0 running or none, 1 done, -1 failed
+    std::atomic<int> snapshot_state_{0};  // 0 idle, 1 running, 2 done, -1 failed (of snapshot_dir_)
+    std::filesystem::path snapshot_dir_;  // the generation the last snapshot was for
+    bool snapshot_due_ = false;           // the current generation's snapshot waits for a running one
     std::string buffer_;
     ReplicaWindow window_;  // what was taken since the last sync
 
@@ -181,13 +188,17 @@ struct ReplicaRestored {
     std::int64_t restored_us = 0;  // the last restore point replayed (the snapshot's time when none)
     std::uint64_t points = 0;
     std::uint64_t transactions = 0;
+    bool damaged = false;  // a damaged point ended the replay before the generation's end
 };
 
 /// Rebuilds into `out` (a file that must not exist) the database of the replica in `dest` as of
 /// `to` (microseconds since the epoch; none: the latest it holds): the newest generation whose
-/// snapshot is not newer than `to`, its transactions committed at or before `to` replayed on the
-/// snapshot, then `PRAGMA integrity_check`. Blocks. kNotFound when no generation covers `to`,
-/// kInvalidArgument for a damaged replica; `out` is only created when everything succeeded.
+/// snapshot is not newer than `to`, and its restore points at or before `to` replayed on the
+/// snapshot (a point is a window of commits: the result is the last window boundary at or before
+/// `to`; before the generation's first point past its snapshot, the snapshot alone), up to the
+/// first damaged point; then `PRAGMA integrity_check`. Blocks. kNotFound when no generation covers
+/// `to`, kInvalidArgument for a replayed database that does not check; `out` is only created when
+/// everything succeeded.
 Result<ReplicaRestored> RestoreReplica(
     const std::filesystem::path& dest, std::optional<std::int64_t> to, const std::filesystem::path& out
 );

@@ -34,18 +34,30 @@ void Replicator::QueueUpload(int lane, PendingUpload upload) {
     upload_cv_.notify_all();
 }
 
+// A generation's snapshot: snapshot.db (removed once uploaded), then snapshot.time (kept, for the
+// retention), then the local mark that both are in the bucket (`snapshot.uploaded`).
+void Replicator::QueueSnapshotUpload(const fs::path& generation) {
+    const std::string base = options_.remote_prefix + "/" + generation.filename().string() + "/";
+    if (fs::exists(generation / "snapshot.db")) {
+        QueueUpload(1, {generation / "snapshot.db", base + "snapshot.db", 0, false, {}});
+    }
+    QueueUpload(1, {generation / "snapshot.time", base + "snapshot.time", 0, true, generation / "snapshot.uploaded"});
+}
+
 // What an earlier run staged and did not upload (it stopped, or the bucket was down), oldest
-// first: segments, and snapshots whose copy completed.
+// first: segments and `end` marks, and snapshots whose copy completed and are not marked uploaded.
 void Replicator::QueueLeftovers() {
     for (const std::string& name : GenerationNames(options_.dest)) {
         const fs::path dir = options_.dest / name;
         const std::string base = options_.remote_prefix + "/" + name + "/";
         for (const fs::path& seg : SegmentFiles(dir)) {
-            QueueUpload(0, {seg, base + seg.filename().string(), 0, false});
+            QueueUpload(0, {seg, base + seg.filename().string(), 0, false, {}});
         }
-        if (fs::exists(dir / "snapshot.db") && ReadSnapshotTime(dir, true)) {
-            QueueUpload(1, {dir / "snapshot.db", base + "snapshot.db", 0, false});
-            QueueUpload(1, {dir / "snapshot.time", base + "snapshot.time", 0, true});
+        if (fs::exists(dir / "end")) {
+            QueueUpload(0, {dir / "end", base + "end", 0, false, {}});
+        }
+        if (ReadSnapshotTime(dir, false) && !fs::exists(dir / "snapshot.uploaded")) {
+            QueueSnapshotUpload(dir);
         }
     }
 }
@@ -76,6 +88,9 @@ void Replicator::RunUploads(int lane) {
             if (!next.keep) {
                 fs::remove(next.file, ec);
             }
+            if (!next.mark.empty()) {
+                std::ofstream(next.mark, std::ios::trunc) << "uploaded\n";
+            }
             if (next.oldest_us != 0) {
                 const std::int64_t lag = MicrosOf(std::chrono::system_clock::now()) - next.oldest_us;
                 lag_us_.store(lag, std::memory_order_relaxed);
@@ -87,7 +102,7 @@ void Replicator::RunUploads(int lane) {
         }
         upload_failures_.fetch_add(1, std::memory_order_relaxed);
         obs::Warn("replica: upload failed; retrying", {{"key", next.key}, {"error", done.error().message}});
-        upload_cv_.wait_for(lock, backoff, [&] { return upload_stop_ && give_up.has_value(); });
+        upload_cv_.wait_for(lock, backoff, [&] { return upload_stop_ && !give_up.has_value(); });
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, kMaxBackoff);
     }
 }
@@ -214,7 +229,17 @@ Result<ReplicaRestored> RestoreReplica(const ReplicaPlace& place, std::optional<
     if (fs::exists(out, ec)) {
         return MakeError(ErrorCode::kInvalidArgument, out.string() + " exists: restore into a new place");
     }
-    // Downloaded beside `out` (the same disk), then restored as from a folder, then removed.
+    // Downloaded beside `out` (the same disk), then restored as from a folder, then removed (and
+    // what an interrupted restore left there before).
+    for (fs::directory_iterator it(out.parent_path().empty() ? fs::path(".") : out.parent_path(), ec), end;
+         !ec && it != end;
+         it.increment(ec)) {
+        if (it->path().filename().string().starts_with(".replica-download-")) {
+            std::error_code ignored;
+            fs::remove_all(it->path(), ignored);
+        }
+    }
+    ec.clear();
     const fs::path scratch =
         out.parent_path() / (".replica-download-" + SecureRandomString(10, "abcdefghijklmnopqrstuvwxyz0123456789"));
     const fs::path gen = scratch / *chosen;
@@ -224,7 +249,7 @@ Result<ReplicaRestored> RestoreReplica(const ReplicaPlace& place, std::optional<
             return MakeError(ErrorCode::kUnavailable, "cannot create " + gen.string() + ": " + ec.message());
         }
         for (const std::string& f : generations.at(*chosen)) {
-            if (f == "snapshot.db" || f == "snapshot.time" || f.ends_with(".seg")) {
+            if (f == "snapshot.db" || f == "snapshot.time" || f == "end" || f.ends_with(".seg")) {
                 BASALT_TRY(Download(place, place.prefix + "/" + *chosen + "/" + f, gen / f));
             }
         }

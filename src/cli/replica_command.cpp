@@ -132,6 +132,14 @@ int RunReplicaRestore(const config::AppConfig& config, const ReplicaRestoreComma
         FormatMicros(restored->restored_us).c_str(),
         (dir / "data.db").string().c_str()
     );
+    if (restored->damaged) {
+        std::fprintf(
+            stderr,
+            "Warning: a damaged restore point in %s ended the replay; the database is as of %s\n",
+            restored->generation.c_str(),
+            FormatMicros(restored->restored_us).c_str()
+        );
+    }
     return 0;
 }
 

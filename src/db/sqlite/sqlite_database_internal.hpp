@@ -155,6 +155,9 @@ private:
     // read), or a WAL restart (a hole only if another process wrote meanwhile; see FlushTap).
     std::vector<std::pair<std::size_t, bool>> tap_holes_;
     std::int64_t tap_data_version_ = -1;
+    bool tap_external_carried_ = false;  // another process committed; not yet followed by a read
+    bool tap_reread_header_ = false;     // after a hole: the header is read before the next frames
+    bool tap_chain_known_ = false;       // tap_chain1_/2_ are the chain after the last frame read
     std::vector<WalFrames> tap_pending_;
     int wal_fd_ = -1;  // sync thread only
     std::mutex sync_mu_;

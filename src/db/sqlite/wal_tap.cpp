@@ -50,11 +50,11 @@ void SqliteDatabase::TapFrames(int frames) {
     if (wal_path_.empty()) {
         return;  // in memory: nothing to replicate
     }
-    // Frames could not be read (or the WAL changed under us): a certain hole here. Start again
-    // after them, from the header.
+    // Frames could not be read, or do not continue the checksum chain (the WAL changed under us):
+    // a certain hole here. Reading goes on after them; the header is read again first.
     auto broken = [&] {
         tap_holes_.push_back({tap_pending_.size(), true});
-        tap_page_size_ = 0;
+        tap_reread_header_ = true;
         tap_frames_ = frames;
     };
     if (tap_fd_ < 0) {
@@ -86,16 +86,24 @@ void SqliteDatabase::TapFrames(int frames) {
             tap_frames_ = 0;
             tap_chain1_ = header->checksum1;
             tap_chain2_ = header->checksum2;
+        } else if (tap_reread_header_) {
+            // The same incarnation after a hole: its chain cannot be followed from here; the salts
+            // still tell its frames apart.
+            tap_chain_known_ = false;
         }
+        tap_reread_header_ = false;
         tap_magic_ = header->magic;
         tap_page_size_ = header->page_size;
         tap_salt1_ = header->salt1;
         tap_salt2_ = header->salt2;
+        if (tap_frames_ == 0) {
+            tap_chain_known_ = true;
+        }
         return true;
     };
     // The hook runs after a commit of ours, which added frames: a WAL no longer than what was read
     // started over (possibly to exactly the same length).
-    if (tap_page_size_ == 0 || frames <= tap_frames_) {
+    if (tap_page_size_ == 0 || tap_reread_header_ || frames <= tap_frames_) {
         if (!read_header()) {
             broken();
             return;
@@ -129,28 +137,38 @@ void SqliteDatabase::TapFrames(int frames) {
             return;
         }
     }
-    // Every frame must belong to this incarnation, and the last must end a transaction.
-    for (std::size_t at = 0; at < out.bytes.size(); at += frame_bytes) {
-        const char* f = out.bytes.data() + at;
-        if (TapU32(f + 8) != tap_salt1_ || TapU32(f + 12) != tap_salt2_) {
+    // Every frame must continue the incarnation's checksum chain (a frame another process rewrote
+    // while it was read fails it), and the last must end a transaction.
+    WalChain chain{tap_magic_, tap_salt1_, tap_salt2_, tap_chain1_, tap_chain2_};
+    if (tap_chain_known_) {
+        if (!CheckWalFrames(out.bytes, tap_page_size_, chain)) {
             broken();
             return;
         }
+    } else {
+        for (std::size_t at = 0; at < out.bytes.size(); at += frame_bytes) {
+            const char* f = out.bytes.data() + at;
+            if (TapU32(f + 8) != tap_salt1_ || TapU32(f + 12) != tap_salt2_) {
+                broken();
+                return;
+            }
+        }
     }
-    if (TapU32(out.bytes.data() + out.bytes.size() - frame_bytes + 4) == 0) {
+    const char* last = out.bytes.data() + out.bytes.size() - frame_bytes;
+    if (TapU32(last + 4) == 0) {
         broken();
         return;
     }
-    tap_frames_ = frames;
     out.page_size = tap_page_size_;
     out.wal_magic = tap_magic_;
     out.salt1 = tap_salt1_;
     out.salt2 = tap_salt2_;
     out.chain1 = tap_chain1_;
     out.chain2 = tap_chain2_;
-    const char* last = out.bytes.data() + out.bytes.size() - frame_bytes;
+    tap_frames_ = frames;
     tap_chain1_ = TapU32(last + 16);
     tap_chain2_ = TapU32(last + 20);
+    tap_chain_known_ = true;
     tap_pending_.push_back(std::move(out));
 }
 
@@ -170,8 +188,13 @@ void SqliteDatabase::FlushTap() {
     if (!options_.wal_tap) {
         return;
     }
+    // Another process's commit counts until a batch has read frames after it: a batch that
+    // committed nothing (no frames, no hook) cannot tell whether its frames are still in the WAL,
+    // and one that read frames may have read them just before that commit.
     const std::int64_t version = DataVersion();
-    const bool external = version != tap_data_version_ || version < 0;
+    const bool moved = version != tap_data_version_ || version < 0;
+    const bool external = moved || tap_external_carried_;
+    tap_external_carried_ = moved || (tap_external_carried_ && tap_pending_.empty());
     tap_data_version_ = version;
     std::size_t first = tap_pending_.size() + 1;
     std::size_t last = 0;

@@ -4,6 +4,7 @@
 // retention removes what no restore needs.
 #include "backups/replica.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -244,6 +245,43 @@ TEST_F(ReplicaTest, ADamagedOrCutRecordEndsTheStream) {
     EXPECT_EQ(read, 1U);
     // Garbage is no record.
     EXPECT_EQ(ReadTxnRecords(std::string(4096, 'x'), [](const ReplicaTxn&) { return true; }), 0U);
+}
+
+// A damaged point in a segment before the last ends the replay there: the points after it would
+// be replayed over a hole. The result is the database as of the last good point, and says so.
+TEST_F(ReplicaTest, ADamagedPointInAnEarlierSegmentEndsTheReplay) {
+    auto replica = MakeReplicator(std::chrono::hours(72), std::chrono::milliseconds(1));
+    OpenDb(*replica);
+    replica->Start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the snapshot first
+    for (int i = 0; i < 40; ++i) {
+        Insert(i * 5, 5);
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+    db_->Close();
+    replica->Stop();
+    auto list = ListReplica(dest_);
+    ASSERT_TRUE(list);
+    const fs::path gen = dest_ / list->front().name;
+    std::vector<fs::path> segments;
+    for (const auto& e : fs::directory_iterator(gen)) {
+        if (e.path().extension() == ".seg") {
+            segments.push_back(e.path());
+        }
+    }
+    std::sort(segments.begin(), segments.end());
+    ASSERT_GE(segments.size(), 3U);
+    {
+        std::fstream f(segments[1], std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(kTxnHeaderBytes + kPageEntryHeader + 200);
+        f.put('\x5a');
+    }
+    auto restored = RestoreReplica(dest_, std::nullopt, dir_.Path() / "cut.db");
+    ASSERT_TRUE(restored) << restored.error().message;
+    EXPECT_TRUE(restored->damaged);
+    const std::int64_t rows = CountRows(dir_.Path() / "cut.db");
+    EXPECT_LT(rows, 200);
+    EXPECT_GE(rows, 0);
 }
 
 // A page rewritten by every commit of a window is kept once: the replica grows with the distinct

@@ -241,5 +241,26 @@ TEST_F(WalTapTest, AWalRestartedByAnotherProcessIsAGap) {
     EXPECT_EQ(Replay(frames, dir_.Path() / "snapshot.db"), want);
 }
 
+// Another process commits, this process's next batch commits nothing (its write fails: no frames,
+// no hook), then the WAL is emptied: the evidence of the other commit must outlive that batch, and
+// the next commit must come after a gap notice.
+TEST_F(WalTapTest, AnotherProcesssCommitBeforeAnEmptyBatchStillMakesAGap) {
+    Open();
+    Insert(0, 10);
+    (void)Taken();
+    External("INSERT INTO t (n, pad) VALUES (1000, 'x')");
+    auto failed = db_->Write([](Executor& ex) -> Result<void> {
+        auto r = ex.Exec("INSERT INTO no_such_table VALUES (1)", {});
+        return r ? Ok() : Result<void>(r.error());
+    });
+    ASSERT_FALSE(failed);
+    EXPECT_TRUE(Taken().empty());
+    External("PRAGMA wal_checkpoint(TRUNCATE);");
+    Insert(10, 5);
+    const auto frames = Taken();
+    ASSERT_FALSE(frames.empty());
+    EXPECT_TRUE(frames.front().gap);
+}
+
 }  // namespace
 }  // namespace basalt::db
