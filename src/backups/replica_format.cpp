@@ -3,13 +3,19 @@
 
 #include <chrono>
 
+#include <zstd.h>
+
 #include "db/sqlite/wal_reader.hpp"
 
 namespace basalt::backups {
 
 namespace {
 
-constexpr std::uint32_t kTxnMagic = 0x42545832;  // "BTX2"
+constexpr std::uint32_t kTxnMagic = 0x42545833;  // "BTX3"
+// Points up to this many bytes of pages are compressed (zstd level 1); a reader refuses a compressed
+// point that claims more, so a forged header cannot make it allocate much.
+constexpr std::size_t kMaxCompressedRaw = std::size_t{64} << 20;
+constexpr int kZstdLevel = 1;
 constexpr std::size_t kMaxPagesPerRecord = 1U << 24;
 
 void PutU32(std::string& out, std::uint32_t v) {
@@ -70,28 +76,48 @@ void ReplicaWindow::Add(const db::WalFrames& f) {
     last_us_ = std::chrono::duration_cast<std::chrono::microseconds>(f.committed.time_since_epoch()).count();
 }
 
+// The point's pages are stored compressed with zstd when that is smaller (the record says so by a
+// stored length other than the pages' length), padded with zeros to a multiple of 8 bytes for the
+// checksum.
 void ReplicaWindow::Flush(std::string& out) {
     if (count_ == 0) {
         return;
     }
-    const auto [p1, p2] = Check(body_);
+    std::string_view stored = body_;
+    std::string compressed;
+    if (body_.size() <= kMaxCompressedRaw) {
+        compressed.resize(ZSTD_compressBound(body_.size()));
+        const std::size_t n =
+            ZSTD_compress(compressed.data(), compressed.size(), body_.data(), body_.size(), kZstdLevel);
+        if (ZSTD_isError(n) == 0 && n < body_.size()) {
+            compressed.resize(n);
+            stored = compressed;
+        }
+    }
+    const std::size_t stored_size = stored.size();
     const std::size_t header_at = out.size();
-    PutU32(out, kTxnMagic);
-    PutU32(out, count_);
-    PutU32(out, static_cast<std::uint32_t>(static_cast<std::uint64_t>(last_us_) >> 32));
-    PutU32(out, static_cast<std::uint32_t>(static_cast<std::uint64_t>(last_us_)));
-    PutU32(out, page_size_);
-    PutU32(out, db_size_);
-    PutU32(out, p1);
-    PutU32(out, p2);
-    PutU32(out, commits_);
-    PutU32(out, 0);
-    PutU32(out, 0);
-    PutU32(out, 0);
+    out.resize(header_at + kTxnHeaderBytes);
+    out.append(stored);
+    out.append((8 - stored_size % 8) % 8, '\0');
+    const auto [p1, p2] = Check(std::string_view(out).substr(header_at + kTxnHeaderBytes));
+    const std::uint32_t fields[10] = {
+        kTxnMagic,
+        count_,
+        static_cast<std::uint32_t>(static_cast<std::uint64_t>(last_us_) >> 32),
+        static_cast<std::uint32_t>(static_cast<std::uint64_t>(last_us_)),
+        page_size_,
+        db_size_,
+        p1,
+        p2,
+        commits_,
+        static_cast<std::uint32_t>(stored_size),
+    };
+    for (std::size_t i = 0; i < 10; ++i) {
+        SetU32(out, header_at + 4 * i, fields[i]);
+    }
     const auto [h1, h2] = Check(std::string_view(out).substr(header_at, 40));
     SetU32(out, header_at + 40, h1);
     SetU32(out, header_at + 44, h2);
-    out.append(body_);
     body_.clear();
     at_.clear();
     count_ = 0;
@@ -100,6 +126,7 @@ void ReplicaWindow::Flush(std::string& out) {
 
 std::size_t ReadTxnRecords(std::string_view segment, const std::function<bool(const ReplicaTxn&)>& fn) {
     std::size_t at = 0;
+    std::string pages;  // a compressed point's pages
     while (segment.size() - at >= kTxnHeaderBytes) {
         const std::string_view header = segment.substr(at, kTxnHeaderBytes);
         if (GetU32(header, 0) != kTxnMagic) {
@@ -110,33 +137,48 @@ std::size_t ReadTxnRecords(std::string_view segment, const std::function<bool(co
             break;
         }
         ReplicaTxn txn;
-        const std::uint32_t pages = GetU32(header, 4);
+        const std::uint32_t count = GetU32(header, 4);
         txn.time_us =
             static_cast<std::int64_t>((static_cast<std::uint64_t>(GetU32(header, 8)) << 32) | GetU32(header, 12));
         txn.page_size = GetU32(header, 16);
         txn.db_size = GetU32(header, 20);
         txn.commits = GetU32(header, 32);
-        if (txn.page_size < 512 || txn.page_size > 65536 || (txn.page_size & (txn.page_size - 1)) != 0 || pages == 0 ||
-            pages > kMaxPagesPerRecord || txn.db_size == 0) {
+        const std::size_t stored = GetU32(header, 36);
+        if (txn.page_size < 512 || txn.page_size > 65536 || (txn.page_size & (txn.page_size - 1)) != 0 || count == 0 ||
+            count > kMaxPagesPerRecord || txn.db_size == 0) {
             break;
         }
-        const std::size_t body = (kPageEntryHeader + txn.page_size) * pages;
-        if (segment.size() - at - kTxnHeaderBytes < body) {
+        const std::size_t raw = (kPageEntryHeader + txn.page_size) * count;
+        const std::size_t padded = stored + (8 - stored % 8) % 8;
+        if (segment.size() - at - kTxnHeaderBytes < padded) {
             break;  // cut short
         }
-        txn.pages = segment.substr(at + kTxnHeaderBytes, body);
-        const auto [p1, p2] = Check(txn.pages);
+        const std::string_view body = segment.substr(at + kTxnHeaderBytes, padded);
+        const auto [p1, p2] = Check(body);
         if (p1 != GetU32(header, 24) || p2 != GetU32(header, 28)) {
             break;
         }
+        if (stored == raw) {
+            txn.pages = body.substr(0, raw);
+        } else {
+            if (raw > kMaxCompressedRaw || stored > raw) {
+                break;
+            }
+            pages.resize(raw);
+            const std::size_t n = ZSTD_decompress(pages.data(), pages.size(), body.data(), stored);
+            if (ZSTD_isError(n) != 0 || n != raw) {
+                break;
+            }
+            txn.pages = pages;
+        }
         bool valid = true;
-        for (std::size_t e = 0; e < body && valid; e += kPageEntryHeader + txn.page_size) {
+        for (std::size_t e = 0; e < raw && valid; e += kPageEntryHeader + txn.page_size) {
             valid = GetU32(txn.pages, e) != 0;
         }
         if (!valid) {
             break;
         }
-        at += kTxnHeaderBytes + body;
+        at += kTxnHeaderBytes + padded;
         if (!fn(txn)) {
             break;
         }

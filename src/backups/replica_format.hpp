@@ -20,11 +20,13 @@ struct ReplicaTxn {
     std::uint32_t page_size = 0;  // of the database
     std::uint32_t db_size = 0;    // the database's size in pages after them
     std::uint32_t commits = 0;    // how many transactions (SQLite's) it holds
-    std::string_view pages;       // entries of kPageEntryHeader bytes (page number, zero) then a page
+    std::string_view pages;       // entries of kPageEntryHeader bytes (page number, zero) then a page;
+                                  // valid while the callback that received it runs
 };
 
-/// Bytes before a record's pages: magic, page count, time, page size, database size, the pages'
-/// checksum, the transaction count, and a checksum of those.
+/// Bytes before a record's pages: magic, page count, time, page size, database size, the stored
+/// pages' checksum, the transaction count, the stored length (less than the pages' length: zstd),
+/// and a checksum of those.
 inline constexpr std::size_t kTxnHeaderBytes = 48;
 inline constexpr std::size_t kPageEntryHeader = 8;
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "db/sqlite/wal_reader.hpp"
 
+#include <bit>
+#include <cstring>
+
 namespace basalt::db::sqlite {
 
 namespace {
@@ -24,10 +27,15 @@ std::uint32_t LittleEndian32(std::string_view b, std::size_t at) {
 // SQLite's WAL checksum: over pairs of 32-bit words (of the byte order the magic names), each pair
 // feeding both sums; it continues from `s1`, `s2` (the previous frame's, or zero for the header).
 void Checksum(std::string_view bytes, bool big_endian, std::uint32_t& s1, std::uint32_t& s2) {
-    if (!big_endian) {  // the common case (x86, ARM): whole words, no byte shuffling
+    if (!big_endian && std::endian::native == std::endian::little) {
+        // The common case (x86, ARM): whole words loaded as they are (the WAL tap checks every
+        // frame of every commit in the writer thread).
+        const char* p = bytes.data();
         for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
-            s1 += LittleEndian32(bytes, i) + s2;
-            s2 += LittleEndian32(bytes, i + 4) + s1;
+            std::uint32_t x[2];
+            std::memcpy(x, p + i, sizeof x);
+            s1 += x[0] + s2;
+            s2 += x[1] + s1;
         }
         return;
     }
