@@ -110,7 +110,7 @@ describe('point-in-time recovery', () => {
     let { srv } = await serverWithPosts(replica, dataDir);
     const before = [];
     for (let i = 0; i < 20; i++) before.push(await create(srv.url, 'before', i));
-    await sleep(1000); // restore points are 500 ms apart
+    await sleep(1000); // restore points are 300 ms apart
     const moment = new Date().toISOString();
     await sleep(1000);
     const afterIds = [];
@@ -166,7 +166,7 @@ describe('point-in-time recovery', () => {
     const replica = path.join(work, 'dmg-replica');
     const { srv } = await serverWithPosts(replica, path.join(work, 'dmg-data'));
     for (let i = 0; i < 10; i++) await create(srv.url, 'x', i);
-    await sleep(1200); // shipped (a restore point every 500 ms)
+    await sleep(1200); // shipped (a restore point every 300 ms)
     srv.proc.kill('SIGKILL');
     await srv.exited;
     const gen = restore(['--from', replica, '--list']).stdout.split(/\s+/)[0];
