@@ -186,7 +186,7 @@ Result<void> DataDir::LoadCollections() {
     return collections.Load();
 }
 
-Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config, db::WalTap wal_tap) {
+Result<std::unique_ptr<DataDir>> DataDir::Open(const config::AppConfig& config, const db::WalTap& wal_tap) {
     auto impl = std::make_unique<Impl>();
     std::error_code ec;
     std::filesystem::create_directories(config.data_dir, ec);
@@ -944,7 +944,7 @@ Result<void> Application::Start() {
         BASALT_TRY(s.replica->Prepare());
         wal_tap = s.replica->Tap();
     }
-    BASALT_ASSIGN_OR_RETURN(s.data, DataDir::Open(s.config, std::move(wal_tap)));
+    BASALT_ASSIGN_OR_RETURN(s.data, DataDir::Open(s.config, wal_tap));
     if (s.replica) {
         s.replica->Start();
         obs::Info("replicating", {{"dest", s.config.replica.dest}});

@@ -41,7 +41,7 @@ public:
     /// Creates the directory if needed, opens data.db and applies the system migrations. Fails with a
     /// message that says what went wrong (unwritable directory, failed migration, ...).
     /// `wal_tap`: given every committed transaction's WAL frames (the point-in-time replica).
-    static Result<std::unique_ptr<DataDir>> Open(const config::AppConfig& config, db::WalTap wal_tap = {});
+    static Result<std::unique_ptr<DataDir>> Open(const config::AppConfig& config, const db::WalTap& wal_tap = {});
     ~DataDir();
     DataDir(const DataDir&) = delete;
     DataDir& operator=(const DataDir&) = delete;

@@ -255,31 +255,8 @@ void Replicator::Run() {
             stopping = stop_;
         }
         for (auto& item : items) {
-            if (item.gap) {
-                obs::Warn("replica: frames were missed; a new generation starts", {});
-                NewGeneration(false);
-                continue;
-            }
-            if (generation_.empty()) {
-                dropped_.fetch_add(1, std::memory_order_relaxed);
-                continue;
-            }
-            if (!window_.Empty() && item.page_size != window_.PageSize()) {
-                FlushWindow();
-            }
-            window_.Add(item);
-            transactions_.fetch_add(1, std::memory_order_relaxed);
-            if (!oldest_unsynced_ || item.committed < *oldest_unsynced_) {
-                oldest_unsynced_ = item.committed;
-            }
-            if (window_oldest_us_ == 0) {
-                window_oldest_us_ = MicrosOf(item.committed);
-            }
-            if (window_.Bytes() >= options_.segment_bytes) {
-                FlushWindow();
-            }
+            Take(item);
         }
-        const auto steady = std::chrono::steady_clock::now();
         // A window closes when its oldest commit is sync_every old: the replica's lag is then the
         // window plus one write and fdatasync, whatever the last fdatasync took.
         if (oldest_unsynced_ &&
@@ -290,35 +267,69 @@ void Replicator::Run() {
                 CloseSegment();  // an object per sync: uploaded now
             }
         }
-        if (snapshot_state_.load() == kSnapshotFailed) {
-            snapshot_state_.store(kSnapshotIdle);
-            if (snapshot_dir_ == generation_dir_ && !generation_.empty()) {
-                obs::Error(
-                    "replica: the snapshot failed; a new generation starts later", {{"dir", generation_dir_.string()}}
-                );
-                CloseSegment();
-                generation_.clear();
-                retry_at_ = steady + kRetryAfter;
-            }
-        }
-        MaybeStartSnapshot();
         if (stopping) {
             EndGeneration(true);
             return;
         }
-        const auto now = std::chrono::system_clock::now();
-        if (generation_.empty()) {
-            if (steady >= retry_at_) {
-                NewGeneration(false);
-            }
-        } else if (snapshot_state_.load() == kSnapshotDone && snapshot_dir_ == generation_dir_ &&
-                   now - generation_started_ >= options_.snapshot_every) {
-            NewGeneration(true);  // every stream of this one was written: it ends complete
+        Housekeep();
+    }
+}
+
+// One item of the queue: a gap starts a generation; frames go into the window.
+void Replicator::Take(const db::WalFrames& item) {
+    if (item.gap) {
+        obs::Warn("replica: frames were missed; a new generation starts", {});
+        NewGeneration(false);
+        return;
+    }
+    if (generation_.empty()) {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (!window_.Empty() && item.page_size != window_.PageSize()) {
+        FlushWindow();
+    }
+    window_.Add(item);
+    transactions_.fetch_add(1, std::memory_order_relaxed);
+    if (!oldest_unsynced_ || item.committed < *oldest_unsynced_) {
+        oldest_unsynced_ = item.committed;
+    }
+    if (window_oldest_us_ == 0) {
+        window_oldest_us_ = MicrosOf(item.committed);
+    }
+    if (window_.Bytes() >= options_.segment_bytes) {
+        FlushWindow();
+    }
+}
+
+// Between batches: a failed snapshot ends its generation, a due snapshot starts, a failed
+// generation is retried, an old one rotated, and old ones pruned.
+void Replicator::Housekeep() {
+    const auto steady = std::chrono::steady_clock::now();
+    if (snapshot_state_.load() == kSnapshotFailed) {
+        snapshot_state_.store(kSnapshotIdle);
+        if (snapshot_dir_ == generation_dir_ && !generation_.empty()) {
+            obs::Error(
+                "replica: the snapshot failed; a new generation starts later", {{"dir", generation_dir_.string()}}
+            );
+            CloseSegment();
+            generation_.clear();
+            retry_at_ = steady + kRetryAfter;
         }
-        if (steady >= next_prune_) {
-            Prune(now);
-            next_prune_ = steady + kPruneEvery;
+    }
+    MaybeStartSnapshot();
+    const auto now = std::chrono::system_clock::now();
+    if (generation_.empty()) {
+        if (steady >= retry_at_) {
+            NewGeneration(false);
         }
+    } else if (snapshot_state_.load() == kSnapshotDone && snapshot_dir_ == generation_dir_ &&
+               now - generation_started_ >= options_.snapshot_every) {
+        NewGeneration(true);  // every stream of this one was written: it ends complete
+    }
+    if (steady >= next_prune_) {
+        Prune(now);
+        next_prune_ = steady + kPruneEvery;
     }
 }
 
@@ -681,6 +692,56 @@ Result<ReplayPlan> PlanReplay(
     return plan;
 }
 
+// Pass 2 of a restore: writes the plan's points into the file `fd`, page by page. Returns the
+// database's size in pages after the last (0: none replayed).
+Result<std::uint32_t> ReplayPoints(
+    int fd,
+    const std::vector<fs::path>& segments,
+    const ReplayPlan& plan,
+    std::uint32_t page_size,
+    ReplicaRestored& result
+) {
+    std::uint32_t db_size = 0;
+    bool io_failed = false;
+    std::size_t applied = 0;
+    for (std::size_t i = 0; i < segments.size() && applied < plan.points && !io_failed; ++i) {
+        BASALT_ASSIGN_OR_RETURN(const std::string bytes, ReadSegment(segments[i]));
+        (void)ReadTxnRecords(bytes, [&](const ReplicaTxn& t) {
+            if (applied == plan.points) {
+                return false;
+            }
+            if (t.page_size != page_size) {
+                io_failed = true;  // another page size than the snapshot's: not this database's
+                return false;
+            }
+            const std::size_t entry = kPageEntryHeader + t.page_size;
+            for (std::size_t at = 0; at < t.pages.size(); at += entry) {
+                const auto* h = reinterpret_cast<const unsigned char*>(t.pages.data() + at);
+                const std::uint32_t pgno = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) |
+                                           (std::uint32_t{h[2]} << 8) | std::uint32_t{h[3]};
+                if (pgno > t.db_size) {
+                    continue;  // past the database's end after the point: cut off anyway
+                }
+                const off_t offset = static_cast<off_t>(pgno - 1) * t.page_size;
+                if (::pwrite(fd, t.pages.data() + at + kPageEntryHeader, t.page_size, offset) !=
+                    static_cast<ssize_t>(t.page_size)) {
+                    io_failed = true;
+                    return false;
+                }
+            }
+            db_size = t.db_size;
+            ++applied;
+            result.transactions += t.commits;
+            return true;
+        });
+    }
+    result.points = applied;
+    if (io_failed || applied != plan.points) {
+        return MakeError(ErrorCode::kUnavailable, "cannot replay the replica's points");
+    }
+    return db_size;
+}
+
 }  // namespace
 
 Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::int64_t> to, const fs::path& out) {
@@ -737,49 +798,13 @@ Result<ReplicaRestored> RestoreReplica(const fs::path& dest, std::optional<std::
     result.snapshot_us = snapshot_us;
     result.restored_us = plan.restored_us;
     result.damaged = plan.damaged;
-    std::uint32_t db_size = 0;
-    bool io_failed = false;
-    std::size_t applied = 0;
-    for (std::size_t i = 0; i < segments.size() && applied < plan.points && !io_failed; ++i) {
-        auto bytes = ReadSegment(segments[i]);
-        if (!bytes) {
-            ::close(fd);
-            return fail(bytes.error());
-        }
-        (void)ReadTxnRecords(*bytes, [&](const ReplicaTxn& t) {
-            if (applied == plan.points) {
-                return false;
-            }
-            if (t.page_size != page_size) {
-                io_failed = true;  // another page size than the snapshot's: not this database's
-                return false;
-            }
-            const std::size_t entry = kPageEntryHeader + t.page_size;
-            for (std::size_t at = 0; at < t.pages.size(); at += entry) {
-                const auto* h = reinterpret_cast<const unsigned char*>(t.pages.data() + at);
-                const std::uint32_t pgno = (std::uint32_t{h[0]} << 24) | (std::uint32_t{h[1]} << 16) |
-                                           (std::uint32_t{h[2]} << 8) | std::uint32_t{h[3]};
-                if (pgno > t.db_size) {
-                    continue;  // past the database's end after the point: cut off anyway
-                }
-                const off_t offset = static_cast<off_t>(pgno - 1) * t.page_size;
-                if (::pwrite(fd, t.pages.data() + at + kPageEntryHeader, t.page_size, offset) !=
-                    static_cast<ssize_t>(t.page_size)) {
-                    io_failed = true;
-                    return false;
-                }
-            }
-            db_size = t.db_size;
-            ++applied;
-            result.transactions += t.commits;
-            return true;
-        });
+    auto replayed = ReplayPoints(fd, segments, plan, page_size, result);
+    if (!replayed) {
+        ::close(fd);
+        return fail(replayed.error());
     }
-    result.points = applied;
-    bool ok = !io_failed && applied == plan.points;
-    if (ok && db_size != 0) {
-        ok = ::ftruncate(fd, static_cast<off_t>(db_size) * page_size) == 0;
-    }
+    const std::uint32_t db_size = *replayed;
+    bool ok = db_size == 0 || ::ftruncate(fd, static_cast<off_t>(db_size) * page_size) == 0;
     ok = ok && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok) {

@@ -92,6 +92,8 @@ private:
 
     void Enqueue(db::WalFrames frames);
     void Run();
+    void Take(const db::WalFrames& item);
+    void Housekeep();
     void NewGeneration(bool previous_complete);
     void EndGeneration(bool complete);
     void MaybeStartSnapshot();

@@ -637,6 +637,58 @@ int RunMigrate(const AppConfig& config, const MigrateCommand& m) {
 
 }  // namespace
 
+// Point-in-time replication: serve's --replicate flags, and the bucket settings `serve` and
+// `restore --from s3://...` share (docs/backups.md, "Point-in-time recovery").
+void AddReplicaOptions(CLI::App& cli, CLI::App& serve_cmd, AppConfig& config) {
+    auto* serve = &serve_cmd;
+    serve
+        ->add_option(
+            "--replicate",
+            config.replica.dest,
+            "Ship every commit to this directory or s3://BUCKET/PREFIX (point-in-time recovery)"
+        )
+        ->envname("BASALT_REPLICATE");
+    cli.add_option("--replicate-s3-endpoint", config.replica.s3_endpoint, "The S3 endpoint of an s3:// replica")
+        ->envname("BASALT_REPLICA_S3_ENDPOINT");
+    cli.add_option("--replicate-s3-region", config.replica.s3_region, "The S3 region of an s3:// replica")
+        ->envname("BASALT_REPLICA_S3_REGION")
+        ->capture_default_str();
+    cli.add_flag(
+           "--replicate-s3-path-style",
+           config.replica.s3_path_style,
+           "Address an s3:// replica's bucket as ENDPOINT/BUCKET (MinIO, s3rver) rather than BUCKET.ENDPOINT"
+    )
+        ->envname("BASALT_REPLICA_S3_PATH_STYLE");
+    serve
+        ->add_option_function<long long>(
+            "--replicate-retention-hours",
+            [&config](long long h) { config.replica.retention = std::chrono::hours(h); },
+            "Hours back a replica restore can reach (older generations are removed; default 72)"
+        )
+        ->envname("BASALT_REPLICATE_RETENTION_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 3650));
+    serve
+        ->add_option_function<long long>(
+            "--replicate-snapshot-hours",
+            [&config](long long h) { config.replica.snapshot_every = std::chrono::hours(h); },
+            "Hours between the replica's snapshots (a restore replays at most this much; default 24)"
+        )
+        ->envname("BASALT_REPLICATE_SNAPSHOT_HOURS")
+        ->check(CLI::Range(1LL, 24LL * 365));
+}
+
+// Secrets are read from the environment only: a flag would show them to every user in `ps`.
+void ReadSecretsFromEnvironment(AppConfig& config) {
+    for (const auto& [name, target] :
+         {std::pair{"BASALT_BACKUP_KEY", &config.backup_key},
+          std::pair{"BASALT_REPLICA_S3_ACCESS_KEY", &config.replica.s3_access_key},
+          std::pair{"BASALT_REPLICA_S3_SECRET", &config.replica.s3_secret}}) {
+        if (const char* v = std::getenv(name); v != nullptr) {  // NOLINT(concurrency-mt-unsafe): one thread yet
+            *target = v;
+        }
+    }
+}
+
 int main(int argc, char** argv) {
     TuneAllocator();
     CLI::App cli{"basalt: the backend in one binary (a PocketBase-compatible Web API on SQLite)", "basalt"};
@@ -674,55 +726,10 @@ int main(int argc, char** argv) {
     AddMigrateCommand(cli, migrate);
     basalt::cli::ReplicaRestoreCommand replica_restore;
     basalt::cli::AddReplicaRestoreCommand(cli, replica_restore);
-    serve
-        ->add_option(
-            "--replicate",
-            config.replica.dest,
-            "Ship every commit to this directory or s3://BUCKET/PREFIX (point-in-time recovery)"
-        )
-        ->envname("BASALT_REPLICATE");
-    cli.add_option("--replicate-s3-endpoint", config.replica.s3_endpoint, "The S3 endpoint of an s3:// replica")
-        ->envname("BASALT_REPLICA_S3_ENDPOINT");
-    cli.add_option("--replicate-s3-region", config.replica.s3_region, "The S3 region of an s3:// replica")
-        ->envname("BASALT_REPLICA_S3_REGION")
-        ->capture_default_str();
-    cli.add_flag(
-           "--replicate-s3-path-style",
-           config.replica.s3_path_style,
-           "Address an s3:// replica's bucket as ENDPOINT/BUCKET (MinIO, s3rver) rather than BUCKET.ENDPOINT"
-    )
-        ->envname("BASALT_REPLICA_S3_PATH_STYLE");
-    serve
-        ->add_option_function<long long>(
-            "--replicate-retention-hours",
-            [&config](long long h) { config.replica.retention = std::chrono::hours(h); },
-            "Hours back a replica restore can reach (older generations are removed; default 72)"
-        )
-        ->envname("BASALT_REPLICATE_RETENTION_HOURS")
-        ->check(CLI::Range(1LL, 24LL * 3650));
-    serve
-        ->add_option_function<long long>(
-            "--replicate-snapshot-hours",
-            [&config](long long h) { config.replica.snapshot_every = std::chrono::hours(h); },
-            "Hours between the replica's snapshots (a restore replays at most this much; default 24)"
-        )
-        ->envname("BASALT_REPLICATE_SNAPSHOT_HOURS")
-        ->check(CLI::Range(1LL, 24LL * 365));
+    AddReplicaOptions(cli, *serve, config);
 
     CLI11_PARSE(cli, argc, argv);
-    // The key's text only from the environment: a flag would show it to every user in `ps`.
-    const char* key = std::getenv("BASALT_BACKUP_KEY");  // NOLINT(concurrency-mt-unsafe): one thread yet
-    if (key != nullptr) {
-        config.backup_key = key;
-    }
-    // The replica bucket's keys likewise (docs/backups.md, "Point-in-time recovery").
-    for (const auto& [name, target] :
-         {std::pair{"BASALT_REPLICA_S3_ACCESS_KEY", &config.replica.s3_access_key},
-          std::pair{"BASALT_REPLICA_S3_SECRET", &config.replica.s3_secret}}) {
-        if (const char* v = std::getenv(name); v != nullptr) {  // NOLINT(concurrency-mt-unsafe): one thread yet
-            *target = v;
-        }
-    }
+    ReadSecretsFromEnvironment(config);
 
     if (serve->parsed()) {
         return Serve(config, listen);

@@ -99,6 +99,8 @@ private:
     // --- the WAL tap (wal_tap.cpp): point-in-time replication ---
     // In the WAL hook (writer thread, right after a commit): reads the frames the WAL gained.
     void TapFrames(int frames);
+    bool TapReadHeader();
+    bool TapFramesHold(const std::string& bytes) const;
     // After each batch (writer thread, between transactions): hands what TapFrames read to the tap,
     // preceded by a gap notice when frames may have been missed.
     void FlushTap();

@@ -46,6 +46,65 @@ bool TapRead(int fd, char* into, std::size_t n, off_t offset) {
 
 }  // namespace
 
+// A new incarnation of the WAL (a restart or a TRUNCATE checkpoint) has new salts: the header is
+// read when there is none yet, when the WAL is not longer than what was read, or when the first
+// new frame carries other salts. A restart is a hole only if another process wrote (FlushTap).
+// false when the header cannot be read or is not a WAL's, or the page size changed.
+bool SqliteDatabase::TapReadHeader() {
+    char h[kWalHeaderBytes];
+    if (!TapRead(tap_fd_, h, sizeof h, 0)) {
+        return false;
+    }
+    auto header = ParseWalHeader(std::string_view(h, sizeof h));
+    if (!header) {
+        return false;
+    }
+    if (tap_page_size_ != 0 && header->page_size != tap_page_size_) {
+        return false;  // VACUUM with another page size: the copy must start over
+    }
+    if (tap_page_size_ == 0 || header->salt1 != tap_salt1_ || header->salt2 != tap_salt2_) {
+        if (tap_page_size_ != 0) {
+            tap_holes_.emplace_back(tap_pending_.size(), false);
+        }
+        tap_frames_ = 0;
+        tap_chain1_ = header->checksum1;
+        tap_chain2_ = header->checksum2;
+    } else if (tap_reread_header_) {
+        // The same incarnation after a hole: its chain cannot be followed from here; the salts
+        // still tell its frames apart.
+        tap_chain_known_ = false;
+    }
+    tap_reread_header_ = false;
+    tap_magic_ = header->magic;
+    tap_page_size_ = header->page_size;
+    tap_salt1_ = header->salt1;
+    tap_salt2_ = header->salt2;
+    if (tap_frames_ == 0) {
+        tap_chain_known_ = true;
+    }
+    return true;
+}
+
+// Every frame must continue the incarnation's checksum chain (a frame another process rewrote
+// while it was read fails it) or, after a hole, carry its salts; the last must end a transaction.
+bool SqliteDatabase::TapFramesHold(const std::string& bytes) const {
+    const std::size_t frame_bytes = kWalFrameHeaderBytes + tap_page_size_;
+    if (tap_chain_known_) {
+        WalChain chain{tap_magic_, tap_salt1_, tap_salt2_, tap_chain1_, tap_chain2_};
+        if (!CheckWalFrames(bytes, tap_page_size_, chain)) {
+            return false;
+        }
+    } else {
+        for (std::size_t at = 0; at < bytes.size(); at += frame_bytes) {
+            const char* f = bytes.data() + at;
+            if (TapU32(f + 8) != tap_salt1_ || TapU32(f + 12) != tap_salt2_) {
+                return false;
+            }
+        }
+    }
+    return TapU32(bytes.data() + bytes.size() - frame_bytes + 4) != 0;
+}
+
 void SqliteDatabase::TapFrames(int frames) {
     if (wal_path_.empty()) {
         return;  // in memory: nothing to replicate
@@ -53,7 +112,7 @@ void SqliteDatabase::TapFrames(int frames) {
     // Frames could not be read, or do not continue the checksum chain (the WAL changed under us):
     // a certain hole here. Reading goes on after them; the header is read again first.
     auto broken = [&] {
-        tap_holes_.push_back({tap_pending_.size(), true});
+        tap_holes_.emplace_back(tap_pending_.size(), true);
         tap_reread_header_ = true;
         tap_frames_ = frames;
     };
@@ -64,47 +123,10 @@ void SqliteDatabase::TapFrames(int frames) {
             return;
         }
     }
-    // A new incarnation of the WAL (a restart or a TRUNCATE checkpoint) has new salts: the header is
-    // read when there is none yet, when the WAL is not longer than what was read, or when the first
-    // new frame carries other salts. A restart is a hole only if another process wrote (FlushTap).
-    auto read_header = [&]() -> bool {
-        char h[kWalHeaderBytes];
-        if (!TapRead(tap_fd_, h, sizeof h, 0)) {
-            return false;
-        }
-        auto header = ParseWalHeader(std::string_view(h, sizeof h));
-        if (!header) {
-            return false;
-        }
-        if (tap_page_size_ != 0 && header->page_size != tap_page_size_) {
-            return false;  // VACUUM with another page size: the copy must start over
-        }
-        if (tap_page_size_ == 0 || header->salt1 != tap_salt1_ || header->salt2 != tap_salt2_) {
-            if (tap_page_size_ != 0) {
-                tap_holes_.push_back({tap_pending_.size(), false});
-            }
-            tap_frames_ = 0;
-            tap_chain1_ = header->checksum1;
-            tap_chain2_ = header->checksum2;
-        } else if (tap_reread_header_) {
-            // The same incarnation after a hole: its chain cannot be followed from here; the salts
-            // still tell its frames apart.
-            tap_chain_known_ = false;
-        }
-        tap_reread_header_ = false;
-        tap_magic_ = header->magic;
-        tap_page_size_ = header->page_size;
-        tap_salt1_ = header->salt1;
-        tap_salt2_ = header->salt2;
-        if (tap_frames_ == 0) {
-            tap_chain_known_ = true;
-        }
-        return true;
-    };
     // The hook runs after a commit of ours, which added frames: a WAL no longer than what was read
     // started over (possibly to exactly the same length).
     if (tap_page_size_ == 0 || tap_reread_header_ || frames <= tap_frames_) {
-        if (!read_header()) {
+        if (!TapReadHeader()) {
             broken();
             return;
         }
@@ -132,33 +154,16 @@ void SqliteDatabase::TapFrames(int frames) {
             break;
         }
         // Other salts: the WAL started over. Read its header, then the new incarnation's frames.
-        if (attempt == 1 || !read_header() || tap_frames_ != 0) {
+        if (attempt == 1 || !TapReadHeader() || tap_frames_ != 0) {
             broken();
             return;
         }
     }
-    // Every frame must continue the incarnation's checksum chain (a frame another process rewrote
-    // while it was read fails it), and the last must end a transaction.
-    WalChain chain{tap_magic_, tap_salt1_, tap_salt2_, tap_chain1_, tap_chain2_};
-    if (tap_chain_known_) {
-        if (!CheckWalFrames(out.bytes, tap_page_size_, chain)) {
-            broken();
-            return;
-        }
-    } else {
-        for (std::size_t at = 0; at < out.bytes.size(); at += frame_bytes) {
-            const char* f = out.bytes.data() + at;
-            if (TapU32(f + 8) != tap_salt1_ || TapU32(f + 12) != tap_salt2_) {
-                broken();
-                return;
-            }
-        }
-    }
-    const char* last = out.bytes.data() + out.bytes.size() - frame_bytes;
-    if (TapU32(last + 4) == 0) {
+    if (!TapFramesHold(out.bytes)) {
         broken();
         return;
     }
+    const char* last = out.bytes.data() + out.bytes.size() - frame_bytes;
     out.page_size = tap_page_size_;
     out.wal_magic = tap_magic_;
     out.salt1 = tap_salt1_;
