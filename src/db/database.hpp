@@ -199,6 +199,15 @@ public:
     /// can forget it. Set once, before the first write.
     virtual void SetCommitObserver(std::function<void()> observer) = 0;
 
+    /// A token for "reading `table` by rowid yields `column` in order" (every value text, none
+    /// below the one before it in BINARY order), or 0 when that is not known to hold. A sort by
+    /// the column can then read the table by rowid instead of walking an index with a row lookup
+    /// per entry (a list sorted by `created`). The first call for a pair starts a check in the
+    /// background and answers 0. A caller that read with a non-zero token asks again after the read:
+    /// another answer means a write may have broken the order before the read, which must then be
+    /// done again the plain way. Other processes' writes are noticed within about a second. Thread-safe.
+    virtual std::uint64_t RowOrderToken(std::string_view /*table*/, std::string_view /*column*/) { return 0; }
+
     /// Finishes queued writes, stops the writer, closes connections. Idempotent.
     virtual void Close() = 0;
 

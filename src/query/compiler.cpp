@@ -306,6 +306,9 @@ struct Compiler::Impl {
     JoinSink main;
     std::vector<Frag> filters;
     Frag order;
+    std::string order_last_column;  // see CompiledFilter
+    bool order_last_descending = false;
+    std::size_t order_last_offset = 0;
     std::size_t mm_counter = 0;
 
     std::string root_alias;  // quoted
@@ -1123,6 +1126,7 @@ struct Compiler::Impl {
 
     Result<void> SetSort(std::string_view text, std::size_t max_fields) {
         Frag out;
+        order_last_column.clear();
         std::size_t n = 0;
         for (std::string item : Split(text, ',')) {
             while (!item.empty() && item.front() == ' ') {
@@ -1170,6 +1174,12 @@ struct Compiler::Impl {
             if (!out.sql.empty()) {
                 out.sql += ", ";
             }
+            const bool own_column = root.type != schema::CollectionType::kView && expr.params.empty() &&
+                                    item.find_first_of(".:") == std::string::npos &&
+                                    expr.sql == RootAlias() + "." + QuoteIdent(item);
+            order_last_column = own_column ? item : std::string();
+            order_last_descending = dir == " DESC";
+            order_last_offset = out.sql.size();
             out.sql += expr.sql + dir;
             out.params.insert(out.params.end(), expr.params.begin(), expr.params.end());
         }
@@ -1233,6 +1243,9 @@ CompiledFilter Compiler::Build() const {
     }
     out.order_by = impl_->order.sql;
     out.order_params = impl_->order.params;
+    out.order_last_column = impl_->order_last_column;
+    out.order_last_descending = impl_->order_last_descending;
+    out.order_last_offset = impl_->order_last_offset;
     return out;
 }
 

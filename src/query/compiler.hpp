@@ -59,6 +59,12 @@ struct CompiledFilter {
     std::vector<db::Value> params;
     std::string order_by;  // "" when no sort
     std::vector<db::Value> order_params;
+    /// The sort's last key when it is a column of the root table itself (not a view's): its name,
+    /// whether it is descending, and where it starts in order_by. A caller that knows the column
+    /// follows the table's rowid order may sort by the rowid in its place. Empty name otherwise.
+    std::string order_last_column;
+    bool order_last_descending = false;
+    std::size_t order_last_offset = 0;
 };
 
 /// Compiles filters and sorts for one root collection. Every value the client wrote becomes a

@@ -87,13 +87,24 @@ struct ListQueries {
     std::string count_key;  // empty for system collections (their totals are not cached)
     std::optional<std::int64_t> cached_total;
     std::uint64_t version = 0;
+    // The page sorted by rowid in place of its last sort key (a column in the table's rowid order):
+    // the token that said so, the column, and the page as sorted before, for when the token changed
+    // before the read (Database::RowOrderToken).
+    std::uint64_t row_order = 0;
+    std::string row_order_column;
+    std::string plain_page_sql;
 };
 
 namespace {
 
-// The page and count statements of the plan `f` on `c` for the page `out` describes.
+// The page and count statements of the plan `f` on `c` for the page `out` describes; sorted by rowid
+// in place of the last sort key when `row_order` (its column's token) is not 0.
 ListQueries ListQueriesFor(
-    const schema::Collection& c, const query::CompiledFilter& f, const ListParams& p, const ListResult& out
+    const schema::Collection& c,
+    const query::CompiledFilter& f,
+    const ListParams& p,
+    const ListResult& out,
+    std::uint64_t row_order
 ) {
     ListQueries q;
     const bool distinct = !f.joins.empty();
@@ -101,7 +112,15 @@ ListQueries ListQueriesFor(
     q.page_sql = SelectList(c, distinct) + base.text;
     q.page_params = base.params;
     if (!f.order_by.empty()) {
-        q.page_sql += " ORDER BY " + f.order_by;
+        if (row_order != 0) {
+            q.row_order = row_order;
+            q.row_order_column = f.order_last_column;
+            q.plain_page_sql = q.page_sql + " ORDER BY " + f.order_by + " LIMIT ? OFFSET ?";
+            q.page_sql += " ORDER BY " + f.order_by.substr(0, f.order_last_offset) + query::QuoteIdent(c.name) +
+                          ".\"_rowid_\"" + (f.order_last_descending ? " DESC" : " ASC");
+        } else {
+            q.page_sql += " ORDER BY " + f.order_by;
+        }
         q.page_params.insert(q.page_params.end(), f.order_params.begin(), f.order_params.end());
     }
     q.page_sql += " LIMIT ? OFFSET ?";
@@ -212,6 +231,25 @@ Result<query::CompiledFilter> RecordService::ListPlan(
     return plan;
 }
 
+// The token of the list's last sort key when it is a column whose values follow the table's rowid
+// order, else 0. Asked for the columns that do when records are created through basalt: autodates
+// set on create only (`created`; see CreatedStamps in write.cpp).
+std::uint64_t RecordService::RowOrderToken(const schema::Collection& c, const query::CompiledFilter& f) const {
+    if (f.order_last_column.empty() || !f.joins.empty()) {
+        return 0;
+    }
+    const schema::Field* field = c.FindField(f.order_last_column);
+    if (field == nullptr) {
+        return 0;
+    }
+    const bool created =
+        field->type == schema::FieldType::kAutodate && field->Options().on_create && !field->Options().on_update;
+    if (!created) {
+        return 0;
+    }
+    return db_.RowOrderToken(c.name, field->name);
+}
+
 Result<void> RecordService::CountListTotal(
     db::Executor& ex, const schema::Collection& c, ListQueries& q, ListResult& out
 ) const {
@@ -249,23 +287,45 @@ Result<void> RecordService::ReadListPage(
         writer.Append(items, row);
         return Ok();
     };
+    // Read in rowid order, the page is read again as sorted when a write may have broken that order
+    // before the read began (the token moved; see Database::RowOrderToken).
+    const auto order_broke = [&] {
+        if (q.row_order == 0 || db_.RowOrderToken(c.name, q.row_order_column) == q.row_order) {
+            return false;
+        }
+        q.page_sql = std::move(q.plain_page_sql);
+        q.row_order = 0;
+        items.resize(1);
+        first = true;
+        expanded.clear();
+        return true;
+    };
     Result<void> r = Ok();
     if (p.expand.empty() && (p.skip_total || q.cached_total)) {
         // One statement: no read transaction needed.
         r = db_.ReadEach(q.page_sql, q.page_params, stream);
+        if (r && order_broke()) {
+            r = db_.ReadEach(q.page_sql, q.page_params, stream);
+        }
         if (q.cached_total) {
             out.total_items = *q.cached_total;
         }
     } else {
         r = db_.ReadTx([&](db::Executor& ex) -> Result<void> {
-            if (!p.expand.empty()) {
+            const auto read_page = [&]() -> Result<void> {
+                if (p.expand.empty()) {
+                    return ex.QueryEach(q.page_sql, q.page_params, stream);
+                }
                 // With expand: records as DOM objects.
                 BASALT_ASSIGN_OR_RETURN(auto rs, ex.Query(q.page_sql, q.page_params));
                 for (std::size_t i = 0; i < rs.rows.size(); ++i) {
                     expanded.push_back(RecordJson(c, rs, i, include_hidden, SelfId(c, access)));
                 }
-            } else {
-                BASALT_TRY(ex.QueryEach(q.page_sql, q.page_params, stream));
+                return Ok();
+            };
+            BASALT_TRY(read_page());
+            if (order_broke()) {
+                BASALT_TRY(read_page());
             }
             if (p.skip_total) {
                 return Ok();
@@ -294,7 +354,7 @@ Result<ListResult> RecordService::List(std::string_view collection, const ListPa
     ListResult out;
     out.page = std::clamp<std::int64_t>(p.page, 1, kMaxPage);
     out.per_page = p.per_page < 1 ? 30 : std::min(p.per_page, kMaxPerPage);
-    ListQueries q = ListQueriesFor(c, plan, p, out);
+    ListQueries q = ListQueriesFor(c, plan, p, out, RowOrderToken(c, plan));
     q.version = collections_.DataVersion();  // read before the data
     if (!p.skip_total && !c.system) {
         q.count_key = CountKey(q.count_sql, q.count_params);

@@ -40,7 +40,9 @@ struct ListParams {
     std::string expand;  // "author,tags.owner,comments_via_post"
 };
 
-struct ListQueries;  // list.cpp
+struct ListQueries;   // list.cpp
+class CreatedStamps;  // write.cpp
+std::shared_ptr<CreatedStamps> MakeCreatedStamps();
 
 inline constexpr std::size_t kMaxExpandDepth = 6;
 inline constexpr std::size_t kMaxBackRelationExpand = 1000;
@@ -223,6 +225,8 @@ private:
         ListResult& out,
         std::vector<boost::json::object>& expanded
     ) const;
+    /// The token of Database::RowOrderToken for the plan's last sort key, or 0 (list.cpp).
+    std::uint64_t RowOrderToken(const schema::Collection& c, const query::CompiledFilter& f) const;
     /// The total of a list inside its read transaction (from the count cache when it has it).
     Result<void> CountListTotal(db::Executor& ex, const schema::Collection& c, ListQueries& q, ListResult& out) const;
     std::optional<std::int64_t> CachedCount(const std::string& key, std::uint64_t version) const;
@@ -252,6 +256,8 @@ private:
     mutable std::unordered_map<std::string, CachedPlanEntry> plans_;
     // List totals by (count SQL, params), valid while the data version is unchanged: a list page
     // asked again (the common case: a UI polling, paging back and forth) costs no COUNT scan.
+    // The newest `created` stamp given to each collection's new records (write.cpp: CreatedStamps).
+    std::shared_ptr<CreatedStamps> stamps_ = MakeCreatedStamps();
     mutable std::mutex counts_mu_;
     mutable std::unordered_map<std::string, std::pair<std::uint64_t, std::int64_t>> counts_;
 };

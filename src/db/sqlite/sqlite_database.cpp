@@ -36,6 +36,7 @@ SqliteDatabase::SqliteDatabase(
         },
         this
     );
+    row_orders_.Install(writer_->Handle());
     analyze_after_ = options_.analyze_every;
     if (const char* main = sqlite3_db_filename(writer_->Handle(), "main"); main != nullptr && *main != '\0') {
         wal_path_ = sqlite3_filename_wal(main);

@@ -21,6 +21,7 @@
 
 #include "db/database.hpp"
 #include "db/sqlite/connection.hpp"
+#include "db/sqlite/row_order.hpp"
 #include "db/sqlite/sqlite_database.hpp"
 #include "obs/metrics.hpp"
 #include "obs/trace.hpp"
@@ -46,6 +47,7 @@ public:
     void SetCommitObserver(std::function<void()> observer) override;
     void Close() override;
     void CollectMetrics(obs::Exposition& out) const override;
+    std::uint64_t RowOrderToken(std::string_view table, std::string_view column) override;
 
 private:
     struct Pending {
@@ -126,6 +128,7 @@ private:
     std::size_t writes_since_analyze_ = 0;  // writer thread only
     std::size_t analyze_after_ = 0;         // writer thread only: writes before the next ANALYZE
     std::atomic<std::uint64_t> stats_generation_{0};
+    RowOrders row_orders_;  // which columns follow their table's rowid order (row_order.hpp)
     // Metrics (metrics.cpp).
     std::atomic<std::size_t> queued_{0};  // writes submitted and not yet taken into a group
     obs::Counter writes_ok_;

@@ -49,6 +49,16 @@ Result<void> SqliteDatabase::WriteSchema(WriteFn fn) {
     return future.get();
 }
 
+std::uint64_t SqliteDatabase::RowOrderToken(std::string_view table, std::string_view column) {
+    bool asked = false;
+    const std::uint64_t token = row_orders_.Token(table, column, asked);
+    if (asked) {
+        std::lock_guard lock(mu_);  // the writer checks Wanted() under it: no lost wake-up
+        cv_.notify_one();
+    }
+    return token;
+}
+
 void SqliteDatabase::SetCommitObserver(std::function<void()> observer) {
     std::lock_guard lock(mu_);
     observer_ = std::move(observer);
@@ -63,6 +73,10 @@ void SqliteDatabase::RunWriter() {
     std::vector<Pending> batch;
     std::vector<Result<void>> results;
     while (TakeGroup(batch)) {
+        row_orders_.Refresh(*writer_);  // between transactions
+        if (batch.empty()) {
+            continue;  // woken for the row orders only
+        }
         Finished f = CommitBatch(batch, results);
         FlushTap();
         f.after_commit = writer_->TakeAfterCommit();
@@ -90,9 +104,19 @@ void SqliteDatabase::RunWriter() {
 
 bool SqliteDatabase::TakeGroup(std::vector<Pending>& batch) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return closing_ || !queue_.empty(); });
+    const auto ready = [&] {
+        return closing_ || !queue_.empty() || row_orders_.Wanted();
+    };
+    if (row_orders_.Any()) {
+        // Known row orders: another process's commits are looked for at least once a second.
+        if (!cv_.wait_for(lock, std::chrono::seconds(1), ready)) {
+            return true;
+        }
+    } else {
+        cv_.wait(lock, ready);
+    }
     if (queue_.empty()) {
-        return false;  // closing and drained
+        return !closing_;  // closing and drained, or woken for the row orders with nothing to write
     }
     // A schema change runs alone; a group stops before the next one.
     const std::size_t n = std::min(queue_.size(), options_.max_group);
@@ -151,6 +175,7 @@ std::pair<bool, bool> SqliteDatabase::CommitGroup(std::vector<Pending>& batch, s
             results.emplace_back(sp.error());
             continue;
         }
+        row_orders_.Mark();
         const std::size_t mark = c.PendingAfterCommit();
         Result<void> r = Ok();
         {
@@ -164,14 +189,17 @@ std::pair<bool, bool> SqliteDatabase::CommitGroup(std::vector<Pending>& batch, s
             (void)c.Raw("ROLLBACK TO w");
             (void)c.Raw("RELEASE w");
             c.DropAfterCommit(mark);
+            row_orders_.Undo();
         } else {
             any_write = true;
         }
         results.push_back(std::move(r));
     }
+    row_orders_.BeforeCommit(c);
     auto commit = c.Raw("COMMIT");
     if (!commit) {
         (void)c.Raw("ROLLBACK");
+        row_orders_.Reset();  // what the hook saw of the group did not happen
         for (auto& r : results) {
             if (r) {
                 r = commit.error();
@@ -209,6 +237,7 @@ Result<void> SqliteDatabase::CommitSchema(const WriteFn& fn) {
             );
         }
     }
+    row_orders_.Reset();  // tables and columns may have moved: every order is checked again
     if (r) {
         r = c.Raw("COMMIT");
     }
