@@ -545,7 +545,6 @@ void Replicator::Sync(std::chrono::system_clock::time_point now) {
         lag_max_us_.store(std::max(lag, lag_max_us_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
     }
     oldest_unsynced_.reset();
-    last_sync_ = std::chrono::steady_clock::now();
 }
 
 // A generation can go once the next one's snapshot is older than the retention: every moment

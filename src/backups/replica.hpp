@@ -127,7 +127,6 @@ private:
     std::int64_t segment_oldest_us_ = 0;  // its oldest commit (0: none yet)
     std::int64_t window_oldest_us_ = 0;   // the window's oldest commit (0: empty)
     std::optional<std::chrono::system_clock::time_point> oldest_unsynced_;
-    std::chrono::steady_clock::time_point last_sync_;
     std::chrono::steady_clock::time_point retry_at_;
     std::chrono::steady_clock::time_point next_prune_;
     std::thread snapshot_thread_;

@@ -26,10 +26,7 @@ void PutU32(std::string& out, std::uint32_t v) {
 }
 
 std::uint32_t GetU32(std::string_view b, std::size_t at) {
-    return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) << 24) |
-           (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 16) |
-           (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 8) |
-           static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3]));
+    return db::sqlite::BigEndian32(b, at);
 }
 
 // SQLite's WAL checksum algorithm (fast, catches torn and flipped bytes) over `bytes`, a multiple of 8.

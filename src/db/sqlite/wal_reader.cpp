@@ -6,16 +6,16 @@
 
 namespace basalt::db::sqlite {
 
-namespace {
-
-constexpr std::uint32_t kWalVersion = 3007000;
-
 std::uint32_t BigEndian32(std::string_view b, std::size_t at) {
     return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at])) << 24) |
            (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 1])) << 16) |
            (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 2])) << 8) |
            static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3]));
 }
+
+namespace {
+
+constexpr std::uint32_t kWalVersion = 3007000;
 
 std::uint32_t LittleEndian32(std::string_view b, std::size_t at) {
     return (static_cast<std::uint32_t>(static_cast<unsigned char>(b[at + 3])) << 24) |

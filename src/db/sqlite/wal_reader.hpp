@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -8,6 +9,10 @@
 #include "core/result.hpp"
 
 namespace basalt::db::sqlite {
+
+/// The 32-bit big-endian integer at `at` in `b` (the WAL's and the replica's byte order); `b` holds
+/// at least at + 4 bytes.
+std::uint32_t BigEndian32(std::string_view b, std::size_t at);
 
 /// The 32-byte header of a SQLite WAL file (https://www.sqlite.org/fileformat.html#the_write_ahead_log).
 struct WalHeader {
